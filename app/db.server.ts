@@ -1,0 +1,28 @@
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaClient } from "@prisma/client";
+import { env } from "./env.server";
+
+/** The one Prisma client. In development the instance survives Vite's module reloads (and only there). */
+declare global {
+  // eslint-disable-next-line no-var
+  var __reclaimPrisma: PrismaClient | undefined;
+}
+
+export function createPrismaClient(url: string): PrismaClient {
+  // busy timeout: the web server, the job runner and a separate worker may write to the same file at once.
+  const adapter = new PrismaBetterSQLite3({ url, timeout: 10_000 });
+  return new PrismaClient({ adapter });
+}
+
+export const db: PrismaClient =
+  env.NODE_ENV === "development" ? (globalThis.__reclaimPrisma ??= createPrismaClient(env.DATABASE_URL)) : createPrismaClient(env.DATABASE_URL);
+
+let pragmasApplied: Promise<void> | null = null;
+/** WAL lets readers and one writer proceed together; call once per process before heavy work. */
+export function applySqlitePragmas(client: PrismaClient = db): Promise<void> {
+  pragmasApplied ??= (async () => {
+    await client.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+    await client.$queryRawUnsafe("PRAGMA synchronous = NORMAL");
+  })();
+  return pragmasApplied;
+}

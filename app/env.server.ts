@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { DEFAULT_DATABASE_URL } from "./database-url";
+
+/**
+ * The app's configuration, validated once at start-up. A missing or malformed variable stops the process with a
+ * message naming it (never its value: several are secrets). Every variable is listed in README.md and .env.example.
+ */
+const keyRing = z
+  .string({ required_error: "is missing (generate one with `npm run keys:new`)" })
+  .min(1, "is empty (generate one with `npm run keys:new`)")
+  .superRefine((value, ctx) => {
+    for (const entry of value.split(",")) {
+      const [id, key] = entry.trim().split(":");
+      if (!id || !key || !/^[A-Za-z0-9_-]+$/.test(id) || Buffer.from(key, "base64").length !== 32) {
+        ctx.addIssue({ code: "custom", message: "must be a comma-separated list of `<id>:<base64 of 32 random bytes>`" });
+        return;
+      }
+    }
+  });
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  SHOPIFY_API_KEY: z.string({ required_error: "is missing (the app's client id)" }).min(1, "is empty"),
+  SHOPIFY_API_SECRET: z.string({ required_error: "is missing (the app's client secret)" }).min(1, "is empty"),
+  SHOPIFY_APP_URL: z.string({ required_error: "is missing (the public https URL of this app)" }).url("must be a URL"),
+  SCOPES: z.string().default("read_orders,read_customers,write_discounts"),
+  DATABASE_URL: z
+    .string()
+    .default(DEFAULT_DATABASE_URL)
+    .refine((v) => v.startsWith("file:"), "must be a SQLite `file:` URL (see docs/decisions/002-sqlite-first.md)"),
+  /** AES-256-GCM keys for secrets at rest; the first encrypts, all decrypt (rotation without downtime). */
+  ENCRYPTION_KEYS: keyRing,
+  /** HMAC key for click and unsubscribe links. */
+  LINK_SIGNING_SECRET: z
+    .string({ required_error: "is missing (at least 32 random characters)" })
+    .min(32, "must be at least 32 characters"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** `in-process` runs the job runner inside the web server; `off` leaves it to `npm run worker`. */
+  JOB_RUNNER: z.enum(["in-process", "off"]).default("in-process"),
+  JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export class InvalidEnvironmentError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "InvalidEnvironmentError";
+  }
+}
+
+/** Parses an environment; throws InvalidEnvironmentError naming every bad variable (values are never echoed). */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  throw new InvalidEnvironmentError(result.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+}
+
+export const env: Env = parseEnv(process.env);

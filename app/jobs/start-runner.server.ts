@@ -1,0 +1,25 @@
+import { applySqlitePragmas, db } from "../db.server";
+import { env } from "../env.server";
+import { logger } from "../logger.server";
+import { jobDefinitions } from "./registry.server";
+import { JobRunner } from "./runner.server";
+
+/** Starts the job runner for this process (web server in-process mode, or `npm run worker`). */
+export async function startJobRunner(): Promise<JobRunner> {
+  await applySqlitePragmas();
+  const runner = new JobRunner({
+    db,
+    definitions: jobDefinitions,
+    concurrency: env.JOB_CONCURRENCY,
+    pollIntervalMs: env.JOB_POLL_INTERVAL_MS,
+    onEvent: (event) => {
+      if (event.type === "failed") logger.error("job failed", event);
+      else if (event.type === "retrying") logger.warn("job will retry", { ...event, runAt: event.runAt.toISOString() });
+      else if (event.type === "reclaimed") logger.warn("requeued jobs left by a stopped worker", event);
+      else logger.debug("job done", event);
+    },
+  });
+  runner.start();
+  logger.info("job runner started", { workerId: runner.workerId, concurrency: env.JOB_CONCURRENCY });
+  return runner;
+}

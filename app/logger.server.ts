@@ -1,0 +1,30 @@
+import { env } from "./env.server";
+
+type Level = "debug" | "info" | "warn" | "error";
+const ORDER: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+// Shapes of secrets we handle. Anything matching is masked even if a caller logs it by mistake.
+const SECRET_PATTERNS = [
+  /\bwhsec_[A-Za-z0-9]+/g,
+  /\b(?:rk|sk)_(?:live|test)_[A-Za-z0-9]+/g,
+  /\bshp(?:at|ca|pa|ss|ua)_[A-Za-z0-9]+/g,
+  /\bBearer\s+[A-Za-z0-9._-]+/g,
+];
+
+export function redact(text: string): string {
+  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, "[redacted]"), text);
+}
+
+/** One JSON line per event on stdout/stderr; fields must never carry secrets, and known secret shapes are masked. */
+export function log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
+  if (ORDER[level] < ORDER[env.LOG_LEVEL]) return;
+  const line = redact(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
+  (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+}
+
+export const logger = {
+  debug: (m: string, f?: Record<string, unknown>) => log("debug", m, f),
+  info: (m: string, f?: Record<string, unknown>) => log("info", m, f),
+  warn: (m: string, f?: Record<string, unknown>) => log("warn", m, f),
+  error: (m: string, f?: Record<string, unknown>) => log("error", m, f),
+};

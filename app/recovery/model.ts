@@ -1,0 +1,96 @@
+/**
+ * Reclaim's core vocabulary (docs/architecture.md). Pure types: no framework, vendor or database imports.
+ * Sources (app/sources/*) turn vendor data into SourceEvents; everything downstream is source-agnostic.
+ */
+
+export type Source = "shopify" | "stripe";
+export const SOURCES: readonly Source[] = ["shopify", "stripe"] as const;
+
+/** Money is integer minor units plus an ISO 4217 currency code; never floats. */
+export interface Money {
+  amountMinor: number;
+  currency: string;
+}
+
+export type Consent = "opt_in" | "opt_out" | "unknown";
+
+/** Where a consent state came from, kept so a merchant can show why an email was (not) sent. */
+export interface ConsentEvidence {
+  state: Consent;
+  /** e.g. `shopify.customer.defaultEmailAddress`, `shopify.checkout.buyer_accepts_marketing`, `stripe.consent.promotions`. */
+  source: string;
+  /** Vendor values as received (marketingState, marketingOptInLevel, promotions…). */
+  detail?: Record<string, string | boolean | null>;
+  /** When the vendor says consent was last updated (ISO 8601), if it says. */
+  at?: string | null;
+}
+
+export interface LineItem {
+  title: string;
+  variantTitle: string | null;
+  quantity: number;
+  imageUrl: string | null;
+  unitPriceMinor: number;
+  totalPriceMinor: number;
+}
+
+export type RecoveryStatus = "open" | "contacting" | "recovered" | "lost" | "superseded" | "suppressed";
+
+/** A source reports a checkout (new or updated). Abandoned Shopify checkout, expired Stripe Checkout Session. */
+export interface CheckoutObserved {
+  kind: "checkout.observed";
+  source: Source;
+  /** Shopify AbandonedCheckout gid or Stripe `cs_…`. */
+  externalId: string;
+  /** Shopify checkout token; joins webhooks, polls and orders. */
+  checkoutToken?: string | null;
+  name?: string | null;
+  /** Raw email as the source gave it (normalised later); null when the source does not know it (e.g. a guest in GraphQL). */
+  email: string | null;
+  firstName: string | null;
+  shopifyCustomerId?: string | null;
+  consent: ConsentEvidence;
+  /** null = this observation does not carry line items (keep what is known). */
+  lineItems: LineItem[] | null;
+  total: Money;
+  /** Total in the shop's currency, when the source reports it separately. */
+  shopTotal?: Money | null;
+  locale?: string | null;
+  discountCodes?: string[];
+  recoveryUrl: string | null;
+  recoveryUrlExpiresAt: Date | null;
+  abandonedAt: Date;
+  /** The source's own last-modified time: newer observations win, older ones only fill gaps. */
+  updatedAt: Date;
+  completedAt: Date | null;
+  /** Kept as received (Stripe client_reference_id, metadata). */
+  metadata?: Record<string, unknown>;
+  /** Why this observation can never be contacted, if the source already knows (e.g. line items unavailable is not one). */
+  notes?: string[];
+}
+
+/** A purchase seen from either source. */
+export interface PurchaseObserved {
+  kind: "purchase.observed";
+  source: Source;
+  /** Shopify order gid, or the completed Stripe session `cs_…`. */
+  externalId: string;
+  email: string | null;
+  shopifyCustomerId?: string | null;
+  checkoutToken?: string | null;
+  /** Stripe `recovered_from`: the expired session this purchase came from. */
+  recoveredFrom?: string | null;
+  amount: Money;
+  occurredAt: Date;
+}
+
+export type SourceEvent = CheckoutObserved | PurchaseObserved;
+
+/** Lower-cases and trims an email; returns null for anything that is not plausibly an address. */
+export function normalizeEmail(raw: string | null | undefined): string | null {
+  if (!raw) return null;
+  const email = raw.trim().toLowerCase();
+  // Deliberately loose: the source already validated it; we only refuse obvious garbage.
+  if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return null;
+  return email;
+}

@@ -1,0 +1,388 @@
+-- CreateTable
+CREATE TABLE "Session" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shop" TEXT NOT NULL,
+    "state" TEXT NOT NULL,
+    "isOnline" BOOLEAN NOT NULL DEFAULT false,
+    "scope" TEXT,
+    "expires" DATETIME,
+    "accessToken" TEXT NOT NULL,
+    "userId" BIGINT,
+    "firstName" TEXT,
+    "lastName" TEXT,
+    "email" TEXT,
+    "accountOwner" BOOLEAN NOT NULL DEFAULT false,
+    "locale" TEXT,
+    "collaborator" BOOLEAN DEFAULT false,
+    "emailVerified" BOOLEAN DEFAULT false,
+    "refreshToken" TEXT,
+    "refreshTokenExpires" DATETIME
+);
+
+-- CreateTable
+CREATE TABLE "Shop" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "domain" TEXT NOT NULL,
+    "name" TEXT,
+    "email" TEXT,
+    "currency" TEXT NOT NULL DEFAULT 'USD',
+    "locale" TEXT NOT NULL DEFAULT 'en',
+    "timezone" TEXT NOT NULL DEFAULT 'UTC',
+    "installedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "uninstalledAt" DATETIME,
+    "grantedScopes" TEXT NOT NULL DEFAULT '',
+    "consentPolicy" TEXT NOT NULL DEFAULT 'explicit',
+    "frequencyCapHours" INTEGER NOT NULL DEFAULT 16,
+    "quietHoursStartMinute" INTEGER,
+    "quietHoursEndMinute" INTEGER,
+    "attributionWindowDays" INTEGER NOT NULL DEFAULT 5,
+    "backfillDays" INTEGER NOT NULL DEFAULT 30,
+    "syncIntervalMinutes" INTEGER NOT NULL DEFAULT 5,
+    "postalAddress" TEXT NOT NULL DEFAULT '',
+    "emailTransport" TEXT NOT NULL DEFAULT 'log',
+    "senderName" TEXT,
+    "senderEmail" TEXT,
+    "replyTo" TEXT,
+    "smtpHost" TEXT,
+    "smtpPort" INTEGER,
+    "smtpSecure" BOOLEAN NOT NULL DEFAULT false,
+    "smtpUser" TEXT,
+    "smtpPasswordEncrypted" TEXT,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "SourceSync" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "source" TEXT NOT NULL,
+    "watermark" DATETIME,
+    "backfillStatus" TEXT NOT NULL DEFAULT 'pending',
+    "backfillCursor" TEXT,
+    "bulkOperationId" TEXT,
+    "lastAttemptAt" DATETIME,
+    "lastSuccessAt" DATETIME,
+    "lastError" TEXT,
+    "consecutiveFailures" INTEGER NOT NULL DEFAULT 0,
+    "status" TEXT NOT NULL DEFAULT 'healthy',
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "SourceSync_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "StripeConnection" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "webhookSecretEncrypted" TEXT NOT NULL,
+    "previousWebhookSecretEncrypted" TEXT,
+    "previousSecretExpiresAt" DATETIME,
+    "apiKeyEncrypted" TEXT,
+    "apiKeyLast4" TEXT,
+    "stripeAccountId" TEXT,
+    "livemode" BOOLEAN,
+    "lastEventAt" DATETIME,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "StripeConnection_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "Contact" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "email" TEXT NOT NULL,
+    "firstName" TEXT,
+    "shopifyCustomerId" TEXT,
+    "unsubscribedAt" DATETIME,
+    "suppressedAt" DATETIME,
+    "suppressionReason" TEXT,
+    "lastEmailedAt" DATETIME,
+    "lastPurchaseAt" DATETIME,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "Contact_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "Recovery" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "source" TEXT NOT NULL,
+    "externalId" TEXT NOT NULL,
+    "checkoutToken" TEXT,
+    "name" TEXT,
+    "contactId" TEXT,
+    "email" TEXT,
+    "firstName" TEXT,
+    "consent" TEXT NOT NULL DEFAULT 'unknown',
+    "consentEvidence" TEXT NOT NULL DEFAULT '{}',
+    "lineItems" TEXT NOT NULL DEFAULT '[]',
+    "totalMinor" INTEGER NOT NULL,
+    "currency" TEXT NOT NULL,
+    "shopTotalMinor" INTEGER,
+    "shopCurrency" TEXT,
+    "locale" TEXT,
+    "discountCodes" TEXT NOT NULL DEFAULT '[]',
+    "recoveryUrl" TEXT,
+    "recoveryUrlExpiresAt" DATETIME,
+    "sourceMetadata" TEXT NOT NULL DEFAULT '{}',
+    "abandonedAt" DATETIME NOT NULL,
+    "sourceUpdatedAt" DATETIME NOT NULL,
+    "completedAt" DATETIME,
+    "status" TEXT NOT NULL DEFAULT 'open',
+    "notContactableReason" TEXT,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "Recovery_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Recovery_contactId_fkey" FOREIGN KEY ("contactId") REFERENCES "Contact" ("id") ON DELETE SET NULL ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "Campaign" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "name" TEXT NOT NULL,
+    "enabled" BOOLEAN NOT NULL DEFAULT true,
+    "isDefault" BOOLEAN NOT NULL DEFAULT false,
+    "minCartMinor" INTEGER,
+    "currencies" TEXT NOT NULL DEFAULT '',
+    "sources" TEXT NOT NULL DEFAULT 'both',
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "Campaign_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "CampaignStep" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "campaignId" TEXT NOT NULL,
+    "position" INTEGER NOT NULL,
+    "delayMinutes" INTEGER NOT NULL,
+    "subject" TEXT NOT NULL,
+    "bodyTemplate" TEXT NOT NULL,
+    "incentiveType" TEXT,
+    "incentiveValue" INTEGER,
+    "incentiveExpiresDays" INTEGER,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "CampaignStep_campaignId_fkey" FOREIGN KEY ("campaignId") REFERENCES "Campaign" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "Message" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "recoveryId" TEXT NOT NULL,
+    "campaignId" TEXT NOT NULL,
+    "stepId" TEXT NOT NULL,
+    "position" INTEGER NOT NULL,
+    "status" TEXT NOT NULL DEFAULT 'scheduled',
+    "scheduledFor" DATETIME NOT NULL,
+    "claimedAt" DATETIME,
+    "claimedBy" TEXT,
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "sentAt" DATETIME,
+    "skipReason" TEXT,
+    "lastError" TEXT,
+    "providerMessageId" TEXT,
+    "toEmail" TEXT,
+    "discountCode" TEXT,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "Message_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Message_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Message_campaignId_fkey" FOREIGN KEY ("campaignId") REFERENCES "Campaign" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Message_stepId_fkey" FOREIGN KEY ("stepId") REFERENCES "CampaignStep" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "Click" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "messageId" TEXT NOT NULL,
+    "recoveryId" TEXT NOT NULL,
+    "clickedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "Click_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Click_messageId_fkey" FOREIGN KEY ("messageId") REFERENCES "Message" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Click_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "Conversion" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "recoveryId" TEXT NOT NULL,
+    "messageId" TEXT,
+    "method" TEXT NOT NULL,
+    "matchedBy" TEXT NOT NULL,
+    "source" TEXT NOT NULL,
+    "externalId" TEXT NOT NULL,
+    "amountMinor" INTEGER NOT NULL,
+    "currency" TEXT NOT NULL,
+    "convertedAt" DATETIME NOT NULL,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "Conversion_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Conversion_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Conversion_messageId_fkey" FOREIGN KEY ("messageId") REFERENCES "Message" ("id") ON DELETE SET NULL ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "Purchase" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "source" TEXT NOT NULL,
+    "externalId" TEXT NOT NULL,
+    "email" TEXT,
+    "contactId" TEXT,
+    "checkoutToken" TEXT,
+    "recoveredFrom" TEXT,
+    "amountMinor" INTEGER NOT NULL,
+    "currency" TEXT NOT NULL,
+    "occurredAt" DATETIME NOT NULL,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "Purchase_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "DecisionLog" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "recoveryId" TEXT NOT NULL,
+    "messageId" TEXT,
+    "outcome" TEXT NOT NULL,
+    "reason" TEXT NOT NULL,
+    "detail" TEXT,
+    "decidedAt" DATETIME NOT NULL,
+    CONSTRAINT "DecisionLog_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "DecisionLog_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "InboundEvent" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "source" TEXT NOT NULL,
+    "receiver" TEXT NOT NULL,
+    "externalId" TEXT NOT NULL,
+    "topic" TEXT NOT NULL,
+    "payload" TEXT NOT NULL,
+    "receivedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "processedAt" DATETIME,
+    "error" TEXT
+);
+
+-- CreateTable
+CREATE TABLE "Job" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "name" TEXT NOT NULL,
+    "payload" TEXT NOT NULL DEFAULT '{}',
+    "key" TEXT,
+    "shopId" TEXT,
+    "status" TEXT NOT NULL DEFAULT 'queued',
+    "runAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "maxAttempts" INTEGER NOT NULL DEFAULT 8,
+    "lockedAt" DATETIME,
+    "lockedBy" TEXT,
+    "lastError" TEXT,
+    "finishedAt" DATETIME,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL
+);
+
+-- CreateIndex
+CREATE INDEX "Session_shop_idx" ON "Session"("shop");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Shop_domain_key" ON "Shop"("domain");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "SourceSync_shopId_source_key" ON "SourceSync"("shopId", "source");
+
+-- CreateIndex
+CREATE INDEX "StripeConnection_shopId_idx" ON "StripeConnection"("shopId");
+
+-- CreateIndex
+CREATE INDEX "Contact_shopId_shopifyCustomerId_idx" ON "Contact"("shopId", "shopifyCustomerId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Contact_shopId_email_key" ON "Contact"("shopId", "email");
+
+-- CreateIndex
+CREATE INDEX "Recovery_shopId_checkoutToken_idx" ON "Recovery"("shopId", "checkoutToken");
+
+-- CreateIndex
+CREATE INDEX "Recovery_shopId_abandonedAt_idx" ON "Recovery"("shopId", "abandonedAt");
+
+-- CreateIndex
+CREATE INDEX "Recovery_shopId_status_abandonedAt_idx" ON "Recovery"("shopId", "status", "abandonedAt");
+
+-- CreateIndex
+CREATE INDEX "Recovery_shopId_email_idx" ON "Recovery"("shopId", "email");
+
+-- CreateIndex
+CREATE INDEX "Recovery_contactId_idx" ON "Recovery"("contactId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Recovery_shopId_source_externalId_key" ON "Recovery"("shopId", "source", "externalId");
+
+-- CreateIndex
+CREATE INDEX "Campaign_shopId_idx" ON "Campaign"("shopId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "CampaignStep_campaignId_position_key" ON "CampaignStep"("campaignId", "position");
+
+-- CreateIndex
+CREATE INDEX "Message_status_scheduledFor_idx" ON "Message"("status", "scheduledFor");
+
+-- CreateIndex
+CREATE INDEX "Message_shopId_status_scheduledFor_idx" ON "Message"("shopId", "status", "scheduledFor");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Message_recoveryId_stepId_key" ON "Message"("recoveryId", "stepId");
+
+-- CreateIndex
+CREATE INDEX "Click_shopId_clickedAt_idx" ON "Click"("shopId", "clickedAt");
+
+-- CreateIndex
+CREATE INDEX "Click_recoveryId_idx" ON "Click"("recoveryId");
+
+-- CreateIndex
+CREATE INDEX "Conversion_shopId_convertedAt_idx" ON "Conversion"("shopId", "convertedAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Conversion_recoveryId_method_key" ON "Conversion"("recoveryId", "method");
+
+-- CreateIndex
+CREATE INDEX "Purchase_shopId_recoveredFrom_idx" ON "Purchase"("shopId", "recoveredFrom");
+
+-- CreateIndex
+CREATE INDEX "Purchase_shopId_checkoutToken_idx" ON "Purchase"("shopId", "checkoutToken");
+
+-- CreateIndex
+CREATE INDEX "Purchase_shopId_email_occurredAt_idx" ON "Purchase"("shopId", "email", "occurredAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Purchase_shopId_source_externalId_key" ON "Purchase"("shopId", "source", "externalId");
+
+-- CreateIndex
+CREATE INDEX "DecisionLog_recoveryId_decidedAt_idx" ON "DecisionLog"("recoveryId", "decidedAt");
+
+-- CreateIndex
+CREATE INDEX "DecisionLog_shopId_decidedAt_idx" ON "DecisionLog"("shopId", "decidedAt");
+
+-- CreateIndex
+CREATE INDEX "InboundEvent_receiver_receivedAt_idx" ON "InboundEvent"("receiver", "receivedAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "InboundEvent_source_receiver_externalId_key" ON "InboundEvent"("source", "receiver", "externalId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Job_key_key" ON "Job"("key");
+
+-- CreateIndex
+CREATE INDEX "Job_status_runAt_idx" ON "Job"("status", "runAt");
+
+-- CreateIndex
+CREATE INDEX "Job_shopId_status_idx" ON "Job"("shopId", "status");
+

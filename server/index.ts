@@ -1,0 +1,59 @@
+/**
+ * The web server: Remix behind Express (static assets, compression), plus the job runner in the same process unless
+ * JOB_RUNNER=off. `npm run dev` serves through Vite (HMR); `npm start` serves the production build.
+ */
+import path from "node:path";
+import { createRequestHandler } from "@remix-run/express";
+import type { ServerBuild } from "@remix-run/node";
+import compression from "compression";
+import express from "express";
+
+const production = process.env.NODE_ENV === "production";
+
+async function main() {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(compression());
+
+  let build: () => Promise<ServerBuild>;
+  if (production) {
+    const buildPath = path.resolve("build/server/index.js");
+    const serverBuild = (await import(buildPath)) as ServerBuild;
+    build = async () => serverBuild;
+    app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
+    app.use(express.static("build/client", { maxAge: "1h" }));
+  } else {
+    const vite = await import("vite");
+    const viteServer = await vite.createServer({ server: { middlewareMode: true } });
+    app.use(viteServer.middlewares);
+    build = () => viteServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
+  }
+
+  app.all("*", createRequestHandler({ build, mode: production ? "production" : "development" }));
+
+  // Validates the environment (app/env.server.ts) before listening: a bad variable stops the process here.
+  const entry = (await build()).entry.module as unknown as {
+    startJobRunner: () => Promise<{ stop(): Promise<void> }>;
+  };
+  const { env } = (await import("../app/env.server")) as typeof import("../app/env.server");
+  const runner = env.JOB_RUNNER === "in-process" ? await entry.startJobRunner() : null;
+
+  const server = app.listen(env.PORT, env.HOST, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : env.PORT;
+    console.log(`Reclaim listening on http://${env.HOST}:${port} (${production ? "production" : "development"})`);
+  });
+
+  const shutdown = async () => {
+    server.close();
+    await runner?.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+/** The environment every test runs with. Values are test-only; none is a real credential. */
+export const TEST_ENV = {
+  NODE_ENV: "test",
+  SHOPIFY_API_KEY: "test-api-key",
+  SHOPIFY_API_SECRET: "test-api-secret-0123456789abcdef",
+  SHOPIFY_APP_URL: "https://reclaim.test",
+  SCOPES: "read_orders,read_customers,write_discounts",
+  // 32 zero-ish bytes are fine for tests; production keys come from `npm run keys:new`.
+  ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString("base64")}`,
+  LINK_SIGNING_SECRET: "test-link-signing-secret-0123456789abcdef",
+  JOB_RUNNER: "off",
+  LOG_LEVEL: "silent",
+} as const;

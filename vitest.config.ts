@@ -1,0 +1,16 @@
+import tsconfigPaths from "vite-tsconfig-paths";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [tsconfigPaths()],
+  test: {
+    include: ["app/**/*.test.{ts,tsx}", "test/**/*.test.{ts,tsx}"],
+    globalSetup: ["test/setup/global-setup.ts"],
+    setupFiles: ["test/setup/per-file.ts"],
+    // One process per test file: each gets its own SQLite database copied from a migrated template.
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: process.env.CI ? ["verbose"] : ["default"],
+  },
+});
