@@ -385,4 +385,3 @@ CREATE INDEX "Job_status_runAt_idx" ON "Job"("status", "runAt");
 
 -- CreateIndex
 CREATE INDEX "Job_shopId_status_idx" ON "Job"("shopId", "status");
-
