@@ -1,4 +1,5 @@
 /** `npm run worker`: the job runner alone, for running it apart from the web server (JOB_RUNNER=off there). */
+export {};
 try {
   // Imported here, not at the top, so that an invalid environment prints its message rather than a stack trace.
   const { startJobRunner } = await import("../app/jobs/start-runner.server");

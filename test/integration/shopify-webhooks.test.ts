@@ -5,7 +5,7 @@ import { loadApp } from "../helpers/app-server";
 import { offlineSession, shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
 
 interface Subscription { topics?: string[]; compliance_topics?: string[]; uri: string }
-const toml = parse(readFileSync("shopify.app.toml", "utf8")) as { webhooks: { api_version: string; subscriptions: Subscription[] } };
+const toml = parse(readFileSync("shopify.app.toml", "utf8")) as unknown as { webhooks: { api_version: string; subscriptions: Subscription[] } };
 const subscriptions = toml.webhooks.subscriptions;
 
 let app: Awaited<ReturnType<typeof loadApp>>;

@@ -62,7 +62,7 @@ function conditionApplies(schema: GraphQLSchema, condition: GraphQLNamedType | u
 }
 
 /** Like graphql-js's collectFields: response key → field nodes, for one parent type. */
-function collectFields(
+export function collectFields(
   input: CostInput,
   type: GraphQLCompositeType,
   selectionSets: readonly SelectionSetNode[],
@@ -99,7 +99,7 @@ function collectFields(
 }
 
 /** Types a selection on an abstract type may resolve to, as far as the document distinguishes them. */
-function candidateTypes(input: CostInput, type: GraphQLCompositeType, selectionSets: readonly SelectionSetNode[]): GraphQLCompositeType[] {
+export function candidateTypes(input: CostInput, type: GraphQLCompositeType, selectionSets: readonly SelectionSetNode[]): GraphQLCompositeType[] {
   if (!isAbstractType(type)) return [type];
   const found = new Set<GraphQLCompositeType>([type]);
   const visit = (sets: readonly SelectionSetNode[], seen: Set<string>) => {
@@ -124,13 +124,13 @@ function candidateTypes(input: CostInput, type: GraphQLCompositeType, selectionS
   return [...found];
 }
 
-function fieldDef(type: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined {
+export function fieldDef(type: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined {
   if (name.startsWith("__")) return undefined;
   if (isObjectType(type) || isInterfaceType(type)) return type.getFields()[name];
   return undefined;
 }
 
-function subSelections(nodes: readonly FieldNode[]): SelectionSetNode[] {
+export function subSelections(nodes: readonly FieldNode[]): SelectionSetNode[] {
   return nodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
 }
 

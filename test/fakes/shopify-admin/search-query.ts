@@ -257,7 +257,8 @@ function timeFilter(get: (c: CheckoutRecord) => string): FieldFilter<CheckoutRec
 
 export interface CheckoutSearchRecord {
   checkout: CheckoutRecord;
-  customer: CustomerRecord | null;
+  /** looked up only when a filter or sort needs it */
+  readonly customer: CustomerRecord | null;
 }
 
 export const abandonedCheckoutSearchFields: Record<string, FieldFilter<CheckoutSearchRecord>> = {

@@ -197,6 +197,8 @@ function fallbackToken(): string {
 
 export class ShopStore {
   private readonly checkouts = new Map<number, CheckoutRecord>();
+  /** checkouts ascending by id; rebuilt after an insert or delete */
+  private sorted: CheckoutRecord[] | null = null;
   private readonly customers = new Map<number, CustomerRecord>();
   private sequence = 1_000;
   readonly discounts: RecordedDiscount[] = [];
@@ -287,8 +289,18 @@ export class ShopStore {
       // An upsert is a change: bump updatedAt unless the caller set it.
       updatedAt: fields.updatedAt ?? (existing ? now : fields.createdAt ?? now),
     };
+    if (!existing) this.sorted = null;
     this.checkouts.set(id, record);
     return this.resolve(record);
+  }
+
+  upsertCheckouts(inputs: Iterable<CheckoutInput>): number {
+    let n = 0;
+    for (const input of inputs) {
+      this.upsertCheckout(input);
+      n += 1;
+    }
+    return n;
   }
 
   private resolve(record: CheckoutRecord): StoredCheckout {
@@ -308,7 +320,7 @@ export class ShopStore {
 
   /** Every checkout, ascending by id. */
   listCheckouts(): StoredCheckout[] {
-    return [...this.checkouts.values()].sort((a, b) => a.id - b.id).map((r) => this.resolve(r));
+    return this.rawCheckouts().map((r) => this.resolve(r));
   }
 
   get checkoutCount(): number {
@@ -331,6 +343,7 @@ export class ShopStore {
   }
 
   deleteCheckout(id: number | string): boolean {
+    this.sorted = null;
     return this.checkouts.delete(numericId(id));
   }
 
@@ -340,9 +353,14 @@ export class ShopStore {
     return record;
   }
 
-  /** Internal, read-only access for resolvers (no copying on hot paths). */
-  rawCheckouts(): Iterable<CheckoutRecord> {
-    return this.checkouts.values();
+  /** Internal, read-only access for resolvers (no copying on hot paths), ascending by id. */
+  rawCheckouts(): readonly CheckoutRecord[] {
+    this.sorted ??= [...this.checkouts.values()].sort((a, b) => a.id - b.id);
+    return this.sorted;
+  }
+
+  rawCheckout(id: number): CheckoutRecord | undefined {
+    return this.checkouts.get(id);
   }
 
   rawCustomer(id: number | null): CustomerRecord | null {
