@@ -11,6 +11,6 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: process.env.CI ? ["verbose"] : ["default"],
+    reporters: [process.env.CI ? "verbose" : "default", "./test/reporters/summary-line.ts"],
   },
 });
