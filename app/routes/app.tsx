@@ -24,6 +24,9 @@ export default function AppShell() {
         <Link to="/app" rel="home">
           Overview
         </Link>
+        <Link to="/app/recoveries">Recoveries</Link>
+        <Link to="/app/campaigns">Campaigns</Link>
+        <Link to="/app/settings">Settings</Link>
       </NavMenu>
       <Outlet />
     </AppProvider>

@@ -22,13 +22,19 @@ function shape(file: string) {
 
 describe("migrations", () => {
   it("the committed migrations build exactly the database that schema.prisma describes (no drift)", () => {
-    const pushed = path.resolve("test/.tmp", `pushed-${process.pid}.sqlite`);
-    execFileSync(path.resolve("node_modules/.bin/prisma"), ["db", "push", "--skip-generate"], {
-      env: { ...process.env, DATABASE_URL: `file:${pushed}` },
-      stdio: "pipe",
+    const runDir = process.env.RECLAIM_TEST_RUN_DIR!;
+    // The schema's own SQL (what `prisma migrate diff` derives from schema.prisma), applied to an empty database.
+    const sql = execFileSync(path.resolve("node_modules/.bin/prisma"), ["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], {
+      env: { ...process.env, CHECKPOINT_DISABLE: "1" },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    const migrated = shape(path.resolve("test/.tmp/template.sqlite"));
+    const fromSchema = path.join(runDir, `from-schema-${process.pid}.sqlite`);
+    const sqlite = new Database(fromSchema);
+    sqlite.exec(sql);
+    sqlite.close();
+    const migrated = shape(path.join(runDir, "template.sqlite"));
     expect(migrated.length).toBeGreaterThan(10);
-    expect(migrated).toEqual(shape(pushed));
+    expect(migrated).toEqual(shape(fromSchema));
   });
 });

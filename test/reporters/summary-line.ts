@@ -16,8 +16,8 @@ export default class SummaryLineReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped++;
       }
-      // A file that failed to load has no tests but must count as a failure.
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) failed++;
+      // A file whose setup or import failed counts as a failure even though its tests never ran.
+      if (module.state() === "failed" && ![...module.children.allTests()].some((t) => t.result().state === "failed")) failed++;
     }
     // Written at exit so that it comes after vitest's own summary, as the last line.
     const line = `tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`;

@@ -5,6 +5,8 @@ import { TEST_ENV } from "./test-env";
 
 // Runs before each test file, before it imports app modules: fixed test environment and a private database.
 Object.assign(process.env, TEST_ENV);
-const file = path.resolve("test/.tmp", `db-${process.pid}-${randomUUID().slice(0, 8)}.sqlite`);
-copyFileSync(path.resolve("test/.tmp/template.sqlite"), file);
+const runDir = process.env.RECLAIM_TEST_RUN_DIR;
+if (!runDir) throw new Error("RECLAIM_TEST_RUN_DIR is not set: run tests through vitest (test/setup/global-setup.ts)");
+const file = path.join(runDir, `db-${process.pid}-${randomUUID().slice(0, 8)}.sqlite`);
+copyFileSync(path.join(runDir, "template.sqlite"), file);
 process.env.DATABASE_URL = `file:${file}`;

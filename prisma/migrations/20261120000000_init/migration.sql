@@ -339,6 +339,9 @@ CREATE INDEX "Message_status_scheduledFor_idx" ON "Message"("status", "scheduled
 CREATE INDEX "Message_shopId_status_scheduledFor_idx" ON "Message"("shopId", "status", "scheduledFor");
 
 -- CreateIndex
+CREATE INDEX "Message_shopId_sentAt_idx" ON "Message"("shopId", "sentAt");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "Message_recoveryId_stepId_key" ON "Message"("recoveryId", "stepId");
 
 -- CreateIndex

@@ -1,0 +1,29 @@
+import { Bar, CartesianGrid, ComposedChart, Legend, Line, Tooltip, XAxis, YAxis } from "recharts";
+
+export interface DailyPoint {
+  day: string;
+  abandonedShopify: number;
+  abandonedStripe: number;
+  recovered: number;
+}
+
+/**
+ * Abandoned carts per day by source, with recoveries as a line. Rendered server-side as SVG (recharts with a fixed
+ * viewBox scales to the card's width), so the chart is there before any JavaScript runs.
+ */
+export function RecoveryChart({ data }: { data: DailyPoint[] }) {
+  return (
+    <div style={{ width: "100%", overflow: "hidden" }} aria-label="Abandoned and recovered carts per day" role="img">
+      <ComposedChart width={720} height={260} data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }} style={{ width: "100%", height: "auto" }}>
+        <CartesianGrid strokeDasharray="3 3" vertical={false} />
+        <XAxis dataKey="day" tick={{ fontSize: 11 }} />
+        <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={40} />
+        <Tooltip />
+        <Legend wrapperStyle={{ fontSize: 12 }} />
+        <Bar dataKey="abandonedShopify" name="Abandoned on Shopify" stackId="a" fill="#008060" isAnimationActive={false} />
+        <Bar dataKey="abandonedStripe" name="Abandoned on Stripe" stackId="a" fill="#635bff" isAnimationActive={false} />
+        <Line dataKey="recovered" name="Recovered" stroke="#e3a008" strokeWidth={2} dot={false} isAnimationActive={false} />
+      </ComposedChart>
+    </div>
+  );
+}

@@ -1,0 +1,203 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { json } from "@remix-run/node";
+import { useLoaderData, useNavigate, useSearchParams } from "@remix-run/react";
+import {
+  Badge, Banner, BlockStack, Box, Card, ChoiceList, EmptyState, Filters, IndexTable, InlineStack, Page, Text, TextField,
+  type BadgeProps,
+} from "@shopify/polaris";
+import { useEffect, useState } from "react";
+import { z } from "zod";
+import { requireAdmin } from "../auth.server";
+import { date, money } from "../components/format";
+import { NavigationProgress, PageError } from "../components/page-states";
+import { db } from "../db.server";
+import { listRecoveries } from "../models/dashboard.server";
+import { toMinorUnits } from "../recovery/money";
+
+const dateParam = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use the format YYYY-MM-DD").refine((v) => !Number.isNaN(Date.parse(v)), "Not a real date");
+const amountParam = z.string().regex(/^\d+(\.\d{1,3})?$/, "Enter an amount like 25 or 25.50");
+const filterSchema = z.object({
+  source: z.enum(["shopify", "stripe"]).optional(),
+  status: z.enum(["open", "contacting", "recovered", "lost", "superseded", "suppressed"]).optional(),
+  from: dateParam.optional(),
+  to: dateParam.optional(),
+  min: amountParam.optional(),
+  max: amountParam.optional(),
+  hasEmail: z.enum(["yes", "no"]).optional(),
+  hasConsent: z.enum(["yes", "no"]).optional(),
+  q: z.string().max(254).optional(),
+});
+type FilterKey = keyof z.infer<typeof filterSchema>;
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const { shop } = await requireAdmin(request);
+  const url = new URL(request.url);
+  const raw = Object.fromEntries([...url.searchParams].filter(([k, v]) => k in filterSchema.shape && v !== ""));
+  // Each bad parameter is reported next to its field and ignored; the others still apply.
+  const errors: Partial<Record<FilterKey, string>> = {};
+  const filters: z.infer<typeof filterSchema> = {};
+  for (const [key, value] of Object.entries(raw) as [FilterKey, string][]) {
+    const parsed = filterSchema.shape[key].safeParse(value);
+    if (parsed.success) (filters as Record<string, unknown>)[key] = parsed.data;
+    else errors[key] = parsed.error.issues[0]?.message ?? "Invalid value";
+  }
+  const page = await listRecoveries(db, {
+    shopId: shop.id,
+    after: url.searchParams.get("after"),
+    before: url.searchParams.get("before"),
+    filters: {
+      source: filters.source,
+      status: filters.status,
+      from: filters.from ? new Date(`${filters.from}T00:00:00Z`) : undefined,
+      to: filters.to ? new Date(new Date(`${filters.to}T00:00:00Z`).getTime() + 86_400_000) : undefined,
+      minValueMinor: filters.min ? toMinorUnits(filters.min, shop.currency) : undefined,
+      maxValueMinor: filters.max ? toMinorUnits(filters.max, shop.currency) : undefined,
+      hasEmail: filters.hasEmail ? filters.hasEmail === "yes" : undefined,
+      hasConsent: filters.hasConsent ? filters.hasConsent === "yes" : undefined,
+      email: filters.q,
+    },
+  });
+  const anyAtAll = page.rows.length > 0 || Object.keys(filters).length > 0 ? true : Boolean(await db.recovery.findFirst({ where: { shopId: shop.id }, select: { id: true } }));
+  return json({ ...page, errors, locale: shop.locale, currency: shop.currency, anyAtAll });
+};
+
+const STATUS_TONE: Record<string, BadgeProps["tone"]> = { recovered: "success", contacting: "info", lost: undefined, superseded: undefined, suppressed: "warning", open: "attention" };
+
+export default function Recoveries() {
+  const { rows, nextCursor, previousCursor, errors, locale, anyAtAll, currency } = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const [query, setQuery] = useState(params.get("q") ?? "");
+  const [min, setMin] = useState(params.get("min") ?? "");
+  const [max, setMax] = useState(params.get("max") ?? "");
+  const [from, setFrom] = useState(params.get("from") ?? "");
+  const [to, setTo] = useState(params.get("to") ?? "");
+
+  const go = (changes: Record<string, string | null>) => {
+    const next = new URLSearchParams(params);
+    next.delete("after");
+    next.delete("before");
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null || v === "") next.delete(k);
+      else next.set(k, v);
+    }
+    navigate(`?${next.toString()}`, { replace: true });
+  };
+
+  // Typing in the search box filters after a short pause.
+  useEffect(() => {
+    if (query === (params.get("q") ?? "")) return;
+    const t = setTimeout(() => go({ q: query }), 350);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [query]);
+
+  const choice = (key: FilterKey, title: string, choices: { label: string; value: string }[]) => ({
+    key,
+    label: title,
+    filter: (
+      <ChoiceList title={title} titleHidden choices={choices} selected={params.get(key) ? [params.get(key)!] : []} onChange={(v) => go({ [key]: v[0] ?? null })} />
+    ),
+    shortcut: true,
+  });
+
+  const filters = [
+    choice("source", "Source", [{ label: "Shopify", value: "shopify" }, { label: "Stripe", value: "stripe" }]),
+    choice("status", "Status", ["open", "contacting", "recovered", "lost", "superseded", "suppressed"].map((s) => ({ label: s, value: s }))),
+    choice("hasEmail", "Has email", [{ label: "With email", value: "yes" }, { label: "Without email", value: "no" }]),
+    choice("hasConsent", "Has consent", [{ label: "Opted in", value: "yes" }, { label: "Not opted in", value: "no" }]),
+    {
+      key: "value",
+      label: "Value",
+      filter: (
+        <BlockStack gap="200">
+          <TextField label={`Minimum (${currency})`} value={min} onChange={setMin} onBlur={() => go({ min })} autoComplete="off" error={errors.min} />
+          <TextField label={`Maximum (${currency})`} value={max} onChange={setMax} onBlur={() => go({ max })} autoComplete="off" error={errors.max} />
+        </BlockStack>
+      ),
+    },
+    {
+      key: "dates",
+      label: "Abandoned between",
+      filter: (
+        <BlockStack gap="200">
+          <TextField label="From" type="date" value={from} onChange={(v) => { setFrom(v); go({ from: v }); }} autoComplete="off" error={errors.from} />
+          <TextField label="To" type="date" value={to} onChange={(v) => { setTo(v); go({ to: v }); }} autoComplete="off" error={errors.to} />
+        </BlockStack>
+      ),
+    },
+  ];
+  const applied = [
+    ...(["source", "status", "hasEmail", "hasConsent"] as const)
+      .filter((k) => params.get(k))
+      .map((k) => ({ key: k, label: `${k === "hasEmail" ? "Email" : k === "hasConsent" ? "Consent" : k[0]!.toUpperCase() + k.slice(1)}: ${params.get(k)}`, onRemove: () => go({ [k]: null }) })),
+    ...(params.get("min") || params.get("max") ? [{ key: "value", label: `Value ${params.get("min") ?? "0"}–${params.get("max") ?? "∞"}`, onRemove: () => { setMin(""); setMax(""); go({ min: null, max: null }); } }] : []),
+    ...(params.get("from") || params.get("to") ? [{ key: "dates", label: `Abandoned ${params.get("from") ?? "…"} – ${params.get("to") ?? "…"}`, onRemove: () => { setFrom(""); setTo(""); go({ from: null, to: null }); } }] : []),
+  ];
+  const errorList = Object.entries(errors).filter(([, m]) => m);
+
+  if (!anyAtAll) {
+    return (
+      <Page title="Recoveries">
+        <Card>
+          <EmptyState heading="No abandoned carts yet" image="" action={{ content: "Go to the overview", url: "/app" }}>
+            <p>Abandoned Shopify checkouts and expired Stripe Checkout sessions appear here as Reclaim finds them.</p>
+          </EmptyState>
+        </Card>
+      </Page>
+    );
+  }
+
+  return (
+    <Page title="Recoveries" fullWidth>
+      <NavigationProgress />
+      <BlockStack gap="300">
+        {errorList.length > 0 ? (
+          <Banner tone="warning" title="Some filters were ignored">
+            <ul>{errorList.map(([k, m]) => <li key={k}>{k}: {m}</li>)}</ul>
+          </Banner>
+        ) : null}
+        <Card padding="0">
+          <Filters
+            queryValue={query}
+            queryPlaceholder="Search by email"
+            onQueryChange={setQuery}
+            onQueryClear={() => { setQuery(""); go({ q: null }); }}
+            filters={filters}
+            appliedFilters={applied}
+            onClearAll={() => { setQuery(""); setMin(""); setMax(""); setFrom(""); setTo(""); navigate("?", { replace: true }); }}
+          />
+          <IndexTable
+            resourceName={{ singular: "recovery", plural: "recoveries" }}
+            itemCount={rows.length}
+            selectable={false}
+            emptyState={<Box padding="400"><Text as="p" tone="subdued">No recoveries match these filters.</Text></Box>}
+            headings={[{ title: "Checkout" }, { title: "Source" }, { title: "Email" }, { title: "Consent" }, { title: "Status" }, { title: "Value", alignment: "end" }, { title: "Abandoned" }]}
+            pagination={{
+              hasNext: Boolean(nextCursor),
+              hasPrevious: Boolean(previousCursor),
+              onNext: () => { const n = new URLSearchParams(params); n.delete("before"); n.set("after", nextCursor!); navigate(`?${n}`); },
+              onPrevious: () => { const n = new URLSearchParams(params); n.delete("after"); n.set("before", previousCursor!); navigate(`?${n}`); },
+            }}
+          >
+            {rows.map((r, index) => (
+              <IndexTable.Row id={r.id} key={r.id} position={index} onClick={() => navigate(`/app/recoveries/${r.id}`)}>
+                <IndexTable.Cell><Text as="span" fontWeight="semibold">{r.name ?? r.id.slice(-8)}</Text></IndexTable.Cell>
+                <IndexTable.Cell><Badge tone={r.source === "shopify" ? "success" : "info"}>{r.source === "shopify" ? "Shopify" : "Stripe"}</Badge></IndexTable.Cell>
+                <IndexTable.Cell>{r.email ?? <Text as="span" tone="subdued">no email</Text>}</IndexTable.Cell>
+                <IndexTable.Cell>{r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}</IndexTable.Cell>
+                <IndexTable.Cell><Badge tone={STATUS_TONE[r.status]}>{r.status}</Badge></IndexTable.Cell>
+                <IndexTable.Cell><InlineStack align="end"><Text as="span" numeric>{money(r.totalMinor, r.currency, locale)}</Text></InlineStack></IndexTable.Cell>
+                <IndexTable.Cell>{date(r.abandonedAt, locale)}</IndexTable.Cell>
+              </IndexTable.Row>
+            ))}
+          </IndexTable>
+        </Card>
+      </BlockStack>
+    </Page>
+  );
+}
+
+export function ErrorBoundary() {
+  return <PageError title="Recoveries" />;
+}
