@@ -18,6 +18,8 @@ export default defineConfig({
   },
   plugins: [
     remix({
+      // Tests build into their own folder so that parallel runs never share one.
+      buildDirectory: process.env.REMIX_BUILD_DIR ?? "build",
       ignoredRouteFiles: ["**/.*", "**/*.test.*"],
       future: {
         v3_fetcherPersist: true,

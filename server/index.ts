@@ -17,11 +17,11 @@ async function main() {
 
   let build: () => Promise<ServerBuild>;
   if (production) {
-    const buildPath = path.resolve("build/server/index.js");
-    const serverBuild = (await import(buildPath)) as ServerBuild;
+    const buildDir = path.resolve(process.env.REMIX_BUILD_DIR ?? "build");
+    const serverBuild = (await import(path.join(buildDir, "server/index.js"))) as ServerBuild;
     build = async () => serverBuild;
-    app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
-    app.use(express.static("build/client", { maxAge: "1h" }));
+    app.use("/assets", express.static(path.join(buildDir, "client/assets"), { immutable: true, maxAge: "1y" }));
+    app.use(express.static(path.join(buildDir, "client"), { maxAge: "1h" }));
   } else {
     const vite = await import("vite");
     const viteServer = await vite.createServer({ server: { middlewareMode: true } });

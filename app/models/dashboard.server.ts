@@ -1,4 +1,5 @@
 import { Prisma, type PrismaClient } from "@prisma/client";
+import type { NotContactableReason } from "../components/labels";
 import type { Source } from "../recovery/model";
 
 /**
@@ -9,14 +10,6 @@ import type { Source } from "../recovery/model";
 /** How Prisma's SQLite adapter stores DateTime: ISO 8601 with an explicit +00:00 offset (sorts as text). */
 export const sqlTime = (d: Date) => d.toISOString().replace("Z", "+00:00");
 
-export type NotContactableReason = "no_email" | "no_recovery_link" | "no_consent" | "unsubscribed" | "link_expired";
-export const NOT_CONTACTABLE_LABELS: Record<NotContactableReason, string> = {
-  no_email: "No email address",
-  no_recovery_link: "No recovery link",
-  no_consent: "No marketing consent",
-  unsubscribed: "Unsubscribed or suppressed",
-  link_expired: "Recovery link expired",
-};
 
 export interface SourceFigures {
   abandoned: number;
@@ -142,7 +135,12 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
     total.recoveredByWindow.revenueMinor += f.recoveredByWindow.revenueMinor;
   }
 
+  // Every day of the period appears, with zeros where nothing happened, so the chart's time axis is honest.
   const days = new Map<string, Overview["daily"][number]>();
+  for (let t = Date.parse(q.from.toISOString().slice(0, 10)); t < q.to.getTime(); t += 86_400_000) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    days.set(day, { day, abandonedShopify: 0, abandonedStripe: 0, recovered: 0 });
+  }
   for (const row of daily) {
     const d = days.get(row.day) ?? { day: row.day, abandonedShopify: 0, abandonedStripe: 0, recovered: 0 };
     if (row.source === "shopify") d.abandonedShopify += Number(row.n);
@@ -191,6 +189,7 @@ export interface RecoveryPageQuery {
 export interface RecoveryRow {
   id: string;
   source: string;
+  externalId: string;
   name: string | null;
   email: string | null;
   consent: string;
@@ -242,7 +241,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
       : { OR: [{ abandonedAt: { gt: at } }, { abandonedAt: at, id: { gt: c.id } }] };
   };
   const select = {
-    id: true, source: true, name: true, email: true, consent: true, status: true, totalMinor: true, currency: true,
+    id: true, source: true, externalId: true, name: true, email: true, consent: true, status: true, totalMinor: true, currency: true,
     abandonedAt: true, notContactableReason: true,
   } as const;
 

@@ -10,7 +10,8 @@ import { dateTime, money, number, percent } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { RecoveryChart } from "../components/recovery-chart";
 import { db } from "../db.server";
-import { loadOverview, NOT_CONTACTABLE_LABELS, type NotContactableReason } from "../models/dashboard.server";
+import { NOT_CONTACTABLE_LABELS, type NotContactableReason } from "../components/labels";
+import { loadOverview } from "../models/dashboard.server";
 import { requestShopifySync } from "../sources/shopify/sync-request.server";
 
 const PERIODS = ["7", "30", "90", "365"] as const;
@@ -173,8 +174,8 @@ export default function Overview() {
             <InlineGrid columns={{ xs: 1, sm: 2, md: 4 }} gap="400">
               <Stat label="Abandoned" value={number(t.abandoned, locale)} detail={fmtMoney(t.abandonedValueMinor)} />
               <Stat label="Contactable" value={percent(t.abandoned ? t.contactable / t.abandoned : null, locale)} detail={`${number(t.contactable, locale)} of ${number(t.abandoned, locale)}`} />
-              <Stat label="Recovered by link" value={fmtMoney(t.recoveredByLink.revenueMinor)} detail={`${number(t.recoveredByLink.count, locale)} carts · rate ${percent(overview.recoveryRate, locale)}`} />
-              <Stat label="Recovered by window" value={fmtMoney(t.recoveredByWindow.revenueMinor)} detail={`${number(t.recoveredByWindow.count, locale)} orders after a click (reported apart)`} />
+              <Stat label="Recovered by link" value={fmtMoney(t.recoveredByLink.revenueMinor)} detail={`${number(t.recoveredByLink.count, locale)} ${t.recoveredByLink.count === 1 ? "cart" : "carts"} · rate ${percent(overview.recoveryRate, locale)}`} />
+              <Stat label="Recovered by window" value={fmtMoney(t.recoveredByWindow.revenueMinor)} detail={`${number(t.recoveredByWindow.count, locale)} ${t.recoveredByWindow.count === 1 ? "order" : "orders"} after a click (reported apart)`} />
             </InlineGrid>
             <Card>
               <BlockStack gap="200">

@@ -98,7 +98,7 @@ export default function Recoveries() {
     filter: (
       <ChoiceList title={title} titleHidden choices={choices} selected={params.get(key) ? [params.get(key)!] : []} onChange={(v) => go({ [key]: v[0] ?? null })} />
     ),
-    shortcut: true,
+    pinned: true,
   });
 
   const filters = [
@@ -182,7 +182,7 @@ export default function Recoveries() {
           >
             {rows.map((r, index) => (
               <IndexTable.Row id={r.id} key={r.id} position={index} onClick={() => navigate(`/app/recoveries/${r.id}`)}>
-                <IndexTable.Cell><Text as="span" fontWeight="semibold">{r.name ?? r.id.slice(-8)}</Text></IndexTable.Cell>
+                <IndexTable.Cell><Text as="span" fontWeight="semibold">{r.name ?? `${r.externalId.slice(0, 8)}…${r.externalId.slice(-6)}`}</Text></IndexTable.Cell>
                 <IndexTable.Cell><Badge tone={r.source === "shopify" ? "success" : "info"}>{r.source === "shopify" ? "Shopify" : "Stripe"}</Badge></IndexTable.Cell>
                 <IndexTable.Cell>{r.email ?? <Text as="span" tone="subdued">no email</Text>}</IndexTable.Cell>
                 <IndexTable.Cell>{r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}</IndexTable.Cell>

@@ -48,6 +48,7 @@ describe("overview", () => {
     });
     expect(overview.bySource.stripe).toMatchObject({ abandoned: 2, contactable: 2, emailsSent: 1, clicks: 1, recoveredByLink: { count: 0 }, recoveredByWindow: { count: 1, revenueMinor: 5500 } });
     expect(overview.recoveryRate).toBeCloseTo(1 / 6);
+    expect(overview.daily.length).toBeGreaterThanOrEqual(30);
     expect(overview.daily.reduce((n: number, d: { abandonedShopify: number; abandonedStripe: number }) => n + d.abandonedShopify + d.abandonedStripe, 0)).toBe(6);
   });
 
