@@ -6,5 +6,5 @@ export const NOT_CONTACTABLE_LABELS: Record<NotContactableReason, string> = {
   no_recovery_link: "No recovery link",
   no_consent: "No marketing consent",
   unsubscribed: "Unsubscribed or suppressed",
-  link_expired: "Recovery link expired",
+  link_expired: "Recovery link expired before an email went out",
 };

@@ -15,6 +15,7 @@ export interface SourceFigures {
   abandoned: number;
   abandonedValueMinor: number;
   contactable: number;
+  /** Why the rest cannot be emailed. `link_expired` counts recoveries whose emails were skipped because the link had expired. */
   notContactable: Record<NotContactableReason, number>;
   emailsSent: number;
   clicks: number;
@@ -49,6 +50,7 @@ const emptyFigures = (): SourceFigures => ({
 
 export interface OverviewQuery {
   shopId: string;
+  /** First and last UTC day of the period (inclusive). */
   from: Date;
   to: Date;
   currency: string;
@@ -57,68 +59,86 @@ export interface OverviewQuery {
   now: Date;
 }
 
-export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<Overview> {
-  const from = sqlTime(q.from);
-  const to = sqlTime(q.to);
-  const now = sqlTime(q.now);
-  const noConsent = q.consentPolicy === "implied" ? Prisma.sql`r.consent = 'opt_out'` : Prisma.sql`r.consent <> 'opt_in'`;
+/** UTC calendar day of a date, as DailyStat stores it. */
+export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
-  const [abandoned, sent, clicks, conversions, daily, currencies] = await Promise.all([
-    // Each recovery counts under its first reason not to contact it, in the order a merchant would fix them.
-    db.$queryRaw<{ source: Source; reason: string; n: bigint; value: bigint | null }[]>`
-      SELECT r.source AS source,
-        CASE
-          WHEN r.notContactableReason IS NOT NULL THEN r.notContactableReason
-          WHEN ${noConsent} THEN 'no_consent'
-          WHEN c.unsubscribedAt IS NOT NULL OR c.suppressedAt IS NOT NULL THEN 'unsubscribed'
-          WHEN r.recoveryUrlExpiresAt IS NOT NULL AND r.recoveryUrlExpiresAt < ${now} AND r.status <> 'recovered' THEN 'link_expired'
-          ELSE 'contactable'
-        END AS reason,
-        COUNT(*) AS n, SUM(r.totalMinor) AS value
-      FROM Recovery r LEFT JOIN Contact c ON c.id = r.contactId
-      WHERE r.shopId = ${q.shopId} AND r.currency = ${q.currency} AND r.abandonedAt >= ${from} AND r.abandonedAt < ${to}
-      GROUP BY 1, 2`,
+/**
+ * The overview for whole UTC days from `from` to `to` (inclusive). Figures come from DailyStat, which triggers keep exact
+ * (prisma/migrations/20261120000100_daily_stats_triggers), so any period costs a few hundred rows. Two figures depend
+ * on today's state rather than the day's and are read live, from small indexed sets: recoveries whose contact has since
+ * unsubscribed or been suppressed, and recoveries whose emails were skipped because the recovery link had expired.
+ */
+export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<Overview> {
+  const fromDay = utcDay(q.from);
+  const toDay = utcDay(q.to);
+  const from = sqlTime(new Date(`${fromDay}T00:00:00Z`));
+  const to = sqlTime(new Date(new Date(`${toDay}T00:00:00Z`).getTime() + 86_400_000));
+  const implied = q.consentPolicy === "implied";
+  const consentOk = implied ? Prisma.sql`r.consent <> 'opt_out'` : Prisma.sql`r.consent = 'opt_in'`;
+
+  type StatRow = { source: Source; day: string; abandoned: number; abandonedValueMinor: number; noEmail: number; noRecoveryLink: number; optIn: number; optOut: number; consentUnknown: number; recovered: number; emailsSent: number; clicks: number; linkConversions: number; linkRevenueMinor: number; windowConversions: number; windowRevenueMinor: number };
+  const [stats, unsubscribed, expired, currencies] = await Promise.all([
+    db.dailyStat.findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } }) as Promise<StatRow[]>,
     db.$queryRaw<{ source: Source; n: bigint }[]>`
       SELECT r.source AS source, COUNT(*) AS n
-      FROM Message m JOIN Recovery r ON r.id = m.recoveryId
-      WHERE m.shopId = ${q.shopId} AND m.sentAt >= ${from} AND m.sentAt < ${to} AND r.currency = ${q.currency}
+      FROM Contact c JOIN Recovery r ON r.contactId = c.id
+      WHERE c.shopId = ${q.shopId} AND (c.unsubscribedAt IS NOT NULL OR c.suppressedAt IS NOT NULL)
+        AND r.currency = ${q.currency} AND r.abandonedAt >= ${from} AND r.abandonedAt < ${to}
+        AND r.notContactableReason IS NULL AND ${consentOk}
       GROUP BY 1`,
     db.$queryRaw<{ source: Source; n: bigint }[]>`
-      SELECT r.source AS source, COUNT(*) AS n
-      FROM Click k JOIN Recovery r ON r.id = k.recoveryId
-      WHERE k.shopId = ${q.shopId} AND k.clickedAt >= ${from} AND k.clickedAt < ${to} AND r.currency = ${q.currency}
+      SELECT r.source AS source, COUNT(DISTINCT d.recoveryId) AS n
+      FROM DecisionLog d JOIN Recovery r ON r.id = d.recoveryId
+      WHERE d.shopId = ${q.shopId} AND d.reason = 'link_expired' AND d.decidedAt >= ${from} AND d.decidedAt < ${to} AND r.currency = ${q.currency}
       GROUP BY 1`,
-    db.$queryRaw<{ source: Source; method: string; n: bigint; revenue: bigint | null }[]>`
-      SELECT r.source AS source, v.method AS method, COUNT(*) AS n, SUM(v.amountMinor) AS revenue
-      FROM Conversion v JOIN Recovery r ON r.id = v.recoveryId
-      WHERE v.shopId = ${q.shopId} AND v.convertedAt >= ${from} AND v.convertedAt < ${to} AND v.currency = ${q.currency}
-      GROUP BY 1, 2`,
-    db.$queryRaw<{ day: string; source: Source; n: bigint; recovered: bigint }[]>`
-      SELECT substr(r.abandonedAt, 1, 10) AS day, r.source AS source, COUNT(*) AS n,
-        SUM(CASE WHEN r.status = 'recovered' THEN 1 ELSE 0 END) AS recovered
-      FROM Recovery r
-      WHERE r.shopId = ${q.shopId} AND r.currency = ${q.currency} AND r.abandonedAt >= ${from} AND r.abandonedAt < ${to}
-      GROUP BY 1, 2 ORDER BY 1`,
-    db.$queryRaw<{ currency: string }[]>`SELECT DISTINCT currency FROM Recovery WHERE shopId = ${q.shopId}`,
+    // Distinct currencies by skipping through the index (one probe per currency, not a scan).
+    db.$queryRaw<{ cur: string }[]>`
+      WITH RECURSIVE c(cur) AS (
+        SELECT MIN(currency) FROM Recovery WHERE shopId = ${q.shopId}
+        UNION ALL
+        SELECT (SELECT MIN(currency) FROM Recovery WHERE shopId = ${q.shopId} AND currency > c.cur) FROM c WHERE c.cur IS NOT NULL
+      )
+      SELECT cur FROM c WHERE cur IS NOT NULL`,
   ]);
 
   const bySource: Record<Source, SourceFigures> = { shopify: emptyFigures(), stripe: emptyFigures() };
-  for (const row of abandoned) {
-    const f = bySource[row.source];
-    if (!f) continue;
-    f.abandoned += Number(row.n);
-    f.abandonedValueMinor += Number(row.value ?? 0);
-    if (row.reason === "contactable") f.contactable += Number(row.n);
-    else if (row.reason in f.notContactable) f.notContactable[row.reason as NotContactableReason] += Number(row.n);
+  const days = new Map<string, Overview["daily"][number]>();
+  // Every day of the period appears, with zeros where nothing happened, so the chart's time axis is honest.
+  for (let t = Date.parse(fromDay); t <= Date.parse(toDay); t += 86_400_000) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    days.set(day, { day, abandonedShopify: 0, abandonedStripe: 0, recovered: 0 });
   }
-  for (const row of sent) if (bySource[row.source]) bySource[row.source].emailsSent = Number(row.n);
-  for (const row of clicks) if (bySource[row.source]) bySource[row.source].clicks = Number(row.n);
-  for (const row of conversions) {
+  for (const row of stats) {
     const f = bySource[row.source];
     if (!f) continue;
-    const target = row.method === "window" ? f.recoveredByWindow : f.recoveredByLink;
-    target.count += Number(row.n);
-    target.revenueMinor += Number(row.revenue ?? 0);
+    f.abandoned += row.abandoned;
+    f.abandonedValueMinor += row.abandonedValueMinor;
+    f.notContactable.no_email += row.noEmail;
+    f.notContactable.no_recovery_link += row.noRecoveryLink;
+    f.notContactable.no_consent += implied ? row.optOut : row.optOut + row.consentUnknown;
+    f.contactable += implied ? row.optIn + row.consentUnknown : row.optIn;
+    f.emailsSent += row.emailsSent;
+    f.clicks += row.clicks;
+    f.recoveredByLink.count += row.linkConversions;
+    f.recoveredByLink.revenueMinor += row.linkRevenueMinor;
+    f.recoveredByWindow.count += row.windowConversions;
+    f.recoveredByWindow.revenueMinor += row.windowRevenueMinor;
+    const d = days.get(row.day);
+    if (d) {
+      if (row.source === "shopify") d.abandonedShopify += row.abandoned;
+      else d.abandonedStripe += row.abandoned;
+      d.recovered += row.recovered;
+    }
+  }
+  for (const row of unsubscribed) {
+    const f = bySource[row.source];
+    if (!f) continue;
+    f.notContactable.unsubscribed += Number(row.n);
+    f.contactable -= Number(row.n);
+  }
+  for (const row of expired) {
+    const f = bySource[row.source];
+    if (f) f.notContactable.link_expired += Number(row.n);
   }
 
   const total = emptyFigures();
@@ -135,25 +155,11 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
     total.recoveredByWindow.revenueMinor += f.recoveredByWindow.revenueMinor;
   }
 
-  // Every day of the period appears, with zeros where nothing happened, so the chart's time axis is honest.
-  const days = new Map<string, Overview["daily"][number]>();
-  for (let t = Date.parse(q.from.toISOString().slice(0, 10)); t < q.to.getTime(); t += 86_400_000) {
-    const day = new Date(t).toISOString().slice(0, 10);
-    days.set(day, { day, abandonedShopify: 0, abandonedStripe: 0, recovered: 0 });
-  }
-  for (const row of daily) {
-    const d = days.get(row.day) ?? { day: row.day, abandonedShopify: 0, abandonedStripe: 0, recovered: 0 };
-    if (row.source === "shopify") d.abandonedShopify += Number(row.n);
-    else d.abandonedStripe += Number(row.n);
-    d.recovered += Number(row.recovered);
-    days.set(row.day, d);
-  }
-
   return {
     currency: q.currency,
-    currencies: [...new Set([q.currency, ...currencies.map((c) => c.currency)])].sort(),
-    from: q.from.toISOString(),
-    to: q.to.toISOString(),
+    currencies: [...new Set([q.currency, ...currencies.map((c) => c.cur)])].sort(),
+    from: fromDay,
+    to: toDay,
     bySource,
     total,
     recoveryRate: total.abandoned === 0 ? null : total.recoveredByLink.count / total.abandoned,

@@ -24,7 +24,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
   const now = new Date();
-  const from = new Date(now.getTime() - Number(params.period) * 86_400_000);
+  const from = new Date(now.getTime() - (Number(params.period) - 1) * 86_400_000);
   const [overview, anyRecovery, shopifySync, stripe] = await Promise.all([
     loadOverview(db, { shopId: shop.id, from, to: now, currency: params.currency ?? shop.currency, consentPolicy: shop.consentPolicy, now }),
     db.recovery.findFirst({ where: { shopId: shop.id }, select: { id: true } }),

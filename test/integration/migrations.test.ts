@@ -8,7 +8,7 @@ function shape(file: string) {
   const sqlite = new Database(file, { readonly: true });
   try {
     const objects = sqlite
-      .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations' ORDER BY type, name")
+      .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations' ORDER BY type, name")
       .all() as { type: string; name: string; tbl_name: string }[];
     return objects.map((o) =>
       o.type === "table"
@@ -36,5 +36,12 @@ describe("migrations", () => {
     const migrated = shape(path.join(runDir, "template.sqlite"));
     expect(migrated.length).toBeGreaterThan(10);
     expect(migrated).toEqual(shape(fromSchema));
+  });
+
+  it("installs the triggers that keep the dashboard's daily totals (they live outside schema.prisma)", () => {
+    const sqlite = new Database(path.join(process.env.RECLAIM_TEST_RUN_DIR!, "template.sqlite"), { readonly: true });
+    const triggers = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all().map((r) => (r as { name: string }).name);
+    sqlite.close();
+    expect(triggers).toEqual(expect.arrayContaining(["Recovery_daily_stat_insert", "Recovery_daily_stat_update", "Message_daily_stat_sent", "Click_daily_stat_insert", "Conversion_daily_stat_insert"]));
   });
 });
