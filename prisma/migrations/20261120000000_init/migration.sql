@@ -58,6 +58,7 @@ CREATE TABLE "SourceSync" (
     "shopId" TEXT NOT NULL,
     "source" TEXT NOT NULL,
     "watermark" DATETIME,
+    "syncRun" TEXT,
     "backfillStatus" TEXT NOT NULL DEFAULT 'pending',
     "backfillCursor" TEXT,
     "bulkOperationId" TEXT,
@@ -290,6 +291,30 @@ CREATE TABLE "Job" (
     "updatedAt" DATETIME NOT NULL
 );
 
+-- CreateTable
+CREATE TABLE "DailyStat" (
+    "shopId" TEXT NOT NULL,
+    "day" TEXT NOT NULL,
+    "currency" TEXT NOT NULL,
+    "source" TEXT NOT NULL,
+    "abandoned" INTEGER NOT NULL DEFAULT 0,
+    "abandonedValueMinor" INTEGER NOT NULL DEFAULT 0,
+    "noEmail" INTEGER NOT NULL DEFAULT 0,
+    "noRecoveryLink" INTEGER NOT NULL DEFAULT 0,
+    "optIn" INTEGER NOT NULL DEFAULT 0,
+    "optOut" INTEGER NOT NULL DEFAULT 0,
+    "consentUnknown" INTEGER NOT NULL DEFAULT 0,
+    "recovered" INTEGER NOT NULL DEFAULT 0,
+    "emailsSent" INTEGER NOT NULL DEFAULT 0,
+    "clicks" INTEGER NOT NULL DEFAULT 0,
+    "linkConversions" INTEGER NOT NULL DEFAULT 0,
+    "linkRevenueMinor" INTEGER NOT NULL DEFAULT 0,
+    "windowConversions" INTEGER NOT NULL DEFAULT 0,
+    "windowRevenueMinor" INTEGER NOT NULL DEFAULT 0,
+
+    PRIMARY KEY ("shopId", "currency", "day", "source")
+);
+
 -- CreateIndex
 CREATE INDEX "Session_shop_idx" ON "Session"("shop");
 
@@ -306,7 +331,16 @@ CREATE INDEX "StripeConnection_shopId_idx" ON "StripeConnection"("shopId");
 CREATE INDEX "Contact_shopId_shopifyCustomerId_idx" ON "Contact"("shopId", "shopifyCustomerId");
 
 -- CreateIndex
+CREATE INDEX "Contact_shopId_unsubscribedAt_idx" ON "Contact"("shopId", "unsubscribedAt");
+
+-- CreateIndex
+CREATE INDEX "Contact_shopId_suppressedAt_idx" ON "Contact"("shopId", "suppressedAt");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "Contact_shopId_email_key" ON "Contact"("shopId", "email");
+
+-- CreateIndex
+CREATE INDEX "Recovery_shopId_currency_abandonedAt_source_status_consent_notContactableReason_totalMinor_contactId_idx" ON "Recovery"("shopId", "currency", "abandonedAt", "source", "status", "consent", "notContactableReason", "totalMinor", "contactId");
 
 -- CreateIndex
 CREATE INDEX "Recovery_shopId_checkoutToken_idx" ON "Recovery"("shopId", "checkoutToken");
@@ -373,6 +407,9 @@ CREATE INDEX "DecisionLog_recoveryId_decidedAt_idx" ON "DecisionLog"("recoveryId
 
 -- CreateIndex
 CREATE INDEX "DecisionLog_shopId_decidedAt_idx" ON "DecisionLog"("shopId", "decidedAt");
+
+-- CreateIndex
+CREATE INDEX "DecisionLog_shopId_reason_decidedAt_idx" ON "DecisionLog"("shopId", "reason", "decidedAt");
 
 -- CreateIndex
 CREATE INDEX "InboundEvent_receiver_receivedAt_idx" ON "InboundEvent"("receiver", "receivedAt");
