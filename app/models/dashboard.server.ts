@@ -81,8 +81,11 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
     db.dailyStat.findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } }) as Promise<StatRow[]>,
     db.$queryRaw<{ source: Source; n: bigint }[]>`
       SELECT r.source AS source, COUNT(*) AS n
-      FROM Contact c JOIN Recovery r ON r.contactId = c.id
-      WHERE c.shopId = ${q.shopId} AND (c.unsubscribedAt IS NOT NULL OR c.suppressedAt IS NOT NULL)
+      FROM Recovery r
+      -- Starts from the (few) unsubscribed or suppressed contacts, never from the period's recoveries.
+      WHERE r.contactId IN (
+          SELECT id FROM Contact WHERE shopId = ${q.shopId} AND unsubscribedAt IS NOT NULL
+          UNION SELECT id FROM Contact WHERE shopId = ${q.shopId} AND suppressedAt IS NOT NULL)
         AND r.currency = ${q.currency} AND r.abandonedAt >= ${from} AND r.abandonedAt < ${to}
         AND r.notContactableReason IS NULL AND ${consentOk}
       GROUP BY 1`,
@@ -236,7 +239,8 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
       : {}),
     ...(f.hasEmail === true ? { email: { not: null } } : f.hasEmail === false ? { email: null } : {}),
     ...(f.hasConsent === true ? { consent: "opt_in" } : f.hasConsent === false ? { consent: { not: "opt_in" } } : {}),
-    ...(f.email ? { email: { startsWith: f.email.trim().toLowerCase() } } : {}),
+    // Emails are stored lower-cased: a prefix search is an index range (LIKE would not use the index in SQLite).
+    ...(f.email ? { email: { gte: f.email.trim().toLowerCase(), lt: `${f.email.trim().toLowerCase()}\uffff` } } : {}),
   };
   const after = decodeCursor(q.after);
   const before = after ? null : decodeCursor(q.before);

@@ -349,6 +349,9 @@ CREATE INDEX "Recovery_shopId_checkoutToken_idx" ON "Recovery"("shopId", "checko
 CREATE INDEX "Recovery_shopId_abandonedAt_idx" ON "Recovery"("shopId", "abandonedAt");
 
 -- CreateIndex
+CREATE INDEX "Recovery_shopId_source_abandonedAt_idx" ON "Recovery"("shopId", "source", "abandonedAt");
+
+-- CreateIndex
 CREATE INDEX "Recovery_shopId_status_abandonedAt_idx" ON "Recovery"("shopId", "status", "abandonedAt");
 
 -- CreateIndex
