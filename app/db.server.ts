@@ -1,6 +1,6 @@
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "@prisma/client";
 import { env } from "./env.server";
+import { SerializedSQLite3 } from "./sqlite-adapter.server";
 
 /** The one Prisma client. In development the instance survives Vite's module reloads (and only there). */
 declare global {
@@ -10,8 +10,9 @@ declare global {
 
 export function createPrismaClient(url: string): PrismaClient {
   // busy timeout: the web server, the job runner and a separate worker may write to the same file at once.
-  const adapter = new PrismaBetterSQLite3({ url, timeout: 10_000 });
-  return new PrismaClient({ adapter });
+  const adapter = new SerializedSQLite3({ url, timeout: 10_000 });
+  // Transactions queue behind each other on the one connection: give a burst time to drain rather than fail at 2 s.
+  return new PrismaClient({ adapter, transactionOptions: { maxWait: 15_000, timeout: 15_000 } });
 }
 
 export const db: PrismaClient =

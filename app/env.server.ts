@@ -41,6 +41,18 @@ const schema = z.object({
   JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Tests only: Stripe API calls go to this base URL (a local fake) instead of https://api.stripe.com. Refused in production. */
+  STRIPE_API_BASE: z.string().url("must be a URL such as http://127.0.0.1:12111").optional(),
+  /** Benchmark only: `on` serves POST /webhooks/stripe-verify-only/<connectionId> (verify, answer 200, store nothing). */
+  STRIPE_VERIFY_ONLY_ENDPOINT: z.enum(["on", "off"]).default("off"),
+}).superRefine((env, ctx) => {
+  // Stripe test/bench switches: never where a merchant's key or a public network could reach them.
+  if (env.NODE_ENV === "production" && env.STRIPE_API_BASE) {
+    ctx.addIssue({ code: "custom", path: ["STRIPE_API_BASE"], message: "must not be set in production (merchants' Stripe keys would go somewhere other than api.stripe.com)" });
+  }
+  if (env.NODE_ENV === "production" && env.STRIPE_VERIFY_ONLY_ENDPOINT === "on" && !["127.0.0.1", "::1", "localhost"].includes(env.HOST)) {
+    ctx.addIssue({ code: "custom", path: ["STRIPE_VERIFY_ONLY_ENDPOINT"], message: "may be `on` in production only on a loopback HOST (it exists for the benchmark)" });
+  }
 });
 
 export type Env = z.infer<typeof schema>;

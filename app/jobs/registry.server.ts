@@ -1,9 +1,19 @@
 import type { JobDefinition } from "./runner.server";
 import { processShopifyWebhook } from "./definitions/process-shopify-webhook.server";
+import { processStripeEvent } from "./definitions/process-stripe-event.server";
 import { shopInstalled } from "./definitions/shop-installed.server";
+import { mirrorUnsubscribe } from "./definitions/mirror-unsubscribe.server";
+import { sendDueMessages } from "./definitions/send-due-messages.server";
+import { sendMessage } from "./definitions/send-message.server";
+import { syncShopifyCheckoutsJob } from "./definitions/sync-shopify-checkouts.server";
 
 /** Every job the runner knows, in one list. */
 export const jobDefinitions: JobDefinition<any>[] = [
   processShopifyWebhook,
+  processStripeEvent,
   shopInstalled,
+  sendDueMessages,
+  sendMessage,
+  mirrorUnsubscribe,
+  syncShopifyCheckoutsJob,
 ];

@@ -1,6 +1,7 @@
 import { applySqlitePragmas, db } from "../db.server";
 import { env } from "../env.server";
 import { logger } from "../logger.server";
+import { ensureSweepScheduled } from "../models/message.server";
 import { jobDefinitions } from "./registry.server";
 import { JobRunner } from "./runner.server";
 
@@ -19,6 +20,8 @@ export async function startJobRunner(): Promise<JobRunner> {
       else logger.debug("job done", event);
     },
   });
+  // The due-message sweep re-queues itself; this makes sure it exists after a fresh install or a wiped queue.
+  await ensureSweepScheduled(db, new Date());
   runner.start();
   logger.info("job runner started", { workerId: runner.workerId, concurrency: env.JOB_CONCURRENCY });
   return runner;

@@ -7,8 +7,8 @@ import type { Source } from "../recovery/model";
  * starts with shopId; aggregates run in SQL so the loaders stay fast at a million recoveries (bench/dashboard.ts).
  */
 
-/** How Prisma's SQLite adapter stores DateTime: ISO 8601 with an explicit +00:00 offset (sorts as text). */
-export const sqlTime = (d: Date) => d.toISOString().replace("Z", "+00:00");
+import { sqlTime } from "./sql-time";
+export { sqlTime };
 
 
 export interface SourceFigures {

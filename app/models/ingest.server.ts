@@ -2,11 +2,12 @@ import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import { mergeCheckout, notContactableReason, type StoredCheckout } from "../recovery/merge-checkout";
 import type { CheckoutObserved, ConsentEvidence, PurchaseObserved, SourceEvent } from "../recovery/model";
 import { normalizeEmail } from "../recovery/model";
+import { scheduleRecovery, type ScheduleOutcome } from "./message.server";
 
 type Tx = Prisma.TransactionClient;
 
 export type IngestResult =
-  | { kind: "checkout"; recoveryId: string; created: boolean; changed: boolean; completed: boolean }
+  | { kind: "checkout"; recoveryId: string; created: boolean; changed: boolean; completed: boolean; schedule?: ScheduleOutcome["kind"] }
   | { kind: "purchase"; purchaseId: string; created: boolean; convertedRecoveryIds: string[]; stoppedMessages: number };
 
 /**
@@ -141,7 +142,15 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
       at: earlier.occurredAt,
     }, now)) || completed;
   }
-  return { kind: "checkout", recoveryId: recovery.id, created: !existing, changed: !existing || merged.changed, completed };
+
+  // Schedule the campaign the first time the recovery can be contacted (new, or it just gained an email or link),
+  // in this transaction: a recovery is never stored contactable without its messages.
+  let schedule: ScheduleOutcome["kind"] | undefined;
+  if (!existing || existing.notContactableReason !== null) {
+    const current = await tx.recovery.findUniqueOrThrow({ where: { id: recovery.id } });
+    schedule = (await scheduleRecovery(tx, current, now)).kind;
+  }
+  return { kind: "checkout", recoveryId: recovery.id, created: !existing, changed: !existing || merged.changed, completed, ...(schedule ? { schedule } : {}) };
 }
 
 interface ConversionFacts {

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "@prisma/client";
 import { cancelPendingMessages } from "./ingest.server";
+import { ensureSweepScheduled } from "./message.server";
 
 /** Merchant action: no more emails for this recovery. Returns null when the recovery is not this shop's. */
 export async function stopRecovery(db: PrismaClient, shopId: string, recoveryId: string, now: Date) {
@@ -21,5 +22,7 @@ export async function sendNextStepNow(db: PrismaClient, shopId: string, recovery
   const next = await db.message.findFirst({ where: { recoveryId, shopId, status: "scheduled" }, orderBy: { position: "asc" } });
   if (!next) return "none";
   await db.message.updateMany({ where: { id: next.id, status: "scheduled" }, data: { scheduledFor: now } });
+  // Run the sweep now rather than at its next 30-second turn.
+  await ensureSweepScheduled(db, now);
   return "queued";
 }

@@ -32,7 +32,7 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
     const result = await sendNextStepNow(db, shop.id, params.id ?? "", new Date());
     if (result === null) throw new Response("Recovery not found", { status: 404 });
     if (result === "none") return json({ ok: false, message: "There is no scheduled email left to send." }, { status: 409 });
-    return json({ ok: true, message: "The next email will go out within a minute (the usual checks still apply)." });
+    return json({ ok: true, message: "The next email is going out now (the usual checks still apply)." });
   }
   return json({ ok: false, message: "Unknown action" }, { status: 400 });
 };

@@ -61,4 +61,30 @@ describe("dashboard in Chromium", () => {
     expect(view.consoleErrors).toEqual([]);
     expect(existsSync(screenshotPath("recovery-detail"))).toBe(true);
   });
+
+  it("a campaign edit persists after reload, and the live preview renders", async () => {
+    const view = await openEmbedded(browser, server.url);
+    await view.goto(`/app/campaigns/${seeded.campaign.id}`);
+    const subject = view.page.getByLabel("Subject").first();
+    await expect.poll(() => subject.isVisible()).toBe(true);
+    await subject.fill("Still thinking it over, {{ customer.first_name | default: 'friend' }}?");
+    await view.page.getByRole("button", { name: "Save email 1" }).click();
+    await expect.poll(() => view.page.getByText("Step saved.").isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => view.page.locator("iframe[title='Preview of email 1']").count(), { timeout: 10_000 }).toBe(1);
+    await view.page.screenshot({ path: screenshotPath("campaign-editor"), fullPage: true });
+    await view.goto(`/app/campaigns/${seeded.campaign.id}`);
+    await expect.poll(() => view.page.getByLabel("Subject").first().inputValue()).toBe("Still thinking it over, {{ customer.first_name | default: 'friend' }}?");
+    expect(view.consoleErrors).toEqual([]);
+  });
+
+  it("the campaigns list and settings pages render with no console errors", async () => {
+    const view = await openEmbedded(browser, server.url);
+    await view.goto("/app/campaigns");
+    await expect.poll(() => view.page.getByText("Default", { exact: true }).isVisible()).toBe(true);
+    await view.page.screenshot({ path: screenshotPath("campaigns"), fullPage: true });
+    await view.goto("/app/settings");
+    await expect.poll(() => view.page.getByText("Recovery policy").first().isVisible()).toBe(true);
+    await view.page.screenshot({ path: screenshotPath("settings"), fullPage: true });
+    expect(view.consoleErrors).toEqual([]);
+  });
 });

@@ -153,6 +153,26 @@ describe("recovery detail", () => {
     expect(await db.message.count({ where: { recoveryId: id, status: "scheduled" } })).toBe(1);
   });
 
+  it("Send the next email now brings it forward and runs the sweep now; the checks still apply at send time", async () => {
+    const id = seeded.shopifyRecoveries[1]!.id;
+    const before = Date.now();
+    const { status, body } = await post(`/app/recoveries/${id}`, "routes/app.recoveries.$id", { intent: "send-now" });
+    expect(status).toBe(200);
+    expect(body.ok).toBe(true);
+    const message = await db.message.findFirstOrThrow({ where: { recoveryId: id, status: "scheduled" } });
+    expect(message.scheduledFor.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(message.scheduledFor.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    const sweep = await db.job.findFirstOrThrow({ where: { name: "send-due-messages", status: "queued" } });
+    expect(sweep.runAt.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("Send now answers 409 when nothing is scheduled", async () => {
+    const id = seeded.shopifyRecoveries[0]!.id; // recovered: nothing scheduled
+    const { status, body } = await post(`/app/recoveries/${id}`, "routes/app.recoveries.$id", { intent: "send-now" });
+    expect(status).toBe(409);
+    expect(body.message).toBe("There is no scheduled email left to send.");
+  });
+
   it("Stop cancels the scheduled emails and the timeline says why", async () => {
     const id = seeded.shopifyRecoveries[1]!.id;
     const { status, body } = await post(`/app/recoveries/${id}`, "routes/app.recoveries.$id", { intent: "stop" });

@@ -25,8 +25,8 @@ describe("embedded admin authentication (token exchange)", () => {
     const html = await response.text();
     expect(response.status).toBe(200);
     expect(html).toContain("Polaris-Page"); // Polaris markup rendered on the server
-    expect(html).toContain("Abandoned on Shopify");
-    expect(html).toContain(TEST_SHOP);
+    // A new shop sees the first-run guidance.
+    expect(html).toContain("No abandoned carts yet");
     // App Bridge is loaded and given the app's client id.
     expect(html).toMatch(/cdn\.shopify\.com\/shopifycloud\/app-bridge\.js/);
     expect(html).toContain('data-api-key="test-api-key"');
@@ -51,7 +51,7 @@ describe("embedded admin authentication (token exchange)", () => {
     const response = await app.handle(embeddedRequest("/app", token));
     const html = await response.text();
     expect([302, 401]).toContain(response.status);
-    expect(html).not.toContain("Abandoned on Shopify");
+    expect(html).not.toContain("No abandoned carts yet");
     expect(outbound).toEqual([]);
   });
 

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { defineJob } from "../runner.server";
+import { createDefaultCampaign } from "./create-default-campaign.server";
+import { startShopifySync } from "../../sources/shopify/sync.server";
 
 /**
  * Runs once per installation (and reinstallation): each step must be idempotent.
@@ -16,4 +18,5 @@ export const shopInstalled = defineJob({
 });
 
 type InstallStep = (shopId: string) => Promise<void>;
-const installSteps: InstallStep[] = [];
+// The first sync comes after the default campaign, so the checkouts it brings in are scheduled at once.
+const installSteps: InstallStep[] = [createDefaultCampaign, (shopId) => startShopifySync(shopId)];

@@ -12,3 +12,12 @@ export function shopifySyncKey(shopId: string) {
 export function requestShopifySync(db: PrismaClient, shopId: string, runAt: Date = new Date()) {
   return enqueueJob(db, SHOPIFY_SYNC_JOB, { shopId }, { key: shopifySyncKey(shopId), shopId, runAt, maxAttempts: 3 });
 }
+
+/**
+ * Queues the shop's next sync from inside the running sync job. The running job still holds the job key (one
+ * unfinished job per key), so it releases the key first; the runner clears it anyway when the job finishes.
+ */
+export async function rescheduleShopifySync(db: PrismaClient, runningJobId: string, shopId: string, runAt: Date) {
+  await db.job.updateMany({ where: { id: runningJobId, key: shopifySyncKey(shopId) }, data: { key: null } });
+  return requestShopifySync(db, shopId, runAt);
+}

@@ -12,6 +12,7 @@ export async function startFakeShopifyAdmin(options: FakeShopifyAdminOptions = {
 }
 
 export {
+  fakeShopifyFetch,
   SHOP_HEADER,
   type AddShopOptions,
   type DocumentOutcome,

@@ -41,6 +41,22 @@ export interface ShopRuntime {
   bulk: BulkOperations;
   /** remaining flowTriggerReceive calls that must fail, and how */
   flowFailures: { remaining: number; message: string };
+  /** access scopes granted to the app (comma-separated, as in the OAuth answer) */
+  scope: string;
+}
+
+/** Shopify's `requiredAccess` text for abandonedCheckouts / abandonedCheckoutsCount (2026-10 schema metadata). */
+const ABANDONED_CHECKOUTS_ACCESS =
+  "`read_orders` access scope. Also: The user must have manage_abandoned_checkouts permission. When called by Shopify POS, the user must have the view_abandoned_checkouts retail permission.";
+
+/** A root field the app's scopes do not cover: Shopify's "Access denied for <field> field" error (ACCESS_DENIED). */
+function requireScope(ctx: ResolverContext, scope: string, field: string, requiredAccess: string): void {
+  const granted = ctx.shop.scope.split(",").map((s) => s.trim());
+  // write_X implies read_X, as on Shopify.
+  if (granted.includes(scope) || granted.includes(scope.replace(/^read_/, "write_"))) return;
+  throw new GraphQLError(`Access denied for ${field} field. Required access: ${requiredAccess}`, {
+    extensions: { code: "ACCESS_DENIED", documentation: "https://shopify.dev/api/usage/access-scopes", requiredAccess },
+  });
 }
 
 export interface ResolverContext {
@@ -467,6 +483,7 @@ export const queryRoot = {
   shop: ((_args, ctx) => shopView(ctx.shop.store)) as ResolverFn,
 
   abandonedCheckouts: ((args, ctx, info) => {
+    requireScope(ctx, "read_orders", "abandonedCheckouts", ABANDONED_CHECKOUTS_ACCESS);
     const rows = searchCheckouts(ctx, args.query as string | null, responsePath(info));
     const sortKey = (args.sortKey as SortKey | undefined) ?? "ID";
     return paginate(rows, args as PageArgs, (r) => sortPosition(sortKey, r), (r) => checkoutView(ctx.shop.store, r.checkout), {
@@ -475,6 +492,7 @@ export const queryRoot = {
   }) as ResolverFn,
 
   abandonedCheckoutsCount: ((args, ctx, info) => {
+    requireScope(ctx, "read_orders", "abandonedCheckoutsCount", ABANDONED_CHECKOUTS_ACCESS);
     if (args.savedSearchId) throw notImplemented("QueryRoot.abandonedCheckoutsCount(savedSearchId)");
     const count = searchCheckouts(ctx, args.query as string | null, responsePath(info)).length;
     const limit = args.limit as number | null | undefined;

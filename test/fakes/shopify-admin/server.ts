@@ -41,6 +41,7 @@ import { ShopStore, type AddressRecord, type ShopInfo } from "./store";
 
 export const SHOP_HEADER = "x-fake-shopify-shop";
 const ACCESS_TOKEN_TTL_S = 3600;
+const DEFAULT_SCOPE = "read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events";
 const REFRESH_TOKEN_TTL_S = 90 * 86_400;
 
 export interface FakeShopifyAdminOptions {
@@ -326,7 +327,13 @@ export class FakeShopifyAdminServer {
       },
     });
     const state: ShopState = {
-      runtime: { store, grants: allGranted(o.protectedCustomerData), bulk, flowFailures: { remaining: 0, message: "" } },
+      runtime: {
+        store,
+        grants: allGranted(o.protectedCustomerData),
+        bulk,
+        flowFailures: { remaining: 0, message: "" },
+        scope: o.scope ?? DEFAULT_SCOPE,
+      },
       bucket: new LeakyBucket({
         maximumAvailable: o.bucketSize ?? this.options.bucketSize ?? 2000,
         restoreRate: o.restoreRate ?? this.options.restoreRate ?? 100,
@@ -343,7 +350,7 @@ export class FakeShopifyAdminServer {
       },
       clientId: o.clientId,
       clientSecret: o.clientSecret,
-      scope: o.scope ?? "read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events",
+      scope: o.scope ?? DEFAULT_SCOPE,
     };
     this.shops.set(domain, state);
     return store;
@@ -375,6 +382,13 @@ export class FakeShopifyAdminServer {
 
   bucket(domain: string): LeakyBucket {
     return this.shop(domain).bucket;
+  }
+
+  /** Changes the access scopes granted to the app (comma-separated); queries outside them get ACCESS_DENIED. */
+  setScopes(domain: string, scope: string): void {
+    const s = this.shop(domain);
+    s.scope = scope;
+    s.runtime.scope = scope;
   }
 
   setProtectedCustomerData(domain: string, grants: Partial<ProtectedDataGrants> | false): void {
@@ -765,28 +779,7 @@ export class FakeShopifyAdminServer {
    * through; anything else is refused (or sent to `fallback`) so tests never reach the network.
    */
   fetchFor(options: { fallback?: typeof fetch } = {}): typeof fetch {
-    return (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      const target = new URL(request.url);
-      const own = new URL(this.baseUrl);
-      if (target.host === own.host) return fetch(request);
-      const domain = target.hostname.toLowerCase();
-      if (!this.shops.has(domain) && !domain.endsWith(".myshopify.com")) {
-        if (options.fallback) return options.fallback(input, init);
-        throw new TypeError(`fake Shopify Admin fetch: refusing to reach ${target.origin} (not a fake shop)`);
-      }
-      const headers = new Headers(request.headers);
-      headers.set(SHOP_HEADER, domain);
-      const method = request.method.toUpperCase();
-      const body = method === "GET" || method === "HEAD" ? undefined : await request.arrayBuffer();
-      return fetch(`${this.baseUrl}${target.pathname}${target.search}`, {
-        method,
-        headers,
-        body,
-        signal: request.signal,
-        redirect: "manual",
-      });
-    }) as typeof fetch;
+    return fakeShopifyFetch(this.baseUrl, { ...options, isShop: (domain) => this.shops.has(domain) });
   }
 
   /** Sends a GraphQL document straight to the fake (tests of the fake, demos, benchmarks). */
@@ -828,4 +821,39 @@ function printType(node: NonNullable<OperationDefinitionNode["variableDefinition
   if (node.kind === Kind.NON_NULL_TYPE) return `${printType(node.type)}!`;
   if (node.kind === Kind.LIST_TYPE) return `[${printType(node.type)}]`;
   return node.name.value;
+}
+
+/**
+ * The fetch behind `fetchFor`, usable from another process than the fake's (the benchmark runs the fake in a
+ * child process so that the app's memory is measured alone): `https://<shop>/…` → `baseUrl/…` with the shop in
+ * `X-Fake-Shopify-Shop`; `baseUrl` itself passes through; other hosts are refused unless `fallback` is given.
+ */
+export function fakeShopifyFetch(
+  baseUrl: string,
+  options: { fallback?: typeof fetch; isShop?: (domain: string) => boolean } = {},
+): typeof fetch {
+  const own = new URL(baseUrl);
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const target = new URL(request.url);
+    if (target.host === own.host) return fetch(request);
+    const domain = target.hostname.toLowerCase();
+    if (!(options.isShop?.(domain) ?? false) && !domain.endsWith(".myshopify.com")) {
+      if (options.fallback) return options.fallback(input, init);
+      throw new TypeError(`fake Shopify Admin fetch: refusing to reach ${target.origin} (not a fake shop)`);
+    }
+    const headers = new Headers(request.headers);
+    headers.set(SHOP_HEADER, domain);
+    const method = request.method.toUpperCase();
+    const body = method === "GET" || method === "HEAD" ? undefined : await request.arrayBuffer();
+    return fetch(`${baseUrl}${target.pathname}${target.search}`, {
+      method,
+      headers,
+      body,
+      // The caller's own signal, not `request.signal`: undici links a Request's signal to the one it was built with
+      // only weakly, so once `request` is garbage-collected an abort (a client timeout) would no longer arrive.
+      signal: init?.signal ?? (input instanceof Request ? input.signal : undefined),
+      redirect: "manual",
+    });
+  }) as typeof fetch;
 }

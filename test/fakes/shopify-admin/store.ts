@@ -289,7 +289,9 @@ export class ShopStore {
       // An upsert is a change: bump updatedAt unless the caller set it.
       updatedAt: fields.updatedAt ?? (existing ? now : fields.createdAt ?? now),
     };
-    if (!existing) this.sorted = null;
+    // The record is a new object: the sorted cache would keep serving the old one (a touched checkout's old
+    // updatedAt to searches), so it is rebuilt on the next read.
+    this.sorted = null;
     this.checkouts.set(id, record);
     return this.resolve(record);
   }

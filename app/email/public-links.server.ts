@@ -1,0 +1,91 @@
+/**
+ * What the public email endpoints do (app/routes/email.*.tsx stay thin): the signed click redirect and the
+ * one-click unsubscribe. Neither needs a cookie or a login: the signed token is the authority.
+ */
+import type { PrismaClient } from "@prisma/client";
+import { unsubscribeContact } from "../models/contact.server";
+import { storefrontDiscountUrl } from "../recovery/incentive";
+import { verifyMessageToken } from "./links.server";
+
+export type ClickOutcome = { ok: true; location: string } | { ok: false; status: 400 | 410; message: string };
+
+/** Records the click and returns where to send the buyer: the provider's recovery link, with the code applied on Shopify. */
+export async function recordClick(db: PrismaClient, token: string | null, now: Date, options: { record?: boolean } = {}): Promise<ClickOutcome> {
+  const messageId = verifyMessageToken("click", token);
+  if (!messageId) return { ok: false, status: 400, message: "This link is not valid. Please use the link from the email as it was sent." };
+  const message = await db.message.findUnique({
+    where: { id: messageId },
+    select: { id: true, shopId: true, recoveryId: true, discountCode: true, shop: { select: { domain: true } }, recovery: { select: { source: true, recoveryUrl: true } } },
+  });
+  if (!message?.recovery.recoveryUrl) return { ok: false, status: 410, message: "This link is no longer available." };
+  if (options.record !== false) await db.click.create({ data: { shopId: message.shopId, messageId: message.id, recoveryId: message.recoveryId, clickedAt: now } });
+  const location =
+    message.recovery.source === "shopify" && message.discountCode
+      ? storefrontDiscountUrl(message.shop.domain, message.discountCode, message.recovery.recoveryUrl)
+      : message.recovery.recoveryUrl;
+  return { ok: true, location };
+}
+
+/** The id carried by the unsubscribe link of a "send test email". */
+export const TEST_EMAIL_ID = "test";
+
+export type UnsubscribeView =
+  | { state: "invalid" }
+  | { state: "test" }
+  | {
+      state: "confirm" | "done";
+      shopName: string;
+      maskedEmail: string;
+      /** True when the unsubscribe is (or will be) written back to the shop's Shopify customer record. */
+      mirroredToShopify: boolean;
+    };
+
+function maskEmail(email: string): string {
+  const [local = "", domain = ""] = email.split("@");
+  return `${local.slice(0, 1)}${"•".repeat(Math.max(1, Math.min(6, local.length - 1)))}@${domain}`;
+}
+
+async function contactForToken(db: PrismaClient, token: string | null) {
+  const messageId = verifyMessageToken("unsubscribe", token);
+  if (!messageId) return null;
+  const message = await db.message.findUnique({
+    where: { id: messageId },
+    select: { shop: { select: { name: true, domain: true, grantedScopes: true } }, recovery: { select: { contact: true } } },
+  });
+  const contact = message?.recovery.contact;
+  if (!message || !contact) return null;
+  const scopes = message.shop.grantedScopes.split(",").map((s) => s.trim());
+  return {
+    contact,
+    shopName: message.shop.name?.trim() || message.shop.domain,
+    mirroredToShopify: scopes.includes("write_customers"),
+  };
+}
+
+/** GET: shows a confirmation page and changes nothing (mail scanners follow links). */
+export async function unsubscribePage(db: PrismaClient, token: string | null): Promise<UnsubscribeView> {
+  if (verifyMessageToken("unsubscribe", token) === TEST_EMAIL_ID) return { state: "test" };
+  const found = await contactForToken(db, token);
+  if (!found) return { state: "invalid" };
+  return {
+    state: found.contact.unsubscribedAt ? "done" : "confirm",
+    shopName: found.shopName,
+    maskedEmail: maskEmail(found.contact.email),
+    mirroredToShopify: found.mirroredToShopify,
+  };
+}
+
+/**
+ * POST (RFC 8058 one-click, or the confirmation page's button): unsubscribes the contact from every recovery
+ * email of the shop, both sources, at once. Idempotent.
+ */
+export async function unsubscribeByToken(db: PrismaClient, token: string | null, now: Date, via: "one-click" | "page"): Promise<UnsubscribeView> {
+  if (verifyMessageToken("unsubscribe", token) === TEST_EMAIL_ID) return { state: "test" };
+  const found = await contactForToken(db, token);
+  if (!found) return { state: "invalid" };
+  await unsubscribeContact(db, found.contact, now, {
+    via: via === "one-click" ? "one-click unsubscribe from the inbox" : "unsubscribe page",
+    mirrorToShopify: found.mirroredToShopify,
+  });
+  return { state: "done", shopName: found.shopName, maskedEmail: maskEmail(found.contact.email), mirroredToShopify: found.mirroredToShopify };
+}

@@ -1,0 +1,175 @@
+/**
+ * Recovery emails from Liquid templates (LiquidJS, the dialect merchants know from Shopify themes).
+ * - `checkTemplate` runs when a step is saved: syntax errors and unknown variables/filters, each with line and column.
+ * - `renderEmail` turns a step + variables into subject, HTML and plain text. The merchant's body sits inside our
+ *   responsive layout, whose footer (why you get this, unsubscribe link, postal address) is always added.
+ * Buyer-supplied values (names, item titles) are HTML-escaped; `| raw` is there for a merchant who needs it.
+ */
+import { Liquid, LiquidError, type Template } from "liquidjs";
+import type { TemplateVariables } from "../recovery/template";
+import { htmlToText } from "./html-to-text";
+
+const limits = { parseLimit: 200_000, renderLimit: 2_000, memoryLimit: 20_000_000 };
+const htmlEngine = new Liquid({ outputEscape: "escape", strictFilters: true, ownPropertyOnly: true, ...limits });
+const textEngine = new Liquid({ strictFilters: true, ownPropertyOnly: true, ...limits });
+const strictHtml = new Liquid({ outputEscape: "escape", strictFilters: true, strictVariables: true, ownPropertyOnly: true, ...limits });
+const strictText = new Liquid({ strictFilters: true, strictVariables: true, ownPropertyOnly: true, ...limits });
+
+export interface TemplateProblem {
+  field: "subject" | "body";
+  message: string;
+  line: number | null;
+  column: number | null;
+}
+
+export interface StepTemplate {
+  subject: string;
+  bodyTemplate: string;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export const MAX_SUBJECT_LENGTH = 200;
+export const MAX_BODY_LENGTH = 100_000;
+
+function problemFrom(field: TemplateProblem["field"], error: unknown): TemplateProblem {
+  if (error instanceof LiquidError) {
+    const position = (error as LiquidError & { token?: { getPosition?: () => [number, number] } }).token?.getPosition?.();
+    const line = position?.[0] ?? null;
+    const column = position?.[1] ?? null;
+    // LiquidJS appends ", line:2, col:4" to its messages; we report them as fields instead.
+    const message = error.message.replace(/, line:\d+, col:\d+$/, "");
+    return { field, message: `${message}${line != null ? ` (line ${line}, column ${column})` : ""}`, line, column };
+  }
+  return { field, message: error instanceof Error ? error.message : String(error), line: null, column: null };
+}
+
+/** Problems with a step's templates, checked by parsing and by rendering against sample data with every variable present. */
+export function checkTemplate(step: StepTemplate, sample: TemplateVariables): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  if (!step.subject.trim()) problems.push({ field: "subject", message: "Subject can't be empty", line: null, column: null });
+  if (step.subject.length > MAX_SUBJECT_LENGTH * 2) problems.push({ field: "subject", message: "Subject is too long", line: null, column: null });
+  if (!step.bodyTemplate.trim()) problems.push({ field: "body", message: "Template can't be empty", line: null, column: null });
+  if (step.bodyTemplate.length > MAX_BODY_LENGTH) problems.push({ field: "body", message: `Template is longer than ${MAX_BODY_LENGTH} characters`, line: null, column: null });
+  if (problems.length) return problems;
+  for (const [field, source, engine] of [
+    ["subject", step.subject, strictText],
+    ["body", step.bodyTemplate, strictHtml],
+  ] as const) {
+    try {
+      // Render twice: with and without an incentive, so both branches of `{% if incentive %}` are checked.
+      const parsed = engine.parse(source);
+      engine.renderSync(parsed, sample as unknown as Record<string, unknown>);
+      engine.renderSync(parsed, { ...sample, incentive: null } as unknown as Record<string, unknown>);
+    } catch (error) {
+      problems.push(problemFrom(field, error));
+    }
+  }
+  return problems;
+}
+
+// Parsed templates by source: the same few templates render thousands of times.
+const parsedCache = new Map<string, Template[]>();
+function parseCached(engine: Liquid, key: string, source: string): Template[] {
+  const cacheKey = `${key}\u0000${source}`;
+  let parsed = parsedCache.get(cacheKey);
+  if (!parsed) {
+    parsed = engine.parse(source);
+    if (parsedCache.size > 500) parsedCache.clear();
+    parsedCache.set(cacheKey, parsed);
+  }
+  return parsed;
+}
+
+export class TemplateRenderError extends Error {
+  name = "TemplateRenderError";
+  constructor(readonly problem: TemplateProblem) {
+    super(`${problem.field}: ${problem.message}`);
+  }
+}
+
+export function renderSubject(subject: string, vars: TemplateVariables): string {
+  try {
+    const out = textEngine.renderSync(parseCached(textEngine, "t", subject), vars as unknown as Record<string, unknown>) as string;
+    return out.replace(/\s+/g, " ").trim().slice(0, MAX_SUBJECT_LENGTH);
+  } catch (error) {
+    throw new TemplateRenderError(problemFrom("subject", error));
+  }
+}
+
+export function renderEmail(step: StepTemplate, vars: TemplateVariables): RenderedEmail {
+  const subject = renderSubject(step.subject, vars);
+  let body: string;
+  try {
+    body = htmlEngine.renderSync(parseCached(htmlEngine, "h", step.bodyTemplate), vars as unknown as Record<string, unknown>) as string;
+  } catch (error) {
+    throw new TemplateRenderError(problemFrom("body", error));
+  }
+  const html = layout({ subject, body, vars });
+  return { subject, html, text: htmlToText(html) };
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+const FONT = `-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif`;
+
+/** The frame around every email: responsive container, shop name, merchant body, compliance footer. */
+function layout({ subject, body, vars }: { subject: string; body: string; vars: TemplateVariables }): string {
+  const shopName = escapeHtml(vars.shop.name);
+  const address = vars.shop.postal_address.trim()
+    ? escapeHtml(vars.shop.postal_address.trim()).replace(/\r?\n/g, "<br>")
+    : escapeHtml(vars.shop.domain);
+  const unsubscribe = escapeHtml(vars.unsubscribe_url);
+  return `<!DOCTYPE html>
+<html lang="${escapeHtml(vars.checkout.locale)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="x-apple-disable-message-reformatting">
+<meta name="color-scheme" content="light only">
+<title>${escapeHtml(subject)}</title>
+<style>
+  body { margin: 0; padding: 0; }
+  img { -ms-interpolation-mode: bicubic; }
+  @media only screen and (max-width: 620px) {
+    .container { width: 100% !important; }
+    .content { padding: 24px 18px !important; }
+    .item-image { width: 56px !important; }
+    h1 { font-size: 21px !important; }
+  }
+</style>
+</head>
+<body style="margin:0;padding:0;background:#f4f5f7;">
+<div style="display:none;max-height:0;overflow:hidden;opacity:0;">${escapeHtml(subject)}</div>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f5f7;">
+  <tr>
+    <td align="center" style="padding:24px 12px;">
+      <table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" style="width:600px;max-width:600px;background:#ffffff;border-radius:12px;">
+        <tr>
+          <td class="content" style="padding:32px;font-family:${FONT};color:#111827;">
+            <div style="margin:0 0 24px;font-size:13px;font-weight:700;letter-spacing:.08em;text-transform:uppercase;color:#6b7280;">${shopName}</div>
+${body}
+          </td>
+        </tr>
+      </table>
+      <table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" style="width:600px;max-width:600px;">
+        <tr>
+          <td style="padding:20px 32px;font-family:${FONT};font-size:12px;line-height:1.6;color:#6b7280;text-align:center;">
+            <p style="margin:0 0 8px;">You're receiving this email because you started a checkout at ${shopName}.</p>
+            <p style="margin:0 0 8px;"><a href="${unsubscribe}" style="color:#6b7280;text-decoration:underline;">Unsubscribe from these reminders</a></p>
+            <p style="margin:0;">${shopName} · ${address}</p>
+          </td>
+        </tr>
+      </table>
+    </td>
+  </tr>
+</table>
+</body>
+</html>`;
+}

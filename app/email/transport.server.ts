@@ -1,0 +1,139 @@
+/**
+ * Email delivery per shop: SMTP through nodemailer (every ESP offers SMTP), or a `log` transport for development
+ * that builds the real MIME message and writes a line to the log instead of sending it.
+ * The SMTP password is stored encrypted (encryptSecret) and decrypted only here, when the transport is built.
+ */
+import type { Shop } from "@prisma/client";
+import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
+import { env } from "../env.server";
+import { logger } from "../logger.server";
+import { decryptSecret } from "../security/encryption.server";
+
+export type ShopEmailSettings = Pick<
+  Shop,
+  | "id"
+  | "domain"
+  | "name"
+  | "email"
+  | "emailTransport"
+  | "senderName"
+  | "senderEmail"
+  | "replyTo"
+  | "smtpHost"
+  | "smtpPort"
+  | "smtpSecure"
+  | "smtpUser"
+  | "smtpPasswordEncrypted"
+  | "postalAddress"
+>;
+
+/** Why this shop cannot send recovery email yet (a sentence for the merchant), or null when it can. */
+export function emailSetupProblem(shop: ShopEmailSettings, nodeEnv: string = env.NODE_ENV): string | null {
+  if (shop.emailTransport === "smtp") {
+    if (!shop.smtpHost || !shop.smtpPort) return "Email sending is not set up: the SMTP server is missing (Settings → Email)";
+    if (!shop.senderEmail) return "Email sending is not set up: the sender address is missing (Settings → Email)";
+    if (!shop.postalAddress.trim()) return "Your postal address is missing; it is required in every marketing email (Settings → Email)";
+    return null;
+  }
+  // The log transport writes emails to the server log: right for development, silent data loss in production.
+  if (nodeEnv === "production") return "Email sending is not set up: choose an SMTP server (Settings → Email)";
+  return null;
+}
+
+export function fromAddress(shop: ShopEmailSettings): { name: string; address: string } {
+  return {
+    name: shop.senderName?.trim() || shop.name?.trim() || shop.domain.replace(/\.myshopify\.com$/, ""),
+    address: shop.senderEmail?.trim() || shop.email?.trim() || `no-reply@${shop.domain}`,
+  };
+}
+
+interface CachedTransport {
+  fingerprint: string;
+  transporter: Transporter;
+}
+const transports = new Map<string, CachedTransport>();
+
+function fingerprint(shop: ShopEmailSettings): string {
+  return JSON.stringify([shop.emailTransport, shop.smtpHost, shop.smtpPort, shop.smtpSecure, shop.smtpUser, shop.smtpPasswordEncrypted]);
+}
+
+function buildTransport(shop: ShopEmailSettings): Transporter {
+  if (shop.emailTransport !== "smtp") {
+    return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  }
+  return nodemailer.createTransport({
+    host: shop.smtpHost!,
+    port: shop.smtpPort!,
+    secure: shop.smtpSecure,
+    auth: shop.smtpUser ? { user: shop.smtpUser, pass: shop.smtpPasswordEncrypted ? decryptSecret(shop.smtpPasswordEncrypted) : "" } : undefined,
+    // A pool keeps a couple of connections open: one TLS handshake per many emails.
+    pool: true,
+    maxConnections: 3,
+    maxMessages: 500,
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 60_000,
+  });
+}
+
+function transportFor(shop: ShopEmailSettings): Transporter {
+  const print = fingerprint(shop);
+  const cached = transports.get(shop.id);
+  if (cached && cached.fingerprint === print) return cached.transporter;
+  cached?.transporter.close();
+  const transporter = buildTransport(shop);
+  transports.set(shop.id, { fingerprint: print, transporter });
+  return transporter;
+}
+
+/** Closes pooled SMTP connections (shutdown, tests). */
+export function closeTransports(): void {
+  for (const { transporter } of transports.values()) transporter.close();
+  transports.clear();
+}
+
+export interface Delivery {
+  messageId: string;
+  response: string;
+}
+
+export async function deliver(shop: ShopEmailSettings, mail: SendMailOptions): Promise<Delivery> {
+  const info = await transportFor(shop).sendMail(mail);
+  if (shop.emailTransport !== "smtp") {
+    logger.info("email written to the log (log transport; nothing was sent)", { shop: shop.domain, messageId: info.messageId, subject: mail.subject });
+    logger.debug("email text", { text: typeof mail.text === "string" ? mail.text : "" });
+  }
+  return { messageId: info.messageId, response: String((info as { response?: unknown }).response ?? "logged") };
+}
+
+export type SendFailure =
+  /** Nothing was handed over (connection, greeting, auth, or a 4xx): safe to try again later. */
+  | { kind: "retry"; message: string }
+  /** The server refused the message for good (5xx). `hardBounce` when it refused the recipient. */
+  | { kind: "rejected"; message: string; hardBounce: boolean }
+  /** The connection broke while the message was being transferred: it may have been delivered. Never retried. */
+  | { kind: "unknown"; message: string };
+
+// Failures that nodemailer only raises before the message is transferred.
+const BEFORE_TRANSFER_CODES = new Set(["EAUTH", "EDNS", "ETLS", "ENOAUTH"]);
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+
+/**
+ * Reads a nodemailer error: did the mail server refuse the message, can we safely try again, or can't we tell?
+ * A socket error or socket timeout is reported as command "CONN" whatever the stage, so it counts as unknown:
+ * the message may have been delivered, and at-most-once wins over a retry (docs/decisions/020).
+ */
+export function classifySendError(error: unknown): SendFailure {
+  const e = error as { message?: string; code?: string; originalCode?: string; responseCode?: number; command?: string; response?: string; timeoutType?: string };
+  const message = `${e.code ?? "Error"}${e.command ? ` at ${e.command}` : ""}: ${e.message ?? String(error)}`.slice(0, 500);
+  if (typeof e.responseCode === "number" && e.responseCode >= 400) {
+    if (e.responseCode < 500) return { kind: "retry", message };
+    const hardBounce = e.command === "RCPT TO" && [550, 551, 553].includes(e.responseCode);
+    return { kind: "rejected", message, hardBounce };
+  }
+  if (e.code === "EENVELOPE") return { kind: "rejected", message, hardBounce: false };
+  if (e.code && BEFORE_TRANSFER_CODES.has(e.code)) return { kind: "retry", message };
+  if (e.originalCode && UNREACHABLE.has(e.originalCode)) return { kind: "retry", message };
+  if (e.timeoutType === "CONNECTION_TIMEOUT" || e.timeoutType === "GREETING_TIMEOUT") return { kind: "retry", message };
+  return { kind: "unknown", message };
+}

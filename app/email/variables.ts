@@ -1,0 +1,41 @@
+import type { Recovery, Shop } from "@prisma/client";
+import type { LineItem } from "../recovery/model";
+import { isValidTimeZone } from "../recovery/quiet-hours";
+import type { IncentiveFacts, TemplateInput } from "../recovery/template";
+
+/** Template input from stored rows (used for real sends and for previews against a real recovery). */
+export function templateInputFor(
+  shop: Pick<Shop, "name" | "domain" | "postalAddress" | "timezone" | "locale">,
+  recovery: Pick<Recovery, "source" | "name" | "firstName" | "email" | "lineItems" | "totalMinor" | "currency" | "locale">,
+  links: { recoveryUrl: string; unsubscribeUrl: string },
+  incentive: IncentiveFacts | null,
+): TemplateInput {
+  let lineItems: LineItem[] = [];
+  try {
+    const parsed = JSON.parse(recovery.lineItems);
+    if (Array.isArray(parsed)) lineItems = parsed as LineItem[];
+  } catch {
+    // stored by ingest as JSON; an unreadable value renders as an empty cart rather than failing the send
+  }
+  return {
+    shop: {
+      name: shop.name?.trim() || shop.domain.replace(/\.myshopify\.com$/, ""),
+      domain: shop.domain,
+      postalAddress: shop.postalAddress,
+      timeZone: isValidTimeZone(shop.timezone) ? shop.timezone : "UTC",
+      locale: shop.locale,
+    },
+    recovery: {
+      source: recovery.source === "stripe" ? "stripe" : "shopify",
+      name: recovery.name,
+      firstName: recovery.firstName,
+      email: recovery.email,
+      lineItems,
+      totalMinor: recovery.totalMinor,
+      currency: recovery.currency,
+      locale: recovery.locale,
+    },
+    links,
+    incentive,
+  };
+}

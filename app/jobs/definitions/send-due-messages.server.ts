@@ -1,0 +1,31 @@
+import { z } from "zod";
+import {
+  enqueueDueSendJobs,
+  ensureSweepScheduled,
+  recoverInterruptedSends,
+  SWEEP_BATCH,
+  SWEEP_INTERVAL_MS,
+  SWEEP_JOB,
+  SWEEP_JOB_KEY,
+} from "../../models/message.server";
+import { defineJob } from "../runner.server";
+
+/**
+ * The sweep: turns due messages into one `send-message` job each, and recovers sends left half-done by a worker
+ * that died. It keeps itself going: each run first queues the next one (job key `send-due-messages`), sooner when
+ * it filled a whole batch. Ingest and holds pull the next run earlier when something becomes due sooner.
+ */
+export const sendDueMessages = defineJob({
+  name: SWEEP_JOB,
+  payload: z.object({}).passthrough(),
+  async run({ db, clock, job }) {
+    const now = clock.now();
+    // Give the key up so the next run can be queued now; if this run fails, the next one still comes.
+    await db.$executeRawUnsafe(`UPDATE "Job" SET "key" = NULL WHERE "id" = ? AND "key" = ?`, job.id, SWEEP_JOB_KEY);
+    await ensureSweepScheduled(db, new Date(now.getTime() + SWEEP_INTERVAL_MS));
+    await recoverInterruptedSends(db, now);
+    const enqueued = await enqueueDueSendJobs(db, now, SWEEP_BATCH);
+    // A full batch means more are due: look again as soon as this batch has had a moment to run.
+    if (enqueued >= SWEEP_BATCH) await ensureSweepScheduled(db, new Date(now.getTime() + 1_000));
+  },
+});

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { logger } from "../../logger.server";
+import { rescheduleShopifySync, SHOPIFY_SYNC_JOB } from "../../sources/shopify/sync-request.server";
+import { failureDelayMs, syncShopifyCheckouts, type ShopifySyncOptions } from "../../sources/shopify/sync.server";
+import { defineJob } from "../runner.server";
+
+/**
+ * The per-shop Shopify poll (issue 3): one run of app/sources/shopify/sync.server.ts, then the next run queued
+ * under the same job key — at the shop's interval (default 5 minutes), sooner while a backfill or a long poll has
+ * work left, later after failures. The sync records Shopify's failures on the shop's SourceSync itself, so this
+ * job only fails (and is retried by the runner) if even queueing the next run was impossible; otherwise the chain
+ * of runs continues, so a shop's sync never stops silently.
+ *
+ * `options` exist for tests and the benchmark (a virtual sleep, a smaller time budget); the app uses the defaults.
+ */
+export function makeSyncShopifyCheckoutsJob(options: Omit<ShopifySyncOptions, "now" | "signal"> = {}) {
+  return defineJob({
+    name: SHOPIFY_SYNC_JOB,
+    payload: z.object({ shopId: z.string() }),
+    async run({ payload, db, clock, job, signal }) {
+      let nextRunInMs: number;
+      try {
+        const result = await syncShopifyCheckouts(db, payload.shopId, { ...options, now: () => clock.now(), signal });
+        if (result.outcome === "skipped") return; // uninstalled or unknown shop: the chain ends here
+        nextRunInMs = result.nextRunInMs;
+      } catch (error) {
+        // Not Shopify's answer (the sync turns those into values): most likely the database. Try again soon.
+        logger.error("shopify sync job crashed", { shopId: payload.shopId, error: error instanceof Error ? error.message : String(error) });
+        nextRunInMs = failureDelayMs(1, options.random);
+      }
+      await rescheduleShopifySync(db, job.id, payload.shopId, new Date(clock.now().getTime() + nextRunInMs));
+    },
+  });
+}
+
+export const syncShopifyCheckoutsJob = makeSyncShopifyCheckoutsJob();

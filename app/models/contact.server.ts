@@ -1,0 +1,64 @@
+/**
+ * Contact-level stops: unsubscribe and suppression apply to every recovery of the address, from either source.
+ * They cancel what is scheduled at once, and decide() re-checks them right before every send, so a message already
+ * being processed stops too.
+ */
+import type { Prisma, PrismaClient } from "@prisma/client";
+import { enqueueJob } from "../jobs/queue.server";
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** Cancels the scheduled messages of every recovery of a contact, logging why. */
+export async function cancelContactMessages(tx: Db, contactId: string, reason: string, detail: string, now: Date): Promise<number> {
+  const pending = await tx.message.findMany({
+    where: { status: "scheduled", recovery: { contactId } },
+    select: { id: true, recoveryId: true, shopId: true },
+  });
+  if (pending.length === 0) return 0;
+  await tx.message.updateMany({
+    where: { id: { in: pending.map((m) => m.id) }, status: "scheduled" },
+    data: { status: "cancelled", skipReason: reason, updatedAt: now },
+  });
+  await tx.decisionLog.createMany({
+    data: pending.map((m) => ({ shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id, outcome: "cancel", reason, detail, decidedAt: now })),
+  });
+  return pending.length;
+}
+
+export interface UnsubscribeResult {
+  /** False when the contact was already unsubscribed (the endpoint is idempotent). */
+  changed: boolean;
+  cancelled: number;
+}
+
+/**
+ * Idempotent. When `mirrorToShopify`, the write-back to Shopify is queued in the same transaction (job
+ * `mirror-unsubscribe-to-shopify`), so it happens even if the process stops right after.
+ */
+export async function unsubscribeContact(
+  db: PrismaClient,
+  contact: { id: string; shopId: string },
+  now: Date,
+  options: { via: string; mirrorToShopify: boolean },
+): Promise<UnsubscribeResult> {
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.contact.updateMany({ where: { id: contact.id, unsubscribedAt: null }, data: { unsubscribedAt: now, updatedAt: now } });
+    if (count === 0) return { changed: false, cancelled: 0 };
+    const cancelled = await cancelContactMessages(tx, contact.id, "unsubscribed", `Unsubscribed (${options.via})`, now);
+    if (options.mirrorToShopify) {
+      await enqueueJob(tx, "mirror-unsubscribe-to-shopify", { contactId: contact.id }, { key: `mirror-unsubscribe:${contact.id}`, shopId: contact.shopId });
+    }
+    return { changed: true, cancelled };
+  });
+}
+
+export type SuppressionReason = "hard_bounce" | "complaint" | "manual";
+
+export async function suppressContact(tx: Db, contactId: string, reason: SuppressionReason, detail: string, now: Date): Promise<boolean> {
+  const { count } = await tx.contact.updateMany({
+    where: { id: contactId, suppressedAt: null },
+    data: { suppressedAt: now, suppressionReason: reason, updatedAt: now },
+  });
+  if (count > 0) await cancelContactMessages(tx, contactId, "suppressed", detail, now);
+  return count > 0;
+}

@@ -1,0 +1,119 @@
+import type { PrismaClient, SourceSync } from "@prisma/client";
+
+/**
+ * Progress and health of pulling one source for one shop (the SourceSync row the dashboard shows).
+ * Progress is written after each stored page, never before, so a crash re-reads at most one page
+ * (docs/decisions/030-shopify-sync-watermark.md).
+ */
+
+/** The poll in progress. Times are ISO strings. */
+export interface SyncRun {
+  /** `updated_at` lower bound of this poll (watermark − overlap) */
+  from: string;
+  /** when this poll began: the next watermark is never later than this */
+  startedAt: string;
+  /** cursor after the last stored page */
+  after: string | null;
+  /** newest `updatedAt` among the stored checkouts */
+  maxSeen: string | null;
+  pages: number;
+}
+
+export type BackfillProgress =
+  | { mode: "bulk"; since: string; until: string; operationId: string | null; done: number }
+  | { mode: "paged"; since: string; until: string; after: string | null; done: number };
+
+export type SyncHealth = "healthy" | "degraded" | "unhealthy";
+
+/** After this many failed runs in a row the sync is shown as unhealthy (before that: degraded). */
+export const UNHEALTHY_AFTER_FAILURES = 3;
+
+export function parseSyncRun(row: Pick<SourceSync, "syncRun">): SyncRun | null {
+  if (!row.syncRun) return null;
+  try {
+    return JSON.parse(row.syncRun) as SyncRun;
+  } catch {
+    return null;
+  }
+}
+
+export function parseBackfill(row: Pick<SourceSync, "backfillCursor">): BackfillProgress | null {
+  if (!row.backfillCursor) return null;
+  try {
+    return JSON.parse(row.backfillCursor) as BackfillProgress;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The shop's sync row, created on first use. A new row starts its watermark now: history before that is the
+ * backfill's job, changes after it the poll's.
+ */
+export async function getOrCreateSourceSync(db: PrismaClient, shopId: string, source: string, now: Date): Promise<SourceSync> {
+  const existing = await db.sourceSync.findUnique({ where: { shopId_source: { shopId, source } } });
+  if (existing) return existing;
+  try {
+    return await db.sourceSync.create({ data: { shopId, source, watermark: now, backfillStatus: "pending" } });
+  } catch {
+    // Created by a concurrent caller a moment ago.
+    return db.sourceSync.findUniqueOrThrow({ where: { shopId_source: { shopId, source } } });
+  }
+}
+
+export function saveSyncRun(db: PrismaClient, id: string, run: SyncRun) {
+  return db.sourceSync.update({ where: { id }, data: { syncRun: JSON.stringify(run) } });
+}
+
+/** A poll reached its last page: the watermark moves and the run is forgotten, in one write. */
+export function finishSyncRun(db: PrismaClient, id: string, watermark: Date | null) {
+  return db.sourceSync.update({ where: { id }, data: { syncRun: null, ...(watermark ? { watermark } : {}) } });
+}
+
+export function saveBackfill(db: PrismaClient, id: string, status: "pending" | "running" | "done", progress: BackfillProgress | null) {
+  return db.sourceSync.update({
+    where: { id },
+    data: {
+      backfillStatus: status,
+      backfillCursor: progress ? JSON.stringify(progress) : null,
+      bulkOperationId: progress?.mode === "bulk" ? progress.operationId : null,
+    },
+  });
+}
+
+export function recordSyncAttempt(db: PrismaClient, id: string, at: Date) {
+  return db.sourceSync.update({ where: { id }, data: { lastAttemptAt: at } });
+}
+
+/**
+ * A run finished. `note` is a merchant-readable caveat (e.g. emails hidden) that leaves the sync degraded rather
+ * than healthy; `undefined` means the run saw nothing to confirm or clear an earlier note, which is kept.
+ */
+export async function recordSyncSuccess(db: PrismaClient, id: string, at: Date, note: string | null | undefined): Promise<SourceSync> {
+  const current = await db.sourceSync.findUniqueOrThrow({ where: { id } });
+  const keptNote = current.consecutiveFailures === 0 && current.status === "degraded" ? current.lastError : null;
+  const finalNote = note === undefined ? keptNote : note;
+  return db.sourceSync.update({
+    where: { id },
+    data: {
+      lastSuccessAt: at,
+      consecutiveFailures: 0,
+      lastError: finalNote,
+      status: finalNote ? "degraded" : "healthy",
+    },
+  });
+}
+
+/**
+ * A run failed. Failures the merchant must fix (permissions, access) are unhealthy at once; others become
+ * unhealthy after UNHEALTHY_AFTER_FAILURES in a row. The message is shown on the dashboard as is.
+ */
+export async function recordSyncFailure(db: PrismaClient, id: string, at: Date, message: string, needsMerchant: boolean): Promise<SourceSync> {
+  const current = await db.sourceSync.findUniqueOrThrow({ where: { id }, select: { consecutiveFailures: true } });
+  const failures = current.consecutiveFailures + 1;
+  const status: SyncHealth = needsMerchant || failures >= UNHEALTHY_AFTER_FAILURES ? "unhealthy" : "degraded";
+  return db.sourceSync.update({
+    where: { id },
+    data: { consecutiveFailures: failures, lastError: message.slice(0, 500), status },
+  });
+}

@@ -1,0 +1,269 @@
+import { createHmac } from "node:crypto";
+import type { PrismaClient, StripeConnection } from "@prisma/client";
+import { env } from "../env.server";
+import { decryptSecret, encryptSecret } from "../security/encryption.server";
+import { isUniqueViolation } from "./inbound-event.server";
+import { checkApiKey, type KeyCheck } from "../sources/stripe/api.server";
+import { apiKeyIsLive, apiKeyProblem, webhookSecretProblem } from "../sources/stripe/secret-format";
+
+/**
+ * A shop's Stripe connection: where its webhooks land (`/webhooks/stripe/<id>`), the endpoint's signing secret and an
+ * optional restricted API key, both encrypted at rest (AES-256-GCM, app/security/encryption.server.ts).
+ * Secrets go in and never come back out to pages: the view below says only whether they are set, and the key's last 4.
+ * Decrypted secrets leave this module only for signature verification and for the job's API calls.
+ * Every function that a merchant can reach is scoped by shopId (invariant 4).
+ */
+
+/** Stripe lets a rolled secret keep signing for up to 24 h; the previous secret verifies that long here too. */
+export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+export const STRIPE_EVENT_TYPES = [
+  "checkout.session.expired",
+  "checkout.session.completed",
+  "checkout.session.async_payment_succeeded",
+  "checkout.session.async_payment_failed",
+] as const;
+
+export const endpointPath = (connectionId: string) => `/webhooks/stripe/${connectionId}`;
+
+/**
+ * The id a shop's connection gets when it is created. Stripe shows an endpoint's signing secret only after the endpoint
+ * (with its URL) exists, so the URL must be known before the connection is: the id is derived from the shop, stable
+ * across page loads, and unguessable without the server's key. Same shape as a cuid (25 lowercase letters/digits).
+ */
+export function proposedConnectionId(shopId: string): string {
+  const digest = createHmac("sha256", env.LINK_SIGNING_SECRET).update(`stripe-connection:${shopId}`).digest();
+  return `c${BigInt(`0x${digest.subarray(0, 16).toString("hex")}`).toString(36).padStart(24, "0").slice(0, 24)}`;
+}
+
+/** The endpoint path of the shop's connection, or the one it will have once connected. */
+export async function endpointPathFor(db: PrismaClient, shopId: string): Promise<string> {
+  const existing = await db.stripeConnection.findFirst({ where: { shopId }, orderBy: { createdAt: "asc" }, select: { id: true } });
+  return endpointPath(existing?.id ?? proposedConnectionId(shopId));
+}
+
+export interface StripeConnectionView {
+  id: string;
+  endpointPath: string;
+  /** During a rotation: until when the previous signing secret still verifies. */
+  previousSecretExpiresAt: Date | null;
+  apiKeyLast4: string | null;
+  apiKeyMode: "live" | "test" | null;
+  lastEventAt: Date | null;
+  createdAt: Date;
+}
+
+export type FieldErrors = Partial<Record<"webhookSecret" | "apiKey", string>>;
+export type ConnectionResult = { ok: true; connection: StripeConnectionView; created: boolean } | { ok: false; errors: FieldErrors };
+
+export interface ConnectionOptions {
+  now?: Date;
+  /** The cheap API call that proves a key works; injectable for tests of the model alone. */
+  checkKey?: (apiKey: string) => Promise<KeyCheck>;
+}
+
+function toView(c: StripeConnection, now: Date): StripeConnectionView {
+  const rotating = c.previousWebhookSecretEncrypted !== null && c.previousSecretExpiresAt !== null && c.previousSecretExpiresAt > now;
+  return {
+    id: c.id,
+    endpointPath: endpointPath(c.id),
+    previousSecretExpiresAt: rotating ? c.previousSecretExpiresAt : null,
+    apiKeyLast4: c.apiKeyLast4,
+    apiKeyMode: c.apiKeyEncrypted ? (c.livemode ? "live" : "test") : null,
+    lastEventAt: c.lastEventAt,
+    createdAt: c.createdAt,
+  };
+}
+
+/** The shop's connection (a shop has one; the oldest wins if a script ever made more). */
+export async function getStripeConnection(db: PrismaClient, shopId: string, now = new Date()): Promise<StripeConnectionView | null> {
+  const c = await db.stripeConnection.findFirst({ where: { shopId }, orderBy: { createdAt: "asc" } });
+  return c ? toView(c, now) : null;
+}
+
+async function validateApiKey(apiKey: string, checkKey: (k: string) => Promise<KeyCheck>): Promise<string | null> {
+  const problem = apiKeyProblem(apiKey);
+  if (problem) return problem;
+  const check = await checkKey(apiKey.trim());
+  return check.ok ? null : check.problem;
+}
+
+function apiKeyColumns(apiKey: string) {
+  const key = apiKey.trim();
+  return { apiKeyEncrypted: encryptSecret(key), apiKeyLast4: key.slice(-4), livemode: apiKeyIsLive(key) };
+}
+
+/**
+ * Connects Stripe for a shop, or, if it is already connected, takes the new signing secret as a rotation (the old one
+ * keeps verifying for 24 h) and the new key if one is given. Nothing is written unless every value is valid.
+ */
+export async function connectStripe(
+  db: PrismaClient,
+  shopId: string,
+  input: { webhookSecret: string; apiKey?: string | null },
+  options: ConnectionOptions = {},
+): Promise<ConnectionResult> {
+  const now = options.now ?? new Date();
+  const errors: FieldErrors = {};
+  const secretProblem = webhookSecretProblem(input.webhookSecret);
+  if (secretProblem) errors.webhookSecret = secretProblem;
+  const apiKey = input.apiKey?.trim() ? input.apiKey.trim() : null;
+  if (apiKey) {
+    const keyProblem = await validateApiKey(apiKey, options.checkKey ?? checkApiKey);
+    if (keyProblem) errors.apiKey = keyProblem;
+  }
+  if (errors.webhookSecret || errors.apiKey) return { ok: false, errors };
+
+  const secret = input.webhookSecret.trim();
+  const existing = await db.stripeConnection.findFirst({ where: { shopId }, orderBy: { createdAt: "asc" } });
+  if (!existing) {
+    try {
+      const created = await db.stripeConnection.create({
+        data: { id: proposedConnectionId(shopId), shopId, webhookSecretEncrypted: encryptSecret(secret), ...(apiKey ? apiKeyColumns(apiKey) : {}) },
+      });
+      return { ok: true, connection: toView(created, now), created: true };
+    } catch (error) {
+      // A second submit won the race to create it: theirs stands, and this one updates it like any reconnect.
+      if (!isUniqueViolation(error)) throw error;
+      return connectStripe(db, shopId, input, { ...options, checkKey: async () => ({ ok: true }) });
+    }
+  }
+  const sameSecret = decryptSecret(existing.webhookSecretEncrypted) === secret;
+  const updated = await db.stripeConnection.update({
+    where: { id: existing.id },
+    data: {
+      ...(sameSecret ? {} : rotationColumns(existing, secret, now)),
+      ...(apiKey ? apiKeyColumns(apiKey) : {}),
+    },
+  });
+  forget(existing.id); // after the write, so a concurrent read cannot re-cache the old secrets
+  return { ok: true, connection: toView(updated, now), created: false };
+}
+
+function rotationColumns(existing: StripeConnection, newSecret: string, now: Date) {
+  return {
+    webhookSecretEncrypted: encryptSecret(newSecret),
+    previousWebhookSecretEncrypted: existing.webhookSecretEncrypted,
+    previousSecretExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS),
+  };
+}
+
+async function findOwned(db: PrismaClient, shopId: string, connectionId: string) {
+  return db.stripeConnection.findFirst({ where: { id: connectionId, shopId } });
+}
+
+const NOT_FOUND: ConnectionResult = { ok: false, errors: { webhookSecret: "This Stripe connection no longer exists. Reload the page." } };
+
+/** Rotation: the new secret signs from now on; the current one keeps verifying for 24 h (Stripe's longest overlap). */
+export async function rotateWebhookSecret(
+  db: PrismaClient,
+  shopId: string,
+  connectionId: string,
+  newSecret: string,
+  options: ConnectionOptions = {},
+): Promise<ConnectionResult> {
+  const now = options.now ?? new Date();
+  const problem = webhookSecretProblem(newSecret);
+  if (problem) return { ok: false, errors: { webhookSecret: problem } };
+  const existing = await findOwned(db, shopId, connectionId);
+  if (!existing) return NOT_FOUND;
+  if (decryptSecret(existing.webhookSecretEncrypted) === newSecret.trim()) {
+    return { ok: false, errors: { webhookSecret: "This is already the current signing secret. Roll the secret in Stripe first, then paste the new one." } };
+  }
+  const updated = await db.stripeConnection.update({ where: { id: existing.id }, data: rotationColumns(existing, newSecret.trim(), now) });
+  forget(existing.id);
+  return { ok: true, connection: toView(updated, now), created: false };
+}
+
+/** Ends a rotation early: only the current secret verifies from now on. */
+export async function endRotation(db: PrismaClient, shopId: string, connectionId: string, now = new Date()): Promise<ConnectionResult> {
+  const existing = await findOwned(db, shopId, connectionId);
+  if (!existing) return NOT_FOUND;
+  const updated = await db.stripeConnection.update({
+    where: { id: existing.id },
+    data: { previousWebhookSecretEncrypted: null, previousSecretExpiresAt: null },
+  });
+  forget(existing.id);
+  return { ok: true, connection: toView(updated, now), created: false };
+}
+
+/** Sets (after the format check and one API call) or removes the restricted API key. */
+export async function setApiKey(
+  db: PrismaClient,
+  shopId: string,
+  connectionId: string,
+  apiKey: string | null,
+  options: ConnectionOptions = {},
+): Promise<ConnectionResult> {
+  const now = options.now ?? new Date();
+  if (apiKey !== null) {
+    const problem = await validateApiKey(apiKey, options.checkKey ?? checkApiKey);
+    if (problem) return { ok: false, errors: { apiKey: problem } };
+  }
+  const existing = await findOwned(db, shopId, connectionId);
+  if (!existing) return NOT_FOUND;
+  const updated = await db.stripeConnection.update({
+    where: { id: existing.id },
+    data: apiKey !== null ? apiKeyColumns(apiKey) : { apiKeyEncrypted: null, apiKeyLast4: null },
+  });
+  return { ok: true, connection: toView(updated, now), created: false };
+}
+
+/** Removes the connection: its endpoint answers 400 from now on. Recoveries already made stay. */
+export async function disconnectStripe(db: PrismaClient, shopId: string, connectionId: string): Promise<boolean> {
+  const { count } = await db.stripeConnection.deleteMany({ where: { id: connectionId, shopId } });
+  if (count === 1) forget(connectionId);
+  return count === 1;
+}
+
+interface CachedSecrets {
+  shopId: string;
+  current: string;
+  previous: { secret: string; until: Date } | null;
+  loadedAt: number;
+}
+
+/**
+ * Decrypted signing secrets, per connection, for a few seconds: the lookup and decryption were a fifth of the cost of
+ * a webhook (docs/decisions/013-stripe-webhook-throughput.md). Changes made through this module drop the entry at
+ * once; a change made by another process (the CLI) is seen within SECRET_CACHE_MS. Unknown ids are never cached.
+ */
+export const SECRET_CACHE_MS = 5_000;
+const secretCache = new Map<string, CachedSecrets>();
+const forget = (connectionId: string) => secretCache.delete(connectionId);
+
+/** For signature verification only: the shop and the secrets that verify right now (current first). */
+export async function loadVerificationSecrets(db: PrismaClient, connectionId: string, now = new Date()): Promise<{ shopId: string; secrets: string[] } | null> {
+  let entry = secretCache.get(connectionId);
+  if (!entry || entry.loadedAt > now.getTime() || now.getTime() - entry.loadedAt >= SECRET_CACHE_MS) {
+    const c = await db.stripeConnection.findUnique({
+      where: { id: connectionId },
+      select: { shopId: true, webhookSecretEncrypted: true, previousWebhookSecretEncrypted: true, previousSecretExpiresAt: true },
+    });
+    if (!c) {
+      forget(connectionId);
+      return null;
+    }
+    entry = {
+      shopId: c.shopId,
+      current: decryptSecret(c.webhookSecretEncrypted),
+      previous:
+        c.previousWebhookSecretEncrypted && c.previousSecretExpiresAt
+          ? { secret: decryptSecret(c.previousWebhookSecretEncrypted), until: c.previousSecretExpiresAt }
+          : null,
+      loadedAt: now.getTime(),
+    };
+    if (secretCache.size > 10_000) secretCache.clear(); // bounded: one entry per connection in use
+    secretCache.set(connectionId, entry);
+  }
+  // The previous secret's end is checked on every request, cached or not.
+  const secrets = entry.previous && entry.previous.until > now ? [entry.current, entry.previous.secret] : [entry.current];
+  return { shopId: entry.shopId, secrets };
+}
+
+/** For the processing job's API calls only. */
+export async function loadApiCredentials(db: PrismaClient, connectionId: string): Promise<{ apiKey: string; livemode: boolean } | null> {
+  const c = await db.stripeConnection.findUnique({ where: { id: connectionId }, select: { apiKeyEncrypted: true, livemode: true } });
+  if (!c?.apiKeyEncrypted) return null;
+  return { apiKey: decryptSecret(c.apiKeyEncrypted), livemode: c.livemode === true };
+}

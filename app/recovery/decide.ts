@@ -1,0 +1,140 @@
+/**
+ * Whether one recovery message may be sent now: a pure function of the recovery, its contact, the shop's policy,
+ * what happened since (history) and `now`. It runs right before every send (not only when scheduling), and every
+ * skip or hold carries a stable reason code plus a sentence a merchant can read. See docs/decisions/021.
+ */
+import type { Consent, ConsentEvidence, RecoveryStatus, Source } from "./model";
+import { formatMinuteOfDay, quietHoursEnd, type QuietHours } from "./quiet-hours";
+
+/**
+ * `explicit` (default): only buyers who opted in to marketing (Shopify SUBSCRIBED / buyer_accepts_marketing,
+ * Stripe consent.promotions = opt_in).
+ * `implied`: also buyers whose consent is unknown; only an explicit opt-out stops the send. This is the weaker
+ * policy some merchants may lawfully use (e.g. US CAN-SPAM opt-out regime, or the EU/UK "soft opt-in" for
+ * existing customers); choosing it is the merchant's legal call, and every send still records the evidence.
+ */
+export type ConsentPolicy = "explicit" | "implied";
+export const CONSENT_POLICIES: readonly ConsentPolicy[] = ["explicit", "implied"];
+
+export type SkipReason =
+  | "not_contactable"
+  | "unsubscribed"
+  | "suppressed"
+  | "purchased"
+  | "superseded"
+  | "no_consent"
+  | "link_expired"
+  | "frequency_cap"
+  | "setup_incomplete"
+  | "closed";
+export type HoldReason = "quiet_hours";
+
+export type Decision =
+  | { outcome: "send"; reason: "ok"; detail: string }
+  | { outcome: "skip"; reason: SkipReason; detail: string }
+  | { outcome: "hold"; reason: HoldReason; until: Date; detail: string };
+
+export interface DecisionInput {
+  now: Date;
+  recovery: {
+    source: Source;
+    status: RecoveryStatus | string;
+    consent: Consent;
+    consentEvidence: ConsentEvidence | null;
+    abandonedAt: Date;
+    completedAt: Date | null;
+    recoveryUrl: string | null;
+    recoveryUrlExpiresAt: Date | null;
+    notContactableReason: string | null;
+  };
+  contact: {
+    unsubscribedAt: Date | null;
+    suppressedAt: Date | null;
+    suppressionReason: string | null;
+    lastPurchaseAt: Date | null;
+  } | null;
+  policy: {
+    consentPolicy: ConsentPolicy;
+    /** 0 disables the cap. */
+    frequencyCapHours: number;
+    quietHours: QuietHours | null;
+    timeZone: string;
+    /** Why the shop cannot send email at all yet (no sender, no postal address…), or null. */
+    setupProblem: string | null;
+  };
+  history: {
+    /** A newer contactable recovery for the same contact, from either source. */
+    newerRecovery: { source: Source; abandonedAt: Date } | null;
+    /** The first purchase by this contact since the abandonment, from either source. */
+    purchaseSinceAbandonment: { source: Source; at: Date } | null;
+    /** When this contact was last emailed for another recovery (either source). */
+    lastEmailedForOtherRecoveryAt: Date | null;
+  };
+}
+
+const SOURCE_NAME: Record<Source, string> = { shopify: "Shopify", stripe: "Stripe" };
+const day = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+
+export function consentAllows(policy: ConsentPolicy, consent: Consent): boolean {
+  return policy === "explicit" ? consent === "opt_in" : consent !== "opt_out";
+}
+
+export function describeConsent(consent: Consent, evidence: ConsentEvidence | null): string {
+  const source = evidence?.source ?? "no consent signal";
+  const detail = evidence?.detail
+    ? Object.entries(evidence.detail)
+        .map(([k, v]) => `${k}=${v === null ? "null" : String(v)}`)
+        .join(", ")
+    : "";
+  return `${consent} (${source}${detail ? `: ${detail}` : ""})`;
+}
+
+export function decide(input: DecisionInput): Decision {
+  const { now, recovery: r, contact: c, policy, history: h } = input;
+  const skip = (reason: SkipReason, detail: string): Decision => ({ outcome: "skip", reason, detail });
+
+  if (policy.setupProblem) return skip("setup_incomplete", policy.setupProblem);
+  if (r.notContactableReason || !c) {
+    return skip("not_contactable", r.notContactableReason === "no_recovery_link" ? "No recovery link for this checkout" : "No email address for this checkout");
+  }
+  if (c.unsubscribedAt) return skip("unsubscribed", `Unsubscribed on ${day(c.unsubscribedAt)}`);
+  if (c.suppressedAt) {
+    const why = c.suppressionReason === "hard_bounce" ? "the address bounced" : c.suppressionReason === "complaint" ? "a spam complaint" : "suppressed by the merchant";
+    return skip("suppressed", `Address suppressed (${why})`);
+  }
+  if (r.completedAt || r.status === "recovered") return skip("purchased", "This checkout was completed");
+  if (h.purchaseSinceAbandonment) {
+    return skip("purchased", `Bought on ${SOURCE_NAME[h.purchaseSinceAbandonment.source]} on ${day(h.purchaseSinceAbandonment.at)}`);
+  }
+  if (c.lastPurchaseAt && c.lastPurchaseAt.getTime() >= r.abandonedAt.getTime()) {
+    return skip("purchased", `Bought on ${day(c.lastPurchaseAt)}, after abandoning this checkout`);
+  }
+  if (h.newerRecovery || r.status === "superseded") {
+    const where = h.newerRecovery ? ` on ${SOURCE_NAME[h.newerRecovery.source]} (${day(h.newerRecovery.abandonedAt)})` : "";
+    return skip("superseded", `A newer checkout${where} replaces this one`);
+  }
+  if (r.status === "suppressed" || r.status === "lost") return skip("closed", `Recovery is ${r.status}`);
+  if (!consentAllows(policy.consentPolicy, r.consent)) {
+    const rule = policy.consentPolicy === "explicit" ? "explicit marketing consent is required" : "the buyer opted out";
+    return skip("no_consent", `No marketing consent: ${describeConsent(r.consent, r.consentEvidence)}; ${rule}`);
+  }
+  if (!r.recoveryUrl) return skip("not_contactable", "No recovery link for this checkout");
+  if (r.recoveryUrlExpiresAt && r.recoveryUrlExpiresAt.getTime() <= now.getTime()) {
+    return skip("link_expired", `The ${SOURCE_NAME[r.source]} recovery link expired on ${day(r.recoveryUrlExpiresAt)}`);
+  }
+  // Quiet hours defer (never drop); the cap is checked again at the deferred time, when it may have cleared.
+  if (policy.quietHours) {
+    const until = quietHoursEnd(now, policy.timeZone, policy.quietHours);
+    if (until) {
+      const window = `${formatMinuteOfDay(policy.quietHours.startMinute)}–${formatMinuteOfDay(policy.quietHours.endMinute)} ${policy.timeZone}`;
+      return { outcome: "hold", reason: "quiet_hours", until, detail: `Quiet hours (${window}); deferred to ${day(until)}` };
+    }
+  }
+  if (policy.frequencyCapHours > 0 && h.lastEmailedForOtherRecoveryAt) {
+    const capEnds = h.lastEmailedForOtherRecoveryAt.getTime() + policy.frequencyCapHours * 3_600_000;
+    if (capEnds > now.getTime()) {
+      return skip("frequency_cap", `Already emailed for another checkout on ${day(h.lastEmailedForOtherRecoveryAt)} (limit: one per ${policy.frequencyCapHours} h)`);
+    }
+  }
+  return { outcome: "send", reason: "ok", detail: `Consent ${describeConsent(r.consent, r.consentEvidence)} under the ${policy.consentPolicy} policy` };
+}

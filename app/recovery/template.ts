@@ -1,0 +1,179 @@
+/**
+ * The variables a recovery email template sees (Liquid, snake_case as in Shopify themes). Pure: the caller passes
+ * the recovery, the signed links and the incentive; prices are formatted in the checkout's currency and locale.
+ */
+import type { LineItem, Source } from "./model";
+import { currencyExponent, formatMoney } from "./money";
+
+// One Intl.NumberFormat per (locale, currency): building one costs more than formatting thousands of prices.
+const moneyFormats = new Map<string, Intl.NumberFormat | null>();
+/** formatMoney (money.ts), with the formatter cached. */
+function formatMoneyCached(amountMinor: number, currency: string, locale: string): string {
+  const key = `${locale}|${currency}`;
+  let format = moneyFormats.get(key);
+  if (format === undefined) {
+    const exp = currencyExponent(currency);
+    try {
+      format = new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: exp, maximumFractionDigits: exp });
+    } catch {
+      format = null;
+    }
+    if (moneyFormats.size > 1000) moneyFormats.clear();
+    moneyFormats.set(key, format);
+  }
+  return format ? format.format(amountMinor / 10 ** currencyExponent(currency)) : formatMoney({ amountMinor, currency }, locale);
+}
+
+export interface IncentiveFacts {
+  code: string;
+  /** `percentage` (value 1–100) or `fixed_amount` (value in minor units of `currency`). */
+  type: "percentage" | "fixed_amount";
+  value: number;
+  currency: string;
+  expiresAt: Date | null;
+}
+
+export interface TemplateInput {
+  shop: { name: string; domain: string; postalAddress: string; timeZone: string; locale: string };
+  recovery: {
+    source: Source;
+    name: string | null;
+    firstName: string | null;
+    email: string | null;
+    lineItems: LineItem[];
+    totalMinor: number;
+    currency: string;
+    locale: string | null;
+  };
+  links: { recoveryUrl: string; unsubscribeUrl: string };
+  incentive: IncentiveFacts | null;
+}
+
+export interface TemplateLineItem {
+  title: string;
+  variant_title: string | null;
+  quantity: number;
+  image_url: string | null;
+  /** Unit price, formatted. */
+  price: string;
+  /** Quantity × unit price, formatted. */
+  line_price: string;
+}
+
+export interface TemplateVariables {
+  shop: { name: string; domain: string; postal_address: string };
+  customer: { first_name: string | null; email: string | null };
+  checkout: {
+    source: Source;
+    name: string | null;
+    currency: string;
+    locale: string;
+    line_items: TemplateLineItem[];
+    item_count: number;
+    subtotal: string;
+    total: string;
+  };
+  recovery_url: string;
+  unsubscribe_url: string;
+  incentive: { code: string; description: string; expires_on: string | null } | null;
+}
+
+/** Every variable a template may use, with what it holds: shown in the editor next to the template. */
+export const TEMPLATE_VARIABLE_HELP: Record<string, string> = {
+  "shop.name": "Your shop's name",
+  "shop.postal_address": "Your postal address (also printed in the footer of every email)",
+  "customer.first_name": "The buyer's first name (may be empty: use | default: 'there')",
+  "checkout.line_items": "Items: title, variant_title, quantity, image_url, price, line_price",
+  "checkout.item_count": "Number of items",
+  "checkout.subtotal": "Sum of the items, formatted in the checkout's currency",
+  "checkout.total": "Checkout total, formatted in the checkout's currency",
+  recovery_url: "Link back to the checkout (through Reclaim's click tracking)",
+  unsubscribe_url: "One-click unsubscribe link",
+  "incentive.code": "Discount code (Shopify checkouts, steps with an incentive); empty otherwise",
+  "incentive.description": "e.g. 10% or €5.00",
+  "incentive.expires_on": "Date the code stops working",
+};
+
+export function resolveLocale(...candidates: (string | null | undefined)[]): string {
+  for (const c of candidates) {
+    if (!c) continue;
+    const tag = c.replace("_", "-");
+    try {
+      if (Intl.NumberFormat.supportedLocalesOf([tag]).length > 0) return tag;
+    } catch {
+      // not a BCP 47 tag
+    }
+  }
+  return "en";
+}
+
+export function describeIncentive(i: Pick<IncentiveFacts, "type" | "value" | "currency">, locale: string): string {
+  return i.type === "percentage" ? `${i.value}%` : formatMoney({ amountMinor: i.value, currency: i.currency }, locale);
+}
+
+export function templateVariables(input: TemplateInput): TemplateVariables {
+  const { shop, recovery: r, links, incentive } = input;
+  const locale = resolveLocale(r.locale, shop.locale);
+  const money = (amountMinor: number) => formatMoneyCached(amountMinor, r.currency, locale);
+  const items = r.lineItems.map((li) => ({
+    title: li.title,
+    variant_title: li.variantTitle,
+    quantity: li.quantity,
+    image_url: li.imageUrl,
+    price: money(li.unitPriceMinor),
+    line_price: money(li.totalPriceMinor),
+  }));
+  return {
+    shop: { name: shop.name, domain: shop.domain, postal_address: shop.postalAddress },
+    customer: { first_name: r.firstName, email: r.email },
+    checkout: {
+      source: r.source,
+      name: r.name,
+      currency: r.currency,
+      locale,
+      line_items: items,
+      item_count: r.lineItems.reduce((n, li) => n + li.quantity, 0),
+      subtotal: money(r.lineItems.reduce((n, li) => n + li.totalPriceMinor, 0)),
+      total: money(r.totalMinor),
+    },
+    recovery_url: links.recoveryUrl,
+    unsubscribe_url: links.unsubscribeUrl,
+    incentive: incentive
+      ? {
+          code: incentive.code,
+          description: describeIncentive(incentive, locale),
+          expires_on: incentive.expiresAt
+            ? new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: shop.timeZone }).format(incentive.expiresAt)
+            : null,
+        }
+      : null,
+  };
+}
+
+/** Data for previews and for checking templates on save: every variable present, so a typo is caught. */
+export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}): TemplateInput {
+  return {
+    shop: {
+      name: shop.name ?? "Acme Outfitters",
+      domain: shop.domain ?? "acme.myshopify.com",
+      postalAddress: shop.postalAddress || "1 Market Street, Springfield, 12345, US",
+      timeZone: shop.timeZone ?? "UTC",
+      locale: shop.locale ?? "en",
+    },
+    recovery: {
+      source: "shopify",
+      name: "#1001",
+      firstName: "Alex",
+      email: "alex@example.com",
+      lineItems: [
+        { title: "Merino crew sweater", variantTitle: "Forest / M", quantity: 1, imageUrl: "https://cdn.shopify.com/s/files/sample-sweater.jpg", unitPriceMinor: 8900, totalPriceMinor: 8900 },
+        { title: "Wool socks", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 1450, totalPriceMinor: 2900 },
+      ],
+      totalMinor: 11800,
+      currency: "USD",
+      locale: shop.locale ?? "en",
+    },
+    links: { recoveryUrl: "https://example.com/checkout", unsubscribeUrl: "https://example.com/unsubscribe" },
+    incentive: { code: "BACK-SAMPLE7", type: "percentage", value: 10, currency: "USD", expiresAt: new Date("2030-01-08T00:00:00Z") },
+  };
+}

@@ -1,0 +1,164 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
+import { json } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Badge, Banner, BlockStack, Button, Card, FormLayout, InlineStack, Layout, Page, Text } from "@shopify/polaris";
+import { requireAdmin } from "../auth.server";
+import { FormCheckbox, FormSelect, FormTextField } from "../components/form-fields";
+import { NavigationProgress, PageError } from "../components/page-states";
+import { db } from "../db.server";
+import { loadEmailSettings, saveEmailSettings, sendTestEmail } from "../email/settings.server";
+import { loadPolicySettings, savePolicySettings } from "../models/shop-settings.server";
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const { shop, session } = await requireAdmin(request);
+  const [policy, email, stripe] = await Promise.all([
+    loadPolicySettings(db, shop.id),
+    loadEmailSettings(db, shop.id),
+    db.stripeConnection.findFirst({ where: { shopId: shop.id }, orderBy: { createdAt: "desc" }, select: { createdAt: true, lastEventAt: true, apiKeyLast4: true } }),
+  ]);
+  return json({
+    policy,
+    email,
+    stripe: stripe ? { connectedAt: stripe.createdAt.toISOString(), lastEventAt: stripe.lastEventAt?.toISOString() ?? null, apiKeyLast4: stripe.apiKeyLast4 } : null,
+    staffEmail: session.onlineAccessInfo?.associated_user?.email ?? shop.email ?? "",
+  });
+};
+
+type ActionResult = { intent: string; ok: boolean; message?: string; fieldErrors?: Record<string, string> };
+
+export const action = async ({ request }: ActionFunctionArgs) => {
+  const { shop } = await requireAdmin(request);
+  const form = Object.fromEntries(await request.formData()) as Record<string, string>;
+  const { intent, ...fields } = form;
+  if (intent === "policy") {
+    const result = await savePolicySettings(db, shop.id, fields);
+    return result.ok
+      ? json<ActionResult>({ intent, ok: true, message: "Recovery policy saved." })
+      : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
+  }
+  if (intent === "email") {
+    const result = await saveEmailSettings(db, shop.id, fields);
+    return result.ok
+      ? json<ActionResult>({ intent, ok: true, message: "Email settings saved." })
+      : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
+  }
+  if (intent === "test-email") {
+    const result = await sendTestEmail(db, shop.id, fields.to ?? "");
+    return result.ok
+      ? json<ActionResult>({ intent, ok: true, message: `Test email sent to ${fields.to}.` })
+      : json<ActionResult>({ intent, ok: false, fieldErrors: { to: result.error } }, { status: 400 });
+  }
+  return json<ActionResult>({ intent: String(intent), ok: false, message: "Unknown action" }, { status: 400 });
+};
+
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+export default function Settings() {
+  const { policy, email, stripe, staffEmail } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>() as ActionResult | undefined;
+  const navigation = useNavigation();
+  const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
+  const errorsFor = (intent: string) => (result && result.intent === intent && !result.ok ? result.fieldErrors ?? {} : {});
+  const err = (intent: string, field: string) => {
+    const message = errorsFor(intent)[field];
+    return message ? capitalise(message) : undefined;
+  };
+  const banner = (intent: string) =>
+    result?.intent === intent ? (
+      <Banner tone={result.ok ? "success" : "critical"}>{result.ok ? result.message : result.message ?? "Please fix the fields marked below. Nothing was saved."}</Banner>
+    ) : null;
+
+  return (
+    <Page title="Settings">
+      <NavigationProgress />
+      <Layout>
+        <Layout.AnnotatedSection title="Recovery policy" description="Who may be emailed, how often, and when. Checked again right before every email.">
+          <Card>
+            <Form method="post">
+              <input type="hidden" name="intent" value="policy" />
+              <FormLayout>
+                {banner("policy")}
+                <FormSelect
+                  name="consentPolicy"
+                  label="Consent"
+                  initial={policy.consentPolicy}
+                  error={err("policy", "consentPolicy")}
+                  options={[
+                    { label: "Explicit consent only (recommended)", value: "explicit" },
+                    { label: "Implied: also buyers who have not opted out", value: "implied" },
+                  ]}
+                  helpText="Explicit: only buyers who opted in to marketing (Shopify SUBSCRIBED or the checkout box; Stripe consent.promotions = opt_in). Implied also emails buyers whose consent is unknown, which some jurisdictions do not allow."
+                />
+                <FormLayout.Group>
+                  <FormTextField name="frequencyCapHours" label="At most one recovery email per (hours)" type="number" initial={policy.frequencyCapHours} error={err("policy", "frequencyCapHours")} helpText="Per contact, across Shopify and Stripe." />
+                  <FormTextField name="attributionWindowDays" label="Attribution window (days)" type="number" initial={policy.attributionWindowDays} error={err("policy", "attributionWindowDays")} helpText="An order within this many days after a click is credited by window, reported apart from link recoveries." />
+                </FormLayout.Group>
+                <FormLayout.Group>
+                  <FormTextField name="quietHoursStart" label="Quiet hours from" type="time" initial={policy.quietHoursStart} error={err("policy", "quietHoursStart")} />
+                  <FormTextField name="quietHoursEnd" label="Quiet hours until" type="time" initial={policy.quietHoursEnd} error={err("policy", "quietHoursEnd")} helpText="Emails due inside quiet hours wait until they end." />
+                </FormLayout.Group>
+                <FormTextField name="timezone" label="Time zone" initial={policy.timezone} error={err("policy", "timezone")} helpText="IANA name, e.g. Europe/Paris. Used for quiet hours." />
+                <InlineStack align="end"><Button submit variant="primary" loading={busy("policy")}>Save policy</Button></InlineStack>
+              </FormLayout>
+            </Form>
+          </Card>
+        </Layout.AnnotatedSection>
+
+        <Layout.AnnotatedSection title="Email sending" description="Recovery emails go out through your own email provider's SMTP server. Every email carries a one-click unsubscribe and your postal address.">
+          <Card>
+            <BlockStack gap="400">
+              {email.setupProblem ? <Banner tone="warning">{email.setupProblem}</Banner> : null}
+              <Form method="post">
+                <input type="hidden" name="intent" value="email" />
+                <FormLayout>
+                  {banner("email")}
+                  <FormSelect name="emailTransport" label="Transport" initial={email.emailTransport} error={err("email", "emailTransport")} options={[{ label: "SMTP", value: "smtp" }, { label: "Log only (development: nothing is sent)", value: "log" }]} />
+                  <FormLayout.Group>
+                    <FormTextField name="senderName" label="Sender name" initial={email.senderName ?? ""} error={err("email", "senderName")} />
+                    <FormTextField name="senderEmail" label="Sender email" type="email" initial={email.senderEmail ?? ""} error={err("email", "senderEmail")} />
+                  </FormLayout.Group>
+                  <FormTextField name="replyTo" label="Reply-to (optional)" type="email" initial={email.replyTo ?? ""} error={err("email", "replyTo")} />
+                  <FormLayout.Group>
+                    <FormTextField name="smtpHost" label="SMTP host" initial={email.smtpHost ?? ""} error={err("email", "smtpHost")} />
+                    <FormTextField name="smtpPort" label="SMTP port" type="number" initial={email.smtpPort ? String(email.smtpPort) : ""} error={err("email", "smtpPort")} />
+                  </FormLayout.Group>
+                  <FormCheckbox name="smtpSecure" label="Use TLS from the start (port 465)" initial={email.smtpSecure} helpText="Otherwise STARTTLS is used when the server offers it." />
+                  <FormLayout.Group>
+                    <FormTextField name="smtpUser" label="SMTP user" initial={email.smtpUser ?? ""} error={err("email", "smtpUser")} />
+                    <FormTextField name="smtpPassword" label="SMTP password" type="password" initial="" error={err("email", "smtpPassword")} helpText={email.hasSmtpPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."} />
+                  </FormLayout.Group>
+                  <FormTextField name="postalAddress" label="Postal address" multiline={3} initial={email.postalAddress} error={err("email", "postalAddress")} helpText="Shown in every email's footer, as anti-spam laws require." />
+                  <InlineStack align="end"><Button submit variant="primary" loading={busy("email")}>Save email settings</Button></InlineStack>
+                </FormLayout>
+              </Form>
+              <Form method="post">
+                <input type="hidden" name="intent" value="test-email" />
+                <BlockStack gap="200">
+                  {banner("test-email")}
+                  <FormTextField name="to" label="Send a test email to" type="email" initial={staffEmail} error={err("test-email", "to")} />
+                  <InlineStack align="end"><Button submit loading={busy("test-email")}>Send test email</Button></InlineStack>
+                </BlockStack>
+              </Form>
+            </BlockStack>
+          </Card>
+        </Layout.AnnotatedSection>
+
+        <Layout.AnnotatedSection title="Stripe" description="Recover abandoned Stripe Checkout sessions in the same pipeline.">
+          <Card>
+            <InlineStack align="space-between" blockAlign="center">
+              <BlockStack gap="100">
+                <InlineStack gap="200"><Text as="span" fontWeight="semibold">Stripe Checkout</Text>{stripe ? <Badge tone="success">connected</Badge> : <Badge>not connected</Badge>}</InlineStack>
+                {stripe?.apiKeyLast4 ? <Text as="p" tone="subdued">Restricted key ending in {stripe.apiKeyLast4}</Text> : null}
+              </BlockStack>
+              <Button url="/app/settings/stripe">{stripe ? "Manage connection" : "Connect Stripe"}</Button>
+            </InlineStack>
+          </Card>
+        </Layout.AnnotatedSection>
+      </Layout>
+    </Page>
+  );
+}
+
+export function ErrorBoundary() {
+  return <PageError title="Settings" />;
+}

@@ -1,0 +1,154 @@
+import type { CheckoutObserved, Consent, ConsentEvidence, LineItem } from "../../recovery/model";
+import { toMinorUnits } from "../../recovery/money";
+
+/**
+ * Pure mapper from an Admin GraphQL `AbandonedCheckout` (the selection in abandoned-checkouts-query.ts) to a
+ * CheckoutObserved. GraphQL knows the customer's email and consent only through `customer.defaultEmailAddress`
+ * (guests have none here; their email comes from the checkouts/* webhook), and has no checkout token: the token is
+ * read from the recovery URL so webhook, poll and orders join on one recovery (docs/decisions/005).
+ */
+
+export interface MoneyV2 {
+  amount: string;
+  currencyCode: string;
+}
+
+export interface LineItemNode {
+  title: string;
+  variantTitle: string | null;
+  quantity: number;
+  image: { url: string } | null;
+  originalUnitPriceSet: { presentmentMoney: MoneyV2 } | null;
+}
+
+export interface CustomerEmailAddressNode {
+  emailAddress: string | null;
+  marketingState: string | null;
+  marketingOptInLevel: string | null;
+  marketingUpdatedAt: string | null;
+}
+
+export interface CheckoutNode {
+  id: string;
+  name: string | null;
+  abandonedCheckoutUrl: string | null;
+  completedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  discountCodes: string[] | null;
+  customer: {
+    id: string;
+    firstName: string | null;
+    locale: string | null;
+    /** null for a customer without email, and (graphql-js) when the email was refused as protected data */
+    defaultEmailAddress: CustomerEmailAddressNode | null;
+  } | null;
+  totalPriceSet: { shopMoney: MoneyV2; presentmentMoney: MoneyV2 };
+  lineItems?: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: LineItemNode[] } | null;
+}
+
+export class CheckoutNodeError extends Error {
+  name = "CheckoutNodeError";
+}
+
+/**
+ * The checkout token in an abandoned checkout's recovery URL: `…/checkouts/ac/<token>/recover?key=…` (the current
+ * shape), `…/checkouts/<token>/recover?key=…` (older shops). null when the URL has another shape.
+ */
+export function checkoutTokenFromRecoveryUrl(url: string | null | undefined): string | null {
+  if (!url) return null;
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return null;
+  }
+  const match = /\/checkouts\/(?:[a-z]{2}\/)?([^/]+)\/recover\/?$/.exec(path);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
+/** Shopify's email marketing state → Reclaim's consent. Only an explicit subscription is an opt-in. */
+export function consentFromMarketingState(state: string | null | undefined): Consent {
+  if (state === "SUBSCRIBED") return "opt_in";
+  if (state === "UNSUBSCRIBED") return "opt_out";
+  // NOT_SUBSCRIBED (never asked), PENDING (double opt-in not confirmed), INVALID, REDACTED: no consent either way.
+  return "unknown";
+}
+
+function date(value: string | null | undefined, field: string, required: true): Date;
+function date(value: string | null | undefined, field: string, required?: false): Date | null;
+function date(value: string | null | undefined, field: string, required = false): Date | null {
+  if (value == null) {
+    if (required) throw new CheckoutNodeError(`abandoned checkout has no ${field}`);
+    return null;
+  }
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new CheckoutNodeError(`abandoned checkout has an invalid ${field}: ${value}`);
+  return d;
+}
+
+export function lineItemFromNode(node: LineItemNode): LineItem {
+  const quantity = Number.isInteger(node.quantity) && node.quantity > 0 ? node.quantity : 1;
+  const price = node.originalUnitPriceSet?.presentmentMoney;
+  const unit = price ? toMinorUnits(price.amount, price.currencyCode) : 0;
+  return {
+    title: (node.title || "Item").slice(0, 500),
+    variantTitle: node.variantTitle || null,
+    quantity,
+    imageUrl: node.image?.url ?? null,
+    unitPriceMinor: unit,
+    totalPriceMinor: unit * quantity,
+  };
+}
+
+/**
+ * Maps one checkout. `lineItems` is the checkout's complete list (the sync pages through line items first);
+ * pass null when they could not be read, so that what is stored is kept.
+ */
+export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[] | null): CheckoutObserved {
+  if (!node?.id) throw new CheckoutNodeError("abandoned checkout has no id");
+  const createdAt = date(node.createdAt, "createdAt", true);
+  const updatedAt = date(node.updatedAt, "updatedAt", true);
+  const presentment = node.totalPriceSet?.presentmentMoney;
+  const shop = node.totalPriceSet?.shopMoney;
+  if (!presentment || !shop) throw new CheckoutNodeError(`abandoned checkout ${node.id} has no totalPriceSet`);
+
+  const customer = node.customer;
+  const address = customer?.defaultEmailAddress ?? null;
+  const consent: ConsentEvidence = {
+    state: consentFromMarketingState(address?.marketingState),
+    source: "shopify.customer.defaultEmailAddress",
+    detail: {
+      marketingState: address?.marketingState ?? null,
+      marketingOptInLevel: address?.marketingOptInLevel ?? null,
+    },
+    at: address?.marketingUpdatedAt ?? null,
+  };
+  const total = { amountMinor: toMinorUnits(presentment.amount, presentment.currencyCode), currency: presentment.currencyCode };
+  const shopTotal =
+    shop.currencyCode === presentment.currencyCode && shop.amount === presentment.amount
+      ? null
+      : { amountMinor: toMinorUnits(shop.amount, shop.currencyCode), currency: shop.currencyCode };
+
+  return {
+    kind: "checkout.observed",
+    source: "shopify",
+    externalId: node.id,
+    checkoutToken: checkoutTokenFromRecoveryUrl(node.abandonedCheckoutUrl),
+    name: node.name || null,
+    email: address?.emailAddress ?? null,
+    firstName: customer?.firstName || null,
+    shopifyCustomerId: customer?.id ?? null,
+    consent,
+    lineItems: lineItems ? lineItems.map(lineItemFromNode) : null,
+    total,
+    shopTotal,
+    locale: customer?.locale || null,
+    discountCodes: (node.discountCodes ?? []).filter((c) => typeof c === "string" && c.length > 0),
+    recoveryUrl: node.abandonedCheckoutUrl || null,
+    recoveryUrlExpiresAt: null,
+    abandonedAt: createdAt,
+    updatedAt,
+    completedAt: date(node.completedAt, "completedAt"),
+  };
+}

@@ -1,0 +1,71 @@
+import type { PrismaClient } from "@prisma/client";
+import { applySqlitePragmas } from "../../db.server";
+import { logger } from "../../logger.server";
+import { recordInboundEvent } from "../../models/inbound-event.server";
+import { loadVerificationSecrets } from "../../models/stripe-connection.server";
+import { verifyStripeEvent, type VerifyOutcome } from "./verify-event.server";
+
+export const PROCESS_STRIPE_EVENT_JOB = "process-stripe-event";
+
+/** Stripe's events are a few kilobytes; anything far larger is not from Stripe. */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Connection ids are cuids; anything else cannot be one of ours and costs no database read. */
+const CONNECTION_ID = /^[a-z0-9]{10,40}$/;
+
+export interface WebhookAnswer {
+  status: number;
+  body: string;
+}
+
+const answer = (status: number, body: string): WebhookAnswer => ({ status, body });
+
+/**
+ * Reads the raw body and verifies it against the connection's secrets. Shared by the real endpoint and the benchmark's
+ * verify-only baseline, so the two differ only in what happens after verification.
+ */
+export async function readVerifiedEvent(
+  db: PrismaClient,
+  connectionId: string,
+  request: Request,
+): Promise<{ ok: true; shopId: string; raw: string; outcome: Extract<VerifyOutcome, { ok: true }> } | { ok: false; answer: WebhookAnswer }> {
+  if (!CONNECTION_ID.test(connectionId)) return { ok: false, answer: answer(400, "unknown connection") };
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) return { ok: false, answer: answer(413, "body too large") };
+  const connection = await loadVerificationSecrets(db, connectionId);
+  if (!connection) return { ok: false, answer: answer(400, "unknown connection") };
+  const raw = await request.text(); // the exact bytes Stripe signed: never parse before verifying
+  if (raw.length > MAX_BODY_BYTES) return { ok: false, answer: answer(413, "body too large") };
+  const outcome = verifyStripeEvent(raw, request.headers.get("stripe-signature"), connection.secrets);
+  if (!outcome.ok) {
+    logger.warn("stripe webhook refused", { connectionId, reason: outcome.reason });
+    return { ok: false, answer: answer(400, outcome.message) };
+  }
+  return { ok: true, shopId: connection.shopId, raw, outcome };
+}
+
+/**
+ * POST /webhooks/stripe/<connectionId>: verify, store once by event id, enqueue processing, answer 200 at once.
+ * Unknown connection, bad or stale signature, malformed body → 400 with a short reason and nothing stored.
+ * Event types Reclaim does not handle are stored and acknowledged too (the job records them as ignored).
+ */
+export async function receiveStripeWebhook(db: PrismaClient, connectionId: string, request: Request): Promise<WebhookAnswer> {
+  const verified = await readVerifiedEvent(db, connectionId, request);
+  if (!verified.ok) return verified.answer;
+  // WAL + synchronous=NORMAL (once per process): without it every stored event waits for an fsync, and a web process
+  // with JOB_RUNNER=off never sets it (docs/decisions/013-stripe-webhook-throughput.md).
+  await applySqlitePragmas(db);
+  const { event } = verified.outcome;
+  const stored = await recordInboundEvent(
+    db,
+    {
+      source: "stripe",
+      receiver: connectionId,
+      externalId: event.id,
+      topic: event.type,
+      payload: verified.raw, // as signed, byte for byte
+      shopId: verified.shopId,
+    },
+    { name: PROCESS_STRIPE_EVENT_JOB },
+  );
+  return answer(200, stored === "new" ? "stored" : "duplicate");
+}

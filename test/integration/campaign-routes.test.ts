@@ -1,0 +1,106 @@
+import { setAbstractFetchFunc } from "@shopify/shopify-api/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadApp } from "../helpers/app-server";
+import { bearerRequest, embeddedRequest, offlineSession, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
+
+let app: Awaited<ReturnType<typeof loadApp>>;
+let db: typeof import("~/db.server").db;
+let campaignId: string;
+let steps: { id: string; position: number; subject: string; bodyTemplate: string }[];
+
+const ROUTE = "routes/app.campaigns.$id";
+async function post(form: Record<string, string>, token = signSessionToken(), id = campaignId) {
+  const response = await app.handle(bearerRequest(`/app/campaigns/${id}?_data=${encodeURIComponent(ROUTE)}`, { method: "POST", body: new URLSearchParams(form) }, token));
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+beforeAll(async () => {
+  app = await loadApp();
+  setAbstractFetchFunc(async () => { throw new Error("network disabled in tests"); });
+  db = (await import("~/db.server")).db;
+  const { sessionStorage } = await import("~/shopify.server");
+  await sessionStorage.storeSession(offlineSession(TEST_SHOP));
+  await sessionStorage.storeSession(offlineSession(OTHER_SHOP));
+  const shop = await db.shop.create({ data: { domain: TEST_SHOP, currency: "EUR", postalAddress: "1 Rue de la Paix, Paris" } });
+  await db.shop.create({ data: { domain: OTHER_SHOP } });
+  const { ensureDefaultCampaign } = await import("~/models/campaign.server");
+  campaignId = (await ensureDefaultCampaign(db, shop.id)).id;
+  steps = await db.campaignStep.findMany({ where: { campaignId }, orderBy: { position: "asc" } });
+});
+afterAll(() => app?.close());
+
+const stepForm = (overrides: Record<string, string> = {}) => ({
+  intent: "save-step", stepId: steps[0]!.id, delayHours: "2", subject: "You left something, {{ customer.first_name | default: 'there' }}",
+  bodyTemplate: "<p>Your cart at {{ shop.name }} is waiting: <a href=\"{{ recovery_url }}\">finish</a></p>", incentiveType: "", incentiveValue: "", incentiveExpiresDays: "", ...overrides,
+});
+
+describe("campaigns", () => {
+  it("lists the default campaign with its three steps and results", async () => {
+    const response = await app.handle(bearerRequest(`/app/campaigns?_data=${encodeURIComponent("routes/app.campaigns._index")}`));
+    const body = await response.json();
+    expect(body.campaigns).toEqual([expect.objectContaining({ id: campaignId, enabled: true, steps: 3, sent: 0 })]);
+  });
+
+  it("disables and enables a campaign", async () => {
+    const toggle = (intent: string) => app.handle(bearerRequest(`/app/campaigns?_data=${encodeURIComponent("routes/app.campaigns._index")}`, { method: "POST", body: new URLSearchParams({ intent, campaignId }) }));
+    expect((await toggle("disable")).status).toBe(200);
+    expect((await db.campaign.findUniqueOrThrow({ where: { id: campaignId } })).enabled).toBe(false);
+    await toggle("enable");
+    expect((await db.campaign.findUniqueOrThrow({ where: { id: campaignId } })).enabled).toBe(true);
+  });
+
+  it("saves an edited step, the delay given in hours", async () => {
+    const { status, body } = await post(stepForm());
+    expect(status).toBe(200);
+    expect(body.message).toBe("Step saved.");
+    expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).toMatchObject({ delayMinutes: 120, subject: expect.stringContaining("You left something") });
+  });
+
+  it("reports a broken template with line and column and saves nothing", async () => {
+    const before = await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } });
+    const { status, body } = await post(stepForm({ bodyTemplate: "<p>Hi</p>\n<p>{% if customer.first_name %}Hello</p>" }));
+    expect(status).toBe(400);
+    expect(body.problems[0]).toMatchObject({ field: "body", line: expect.any(Number), column: expect.any(Number) });
+    expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).toEqual(before);
+  });
+
+  it.each([
+    [{ delayHours: "0" }, "delayMinutes"],
+    [{ delayHours: "soon" }, "delayMinutes"],
+    [{ incentiveType: "percentage", incentiveValue: "150", incentiveExpiresDays: "7" }, "incentiveValue"],
+  ])("refuses %j with a field error", async (override, field) => {
+    const { status, body } = await post(stepForm(override));
+    expect(status).toBe(400);
+    expect(body.fieldErrors[field]).toBeTruthy();
+  });
+
+  it("previews a step against sample data, in the shop's currency, with the footer the law requires", async () => {
+    const { status, body } = await post({ ...stepForm(), intent: "preview" });
+    expect(status).toBe(200);
+    expect(body.ok).toBe(true);
+    expect(body.email.html).toContain("1 Rue de la Paix, Paris");
+    expect(body.email.html.toLowerCase()).toContain("unsubscribe");
+  });
+
+  it("saves the campaign's filters and refuses a bad minimum", async () => {
+    expect((await post({ intent: "filters", name: "Big carts", sources: "shopify", minCart: "49.90", currencies: "eur, usd" })).status).toBe(200);
+    expect(await db.campaign.findUniqueOrThrow({ where: { id: campaignId } })).toMatchObject({ name: "Big carts", sources: "shopify", minCartMinor: 4990, currencies: "EUR,USD" });
+    const bad = await post({ intent: "filters", name: "Big carts", sources: "shopify", minCart: "lots", currencies: "" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fieldErrors.minCartMinor).toContain("amount");
+  });
+
+  it("another shop gets 404 for this campaign and cannot edit it", async () => {
+    const other = signSessionToken({ shop: OTHER_SHOP });
+    const view = await app.handle(bearerRequest(`/app/campaigns/${campaignId}?_data=${encodeURIComponent(ROUTE)}`, {}, other));
+    expect(view.status).toBe(404);
+    expect((await post(stepForm({ subject: "hijacked" }), other)).status).toBe(404);
+    expect((await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).subject).not.toBe("hijacked");
+  });
+
+  it("renders the editor page with the step's template", async () => {
+    const html = await (await app.handle(embeddedRequest(`/app/campaigns/${campaignId}`))).text();
+    expect(html).toContain("Email 1");
+    expect(html).toContain("Template variables");
+  });
+});

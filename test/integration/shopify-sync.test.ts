@@ -1,0 +1,214 @@
+// The Shopify sync against the fake Admin API, through the app's real path (job runner → sync → unauthenticated.admin
+// → admin.graphql → fake). Checks from issue 3: backfill then polls store new and updated checkouts exactly once; a
+// crash after page k then a restart stores each checkout once and misses none; a later completedAt records one
+// Conversion and stops pending messages.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StoredCheckout } from "../fakes/shopify-admin";
+import { gid, seedCheckouts, startHarness, T0, type Harness } from "./shopify-sync-harness";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h?.close());
+
+const DAY = 86_400_000;
+
+async function recoveriesOf(shopId: string) {
+  return h.db.recovery.findMany({ where: { shopId }, orderBy: { externalId: "asc" } });
+}
+
+/** What Reclaim must hold for a fake checkout, field by field. */
+function expectStoredLike(recovery: Awaited<ReturnType<typeof recoveriesOf>>[number], checkout: StoredCheckout) {
+  expect(recovery.externalId).toBe(gid(checkout.id));
+  expect(recovery.checkoutToken).toBe(checkout.token);
+  expect(recovery.sourceUpdatedAt.toISOString()).toBe(new Date(checkout.updatedAt).toISOString().replace(/\.\d{3}Z$/, ".000Z"));
+  expect(recovery.completedAt?.toISOString() ?? null).toBe(checkout.completedAt ? new Date(checkout.completedAt).toISOString() : null);
+  expect(JSON.parse(recovery.lineItems)).toHaveLength(checkout.lineItems.length);
+  expect(recovery.currency).toBe(checkout.presentmentCurrency);
+  const customerEmail = checkout.customer?.email?.toLowerCase() ?? null;
+  expect(recovery.email).toBe(customerEmail);
+}
+
+describe("backfill, then polls", () => {
+  it("a new install backfills 30 days by bulk operation, then each poll stores new and updated checkouts exactly once", async () => {
+    const { store, shop } = await h.addShop("sync-main.myshopify.com");
+    // 80 checkouts over 40 days: those older than 30 days stay out of the backfill.
+    const all = seedCheckouts(store, 80, { days: 40, seed: 11 });
+    const { startShopifySync } = await import("~/sources/shopify/sync.server");
+    await startShopifySync(shop.id, h.db, h.now()); // the install step
+
+    await h.syncUntilIdle(shop.id);
+    const inWindow = all.filter((c) => Date.parse(c.createdAt) >= T0 - 30 * DAY || Date.parse(c.updatedAt) >= T0 - 2 * 60_000);
+    expect(inWindow.length).toBeGreaterThan(40);
+    expect(inWindow.length).toBeLessThan(all.length);
+    let stored = await recoveriesOf(shop.id);
+    expect(stored.map((r) => r.externalId).sort()).toEqual(inWindow.map((c) => gid(c.id)).sort());
+    for (const checkout of inWindow) expectStoredLike(stored.find((r) => r.externalId === gid(checkout.id))!, checkout);
+    expect(h.fake.bulkOperations(store.shop.domain).map((op) => op.status)).toEqual(["COMPLETED"]);
+    let sync = await h.db.sourceSync.findUniqueOrThrow({ where: { shopId_source: { shopId: shop.id, source: "shopify" } } });
+    expect(sync).toMatchObject({ status: "healthy", backfillStatus: "done", lastError: null, consecutiveFailures: 0, syncRun: null });
+    expect(h.fake.stats(store.shop.domain).throttled).toBe(0);
+
+    // Ten minutes later: 6 new checkouts, 3 carts edited, 2 completed.
+    h.clock += 10 * 60_000;
+    const fresh = seedCheckouts(store, 6, { seed: 12, now: h.clock, days: 0.005, firstId: Math.max(...all.map((c) => c.id)) + 10 });
+    const open = inWindow.filter((c) => !c.completedAt);
+    const edited = open.slice(0, 3).map((c) => store.touchCheckout(c.id, new Date(h.clock - 60_000), { lineItems: c.lineItems.slice(0, 1) }));
+    const completed = open.slice(3, 5).map((c) => store.completeCheckout(c.id, new Date(h.clock - 30_000)));
+    const untouched = stored.filter((r) => ![...edited, ...completed].some((c) => gid(c.id) === r.externalId));
+    const before = new Map(untouched.map((r) => [r.id, r.updatedAt.getTime()]));
+
+    await h.syncUntilIdle(shop.id);
+    stored = await recoveriesOf(shop.id);
+    expect(stored).toHaveLength(inWindow.length + fresh.length);
+    for (const checkout of [...fresh, ...edited, ...completed]) expectStoredLike(stored.find((r) => r.externalId === gid(checkout.id))!, checkout);
+    // Read again by the overlap or not at all, the untouched ones were not written again.
+    for (const r of stored.filter((x) => before.has(x.id))) expect(r.updatedAt.getTime()).toBe(before.get(r.id));
+    // One Conversion per completed checkout: completed before install, just now, or new and already completed.
+    expect(await h.db.conversion.count({ where: { shopId: shop.id, matchedBy: "completedAt" } })).toBe(
+      [...inWindow.filter((c) => c.completedAt), ...completed, ...fresh.filter((c) => c.completedAt)].length,
+    );
+
+    // A poll with nothing new changes nothing and moves the watermark no further than the newest change.
+    h.clock += 6 * 60_000;
+    const snapshot = (await recoveriesOf(shop.id)).map((r) => [r.id, r.updatedAt.getTime()]);
+    await h.syncUntilIdle(shop.id);
+    expect((await recoveriesOf(shop.id)).map((r) => [r.id, r.updatedAt.getTime()])).toEqual(snapshot);
+    sync = await h.db.sourceSync.findUniqueOrThrow({ where: { id: sync.id } });
+    expect(sync.watermark!.getTime()).toBeLessThanOrEqual(Math.max(...fresh.map((c) => Date.parse(c.updatedAt)), h.clock));
+    expect(sync.status).toBe("healthy");
+    // The next run is queued at the shop's interval.
+    const next = await h.db.job.findFirstOrThrow({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } });
+    expect(next.runAt.getTime() - h.clock).toBe(5 * 60_000);
+  });
+
+  it("falls back to paced pages when the bulk operation fails, and still backfills everything once", async () => {
+    const { store, shop } = await h.addShop("sync-bulk-fails.myshopify.com");
+    const all = seedCheckouts(store, 30, { days: 20, seed: 21 });
+    h.fake.failNextBulkOperation(store.shop.domain, "INTERNAL_SERVER_ERROR");
+    const { startShopifySync } = await import("~/sources/shopify/sync.server");
+    await startShopifySync(shop.id, h.db, h.now());
+    await h.syncUntilIdle(shop.id);
+    expect((await recoveriesOf(shop.id)).map((r) => r.externalId).sort()).toEqual(all.map((c) => gid(c.id)).sort());
+    expect(h.fake.bulkOperations(store.shop.domain).map((op) => op.status)).toEqual(["FAILED"]);
+    const sync = await h.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } });
+    expect(sync).toMatchObject({ backfillStatus: "done", status: "healthy" });
+    expect(JSON.parse(sync.backfillCursor!)).toMatchObject({ mode: "paged", done: all.length });
+  });
+});
+
+describe("a later completedAt", () => {
+  it("records one Conversion (link, via completedAt) and cancels the recovery's pending messages, however often it is read", async () => {
+    const { store, shop } = await h.addShop("sync-completed.myshopify.com");
+    const { startShopifySync } = await import("~/sources/shopify/sync.server");
+    await startShopifySync(shop.id, h.db, h.now());
+    h.clock += 60_000;
+    const customer = { id: 990001, firstName: "Ana", lastName: "Silva", email: "ana@example.com", phone: null, marketingState: "SUBSCRIBED" as const, marketingOptInLevel: "SINGLE_OPT_IN" as const, marketingUpdatedAt: "2026-01-01T00:00:00Z", locale: "en", createdAt: "2025-01-01T00:00:00Z", updatedAt: "2025-01-01T00:00:00Z", tags: [] };
+    const checkout = store.upsertCheckout({ createdAt: new Date(h.clock).toISOString(), updatedAt: new Date(h.clock).toISOString(), customer, lineItems: seedCheckouts(store, 1, { seed: 5 })[0]!.lineItems });
+    await h.syncUntilIdle(shop.id);
+    const recovery = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id, externalId: gid(checkout.id) } });
+    expect(recovery).toMatchObject({ email: "ana@example.com", consent: "opt_in", completedAt: null, status: "open" });
+
+    // A message is waiting for this recovery.
+    const campaign = await h.db.campaign.create({ data: { shopId: shop.id, name: "Test", steps: { create: { position: 1, delayMinutes: 60, subject: "Still thinking?", bodyTemplate: "<p>Hi</p>" } } }, include: { steps: true } });
+    const message = await h.db.message.create({ data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, scheduledFor: new Date(h.clock + 3600_000) } });
+
+    h.clock += 10 * 60_000;
+    store.completeCheckout(checkout.id, new Date(h.clock - 60_000));
+    await h.syncUntilIdle(shop.id);
+    h.clock += 6 * 60_000;
+    store.touchCheckout(checkout.id, new Date(h.clock - 1000)); // read again by a later poll
+    await h.syncUntilIdle(shop.id);
+
+    const conversions = await h.db.conversion.findMany({ where: { recoveryId: recovery.id } });
+    expect(conversions).toHaveLength(1);
+    expect(conversions[0]).toMatchObject({ method: "link", matchedBy: "completedAt", source: "shopify" });
+    expect(await h.db.recovery.findUniqueOrThrow({ where: { id: recovery.id } })).toMatchObject({ status: "recovered" });
+    expect(await h.db.message.findUniqueOrThrow({ where: { id: message.id } })).toMatchObject({ status: "cancelled", skipReason: "purchased" });
+  });
+});
+
+describe("crash and restart", () => {
+  /** A shop with a small single-query cap, so that 60 checkouts take many pages. */
+  async function crashShop(name: string) {
+    const { store, shop } = await h.addShop(`${name}.myshopify.com`, { maxQueryCost: 300 });
+    // Polled, not backfilled: the watermark is older than every checkout.
+    const all = seedCheckouts(store, 60, { days: 3, seed: 31 });
+    await h.db.sourceSync.create({ data: { shopId: shop.id, source: "shopify", watermark: new Date(T0 - 10 * DAY), backfillStatus: "done" } });
+    return { store, shop, all };
+  }
+
+  it.each([1, 3, 7])("a crash after page %i is stored, before its progress is written: the restart reads that page again and nothing else", async (k) => {
+    const { store, shop, all } = await crashShop(`sync-crash-${k}`);
+    const { syncShopifyCheckouts } = await import("~/sources/shopify/sync.server");
+    class Crash extends Error {}
+    const first = await syncShopifyCheckouts(h.db, shop.id, {
+      now: h.now,
+      sleep: h.sleep,
+      hooks: {
+        pageStored: ({ phase, page }) => {
+          if (phase === "poll" && page === k) throw new Crash(`killed after page ${k}`);
+        },
+      },
+    });
+    expect(first.outcome).toBe("failed");
+    expect(first.stats.pages).toBe(k);
+    const storedAfterCrash = await h.db.recovery.count({ where: { shopId: shop.id } });
+    const saved = JSON.parse((await h.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } })).syncRun ?? "null");
+    expect(saved?.pages ?? 0).toBe(k - 1);
+
+    const pageRequests = () => h.fake.documents(store.shop.domain).filter((d) => d.operationName === null && d.query.includes("ReclaimAbandonedCheckouts(") && d.outcome === "ok");
+    const before = pageRequests().length;
+    const second = await syncShopifyCheckouts(h.db, shop.id, { now: h.now, sleep: h.sleep });
+    expect(second.outcome).toBe("ok");
+    const resumedWith = pageRequests()[before]!.variables!.after;
+    expect(resumedWith).toBe(saved?.after ?? null);
+    // Each checkout stored exactly once; read twice: only the checkouts of page k, never more than one page.
+    expect(first.stats.checkouts + second.stats.checkouts).toBe(all.length);
+    expect(second.stats.unchanged).toBeGreaterThan(0);
+    expect(second.stats.unchanged).toBeLessThanOrEqual(pageRequests()[before]!.variables!.first as number);
+    const stored = await h.db.recovery.findMany({ where: { shopId: shop.id } });
+    expect(stored.map((r) => r.externalId).sort()).toEqual(all.map((c) => gid(c.id)).sort());
+    expect(storedAfterCrash).toBe(first.stats.checkouts);
+    const sync = await h.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } });
+    expect(sync).toMatchObject({ syncRun: null, status: "healthy" });
+  });
+
+  it("a crash in the middle of a bulk backfill resumes after the last stored batch", async () => {
+    const { store, shop } = await h.addShop("sync-crash-bulk.myshopify.com");
+    const all = seedCheckouts(store, 45, { days: 25, seed: 41 });
+    const { startShopifySync, syncShopifyCheckouts } = await import("~/sources/shopify/sync.server");
+    await startShopifySync(shop.id, h.db, h.now());
+    const options = { now: h.now, sleep: h.sleep, bulkBatchSize: 10 };
+    // Runs start the bulk operation, look at it until it completes, then stream it: killed after batch 2.
+    let killed = false;
+    for (let i = 0; i < 6 && !killed; i++) {
+      const r = await syncShopifyCheckouts(h.db, shop.id, {
+        ...options,
+        hooks: {
+          pageStored: ({ phase, page }) => {
+            if (phase === "backfill" && page === 2) {
+              killed = true;
+              throw new Error("killed");
+            }
+          },
+        },
+      });
+      if (killed) expect(r.outcome).toBe("failed");
+    }
+    expect(killed).toBe(true);
+    const progress = JSON.parse((await h.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } })).backfillCursor!);
+    expect(progress).toMatchObject({ mode: "bulk", done: 10 });
+    expect(await h.db.recovery.count({ where: { shopId: shop.id } })).toBe(20);
+
+    const resumed = await syncShopifyCheckouts(h.db, shop.id, options);
+    expect(resumed.outcome).toBe("ok");
+    // Batch 2 was stored but its progress not written: read again (and found unchanged), then the rest stored.
+    expect(resumed.stats.unchanged).toBe(10);
+    expect(resumed.stats.backfillCheckouts).toBe(all.length - 20);
+    expect((await recoveriesOf(shop.id)).map((r) => r.externalId).sort()).toEqual(all.map((c) => gid(c.id)).sort());
+    expect(h.fake.bulkOperations(store.shop.domain)).toHaveLength(1);
+    expect(await h.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } })).toMatchObject({ backfillStatus: "done" });
+  });
+});

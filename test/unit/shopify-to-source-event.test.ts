@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { BulkCheckoutAssembler, readLines } from "~/sources/shopify/bulk-jsonl";
+import {
+  checkoutNodeToEvent,
+  CheckoutNodeError,
+  checkoutTokenFromRecoveryUrl,
+  consentFromMarketingState,
+  type CheckoutNode,
+} from "~/sources/shopify/to-source-event";
+
+function node(overrides: Partial<CheckoutNode> = {}): CheckoutNode {
+  return {
+    id: "gid://shopify/AbandonedCheckout/36800000001234",
+    name: "#36800000001234",
+    abandonedCheckoutUrl: "https://reclaim-test.myshopify.com/60000001/checkouts/ac/0f3c2b9a7d/recover?key=abc123",
+    completedAt: null,
+    createdAt: "2026-11-20T10:00:00Z",
+    updatedAt: "2026-11-20T10:05:00Z",
+    discountCodes: ["WELCOME10"],
+    customer: {
+      id: "gid://shopify/Customer/7400000000001",
+      firstName: "Léa",
+      locale: "fr",
+      defaultEmailAddress: {
+        emailAddress: "Lea.Bernard@Example.com",
+        marketingState: "SUBSCRIBED",
+        marketingOptInLevel: "CONFIRMED_OPT_IN",
+        marketingUpdatedAt: "2026-01-02T03:04:05Z",
+      },
+    },
+    totalPriceSet: { shopMoney: { amount: "54.0", currencyCode: "USD" }, presentmentMoney: { amount: "49.68", currencyCode: "EUR" } },
+    ...overrides,
+  };
+}
+
+const lines = [
+  { title: "Merino Crew Sweater", variantTitle: "Navy / M", quantity: 2, image: { url: "https://cdn.shopify.com/s/files/merino.jpg" }, originalUnitPriceSet: { presentmentMoney: { amount: "22.08", currencyCode: "EUR" } } },
+  { title: "Gift wrapping", variantTitle: null, quantity: 1, image: null, originalUnitPriceSet: { presentmentMoney: { amount: "5.52", currencyCode: "EUR" } } },
+];
+
+describe("AbandonedCheckout → CheckoutObserved", () => {
+  it("maps a customer checkout: gid, token from the recovery URL, email, consent with its evidence, money in minor units, line items with images", () => {
+    const event = checkoutNodeToEvent(node(), lines);
+    expect(event).toMatchObject({
+      kind: "checkout.observed",
+      source: "shopify",
+      externalId: "gid://shopify/AbandonedCheckout/36800000001234",
+      checkoutToken: "0f3c2b9a7d",
+      name: "#36800000001234",
+      email: "Lea.Bernard@Example.com",
+      firstName: "Léa",
+      shopifyCustomerId: "gid://shopify/Customer/7400000000001",
+      locale: "fr",
+      total: { amountMinor: 4968, currency: "EUR" },
+      shopTotal: { amountMinor: 5400, currency: "USD" },
+      discountCodes: ["WELCOME10"],
+      recoveryUrl: "https://reclaim-test.myshopify.com/60000001/checkouts/ac/0f3c2b9a7d/recover?key=abc123",
+      completedAt: null,
+    });
+    expect(event.consent).toEqual({
+      state: "opt_in",
+      source: "shopify.customer.defaultEmailAddress",
+      detail: { marketingState: "SUBSCRIBED", marketingOptInLevel: "CONFIRMED_OPT_IN" },
+      at: "2026-01-02T03:04:05Z",
+    });
+    expect(event.lineItems).toEqual([
+      { title: "Merino Crew Sweater", variantTitle: "Navy / M", quantity: 2, imageUrl: "https://cdn.shopify.com/s/files/merino.jpg", unitPriceMinor: 2208, totalPriceMinor: 4416 },
+      { title: "Gift wrapping", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 552, totalPriceMinor: 552 },
+    ]);
+    expect(event.abandonedAt.toISOString()).toBe("2026-11-20T10:00:00.000Z");
+    expect(event.updatedAt.toISOString()).toBe("2026-11-20T10:05:00.000Z");
+  });
+
+  it.each([
+    ["SUBSCRIBED", "opt_in"],
+    ["UNSUBSCRIBED", "opt_out"],
+    ["NOT_SUBSCRIBED", "unknown"],
+    ["PENDING", "unknown"],
+    ["INVALID", "unknown"],
+    ["REDACTED", "unknown"],
+    [null, "unknown"],
+  ])("marketingState %s → consent %s", (state, consent) => {
+    expect(consentFromMarketingState(state)).toBe(consent);
+  });
+
+  it("a guest checkout has no email or consent in GraphQL (the webhook brings them)", () => {
+    const event = checkoutNodeToEvent(node({ customer: null }), []);
+    expect(event.email).toBeNull();
+    expect(event.consent.state).toBe("unknown");
+    expect(event.shopifyCustomerId).toBeNull();
+  });
+
+  it("an email refused as protected data (null emailAddress, or the whole defaultEmailAddress nulled) maps to no email, unknown consent", () => {
+    const leaf = checkoutNodeToEvent(node({ customer: { id: "gid://shopify/Customer/1", firstName: null, locale: null, defaultEmailAddress: { emailAddress: null, marketingState: "SUBSCRIBED", marketingOptInLevel: null, marketingUpdatedAt: null } } }), []);
+    expect(leaf.email).toBeNull();
+    const whole = checkoutNodeToEvent(node({ customer: { id: "gid://shopify/Customer/1", firstName: null, locale: null, defaultEmailAddress: null } }), []);
+    expect(whole.email).toBeNull();
+    expect(whole.consent.state).toBe("unknown");
+  });
+
+  it("same shop and presentment money → no separate shop total; zero-decimal currencies stay whole", () => {
+    const event = checkoutNodeToEvent(node({ totalPriceSet: { shopMoney: { amount: "7400.0", currencyCode: "JPY" }, presentmentMoney: { amount: "7400.0", currencyCode: "JPY" } } }), []);
+    expect(event.total).toEqual({ amountMinor: 7400, currency: "JPY" });
+    expect(event.shopTotal).toBeNull();
+  });
+
+  it("completedAt maps to a Date; line items null means 'not read' (keep what is stored)", () => {
+    const event = checkoutNodeToEvent(node({ completedAt: "2026-11-21T08:00:00Z" }), null);
+    expect(event.completedAt?.toISOString()).toBe("2026-11-21T08:00:00.000Z");
+    expect(event.lineItems).toBeNull();
+  });
+
+  it("refuses a node without id or times with a CheckoutNodeError", () => {
+    expect(() => checkoutNodeToEvent(node({ id: "" }), [])).toThrow(CheckoutNodeError);
+    expect(() => checkoutNodeToEvent(node({ createdAt: "not a date" }), [])).toThrow(CheckoutNodeError);
+  });
+});
+
+describe("checkout token from the recovery URL", () => {
+  it.each([
+    ["https://shop.example/60000001/checkouts/ac/Z2NwLXVzLWVhc3Qx/recover?key=k", "Z2NwLXVzLWVhc3Qx"],
+    ["https://shop.myshopify.com/1234/checkouts/abc123def/recover?key=k", "abc123def"],
+    ["https://checkout.shop.example/checkouts/cn/hWN1/recover", "hWN1"],
+    ["https://shop.example/cart", null],
+    ["not a url", null],
+    [null, null],
+  ])("%s → %s", (url, token) => {
+    expect(checkoutTokenFromRecoveryUrl(url)).toBe(token);
+  });
+});
+
+describe("bulk JSONL, one checkout at a time", () => {
+  it("groups line items under the checkout they follow and reports out-of-order children", () => {
+    const a = new BulkCheckoutAssembler();
+    expect(a.push({ id: "gid://shopify/AbandonedCheckout/1", name: "#1" })).toBeNull();
+    expect(a.push({ title: "A", __parentId: "gid://shopify/AbandonedCheckout/1" })).toBeNull();
+    expect(a.push({ title: "B", __parentId: "gid://shopify/AbandonedCheckout/1" })).toBeNull();
+    const first = a.push({ id: "gid://shopify/AbandonedCheckout/2" });
+    expect(first?.node.id).toBe("gid://shopify/AbandonedCheckout/1");
+    expect(first?.lineItems.map((l) => l.title)).toEqual(["A", "B"]);
+    expect(first?.lineItems[0]).not.toHaveProperty("__parentId");
+    a.push({ title: "late", __parentId: "gid://shopify/AbandonedCheckout/1" });
+    expect(a.orphanParents).toEqual(new Set(["gid://shopify/AbandonedCheckout/1"]));
+    expect(a.finish()?.node.id).toBe("gid://shopify/AbandonedCheckout/2");
+    expect(a.roots).toBe(2);
+  });
+
+  it("splits a stream into lines across chunk boundaries, including multi-byte characters", async () => {
+    const text = '{"a":"é"}\n{"b":2}\n\n{"c":"ü"}';
+    const bytes = new TextEncoder().encode(text);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 3) controller.enqueue(bytes.slice(i, i + 3));
+        controller.close();
+      },
+    });
+    const out: string[] = [];
+    for await (const line of readLines(stream)) out.push(line);
+    expect(out).toEqual(['{"a":"é"}', '{"b":2}', '{"c":"ü"}']);
+  });
+});
