@@ -65,6 +65,20 @@ describe("Shopify webhook deliveries", () => {
     expect(await db.job.count({ where: { payload: { contains: event.id } } })).toBe(1);
   });
 
+  it("records a delivery once even when Shopify's retries arrive at the same moment, among other deliveries", async () => {
+    const webhookId = "5f0a1d2e-concurrent-retries";
+    const responses = await Promise.all([
+      ...Array.from({ length: 10 }, () => app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkout, { webhookId }))),
+      ...Array.from({ length: 10 }, (_, i) => app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkout, { webhookId: `other-${i}` }))),
+    ]);
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(await db.inboundEvent.count({ where: { externalId: webhookId } })).toBe(1);
+    const event = await db.inboundEvent.findFirstOrThrow({ where: { externalId: webhookId } });
+    expect(await db.job.count({ where: { payload: { contains: event.id } } })).toBe(1);
+    expect(await db.inboundEvent.count({ where: { externalId: { startsWith: "other-" } } })).toBe(10);
+    expect(await db.job.count({ where: { name: "process-shopify-webhook", status: "queued" } })).toBeGreaterThanOrEqual(11);
+  });
+
   it("processes a stored checkout delivery in a job, not in the request", async () => {
     const { JobRunner } = await import("~/jobs/runner.server");
     const { jobDefinitions } = await import("~/jobs/registry.server");
