@@ -240,29 +240,6 @@ async function main() {
   const { JobRunner } = await import("../app/jobs/runner.server");
   const { closeTransports } = await import("../app/email/transport.server");
 
-  /**
-   * Not part of the app: the job runner with its claim in raw SQL, to show how much of the per-email cost is the
-   * runner's own Prisma queries (a proposal for app/jobs/runner.server.ts, see docs/decisions/024).
-   */
-  class RawClaimRunner extends JobRunner {
-    private lastReclaim = 0;
-    override async reclaimAbandoned(): Promise<number> {
-      if (Date.now() - this.lastReclaim < 1000) return 0;
-      this.lastReclaim = Date.now();
-      return super.reclaimAbandoned();
-    }
-    override async claimNext() {
-      const at = sqliteDate(Date.now());
-      const [job] = (await db.$queryRawUnsafe(
-        `UPDATE "Job" SET "status" = 'running', "lockedAt" = ?, "lockedBy" = ?, "attempts" = "attempts" + 1, "updatedAt" = ?
-         WHERE "id" = (SELECT "id" FROM "Job" WHERE "status" = 'queued' AND "runAt" <= ? ORDER BY "runAt" LIMIT 1)
-         RETURNING "id", "name", "payload", "attempts", "maxAttempts", "shopId"`,
-        at, this.workerId, at, at,
-      )) as { id: string; name: string; payload: string; attempts: number; maxAttempts: number; shopId: string | null }[];
-      return job ? { ...job, attempts: Number(job.attempts), maxAttempts: Number(job.maxAttempts) } : null;
-    }
-  }
-
   interface Phase { label: string; delivered: number; emailsPerSecond: number; sendSeconds: number; wallSeconds: number; cpuMsPerEmail: number; sinkCpuMsPerEmail: number; loadBefore: number; loadAfter: number; failed: number }
   async function sendPhase(label: string, makeRunner: (() => InstanceType<typeof JobRunner>) | null): Promise<Phase> {
     const before = await sink.report();
@@ -322,30 +299,9 @@ async function main() {
     };
   }
 
-  /** Puts the emails of the previous phase back to "due", so the next phase sends the same work again. */
-  async function resetDue(): Promise<void> {
-    const past = sqliteDate(now - 61 * 60_000);
-    await db.$executeRawUnsafe(`DELETE FROM "DecisionLog" WHERE "outcome" = 'send'`);
-    await db.$executeRawUnsafe(`DELETE FROM "Job"`);
-    await db.$executeRawUnsafe(
-      `UPDATE "Message" SET "status" = 'scheduled', "sentAt" = NULL, "claimedAt" = NULL, "claimedBy" = NULL, "attempts" = 0, "scheduledFor" = ?
-       WHERE "position" = 1 AND "recoveryId" IN (SELECT "id" FROM "Recovery" WHERE "status" = 'contacting' AND "abandonedAt" > ?)`,
-      past,
-      sqliteDate(now - 3 * H),
-    );
-    await db.$executeRawUnsafe(`UPDATE "Recovery" SET "status" = 'open' WHERE "status" = 'contacting' AND "abandonedAt" > ?`, sqliteDate(now - 3 * H));
-  }
-
   const makeShipped = () => new JobRunner({ db, definitions: jobDefinitions, concurrency: CONCURRENCY, pollIntervalMs: 10, workerId: "bench" });
   const phases: Phase[] = [];
   phases.push(await sendPhase(WORKERS === 0 ? "in-process job runner (as shipped)" : `${WORKERS} × \`npm run worker\` (as shipped)`, WORKERS === 0 ? makeShipped : null));
-  await resetDue();
-  phases.push(
-    await sendPhase(
-      "in-process, job runner claim in raw SQL (proposal, not shipped)",
-      () => new RawClaimRunner({ db, definitions: jobDefinitions, concurrency: CONCURRENCY, pollIntervalMs: 10, workerId: "bench-raw" }),
-    ),
-  );
   await db.$disconnect();
   sink.stop();
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
