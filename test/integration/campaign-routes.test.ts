@@ -1,33 +1,25 @@
-import { setAbstractFetchFunc } from "@shopify/shopify-api/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadApp } from "../helpers/app-server";
-import { bearerRequest, embeddedRequest, offlineSession, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
+import { startAdminApp } from "../helpers/admin-app";
+import { embeddedRequest, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
 
-let app: Awaited<ReturnType<typeof loadApp>>;
-let db: typeof import("~/db.server").db;
+let admin: Awaited<ReturnType<typeof startAdminApp>>;
+let db: typeof admin.db;
 let campaignId: string;
 let steps: { id: string; position: number; subject: string; bodyTemplate: string }[];
 
 const ROUTE = "routes/app.campaigns.$id";
-async function post(form: Record<string, string>, token = signSessionToken(), id = campaignId) {
-  const response = await app.handle(bearerRequest(`/app/campaigns/${id}?_data=${encodeURIComponent(ROUTE)}`, { method: "POST", body: new URLSearchParams(form) }, token));
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
+const post = (form: Record<string, string>, token = signSessionToken()) => admin.post(`/app/campaigns/${campaignId}`, ROUTE, form, token);
 
 beforeAll(async () => {
-  app = await loadApp();
-  setAbstractFetchFunc(async () => { throw new Error("network disabled in tests"); });
-  db = (await import("~/db.server")).db;
-  const { sessionStorage } = await import("~/shopify.server");
-  await sessionStorage.storeSession(offlineSession(TEST_SHOP));
-  await sessionStorage.storeSession(offlineSession(OTHER_SHOP));
+  admin = await startAdminApp();
+  db = admin.db;
   const shop = await db.shop.create({ data: { domain: TEST_SHOP, currency: "EUR", postalAddress: "1 Rue de la Paix, Paris" } });
   await db.shop.create({ data: { domain: OTHER_SHOP } });
   const { ensureDefaultCampaign } = await import("~/models/campaign.server");
   campaignId = (await ensureDefaultCampaign(db, shop.id)).id;
   steps = await db.campaignStep.findMany({ where: { campaignId }, orderBy: { position: "asc" } });
 });
-afterAll(() => app?.close());
+afterAll(() => admin?.close());
 
 const stepForm = (overrides: Record<string, string> = {}) => ({
   intent: "save-step", stepId: steps[0]!.id, delayHours: "2", subject: "You left something, {{ customer.first_name | default: 'there' }}",
@@ -36,13 +28,12 @@ const stepForm = (overrides: Record<string, string> = {}) => ({
 
 describe("campaigns", () => {
   it("lists the default campaign with its three steps and results", async () => {
-    const response = await app.handle(bearerRequest(`/app/campaigns?_data=${encodeURIComponent("routes/app.campaigns._index")}`));
-    const body = await response.json();
+    const { body } = await admin.data("/app/campaigns", "routes/app.campaigns._index");
     expect(body.campaigns).toEqual([expect.objectContaining({ id: campaignId, enabled: true, steps: 3, sent: 0 })]);
   });
 
   it("disables and enables a campaign", async () => {
-    const toggle = (intent: string) => app.handle(bearerRequest(`/app/campaigns?_data=${encodeURIComponent("routes/app.campaigns._index")}`, { method: "POST", body: new URLSearchParams({ intent, campaignId }) }));
+    const toggle = (intent: string) => admin.post("/app/campaigns", "routes/app.campaigns._index", { intent, campaignId });
     expect((await toggle("disable")).status).toBe(200);
     expect((await db.campaign.findUniqueOrThrow({ where: { id: campaignId } })).enabled).toBe(false);
     await toggle("enable");
@@ -92,14 +83,14 @@ describe("campaigns", () => {
 
   it("another shop gets 404 for this campaign and cannot edit it", async () => {
     const other = signSessionToken({ shop: OTHER_SHOP });
-    const view = await app.handle(bearerRequest(`/app/campaigns/${campaignId}?_data=${encodeURIComponent(ROUTE)}`, {}, other));
+    const view = await admin.data(`/app/campaigns/${campaignId}`, ROUTE, other);
     expect(view.status).toBe(404);
     expect((await post(stepForm({ subject: "hijacked" }), other)).status).toBe(404);
     expect((await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).subject).not.toBe("hijacked");
   });
 
   it("renders the editor page with the step's template", async () => {
-    const html = await (await app.handle(embeddedRequest(`/app/campaigns/${campaignId}`))).text();
+    const html = await (await admin.app.handle(embeddedRequest(`/app/campaigns/${campaignId}`))).text();
     expect(html).toContain("Email 1");
     expect(html).toContain("Template variables");
   });

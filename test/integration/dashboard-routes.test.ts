@@ -1,39 +1,23 @@
-import { setAbstractFetchFunc } from "@shopify/shopify-api/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadApp } from "../helpers/app-server";
+import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
-import { bearerRequest, embeddedRequest, offlineSession, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
+import { embeddedRequest, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
 
-let app: Awaited<ReturnType<typeof loadApp>>;
-let db: typeof import("~/db.server").db;
+let admin: Awaited<ReturnType<typeof startAdminApp>>;
+let db: typeof admin.db;
 let seeded: Awaited<ReturnType<typeof seedShop>>;
 let other: Awaited<ReturnType<typeof seedShop>>;
 const otherToken = () => signSessionToken({ shop: OTHER_SHOP });
-
-/** A loader's JSON, as the embedded app's client-side navigation fetches it (Authorization: Bearer <session token>). */
-async function data(path: string, routeId: string, token = signSessionToken()) {
-  const url = new URL(path, "https://reclaim.test");
-  url.searchParams.set("_data", routeId);
-  const response = await app.handle(bearerRequest(url.pathname + url.search, {}, token));
-  return { status: response.status, body: response.status === 200 ? await response.json() : await response.text() };
-}
-
-async function post(path: string, routeId: string, form: Record<string, string>, token = signSessionToken()) {
-  const response = await app.handle(bearerRequest(`${path}?_data=${encodeURIComponent(routeId)}`, { method: "POST", body: new URLSearchParams(form) }, token));
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
+const data = (path: string, routeId: string, token?: string) => admin.data(path, routeId, token);
+const post = (path: string, routeId: string, form: Record<string, string>, token?: string) => admin.post(path, routeId, form, token);
 
 beforeAll(async () => {
-  app = await loadApp();
-  setAbstractFetchFunc(async () => { throw new Error("network disabled in tests"); });
-  db = (await import("~/db.server")).db;
-  const { sessionStorage } = await import("~/shopify.server");
-  await sessionStorage.storeSession(offlineSession(TEST_SHOP));
-  await sessionStorage.storeSession(offlineSession(OTHER_SHOP));
+  admin = await startAdminApp();
+  db = admin.db;
   seeded = await seedShop(db, TEST_SHOP, { prefix: "alpha" });
   other = await seedShop(db, OTHER_SHOP, { prefix: "beta", currency: "EUR" });
 });
-afterAll(() => app?.close());
+afterAll(() => admin?.close());
 
 describe("overview", () => {
   it("shows abandoned, contactable, sent, clicks and link vs window recoveries, split by source", async () => {
@@ -53,7 +37,7 @@ describe("overview", () => {
   });
 
   it("renders the figures formatted for the shop, with the chart drawn on the server", async () => {
-    const html = await (await app.handle(embeddedRequest("/app"))).text();
+    const html = await (await admin.app.handle(embeddedRequest("/app"))).text();
     expect(html).toContain("Recovered by link");
     expect(html).toContain("$10.00"); // link revenue
     expect(html).toContain("$55.00"); // window revenue, reported apart

@@ -1,31 +1,22 @@
-import { setAbstractFetchFunc } from "@shopify/shopify-api/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadApp } from "../helpers/app-server";
-import { bearerRequest, embeddedRequest, offlineSession, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
+import { startAdminApp } from "../helpers/admin-app";
+import { embeddedRequest, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
 
-let app: Awaited<ReturnType<typeof loadApp>>;
-let db: typeof import("~/db.server").db;
-
-async function post(form: Record<string, string>, token = signSessionToken()) {
-  const response = await app.handle(bearerRequest(`/app/settings?_data=${encodeURIComponent("routes/app.settings._index")}`, { method: "POST", body: new URLSearchParams(form) }, token));
-  return { status: response.status, body: await response.json() };
-}
+let admin: Awaited<ReturnType<typeof startAdminApp>>;
+let db: typeof admin.db;
+const post = (form: Record<string, string>, token = signSessionToken()) => admin.post("/app/settings", "routes/app.settings._index", form, token);
 
 const validPolicy = { intent: "policy", consentPolicy: "explicit", frequencyCapHours: "24", quietHoursStart: "21:00", quietHoursEnd: "08:00", timezone: "Europe/Paris", attributionWindowDays: "7" };
 
 beforeAll(async () => {
-  app = await loadApp();
-  setAbstractFetchFunc(async () => { throw new Error("network disabled in tests"); });
-  db = (await import("~/db.server")).db;
-  const { sessionStorage } = await import("~/shopify.server");
-  await sessionStorage.storeSession(offlineSession(TEST_SHOP));
-  await sessionStorage.storeSession(offlineSession(OTHER_SHOP));
+  admin = await startAdminApp();
+  db = admin.db;
 });
-afterAll(() => app?.close());
+afterAll(() => admin?.close());
 
 describe("settings", () => {
   it("renders the page with the shop's current policy", async () => {
-    const html = await (await app.handle(embeddedRequest("/app/settings"))).text();
+    const html = await (await admin.app.handle(embeddedRequest("/app/settings"))).text();
     expect(html).toContain("Recovery policy");
     expect(html).toContain("Explicit consent only (recommended)");
   });
@@ -69,7 +60,7 @@ describe("settings", () => {
     const shop = await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } });
     expect(shop.smtpPasswordEncrypted).toBeTruthy();
     expect(shop.smtpPasswordEncrypted).not.toContain(password);
-    const html = await (await app.handle(embeddedRequest("/app/settings"))).text();
+    const html = await (await admin.app.handle(embeddedRequest("/app/settings"))).text();
     expect(html).not.toContain(password);
     expect(html).toContain("A password is stored (encrypted)");
   });
