@@ -20,14 +20,18 @@ interface Config {
 const config = JSON.parse(process.argv[2]!) as Config;
 const fake = await startFakeShopifyAdmin({ bulkPollsToComplete: config.bulkPollsToComplete, documentLogLimit: 10 });
 const store = fake.addShop({ domain: config.domain, accessToken: config.accessToken, bucketSize: config.bucketSize, restoreRate: config.restoreRate });
-const now = Date.now();
-// In batches, so generating 20,000 checkouts does not hold two copies of them.
-for (let done = 0, batch = 0; done < config.count; batch++) {
-  const n = Math.min(2000, config.count - done);
+const end = Date.now() - 60_000;
+// In batches (so generating 20,000 checkouts does not hold two copies of them), each covering the next slice of
+// the 30 days, so that ids rise with creation time across the whole shop, as Shopify's do.
+const BATCH = 2000;
+const batches = Math.ceil(config.count / BATCH);
+const sliceDays = 30 / batches;
+for (let batch = 0; batch < batches; batch++) {
+  const n = Math.min(BATCH, config.count - batch * BATCH);
+  const sliceEnd = end - (batches - 1 - batch) * sliceDays * 86_400_000;
   store.upsertCheckouts(
-    generateCheckouts({ shop: store.shop, count: n, seed: config.seed + batch, now: now - 60_000, days: 30, firstId: 36_800_000_000_000 + batch * 100_000_000 }),
+    generateCheckouts({ shop: store.shop, count: n, seed: config.seed + batch, now: sliceEnd, days: sliceDays, firstId: 36_800_000_000_000 + batch * 100_000_000 }),
   );
-  done += n;
 }
 // The bucket starts full when the measurement starts, not when the shop was created.
 fake.resetStats(config.domain);

@@ -28,8 +28,10 @@ export type AdminCallFailure = { ok: false; permanent: boolean; message: string 
 /** Reads what the Shopify library threw: only throttling, 5xx and network errors are worth another try. */
 export function adminFailure(error: unknown): AdminCallFailure {
   const e = error as { name?: string; message?: string; response?: { code?: number }; body?: { errors?: { graphQLErrors?: { extensions?: { code?: string } }[] } } };
-  const message = `${e.name ?? "Error"}: ${e.message ?? String(error)}`.slice(0, 500);
-  switch (e.name) {
+  // The library's error classes all keep `name === "Error"`; the class is only visible through the constructor.
+  const kind = (error as { constructor?: { name?: string } } | null)?.constructor?.name ?? e.name ?? "Error";
+  const message = `${kind}: ${e.message ?? String(error)}`.slice(0, 500);
+  switch (kind) {
     case "SessionNotFoundError":
     case "InvalidShopError":
       return { ok: false, permanent: true, message };

@@ -343,10 +343,13 @@ CREATE UNIQUE INDEX "Contact_shopId_email_key" ON "Contact"("shopId", "email");
 CREATE INDEX "Recovery_shopId_currency_abandonedAt_source_status_consent_notContactableReason_totalMinor_contactId_idx" ON "Recovery"("shopId", "currency", "abandonedAt", "source", "status", "consent", "notContactableReason", "totalMinor", "contactId");
 
 -- CreateIndex
-CREATE INDEX "Recovery_shopId_checkoutToken_idx" ON "Recovery"("shopId", "checkoutToken");
+CREATE INDEX "Recovery_shopId_source_checkoutToken_idx" ON "Recovery"("shopId", "source", "checkoutToken");
 
 -- CreateIndex
 CREATE INDEX "Recovery_shopId_abandonedAt_idx" ON "Recovery"("shopId", "abandonedAt");
+
+-- CreateIndex
+CREATE INDEX "Recovery_shopId_contactId_abandonedAt_idx" ON "Recovery"("shopId", "contactId", "abandonedAt");
 
 -- CreateIndex
 CREATE INDEX "Recovery_shopId_source_abandonedAt_idx" ON "Recovery"("shopId", "source", "abandonedAt");
