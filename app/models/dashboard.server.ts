@@ -303,6 +303,7 @@ const MATCHED_BY: Record<string, string> = {
   completedAt: "the checkout was completed (Shopify completedAt)",
   recovered_from: "Stripe recovered_from on the completed session",
   checkout_token: "an order with this checkout's token",
+  cart_token: "an order from this checkout's cart",
   order: "an order by the same contact after a click",
   payment: "a payment by the same contact after a click",
 };

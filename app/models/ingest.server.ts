@@ -69,6 +69,7 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
   const data = {
     externalId,
     checkoutToken: merged.checkoutToken,
+    cartToken: existing?.cartToken ?? e.cartToken ?? null,
     name: e.name ?? existing?.name ?? null,
     contactId: contact?.id ?? null,
     email: merged.email,
@@ -128,13 +129,14 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
       OR: [
         { recoveredFrom: recovery.externalId },
         ...(recovery.checkoutToken ? [{ checkoutToken: recovery.checkoutToken, source: recovery.source }] : []),
+        ...(recovery.cartToken ? [{ cartToken: recovery.cartToken, source: recovery.source }] : []),
       ],
     },
     orderBy: { occurredAt: "asc" },
   });
   if (earlier && recovery.status !== "recovered") {
     completed = (await creditLinkConversion(tx, recovery, {
-      matchedBy: earlier.recoveredFrom ? "recovered_from" : "checkout_token",
+      matchedBy: earlier.recoveredFrom ? "recovered_from" : earlier.checkoutToken && earlier.checkoutToken === recovery.checkoutToken ? "checkout_token" : "cart_token",
       source: earlier.source,
       externalId: earlier.externalId,
       amountMinor: earlier.amountMinor,
@@ -239,6 +241,7 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
         email,
         contactId: contact?.id ?? null,
         checkoutToken: e.checkoutToken ?? null,
+        cartToken: e.cartToken ?? null,
         recoveredFrom: e.recoveredFrom ?? null,
         amountMinor: e.amount.amountMinor,
         currency: e.amount.currency,
@@ -248,14 +251,18 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
   const converted: string[] = [];
 
   // 1. Link attribution: the purchase names the recovery (Stripe recovered_from) or completes the same checkout.
+  const byCheckoutToken = !e.recoveredFrom && e.checkoutToken
+    ? await tx.recovery.findFirst({ where: { shopId, source: e.source, checkoutToken: e.checkoutToken } })
+    : null;
+  const byCartToken = !e.recoveredFrom && !byCheckoutToken && e.cartToken
+    ? await tx.recovery.findFirst({ where: { shopId, source: e.source, cartToken: e.cartToken }, orderBy: { abandonedAt: "desc" } })
+    : null;
   const target = e.recoveredFrom
     ? await tx.recovery.findUnique({ where: { shopId_source_externalId: { shopId, source: "stripe", externalId: e.recoveredFrom } } })
-    : e.checkoutToken
-      ? await tx.recovery.findFirst({ where: { shopId, source: e.source, checkoutToken: e.checkoutToken } })
-      : null;
+    : (byCheckoutToken ?? byCartToken);
   if (target) {
     const credited = await creditLinkConversion(tx, target, {
-      matchedBy: e.recoveredFrom ? "recovered_from" : "checkout_token",
+      matchedBy: e.recoveredFrom ? "recovered_from" : byCheckoutToken ? "checkout_token" : "cart_token",
       source: e.source,
       externalId: e.externalId,
       amountMinor: e.amount.amountMinor,

@@ -44,6 +44,8 @@ export interface CheckoutObserved {
   externalId: string;
   /** Shopify checkout token; joins webhooks, polls and orders. */
   checkoutToken?: string | null;
+  /** Shopify cart token (webhooks only); orders carry it too. */
+  cartToken?: string | null;
   name?: string | null;
   /** Raw email as the source gave it (normalised later); null when the source does not know it (e.g. a guest in GraphQL). */
   email: string | null;
@@ -78,6 +80,7 @@ export interface PurchaseObserved {
   email: string | null;
   shopifyCustomerId?: string | null;
   checkoutToken?: string | null;
+  cartToken?: string | null;
   /** Stripe `recovered_from`: the expired session this purchase came from. */
   recoveredFrom?: string | null;
   amount: Money;

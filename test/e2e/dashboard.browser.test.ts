@@ -77,7 +77,7 @@ describe("dashboard in Chromium", () => {
     expect(view.consoleErrors).toEqual([]);
   });
 
-  it("the campaigns list and settings pages render with no console errors", async () => {
+  it("the campaigns list, settings and Stripe settings pages render with no console errors", async () => {
     const view = await openEmbedded(browser, server.url);
     await view.goto("/app/campaigns");
     await expect.poll(() => view.page.getByText("Default", { exact: true }).isVisible()).toBe(true);
@@ -85,6 +85,9 @@ describe("dashboard in Chromium", () => {
     await view.goto("/app/settings");
     await expect.poll(() => view.page.getByText("Recovery policy").first().isVisible()).toBe(true);
     await view.page.screenshot({ path: screenshotPath("settings"), fullPage: true });
+    await view.goto("/app/settings/stripe");
+    await expect.poll(() => view.page.getByText("checkout.session.expired").first().isVisible()).toBe(true);
+    await view.page.screenshot({ path: screenshotPath("settings-stripe"), fullPage: true });
     expect(view.consoleErrors).toEqual([]);
   });
 });

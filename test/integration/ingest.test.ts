@@ -181,6 +181,19 @@ describe("ingesting purchases", () => {
   });
 });
 
+describe("ingesting orders by cart token", () => {
+  it("an order that carries only the cart token completes the checkout it came from (link, cart_token)", async () => {
+    await ingestSourceEvent(db, shopId, webhookCheckout({ cartToken: "cart-77" }), NOW);
+    await ingestSourceEvent(db, shopId, {
+      kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/77", email: null, cartToken: "cart-77",
+      amount: { amountMinor: 2500, currency: "EUR" }, occurredAt: new Date("2026-11-20T10:45:00Z"),
+    }, NOW);
+    const recovery = await db.recovery.findFirstOrThrow({ where: { shopId } });
+    expect(recovery).toMatchObject({ status: "recovered", cartToken: "cart-77" });
+    expect(await db.conversion.findFirstOrThrow({ where: { recoveryId: recovery.id } })).toMatchObject({ method: "link", matchedBy: "cart_token" });
+  });
+});
+
 async function scheduleMessage(recoveryId: string, status = "scheduled") {
   const campaign = await db.campaign.create({ data: { shopId, name: "Test", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } }, include: { steps: true } });
   return db.message.create({

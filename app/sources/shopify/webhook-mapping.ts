@@ -59,6 +59,7 @@ export function checkoutWebhookToEvent(p: Json): CheckoutObserved {
     // Payloads from 2026-04 on have no id; older ones do. See tokenPlaceholderId.
     externalId: p.id != null ? `gid://shopify/AbandonedCheckout/${String(p.id)}` : `token:${token}`,
     checkoutToken: token,
+    cartToken: str(p.cart_token),
     name: str(p.name),
     email: str(p.email) ?? str(customer?.email),
     firstName: str(customer?.first_name) ?? str(p.billing_address?.first_name) ?? str(p.shipping_address?.first_name),
@@ -92,6 +93,7 @@ export function orderWebhookToEvent(p: Json): PurchaseObserved {
     email: str(p.email) ?? str(p.contact_email) ?? str(p.customer?.email),
     shopifyCustomerId: p.customer?.id != null ? `gid://shopify/Customer/${String(p.customer.id)}` : null,
     checkoutToken: str(p.checkout_token),
+    cartToken: str(p.cart_token),
     amount: { amountMinor: toMinorUnits(String(p.total_price ?? "0"), currency), currency },
     occurredAt,
   };

@@ -112,6 +112,7 @@ CREATE TABLE "Recovery" (
     "source" TEXT NOT NULL,
     "externalId" TEXT NOT NULL,
     "checkoutToken" TEXT,
+    "cartToken" TEXT,
     "name" TEXT,
     "contactId" TEXT,
     "email" TEXT,
@@ -237,6 +238,7 @@ CREATE TABLE "Purchase" (
     "email" TEXT,
     "contactId" TEXT,
     "checkoutToken" TEXT,
+    "cartToken" TEXT,
     "recoveredFrom" TEXT,
     "amountMinor" INTEGER NOT NULL,
     "currency" TEXT NOT NULL,
@@ -346,6 +348,9 @@ CREATE INDEX "Recovery_shopId_currency_abandonedAt_source_status_consent_notCont
 CREATE INDEX "Recovery_shopId_source_checkoutToken_idx" ON "Recovery"("shopId", "source", "checkoutToken");
 
 -- CreateIndex
+CREATE INDEX "Recovery_shopId_source_cartToken_idx" ON "Recovery"("shopId", "source", "cartToken");
+
+-- CreateIndex
 CREATE INDEX "Recovery_shopId_abandonedAt_idx" ON "Recovery"("shopId", "abandonedAt");
 
 -- CreateIndex
@@ -401,6 +406,9 @@ CREATE INDEX "Purchase_shopId_recoveredFrom_idx" ON "Purchase"("shopId", "recove
 
 -- CreateIndex
 CREATE INDEX "Purchase_shopId_checkoutToken_idx" ON "Purchase"("shopId", "checkoutToken");
+
+-- CreateIndex
+CREATE INDEX "Purchase_shopId_cartToken_idx" ON "Purchase"("shopId", "cartToken");
 
 -- CreateIndex
 CREATE INDEX "Purchase_shopId_email_occurredAt_idx" ON "Purchase"("shopId", "email", "occurredAt");
