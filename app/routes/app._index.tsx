@@ -174,7 +174,7 @@ export default function Overview() {
             <InlineGrid columns={{ xs: 1, sm: 2, md: 4 }} gap="400">
               <Stat label="Abandoned" value={number(t.abandoned, locale)} detail={fmtMoney(t.abandonedValueMinor)} />
               <Stat label="Contactable" value={percent(t.abandoned ? t.contactable / t.abandoned : null, locale)} detail={`${number(t.contactable, locale)} of ${number(t.abandoned, locale)}`} />
-              <Stat label="Recovered by link" value={fmtMoney(t.recoveredByLink.revenueMinor)} detail={`${number(t.recoveredByLink.count, locale)} ${t.recoveredByLink.count === 1 ? "cart" : "carts"} · rate ${percent(overview.recoveryRate, locale)}`} />
+              <Stat label="Recovered by link" value={fmtMoney(t.recoveredByLink.revenueMinor)} detail={`${number(t.recoveredByLink.count, locale)} ${t.recoveredByLink.count === 1 ? "cart" : "carts"} after a Reclaim email · rate ${percent(overview.recoveryRate, locale)}`} />
               <Stat label="Recovered by window" value={fmtMoney(t.recoveredByWindow.revenueMinor)} detail={`${number(t.recoveredByWindow.count, locale)} ${t.recoveredByWindow.count === 1 ? "order" : "orders"} after a click (reported apart)`} />
             </InlineGrid>
             <Card>

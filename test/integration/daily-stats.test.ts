@@ -83,9 +83,20 @@ describe("dashboard daily totals (DailyStat triggers)", () => {
     const shop = await db.shop.create({ data: { domain: "conv.myshopify.com" } });
     const at = new Date("2026-11-03T10:00:00Z");
     const r = await db.recovery.create({ data: { shopId: shop.id, source: "stripe", externalId: "cs_1", totalMinor: 500, currency: "EUR", abandonedAt: at, sourceUpdatedAt: at } });
-    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, method: "link", matchedBy: "recovered_from", source: "stripe", externalId: "cs_2", amountMinor: 450, currency: "EUR", convertedAt: new Date("2026-11-04T09:00:00Z") } });
-    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, method: "window", matchedBy: "payment", source: "stripe", externalId: "cs_3", amountMinor: 990, currency: "EUR", convertedAt: new Date("2026-11-04T11:00:00Z") } });
+    const campaign = await db.campaign.create({ data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } }, include: { steps: true } });
+    const message = await db.message.create({ data: { shopId: shop.id, recoveryId: r.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, status: "sent", scheduledFor: at, sentAt: at } });
+    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, messageId: message.id, method: "link", matchedBy: "recovered_from", source: "stripe", externalId: "cs_2", amountMinor: 450, currency: "EUR", convertedAt: new Date("2026-11-04T09:00:00Z") } });
+    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, messageId: message.id, method: "window", matchedBy: "payment", source: "stripe", externalId: "cs_3", amountMinor: 990, currency: "EUR", convertedAt: new Date("2026-11-04T11:00:00Z") } });
     const stat = await db.dailyStat.findUniqueOrThrow({ where: { shopId_currency_day_source: { shopId: shop.id, currency: "EUR", day: "2026-11-04", source: "stripe" } } });
     expect(stat).toMatchObject({ linkConversions: 1, linkRevenueMinor: 450, windowConversions: 1, windowRevenueMinor: 990 });
+  });
+
+  it("does not count a checkout completed before Reclaim sent anything as recovered (e.g. from the install backfill)", async () => {
+    const shop = await db.shop.create({ data: { domain: "backfill.myshopify.com" } });
+    const at = new Date("2026-11-02T10:00:00Z");
+    const r = await db.recovery.create({ data: { shopId: shop.id, source: "shopify", externalId: "gid://shopify/AbandonedCheckout/9", totalMinor: 500, currency: "USD", abandonedAt: at, sourceUpdatedAt: at } });
+    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, method: "link", matchedBy: "completedAt", source: "shopify", externalId: r.externalId, amountMinor: 500, currency: "USD", convertedAt: new Date("2026-11-02T12:00:00Z") } });
+    expect(await db.dailyStat.findMany({ where: { shopId: shop.id, linkConversions: { gt: 0 } } })).toEqual([]);
+    expect(await db.conversion.count({ where: { shopId: shop.id } })).toBe(1); // the fact is kept
   });
 });

@@ -64,7 +64,10 @@ BEGIN
     ON CONFLICT ("shopId", "currency", "day", "source") DO UPDATE SET "clicks" = "clicks" + excluded."clicks";
 END;
 
+-- Only purchases that followed a Reclaim email count as recovered: a checkout completed before Reclaim ever wrote (for
+-- example one brought in by the install backfill) keeps its Conversion row but is not Reclaim's to claim.
 CREATE TRIGGER "Conversion_daily_stat_insert" AFTER INSERT ON "Conversion"
+WHEN NEW."messageId" IS NOT NULL
 BEGIN
   INSERT INTO "DailyStat" ("shopId", "day", "currency", "source", "linkConversions", "linkRevenueMinor", "windowConversions", "windowRevenueMinor")
     SELECT NEW."shopId", substr(NEW."convertedAt", 1, 10), NEW."currency", r."source",
