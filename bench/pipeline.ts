@@ -12,6 +12,7 @@
  *     to a local smtp-server sink in another process, and reports sustained emails per second.
  * Prints a markdown table with the targets (sweep < 50 ms, ≥ 200 emails/s on a 2-core machine).
  */
+import { sqlTime } from "../app/models/sql-time";
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -38,7 +39,7 @@ const TARGET = { sweepMs: 50, emailsPerSecond: 200 };
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const H = 3_600_000;
-const sqliteDate = (ms: number) => new Date(ms).toISOString().replace("Z", "+00:00");
+const sqliteDate = (ms: number) => sqlTime(new Date(ms));
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 async function startSink(): Promise<{ port: number; report(): Promise<{ received: number; bytes: number; cpuMs: number }>; stop(): void }> {

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { sqlTime } from "../app/models/sql-time";
 import Database from "better-sqlite3";
 
 /**
  * Fast bulk seeding for benchmarks: prepared statements in one transaction straight into a database migrated by
  * `prisma migrate deploy`. Timestamps use the adapter's stored format (ISO 8601 with +00:00). Seeding is not measured.
  */
-export const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "+00:00");
+export const iso = (ms: number) => sqlTime(new Date(ms));
 
 export interface SeedOptions {
   file: string;

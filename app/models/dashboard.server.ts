@@ -8,7 +8,6 @@ import type { Source } from "../recovery/model";
  */
 
 import { sqlTime } from "./sql-time";
-export { sqlTime };
 
 
 export interface SourceFigures {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sqlTime } from "~/models/sql-time";
 import { H, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
 
 let p: Pipeline;
@@ -36,7 +37,7 @@ describe("the due-message sweep", () => {
     const { sendDueMessages } = await import("~/jobs/definitions/send-due-messages.server");
     const step = await p.db.campaignStep.findFirstOrThrow({ where: { campaign: { shopId: shop.id }, position: 1 } });
     const due = p.clock.now();
-    const at = due.toISOString().replace("Z", "+00:00");
+    const at = sqlTime(due);
     const count = SWEEP_BATCH + 10;
     // Many due messages at once (one per recovery: (recoveryId, stepId) is unique), written in bulk.
     await p.db.$executeRawUnsafe(
