@@ -48,6 +48,10 @@ CREATE TABLE "Shop" (
     "smtpSecure" BOOLEAN NOT NULL DEFAULT false,
     "smtpUser" TEXT,
     "smtpPasswordEncrypted" TEXT,
+    "webPixelId" TEXT,
+    "webPixelStatus" TEXT NOT NULL DEFAULT 'not_activated',
+    "webPixelError" TEXT,
+    "webPixelUpdatedAt" DATETIME,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" DATETIME NOT NULL
 );
@@ -134,6 +138,8 @@ CREATE TABLE "Recovery" (
     "completedAt" DATETIME,
     "status" TEXT NOT NULL DEFAULT 'open',
     "notContactableReason" TEXT,
+    "pixelOnly" BOOLEAN NOT NULL DEFAULT false,
+    "pixelCompletedAt" DATETIME,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" DATETIME NOT NULL,
     CONSTRAINT "Recovery_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
@@ -317,6 +323,40 @@ CREATE TABLE "DailyStat" (
     PRIMARY KEY ("shopId", "currency", "day", "source")
 );
 
+-- CreateTable
+CREATE TABLE "ComplianceRequest" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "topic" TEXT NOT NULL,
+    "inboundEventId" TEXT NOT NULL,
+    "customerId" TEXT,
+    "email" TEXT,
+    "orderIds" TEXT NOT NULL DEFAULT '[]',
+    "dataRequestId" TEXT,
+    "status" TEXT NOT NULL DEFAULT 'pending',
+    "export" TEXT,
+    "summary" TEXT NOT NULL DEFAULT '{}',
+    "receivedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "completedAt" DATETIME,
+    CONSTRAINT "ComplianceRequest_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "FlowTriggerDelivery" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "shopId" TEXT NOT NULL,
+    "conversionId" TEXT NOT NULL,
+    "status" TEXT NOT NULL DEFAULT 'pending',
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "lastError" TEXT,
+    "payload" TEXT NOT NULL,
+    "sentAt" DATETIME,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "FlowTriggerDelivery_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "FlowTriggerDelivery_conversionId_fkey" FOREIGN KEY ("conversionId") REFERENCES "Conversion" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
 -- CreateIndex
 CREATE INDEX "Session_shop_idx" ON "Session"("shop");
 
@@ -439,3 +479,15 @@ CREATE INDEX "Job_status_runAt_idx" ON "Job"("status", "runAt");
 
 -- CreateIndex
 CREATE INDEX "Job_shopId_status_idx" ON "Job"("shopId", "status");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "ComplianceRequest_inboundEventId_key" ON "ComplianceRequest"("inboundEventId");
+
+-- CreateIndex
+CREATE INDEX "ComplianceRequest_shopId_receivedAt_idx" ON "ComplianceRequest"("shopId", "receivedAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "FlowTriggerDelivery_conversionId_key" ON "FlowTriggerDelivery"("conversionId");
+
+-- CreateIndex
+CREATE INDEX "FlowTriggerDelivery_shopId_status_createdAt_idx" ON "FlowTriggerDelivery"("shopId", "status", "createdAt");
