@@ -8,19 +8,25 @@ import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
 import { loadEmailSettings, saveEmailSettings, sendTestEmail } from "../email/settings.server";
 import { loadPolicySettings, savePolicySettings } from "../models/shop-settings.server";
+import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop, session } = await requireAdmin(request);
-  const [policy, email, stripe] = await Promise.all([
+  const [policy, email, stripe, failedFlowTriggers, privacyRequests] = await Promise.all([
     loadPolicySettings(db, shop.id),
     loadEmailSettings(db, shop.id),
     db.stripeConnection.findFirst({ where: { shopId: shop.id }, orderBy: { createdAt: "desc" }, select: { createdAt: true, lastEventAt: true, apiKeyLast4: true } }),
+    db.flowTriggerDelivery.count({ where: { shopId: shop.id, status: "failed" } }),
+    db.complianceRequest.count({ where: { shopId: shop.id } }),
   ]);
   return json({
     policy,
     email,
     stripe: stripe ? { connectedAt: stripe.createdAt.toISOString(), lastEventAt: stripe.lastEventAt?.toISOString() ?? null, apiKeyLast4: stripe.apiKeyLast4 } : null,
     staffEmail: session.onlineAccessInfo?.associated_user?.email ?? shop.email ?? "",
+    pixel: { status: shop.webPixelStatus, error: shop.webPixelError },
+    failedFlowTriggers,
+    privacyRequests,
   });
 };
 
@@ -28,7 +34,7 @@ type ActionResult = { intent: string; ok: boolean; message?: string; fieldErrors
 
 export const action = async ({ request }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const form = Object.fromEntries(await request.formData()) as Record<string, string>;
+  const form = Object.fromEntries(await readFormWithLimit(request)) as Record<string, string>;
   const { intent, ...fields } = form;
   if (intent === "policy") {
     const result = await savePolicySettings(db, shop.id, fields);
@@ -54,7 +60,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export default function Settings() {
-  const { policy, email, stripe, staffEmail } = useLoaderData<typeof loader>();
+  const { policy, email, stripe, staffEmail, pixel, failedFlowTriggers, privacyRequests } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as ActionResult | undefined;
   const navigation = useNavigation();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
@@ -154,10 +160,53 @@ export default function Settings() {
             </InlineStack>
           </Card>
         </Layout.AnnotatedSection>
+
+        <Layout.AnnotatedSection title="Checkout pixel" description="Sees a checkout the moment the buyer types their email, instead of at the next sync. It never causes an email on its own.">
+          <Card>
+            <InlineStack align="space-between" blockAlign="center">
+              <BlockStack gap="100">
+                <InlineStack gap="200">
+                  <Text as="span" fontWeight="semibold">Web pixel</Text>
+                  <Badge tone={pixel.status === "active" ? "success" : pixel.status === "not_activated" ? undefined : "critical"}>{PIXEL_STATUS[pixel.status] ?? pixel.status}</Badge>
+                </InlineStack>
+                {pixel.error ? <Text as="p" tone="subdued">{pixel.error}</Text> : null}
+              </BlockStack>
+              <Button url="/app/settings/pixel">Pixel details</Button>
+            </InlineStack>
+          </Card>
+        </Layout.AnnotatedSection>
+
+        <Layout.AnnotatedSection title="Shopify Flow" description="A “Checkout recovered” trigger fires for every recovered checkout, so you can build your own follow-ups in Flow.">
+          <Card>
+            <InlineStack align="space-between" blockAlign="center">
+              <InlineStack gap="200">
+                <Text as="span" fontWeight="semibold">Checkout recovered trigger</Text>
+                {failedFlowTriggers > 0 ? <Badge tone="critical">{`${failedFlowTriggers} failed`}</Badge> : <Badge tone="success">no failures</Badge>}
+              </InlineStack>
+              <Button url="/app/settings/flow">Trigger deliveries</Button>
+            </InlineStack>
+          </Card>
+        </Layout.AnnotatedSection>
+
+        <Layout.AnnotatedSection title="Privacy requests" description="Customer data requests and erasures Shopify sends on your customers' behalf, with downloadable exports.">
+          <Card>
+            <InlineStack align="space-between" blockAlign="center">
+              <Text as="span">{privacyRequests === 0 ? "No requests received" : `${privacyRequests} request${privacyRequests === 1 ? "" : "s"} received`}</Text>
+              <Button url="/app/settings/privacy">Privacy requests</Button>
+            </InlineStack>
+          </Card>
+        </Layout.AnnotatedSection>
       </Layout>
     </Page>
   );
 }
+
+const PIXEL_STATUS: Record<string, string> = {
+  active: "active",
+  not_activated: "not activated",
+  missing_scopes: "missing permissions",
+  failed: "activation failed",
+};
 
 export function ErrorBoundary() {
   return <PageError title="Settings" />;
