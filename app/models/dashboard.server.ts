@@ -206,6 +206,8 @@ export interface RecoveryRow {
   currency: string;
   abandonedAt: string;
   notContactableReason: string | null;
+  /** Seen only by the checkout pixel so far (docs/decisions/050). */
+  pixelOnly: boolean;
 }
 
 interface Cursor { at: string; id: string }
@@ -251,7 +253,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   };
   const select = {
     id: true, source: true, externalId: true, name: true, email: true, consent: true, status: true, totalMinor: true, currency: true,
-    abandonedAt: true, notContactableReason: true,
+    abandonedAt: true, notContactableReason: true, pixelOnly: true,
   } as const;
 
   type Row = Prisma.RecoveryGetPayload<{ select: typeof select }>;
@@ -365,6 +367,8 @@ export async function loadRecoveryDetail(db: PrismaClient, shopId: string, id: s
     recoveryUrl: recovery.recoveryUrl,
     recoveryUrlExpiresAt: recovery.recoveryUrlExpiresAt?.toISOString() ?? null,
     notContactableReason: recovery.notContactableReason,
+    pixelOnly: recovery.pixelOnly,
+    pixelCompletedAt: recovery.pixelCompletedAt?.toISOString() ?? null,
     abandonedAt: recovery.abandonedAt.toISOString(),
     contact: recovery.contact
       ? {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { consentAllows, decide, type DecisionInput } from "./decide";
+import { consentAllows, decide, PIXEL_COMPLETION_HOLD_MS, type DecisionInput } from "./decide";
 import type { Consent } from "./model";
 import { localMinuteOfDay, inQuietHours } from "./quiet-hours";
 
@@ -26,6 +26,8 @@ function input(overrides: {
       recoveryUrl: "https://shop.example/recover?key=1",
       recoveryUrlExpiresAt: null,
       notContactableReason: null,
+      pixelOnly: false,
+      pixelCompletedAt: null,
       ...overrides.recovery,
     },
     contact:
@@ -144,6 +146,57 @@ describe("decide", () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("decide: the checkout pixel can delay an email, never cause or suppress one (docs/decisions/050)", () => {
+  it("never sends for a checkout only the pixel has seen, even with consent, link and email in place", () => {
+    const d = decide(input({ recovery: { pixelOnly: true } }));
+    expect(d).toMatchObject({ outcome: "skip", reason: "unconfirmed" });
+    expect(d.detail).toMatch(/checkout pixel/);
+  });
+
+  it("says 'unconfirmed' rather than 'no recovery link' for a pixel-only checkout (the pixel never knows the link)", () => {
+    expect(decide(input({ recovery: { pixelOnly: true, recoveryUrl: null, notContactableReason: "no_recovery_link" } }))).toMatchObject({ reason: "unconfirmed" });
+  });
+
+  it("holds after a completion only the pixel reported, until the hold window ends", () => {
+    const reported = new Date(NOW.getTime() - 30 * 60_000);
+    const d = decide(input({ recovery: { pixelCompletedAt: reported } }));
+    expect(d.outcome).toBe("hold");
+    expect(d.outcome === "hold" && d.reason).toBe("completed_unconfirmed");
+    expect(d.outcome === "hold" && d.until.getTime()).toBe(reported.getTime() + PIXEL_COMPLETION_HOLD_MS);
+  });
+
+  it("sends once the window has passed without an order, and says so in the send's record", () => {
+    const reported = new Date(NOW.getTime() - PIXEL_COMPLETION_HOLD_MS);
+    const d = decide(input({ recovery: { pixelCompletedAt: reported } }));
+    expect(d.outcome).toBe("send");
+    expect(d.detail).toMatch(/pixel reported a completion .* that no order confirmed within 2 h/);
+  });
+
+  it("a confirmed purchase wins over the pixel's hold (skipped for good, not deferred)", () => {
+    const d = decide(input({ recovery: { pixelCompletedAt: NOW, completedAt: NOW } }));
+    expect(d).toMatchObject({ outcome: "skip", reason: "purchased" });
+  });
+
+  it("property: a pixel completion report, whatever its time, defers by at most the hold window and never turns a send into a skip", () => {
+    const date = fc.date({ min: new Date("2026-01-01T00:00:00Z"), max: new Date("2027-12-31T00:00:00Z"), noInvalidDate: true });
+    fc.assert(
+      fc.property(date, date, (now, reported) => {
+        const base = decide(input({ now, recovery: { abandonedAt: new Date(now.getTime() - 2 * H) } }));
+        const withPing = decide(input({ now, recovery: { abandonedAt: new Date(now.getTime() - 2 * H), pixelCompletedAt: reported } }));
+        expect(base.outcome).toBe("send");
+        if (withPing.outcome === "hold") {
+          expect(withPing.until.getTime() - now.getTime()).toBeLessThanOrEqual(PIXEL_COMPLETION_HOLD_MS);
+          // At the end of the hold the same checkout is sent.
+          expect(decide(input({ now: withPing.until, recovery: { abandonedAt: new Date(now.getTime() - 2 * H), pixelCompletedAt: reported } })).outcome).toBe("send");
+        } else {
+          expect(withPing.outcome).toBe("send");
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

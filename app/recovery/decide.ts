@@ -26,8 +26,16 @@ export type SkipReason =
   | "link_expired"
   | "frequency_cap"
   | "setup_incomplete"
-  | "closed";
-export type HoldReason = "quiet_hours";
+  | "closed"
+  | "unconfirmed";
+export type HoldReason = "quiet_hours" | "completed_unconfirmed";
+
+/**
+ * How long a completion reported only by the checkout pixel holds sends. Orders reach Reclaim within seconds
+ * (orders/create) or at the next poll; a report nothing confirms by then was mistaken or forged, and recovery resumes
+ * (docs/decisions/050: a hostile ping can delay an email, never suppress it).
+ */
+export const PIXEL_COMPLETION_HOLD_MS = 2 * 3_600_000;
 
 export type Decision =
   | { outcome: "send"; reason: "ok"; detail: string }
@@ -46,6 +54,10 @@ export interface DecisionInput {
     recoveryUrl: string | null;
     recoveryUrlExpiresAt: Date | null;
     notContactableReason: string | null;
+    /** Seen only through the checkout pixel (public input) so far: Shopify has not confirmed this checkout. */
+    pixelOnly: boolean;
+    /** The pixel reported `checkout_completed` at this time; nothing has confirmed the purchase yet. */
+    pixelCompletedAt: Date | null;
   };
   contact: {
     unsubscribedAt: Date | null;
@@ -94,6 +106,8 @@ export function decide(input: DecisionInput): Decision {
   const skip = (reason: SkipReason, detail: string): Decision => ({ outcome: "skip", reason, detail });
 
   if (policy.setupProblem) return skip("setup_incomplete", policy.setupProblem);
+  // Before anything else about the recovery: pixel data alone never causes an email (docs/decisions/050).
+  if (r.pixelOnly) return skip("unconfirmed", "Seen only by the checkout pixel: Shopify has not confirmed this checkout yet");
   if (r.notContactableReason || !c) {
     return skip("not_contactable", r.notContactableReason === "no_recovery_link" ? "No recovery link for this checkout" : "No email address for this checkout");
   }
@@ -122,6 +136,22 @@ export function decide(input: DecisionInput): Decision {
   if (r.recoveryUrlExpiresAt && r.recoveryUrlExpiresAt.getTime() <= now.getTime()) {
     return skip("link_expired", `The ${SOURCE_NAME[r.source]} recovery link expired on ${day(r.recoveryUrlExpiresAt)}`);
   }
+  // A completion only the pixel reported holds for a bounded time: long enough for the order to arrive, never forever.
+  let note = "";
+  // A report dated after `now` cannot be true (ingest clamps it to the time it arrived): it is ignored, so no stored
+  // value can hold an email for longer than the window.
+  if (r.pixelCompletedAt && r.pixelCompletedAt.getTime() <= now.getTime()) {
+    const holdEnds = new Date(r.pixelCompletedAt.getTime() + PIXEL_COMPLETION_HOLD_MS);
+    if (holdEnds.getTime() > now.getTime()) {
+      return {
+        outcome: "hold",
+        reason: "completed_unconfirmed",
+        until: holdEnds,
+        detail: `The checkout pixel reported this checkout completed on ${day(r.pixelCompletedAt)}; waiting for Shopify to confirm the order until ${day(holdEnds)}`,
+      };
+    }
+    note = `; the checkout pixel reported a completion on ${day(r.pixelCompletedAt)} that no order confirmed within ${PIXEL_COMPLETION_HOLD_MS / 3_600_000} h`;
+  }
   // Quiet hours defer (never drop); the cap is checked again at the deferred time, when it may have cleared.
   if (policy.quietHours) {
     const until = quietHoursEnd(now, policy.timeZone, policy.quietHours);
@@ -136,5 +166,5 @@ export function decide(input: DecisionInput): Decision {
       return skip("frequency_cap", `Already emailed for another checkout on ${day(h.lastEmailedForOtherRecoveryAt)} (limit: one per ${policy.frequencyCapHours} h)`);
     }
   }
-  return { outcome: "send", reason: "ok", detail: `Consent ${describeConsent(r.consent, r.consentEvidence)} under the ${policy.consentPolicy} policy` };
+  return { outcome: "send", reason: "ok", detail: `Consent ${describeConsent(r.consent, r.consentEvidence)} under the ${policy.consentPolicy} policy${note}` };
 }

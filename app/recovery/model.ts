@@ -87,7 +87,28 @@ export interface PurchaseObserved {
   occurredAt: Date;
 }
 
-export type SourceEvent = CheckoutObserved | PurchaseObserved;
+/**
+ * The checkout web pixel (extensions/reclaim-checkout-pixel) saw a Shopify checkout in the buyer's browser. It is
+ * public, unauthenticated input, so it can only make a checkout visible early and hold sends after a reported
+ * completion; what gets emailed, and every number a merchant trusts, comes from Shopify (docs/decisions/050).
+ */
+export interface CheckoutPixelObserved {
+  kind: "checkout.pixel";
+  /** The pixel's event id: one effect per id. */
+  eventId: string;
+  event: "checkout_started" | "checkout_contact_info_submitted" | "checkout_completed";
+  checkoutToken: string;
+  /** Raw email as typed at checkout (normalised later); null before the buyer entered one. */
+  email: string | null;
+  /** `buyerAcceptsEmailMarketing` as the pixel reported it; null when the checkout does not expose it. */
+  buyerAcceptsEmailMarketing: boolean | null;
+  lineItems: LineItem[];
+  total: Money;
+  /** When the event happened in the browser (clamped by the collector to a sane window). */
+  occurredAt: Date;
+}
+
+export type SourceEvent = CheckoutObserved | PurchaseObserved | CheckoutPixelObserved;
 
 /** Lower-cases and trims an email; returns null for anything that is not plausibly an address. */
 export function normalizeEmail(raw: string | null | undefined): string | null {

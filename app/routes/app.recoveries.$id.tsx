@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link as RemixLink, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import {
   Badge, Banner, BlockStack, Box, Button, Card, InlineStack, Layout, Modal, Page, Text, Thumbnail,
 } from "@shopify/polaris";
@@ -11,17 +11,23 @@ import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
 import { loadRecoveryDetail } from "../models/dashboard.server";
 import { sendNextStepNow, stopRecovery } from "../models/recovery-actions.server";
+import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
   const recovery = await loadRecoveryDetail(db, shop.id, params.id ?? "");
   if (!recovery) throw new Response("Recovery not found", { status: 404 });
-  return json({ recovery, locale: shop.locale, timezone: shop.timezone });
+  const flowTriggers = await db.flowTriggerDelivery.findMany({
+    where: { shopId: shop.id, conversion: { recoveryId: params.id ?? "" } },
+    orderBy: { createdAt: "asc" },
+    select: { id: true, status: true, sentAt: true, lastError: true },
+  });
+  return json({ recovery, flowTriggers, locale: shop.locale, timezone: shop.timezone });
 };
 
 export const action = async ({ request, params }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const form = await request.formData();
+  const form = await readFormWithLimit(request);
   const intent = form.get("intent");
   if (intent === "stop") {
     const result = await stopRecovery(db, shop.id, params.id ?? "", new Date());
@@ -40,7 +46,7 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
 const CONSENT_LABEL: Record<string, string> = { opt_in: "Opted in to marketing", opt_out: "Opted out of marketing", unknown: "No consent recorded" };
 
 export default function RecoveryDetail() {
-  const { recovery: r, locale, timezone } = useLoaderData<typeof loader>();
+  const { recovery: r, flowTriggers, locale, timezone } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const [confirming, setConfirming] = useState(false);
@@ -51,7 +57,7 @@ export default function RecoveryDetail() {
     <Page
       backAction={{ content: "Recoveries", url: "/app/recoveries" }}
       title={r.name ?? "Recovery"}
-      titleMetadata={<InlineStack gap="200"><Badge tone={r.source === "shopify" ? "success" : "info"}>{r.source === "shopify" ? "Shopify" : "Stripe"}</Badge><Badge>{r.status}</Badge></InlineStack>}
+      titleMetadata={<InlineStack gap="200"><Badge tone={r.source === "shopify" ? "success" : "info"}>{r.source === "shopify" ? "Shopify" : "Stripe"}</Badge><Badge>{r.status}</Badge>{r.pixelOnly ? <Badge tone="attention">Unconfirmed (seen at checkout)</Badge> : null}</InlineStack>}
       subtitle={`Abandoned ${dateTime(r.abandonedAt, locale, timezone)} · ${money(r.totalMinor, r.currency, locale)}`}
     >
       <NavigationProgress />
@@ -59,6 +65,15 @@ export default function RecoveryDetail() {
         {result ? (
           <Layout.Section>
             <Banner tone={result.ok ? "success" : "warning"}>{result.message}</Banner>
+          </Layout.Section>
+        ) : null}
+        {r.pixelOnly || (r.pixelCompletedAt && r.status !== "recovered") ? (
+          <Layout.Section>
+            <Banner tone="info" title={r.pixelOnly ? "Unconfirmed: seen at checkout by Reclaim's pixel" : "Completion reported by the checkout pixel"}>
+              {r.pixelOnly
+                ? "Shopify has not confirmed this checkout yet. Reclaim emails nobody about it until the next sync or a Shopify webhook confirms it; then Shopify's email address and consent are used."
+                : `The pixel reported this checkout completed on ${dateTime(r.pixelCompletedAt!, locale, timezone)}. Emails wait up to 2 hours for Shopify's order; without one, reminders resume.`}
+            </Banner>
           </Layout.Section>
         ) : null}
         <Layout.Section>
@@ -101,6 +116,12 @@ export default function RecoveryDetail() {
                     </li>
                   ))}
                 </ol>
+                {flowTriggers.map((f) => (
+                  <Text key={f.id} as="p" tone={f.status === "failed" ? "critical" : "subdued"} variant="bodySm">
+                    {`Shopify Flow “Checkout recovered”: ${f.status === "sent" && f.sentAt ? `sent ${dateTime(f.sentAt, locale, timezone)}` : f.status === "failed" ? `not sent (${f.lastError ?? "failed"})` : "waiting to be sent"}. `}
+                    <RemixLink to="/app/settings/flow">Trigger deliveries</RemixLink>
+                  </Text>
+                ))}
               </BlockStack>
             </Card>
           </BlockStack>

@@ -186,7 +186,12 @@ export default function Recoveries() {
                 <IndexTable.Cell><Badge tone={r.source === "shopify" ? "success" : "info"}>{r.source === "shopify" ? "Shopify" : "Stripe"}</Badge></IndexTable.Cell>
                 <IndexTable.Cell>{r.email ?? <Text as="span" tone="subdued">no email</Text>}</IndexTable.Cell>
                 <IndexTable.Cell>{r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}</IndexTable.Cell>
-                <IndexTable.Cell><Badge tone={STATUS_TONE[r.status]}>{r.status}</Badge></IndexTable.Cell>
+                <IndexTable.Cell>
+                  <InlineStack gap="100" wrap={false}>
+                    <Badge tone={STATUS_TONE[r.status]}>{r.status}</Badge>
+                    {r.pixelOnly ? <Badge tone="attention">Unconfirmed (seen at checkout)</Badge> : null}
+                  </InlineStack>
+                </IndexTable.Cell>
                 <IndexTable.Cell><InlineStack align="end"><Text as="span" numeric>{money(r.totalMinor, r.currency, locale)}</Text></InlineStack></IndexTable.Cell>
                 <IndexTable.Cell>{date(r.abandonedAt, locale)}</IndexTable.Cell>
               </IndexTable.Row>

@@ -10,7 +10,7 @@ async function recount(shopId: string) {
         SUM(notContactableReason IS 'no_email') AS noEmail, SUM(notContactableReason IS 'no_recovery_link') AS noRecoveryLink,
         SUM(notContactableReason IS NULL AND consent = 'opt_in') AS optIn, SUM(notContactableReason IS NULL AND consent = 'opt_out') AS optOut,
         SUM(notContactableReason IS NULL AND consent NOT IN ('opt_in','opt_out')) AS consentUnknown, SUM(status = 'recovered') AS recovered
-      FROM Recovery WHERE shopId = ${shopId} GROUP BY 1,2,3,4),
+      FROM Recovery WHERE shopId = ${shopId} AND pixelOnly = 0 GROUP BY 1,2,3,4),
     sent AS (SELECT r.shopId, substr(m.sentAt,1,10) AS day, r.currency, r.source, COUNT(*) AS emailsSent FROM Message m JOIN Recovery r ON r.id = m.recoveryId WHERE m.shopId = ${shopId} AND m.status = 'sent' GROUP BY 1,2,3,4),
     clk AS (SELECT r.shopId, substr(k.clickedAt,1,10) AS day, r.currency, r.source, COUNT(*) AS clicks FROM Click k JOIN Recovery r ON r.id = k.recoveryId WHERE k.shopId = ${shopId} GROUP BY 1,2,3,4)
     SELECT 'rec' AS kind, day, currency, source, abandoned AS a, abandonedValueMinor AS b, noEmail AS c, noRecoveryLink AS d, optIn AS e, optOut AS f, consentUnknown AS g, recovered AS h FROM rec
@@ -42,10 +42,12 @@ const recoveryFields = fc.record({
   status: fc.constantFrom("open", "contacting", "recovered", "lost"),
   notContactableReason: fc.constantFrom(null, "no_email", "no_recovery_link"),
   abandonedAt: day,
+  // Seen only by the checkout pixel: not counted until Shopify confirms it (ADR 050).
+  pixelOnly: fc.boolean(),
 });
 const op = fc.oneof(
   fc.record({ kind: fc.constant("create" as const), fields: recoveryFields }),
-  fc.record({ kind: fc.constant("update" as const), pick: fc.nat(), fields: recoveryFields.map((f) => ({ status: f.status, consent: f.consent, totalMinor: f.totalMinor, notContactableReason: f.notContactableReason, abandonedAt: f.abandonedAt })) }),
+  fc.record({ kind: fc.constant("update" as const), pick: fc.nat(), fields: recoveryFields.map((f) => ({ status: f.status, consent: f.consent, totalMinor: f.totalMinor, notContactableReason: f.notContactableReason, abandonedAt: f.abandonedAt, pixelOnly: f.pixelOnly })) }),
   fc.record({ kind: fc.constant("send" as const), pick: fc.nat(), at: day }),
   fc.record({ kind: fc.constant("unsend" as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant("click" as const), pick: fc.nat(), at: day }),

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { db as appDb } from "../../db.server";
+import { enqueueJob } from "../queue.server";
+import { logger } from "../../logger.server";
+import { activateAndRecord } from "../../sources/pixel/activate.server";
+import { adminGraphqlFor } from "../../sources/shopify/admin-client.server";
+import { defineJob } from "../runner.server";
+import { refuseOtherShopsRow } from "../../security/job-scope.server";
+
+export const ACTIVATE_WEB_PIXEL_JOB = "activate-web-pixel";
+
+/**
+ * Turns the checkout pixel on for a shop (webPixelCreate / webPixelUpdate) and records the outcome on the Shop row for
+ * Settings → Checkout pixel. Missing scopes and refused settings are final (the merchant or operator must act); when
+ * Shopify does not answer, the runner retries with backoff while the page says it is retrying.
+ */
+export const activateWebPixelJob = defineJob({
+  name: ACTIVATE_WEB_PIXEL_JOB,
+  payload: z.object({ shopId: z.string().min(1) }),
+  async run({ payload, db, clock, job }) {
+    await refuseOtherShopsRow(job, async () => payload.shopId, `shop ${payload.shopId}`);
+    const result = await activateAndRecord(db, payload.shopId, adminGraphqlFor, clock.now());
+    if (!result || result.status === "active") return;
+    logger.warn("checkout pixel not activated", { shopId: payload.shopId, status: result.status, error: result.error });
+    if (result.retry) throw new Error(result.error ?? "pixel activation failed");
+  },
+});
+
+/** Install step (shop-installed): activation runs as its own job so its retries never hold up the first sync. */
+export async function enqueuePixelActivation(shopId: string, db = appDb): Promise<void> {
+  await enqueueJob(db, ACTIVATE_WEB_PIXEL_JOB, { shopId }, { key: `${ACTIVATE_WEB_PIXEL_JOB}:${shopId}`, shopId });
+}
