@@ -23,17 +23,23 @@ const schema = z.object({
   SHOPIFY_API_KEY: z.string({ required_error: "is missing (the app's client id)" }).min(1, "is empty"),
   SHOPIFY_API_SECRET: z.string({ required_error: "is missing (the app's client secret)" }).min(1, "is empty"),
   SHOPIFY_APP_URL: z.string({ required_error: "is missing (the public https URL of this app)" }).url("must be a URL"),
-  SCOPES: z.string().default("read_orders,read_customers,write_discounts"),
+  SCOPES: z.string().default("read_orders,read_customers,write_discounts,write_pixels,read_customer_events"),
   DATABASE_URL: z
     .string()
     .default(DEFAULT_DATABASE_URL)
     .refine((v) => v.startsWith("file:"), "must be a SQLite `file:` URL (see docs/decisions/002-sqlite-first.md)"),
   /** AES-256-GCM keys for secrets at rest; the first encrypts, all decrypt (rotation without downtime). */
   ENCRYPTION_KEYS: keyRing,
-  /** HMAC key for click and unsubscribe links. */
-  LINK_SIGNING_SECRET: z
-    .string({ required_error: "is missing (at least 32 random characters)" })
-    .min(32, "must be at least 32 characters"),
+  /** HMAC key for click and unsubscribe links (and the proposed Stripe connection id). */
+  LINK_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /**
+   * The same as a key ring, comma-separated: the first signs, every one verifies, so rotating does not break the links
+   * in emails already sent. LINK_SIGNING_SECRET, when also set, verifies after these (the key being rotated out).
+   */
+  LINK_SIGNING_SECRETS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.split(",").every((s) => s.trim().length >= 32), "must be a comma-separated list of secrets of at least 32 characters each"),
   HOST: z.string().default("0.0.0.0"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** `in-process` runs the job runner inside the web server; `off` leaves it to `npm run worker`. */
@@ -41,18 +47,32 @@ const schema = z.object({
   JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Also append every log line to this file (the test suite scans it for secrets: test/setup/secret-scan.ts). */
+  LOG_FILE: z.string().min(1).optional(),
   /** Tests only: Stripe API calls go to this base URL (a local fake) instead of https://api.stripe.com. Refused in production. */
   STRIPE_API_BASE: z.string().url("must be a URL such as http://127.0.0.1:12111").optional(),
   /** Benchmark only: `on` serves POST /webhooks/stripe-verify-only/<connectionId> (verify, answer 200, store nothing). */
   STRIPE_VERIFY_ONLY_ENDPOINT: z.enum(["on", "off"]).default("off"),
+  /** Set by `npm run demo` only: the overview links to the demo's inbox (app/demo/). Refused in production. */
+  DEMO_INBOX_URL: z.string().url("must be a URL such as http://127.0.0.1:4000/inbox").optional(),
 }).superRefine((env, ctx) => {
+  if (!env.LINK_SIGNING_SECRET && !env.LINK_SIGNING_SECRETS) {
+    ctx.addIssue({ code: "custom", path: ["LINK_SIGNING_SECRET"], message: "is missing (at least 32 random characters)" });
+  }
   // Stripe test/bench switches: never where a merchant's key or a public network could reach them.
+  if (env.NODE_ENV === "production" && env.DEMO_INBOX_URL) {
+    ctx.addIssue({ code: "custom", path: ["DEMO_INBOX_URL"], message: "must not be set in production (it belongs to the local demo, `npm run demo`)" });
+  }
   if (env.NODE_ENV === "production" && env.STRIPE_API_BASE) {
     ctx.addIssue({ code: "custom", path: ["STRIPE_API_BASE"], message: "must not be set in production (merchants' Stripe keys would go somewhere other than api.stripe.com)" });
   }
   if (env.NODE_ENV === "production" && env.STRIPE_VERIFY_ONLY_ENDPOINT === "on" && !["127.0.0.1", "::1", "localhost"].includes(env.HOST)) {
     ctx.addIssue({ code: "custom", path: ["STRIPE_VERIFY_ONLY_ENDPOINT"], message: "may be `on` in production only on a loopback HOST (it exists for the benchmark)" });
   }
+}).transform(({ LINK_SIGNING_SECRET, LINK_SIGNING_SECRETS, ...env }) => {
+  // One ring for the link keys: LINK_SIGNING_SECRET is its signing key, LINK_SIGNING_SECRETS every key that verifies.
+  const ring = [...new Set([...(LINK_SIGNING_SECRETS ?? "").split(",").map((s) => s.trim()).filter(Boolean), ...(LINK_SIGNING_SECRET ? [LINK_SIGNING_SECRET] : [])])];
+  return { ...env, LINK_SIGNING_SECRET: ring[0]!, LINK_SIGNING_SECRETS: ring };
 });
 
 export type Env = z.infer<typeof schema>;

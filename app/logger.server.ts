@@ -1,3 +1,4 @@
+import { appendFileSync } from "node:fs";
 import { env } from "./env.server";
 
 type Level = "debug" | "info" | "warn" | "error";
@@ -15,11 +16,15 @@ export function redact(text: string): string {
   return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, "[redacted]"), text);
 }
 
-/** One JSON line per event on stdout/stderr; fields must never carry secrets, and known secret shapes are masked. */
+/**
+ * One JSON line per event on stdout/stderr (and appended to LOG_FILE when set); fields must never carry secrets, and
+ * known secret shapes are masked.
+ */
 export function log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
   if (ORDER[level] < ORDER[env.LOG_LEVEL]) return;
   const line = redact(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
   (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+  if (env.LOG_FILE) appendFileSync(env.LOG_FILE, line + "\n");
 }
 
 export const logger = {

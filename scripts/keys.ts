@@ -13,27 +13,8 @@ if (command === "new") {
   console.log(`${id}:${randomBytes(32).toString("base64")}`);
 } else if (command === "rotate") {
   const { db } = await import("../app/db.server");
-  const { decryptSecret, encryptSecret, needsReencryption } = await import("../app/security/encryption.server");
-  const reencrypt = (value: string | null) => (value && needsReencryption(value) ? encryptSecret(decryptSecret(value)) : value);
-  let count = 0;
-  for (const c of await db.stripeConnection.findMany()) {
-    const data = {
-      webhookSecretEncrypted: reencrypt(c.webhookSecretEncrypted)!,
-      previousWebhookSecretEncrypted: reencrypt(c.previousWebhookSecretEncrypted),
-      apiKeyEncrypted: reencrypt(c.apiKeyEncrypted),
-    };
-    if (JSON.stringify(data) !== JSON.stringify({ webhookSecretEncrypted: c.webhookSecretEncrypted, previousWebhookSecretEncrypted: c.previousWebhookSecretEncrypted, apiKeyEncrypted: c.apiKeyEncrypted })) {
-      await db.stripeConnection.update({ where: { id: c.id }, data });
-      count++;
-    }
-  }
-  for (const s of await db.shop.findMany({ where: { smtpPasswordEncrypted: { not: null } } })) {
-    const next = reencrypt(s.smtpPasswordEncrypted);
-    if (next !== s.smtpPasswordEncrypted) {
-      await db.shop.update({ where: { id: s.id }, data: { smtpPasswordEncrypted: next } });
-      count++;
-    }
-  }
+  const { reencryptSecrets } = await import("../app/security/reencrypt.server");
+  const count = await reencryptSecrets(db);
   console.log(`Re-encrypted ${count} record(s) with the current key.`);
   await db.$disconnect();
 } else {

@@ -7,12 +7,14 @@ import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
+import { refuseOversizedBodies } from "./body-limit";
 
 const production = process.env.NODE_ENV === "production";
 
 async function main() {
   const app = express();
   app.disable("x-powered-by");
+  app.use(refuseOversizedBodies());
   app.use(compression());
 
   let build: () => Promise<ServerBuild>;
@@ -29,7 +31,15 @@ async function main() {
     build = () => viteServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
   }
 
-  app.all("*", createRequestHandler({ build, mode: production ? "production" : "development" }));
+  app.all(
+    "*",
+    createRequestHandler({
+      build,
+      mode: production ? "production" : "development",
+      // The socket's address, for per-client limits (the pixel collector) when no proxy sets X-Forwarded-For.
+      getLoadContext: (req) => ({ clientAddress: req.socket.remoteAddress ?? null }),
+    }),
+  );
 
   // Validates the environment (app/env.server.ts) before listening: a bad variable stops the process here.
   const entry = (await build()).entry.module as unknown as {

@@ -9,7 +9,9 @@ import { Liquid, LiquidError, type Template } from "liquidjs";
 import type { TemplateVariables } from "../recovery/template";
 import { htmlToText } from "./html-to-text";
 
-const limits = { parseLimit: 200_000, renderLimit: 2_000, memoryLimit: 20_000_000 };
+// `templates: {}` gives {% include %}, {% render %} and {% layout %} an empty in-memory file system: by default LiquidJS
+// reads them from the server's disk, so a template could print `.env` or the database into an email or a preview.
+const limits = { parseLimit: 200_000, renderLimit: 2_000, memoryLimit: 20_000_000, templates: {} };
 const htmlEngine = new Liquid({ outputEscape: "escape", strictFilters: true, ownPropertyOnly: true, ...limits });
 const textEngine = new Liquid({ strictFilters: true, ownPropertyOnly: true, ...limits });
 const strictHtml = new Liquid({ outputEscape: "escape", strictFilters: true, strictVariables: true, ownPropertyOnly: true, ...limits });
@@ -35,6 +37,8 @@ export interface RenderedEmail {
 
 export const MAX_SUBJECT_LENGTH = 200;
 export const MAX_BODY_LENGTH = 100_000;
+/** A rendered body past this is a runaway loop, not an email (mail clients clip at ~100 KB anyway). */
+export const MAX_RENDERED_BODY_LENGTH = 500_000;
 
 function problemFrom(field: TemplateProblem["field"], error: unknown): TemplateProblem {
   if (error instanceof LiquidError) {
@@ -63,8 +67,10 @@ export function checkTemplate(step: StepTemplate, sample: TemplateVariables): Te
     try {
       // Render twice: with and without an incentive, so both branches of `{% if incentive %}` are checked.
       const parsed = engine.parse(source);
-      engine.renderSync(parsed, sample as unknown as Record<string, unknown>);
-      engine.renderSync(parsed, { ...sample, incentive: null } as unknown as Record<string, unknown>);
+      for (const vars of [sample, { ...sample, incentive: null }]) {
+        const out = engine.renderSync(parsed, vars as unknown as Record<string, unknown>) as string;
+        if (out.length > MAX_RENDERED_BODY_LENGTH) throw new Error(`Renders to more than ${MAX_RENDERED_BODY_LENGTH} characters`);
+      }
     } catch (error) {
       problems.push(problemFrom(field, error));
     }
@@ -106,6 +112,7 @@ export function renderEmail(step: StepTemplate, vars: TemplateVariables): Render
   let body: string;
   try {
     body = htmlEngine.renderSync(parseCached(htmlEngine, "h", step.bodyTemplate), vars as unknown as Record<string, unknown>) as string;
+    if (body.length > MAX_RENDERED_BODY_LENGTH) throw new Error(`Renders to more than ${MAX_RENDERED_BODY_LENGTH} characters`);
   } catch (error) {
     throw new TemplateRenderError(problemFrom("body", error));
   }

@@ -43,10 +43,13 @@ export async function enqueueJob(db: Db, name: string, payload: unknown, options
   }
 }
 
-/** Cancels every queued job of a shop (uninstall). Running jobs finish their current attempt and are not retried. */
-export async function cancelShopJobs(db: Db, shopId: string, reason: string): Promise<number> {
+/**
+ * Cancels every queued job of a shop (uninstall). Running jobs finish their current attempt and are not retried.
+ * `except`: job names to leave alone (e.g. processing of deliveries already stored).
+ */
+export async function cancelShopJobs(db: Db, shopId: string, reason: string, options: { except?: string[] } = {}): Promise<number> {
   const { count } = await db.job.updateMany({
-    where: { shopId, status: { in: ["queued", "running"] } },
+    where: { shopId, status: { in: ["queued", "running"] }, ...(options.except?.length ? { name: { notIn: options.except } } : {}) },
     data: { status: "cancelled", key: null, lastError: reason, finishedAt: new Date() },
   });
   return count;

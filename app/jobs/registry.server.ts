@@ -6,6 +6,9 @@ import { mirrorUnsubscribe } from "./definitions/mirror-unsubscribe.server";
 import { sendDueMessages } from "./definitions/send-due-messages.server";
 import { sendMessage } from "./definitions/send-message.server";
 import { syncShopifyCheckoutsJob } from "./definitions/sync-shopify-checkouts.server";
+import { activateWebPixelJob } from "./definitions/activate-web-pixel.server";
+import { processPixelEvent } from "./definitions/process-pixel-event.server";
+import { fireFlowTrigger } from "./definitions/fire-flow-trigger.server";
 
 /** Every job the runner knows, in one list. */
 export const jobDefinitions: JobDefinition<any>[] = [
@@ -16,4 +19,7 @@ export const jobDefinitions: JobDefinition<any>[] = [
   sendMessage,
   mirrorUnsubscribe,
   syncShopifyCheckoutsJob,
+  activateWebPixelJob,
+  processPixelEvent,
+  fireFlowTrigger,
 ];

@@ -1,14 +1,16 @@
 import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import { mergeCheckout, notContactableReason, type StoredCheckout } from "../recovery/merge-checkout";
-import type { CheckoutObserved, ConsentEvidence, PurchaseObserved, SourceEvent } from "../recovery/model";
+import type { CheckoutObserved, CheckoutPixelObserved, ConsentEvidence, PurchaseObserved, SourceEvent } from "../recovery/model";
 import { normalizeEmail } from "../recovery/model";
 import { scheduleRecovery, type ScheduleOutcome } from "./message.server";
+import { recordFlowTrigger } from "../flow/record.server";
 
 type Tx = Prisma.TransactionClient;
 
 export type IngestResult =
   | { kind: "checkout"; recoveryId: string; created: boolean; changed: boolean; completed: boolean; schedule?: ScheduleOutcome["kind"] }
-  | { kind: "purchase"; purchaseId: string; created: boolean; convertedRecoveryIds: string[]; stoppedMessages: number };
+  | { kind: "purchase"; purchaseId: string; created: boolean; convertedRecoveryIds: string[]; stoppedMessages: number }
+  | { kind: "pixel"; recoveryId: string | null; outcome: PixelIngestOutcome; reason?: string };
 
 /**
  * Applies one SourceEvent to the store. Idempotent and order-independent: the same event twice changes nothing,
@@ -17,7 +19,11 @@ export type IngestResult =
  */
 export async function ingestSourceEvent(db: PrismaClient, shopId: string, event: SourceEvent, now: Date): Promise<IngestResult> {
   return db.$transaction((tx) =>
-    event.kind === "checkout.observed" ? ingestCheckout(tx, shopId, event, now) : ingestPurchase(tx, shopId, event, now),
+    event.kind === "checkout.observed"
+      ? ingestCheckout(tx, shopId, event, now)
+      : event.kind === "checkout.pixel"
+        ? ingestPixelCheckout(tx, shopId, event, now)
+        : ingestPurchase(tx, shopId, event, now),
   );
 }
 
@@ -60,7 +66,9 @@ async function findExistingRecovery(tx: Tx, shopId: string, e: CheckoutObserved)
 
 async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: Date): Promise<IngestResult> {
   const existing = await findExistingRecovery(tx, shopId, e);
-  const merged = mergeCheckout(existing ? toStored(existing) : null, e);
+  // Shopify confirming a checkout first seen by the pixel: same row (one record), but nothing the pixel said stays.
+  const confirming = existing?.pixelOnly === true;
+  const merged = mergeCheckout(existing && !confirming ? toStored(existing) : null, e);
   const contact = await upsertContact(tx, shopId, merged.email, { firstName: merged.firstName, shopifyCustomerId: e.shopifyCustomerId });
 
   // A real vendor id replaces a token placeholder; never the other way round.
@@ -88,11 +96,13 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
     sourceMetadata: JSON.stringify(e.metadata ?? (existing ? JSON.parse(existing.sourceMetadata) : {})),
     abandonedAt: merged.abandonedAt,
     sourceUpdatedAt: merged.sourceUpdatedAt,
-    completedAt: merged.completedAt,
+    // An order may have completed a pixel-only row before Shopify listed it: that completion is Shopify's, it stays.
+    completedAt: merged.completedAt ?? (confirming ? existing.completedAt : null),
     notContactableReason: notContactableReason(merged),
+    pixelOnly: false,
   };
   // Totals follow the newest observation only.
-  if (existing && e.updatedAt < existing.sourceUpdatedAt) {
+  if (existing && !confirming && e.updatedAt < existing.sourceUpdatedAt) {
     Object.assign(data, {
       totalMinor: existing.totalMinor,
       currency: existing.currency,
@@ -173,7 +183,7 @@ async function creditLinkConversion(tx: Tx, recovery: Recovery, facts: Conversio
     orderBy: { sentAt: "desc" },
     select: { id: true },
   });
-  await tx.conversion.create({
+  const conversion = await tx.conversion.create({
     data: {
       shopId: recovery.shopId,
       recoveryId: recovery.id,
@@ -187,6 +197,7 @@ async function creditLinkConversion(tx: Tx, recovery: Recovery, facts: Conversio
       convertedAt: facts.at,
     },
   });
+  await recordFlowTrigger(tx, conversion, now);
   await tx.recovery.update({
     where: { id: recovery.id },
     data: { status: "recovered", completedAt: recovery.completedAt ?? facts.at },
@@ -282,7 +293,7 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
     if (click) {
       const already = await tx.conversion.findUnique({ where: { recoveryId_method: { recoveryId: click.recoveryId, method: "window" } } });
       if (!already) {
-        await tx.conversion.create({
+        const conversion = await tx.conversion.create({
           data: {
             shopId,
             recoveryId: click.recoveryId,
@@ -296,6 +307,7 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
             convertedAt: e.occurredAt,
           },
         });
+        await recordFlowTrigger(tx, conversion, now);
         converted.push(click.recoveryId);
       }
     }
@@ -304,4 +316,99 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
   const stopped = await notePurchase(tx, shopId, contact?.id ?? null, e.occurredAt, null, now,
     e.source === "stripe" ? "bought on Stripe" : "ordered on Shopify");
   return { kind: "purchase", purchaseId: purchase.id, created: !existing, convertedRecoveryIds: converted, stoppedMessages: stopped };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The checkout web pixel (docs/decisions/050): public input. It may make a checkout visible before the next poll and
+// hold sends after a reported completion; it never changes what Shopify confirmed, never creates a Contact, a
+// Conversion or a Purchase, and a pixel-only recovery is never scheduled.
+
+export type PixelIngestOutcome = "created" | "updated" | "completion_noted" | "unchanged" | "ignored";
+
+function pixelObservation(e: CheckoutPixelObserved): CheckoutObserved {
+  const accepts = e.buyerAcceptsEmailMarketing;
+  return {
+    kind: "checkout.observed",
+    source: "shopify",
+    externalId: tokenPlaceholderId(e.checkoutToken),
+    checkoutToken: e.checkoutToken,
+    email: e.email,
+    firstName: null,
+    consent: {
+      // As on the webhook: an unticked box is the absence of consent, not an opt-out. Shown, never relied on.
+      state: accepts === true ? "opt_in" : "unknown",
+      source: "shopify.pixel.buyerAcceptsEmailMarketing",
+      detail: { buyerAcceptsEmailMarketing: accepts },
+      at: e.occurredAt.toISOString(),
+    },
+    lineItems: e.lineItems,
+    total: e.total,
+    recoveryUrl: null,
+    recoveryUrlExpiresAt: null,
+    abandonedAt: e.occurredAt,
+    updatedAt: e.occurredAt,
+    completedAt: null,
+  };
+}
+
+async function ingestPixelCheckout(tx: Tx, shopId: string, e: CheckoutPixelObserved, now: Date): Promise<IngestResult> {
+  const done = (recoveryId: string | null, outcome: PixelIngestOutcome, reason?: string): IngestResult => ({ kind: "pixel", recoveryId, outcome, ...(reason ? { reason } : {}) });
+  const existing = await tx.recovery.findFirst({ where: { shopId, source: "shopify", checkoutToken: e.checkoutToken }, orderBy: { createdAt: "asc" } });
+
+  if (e.event === "checkout_completed") {
+    // Not a purchase (no Conversion, no Purchase): it only holds sends until an order, the poll or Stripe confirms.
+    if (!existing) return done(null, "ignored", "completion of a checkout Reclaim has not seen");
+    if (existing.pixelCompletedAt || existing.completedAt || existing.status === "recovered") return done(existing.id, "unchanged");
+    // The browser's clock can only shorten the hold, never lengthen it.
+    const at = new Date(Math.min(e.occurredAt.getTime(), now.getTime()));
+    await tx.recovery.update({ where: { id: existing.id }, data: { pixelCompletedAt: at } });
+    return done(existing.id, "completion_noted");
+  }
+
+  if (existing && !existing.pixelOnly) return done(existing.id, "unchanged", "confirmed by Shopify; the pixel does not change it");
+  const seen = pixelObservation(e);
+  if (!existing) {
+    // Shopify lists abandoned checkouts only once the buyer gave contact details; before that there is nothing to show.
+    if (!normalizeEmail(e.email)) return done(null, "ignored", "no email yet");
+    const fresh = mergeCheckout(null, seen);
+    const created = await tx.recovery.create({
+      data: {
+        shopId,
+        source: "shopify",
+        externalId: seen.externalId,
+        checkoutToken: e.checkoutToken,
+        email: fresh.email,
+        consent: fresh.consent,
+        consentEvidence: JSON.stringify(fresh.consentEvidence ?? {}),
+        lineItems: JSON.stringify(fresh.lineItems),
+        totalMinor: e.total.amountMinor,
+        currency: e.total.currency,
+        abandonedAt: fresh.abandonedAt,
+        sourceUpdatedAt: fresh.sourceUpdatedAt,
+        notContactableReason: notContactableReason(fresh),
+        pixelOnly: true,
+      },
+    });
+    return done(created.id, "created");
+  }
+
+  // Still pixel-only: later pixel events refine it (newer event time wins, older ones only fill gaps).
+  const merged = mergeCheckout(toStored(existing), seen);
+  const newer = e.occurredAt.getTime() >= existing.sourceUpdatedAt.getTime();
+  const totalChanges = newer && (existing.totalMinor !== e.total.amountMinor || existing.currency !== e.total.currency);
+  if (!merged.changed && !totalChanges) return done(existing.id, "unchanged");
+  await tx.recovery.update({
+    where: { id: existing.id },
+    data: {
+      email: merged.email,
+      consent: merged.consent,
+      consentEvidence: JSON.stringify(merged.consentEvidence ?? {}),
+      lineItems: JSON.stringify(merged.lineItems),
+      ...(newer ? { totalMinor: e.total.amountMinor, currency: e.total.currency } : {}),
+      abandonedAt: merged.abandonedAt,
+      sourceUpdatedAt: merged.sourceUpdatedAt,
+      notContactableReason: notContactableReason(merged),
+    },
+  });
+  return done(existing.id, "updated");
 }

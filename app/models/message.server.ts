@@ -49,7 +49,8 @@ export type ScheduleOutcome =
  * arriving after a newer one is superseded at once.
  */
 export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: Recovery, now: Date): Promise<ScheduleOutcome> {
-  if (recovery.notContactableReason || !recovery.contactId || recovery.completedAt || recovery.status !== "open") return { kind: "not_applicable" };
+  // A pixel-only recovery waits for Shopify to confirm it (docs/decisions/050): the campaign starts at confirmation.
+  if (recovery.notContactableReason || !recovery.contactId || recovery.completedAt || recovery.status !== "open" || recovery.pixelOnly) return { kind: "not_applicable" };
   if ((await tx.message.count({ where: { recoveryId: recovery.id } })) > 0) return { kind: "not_applicable" };
   const log = (outcome: string, reason: string, detail: string) =>
     tx.decisionLog.create({ data: { shopId: recovery.shopId, recoveryId: recovery.id, outcome, reason, detail, decidedAt: now } });
@@ -136,6 +137,8 @@ SELECT 'sm' || lower(hex(randomblob(12))), '${SEND_MESSAGE_JOB}', json_object('m
 FROM "Message" m
 WHERE m."status" = 'scheduled' AND m."scheduledFor" <= ?
   AND NOT EXISTS (SELECT 1 FROM "Job" j WHERE j."key" = '${SEND_MESSAGE_JOB}:' || m."id")
+  -- An uninstalled shop's emails wait (a reinstall resumes them: app/models/shop.server.ts); one probe of a tiny set.
+  AND m."shopId" NOT IN (SELECT "id" FROM "Shop" WHERE "uninstalledAt" IS NOT NULL)
 ORDER BY m."scheduledFor"
 LIMIT ?`;
 
@@ -228,6 +231,8 @@ export interface SendRow {
     | "totalMinor"
     | "currency"
     | "locale"
+    | "pixelOnly"
+    | "pixelCompletedAt"
   >;
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
   step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null };
@@ -254,6 +259,7 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   r."completedAt" AS r_completedAt, r."recoveryUrl" AS r_recoveryUrl, r."recoveryUrlExpiresAt" AS r_recoveryUrlExpiresAt,
   r."notContactableReason" AS r_notContactableReason, r."contactId" AS r_contactId, r."email" AS r_email, r."firstName" AS r_firstName,
   r."name" AS r_name, r."lineItems" AS r_lineItems, r."totalMinor" AS r_totalMinor, r."currency" AS r_currency, r."locale" AS r_locale,
+  r."pixelOnly" AS r_pixelOnly, r."pixelCompletedAt" AS r_pixelCompletedAt,
   c."id" AS c_id, c."unsubscribedAt" AS c_unsubscribedAt, c."suppressedAt" AS c_suppressedAt, c."suppressionReason" AS c_suppressionReason,
   c."lastPurchaseAt" AS c_lastPurchaseAt,
   st."subject" AS st_subject, st."bodyTemplate" AS st_bodyTemplate, st."incentiveType" AS st_incentiveType,
@@ -303,6 +309,8 @@ export async function loadMessageForSend(db: Db, messageId: string): Promise<Sen
       totalMinor: Number(row.r_totalMinor),
       currency: row.r_currency,
       locale: row.r_locale,
+      pixelOnly: Boolean(row.r_pixelOnly),
+      pixelCompletedAt: textDate(row.r_pixelCompletedAt),
     },
     contact: row.c_id
       ? { unsubscribedAt: row.c_unsubscribedAt, suppressedAt: row.c_suppressedAt, suppressionReason: row.c_suppressionReason, lastPurchaseAt: row.c_lastPurchaseAt }

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation, useSearchParams, useSubmit } from "@remix-run/react";
 import {
-  Badge, BlockStack, Box, Button, Card, DataTable, EmptyState, InlineGrid, InlineStack, Layout, List, Page, Select, Text,
+  Badge, Banner, BlockStack, Box, Button, Card, DataTable, EmptyState, InlineGrid, InlineStack, Layout, List, Page, Select, Text,
 } from "@shopify/polaris";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
@@ -10,9 +10,11 @@ import { dateTime, money, number, percent } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { RecoveryChart } from "../components/recovery-chart";
 import { db } from "../db.server";
+import { env } from "../env.server";
 import { NOT_CONTACTABLE_LABELS, type NotContactableReason } from "../components/labels";
 import { loadOverview } from "../models/dashboard.server";
 import { requestShopifySync } from "../sources/shopify/sync-request.server";
+import { readFormWithLimit } from "../security/request-limits.server";
 
 const PERIODS = ["7", "30", "90", "365"] as const;
 const query = z.object({
@@ -32,6 +34,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     db.stripeConnection.findFirst({ where: { shopId: shop.id }, orderBy: { createdAt: "desc" }, select: { lastEventAt: true, createdAt: true } }),
   ]);
   return json({
+    // Only `npm run demo` sets it (refused in production): where the demo's captured emails can be read.
+    demoInboxUrl: env.DEMO_INBOX_URL ?? null,
     period: params.period,
     locale: shop.locale,
     timezone: shop.timezone,
@@ -48,7 +52,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 export const action = async ({ request }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const form = await request.formData();
+  const form = await readFormWithLimit(request);
   if (form.get("intent") !== "sync") return json({ error: "Unknown action" }, { status: 400 });
   await requestShopifySync(db, shop.id);
   return json({ queued: true });
@@ -57,7 +61,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
 const SOURCE_LABEL = { shopify: "Shopify", stripe: "Stripe" } as const;
 
 export default function Overview() {
-  const { overview, locale, period, isEmpty, sync, timezone } = useLoaderData<typeof loader>();
+  const { overview, locale, period, isEmpty, sync, timezone, demoInboxUrl } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const submit = useSubmit();
   const navigation = useNavigation();
@@ -141,11 +145,20 @@ export default function Overview() {
     </Card>
   );
 
+  const demoBanner = demoInboxUrl ? (
+    <Layout.Section>
+      <Banner title="Local demo" tone="info" action={{ content: "Open the demo inbox", url: demoInboxUrl, target: "_top" }}>
+        <p>Recovery emails are delivered to a local SMTP server; read them, and follow their links, in the demo inbox.</p>
+      </Banner>
+    </Layout.Section>
+  ) : null;
+
   if (isEmpty) {
     return (
       <Page title="Overview">
         <NavigationProgress />
         <Layout>
+          {demoBanner}
           <Layout.Section>
             <Card>
               <EmptyState heading="No abandoned carts yet" image="" action={{ content: "Review your campaign", url: "/app/campaigns" }} secondaryAction={{ content: "Connect Stripe", url: "/app/settings/stripe" }}>
@@ -168,6 +181,7 @@ export default function Overview() {
     <Page title="Overview">
       <NavigationProgress />
       <Layout>
+        {demoBanner}
         <Layout.Section>
           <BlockStack gap="400">
             {filters}

@@ -12,6 +12,7 @@ import { previewStep, saveCampaignStep, updateCampaignFilters } from "../models/
 import { INCENTIVE_BY_SOURCE } from "../recovery/incentive";
 import { currencyExponent, toMinorUnits } from "../recovery/money";
 import { TEMPLATE_VARIABLE_HELP } from "../recovery/template";
+import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
@@ -69,7 +70,7 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
   const campaign = await db.campaign.findFirst({ where: { id: params.id, shopId: shop.id }, select: { id: true } });
   if (!campaign) throw new Response("Campaign not found", { status: 404 });
-  const form = Object.fromEntries(await request.formData()) as Record<string, string>;
+  const form = Object.fromEntries(await readFormWithLimit(request)) as Record<string, string>;
   const { intent, stepId = "", ...fields } = form;
 
   if (intent === "filters") {

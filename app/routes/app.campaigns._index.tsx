@@ -7,6 +7,7 @@ import { money, number } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
 import { campaignResults, ensureDefaultCampaign, updateCampaignFilters } from "../models/campaign.server";
+import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
@@ -34,7 +35,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 export const action = async ({ request }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const form = await request.formData();
+  const form = await readFormWithLimit(request);
   const intent = form.get("intent");
   if (intent === "create-default") {
     await ensureDefaultCampaign(db, shop.id);

@@ -32,6 +32,7 @@ import {
   STRIPE_EVENT_TYPES,
   type ConnectionResult,
 } from "../models/stripe-connection.server";
+import { readFormWithLimit } from "../security/request-limits.server";
 
 /**
  * Settings → Stripe. The merchant registers Reclaim's endpoint in Stripe and pastes its signing secret (and optionally a
@@ -74,7 +75,7 @@ const SAVED: Record<Intent, string> = {
 
 export const action = async ({ request }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const form = await request.formData();
+  const form = await readFormWithLimit(request);
   const field = (name: string) => String(form.get(name) ?? "");
   const intent = field("intent") as Intent;
   const connectionId = field("connectionId");

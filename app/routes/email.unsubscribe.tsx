@@ -3,6 +3,7 @@ import { json } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { db } from "../db.server";
 import { unsubscribeByToken, unsubscribePage, type UnsubscribeView } from "../email/public-links.server";
+import { readFormWithLimit } from "../security/request-limits.server";
 
 /**
  * Unsubscribe from recovery emails. GET shows a confirmation page and changes nothing (link scanners prefetch);
@@ -17,7 +18,11 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 };
 
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const form = await request.formData().catch(() => null);
+  // Over 1 MB is refused (413); an unreadable body still unsubscribes through the page's path, as before.
+  const form = await readFormWithLimit(request).catch((error) => {
+    if (error instanceof Response && error.status === 413) throw error;
+    return null;
+  });
   const oneClick = form?.get("List-Unsubscribe") === "One-Click";
   const view = await unsubscribeByToken(db, new URL(request.url).searchParams.get("t"), new Date(), oneClick ? "one-click" : "page");
   return json(view, { status: view.state === "invalid" ? 400 : 200, headers: NO_STORE });

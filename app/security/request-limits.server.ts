@@ -10,15 +10,11 @@ export const MAX_JSON_DEPTH = 64;
 
 export type BodyRead = { ok: true; text: string } | { ok: false; status: 413; reason: string };
 
-/**
- * Reads a request body as UTF-8, stopping as soon as it passes `maxBytes` (a declared Content-Length over the limit is
- * refused without reading at all). The stream is cancelled on refusal so the rest is never buffered.
- */
-export async function readBodyWithLimit(request: Request, maxBytes = MAX_BODY_BYTES): Promise<BodyRead> {
-  const tooLarge = { ok: false as const, status: 413 as const, reason: `body too large (limit ${maxBytes} bytes)` };
+/** The raw bytes of a body, or null as soon as it passes `maxBytes` (declared or counted). Never buffers past the cap. */
+async function readBytesWithLimit(request: Request, maxBytes: number): Promise<Buffer | null> {
   const declared = Number(request.headers.get("content-length") ?? "");
-  if (Number.isFinite(declared) && declared > maxBytes) return tooLarge;
-  if (!request.body) return { ok: true, text: "" };
+  if (Number.isFinite(declared) && declared > maxBytes) return null;
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -27,12 +23,23 @@ export async function readBodyWithLimit(request: Request, maxBytes = MAX_BODY_BY
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
+      // Cancelled so the rest is never read into memory.
       await reader.cancel().catch(() => undefined);
-      return tooLarge;
+      return null;
     }
     chunks.push(value);
   }
-  return { ok: true, text: Buffer.concat(chunks).toString("utf8") };
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Reads a request body as UTF-8, stopping as soon as it passes `maxBytes` (a declared Content-Length over the limit is
+ * refused without reading at all). The stream is cancelled on refusal so the rest is never buffered.
+ */
+export async function readBodyWithLimit(request: Request, maxBytes = MAX_BODY_BYTES): Promise<BodyRead> {
+  const bytes = await readBytesWithLimit(request, maxBytes);
+  if (!bytes) return { ok: false, status: 413, reason: `body too large (limit ${maxBytes} bytes)` };
+  return { ok: true, text: bytes.toString("utf8") };
 }
 
 /**
@@ -60,14 +67,32 @@ export function jsonNestingDepth(text: string, limit = Number.POSITIVE_INFINITY)
   return deepest;
 }
 
-export type JsonParse = { ok: true; value: unknown } | { ok: false; reason: string };
+export type JsonParse = { ok: true; value: unknown } | { ok: false; problem: "too_deep" | "malformed"; reason: string };
 
 /** JSON.parse with a nesting limit checked first; never throws. */
 export function parseJsonWithLimits(text: string, maxDepth = MAX_JSON_DEPTH): JsonParse {
-  if (jsonNestingDepth(text, maxDepth) > maxDepth) return { ok: false, reason: `JSON nested deeper than ${maxDepth} levels` };
+  if (jsonNestingDepth(text, maxDepth) > maxDepth) return { ok: false, problem: "too_deep", reason: `JSON nested deeper than ${maxDepth} levels` };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch {
-    return { ok: false, reason: "malformed JSON" };
+    return { ok: false, problem: "malformed", reason: "malformed JSON" };
+  }
+}
+
+/**
+ * A form post (urlencoded or multipart) read with the body cap, for admin actions and public forms. Throws a Response
+ * a route lets escape: 413 when the body is over `maxBytes`, 400 when it is not a readable form (a truncated or
+ * malformed multipart body makes `request.formData()` throw, which would otherwise be a 500).
+ */
+export async function readFormWithLimit(request: Request, maxBytes = MAX_BODY_BYTES): Promise<FormData> {
+  const bytes = await readBytesWithLimit(request, maxBytes);
+  if (!bytes) throw new Response(`Form too large (limit ${maxBytes} bytes)`, { status: 413 });
+  const headers = new Headers();
+  const type = request.headers.get("content-type");
+  if (type) headers.set("content-type", type);
+  try {
+    return await new Request(request.url, { method: "POST", headers, body: new Uint8Array(bytes) }).formData();
+  } catch {
+    throw new Response("The form could not be read", { status: 400 });
   }
 }

@@ -1,10 +1,25 @@
+import { cpSync, rmSync } from "node:fs";
+import path from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
+import type { UserConsoleLog } from "vitest";
+import { appendConsoleLog, scanRunForSecrets, type ScanResult } from "../setup/secret-scan";
+import { TEST_ENV } from "../setup/test-env";
 
 /**
  * Prints one plain closing line, `tests: N passed, N failed, N skipped`, which CI reads to know how many tests ran
  * (vitest's own summary is decorated and not read by CI).
+ *
+ * It also keeps what tests print through `console` in the run's log folder and, once every file has run, scans all the
+ * logs for secrets (test/setup/secret-scan.ts). A secret found fails the run: it counts as one failed test in the
+ * closing line, the exit code is 1, and the line just above names the secret's origin and the log line (never the
+ * value).
  */
 export default class SummaryLineReporter implements Reporter {
+  onUserConsoleLog(log: UserConsoleLog) {
+    const runDir = process.env.RECLAIM_TEST_RUN_DIR;
+    if (runDir) appendConsoleLog(runDir, `[${log.type}] ${log.content}`);
+  }
+
   onTestRunEnd(modules: ReadonlyArray<TestModule>) {
     let passed = 0;
     let failed = 0;
@@ -19,8 +34,35 @@ export default class SummaryLineReporter implements Reporter {
       // A file whose setup or import failed counts as a failure even though its tests never ran.
       if (module.state() === "failed" && ![...module.children.allTests()].some((t) => t.result().state === "failed")) failed++;
     }
+
+    const scanLines = this.secretScan();
+    if (scanLines.failed) {
+      failed++;
+      process.exitCode = 1;
+    }
     // Written at exit so that it comes after vitest's own summary, as the last line.
-    const line = `tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`;
+    const line = `${scanLines.text}tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`;
     process.once("exit", () => process.stdout.write(line));
+  }
+
+  private secretScan(): { failed: boolean; text: string } {
+    const runDir = process.env.RECLAIM_TEST_RUN_DIR;
+    if (!runDir) return { failed: false, text: "" };
+    let result: ScanResult;
+    try {
+      result = scanRunForSecrets(runDir, { ...process.env, ...TEST_ENV });
+    } catch (error) {
+      return { failed: true, text: `secret scan: FAILED to run (${error instanceof Error ? error.message : String(error)})\n` };
+    }
+    if (result.hits.length === 0) {
+      return { failed: false, text: `secret scan: no secret in ${result.lines} log lines from ${result.files} files (${result.secrets} secrets checked)\n` };
+    }
+    // The run folder is deleted at teardown; keep its logs where the lines named below can be read.
+    const kept = path.resolve("test-results/secret-scan-logs");
+    rmSync(kept, { recursive: true, force: true });
+    cpSync(path.join(runDir, "logs"), kept, { recursive: true });
+    const shown = result.hits.slice(0, 20).map((h) => `  - ${h.label} in ${h.file} line ${h.line}\n`).join("");
+    const more = result.hits.length > 20 ? `  … and ${result.hits.length - 20} more\n` : "";
+    return { failed: true, text: `secret scan: FAILED — ${result.hits.length} log line(s) carry a secret (logs kept in test-results/secret-scan-logs):\n${shown}${more}` };
   }
 }

@@ -9,5 +9,6 @@ export const TEST_ENV = {
   ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString("base64")}`,
   LINK_SIGNING_SECRET: "test-link-signing-secret-0123456789abcdef",
   JOB_RUNNER: "off",
-  LOG_LEVEL: "silent",
+  // Every line at info and above is written (to LOG_FILE, see per-file.ts) so the suite-wide secret scan sees it.
+  LOG_LEVEL: "info",
 } as const;

@@ -46,6 +46,8 @@ describe("Admin GraphQL documents", () => {
   it("finds the sync's documents, and any other module's, by the #graphql convention", () => {
     const names = documents.map(([, name]) => name);
     expect(names).toEqual(expect.arrayContaining(["ABANDONED_CHECKOUTS_PAGE", "ABANDONED_CHECKOUT_LINE_ITEMS", "RUN_BULK_QUERY", "BULK_OPERATION_STATUS"]));
+    // The checkout pixel's activation (app/sources/pixel/activate.server.ts).
+    expect(names).toEqual(expect.arrayContaining(["WEB_PIXEL_CREATE", "WEB_PIXEL_UPDATE", "CURRENT_WEB_PIXEL"]));
   });
 
   it.each(documents.map(([file, name]) => [`${path.relative(APP, file)}: ${name}`, file, name] as const))(

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { mirrorUnsubscribeToShopify } from "../../email/shopify-admin.server";
 import { logger } from "../../logger.server";
 import { defineJob, PermanentJobError } from "../runner.server";
+import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 export const MIRROR_UNSUBSCRIBE_JOB = "mirror-unsubscribe-to-shopify";
 
@@ -13,8 +14,9 @@ export const MIRROR_UNSUBSCRIBE_JOB = "mirror-unsubscribe-to-shopify";
 export const mirrorUnsubscribe = defineJob({
   name: MIRROR_UNSUBSCRIBE_JOB,
   payload: z.object({ contactId: z.string().min(1) }),
-  async run({ payload, db }) {
+  async run({ payload, db, job }) {
     const contact = await db.contact.findUnique({ where: { id: payload.contactId }, include: { shop: true } });
+    await refuseOtherShopsRow(job, async () => contact?.shopId, `contact ${payload.contactId}`);
     if (!contact?.unsubscribedAt || contact.shop.uninstalledAt) return;
     if (!contact.shop.grantedScopes.split(",").map((s) => s.trim()).includes("write_customers")) return;
     const result = await mirrorUnsubscribeToShopify(contact.shop.domain, { email: contact.email, shopifyCustomerId: contact.shopifyCustomerId }, contact.unsubscribedAt);

@@ -1,20 +1,24 @@
 import { z } from "zod";
+import { enqueuePixelActivation } from "./activate-web-pixel.server";
 import { ingestSourceEvent } from "../../models/ingest.server";
 import { checkoutWebhookToEvent, orderWebhookToEvent, PayloadError } from "../../sources/shopify/webhook-mapping";
 import { defineJob, PermanentJobError } from "../runner.server";
+import { processComplianceDelivery } from "../../privacy/compliance.server";
+import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
  * Processes one stored Shopify webhook delivery (routes only verify, store and enqueue).
- * Compliance topics are recorded by the route; their processing is marked here and extended in app/privacy.
+ * Compliance topics (privacy requests) are processed by app/privacy/compliance.server.ts.
  */
 export const processShopifyWebhook = defineJob({
   name: "process-shopify-webhook",
   payload: z.object({ inboundEventId: z.string() }),
-  async run({ payload, db, clock }) {
+  async run({ payload, db, clock, job }) {
     const event = await db.inboundEvent.findUnique({ where: { id: payload.inboundEventId } });
     if (!event) throw new PermanentJobError(`inbound event ${payload.inboundEventId} not found`);
     if (event.processedAt) return;
     const shop = await db.shop.findUnique({ where: { domain: event.receiver } });
+    await refuseOtherShopsRow(job, async () => shop?.id, `inbound event ${event.id}`);
     const body = JSON.parse(event.payload);
     let error: string | null = null;
     try {
@@ -30,10 +34,21 @@ export const processShopifyWebhook = defineJob({
           const current = Array.isArray(body.current) ? body.current.join(",") : "";
           if (shop) await db.shop.update({ where: { id: shop.id }, data: { grantedScopes: current } });
           await db.session.updateMany({ where: { shop: event.receiver }, data: { scope: current } });
+          // Pixel scopes granted after install: activate the pixel now rather than wait for "Activate again".
+          if (shop && !shop.uninstalledAt && shop.webPixelStatus === "missing_scopes") await enqueuePixelActivation(shop.id, db);
+          break;
+        }
+        case "customers/data_request":
+        case "customers/redact":
+        case "shop/redact": {
+          // Privacy requests (app/privacy). shop/redact deletes the shop's deliveries, this one included.
+          const outcome = await processComplianceDelivery(db, event, event.topic, { now: clock.now(), jobId: job.id });
+          if (outcome.kind === "event_deleted") return;
+          if (outcome.kind === "unreadable") throw new PayloadError(outcome.reason);
           break;
         }
         default:
-          // app/uninstalled is handled in its route; compliance topics are stored for app/privacy.
+          // app/uninstalled is handled in its route.
           break;
       }
     } catch (e) {

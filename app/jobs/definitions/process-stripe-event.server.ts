@@ -7,6 +7,7 @@ import { PROCESS_STRIPE_EVENT_JOB } from "../../sources/stripe/receive-webhook.s
 import { StripePayloadError } from "../../sources/stripe/to-source-event";
 import type { StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
 import { defineJob, PermanentJobError } from "../runner.server";
+import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
  * Processes one stored Stripe event (the route only verifies, stores and enqueues). Maps it to a SourceEvent and hands
@@ -17,10 +18,11 @@ import { defineJob, PermanentJobError } from "../runner.server";
 export const processStripeEvent = defineJob({
   name: PROCESS_STRIPE_EVENT_JOB,
   payload: z.object({ inboundEventId: z.string() }),
-  async run({ payload, db, clock }) {
+  async run({ payload, db, clock, job }) {
     const row = await db.inboundEvent.findUnique({ where: { id: payload.inboundEventId } });
     if (!row) throw new PermanentJobError(`inbound event ${payload.inboundEventId} not found`);
     if (row.processedAt) return;
+    await refuseOtherShopsRow(job, async () => (await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { shopId: true } }))?.shopId, `inbound event ${row.id}`);
     const finish = (error: string | null) => db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error } });
 
     const event = JSON.parse(row.payload) as StripeEventEnvelope;

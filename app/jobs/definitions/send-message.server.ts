@@ -31,6 +31,7 @@ import type { Consent, ConsentEvidence } from "../../recovery/model";
 import { isValidTimeZone } from "../../recovery/quiet-hours";
 import { templateVariables, type IncentiveFacts } from "../../recovery/template";
 import { defineJob } from "../runner.server";
+import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 const APP_HOST = new URL(env.SHOPIFY_APP_URL).host;
 
@@ -102,6 +103,7 @@ export const sendMessage = defineJob({
   backoffMs: (attempt) => Math.min(30_000 * 2 ** (attempt - 1), 30 * 60_000),
   async run({ payload, db, clock, job }) {
     const now = clock.now();
+    await refuseOtherShopsRow(job, async () => (await db.message.findUnique({ where: { id: payload.messageId }, select: { shopId: true } }))?.shopId, `message ${payload.messageId}`);
     // Claim first (only a due, scheduled message can be claimed, by one worker), then read everything fresh.
     const claimToken = `${job.id}.${job.attempts}.${randomUUID().slice(0, 8)}`;
     if (!(await claimMessage(db, payload.messageId, claimToken, now))) return; // not due, already handled, or another worker has it
@@ -126,6 +128,8 @@ export const sendMessage = defineJob({
           recoveryUrl: r.recoveryUrl,
           recoveryUrlExpiresAt: r.recoveryUrlExpiresAt,
           notContactableReason: r.notContactableReason,
+          pixelOnly: r.pixelOnly,
+          pixelCompletedAt: r.pixelCompletedAt,
         },
         contact: row.contact,
         policy: policyFor(shop),

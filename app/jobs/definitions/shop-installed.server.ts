@@ -2,6 +2,8 @@ import { z } from "zod";
 import { defineJob } from "../runner.server";
 import { createDefaultCampaign } from "./create-default-campaign.server";
 import { startShopifySync } from "../../sources/shopify/sync.server";
+import { enqueuePixelActivation } from "./activate-web-pixel.server";
+import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
  * Runs once per installation (and reinstallation): each step must be idempotent.
@@ -10,7 +12,8 @@ import { startShopifySync } from "../../sources/shopify/sync.server";
 export const shopInstalled = defineJob({
   name: "shop-installed",
   payload: z.object({ shopId: z.string() }),
-  async run({ payload, db }) {
+  async run({ payload, db, job }) {
+    await refuseOtherShopsRow(job, async () => payload.shopId, `shop ${payload.shopId}`);
     const shop = await db.shop.findUnique({ where: { id: payload.shopId } });
     if (!shop || shop.uninstalledAt) return;
     for (const step of installSteps) await step(shop.id);
@@ -19,4 +22,5 @@ export const shopInstalled = defineJob({
 
 type InstallStep = (shopId: string) => Promise<void>;
 // The first sync comes after the default campaign, so the checkouts it brings in are scheduled at once.
-const installSteps: InstallStep[] = [createDefaultCampaign, (shopId) => startShopifySync(shopId)];
+// The checkout pixel is activated by its own job (its retries must not repeat the other steps).
+const installSteps: InstallStep[] = [createDefaultCampaign, (shopId) => startShopifySync(shopId), (shopId) => enqueuePixelActivation(shopId)];

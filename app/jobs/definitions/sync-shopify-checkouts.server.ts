@@ -3,6 +3,7 @@ import { logger } from "../../logger.server";
 import { rescheduleShopifySync, SHOPIFY_SYNC_JOB } from "../../sources/shopify/sync-request.server";
 import { failureDelayMs, syncShopifyCheckouts, type ShopifySyncOptions } from "../../sources/shopify/sync.server";
 import { defineJob } from "../runner.server";
+import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
  * The per-shop Shopify poll (issue 3): one run of app/sources/shopify/sync.server.ts, then the next run queued
@@ -18,6 +19,7 @@ export function makeSyncShopifyCheckoutsJob(options: Omit<ShopifySyncOptions, "n
     name: SHOPIFY_SYNC_JOB,
     payload: z.object({ shopId: z.string() }),
     async run({ payload, db, clock, job, signal }) {
+      await refuseOtherShopsRow(job, async () => payload.shopId, `shop ${payload.shopId}`);
       let nextRunInMs: number;
       try {
         const result = await syncShopifyCheckouts(db, payload.shopId, { ...options, now: () => clock.now(), signal });
@@ -28,6 +30,9 @@ export function makeSyncShopifyCheckoutsJob(options: Omit<ShopifySyncOptions, "n
         logger.error("shopify sync job crashed", { shopId: payload.shopId, error: error instanceof Error ? error.message : String(error) });
         nextRunInMs = failureDelayMs(1, options.random);
       }
+      // Uninstalled (or erased) while this run was in flight: the chain ends; a reinstall starts it again.
+      const shop = await db.shop.findUnique({ where: { id: payload.shopId }, select: { uninstalledAt: true } });
+      if (!shop || shop.uninstalledAt) return;
       await rescheduleShopifySync(db, job.id, payload.shopId, new Date(clock.now().getTime() + nextRunInMs));
     },
   });

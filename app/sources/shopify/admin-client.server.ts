@@ -62,7 +62,9 @@ export function classifyAdminError<T>(error: unknown): AdminOutcome<T> {
     const body = (error as GraphqlQueryError).body as
       | { data?: T | null; extensions?: { cost?: QueryCost }; errors?: { graphQLErrors?: GraphqlErrorEntry[] } }
       | undefined;
-    const errors = body?.errors?.graphQLErrors ?? [];
+    // Read defensively: this runs on whatever came back, and must classify it rather than throw.
+    const listed: unknown = body?.errors?.graphQLErrors;
+    const errors = (Array.isArray(listed) ? listed : []).filter((e): e is GraphqlErrorEntry => Boolean(e) && typeof e === "object");
     const codes = errors.map((e) => e.extensions?.code);
     const cost = body?.extensions?.cost ?? null;
     if (codes.includes("THROTTLED")) return { kind: "throttled", cost };

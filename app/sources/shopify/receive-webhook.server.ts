@@ -1,5 +1,6 @@
 import { db } from "../../db.server";
 import { recordInboundEvent } from "../../models/inbound-event.server";
+import { jsonNestingDepth, MAX_JSON_DEPTH, readBodyWithLimit } from "../../security/request-limits.server";
 import { authenticate } from "../../shopify.server";
 
 /** Shopify normalises topics to `CHECKOUTS_CREATE`; we store them the way the TOML names them (`checkouts/create`). */
@@ -12,12 +13,49 @@ export function topicName(normalised: string): string {
 }
 
 /**
- * The whole of a Shopify webhook route: verify the HMAC on the raw body (401, nothing written), store the delivery
- * once keyed by X-Shopify-Webhook-Id, enqueue its processing, answer 200. Returns what was stored for routes that
- * do more (app/uninstalled).
+ * The body, checked before the Shopify library reads it: at most 1 MB (413) and nested at most 64 levels (400), so
+ * neither the HMAC check nor JSON.parse ever sees an oversized or hostile body. Returns a fresh Request carrying the
+ * same headers and bytes for `authenticate.webhook`, which verifies the HMAC over exactly those bytes.
+ */
+async function boundedWebhookRequest(request: Request): Promise<{ request: Request; raw: string }> {
+  if (request.method !== "POST") throw new Response(undefined, { status: 405, headers: { allow: "POST" } });
+  const body = await readBodyWithLimit(request);
+  if (!body.ok) throw new Response(body.reason, { status: body.status });
+  if (jsonNestingDepth(body.text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new Response(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { status: 400 });
+  const headers = new Headers(request.headers);
+  headers.delete("content-length"); // recomputed for the copy
+  return { request: new Request(request.url, { method: "POST", headers, body: body.text }), raw: body.text };
+}
+
+/**
+ * Verifies the HMAC (401) and parses the payload; a signed body that is not a JSON object is a 400, not a 500.
+ * Returns the body as signed too: it is what gets stored (JSON.parse has rounded ids past 2^53, the text has not).
+ */
+async function verifiedWebhook(request: Request) {
+  let webhook: Awaited<ReturnType<typeof authenticate.webhook>>;
+  const bounded = await boundedWebhookRequest(request);
+  try {
+    webhook = await authenticate.webhook(bounded.request);
+  } catch (error) {
+    if (error instanceof Response) throw error;
+    // The library JSON.parses the body after checking the HMAC; a SyntaxError means a signed, malformed body.
+    if (error instanceof SyntaxError) throw new Response("body is not valid JSON", { status: 400 });
+    throw error;
+  }
+  // Every Shopify topic delivers a JSON object; anything else would only fail later, in the processing job.
+  if (!webhook.payload || typeof webhook.payload !== "object" || Array.isArray(webhook.payload)) {
+    throw new Response("payload is not a JSON object", { status: 400 });
+  }
+  return { webhook, raw: bounded.raw };
+}
+
+/**
+ * The whole of a Shopify webhook route: cap the body (413/400), verify the HMAC on the raw body (401, nothing written),
+ * store the delivery once keyed by X-Shopify-Webhook-Id, enqueue its processing, answer 200. Returns what was stored
+ * for routes that do more (app/uninstalled).
  */
 export async function receiveShopifyWebhook(request: Request) {
-  const webhook = await authenticate.webhook(request);
+  const { webhook, raw } = await verifiedWebhook(request);
   const topic = topicName(webhook.topic);
   const shop = await db.shop.findUnique({ where: { domain: webhook.shop }, select: { id: true } });
   const outcome = await recordInboundEvent(
@@ -27,7 +65,7 @@ export async function receiveShopifyWebhook(request: Request) {
       receiver: webhook.shop,
       externalId: webhook.webhookId,
       topic,
-      payload: JSON.stringify(webhook.payload),
+      payload: raw, // as signed, byte for byte (exact ids; the same JSON the job parses)
       shopId: shop?.id ?? null,
     },
     { name: "process-shopify-webhook" },

@@ -1,5 +1,6 @@
 import type { CheckoutObserved, Consent, ConsentEvidence, LineItem } from "../../recovery/model";
 import { toMinorUnits } from "../../recovery/money";
+import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 
 /**
  * Pure mapper from an Admin GraphQL `AbandonedCheckout` (the selection in abandoned-checkouts-query.ts) to a
@@ -82,15 +83,25 @@ function date(value: string | null | undefined, field: string, required = false)
     if (required) throw new CheckoutNodeError(`abandoned checkout has no ${field}`);
     return null;
   }
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new CheckoutNodeError(`abandoned checkout has an invalid ${field}: ${value}`);
+  if (typeof value !== "string") throw new CheckoutNodeError(`abandoned checkout has an invalid ${field}`);
+  const d = storableDate(new Date(value));
+  if (!d) throw new CheckoutNodeError(`abandoned checkout has an invalid ${field}: ${value}`);
   return d;
+}
+
+/** A MoneyV2 in minor units (RangeError for a malformed or unstorable amount: the sync skips the checkout). */
+function minorOf(money: MoneyV2, max = MAX_STORED_MINOR): number {
+  if (typeof money.amount !== "string" || typeof money.currencyCode !== "string") throw new RangeError("money without an amount or currency");
+  const amount = toMinorUnits(money.amount, money.currencyCode);
+  if (Math.abs(amount) > max) throw new RangeError(`amount too large: ${money.amount}`);
+  return amount;
 }
 
 export function lineItemFromNode(node: LineItemNode): LineItem {
   const quantity = Number.isInteger(node.quantity) && node.quantity > 0 ? node.quantity : 1;
   const price = node.originalUnitPriceSet?.presentmentMoney;
-  const unit = price ? toMinorUnits(price.amount, price.currencyCode) : 0;
+  const unit = price ? minorOf(price, Number.MAX_SAFE_INTEGER) : 0;
+  if (!Number.isSafeInteger(unit * quantity)) throw new RangeError("line item total too large");
   return {
     title: (node.title || "Item").slice(0, 500),
     variantTitle: node.variantTitle || null,
@@ -124,11 +135,11 @@ export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[
     },
     at: address?.marketingUpdatedAt ?? null,
   };
-  const total = { amountMinor: toMinorUnits(presentment.amount, presentment.currencyCode), currency: presentment.currencyCode };
+  const total = { amountMinor: minorOf(presentment), currency: presentment.currencyCode };
   const shopTotal =
     shop.currencyCode === presentment.currencyCode && shop.amount === presentment.amount
       ? null
-      : { amountMinor: toMinorUnits(shop.amount, shop.currencyCode), currency: shop.currencyCode };
+      : { amountMinor: minorOf(shop), currency: shop.currencyCode };
 
   return {
     kind: "checkout.observed",
@@ -140,7 +151,7 @@ export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[
     firstName: customer?.firstName || null,
     shopifyCustomerId: customer?.id ?? null,
     consent,
-    lineItems: lineItems ? lineItems.map(lineItemFromNode) : null,
+    lineItems: lineItems ? lineItems.filter((item) => item && typeof item === "object").map(lineItemFromNode) : null,
     total,
     shopTotal,
     locale: customer?.locale || null,

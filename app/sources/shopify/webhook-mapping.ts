@@ -1,5 +1,6 @@
 import type { CheckoutObserved, ConsentEvidence, LineItem, PurchaseObserved } from "../../recovery/model";
 import { toMinorUnits } from "../../recovery/money";
+import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 
 /**
  * Pure mappers from Shopify's REST-shaped webhook payloads to SourceEvents.
@@ -12,26 +13,48 @@ type Json = Record<string, any>;
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 const date = (v: unknown): Date | null => {
   if (typeof v !== "string") return null;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? null : d;
+  return storableDate(new Date(v));
 };
+
+/** The customer's gid: `admin_graphql_api_id` as sent (exact), else built from `id` (a number past 2^53 is rounded). */
+function customerGid(customer: Json | null | undefined): string | null {
+  if (!customer || typeof customer !== "object") return null;
+  const gid = str(customer.admin_graphql_api_id);
+  if (gid?.startsWith("gid://shopify/Customer/")) return gid;
+  return customer.id != null ? `gid://shopify/Customer/${String(customer.id)}` : null;
+}
 
 export class PayloadError extends Error {
   name = "PayloadError";
+}
+
+/** A decimal amount ("19.90") in minor units; anything else, or an amount too large to store, is an unreadable payload. */
+function minor(value: unknown, currency: string, field: string, max = MAX_STORED_MINOR): number {
+  let amount: number;
+  try {
+    amount = toMinorUnits(typeof value === "string" || typeof value === "number" ? String(value) : "", currency);
+  } catch {
+    throw new PayloadError(`${field} is not a decimal amount`);
+  }
+  if (Math.abs(amount) > max) throw new PayloadError(`${field} is too large`);
+  return amount;
 }
 
 function lineItems(items: unknown, currency: string): LineItem[] {
   if (!Array.isArray(items)) return [];
   return items.slice(0, 250).map((item: Json) => {
     const quantity = Number.isInteger(item?.quantity) && item.quantity > 0 ? item.quantity : 1;
-    const unit = toMinorUnits(String(item?.price ?? "0"), currency);
+    // Line items are stored as JSON (no 32-bit column), but their arithmetic must stay exact.
+    const unit = minor(item?.price ?? "0", currency, "line item price", Number.MAX_SAFE_INTEGER);
+    const total = item?.line_price != null ? minor(item.line_price, currency, "line item line_price", Number.MAX_SAFE_INTEGER) : unit * quantity;
+    if (!Number.isSafeInteger(total)) throw new PayloadError("line item total is too large");
     return {
       title: String(item?.title ?? item?.presentment_title ?? "Item").slice(0, 500),
       variantTitle: str(item?.variant_title),
       quantity,
       imageUrl: null,
       unitPriceMinor: unit,
-      totalPriceMinor: item?.line_price != null ? toMinorUnits(String(item.line_price), currency) : unit * quantity,
+      totalPriceMinor: total,
     };
   });
 }
@@ -63,10 +86,10 @@ export function checkoutWebhookToEvent(p: Json): CheckoutObserved {
     name: str(p.name),
     email: str(p.email) ?? str(customer?.email),
     firstName: str(customer?.first_name) ?? str(p.billing_address?.first_name) ?? str(p.shipping_address?.first_name),
-    shopifyCustomerId: customer?.id != null ? `gid://shopify/Customer/${String(customer.id)}` : null,
+    shopifyCustomerId: customerGid(customer),
     consent,
     lineItems: lineItems(p.line_items, currency),
-    total: { amountMinor: toMinorUnits(String(p.total_price ?? "0"), currency), currency },
+    total: { amountMinor: minor(p.total_price ?? "0", currency, "total_price"), currency },
     // The webhook gives shop-currency totals only as total_price_set; not needed downstream yet.
     shopTotal: null,
     locale: str(p.customer_locale),
@@ -91,10 +114,10 @@ export function orderWebhookToEvent(p: Json): PurchaseObserved {
     source: "shopify",
     externalId: String(id),
     email: str(p.email) ?? str(p.contact_email) ?? str(p.customer?.email),
-    shopifyCustomerId: p.customer?.id != null ? `gid://shopify/Customer/${String(p.customer.id)}` : null,
+    shopifyCustomerId: customerGid(p.customer),
     checkoutToken: str(p.checkout_token),
     cartToken: str(p.cart_token),
-    amount: { amountMinor: toMinorUnits(String(p.total_price ?? "0"), currency), currency },
+    amount: { amountMinor: minor(p.total_price ?? "0", currency, "total_price"), currency },
     occurredAt,
   };
 }

@@ -1,4 +1,5 @@
 import type { CheckoutObserved, Consent, ConsentEvidence, LineItem, PurchaseObserved } from "../../recovery/model";
+import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 import { fromStripeAmount } from "./stripe-money";
 
 /**
@@ -18,7 +19,7 @@ export class StripePayloadError extends Error {
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
 const int = (v: unknown): number | null => (typeof v === "number" && Number.isSafeInteger(v) ? v : null);
-const unixDate = (v: unknown): Date | null => (int(v) !== null ? new Date((v as number) * 1000) : null);
+const unixDate = (v: unknown): Date | null => (int(v) !== null ? storableDate(new Date((v as number) * 1000)) : null);
 
 /** The session inside an event, with its id checked (`cs_…`). */
 export function sessionOf(eventObject: unknown): Json {
@@ -48,7 +49,9 @@ export function shopifyCustomerIdFrom(clientReferenceId: string | null): string 
 function money(session: Json, fallbackCurrency: string) {
   const currency = (str(session.currency) ?? fallbackCurrency).toUpperCase();
   const amount = int(session.amount_total) ?? 0;
-  return { amountMinor: fromStripeAmount(amount, currency), currency };
+  const amountMinor = fromStripeAmount(amount, currency);
+  if (!Number.isSafeInteger(amountMinor) || Math.abs(amountMinor) > MAX_STORED_MINOR) throw new StripePayloadError("amount_total is too large to store");
+  return { amountMinor, currency };
 }
 
 function consentEvidence(session: Json, at: Date): ConsentEvidence {
@@ -143,14 +146,18 @@ export function stripeLineItems(items: unknown[], sessionCurrency: string): Line
     const unit = int(price?.unit_amount) ?? (subtotal !== null ? Math.round(subtotal / quantity) : 0);
     const product = obj(price?.product);
     const images = Array.isArray(product?.images) ? product.images : [];
+    const unitPriceMinor = fromStripeAmount(unit, currency);
+    const totalPriceMinor = fromStripeAmount(subtotal ?? unit * quantity, currency);
+    // An amount past exact integer arithmetic is not a real item; it is left out rather than stored wrong.
+    if (!Number.isSafeInteger(unitPriceMinor) || !Number.isSafeInteger(totalPriceMinor)) return [];
     return [
       {
         title: (str(item.description) ?? str(product?.name) ?? "Item").slice(0, 500),
         variantTitle: str(price?.nickname),
         quantity,
         imageUrl: str(images[0]),
-        unitPriceMinor: fromStripeAmount(unit, currency),
-        totalPriceMinor: fromStripeAmount(subtotal ?? unit * quantity, currency),
+        unitPriceMinor,
+        totalPriceMinor,
       },
     ];
   });

@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, parseJsonWithLimits } from "../../security/request-limits.server";
 import { Stripe, stripeWebhooks } from "./stripe-client.server";
 
 /** Stripe's own default, stated here because it is part of our contract with merchants: 5 minutes. */
@@ -12,7 +13,7 @@ export interface StripeEventEnvelope {
   data: { object: Record<string, unknown> };
 }
 
-export type VerifyFailure = "missing_signature" | "bad_signature" | "stale_timestamp" | "malformed_json" | "not_an_event";
+export type VerifyFailure = "missing_signature" | "bad_signature" | "stale_timestamp" | "malformed_json" | "too_deep" | "not_an_event";
 
 export type VerifyOutcome =
   | { ok: true; event: StripeEventEnvelope; /** Which secret matched: 0 = current, 1 = previous (rotation). */ secretIndex: number }
@@ -23,34 +24,37 @@ const MESSAGES: Record<VerifyFailure, string> = {
   bad_signature: "signature does not match this endpoint's signing secret",
   stale_timestamp: `signature timestamp is more than ${SIGNATURE_TOLERANCE_SECONDS} s old`,
   malformed_json: "body is not valid JSON",
+  too_deep: `body is nested deeper than ${MAX_JSON_DEPTH} levels`,
   not_an_event: "body is not a Stripe event",
 };
 
 const fail = (reason: VerifyFailure): VerifyOutcome => ({ ok: false, reason, message: MESSAGES[reason] });
 
 /**
- * Verifies `Stripe-Signature` over the exact raw body with `stripe.webhooks.constructEvent` (300 s tolerance), trying
- * each secret in turn: the current one, then during a rotation the previous one. A signature that matches but is too
- * old is reported as stale rather than as a mismatch. `receivedAtMs` replaces the clock (tests).
+ * Verifies `Stripe-Signature` over the exact raw body with the SDK's `webhooks.signature.verifyHeader` (300 s
+ * tolerance), trying each secret in turn: the current one, then during a rotation the previous one. A signature that
+ * matches but is too old is reported as stale rather than as a mismatch. Only a verified body is parsed, with the
+ * nesting limit checked before JSON.parse (request-limits.server.ts). `receivedAtMs` replaces the clock (tests).
  */
 export function verifyStripeEvent(rawBody: string, signatureHeader: string | null, secrets: string[], receivedAtMs?: number): VerifyOutcome {
   if (!signatureHeader) return fail("missing_signature");
   if (!rawBody) return fail("malformed_json");
   let stale = false;
   for (const [index, secret] of secrets.entries()) {
-    let parsed: unknown;
     try {
-      parsed = stripeWebhooks.constructEvent(rawBody, signatureHeader, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, receivedAtMs);
+      stripeWebhooks.signature!.verifyHeader(rawBody, signatureHeader, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, receivedAtMs);
     } catch (error) {
       if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
         // The SDK checks the signature first, so "outside the tolerance zone" means this secret did sign it.
         if (/tolerance/i.test(error.message)) stale = true;
         continue;
       }
-      // The signature matched; the body itself is unusable.
-      return fail(error instanceof SyntaxError ? "malformed_json" : "not_an_event");
+      throw error;
     }
-    return isEventEnvelope(parsed) ? { ok: true, event: parsed, secretIndex: index } : fail("not_an_event");
+    // The signature matched; now the body itself.
+    const parsed = parseJsonWithLimits(rawBody, MAX_JSON_DEPTH);
+    if (!parsed.ok) return fail(parsed.problem === "malformed" ? "malformed_json" : "too_deep");
+    return isEventEnvelope(parsed.value) ? { ok: true, event: parsed.value, secretIndex: index } : fail("not_an_event");
   }
   return fail(stale ? "stale_timestamp" : "bad_signature");
 }
@@ -63,7 +67,8 @@ function isEventEnvelope(value: unknown): value is StripeEventEnvelope {
     e.object === "event" &&
     typeof e.id === "string" && e.id.length > 0 && e.id.length <= 255 &&
     typeof e.type === "string" && e.type.length > 0 &&
-    typeof e.created === "number" &&
+    // Unix seconds the database can store as a date (the job turns `created` into the abandonment time).
+    Number.isSafeInteger(e.created) && (e.created as number) > 0 && (e.created as number) <= 253_402_300_799 &&
     typeof data === "object" && data !== null &&
     typeof data.object === "object" && data.object !== null
   );

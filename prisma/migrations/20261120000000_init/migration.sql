@@ -436,7 +436,13 @@ CREATE INDEX "Click_shopId_clickedAt_idx" ON "Click"("shopId", "clickedAt");
 CREATE INDEX "Click_recoveryId_idx" ON "Click"("recoveryId");
 
 -- CreateIndex
+CREATE INDEX "Click_messageId_idx" ON "Click"("messageId");
+
+-- CreateIndex
 CREATE INDEX "Conversion_shopId_convertedAt_idx" ON "Conversion"("shopId", "convertedAt");
+
+-- CreateIndex
+CREATE INDEX "Conversion_messageId_idx" ON "Conversion"("messageId");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Conversion_recoveryId_method_key" ON "Conversion"("recoveryId", "method");

@@ -1,0 +1,210 @@
+/**
+ * customers/redact: removes one customer's personal data from one shop, from both sources, and keeps only aggregate
+ * counts (DailyStat, which its triggers never decrement on delete). What is deleted, what is kept and why:
+ * docs/decisions/040-privacy-requests.md. Idempotent: a second run finds nothing left to remove.
+ */
+import { Prisma, type PrismaClient } from "@prisma/client";
+import { sqlTime } from "../models/sql-time";
+import { emailHash, isEmailHash } from "./email-hash.server";
+import { findFootprint, type Footprint } from "./footprint.server";
+import { hasNeedles, mentions, type Needles, type PrivacySubject } from "./subject";
+
+/** Left where a sentence about the customer was (decision details, job errors). */
+export const REDACTED_TEXT = "[removed: customer data redacted]";
+/** Reason code on the messages a redaction cancels. */
+export const REDACTION_REASON = "customer_redacted";
+
+export const redactedBody = (now: Date) => JSON.stringify({ redacted: true, by: "customers/redact", at: now.toISOString() });
+
+/** An unsubscribe or suppression that outlives the contact, kept as a hash of the address (see suppression.server.ts). */
+export interface KeptSuppression {
+  emailHash: string;
+  unsubscribedAt: string | null;
+  suppressedAt: string | null;
+  suppressionReason: string | null;
+}
+
+export interface RedactionSummary {
+  recoveries: number;
+  messagesCancelled: number;
+  messages: number;
+  clicks: number;
+  conversions: number;
+  purchases: number;
+  contacts: number;
+  webhookBodies: number;
+  jobsCancelled: number;
+  exportsRemoved: number;
+  keptSuppressions: KeptSuppression[];
+}
+
+const unique = <T>(values: Iterable<T | null | undefined>): T[] => [...new Set([...values].filter((v): v is T => v !== null && v !== undefined))];
+const chunks = <T>(values: T[], size = 200): T[][] => Array.from({ length: Math.ceil(values.length / size) }, (_, i) => values.slice(i * size, (i + 1) * size));
+
+type Tx = Prisma.TransactionClient;
+
+/** SQL narrowing for "this text column mentions a needle" (exactness comes from `mentions` afterwards). */
+function mentionSql(column: string, needles: Needles): Prisma.Sql {
+  const col = Prisma.raw(`"${column}"`);
+  return Prisma.join(
+    [
+      ...needles.caseless.map((n) => Prisma.sql`instr(lower(coalesce(${col}, '')), ${n}) > 0`),
+      ...needles.digits.map((d) => Prisma.sql`instr(coalesce(${col}, ''), ${d}) > 0`),
+    ],
+    " OR ",
+  );
+}
+
+export interface RedactOptions {
+  /** The ComplianceRequest to complete in the same transaction as the redaction. */
+  requestId?: string;
+  /** The delivery being processed: its body is scrubbed too, but its processing is the caller's to finish. */
+  currentEventId?: string;
+}
+
+export async function redactCustomer(
+  db: PrismaClient,
+  shop: { id: string; domain: string },
+  subject: PrivacySubject,
+  now: Date,
+  options: RedactOptions = {},
+): Promise<RedactionSummary> {
+  // Found outside the write transaction: the scan of stored webhook bodies is the slow part, and SQLite has one writer.
+  const f = await findFootprint(db, shop, subject);
+  return db.$transaction((tx) => applyRedaction(tx, f, now, options));
+}
+
+async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOptions): Promise<RedactionSummary> {
+  const shopId = f.shop.id;
+  const at = sqlTime(now);
+
+  // 1. Nothing more goes out: pending emails are cancelled (a send in progress re-checks its claim and stops).
+  const pending = f.messages.filter((m) => m.status === "scheduled" || m.status === "claimed").map((m) => m.id);
+  const { count: messagesCancelled } = await tx.message.updateMany({
+    where: { id: { in: pending }, status: { in: ["scheduled", "claimed"] } },
+    data: { status: "cancelled", skipReason: REDACTION_REASON, claimedBy: null, updatedAt: now },
+  });
+
+  // 2. Queued jobs about these rows (sends, consent mirroring, unprocessed deliveries, Flow triggers) are cancelled.
+  const rowIds = unique([
+    ...f.messages.map((m) => m.id),
+    ...f.contacts.map((c) => c.id),
+    ...f.recoveries.map((r) => r.id),
+    ...f.conversions.map((c) => c.id),
+    ...f.flowDeliveries.map((d) => d.id),
+    ...f.purchases.map((p) => p.id),
+    ...f.events.filter((e) => e.id !== options.currentEventId).map((e) => e.id),
+  ]);
+  let jobsCancelled = 0;
+  for (const ids of chunks(rowIds)) {
+    jobsCancelled += await tx.$executeRaw`
+      UPDATE "Job" SET "status" = 'cancelled', "key" = NULL, "lastError" = ${"cancelled: customer data redacted"}, "finishedAt" = ${at}, "updatedAt" = ${at}
+      WHERE "status" = 'queued' AND ("shopId" = ${shopId} OR "shopId" IS NULL)
+        AND (${Prisma.join(ids.map((id) => Prisma.sql`instr("payload", ${id}) > 0`), " OR ")})`;
+  }
+  // Jobs that carry the person in their payload or error text (an SMTP refusal quotes the address).
+  if (hasNeedles(f.identity)) {
+    const jobs = await tx.$queryRaw<{ id: string; status: string; payload: string; lastError: string | null }[]>`
+      SELECT "id", "status", "payload", "lastError" FROM "Job"
+      WHERE ("shopId" = ${shopId} OR "shopId" IS NULL) AND "status" <> 'running' AND (${mentionSql("payload", f.identity)} OR ${mentionSql("lastError", f.identity)})`;
+    for (const job of jobs) {
+      const inPayload = mentions(job.payload, f.identity);
+      const inError = mentions(job.lastError, f.identity);
+      if (!inPayload && !inError) continue;
+      if (job.status === "queued") jobsCancelled++;
+      await tx.job.update({
+        where: { id: job.id },
+        data: {
+          ...(inPayload ? { payload: "{}" } : {}),
+          ...(inError ? { lastError: REDACTED_TEXT } : {}),
+          ...(job.status === "queued" ? { status: "cancelled", key: null, finishedAt: now } : {}),
+        },
+      });
+    }
+  }
+
+  // 3. Row-level data goes. Deleting a recovery takes its messages, clicks, conversions, decisions and Flow deliveries
+  //    with it (cascade); no trigger fires on delete, so the dashboard's DailyStat totals stay exactly as they were.
+  for (const ids of chunks(f.recoveries.map((r) => r.id))) await tx.recovery.deleteMany({ where: { shopId, id: { in: ids } } });
+  for (const ids of chunks(f.purchases.map((p) => p.id))) await tx.purchase.deleteMany({ where: { shopId, id: { in: ids } } });
+  // Emails of other recoveries that went to this address (a checkout whose email was changed later).
+  const strayMessages = f.messages.filter((m) => !f.recoveries.some((r) => r.id === m.recoveryId)).map((m) => m.id);
+  if (strayMessages.length) {
+    await tx.message.updateMany({ where: { id: { in: strayMessages } }, data: { toEmail: null } });
+    await tx.message.updateMany({ where: { id: { in: strayMessages }, lastError: { not: null } }, data: { lastError: REDACTED_TEXT } });
+  }
+  // Sentences elsewhere in the shop that quote the address.
+  const needles = f.identity;
+  if (hasNeedles(needles)) {
+    const decisions = await tx.$queryRaw<{ id: string; detail: string | null }[]>`
+      SELECT "id", "detail" FROM "DecisionLog" WHERE "shopId" = ${shopId} AND (${mentionSql("detail", needles)})`;
+    const quoting = decisions.filter((d) => mentions(d.detail, needles)).map((d) => d.id);
+    if (quoting.length) await tx.decisionLog.updateMany({ where: { id: { in: quoting } }, data: { detail: REDACTED_TEXT } });
+    const flows = await tx.$queryRaw<{ id: string; payload: string; lastError: string | null }[]>`
+      SELECT "id", "payload", "lastError" FROM "FlowTriggerDelivery" WHERE "shopId" = ${shopId} AND (${mentionSql("payload", needles)} OR ${mentionSql("lastError", needles)})`;
+    for (const flow of flows.filter((d) => mentions(d.payload, needles) || mentions(d.lastError, needles))) {
+      await tx.flowTriggerDelivery.update({ where: { id: flow.id }, data: { payload: JSON.stringify({ redacted: true }), lastError: flow.lastError ? REDACTED_TEXT : null } });
+    }
+  }
+
+  // 4. Contacts go. An unsubscribe or suppression survives as a hash of the address, so the person is not emailed again
+  //    if they come back, without Reclaim keeping who they are.
+  const keptSuppressions: KeptSuppression[] = f.contacts
+    .filter((c) => c.unsubscribedAt || c.suppressedAt)
+    .map((c) => ({
+      emailHash: emailHash(shopId, c.email),
+      unsubscribedAt: c.unsubscribedAt?.toISOString() ?? null,
+      suppressedAt: c.suppressedAt?.toISOString() ?? null,
+      suppressionReason: c.suppressionReason,
+    }));
+  await tx.contact.deleteMany({ where: { shopId, id: { in: f.contacts.map((c) => c.id) } } });
+
+  // 5. Stored webhook bodies that mention the person (this request's too) are replaced by a marker. The rows stay, so a
+  //    late redelivery of the same event is still recognised as a duplicate and cannot bring the data back.
+  const eventIds = f.events.map((e) => e.id);
+  for (const ids of chunks(eventIds)) {
+    await tx.inboundEvent.updateMany({ where: { id: { in: ids } }, data: { payload: redactedBody(now) } });
+    await tx.inboundEvent.updateMany({
+      where: { id: { in: ids.filter((id) => id !== options.currentEventId) }, processedAt: null },
+      data: { processedAt: now, error: "body removed by customers/redact before it was processed" },
+    });
+  }
+
+  // 6. Earlier privacy requests about the person: their exports go, their email becomes the hash.
+  let exportsRemoved = 0;
+  for (const request of f.requests) {
+    if (request.export !== null) exportsRemoved++;
+    await tx.complianceRequest.update({
+      where: { id: request.id },
+      data: { export: null, email: request.email && !isEmailHash(request.email) ? emailHash(shopId, request.email) : request.email },
+    });
+  }
+
+  const summary: RedactionSummary = {
+    recoveries: f.recoveries.length,
+    messagesCancelled,
+    messages: f.messages.length,
+    clicks: f.clicks.length,
+    conversions: f.conversions.length,
+    purchases: f.purchases.length,
+    contacts: f.contacts.length,
+    webhookBodies: eventIds.filter((id) => id !== options.currentEventId).length,
+    jobsCancelled,
+    exportsRemoved,
+    keptSuppressions,
+  };
+  if (options.requestId) {
+    const request = await tx.complianceRequest.findUniqueOrThrow({ where: { id: options.requestId } });
+    await tx.complianceRequest.update({
+      where: { id: options.requestId },
+      data: {
+        status: "done",
+        completedAt: now,
+        summary: JSON.stringify(summary),
+        export: null,
+        email: request.email && !isEmailHash(request.email) ? emailHash(shopId, request.email) : request.email,
+      },
+    });
+  }
+  return summary;
+}

@@ -1,0 +1,130 @@
+/**
+ * Who a Shopify privacy request is about, read from its payload, and the text needles used to find that person in
+ * stored rows. Pure: no database, no clock.
+ *
+ * Shopify's ids can exceed JavaScript's safe integers (its own samples do), so numbers are read as the digits that were
+ * sent (lossless-json), never through a float. That only helps when the stored payload is the body as received; a body
+ * that was parsed and re-serialised has already lost the digits (see docs/decisions/040-privacy-requests.md).
+ */
+import { parse as parseLossless } from "lossless-json";
+import { normalizeEmail } from "../recovery/model";
+
+export const COMPLIANCE_TOPICS = ["customers/data_request", "customers/redact", "shop/redact"] as const;
+export type ComplianceTopic = (typeof COMPLIANCE_TOPICS)[number];
+
+export function isComplianceTopic(topic: string): topic is ComplianceTopic {
+  return (COMPLIANCE_TOPICS as readonly string[]).includes(topic);
+}
+
+/** The customer a `customers/*` request names. Ids are Shopify's numeric ids, as decimal strings. */
+export interface PrivacySubject {
+  customerId: string | null;
+  /** Normalised (trimmed, lower-case); null when absent or not an address. */
+  email: string | null;
+  phone: string | null;
+  /** `orders_requested` (data request) or `orders_to_redact` (redaction). */
+  orderIds: string[];
+  /** Shopify's data request id (data requests only). */
+  dataRequestId: string | null;
+}
+
+export class CompliancePayloadError extends Error {
+  name = "CompliancePayloadError";
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
+/** A Shopify numeric id as sent (a number's digits, or a string of digits); anything else is not an id. */
+const numericId = (v: unknown): string | null => {
+  const s = typeof v === "string" ? v.trim() : null;
+  return s && /^\d{1,30}$/.test(s) ? s.replace(/^0+(?=\d)/, "") : null;
+};
+const text = (v: unknown): string | null => (typeof v === "string" && v.trim().length > 0 ? v.trim() : null);
+
+/** Parses JSON keeping every number as the exact digits it was written with. */
+export function parseKeepingDigits(raw: string): unknown {
+  try {
+    return parseLossless(raw, null, (digits) => digits);
+  } catch {
+    // Not strictly valid for lossless-json (e.g. duplicate keys): fall back to the ordinary parser.
+    return JSON.parse(raw, (_key, value) => (typeof value === "number" ? String(value) : value));
+  }
+}
+
+/** Parses JSON for people to read: numbers stay numbers unless a float would change them (then the digits, as a string). */
+export function parseForExport(raw: string): unknown {
+  return parseLossless(raw, null, (digits) => {
+    const n = Number(digits);
+    return /^-?\d+$/.test(digits) && !Number.isSafeInteger(n) ? digits : n;
+  });
+}
+
+/** The person named by a `customers/data_request` or `customers/redact` payload. Throws CompliancePayloadError if none. */
+export function subjectFromPayload(raw: string): PrivacySubject {
+  let body: Json | null;
+  try {
+    body = obj(parseKeepingDigits(raw));
+  } catch {
+    throw new CompliancePayloadError("the request body is not JSON");
+  }
+  if (!body) throw new CompliancePayloadError("the request body is not a JSON object");
+  const customer = obj(body.customer);
+  const orders = Array.isArray(body.orders_requested) ? body.orders_requested : Array.isArray(body.orders_to_redact) ? body.orders_to_redact : [];
+  const subject: PrivacySubject = {
+    customerId: numericId(customer?.id),
+    email: normalizeEmail(text(customer?.email)),
+    phone: text(customer?.phone),
+    orderIds: [...new Set(orders.map(numericId).filter((id): id is string => id !== null))],
+    dataRequestId: numericId(obj(body.data_request)?.id) ?? text(obj(body.data_request)?.id),
+  };
+  if (!subject.customerId && !subject.email && subject.orderIds.length === 0) {
+    throw new CompliancePayloadError("the request names no customer id, email or order");
+  }
+  return subject;
+}
+
+export const customerGid = (id: string) => `gid://shopify/Customer/${id}`;
+export const orderGid = (id: string) => `gid://shopify/Order/${id}`;
+
+/** Stripe `client_reference_id` forms that carry a Shopify customer (see app/sources/stripe/to-source-event.ts). */
+export function clientReferenceIds(customerId: string): string[] {
+  return [`shopify_customer_${customerId}`, customerGid(customerId)];
+}
+
+/**
+ * What to look for in free text (raw webhook bodies, error messages) to find a person:
+ * - `caseless`: matched case-insensitively anywhere (emails, tokens, session ids);
+ * - `digits`: numeric ids, matched only where no other digit touches them (so 12345 is not found inside 9123456).
+ */
+export interface Needles {
+  caseless: string[];
+  digits: string[];
+}
+
+export function needlesFor(values: { emails?: Iterable<string>; phones?: Iterable<string>; digits?: Iterable<string>; tokens?: Iterable<string> }): Needles {
+  const caseless = new Set<string>();
+  for (const e of values.emails ?? []) if (e) caseless.add(e.toLowerCase());
+  // Short phone fragments would match prices and dates; a full number is at least 7 characters.
+  for (const p of values.phones ?? []) if (p && p.replace(/\D/g, "").length >= 7) caseless.add(p.toLowerCase());
+  for (const t of values.tokens ?? []) if (t && t.length >= 8) caseless.add(t.toLowerCase());
+  const digits = new Set<string>();
+  for (const d of values.digits ?? []) if (d && /^\d{5,}$/.test(d)) digits.add(d);
+  return { caseless: [...caseless], digits: [...digits] };
+}
+
+export const hasNeedles = (n: Needles) => n.caseless.length + n.digits.length > 0;
+
+/** Whether `haystack` mentions any needle (the exact check behind the database's coarse `instr` prefilter). */
+export function mentions(haystack: string | null | undefined, needles: Needles): boolean {
+  if (!haystack) return false;
+  const lower = haystack.toLowerCase();
+  if (needles.caseless.some((n) => lower.includes(n))) return true;
+  return needles.digits.some((d) => {
+    for (let i = haystack.indexOf(d); i !== -1; i = haystack.indexOf(d, i + 1)) {
+      const before = haystack.charCodeAt(i - 1);
+      const after = haystack.charCodeAt(i + d.length);
+      if (!(before >= 48 && before <= 57) && !(after >= 48 && after <= 57)) return true;
+    }
+    return false;
+  });
+}

@@ -1,0 +1,42 @@
+import type { Prisma, PrismaClient } from "@prisma/client";
+import { emailHash } from "./email-hash.server";
+import type { KeptSuppression } from "./redact-customer.server";
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export interface SuppressionAfterRedaction {
+  unsubscribedAt: Date | null;
+  suppressedAt: Date | null;
+  suppressionReason: string | null;
+}
+
+/**
+ * The unsubscribe or suppression of a contact that was since redacted, if `email` is that contact's address. Meant for
+ * the moment a new Contact is created for an address (ingest), so a person who unsubscribed, bounced or complained is
+ * not emailed again after their data was erased. Reads only this shop's completed redactions (a handful of rows).
+ */
+export async function suppressionAfterRedaction(db: Db, shopId: string, email: string): Promise<SuppressionAfterRedaction | null> {
+  const hash = emailHash(shopId, email);
+  const rows = await db.complianceRequest.findMany({
+    where: { shopId, topic: "customers/redact", status: "done", summary: { contains: hash } },
+    select: { summary: true },
+    orderBy: { receivedAt: "desc" },
+  });
+  for (const row of rows) {
+    let kept: KeptSuppression[] = [];
+    try {
+      kept = (JSON.parse(row.summary) as { keptSuppressions?: KeptSuppression[] }).keptSuppressions ?? [];
+    } catch {
+      continue;
+    }
+    const match = kept.find((k) => k.emailHash === hash);
+    if (match) {
+      return {
+        unsubscribedAt: match.unsubscribedAt ? new Date(match.unsubscribedAt) : null,
+        suppressedAt: match.suppressedAt ? new Date(match.suppressedAt) : null,
+        suppressionReason: match.suppressionReason,
+      };
+    }
+  }
+  return null;
+}

@@ -1,0 +1,67 @@
+import type { PrismaClient } from "@prisma/client";
+import { decryptSecret, encryptSecret, needsReencryption, type KeyRing } from "./encryption.server";
+
+/**
+ * Every column that holds a secret encrypted with encryptSecret, by model. `npm run keys:rotate` re-encrypts exactly
+ * these; test/integration/key-rotation.test.ts fails if the schema gains an `…Encrypted` column not listed here.
+ */
+export const ENCRYPTED_COLUMNS = {
+  Shop: ["smtpPasswordEncrypted"],
+  StripeConnection: ["webhookSecretEncrypted", "previousWebhookSecretEncrypted", "apiKeyEncrypted"],
+} as const;
+
+type Row = Record<string, string | null> & { id: string };
+
+/**
+ * Re-encrypts, with the ring's current (first) key, every stored secret that was encrypted with another key of the
+ * ring. Safe while the app runs: each row is written only if its encrypted values are still the ones read
+ * (compare-and-set), so a secret the merchant changes meanwhile is never overwritten with the old one; such a row is
+ * read again. Returns how many rows were rewritten. Once it returns, older keys can leave ENCRYPTION_KEYS.
+ */
+export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promise<number> {
+  let rewritten = 0;
+  const next = (value: string | null) => (value && needsReencryption(value, ring) ? encryptSecret(decryptSecret(value, ring), ring) : value);
+
+  async function each(model: keyof typeof ENCRYPTED_COLUMNS, ids: () => Promise<string[]>, read: (id: string) => Promise<Row | null>, write: (id: string, expected: Row, data: Row) => Promise<number>) {
+    const columns = ENCRYPTED_COLUMNS[model];
+    for (const id of await ids()) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const row = await read(id);
+        if (!row) break; // deleted meanwhile
+        const data = Object.fromEntries(columns.map((c) => [c, next(row[c] ?? null)])) as Row;
+        if (columns.every((c) => data[c] === row[c])) break;
+        if ((await write(id, row, data)) === 1) {
+          rewritten++;
+          break;
+        }
+      }
+    }
+  }
+
+  const stripeSelect = { id: true, webhookSecretEncrypted: true, previousWebhookSecretEncrypted: true, apiKeyEncrypted: true } as const;
+  await each(
+    "StripeConnection",
+    async () => (await db.stripeConnection.findMany({ select: { id: true } })).map((r) => r.id),
+    (id) => db.stripeConnection.findUnique({ where: { id }, select: stripeSelect }) as Promise<Row | null>,
+    async (id, expected, data) =>
+      (
+        await db.stripeConnection.updateMany({
+          where: {
+            id,
+            webhookSecretEncrypted: expected.webhookSecretEncrypted!,
+            previousWebhookSecretEncrypted: expected.previousWebhookSecretEncrypted,
+            apiKeyEncrypted: expected.apiKeyEncrypted,
+          },
+          data: { webhookSecretEncrypted: data.webhookSecretEncrypted!, previousWebhookSecretEncrypted: data.previousWebhookSecretEncrypted, apiKeyEncrypted: data.apiKeyEncrypted },
+        })
+      ).count,
+  );
+  await each(
+    "Shop",
+    async () => (await db.shop.findMany({ where: { smtpPasswordEncrypted: { not: null } }, select: { id: true } })).map((r) => r.id),
+    (id) => db.shop.findUnique({ where: { id }, select: { id: true, smtpPasswordEncrypted: true } }) as Promise<Row | null>,
+    async (id, expected, data) =>
+      (await db.shop.updateMany({ where: { id, smtpPasswordEncrypted: expected.smtpPasswordEncrypted }, data: { smtpPasswordEncrypted: data.smtpPasswordEncrypted } })).count,
+  );
+  return rewritten;
+}
