@@ -2,6 +2,7 @@ import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import { mergeCheckout, notContactableReason, type StoredCheckout } from "../recovery/merge-checkout";
 import type { CheckoutObserved, CheckoutPixelObserved, ConsentEvidence, PurchaseObserved, SourceEvent } from "../recovery/model";
 import { normalizeEmail } from "../recovery/model";
+import { suppressionAfterRedaction } from "../privacy/suppression.server";
 import { scheduleRecovery, type ScheduleOutcome } from "./message.server";
 import { recordFlowTrigger } from "../flow/record.server";
 
@@ -29,13 +30,19 @@ export async function ingestSourceEvent(db: PrismaClient, shopId: string, event:
 
 async function upsertContact(tx: Tx, shopId: string, email: string | null, extra: { firstName?: string | null; shopifyCustomerId?: string | null }) {
   if (!email) return null;
-  return tx.contact.upsert({
-    where: { shopId_email: { shopId, email } },
-    create: { shopId, email, firstName: extra.firstName ?? null, shopifyCustomerId: extra.shopifyCustomerId ?? null },
-    update: {
-      ...(extra.firstName ? { firstName: extra.firstName } : {}),
-      ...(extra.shopifyCustomerId ? { shopifyCustomerId: extra.shopifyCustomerId } : {}),
-    },
+  const existing = await tx.contact.findUnique({ where: { shopId_email: { shopId, email } } });
+  if (existing) {
+    const update = {
+      ...(extra.firstName && extra.firstName !== existing.firstName ? { firstName: extra.firstName } : {}),
+      ...(extra.shopifyCustomerId && extra.shopifyCustomerId !== existing.shopifyCustomerId ? { shopifyCustomerId: extra.shopifyCustomerId } : {}),
+    };
+    return Object.keys(update).length > 0 ? tx.contact.update({ where: { id: existing.id }, data: update }) : existing;
+  }
+  // A person whose data was erased (customers/redact) after they unsubscribed or bounced stays unsubscribed when they
+  // come back: only a hash of their address was kept for this (docs/decisions/040).
+  const kept = await suppressionAfterRedaction(tx, shopId, email);
+  return tx.contact.create({
+    data: { shopId, email, firstName: extra.firstName ?? null, shopifyCustomerId: extra.shopifyCustomerId ?? null, ...(kept ?? {}) },
   });
 }
 

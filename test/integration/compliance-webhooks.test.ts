@@ -342,6 +342,14 @@ describe("customers/redact", () => {
     expect(kept).toEqual({ unsubscribedAt: at(3), suppressedAt: null, suppressionReason: null });
     expect(await suppressionAfterRedaction(p.db, shop.id, OTTO.email)).toBeNull();
     expect(await suppressionAfterRedaction(p.db, otherShop.id, UNA.email)).toBeNull();
+
+    // She comes back and abandons another cart (ticking the marketing box again): still unsubscribed, never emailed.
+    const sentToUna = mailTo(UNA.email).length;
+    await abandonCheckout(UNA, at(32), "Wool blanket");
+    await p.runAt(at(32));
+    expect(await p.db.contact.findFirstOrThrow({ where: { shopId: shop.id, email: UNA.email } })).toMatchObject({ unsubscribedAt: at(3) });
+    await p.runAt(at(40));
+    expect(mailTo(UNA.email)).toHaveLength(sentToUna);
   });
 
   it("records a request it cannot read, and changes nothing", async () => {
