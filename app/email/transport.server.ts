@@ -134,6 +134,7 @@ export function classifySendError(error: unknown): SendFailure {
   if (e.code === "EENVELOPE") return { kind: "rejected", message, hardBounce: false };
   if (e.code && BEFORE_TRANSFER_CODES.has(e.code)) return { kind: "retry", message };
   if (e.originalCode && UNREACHABLE.has(e.originalCode)) return { kind: "retry", message };
-  if (e.timeoutType === "CONNECTION_TIMEOUT" || e.timeoutType === "GREETING_TIMEOUT") return { kind: "retry", message };
+  // Timed out before the server greeted us: nothing was handed over. (nodemailer 10 names the first CONNECT_TIMEOUT.)
+  if (e.timeoutType === "CONNECT_TIMEOUT" || e.timeoutType === "CONNECTION_TIMEOUT" || e.timeoutType === "GREETING_TIMEOUT") return { kind: "retry", message };
   return { kind: "unknown", message };
 }

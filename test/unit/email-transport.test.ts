@@ -78,6 +78,16 @@ describe("SMTP transport", () => {
     expect(await failureOf(deliver(shop(port), mail()))).toMatchObject({ kind: "retry" });
   });
 
+  it("a timeout before the server's greeting (connect or greeting) handed nothing over: retry later", () => {
+    // The shapes nodemailer 10's SMTP connection gives these errors (timeoutError + _onError: code ETIMEDOUT, command CONN).
+    for (const timeoutType of ["CONNECT_TIMEOUT", "GREETING_TIMEOUT"]) {
+      const error = Object.assign(new Error("Connection timeout"), { code: "ETIMEDOUT", command: "CONN", timeoutType });
+      expect(classifySendError(error).kind, timeoutType).toBe("retry");
+    }
+    const midTransfer = Object.assign(new Error("Timeout"), { code: "ETIMEDOUT", command: "CONN", timeoutType: "SOCKET_TIMEOUT" });
+    expect(classifySendError(midTransfer).kind).toBe("unknown");
+  });
+
   it("the connection dies after the message was transferred: outcome unknown, never retried", async () => {
     // The sink takes the whole message and then drops the connection instead of answering.
     const sink = await startSmtpSink({ onData: () => "hold" });
