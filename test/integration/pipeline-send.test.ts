@@ -56,7 +56,8 @@ describe("the recovery pipeline, end to end", () => {
     const subjects = p.sink.received.map((mail) => `${to(mail)} ${mail.parsed.subject}`);
     expect(subjects).toContain("robin.shopify@example.com 10% off your cart at Acme Outfitters");
     expect(subjects).toContain("sam.stripe@example.com Last reminder: your cart at Acme Outfitters");
-    expect(await p.db.recovery.findMany({ where: { shopId: shop.id }, select: { status: true } })).toEqual([{ status: "contacting" }, { status: "contacting" }]);
+    // 200 h is more than the 5-day attribution window after the last email (72 h): neither came back.
+    expect(await p.db.recovery.findMany({ where: { shopId: shop.id }, select: { status: true } })).toEqual([{ status: "lost" }, { status: "lost" }]);
     const sends = await p.db.decisionLog.findMany({ where: { shopId: shop.id, outcome: "send" } });
     expect(sends).toHaveLength(6);
     expect(sends.some((d) => d.detail?.includes("stripe.consent.promotions"))).toBe(true);

@@ -8,6 +8,7 @@ import {
   SWEEP_JOB,
   SWEEP_JOB_KEY,
 } from "../../models/message.server";
+import { closeUnrecovered } from "../../models/recovery-outcome.server";
 import { defineJob } from "../runner.server";
 
 /**
@@ -27,5 +28,7 @@ export const sendDueMessages = defineJob({
     const enqueued = await enqueueDueSendJobs(db, now, SWEEP_BATCH);
     // A full batch means more are due: look again as soon as this batch has had a moment to run.
     if (enqueued >= SWEEP_BATCH) await ensureSweepScheduled(db, new Date(now.getTime() + 1_000));
+    // Recoveries whose emails are all out and whose attribution window has passed did not come back: `lost`.
+    await closeUnrecovered(db, now);
   },
 });
