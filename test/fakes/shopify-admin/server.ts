@@ -63,6 +63,8 @@ export interface FakeShopifyAdminOptions {
   bulkPollsToComplete?: number;
   /** most documents kept in each shop's log; default 10,000 */
   documentLogLimit?: number;
+  /** lifetime of the expiring access tokens OAuth issues, seconds; default 3600 (Shopify's) */
+  accessTokenTtlSeconds?: number;
 }
 
 export interface AddShopOptions {
@@ -84,6 +86,8 @@ export interface AddShopOptions {
   currencyCode?: string;
   ianaTimezone?: string;
   billingAddress?: Partial<AddressRecord>;
+  /** base URL of the storefront in recovery links; default https://<domain> */
+  storefrontUrl?: string;
   /** protected customer data granted to the app; `false` = none. Default: all granted */
   protectedCustomerData?: Partial<ProtectedDataGrants> | false;
   bucketSize?: number;
@@ -312,6 +316,7 @@ export class FakeShopifyAdminServer {
         phone: null,
         ...o.billingAddress,
       },
+      ...(o.storefrontUrl ? { storefrontUrl: o.storefrontUrl.replace(/\/+$/, "") } : {}),
     };
     const store = new ShopStore(info, this.now);
     const bulk = new BulkOperations({
@@ -578,16 +583,17 @@ export class FakeShopifyAdminServer {
       return json(res, 400, { error: "invalid_client", error_description: "Client authentication failed" });
     }
     const now = this.now();
+    const ttl = this.options.accessTokenTtlSeconds ?? ACCESS_TOKEN_TTL_S;
     const issue = (expiring: boolean) => {
       const accessToken = `shpat_${randomBytes(16).toString("hex")}`;
-      state.accessTokens.set(accessToken, { expiresAt: expiring ? now + ACCESS_TOKEN_TTL_S * 1000 : null });
+      state.accessTokens.set(accessToken, { expiresAt: expiring ? now + ttl * 1000 : null });
       if (!expiring) return { access_token: accessToken, scope: state.scope };
       const refreshToken = `shprt_${randomBytes(16).toString("hex")}`;
       state.refreshToken = { current: refreshToken, previous: state.refreshToken.current, expiresAt: now + REFRESH_TOKEN_TTL_S * 1000 };
       return {
         access_token: accessToken,
         scope: state.scope,
-        expires_in: ACCESS_TOKEN_TTL_S,
+        expires_in: ttl,
         refresh_token: refreshToken,
         refresh_token_expires_in: REFRESH_TOKEN_TTL_S,
       };

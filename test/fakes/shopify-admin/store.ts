@@ -135,6 +135,8 @@ export interface ShopInfo {
   currencyCode: string;
   ianaTimezone: string;
   billingAddress: AddressRecord;
+  /** Base URL of the storefront in recovery links; default https://<domain> (the demo serves its own). */
+  storefrontUrl?: string;
 }
 
 export interface RecordedDiscount {
@@ -223,7 +225,8 @@ export class ShopStore {
 
   /** Recovery link in the shape of Shopify's samples: https://<shop>/<shop id>/checkouts/ac/<token>/recover?key=<key> */
   recoveryUrl(c: Pick<CheckoutRecord, "token" | "recoveryKey">): string {
-    return `https://${this.shop.domain}/${this.shop.id}/checkouts/ac/${c.token}/recover?key=${c.recoveryKey}`;
+    const base = this.shop.storefrontUrl ?? `https://${this.shop.domain}`;
+    return `${base}/${this.shop.id}/checkouts/ac/${c.token}/recover?key=${c.recoveryKey}`;
   }
 
   upsertCustomer(customer: CustomerRecord): CustomerRecord {
