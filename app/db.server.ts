@@ -1,6 +1,6 @@
 import { PrismaClient } from "@prisma/client";
 import { env } from "./env.server";
-import { SerializedSQLite3 } from "./sqlite-adapter.server";
+import { checkpointInBackground, registerClient, SerializedSQLite3 } from "./sqlite-adapter.server";
 
 /** The one Prisma client. In development the instance survives Vite's module reloads (and only there). */
 declare global {
@@ -12,7 +12,9 @@ export function createPrismaClient(url: string): PrismaClient {
   // busy timeout: the web server, the job runner and a separate worker may write to the same file at once.
   const adapter = new SerializedSQLite3({ url, timeout: 10_000 });
   // Transactions queue behind each other on the one connection: give a burst time to drain rather than fail at 2 s.
-  return new PrismaClient({ adapter, transactionOptions: { maxWait: 15_000, timeout: 15_000 } });
+  const client = new PrismaClient({ adapter, transactionOptions: { maxWait: 15_000, timeout: 15_000 } });
+  registerClient(client, adapter); // hot paths may write through better-sqlite3 under the same lock (withLockedConnection)
+  return client;
 }
 
 export const db: PrismaClient =
@@ -24,6 +26,7 @@ export function applySqlitePragmas(client: PrismaClient = db): Promise<void> {
   pragmasApplied ??= (async () => {
     await client.$queryRawUnsafe("PRAGMA journal_mode = WAL");
     await client.$queryRawUnsafe("PRAGMA synchronous = NORMAL");
+    await checkpointInBackground(client); // WAL checkpoints (copy + fsync) off the event loop: ADR 014
   })();
   return pragmasApplied;
 }

@@ -1,18 +1,25 @@
 /**
- * `npm run bench:stripe [-- --events 20000 --concurrency 50 --job-runner off|in-process --skip-build]`
+ * `npm run bench:stripe [-- --events 20000 --concurrency 50 --job-runner off|in-process --skip-build --skip-processing]`
  *
  * Stripe webhook ingestion under load, on the production build:
- *  1. builds the app (`remix vite:build`), migrates a fresh SQLite file (`prisma migrate deploy`), creates a shop and
- *     connects Stripe to it with the same model code as `npm run stripe:connect`;
+ *  1. builds the app (`remix vite:build`) into a private folder, so that a build started elsewhere in the working tree
+ *     cannot change it under the server (`--skip-build` serves `build/` from `npm run build`); migrates a fresh SQLite
+ *     file (`prisma migrate deploy`), creates a shop and connects Stripe to it with the same model code as
+ *     `npm run stripe:connect`;
  *  2. starts the production server (`server/index.ts`, NODE_ENV=production, loopback) as a child process;
  *  3. from this (second) process, autocannon posts N distinct signed `checkout.session.expired` events (built from
  *     Stripe's fixtures, signed with stripe.webhooks.generateTestHeaderString) at concurrency C to
  *       - the baseline, POST /webhooks/stripe-verify-only/<id> (same lookup and signature check, stores nothing), then
- *       - the endpoint,  POST /webhooks/stripe/<id> (verify, store the event and its job in one transaction, 200);
+ *       - the endpoint,  POST /webhooks/stripe/<id> (verify, store the event and its job in one transaction, 200), then
+ *       - the baseline again: the ratio uses the faster baseline run, so a disturbance (another process, a cold JIT)
+ *         during one baseline run cannot flatter the ratio;
  *  4. counts the events stored (must be N), then lets the job runner process them and times it: with
  *     `--job-runner off` (default) a separate `server/worker.ts` process starts after the load; with `in-process` the
- *     server's own runner works during the load, as in the default single-process deployment.
- * Prints markdown tables: accepted events/s, p50/p99 latency, errors, server CPU per event, stored rows, ratio, targets.
+ *     server's own runner works during the load, as in the default single-process deployment. `--skip-processing`
+ *     leaves this step out (quicker runs while tuning the endpoint).
+ * Prints markdown tables: accepted events/s, p50/p99 latency, errors, server CPU per event, stored rows, ratio, and
+ * each target with PASS or MISS. Exits 1 only when an event was lost or refused (errors, stored ≠ N): latency and
+ * throughput depend on the machine, so a MISS there is reported, not failed.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -31,6 +38,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "50" },
     "job-runner": { type: "string", default: "off" },
     "skip-build": { type: "boolean", default: false },
+    "skip-processing": { type: "boolean", default: false },
   },
 });
 const EVENTS = Number(args.events);
@@ -122,8 +130,12 @@ interface Run {
 async function load(name: string, url: string, amount: number, secret: string, prefix: string, serverPid: number): Promise<Run> {
   const next = eventFactory(prefix);
   const cpuBefore = cpuMs(serverPid);
+  // autocannon's own `duration` ends at its next 1 s sampling tick after the last response, which would quantise the
+  // rate (8 or 9 s for 20,000 events is 12% apart): time the run to the last response instead.
+  const startedAt = performance.now();
+  let lastResponseAt = startedAt;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    autocannon(
+    const instance = autocannon(
       {
         url,
         method: "POST",
@@ -143,6 +155,7 @@ async function load(name: string, url: string, amount: number, secret: string, p
       },
       (error, r) => (error ? reject(error) : resolve(r)),
     );
+    instance.on("response", () => (lastResponseAt = performance.now()));
   });
   const cpuAfter = cpuMs(serverPid);
   const accepted = result["2xx"];
@@ -151,7 +164,7 @@ async function load(name: string, url: string, amount: number, secret: string, p
     sent: result.requests.total,
     accepted,
     errors: result.non2xx + result.errors + result.timeouts,
-    rate: accepted / result.duration,
+    rate: accepted / ((lastResponseAt - startedAt) / 1000),
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuPerEvent: cpuBefore !== null && cpuAfter !== null && accepted > 0 ? (cpuAfter - cpuBefore) / accepted : null,
@@ -159,14 +172,17 @@ async function load(name: string, url: string, amount: number, secret: string, p
 }
 
 async function main() {
-  if (!args["skip-build"]) {
-    log("building the app (remix vite:build)…");
-    execFileSync(bin("remix"), ["vite:build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-  }
   const dir = mkdtempSync(path.join(os.tmpdir(), "reclaim-bench-"));
+  // Inside the repository, so that the server bundle resolves its packages from node_modules/.
+  const buildDir = args["skip-build"] ? path.join(root, "build") : path.join(root, "node_modules/.cache/reclaim-bench", `build-${process.pid}`);
+  if (!args["skip-build"]) {
+    log(`building the app (remix vite:build) into ${path.relative(root, buildDir)}…`);
+    execFileSync(bin("remix"), ["vite:build"], { cwd: root, env: { ...process.env, NODE_ENV: "production", REMIX_BUILD_DIR: buildDir }, stdio: ["ignore", "ignore", "inherit"] });
+  }
   const port = await freePort();
   const env: Record<string, string> = {
     NODE_ENV: "production",
+    REMIX_BUILD_DIR: buildDir,
     SHOPIFY_API_KEY: "bench-api-key",
     SHOPIFY_API_SECRET: randomBytes(24).toString("hex"),
     SHOPIFY_APP_URL: `http://127.0.0.1:${port}`,
@@ -210,26 +226,37 @@ async function main() {
     }
 
     log(`baseline: ${EVENTS} events at concurrency ${CONCURRENCY}…`);
-    const baseline = await load("verify-only baseline (`/webhooks/stripe-verify-only/<id>`)", baselineUrl, EVENTS, secret, "base", pid);
+    const baselineBefore = await load("verify-only baseline, before (`/webhooks/stripe-verify-only/<id>`)", baselineUrl, EVENTS, secret, "base", pid);
     log(`ingest: ${EVENTS} events at concurrency ${CONCURRENCY}…`);
     const ingest = await load("ingest (`/webhooks/stripe/<id>`)", ingestUrl, EVENTS, secret, "bench", pid);
+    log(`baseline again: ${EVENTS} events at concurrency ${CONCURRENCY}…`);
+    const baselineAfter = await load("verify-only baseline, after", baselineUrl, EVENTS, secret, "base2", pid);
+    const baseline = baselineAfter.rate > baselineBefore.rate ? baselineAfter : baselineBefore;
     const stored = await db.inboundEvent.count({ where: { externalId: { startsWith: "evt_bench" } } });
+    // Each stored event must have its processing job (written in the same transaction).
+    const [{ jobs }] = await db.$queryRaw<[{ jobs: bigint | number }]>`
+      SELECT COUNT(*) AS jobs FROM "Job" j JOIN "InboundEvent" e ON e."id" = json_extract(j."payload", '$.inboundEventId')
+      WHERE e."externalId" LIKE 'evt_bench%' AND j."name" = 'process-stripe-event'`;
+    const storedJobs = Number(jobs);
 
-    log("processing the stored events…");
-    if (JOB_RUNNER === "off") worker = await startNode("server/worker.ts", { ...env, JOB_POLL_INTERVAL_MS: "50" }, null);
-    const started = Date.now();
-    let processed = 0;
-    while (Date.now() - started < 900_000) {
-      processed = await db.inboundEvent.count({ where: { externalId: { startsWith: "evt_bench" }, processedAt: { not: null } } });
-      if (processed >= stored) break;
-      await sleep(500);
+    let processing: { processed: number; recoveries: number; seconds: number } | null = null;
+    if (!args["skip-processing"]) {
+      log("processing the stored events…");
+      if (JOB_RUNNER === "off") worker = await startNode("server/worker.ts", { ...env, JOB_POLL_INTERVAL_MS: "50" }, null);
+      const started = Date.now();
+      let processed = 0;
+      while (Date.now() - started < 900_000) {
+        processed = await db.inboundEvent.count({ where: { externalId: { startsWith: "evt_bench" }, processedAt: { not: null } } });
+        if (processed >= stored) break;
+        await sleep(500);
+      }
+      const recoveries = await db.recovery.count({ where: { externalId: { startsWith: "cs_test_bench" } } });
+      processing = { processed, recoveries, seconds: (Date.now() - started) / 1000 };
     }
-    const processingSeconds = (Date.now() - started) / 1000;
-    const recoveries = await db.recovery.count({ where: { externalId: { startsWith: "cs_test_bench" } } });
     await db.$disconnect();
 
     const ratio = ingest.rate / baseline.rate;
-    const ok = (pass: boolean) => (pass ? "✅" : "❌");
+    const verdict = (pass: boolean) => (pass ? "PASS" : "MISS");
     const fmt = (n: number) => Math.round(n).toLocaleString("en");
     const cores = os.cpus();
     const lines = [
@@ -240,26 +267,33 @@ async function main() {
       "",
       "| endpoint | sent | accepted (2xx) | errors | accepted events/s | p50 ms | p99 ms | server CPU ms/event |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
-      ...[baseline, ingest].map(
+      ...[baselineBefore, ingest, baselineAfter].map(
         (r) => `| ${r.name} | ${fmt(r.sent)} | ${fmt(r.accepted)} | ${r.errors} | ${fmt(r.rate)} | ${r.p50} | ${r.p99} | ${r.cpuPerEvent?.toFixed(2) ?? "n/a"} |`,
       ),
       "",
-      "| check | target | result | |",
-      "|---|---|---|---|",
-      `| accepted events/s | ≥ ${TARGET.eventsPerSecond} | ${fmt(ingest.rate)} | ${ok(ingest.rate >= TARGET.eventsPerSecond)} |`,
-      `| p99 latency | < ${TARGET.p99Ms} ms | ${ingest.p99} ms | ${ok(ingest.p99 < TARGET.p99Ms)} |`,
-      `| ratio to the verify-only baseline | ≥ ${TARGET.ratio} | ${ratio.toFixed(2)} | ${ok(ratio >= TARGET.ratio)} |`,
-      `| errors | 0 | ${ingest.errors} | ${ok(ingest.errors === 0)} |`,
-      `| events stored afterwards | ${fmt(EVENTS)} | ${fmt(stored)} | ${ok(stored === EVENTS)} |`,
-      `| processed by the job runner (${JOB_RUNNER === "off" ? "separate worker, after the load" : "in-process, during and after the load"}) | all | ${fmt(processed)} (${fmt(recoveries)} recoveries), ${processingSeconds.toFixed(0)} s after the load | ${ok(processed === stored)} |`,
+      "| target (issue #4) | required | measured | |",
+      "|---|---|---:|---|",
+      `| accepted events/s | ≥ ${TARGET.eventsPerSecond} | ${fmt(ingest.rate)} | ${verdict(ingest.rate >= TARGET.eventsPerSecond)} |`,
+      `| p99 latency | < ${TARGET.p99Ms} ms | ${ingest.p99} ms | ${verdict(ingest.p99 < TARGET.p99Ms)} |`,
+      `| ratio to the verify-only baseline (${fmt(ingest.rate)} / ${fmt(baseline.rate)}, the faster baseline run) | ≥ ${TARGET.ratio} | ${ratio.toFixed(2)} | ${verdict(ratio >= TARGET.ratio)} |`,
+      `| errors (non-2xx, timeouts) | 0 | ${ingest.errors} | ${verdict(ingest.errors === 0)} |`,
+      `| events stored afterwards | ${fmt(EVENTS)} | ${fmt(stored)} | ${verdict(stored === EVENTS)} |`,
+      `| jobs queued with them | ${fmt(EVENTS)} | ${fmt(storedJobs)} | ${verdict(storedJobs === EVENTS)} |`,
+      processing
+        ? `| processed by the job runner (${JOB_RUNNER === "off" ? "separate worker, after the load" : "in-process, during and after the load"}) | all | ${fmt(processing.processed)} (${fmt(processing.recoveries)} recoveries), ${processing.seconds.toFixed(0)} s after the load | ${verdict(processing.processed === stored)} |`
+        : "| processed by the job runner | — | not run (`--skip-processing`) | |",
       "",
     ];
     process.stdout.write(lines.join("\n"));
-    process.exitCode = stored === EVENTS && ingest.errors === 0 ? 0 : 1;
+    // Only losing or refusing events fails the run; throughput and latency depend on the machine (MISS is reported).
+    const lost = stored !== EVENTS || storedJobs !== EVENTS || ingest.errors > 0 || ingest.accepted !== EVENTS;
+    if (lost) log(`FAILED: ${EVENTS - stored} events not stored, ${EVENTS - storedJobs} jobs missing, ${ingest.errors} errors`);
+    process.exitCode = lost ? 1 : 0;
   } finally {
     await stop(worker);
     await stop(server);
     rmSync(dir, { recursive: true, force: true });
+    if (!args["skip-build"]) rmSync(buildDir, { recursive: true, force: true });
   }
 }
 

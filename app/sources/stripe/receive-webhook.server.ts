@@ -19,6 +19,21 @@ export interface WebhookAnswer {
 
 const answer = (status: number, body: string): WebhookAnswer => ({ status, body });
 
+type Secrets = Awaited<ReturnType<typeof loadVerificationSecrets>>;
+const lookups = new Map<string, Promise<Secrets>>();
+/**
+ * One lookup at a time per connection: when the 5 s secret cache expires under load, the requests that arrive while
+ * it is being refilled share that one query and decryption instead of each making their own (ADR 013).
+ */
+function verificationSecrets(db: PrismaClient, connectionId: string): Promise<Secrets> {
+  let lookup = lookups.get(connectionId);
+  if (!lookup) {
+    lookup = loadVerificationSecrets(db, connectionId).finally(() => lookups.delete(connectionId));
+    lookups.set(connectionId, lookup);
+  }
+  return lookup;
+}
+
 /**
  * Reads the raw body and verifies it against the connection's secrets. Shared by the real endpoint and the benchmark's
  * verify-only baseline, so the two differ only in what happens after verification.
@@ -31,7 +46,7 @@ export async function readVerifiedEvent(
   if (!CONNECTION_ID.test(connectionId)) return { ok: false, answer: answer(400, "unknown connection") };
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return { ok: false, answer: answer(413, "body too large") };
-  const connection = await loadVerificationSecrets(db, connectionId);
+  const connection = await verificationSecrets(db, connectionId);
   if (!connection) return { ok: false, answer: answer(400, "unknown connection") };
   const raw = await request.text(); // the exact bytes Stripe signed: never parse before verifying
   if (raw.length > MAX_BODY_BYTES) return { ok: false, answer: answer(413, "body too large") };
