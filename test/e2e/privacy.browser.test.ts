@@ -13,7 +13,7 @@ const exportDocument = { format: "reclaim.customer-data/1", shop: TEST_SHOP, con
 
 beforeAll(async () => {
   // Its own build directory: other browser test files build in parallel.
-  const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build-privacy");
+  const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
   buildApp(buildDir);
   const { db } = await import("~/db.server");
   const { sessionStorage } = await import("~/shopify.server");

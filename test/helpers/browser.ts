@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { TEST_ENV } from "../setup/test-env";
@@ -14,9 +14,36 @@ export function requireChromium() {
   }
 }
 
-/** Builds the app for production into `dir` (the same `remix vite:build` as `npm run build`). */
+/**
+ * Builds the app for production into `dir` (the same `remix vite:build` as `npm run build`), once per test run: test
+ * files run in parallel, and two builds writing one folder leave a manifest that names files the other removed. The
+ * first file to ask builds into a private folder and renames it into place; the others wait for it.
+ */
 export function buildApp(dir: string) {
-  execFileSync(path.resolve("node_modules/.bin/remix"), ["vite:build"], { env: { ...process.env, REMIX_BUILD_DIR: dir, NODE_ENV: "production" }, stdio: "pipe" });
+  const done = path.join(dir, "server", "index.js");
+  if (existsSync(done)) return;
+  const failed = `${dir}.failed`;
+  try {
+    mkdirSync(`${dir}.lock`);
+  } catch {
+    const deadline = Date.now() + 300_000;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    while (!existsSync(done)) {
+      if (existsSync(failed)) throw new Error(`the production build failed in another test file: ${readFileSync(failed, "utf8").slice(0, 2000)}`);
+      if (Date.now() > deadline) throw new Error(`waited 5 minutes for another test file's production build into ${dir}`);
+      Atomics.wait(pause, 0, 0, 200);
+    }
+    return;
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  try {
+    execFileSync(path.resolve("node_modules/.bin/remix"), ["vite:build"], { env: { ...process.env, REMIX_BUILD_DIR: tmp, NODE_ENV: "production" }, stdio: "pipe" });
+    renameSync(tmp, dir);
+  } catch (error) {
+    const detail = (error as { stderr?: Buffer }).stderr?.toString() || String(error);
+    writeFileSync(failed, detail);
+    throw error;
+  }
 }
 
 /** Starts the production server (server/index.ts) on a random loopback port. */
