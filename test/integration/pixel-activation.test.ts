@@ -2,10 +2,8 @@
 // against the fake Admin API, documents validated against the real 2026-10 schema), missing scopes (known or refused by
 // Shopify), Shopify being down (retried by the runner), an existing pixel (webPixelUpdate), and Settings → Checkout
 // pixel with its "Activate again". The settings Reclaim writes are then accepted by the collector.
-import { GraphQLError } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeShopifyAdmin, type FakeShopifyAdmin } from "../fakes/shopify-admin";
-import { mutationRoot, queryRoot } from "../fakes/shopify-admin/resolvers";
 import { loadApp } from "../helpers/app-server";
 import { FakeClock } from "../helpers/fake-clock";
 import { collectorRequest, pixelBody, pixelCheckout } from "../helpers/pixel";
@@ -20,44 +18,11 @@ let fake: FakeShopifyAdmin;
 let db: typeof import("~/db.server").db;
 const clock = new FakeClock(Date.now());
 
-type Resolver = (args: Record<string, any>, ctx: { shop: { scope: string; store: { webPixels: { id: string; settings: unknown; at: string }[] } } }, info: unknown) => unknown;
-const roots = { query: queryRoot as unknown as Record<string, Resolver>, mutation: mutationRoot as unknown as Record<string, Resolver> };
-
-/**
- * Shopify answers webPixelCreate/webPixelUpdate without write_pixels + read_customer_events with ACCESS_DENIED
- * (requiredAccess in the 2026-10 schema), and a shop's pixel can be read (`webPixel`) and updated. Added here where the
- * shared fake does not do it yet (see the report to the lead).
- */
-function completeTheFakesPixelApi() {
-  const requirePixelScopes = (ctx: Parameters<Resolver>[1], field: string) => {
-    const granted = ctx.shop.scope.split(",").map((s) => s.trim());
-    if (!granted.includes("write_pixels") || !granted.includes("read_customer_events")) {
-      throw new GraphQLError(`Access denied for ${field} field. Required access: \`write_pixels\` access scope. Also: The app requires read_customer_events access scope and user access permission.`, {
-        extensions: { code: "ACCESS_DENIED" },
-      });
-    }
-  };
-  const create = roots.mutation.webPixelCreate!;
-  roots.mutation.webPixelCreate = (args, ctx, info) => (requirePixelScopes(ctx, "webPixelCreate"), create(args, ctx, info));
-  roots.mutation.webPixelUpdate ??= (args, ctx) => {
-    requirePixelScopes(ctx, "webPixelUpdate");
-    const pixel = ctx.shop.store.webPixels.find((p) => p.id === args.id);
-    if (!pixel) return { webPixel: null, userErrors: [{ field: ["id"], message: "Web pixel not found", code: "NOT_FOUND" }] };
-    pixel.settings = structuredClone(args.webPixel.settings);
-    return { webPixel: { __typename: "WebPixel", id: pixel.id, settings: pixel.settings }, userErrors: [] };
-  };
-  roots.query.webPixel ??= (args, ctx) => {
-    const pixel = args.id ? ctx.shop.store.webPixels.find((p) => p.id === args.id) : ctx.shop.store.webPixels[0];
-    return pixel ? { __typename: "WebPixel", id: pixel.id, settings: pixel.settings } : null;
-  };
-}
-
 beforeAll(async () => {
   app = await loadApp();
   fake = await startFakeShopifyAdmin();
   const { setAbstractFetchFunc } = await import("@shopify/shopify-api/runtime");
   setAbstractFetchFunc(fake.fetchFor()); // after loadApp (the app's Shopify module installs the real fetch on load)
-  completeTheFakesPixelApi();
   db = (await import("~/db.server")).db;
 });
 afterAll(async () => {

@@ -49,6 +49,17 @@ export interface ShopRuntime {
 const ABANDONED_CHECKOUTS_ACCESS =
   "`read_orders` access scope. Also: The user must have manage_abandoned_checkouts permission. When called by Shopify POS, the user must have the view_abandoned_checkouts retail permission.";
 
+/** requiredAccess of webPixelCreate / webPixelUpdate / webPixel in the 2026-10 schema: both scopes are needed. */
+const WEB_PIXEL_ACCESS =
+  "`write_pixels` access scope. Also: The app requires read_customer_events access scope and user access permission.";
+
+function requirePixelScopes(ctx: ResolverContext, field: string): void {
+  requireScope(ctx, "write_pixels", field, WEB_PIXEL_ACCESS);
+  requireScope(ctx, "read_customer_events", field, WEB_PIXEL_ACCESS);
+}
+
+const webPixelView = (pixel: { id: string; settings: unknown }) => ({ __typename: "WebPixel", id: pixel.id, settings: pixel.settings });
+
 /** A root field the app's scopes do not cover: Shopify's "Access denied for <field> field" error (ACCESS_DENIED). */
 function requireScope(ctx: ResolverContext, scope: string, field: string, requiredAccess: string): void {
   const granted = ctx.shop.scope.split(",").map((s) => s.trim());
@@ -482,6 +493,15 @@ export function bulkOperationView(op: BulkOperationRecord | undefined | null) {
 export const queryRoot = {
   shop: ((_args, ctx) => shopView(ctx.shop.store)) as ResolverFn,
 
+  /** The app's pixel on this shop (by id, or the app's only one without an id), null when there is none. */
+  webPixel: ((args, ctx) => {
+    // The field has no requiredAccess of its own; its type WebPixel needs read_pixels (write_pixels implies it).
+    requireScope(ctx, "read_pixels", "webPixel", "`read_pixels` access scope.");
+    const pixels = ctx.shop.store.webPixels;
+    const pixel = args.id ? pixels.find((p) => p.id === args.id) : pixels[0];
+    return pixel ? webPixelView(pixel) : null;
+  }) as ResolverFn,
+
   abandonedCheckouts: ((args, ctx, info) => {
     requireScope(ctx, "read_orders", "abandonedCheckouts", ABANDONED_CHECKOUTS_ACCESS);
     const rows = searchCheckouts(ctx, args.query as string | null, responsePath(info));
@@ -605,6 +625,7 @@ export const mutationRoot = {
   }) as ResolverFn,
 
   webPixelCreate: ((args, ctx) => {
+    requirePixelScopes(ctx, "webPixelCreate");
     const store = ctx.shop.store;
     const settings = (args.webPixel as { settings: unknown }).settings;
     if (store.webPixels.length > 0) {
@@ -619,7 +640,20 @@ export const mutationRoot = {
     }
     const pixel = { id: gid("WebPixel", store.nextId()), settings: structuredClone(settings), at: new Date(ctx.now()).toISOString() };
     store.webPixels.push(pixel);
-    return { webPixel: { __typename: "WebPixel", id: pixel.id, settings: pixel.settings }, userErrors: [] };
+    return { webPixel: webPixelView(pixel), userErrors: [] };
+  }) as ResolverFn,
+
+  webPixelUpdate: ((args, ctx) => {
+    requirePixelScopes(ctx, "webPixelUpdate");
+    const pixel = ctx.shop.store.webPixels.find((p) => p.id === args.id);
+    if (!pixel) return { webPixel: null, userErrors: [{ field: ["id"], message: "Web pixel not found", code: "NOT_FOUND" }] };
+    const settings = (args.webPixel as { settings: unknown }).settings;
+    const parsed = typeof settings === "string" ? safeJson(settings) : settings;
+    if (parsed === undefined || parsed === null || typeof parsed !== "object") {
+      return { webPixel: null, userErrors: [{ field: ["webPixel", "settings"], message: "Settings must be a JSON object", code: "INVALID_SETTINGS" }] };
+    }
+    pixel.settings = structuredClone(settings);
+    return { webPixel: webPixelView(pixel), userErrors: [] };
   }) as ResolverFn,
 
   bulkOperationRunQuery: ((args, ctx) => {
