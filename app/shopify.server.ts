@@ -3,6 +3,7 @@ import { ApiVersion, AppDistribution, LogSeverity, shopifyApp } from "@shopify/s
 import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prisma";
 import { db } from "./db.server";
 import { env } from "./env.server";
+import { EncryptedSessionStorage } from "./security/encrypted-session-storage.server";
 import { onShopAuthenticated } from "./models/shop.server";
 
 /**
@@ -20,7 +21,8 @@ const shopify = shopifyApp({
   scopes: env.SCOPES.split(",").map((s) => s.trim()).filter(Boolean),
   appUrl: env.SHOPIFY_APP_URL,
   authPathPrefix: "/auth",
-  sessionStorage: new PrismaSessionStorage(db),
+  // Access and refresh tokens encrypted at rest (app/security/encrypted-session-storage.server.ts).
+  sessionStorage: new EncryptedSessionStorage(new PrismaSessionStorage(db)),
   distribution: AppDistribution.AppStore,
   isEmbeddedApp: true,
   future: {

@@ -15,6 +15,7 @@ import { logger } from "../logger.server";
 import { ensureSweepScheduled } from "../models/message.server";
 import { connectStripe, endpointPath } from "../models/stripe-connection.server";
 import { SHOPIFY_SYNC_JOB } from "../sources/shopify/sync-request.server";
+import { openToken } from "../security/encrypted-session-storage.server";
 
 export { db };
 
@@ -31,7 +32,9 @@ export interface DemoShopSetup {
 
 /** The offline session token exchange stored, if any (the fake Admin API is told which tokens are valid). */
 export async function offlineSession(shopDomain: string) {
-  return db.session.findFirst({ where: { shop: shopDomain, isOnline: false } });
+  const row = await db.session.findFirst({ where: { shop: shopDomain, isOnline: false } });
+  // Tokens are stored encrypted (app/security/encrypted-session-storage.server.ts); the fake needs them in clear.
+  return row ? { ...row, accessToken: openToken(row.accessToken), refreshToken: openToken(row.refreshToken) } : null;
 }
 
 export async function findShop(shopDomain: string) {

@@ -40,6 +40,11 @@ export function decryptSecret(stored: string, keys: KeyRing = keyRing()): string
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
 }
 
+/** Whether a stored value has encryptSecret's shape (`v1.<key id>.<iv>.<tag>.<ciphertext>`). */
+export function isEncrypted(value: string): boolean {
+  return /^v1\.[^.]+\.[\w-]+\.[\w-]+\.[\w-]*$/.test(value);
+}
+
 /** True when the value was encrypted with an older key and should be re-encrypted. */
 export function needsReencryption(stored: string, keys: KeyRing = keyRing()): boolean {
   return stored.split(".")[1] !== keys.current.id;

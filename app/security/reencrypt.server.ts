@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@prisma/client";
-import { decryptSecret, encryptSecret, needsReencryption, type KeyRing } from "./encryption.server";
+import { decryptSecret, encryptSecret, isEncrypted, needsReencryption, type KeyRing } from "./encryption.server";
 
 /**
  * Every column that holds a secret encrypted with encryptSecret, by model. `npm run keys:rotate` re-encrypts exactly
@@ -8,6 +8,8 @@ import { decryptSecret, encryptSecret, needsReencryption, type KeyRing } from ".
 export const ENCRYPTED_COLUMNS = {
   Shop: ["smtpPasswordEncrypted"],
   StripeConnection: ["webhookSecretEncrypted", "previousWebhookSecretEncrypted", "apiKeyEncrypted"],
+  /** Shopify's session table keeps the library's column names (app/security/encrypted-session-storage.server.ts). */
+  Session: ["accessToken", "refreshToken"],
 } as const;
 
 type Row = Record<string, string | null> & { id: string };
@@ -20,7 +22,8 @@ type Row = Record<string, string | null> & { id: string };
  */
 export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promise<number> {
   let rewritten = 0;
-  const next = (value: string | null) => (value && needsReencryption(value, ring) ? encryptSecret(decryptSecret(value, ring), ring) : value);
+  const next = (value: string | null) =>
+    value && isEncrypted(value) && needsReencryption(value, ring) ? encryptSecret(decryptSecret(value, ring), ring) : value;
 
   async function each(model: keyof typeof ENCRYPTED_COLUMNS, ids: () => Promise<string[]>, read: (id: string) => Promise<Row | null>, write: (id: string, expected: Row, data: Row) => Promise<number>) {
     const columns = ENCRYPTED_COLUMNS[model];
@@ -62,6 +65,18 @@ export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promis
     (id) => db.shop.findUnique({ where: { id }, select: { id: true, smtpPasswordEncrypted: true } }) as Promise<Row | null>,
     async (id, expected, data) =>
       (await db.shop.updateMany({ where: { id, smtpPasswordEncrypted: expected.smtpPasswordEncrypted }, data: { smtpPasswordEncrypted: data.smtpPasswordEncrypted } })).count,
+  );
+  await each(
+    "Session",
+    async () => (await db.session.findMany({ select: { id: true } })).map((r) => r.id),
+    (id) => db.session.findUnique({ where: { id }, select: { id: true, accessToken: true, refreshToken: true } }) as Promise<Row | null>,
+    async (id, expected, data) =>
+      (
+        await db.session.updateMany({
+          where: { id, accessToken: expected.accessToken!, refreshToken: expected.refreshToken },
+          data: { accessToken: data.accessToken!, refreshToken: data.refreshToken },
+        })
+      ).count,
   );
   return rewritten;
 }

@@ -27,6 +27,8 @@ const PLAIN = {
   webhookSecret: "whsec_rotationCurrentSecret0123456789ab",
   previousWebhookSecret: "whsec_rotationPreviousSecret012345678a",
   apiKey: "rk_test_51RotationRestrictedKey0123456789",
+  accessToken: "shpat_rotation0123456789abcdef",
+  refreshToken: "shprt_rotation0123456789abcdef",
 };
 
 let db: PrismaClient;
@@ -55,6 +57,13 @@ beforeAll(async () => {
     },
   });
   connectionId = connection.id;
+  // An offline session stored before the rotation (Shopify access and refresh tokens, encrypted at rest).
+  await db.session.create({
+    data: {
+      id: `offline_${TEST_SHOP}`, shop: TEST_SHOP, state: "", isOnline: false, scope: "read_orders",
+      accessToken: enc.encryptSecret(PLAIN.accessToken, old), refreshToken: enc.encryptSecret(PLAIN.refreshToken, old),
+    },
+  });
 });
 afterAll(async () => {
   await sink?.close();
@@ -64,11 +73,14 @@ afterAll(async () => {
 async function encryptedValues(): Promise<Record<string, string | null>> {
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
   const c = await db.stripeConnection.findUniqueOrThrow({ where: { id: connectionId } });
+  const session = await db.session.findUniqueOrThrow({ where: { id: `offline_${TEST_SHOP}` } });
   return {
     "Shop.smtpPasswordEncrypted": shop.smtpPasswordEncrypted,
     "StripeConnection.webhookSecretEncrypted": c.webhookSecretEncrypted,
     "StripeConnection.previousWebhookSecretEncrypted": c.previousWebhookSecretEncrypted,
     "StripeConnection.apiKeyEncrypted": c.apiKeyEncrypted,
+    "Session.accessToken": session.accessToken,
+    "Session.refreshToken": session.refreshToken,
   };
 }
 
@@ -89,6 +101,8 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
       const columns = [...body!.matchAll(/^\s+(\w+Encrypted)\s/gm)].map((m) => m[1]!);
       if (columns.length) inSchema[model!] = columns.sort();
     }
+    // Shopify's session table keeps the library's column names; its tokens are encrypted all the same.
+    inSchema.Session = ["accessToken", "refreshToken"];
     const listed = Object.fromEntries(Object.entries(ENCRYPTED_COLUMNS).map(([m, cols]) => [m, [...cols].sort()]));
     expect(listed).toEqual(inSchema);
     // …and this test seeds each of them, so the rotation below covers every one.
@@ -111,11 +125,11 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
 
   it("`npm run keys:rotate` moves every encrypted column to the new key, after which the old key can be removed", async () => {
     const first = await runKeysRotate();
-    expect(first).toMatchObject({ code: 0, stdout: "Re-encrypted 2 record(s) with the current key.\n" });
+    expect(first).toMatchObject({ code: 0, stdout: "Re-encrypted 3 record(s) with the current key.\n" });
     const onlyNewKey = enc.parseKeyRing(NEW_KEY);
     const values = await encryptedValues();
     for (const value of Object.values(values)) expect(value).toMatch(/^v1\.k2\./);
-    expect(Object.values(values).map((v) => enc.decryptSecret(v!, onlyNewKey))).toEqual([PLAIN.smtpPassword, PLAIN.webhookSecret, PLAIN.previousWebhookSecret, PLAIN.apiKey]);
+    expect(Object.values(values).map((v) => enc.decryptSecret(v!, onlyNewKey))).toEqual([PLAIN.smtpPassword, PLAIN.webhookSecret, PLAIN.previousWebhookSecret, PLAIN.apiKey, PLAIN.accessToken, PLAIN.refreshToken]);
     // The old key alone can read none of it any more: it really is unused.
     expect(() => enc.decryptSecret(values["StripeConnection.webhookSecretEncrypted"]!, enc.parseKeyRing(OLD_KEY))).toThrow(/"k2" is not in ENCRYPTION_KEYS/);
     // Running it again finds nothing left to do.
