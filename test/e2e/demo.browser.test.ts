@@ -42,6 +42,17 @@ async function overviewRows(page: Page): Promise<Record<string, string[]>> {
   return out;
 }
 
+/** The currency of the recovery an email was about. */
+function currencyOfMessage(messageId: string | null): string | null {
+  if (!messageId) return null;
+  const d = db();
+  try {
+    return (d.prepare(`SELECT r.currency AS currency FROM Message m JOIN Recovery r ON r.id = m.recoveryId WHERE m.id = ?`).get(messageId) as { currency: string } | undefined)?.currency ?? null;
+  } finally {
+    d.close();
+  }
+}
+
 const count = (text: string | undefined) => Number((text ?? "0").split("·")[0]!.replace(/[^0-9]/g, "") || 0);
 
 beforeAll(async () => {
@@ -133,6 +144,11 @@ describe("the demo in Chromium, as printed, with no interception", () => {
               const button = page.frameLocator('iframe[title="Email body"]').locator("a", { hasText: /Return to your cart|Complete your order/ }).first();
               const href = await button.getAttribute("href", { timeout: 15_000 });
               messageId = /[?&]t=([^.&]+)/.exec(decodeURIComponent(href ?? ""))?.[1] ?? null;
+              // The overview shows one currency at a time (the shop's, USD); a tenth of the demo's carts are in another.
+              if (currencyOfMessage(messageId) !== "USD") {
+                await page.goto(`${demo.url}/inbox`);
+                continue;
+              }
               await button.click();
               await page.waitForLoadState("load");
               if (await page.getByRole("button", { name: /Complete purchase|^Pay / }).isVisible()) return true;
