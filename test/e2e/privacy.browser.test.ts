@@ -12,7 +12,7 @@ let server: Awaited<ReturnType<typeof startServer>>;
 const exportDocument = { format: "reclaim.customer-data/1", shop: TEST_SHOP, contacts: [{ email: "ivy@example.com" }] };
 
 beforeAll(async () => {
-  // Its own build directory: other browser test files build in parallel.
+  // The run's one production build (buildApp builds it once for every browser test file).
   const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
   buildApp(buildDir);
   const { db } = await import("~/db.server");
