@@ -1,30 +1,27 @@
 import { existsSync } from "node:fs";
-import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, launchBrowser, openEmbedded, screenshotPath, startServer } from "../helpers/browser";
+import { openEmbedded, screenshotPath, startBrowserApp } from "../helpers/browser";
 import { seedShop } from "../helpers/seed";
 import { offlineSession, TEST_SHOP } from "../helpers/shopify";
 
 // The real production build, served by the real server, in real Chromium, against a seeded SQLite database.
+type BrowserApp = Awaited<ReturnType<typeof startBrowserApp>>;
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: BrowserApp["server"];
+let stop: BrowserApp["stop"] | undefined;
 let seeded: Awaited<ReturnType<typeof seedShop>>;
 
 beforeAll(async () => {
-  const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
-  buildApp(buildDir);
   const { db } = await import("~/db.server");
   const { sessionStorage } = await import("~/shopify.server");
   await sessionStorage.storeSession(offlineSession(TEST_SHOP));
   seeded = await seedShop(db, TEST_SHOP, { prefix: "alpha" });
-  server = await startServer({ buildDir, databaseUrl: process.env.DATABASE_URL! });
-  browser = await launchBrowser();
+  ({ server, browser, stop } = await startBrowserApp());
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await stop?.();
 });
 
 describe("dashboard in Chromium", () => {

@@ -1,20 +1,19 @@
-import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, launchBrowser, openEmbedded, screenshotPath, startServer } from "../helpers/browser";
+import { openEmbedded, screenshotPath, startBrowserApp } from "../helpers/browser";
 import { seedShop } from "../helpers/seed";
 import { offlineSession, TEST_SHOP } from "../helpers/shopify";
 
 // Settings → Shopify Flow in the production build and real Chromium: a failed trigger delivery shows its error, and
 // the merchant's Retry puts it back in the queue.
+type BrowserApp = Awaited<ReturnType<typeof startBrowserApp>>;
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: BrowserApp["server"];
+let stop: BrowserApp["stop"] | undefined;
 let failedId: string;
 let db: typeof import("~/db.server").db;
 
 beforeAll(async () => {
-  const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
-  buildApp(buildDir);
   ({ db } = await import("~/db.server"));
   const { sessionStorage } = await import("~/shopify.server");
   await sessionStorage.storeSession(offlineSession(TEST_SHOP));
@@ -28,13 +27,11 @@ beforeAll(async () => {
       data: { shopId: seeded.shop.id, conversionId: window!.id, status: "failed", attempts: 8, lastError: "Shopify Flow refused the trigger: Trigger is not enabled", payload: "{}" },
     })
   ).id;
-  server = await startServer({ buildDir, databaseUrl: process.env.DATABASE_URL! });
-  browser = await launchBrowser();
+  ({ server, browser, stop } = await startBrowserApp());
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await stop?.();
 });
 
 describe("Shopify Flow settings in Chromium", () => {

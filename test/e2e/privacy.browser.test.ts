@@ -1,20 +1,18 @@
-import path from "node:path";
 import { readFile } from "node:fs/promises";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, launchBrowser, openEmbedded, screenshotPath, startServer } from "../helpers/browser";
+import { openEmbedded, screenshotPath, startBrowserApp } from "../helpers/browser";
 import { offlineSession, TEST_SHOP } from "../helpers/shopify";
 
 // Settings → Privacy in the production build, in Chromium, inside the App Bridge stand-in: the export is fetched with the
 // session token App Bridge adds (a plain link would carry none) and saved as a file.
+type BrowserApp = Awaited<ReturnType<typeof startBrowserApp>>;
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: BrowserApp["server"];
+let stop: BrowserApp["stop"] | undefined;
 const exportDocument = { format: "reclaim.customer-data/1", shop: TEST_SHOP, contacts: [{ email: "ivy@example.com" }] };
 
 beforeAll(async () => {
-  // The run's one production build (buildApp builds it once for every browser test file).
-  const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
-  buildApp(buildDir);
   const { db } = await import("~/db.server");
   const { sessionStorage } = await import("~/shopify.server");
   await sessionStorage.storeSession(offlineSession(TEST_SHOP));
@@ -34,13 +32,11 @@ beforeAll(async () => {
       summary: JSON.stringify({ recoveries: 1, messages: 3, clicks: 1, purchases: 0, contacts: 1, webhookBodies: 2, messagesCancelled: 1, keptSuppressions: [] }),
     },
   });
-  server = await startServer({ buildDir, databaseUrl: process.env.DATABASE_URL! });
-  browser = await launchBrowser();
+  ({ server, browser, stop } = await startBrowserApp());
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await stop?.();
 });
 
 describe("Settings → Privacy in Chromium", () => {

@@ -46,6 +46,25 @@ export function buildApp(dir: string) {
   }
 }
 
+/**
+ * What a browser test file needs: this run's production build, served by the real server on this file's database, and
+ * Chromium. Seed the database before or after; `stop()` closes both.
+ */
+export async function startBrowserApp() {
+  const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
+  buildApp(buildDir);
+  const server = await startServer({ buildDir, databaseUrl: process.env.DATABASE_URL! });
+  const browser = await launchBrowser();
+  return {
+    server,
+    browser,
+    async stop() {
+      await browser.close();
+      await server.stop();
+    },
+  };
+}
+
 /** Starts the production server (server/index.ts) on a random loopback port. */
 export async function startServer(options: { buildDir: string; databaseUrl: string; env?: Record<string, string> }): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {

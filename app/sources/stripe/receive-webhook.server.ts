@@ -4,11 +4,11 @@ import { logger } from "../../logger.server";
 import { recordInboundEvent } from "../../models/inbound-event.server";
 import { loadVerificationSecrets } from "../../models/stripe-connection.server";
 import { verifyStripeEvent, type VerifyOutcome } from "./verify-event.server";
+// Stripe's events are a few kilobytes; the shared 1 MB limit refuses anything far larger before it is read.
+import { MAX_BODY_BYTES } from "../../security/request-limits.server";
 
 export const PROCESS_STRIPE_EVENT_JOB = "process-stripe-event";
 
-/** Stripe's events are a few kilobytes; anything far larger is not from Stripe. */
-const MAX_BODY_BYTES = 1024 * 1024;
 /** Connection ids are cuids; anything else cannot be one of ours and costs no database read. */
 const CONNECTION_ID = /^[a-z0-9]{10,40}$/;
 
