@@ -1,8 +1,19 @@
-/** The SQLite file used when DATABASE_URL is unset: the embedded default. Shared by the app and prisma.config.ts. */
-export const DEFAULT_DATABASE_URL = "file:./data/reclaim.sqlite";
+import { existsSync } from "node:fs";
+import { defaultEmbeddedOptions, embeddedDatabaseUrl } from "./database/embedded-postgres.server";
 
-/** Returns the DATABASE_URL, defaulting to the local SQLite file. Only `file:` URLs are supported by the SQLite build. */
+/**
+ * The database URL: DATABASE_URL when set (any PostgreSQL 15+), otherwise the embedded PostgreSQL's (started by
+ * `ensureDatabase`, app/database/ensure.server.ts, before anything connects). Shared by the app and prisma.config.ts.
+ */
 export function databaseUrl(value: string | undefined): string {
-  const url = value && value.trim() !== "" ? value.trim() : DEFAULT_DATABASE_URL;
-  return url;
+  if (value && value.trim() !== "") return value.trim();
+  const options = defaultEmbeddedOptions();
+  if (!existsSync(`${options.dataDir}.password`)) {
+    throw new Error("DATABASE_URL is not set and the embedded PostgreSQL has not been started yet (run `npm run setup`)");
+  }
+  return embeddedDatabaseUrl(options);
+}
+
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//.test(value);
 }

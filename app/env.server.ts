@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_DATABASE_URL } from "./database-url";
+import { databaseUrl, isPostgresUrl } from "./database-url";
 
 /**
  * The app's configuration, validated once at start-up. A missing or malformed variable stops the process with a
@@ -24,10 +24,21 @@ const schema = z.object({
   SHOPIFY_API_SECRET: z.string({ required_error: "is missing (the app's client secret)" }).min(1, "is empty"),
   SHOPIFY_APP_URL: z.string({ required_error: "is missing (the public https URL of this app)" }).url("must be a URL"),
   SCOPES: z.string().default("read_orders,read_customers,write_discounts,write_pixels,read_customer_events"),
+  /** Any PostgreSQL 15+; unset = the embedded PostgreSQL under data/ (started by the process entry points). */
   DATABASE_URL: z
     .string()
-    .default(DEFAULT_DATABASE_URL)
-    .refine((v) => v.startsWith("file:"), "must be a SQLite `file:` URL (see docs/decisions/002-sqlite-first.md)"),
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return databaseUrl(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `is not set, and ${(error as Error).message.replace(/^DATABASE_URL is not set and /, "")}` });
+        return z.NEVER;
+      }
+    })
+    .refine(isPostgresUrl, "must be a PostgreSQL URL (postgresql://user:password@host:5432/database)"),
+  /** Connections each process keeps to PostgreSQL (Prisma's pool; the job queue has its own, JOB_CONCURRENCY + 2). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /** AES-256-GCM keys for secrets at rest; the first encrypts, all decrypt (rotation without downtime). */
   ENCRYPTION_KEYS: keyRing,
   /** HMAC key for click and unsubscribe links (and the proposed Stripe connection id). */

@@ -12,11 +12,14 @@ if (command === "new") {
   const id = `k${new Date().toISOString().slice(0, 10).replaceAll("-", "")}${randomBytes(2).toString("hex")}`;
   console.log(`${id}:${randomBytes(32).toString("base64")}`);
 } else if (command === "rotate") {
+  const { ensureDatabase } = await import("../app/database/ensure.server");
+  const database = await ensureDatabase();
   const { db } = await import("../app/db.server");
   const { reencryptSecrets } = await import("../app/security/reencrypt.server");
   const count = await reencryptSecrets(db);
   console.log(`Re-encrypted ${count} record(s) with the current key.`);
   await db.$disconnect();
+  await database.stop();
 } else {
   console.error("usage: npm run keys:new | npm run keys:rotate");
   process.exit(2);

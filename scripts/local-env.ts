@@ -19,7 +19,7 @@ if (existsSync(".env")) {
       "SHOPIFY_APP_URL=http://localhost:3000",
       "HOST=127.0.0.1",
       "PORT=3000",
-      "DATABASE_URL=file:./data/reclaim.sqlite",
+      "# DATABASE_URL unset: the embedded PostgreSQL under data/postgres (set it to use another PostgreSQL 15+).",
       `ENCRYPTION_KEYS=${key}`,
       `LINK_SIGNING_SECRET=${randomBytes(32).toString("base64url")}`,
       "",

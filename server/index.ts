@@ -1,17 +1,20 @@
 /**
  * The web server: Remix behind Express (static assets, compression), plus the job runner in the same process unless
  * JOB_RUNNER=off. `npm run dev` serves through Vite (HMR); `npm start` serves the production build.
+ * Before anything connects: the database (the embedded PostgreSQL when DATABASE_URL is unset) and its migrations.
  */
 import path from "node:path";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
+import { ensureDatabase } from "../app/database/ensure.server";
 import { refuseOversizedBodies } from "./body-limit";
 
 const production = process.env.NODE_ENV === "production";
 
 async function main() {
+  const database = await ensureDatabase({ migrate: true });
   const app = express();
   app.disable("x-powered-by");
   app.use(refuseOversizedBodies());
@@ -57,6 +60,7 @@ async function main() {
   const shutdown = async () => {
     server.close();
     await runner?.stop();
+    await database.stop();
     process.exit(0);
   };
   process.once("SIGINT", shutdown);

@@ -1,11 +1,15 @@
 /** `npm run worker`: the job runner alone, for running it apart from the web server (JOB_RUNNER=off there). */
 export {};
 try {
+  // The database first (the embedded PostgreSQL when DATABASE_URL is unset), with its migrations.
+  const { ensureDatabase } = await import("../app/database/ensure.server");
+  const database = await ensureDatabase({ migrate: true });
   // Imported here, not at the top, so that an invalid environment prints its message rather than a stack trace.
   const { startJobRunner } = await import("../app/jobs/start-runner.server");
   const runner = await startJobRunner();
   const stop = async () => {
     await runner.stop();
+    await database.stop();
     process.exit(0);
   };
   process.once("SIGINT", stop);

@@ -4,7 +4,7 @@
  * the demo has set the environment and installed its clock. In development the Prisma client is one per process
  * (app/db.server.ts), so this code and the served build share one connection and one lock (ADR 007).
  */
-import { applySqlitePragmas, db } from "../db.server";
+import { db } from "../db.server";
 import { saveEmailSettings } from "../email/settings.server";
 import { closeTransports } from "../email/transport.server";
 import { makeSyncShopifyCheckoutsJob } from "../jobs/definitions/sync-shopify-checkouts.server";
@@ -77,7 +77,6 @@ export interface DemoRunnerOptions {
  * compressed clock: the sync sleeps in demo time, and the lock timeout (5 min in production) is 5 real minutes.
  */
 export async function startDemoRunner(o: DemoRunnerOptions): Promise<JobRunner> {
-  await applySqlitePragmas();
   const definitions = [...jobDefinitions.filter((d) => d.name !== SHOPIFY_SYNC_JOB), makeSyncShopifyCheckoutsJob({ sleep: o.sleep })];
   const runner = new JobRunner({
     db,

@@ -9,7 +9,7 @@ export interface DemoConfig {
   buildDir: string;
   reset: boolean;
   /** 0 = any free port. */
-  ports: { portal: number; app: number; smtp: number };
+  ports: { portal: number; app: number; smtp: number; database: number };
   /** Virtual ms per real ms: 360 turns the campaign's 1 h delay into 10 s. */
   speed: number;
   /** Real seconds between new abandoned carts, per source. */
@@ -33,6 +33,7 @@ Options (environment variable in brackets):
   --port <n>            the demo admin, inbox and checkout pages [DEMO_PORT] (default 4000; 0 = any free port)
   --app-port <n>        the Reclaim app [DEMO_APP_PORT] (default 4001)
   --smtp-port <n>       the SMTP server that captures emails [DEMO_SMTP_PORT] (default 4025)
+  --db-port <n>         the demo's own embedded PostgreSQL [DEMO_DB_PORT] (default 4032)
   --speed <factor>      demo seconds per real second [DEMO_SPEED] (default 360: 1 h of campaign delay = 10 s)
   --pace <seconds>      real seconds between new abandoned carts, per source [DEMO_PACE] (default 5)
   --no-shopper          no simulated buyer opening emails and purchasing [DEMO_SHOPPER=off]
@@ -75,6 +76,7 @@ export function parseDemoConfig(argv: readonly string[], env: Record<string, str
       portal: port("--port", v.port ?? env.DEMO_PORT, 4000),
       app: port("--app-port", v["app-port"] ?? env.DEMO_APP_PORT, 4001),
       smtp: port("--smtp-port", v["smtp-port"] ?? env.DEMO_SMTP_PORT, 4025),
+      database: port("--db-port", v["db-port"] ?? env.DEMO_DB_PORT, 4032),
     },
     speed,
     paceSeconds: positive("--pace", v.pace ?? env.DEMO_PACE, 5, 3600),
@@ -94,6 +96,7 @@ function parse(argv: readonly string[]) {
       port: { type: "string" },
       "app-port": { type: "string" },
       "smtp-port": { type: "string" },
+      "db-port": { type: "string" },
       speed: { type: "string" },
       pace: { type: "string" },
       "no-shopper": { type: "boolean" },

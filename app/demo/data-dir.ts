@@ -1,9 +1,10 @@
 /**
- * The demo's own folder (default data/demo, gitignored): its SQLite database, generated secrets, captured emails and
+ * The demo's own folder (default data/demo, gitignored): its PostgreSQL cluster, generated secrets, captured emails and
  * the simulators' state. Nothing outside it is written, so `--reset` (or deleting the folder) starts over.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
 import path from "node:path";
 
 export interface DemoSecrets {
@@ -45,6 +46,37 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: DemoSecrets; cr
   };
   writeJson(file, secrets, 0o600);
   return { secrets, created: true };
+}
+
+/**
+ * The demo's own embedded PostgreSQL, in `<dataDir>/postgres` (never the app's DATABASE_URL: the demo writes made-up
+ * shops and buyers). The port it got is kept in `postgres.port` so tests and a second look can connect to it.
+ */
+export async function startDemoDatabase(dataDir: string, port: number): Promise<{ url: string; port: number; dataDir: string; stop: () => Promise<void> }> {
+  const { startEmbeddedPostgres } = await import("../database/embedded-postgres.server");
+  const chosen = port === 0 ? await freePort() : port;
+  const pgDir = path.join(dataDir, "postgres");
+  const running = await startEmbeddedPostgres({ dataDir: pgDir, port: chosen, database: "reclaim_demo" });
+  writeFileSync(path.join(dataDir, "postgres.port"), String(chosen));
+  return { url: running.url, port: chosen, dataDir: pgDir, stop: running.stop };
+}
+
+/** The URL of a demo's database (while the demo runs), from its data folder: for tests and inspection. */
+export async function demoDatabaseUrl(dataDir: string): Promise<string> {
+  const { embeddedDatabaseUrl } = await import("../database/embedded-postgres.server");
+  const port = Number(readFileSync(path.join(dataDir, "postgres.port"), "utf8"));
+  return embeddedDatabaseUrl({ dataDir: path.join(dataDir, "postgres"), port, database: "reclaim_demo" });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
 }
 
 /** Deletes the demo's data but keeps the app build (derived from the sources, checked against them on start). */

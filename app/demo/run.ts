@@ -2,20 +2,17 @@
  * `npm run demo`: starts every piece in order, printing each one, and stops them all on Ctrl-C.
  * Decisions (one process, compressed global clock, production build, admin portal): docs/decisions/060-local-demo.md.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import type { ServerBuild } from "@remix-run/node";
-import Database from "better-sqlite3";
+import pg from "pg";
 import type { DemoConfig } from "./config";
 import { ensureBuild } from "./build";
 import { installVirtualClock, virtualSleep } from "./clock";
-import { ensureDir, loadOrCreateSecrets, lockDataDir, readJson, resetDataDir, writeJson } from "./data-dir";
+import { ensureDir, loadOrCreateSecrets, lockDataDir, readJson, resetDataDir, startDemoDatabase, writeJson } from "./data-dir";
 import { loopbackHosts } from "./loopback";
 import { adminHostParam, signDemoSessionToken } from "./session-token";
 
@@ -56,23 +53,18 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** The newest time the database has seen, so a rerun after a crash never starts the clock behind its own data. */
-function latestDatabaseTime(file: string): number | null {
-  if (!existsSync(file)) return null;
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+async function latestDatabaseTime(url: string): Promise<number | null> {
+  const client = new pg.Client({ connectionString: url, options: "-c TimeZone=UTC" });
+  await client.connect();
   try {
-    let latest: number | null = null;
-    for (const sql of [`SELECT MAX("updatedAt") AS t FROM "Job"`, `SELECT MAX("updatedAt") AS t FROM "Recovery"`, `SELECT MAX("receivedAt") AS t FROM "InboundEvent"`]) {
-      try {
-        const row = db.prepare(sql).get() as { t: string | number | null } | undefined;
-        const t = row?.t == null ? NaN : typeof row.t === "number" ? row.t : Date.parse(row.t);
-        if (Number.isFinite(t)) latest = Math.max(latest ?? 0, t);
-      } catch {
-        // a table not there yet: nothing to learn from it
-      }
-    }
-    return latest;
+    const { rows } = await client.query<{ t: Date | null }>(
+      `SELECT GREATEST((SELECT MAX("updatedAt") FROM "Job"), (SELECT MAX("updatedAt") FROM "Recovery"), (SELECT MAX("receivedAt") FROM "InboundEvent")) AS t`,
+    );
+    // Stored times are UTC without a zone; node-postgres reads them as local time unless told otherwise.
+    const t = rows[0]?.t;
+    return t ? Date.UTC(t.getFullYear(), t.getMonth(), t.getDate(), t.getHours(), t.getMinutes(), t.getSeconds(), t.getMilliseconds()) : null;
   } finally {
-    db.close();
+    await client.end();
   }
 }
 
@@ -130,14 +122,14 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
   const { secrets, created } = loadOrCreateSecrets(dataDir);
   step("secrets", created ? "generated for this demo (secrets.json, never printed)" : "reused from secrets.json");
 
-  // Database: the embedded default, SQLite, migrated with the committed migrations.
-  const dbFile = path.join(dataDir, "reclaim.sqlite");
-  const databaseUrl = `file:${dbFile}`;
-  await promisify(execFile)(path.join(ROOT, "node_modules/.bin/prisma"), ["migrate", "deploy"], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
-  });
-  step("database", `${path.relative(ROOT, dbFile)} (SQLite, migrated)`);
+  // Database: an embedded PostgreSQL of the demo's own (in its data folder), migrated with the committed migrations.
+  // Pushed before everything else that is started, so it is the last thing stopped.
+  const database = await startDemoDatabase(dataDir, config.ports.database);
+  closers.push({ name: "PostgreSQL", close: () => database.stop() });
+  const databaseUrl = database.url;
+  const { applyMigrations } = await import("../database/migrate.server");
+  await applyMigrations(databaseUrl);
+  step("database", `PostgreSQL on 127.0.0.1:${database.port}, data in ${path.relative(ROOT, database.dataDir)} (migrated)`);
   if (stopping()) return;
 
   const build = await ensureBuild(ROOT, config.buildDir);
@@ -147,7 +139,7 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
   // The clock: from where the last run stopped (or now, the first time), never behind the data.
   const clockFile = path.join(dataDir, "clock.json");
   const savedClock = readJson<{ virtualMs: number }>(clockFile);
-  const startAt = Math.max(savedClock?.virtualMs ?? Date.now(), latestDatabaseTime(dbFile) ?? 0);
+  const startAt = Math.max(savedClock?.virtualMs ?? Date.now(), (await latestDatabaseTime(databaseUrl)) ?? 0);
   const clock = installVirtualClock(startAt, config.speed);
   step("demo clock", `${new Date(clock.now()).toISOString().slice(0, 16).replace("T", " ")} UTC, ×${config.speed}${savedClock ? " (resumed)" : ""}`);
 

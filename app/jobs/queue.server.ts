@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Prisma, PrismaClient } from "@prisma/client";
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -26,21 +27,21 @@ export async function enqueueJob(db: Db, name: string, payload: unknown, options
   };
   if (!options.key) return (await db.job.create({ data, select: { id: true } })).id;
 
-  const existing = await db.job.findUnique({ where: { key: options.key }, select: { id: true, status: true, runAt: true } });
-  if (existing) {
-    if (existing.status === "queued" && existing.runAt > runAt) {
-      await db.job.update({ where: { id: existing.id }, data: { runAt, payload: data.payload } });
-    }
-    return existing.id;
+  // One statement whatever the race: insert, or (same key queued or running) keep that job and only move a queued one
+  // earlier. Never a caught unique violation: in PostgreSQL that would abort the caller's transaction.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const inserted = await db.$queryRaw<{ id: string }[]>`
+      INSERT INTO "Job" ("id", "name", "payload", "key", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
+      VALUES (${randomUUID()}, ${name}, ${data.payload}, ${options.key}, ${data.shopId}, 'queued', ${runAt}, 0, ${data.maxAttempts}, now(), now())
+      ON CONFLICT ("key") DO UPDATE SET "runAt" = excluded."runAt", "payload" = excluded."payload", "updatedAt" = now()
+        WHERE "Job"."status" = 'queued' AND "Job"."runAt" > excluded."runAt"
+      RETURNING "id"`;
+    if (inserted[0]) return inserted[0].id;
+    const existing = await db.job.findUnique({ where: { key: options.key }, select: { id: true } });
+    if (existing) return existing.id;
+    // The holder of the key finished between the two statements: try again.
   }
-  try {
-    return (await db.job.create({ data: { ...data, key: options.key }, select: { id: true } })).id;
-  } catch (error) {
-    // Lost a race with another enqueue of the same key: theirs stands.
-    const winner = await db.job.findUnique({ where: { key: options.key }, select: { id: true } });
-    if (winner) return winner.id;
-    throw error;
-  }
+  throw new Error(`enqueueJob: could not queue or find the job with key ${options.key}`);
 }
 
 /**

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "@prisma/client";
-import { sqlTime } from "../models/sql-time";
 import type { ZodType } from "zod";
 
 /**
@@ -145,15 +144,16 @@ export class JobRunner {
   }
 
   /**
-   * Claims the next due job in one statement: the conditional `UPDATE … WHERE id = (SELECT … LIMIT 1)` is atomic in
-   * SQLite, so two runners can never take the same job, and it costs one round trip (Prisma's query compilation per
-   * claim was most of the per-email CPU in bench/pipeline.ts). Returns null when none is due.
+   * Claims the next due job in one statement, one round trip: `FOR UPDATE SKIP LOCKED` in the sub-select means two
+   * runners (in any processes) never take the same job and never wait for each other's claim; a row another runner has
+   * just claimed is skipped, and re-checked as still 'queued' after its lock is released. Returns null when none is due.
    */
   async claimNext(): Promise<ClaimedJob | null> {
-    const now = sqlTime(this.clock.now());
+    const now = this.clock.now();
     const rows = await this.db.$queryRaw<ClaimedJob[]>`
       UPDATE "Job" SET "status" = 'running', "lockedAt" = ${now}, "lockedBy" = ${this.workerId}, "attempts" = "attempts" + 1, "updatedAt" = ${now}
-      WHERE "id" = (SELECT "id" FROM "Job" WHERE "status" = 'queued' AND "runAt" <= ${now} ORDER BY "runAt" LIMIT 1)
+      WHERE "id" = (SELECT "id" FROM "Job" WHERE "status" = 'queued' AND "runAt" <= ${now} ORDER BY "runAt" LIMIT 1 FOR UPDATE SKIP LOCKED)
+        AND "status" = 'queued'
       RETURNING "id", "name", "payload", "attempts", "maxAttempts", "shopId"`;
     const job = rows[0];
     return job ? { ...job, attempts: Number(job.attempts), maxAttempts: Number(job.maxAttempts) } : null;

@@ -1,4 +1,4 @@
-import { applySqlitePragmas, db } from "../db.server";
+import { db } from "../db.server";
 import { env } from "../env.server";
 import { logger } from "../logger.server";
 import { ensureSweepScheduled } from "../models/message.server";
@@ -7,7 +7,6 @@ import { JobRunner } from "./runner.server";
 
 /** Starts the job runner for this process (web server in-process mode, or `npm run worker`). */
 export async function startJobRunner(): Promise<JobRunner> {
-  await applySqlitePragmas();
   const runner = new JobRunner({
     db,
     definitions: jobDefinitions,

@@ -7,7 +7,6 @@ import type { Source } from "../recovery/model";
  * starts with shopId; aggregates run in SQL so the loaders stay fast at a million recoveries (bench/dashboard.ts).
  */
 
-import { sqlTime } from "./sql-time";
 
 
 export interface SourceFigures {
@@ -63,15 +62,15 @@ export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /**
  * The overview for whole UTC days from `from` to `to` (inclusive). Figures come from DailyStat, which triggers keep exact
- * (prisma/migrations/20261120000100_daily_stats_triggers), so any period costs a few hundred rows. Two figures depend
+ * (prisma/migrations/20261206000100_daily_stats_triggers), so any period costs a few hundred rows. Two figures depend
  * on today's state rather than the day's and are read live, from small indexed sets: recoveries whose contact has since
  * unsubscribed or been suppressed, and recoveries whose emails were skipped because the recovery link had expired.
  */
 export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<Overview> {
   const fromDay = utcDay(q.from);
   const toDay = utcDay(q.to);
-  const from = sqlTime(new Date(`${fromDay}T00:00:00Z`));
-  const to = sqlTime(new Date(new Date(`${toDay}T00:00:00Z`).getTime() + 86_400_000));
+  const from = new Date(`${fromDay}T00:00:00Z`);
+  const to = new Date(new Date(`${toDay}T00:00:00Z`).getTime() + 86_400_000);
   const implied = q.consentPolicy === "implied";
   const consentOk = implied ? Prisma.sql`r.consent <> 'opt_out'` : Prisma.sql`r.consent = 'opt_in'`;
 
@@ -79,26 +78,26 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
   const [stats, unsubscribed, expired, currencies] = await Promise.all([
     db.dailyStat.findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } }) as Promise<StatRow[]>,
     db.$queryRaw<{ source: Source; n: bigint }[]>`
-      SELECT r.source AS source, COUNT(*) AS n
-      FROM Recovery r
+      SELECT r."source" AS "source", COUNT(*) AS "n"
+      FROM "Recovery" r
       -- Starts from the (few) unsubscribed or suppressed contacts, never from the period's recoveries.
-      WHERE r.contactId IN (
-          SELECT id FROM Contact WHERE shopId = ${q.shopId} AND unsubscribedAt IS NOT NULL
-          UNION SELECT id FROM Contact WHERE shopId = ${q.shopId} AND suppressedAt IS NOT NULL)
-        AND r.currency = ${q.currency} AND r.abandonedAt >= ${from} AND r.abandonedAt < ${to}
-        AND r.notContactableReason IS NULL AND ${consentOk}
+      WHERE r."contactId" IN (
+          SELECT "id" FROM "Contact" WHERE "shopId" = ${q.shopId} AND "unsubscribedAt" IS NOT NULL
+          UNION SELECT "id" FROM "Contact" WHERE "shopId" = ${q.shopId} AND "suppressedAt" IS NOT NULL)
+        AND r."currency" = ${q.currency} AND r."abandonedAt" >= ${from} AND r."abandonedAt" < ${to}
+        AND r."notContactableReason" IS NULL AND ${consentOk}
       GROUP BY 1`,
     db.$queryRaw<{ source: Source; n: bigint }[]>`
-      SELECT r.source AS source, COUNT(DISTINCT d.recoveryId) AS n
-      FROM DecisionLog d JOIN Recovery r ON r.id = d.recoveryId
-      WHERE d.shopId = ${q.shopId} AND d.reason = 'link_expired' AND d.decidedAt >= ${from} AND d.decidedAt < ${to} AND r.currency = ${q.currency}
+      SELECT r."source" AS "source", COUNT(DISTINCT d."recoveryId") AS "n"
+      FROM "DecisionLog" d JOIN "Recovery" r ON r."id" = d."recoveryId"
+      WHERE d."shopId" = ${q.shopId} AND d."reason" = 'link_expired' AND d."decidedAt" >= ${from} AND d."decidedAt" < ${to} AND r."currency" = ${q.currency}
       GROUP BY 1`,
     // Distinct currencies by skipping through the index (one probe per currency, not a scan).
     db.$queryRaw<{ cur: string }[]>`
       WITH RECURSIVE c(cur) AS (
-        SELECT MIN(currency) FROM Recovery WHERE shopId = ${q.shopId}
+        SELECT MIN("currency") FROM "Recovery" WHERE "shopId" = ${q.shopId}
         UNION ALL
-        SELECT (SELECT MIN(currency) FROM Recovery WHERE shopId = ${q.shopId} AND currency > c.cur) FROM c WHERE c.cur IS NOT NULL
+        SELECT (SELECT MIN("currency") FROM "Recovery" WHERE "shopId" = ${q.shopId} AND "currency" > c.cur) FROM c WHERE c.cur IS NOT NULL
       )
       SELECT cur FROM c WHERE cur IS NOT NULL`,
   ]);

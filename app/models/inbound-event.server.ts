@@ -1,8 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { Prisma, type PrismaClient } from "@prisma/client";
-import type { Database, Statement } from "better-sqlite3";
-import { withLockedConnection } from "../sqlite-adapter.server";
-import { sqlTime } from "./sql-time";
 
 export interface InboundEventInput {
   source: "shopify" | "stripe" | "pixel";
@@ -22,7 +19,7 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-/** Rows per transaction: bounds how long one group holds the connection (≈ 0.04 ms per Stripe event, ADR 013). */
+/** Rows per statement: bounds how long one group's statement runs and how large its parameters grow (ADR 013). */
 const MAX_GROUP = 200;
 
 /**
@@ -32,8 +29,8 @@ const MAX_GROUP = 200;
  * Group commit: deliveries that reach this point in the same turn of the event loop, or while a group is being written,
  * are written together in one transaction (`setImmediate` lets every request read in this turn join the group). Each
  * caller gets its answer only after its rows are committed. A duplicate is a conflict the insert skips, not an error
- * and a rollback. The group is written through better-sqlite3 directly, under the lock every Prisma query takes (ADR 007,
- * `withLockedConnection`): the Prisma transaction was most of a Stripe webhook's cost (ADR 013).
+ * and a rollback. The group is one SQL statement (events and jobs together, so atomic without a transaction round
+ * trip): a Prisma transaction per event was most of a Stripe webhook's cost (ADR 013).
  */
 export function recordInboundEvent(db: PrismaClient, input: InboundEventInput, job: { name: string }): Promise<"new" | "duplicate"> {
   return new Promise((resolve, reject) => {
@@ -65,46 +62,42 @@ async function drain(db: PrismaClient, queue: { pending: Pending[]; writing: boo
   }
 }
 
-/** Prepared once per connection (better-sqlite3 statements belong to the connection that prepared them). */
-const statements = new WeakMap<Database, { insertEvent: Statement; insertJob: Statement }>();
-function prepared(database: Database) {
-  let s = statements.get(database);
-  if (!s) {
-    s = {
-      insertEvent: database.prepare(`
-        INSERT INTO "InboundEvent" ("id", "source", "receiver", "externalId", "topic", "payload", "receivedAt")
-        VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT ("source", "receiver", "externalId") DO NOTHING`),
-      insertJob: database.prepare(`
-        INSERT INTO "Job" ("id", "name", "payload", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
-        VALUES (?, ?, ?, ?, 'queued', ?, 0, 8, ?, ?)`),
-    };
-    statements.set(database, s);
-  }
-  return s;
-}
-
 /**
- * One transaction for the group, written through better-sqlite3 under the lock every Prisma query takes (ADR 007), with
- * statements prepared once: through Prisma the same two inserts cost ≈ 0.5 ms each (ADR 013). Rows are exactly what
- * the Prisma path wrote: random UUID ids, times in sqlTime's format, the job's defaults spelled out.
+ * One statement for the group: the events go in with ON CONFLICT DO NOTHING (a redelivery, already stored or earlier in
+ * this group, is skipped: no error, no rollback), and a processing job goes in for each event that was new.
  */
-function writeGroup(db: PrismaClient, group: Pending[]): Promise<("new" | "duplicate")[]> {
-  const now = sqlTime(new Date());
-  return withLockedConnection(db, (database) => {
-    const { insertEvent, insertJob } = prepared(database);
-    return database
-      .transaction(() =>
-        group.map(({ input, jobName }): "new" | "duplicate" => {
-          const id = randomUUID();
-          // A redelivery (already stored, or earlier in this group) is a conflict the insert skips: no error, no rollback.
-          if (insertEvent.run(id, input.source, input.receiver, input.externalId, input.topic, input.payload, now).changes === 0) return "duplicate";
-          insertJob.run(randomUUID(), jobName, JSON.stringify({ inboundEventId: id }), input.shopId ?? null, now, now, now);
-          return "new";
-        }),
-      )
-      .immediate();
-  });
+const WRITE_GROUP_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+    AS t("id", "source", "receiver", "externalId", "topic", "payload", "shopId", "jobName")
+), inserted AS (
+  INSERT INTO "InboundEvent" ("id", "source", "receiver", "externalId", "topic", "payload", "receivedAt")
+  SELECT "id", "source", "receiver", "externalId", "topic", "payload", now() FROM input
+  ON CONFLICT ("source", "receiver", "externalId") DO NOTHING
+  RETURNING "id"
+), jobs AS (
+  INSERT INTO "Job" ("id", "name", "payload", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
+  SELECT gen_random_uuid()::text, i."jobName", '{"inboundEventId":"' || i."id" || '"}', i."shopId", 'queued', now(), 0, 8, now(), now()
+  FROM input i JOIN inserted USING ("id")
+)
+SELECT "id" FROM inserted`;
+
+async function writeGroup(db: PrismaClient, group: Pending[]): Promise<("new" | "duplicate")[]> {
+  const ids = group.map(() => randomUUID());
+  const column = <T,>(pick: (p: Pending) => T) => group.map(pick);
+  const rows = (await db.$queryRawUnsafe(
+    WRITE_GROUP_SQL,
+    ids,
+    column((p) => p.input.source),
+    column((p) => p.input.receiver),
+    column((p) => p.input.externalId),
+    column((p) => p.input.topic),
+    column((p) => p.input.payload),
+    column((p) => p.input.shopId ?? null),
+    column((p) => p.jobName),
+  )) as { id: string }[];
+  const stored = new Set(rows.map((r) => r.id));
+  return ids.map((id) => (stored.has(id) ? "new" : "duplicate"));
 }
 
 export function isUniqueViolation(error: unknown): boolean {

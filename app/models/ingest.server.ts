@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import { mergeCheckout, notContactableReason, type StoredCheckout } from "../recovery/merge-checkout";
 import type { CheckoutObserved, CheckoutPixelObserved, ConsentEvidence, PurchaseObserved, SourceEvent } from "../recovery/model";
@@ -19,13 +20,30 @@ export type IngestResult =
  * This is the one place where vendor-neutral events become Recovery, Contact, Purchase and Conversion rows.
  */
 export async function ingestSourceEvent(db: PrismaClient, shopId: string, event: SourceEvent, now: Date): Promise<IngestResult> {
-  return db.$transaction((tx) =>
-    event.kind === "checkout.observed"
+  return db.$transaction(async (tx) => {
+    await lockShopIngest(tx, shopId);
+    return event.kind === "checkout.observed"
       ? ingestCheckout(tx, shopId, event, now)
       : event.kind === "checkout.pixel"
         ? ingestPixelCheckout(tx, shopId, event, now)
-        : ingestPurchase(tx, shopId, event, now),
-  );
+        : ingestPurchase(tx, shopId, event, now);
+  });
+}
+
+/**
+ * One ingest at a time per shop, across every process: a transaction-scoped advisory lock, released at commit. Ingest
+ * reads before it writes (is this checkout known, by id or by token? is there a conversion already? a contact?), and
+ * under READ COMMITTED two concurrent ingests of one checkout (the poll and its webhook, a redelivery) would both read
+ * "nothing yet" and write two recoveries or two conversions. Shops still ingest in parallel with each other.
+ * docs/decisions/070-postgresql.md.
+ */
+async function lockShopIngest(tx: Tx, shopId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${INGEST_LOCK_SPACE}::int, ${lockKey(shopId)}::int)`;
+}
+const INGEST_LOCK_SPACE = 71_001;
+/** A stable 32-bit key for an id (the same in every process). */
+export function lockKey(id: string): number {
+  return createHash("sha256").update(id).digest().readInt32BE(0);
 }
 
 async function upsertContact(tx: Tx, shopId: string, email: string | null, extra: { firstName?: string | null; shopifyCustomerId?: string | null }) {

@@ -13,7 +13,6 @@
  * - A crash leaves `claimed` (nothing was handed over: the sweep puts it back to `scheduled` and it is retried) or
  *   `sending` (it may have been delivered: the sweep marks it `failed`, "delivery unknown", and never resends).
  */
-import { sqlTime } from "./sql-time";
 import { randomUUID } from "node:crypto";
 import type { Prisma, PrismaClient, Recovery, Shop } from "@prisma/client";
 import { chooseCampaign, planMessages } from "../recovery/schedule";
@@ -132,42 +131,35 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
  * Each job runs at its message's due time (already past): oldest first, and distinct run times keep the runner's
  * `ORDER BY runAt, createdAt` claim from sorting one huge group of equal run times on every claim.
  */
-export const ENQUEUE_DUE_SQL = `INSERT OR IGNORE INTO "Job" ("id", "name", "payload", "key", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
-SELECT 'sm' || lower(hex(randomblob(12))), '${SEND_MESSAGE_JOB}', json_object('messageId', m."id"), '${SEND_MESSAGE_JOB}:' || m."id", m."shopId", 'queued', m."scheduledFor", 0, ${SEND_JOB_MAX_ATTEMPTS}, ?, ?
+export const ENQUEUE_DUE_SQL = `INSERT INTO "Job" ("id", "name", "payload", "key", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
+SELECT 'sm' || replace(gen_random_uuid()::text, '-', ''), '${SEND_MESSAGE_JOB}', '{"messageId":"' || m."id" || '"}', '${SEND_MESSAGE_JOB}:' || m."id", m."shopId", 'queued', m."scheduledFor", 0, ${SEND_JOB_MAX_ATTEMPTS}, $1, $1
 FROM "Message" m
-WHERE m."status" = 'scheduled' AND m."scheduledFor" <= ?
+WHERE m."status" = 'scheduled' AND m."scheduledFor" <= $1
   AND NOT EXISTS (SELECT 1 FROM "Job" j WHERE j."key" = '${SEND_MESSAGE_JOB}:' || m."id")
   -- An uninstalled shop's emails wait (a reinstall resumes them: app/models/shop.server.ts); one probe of a tiny set.
   AND m."shopId" NOT IN (SELECT "id" FROM "Shop" WHERE "uninstalledAt" IS NOT NULL)
 ORDER BY m."scheduledFor"
-LIMIT ?`;
+LIMIT $2
+-- Two sweeps at once (two workers) may pick the same message: the job key's unique index keeps one job.
+ON CONFLICT DO NOTHING`;
 
 export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH): Promise<number> {
-  const at = sqlTime(now);
-  return db.$executeRawUnsafe(ENQUEUE_DUE_SQL, at, at, at, limit);
+  return db.$executeRawUnsafe(ENQUEUE_DUE_SQL, now, limit);
 }
 
 /** Makes sure a sweep is queued no later than `runAt` (like queue.server's key dedupe: a later one is moved earlier). */
 export async function ensureSweepScheduled(db: Db, runAt: Date): Promise<void> {
-  const at = sqlTime(runAt);
-  const [existing] = (await db.$queryRawUnsafe(`SELECT "id", "status", "runAt" FROM "Job" WHERE "key" = ?`, SWEEP_JOB_KEY)) as { id: string; status: string; runAt: Date }[];
-  if (existing) {
-    if (existing.status === "queued" && existing.runAt.getTime() > runAt.getTime()) {
-      await db.$executeRawUnsafe(`UPDATE "Job" SET "runAt" = ?, "updatedAt" = ? WHERE "id" = ? AND "status" = 'queued'`, at, sqlTime(new Date()), existing.id);
-    }
-    return;
-  }
-  const created = sqlTime(new Date());
-  // OR IGNORE: another writer may have queued it a moment ago; theirs stands.
+  // One statement, safe inside a caller's transaction and against another writer doing the same: insert the sweep, or
+  // move the queued one earlier. A running sweep (no longer 'queued') re-queues itself when it finishes.
   await db.$executeRawUnsafe(
-    `INSERT OR IGNORE INTO "Job" ("id", "name", "payload", "key", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
-     VALUES (?, ?, '{}', ?, 'queued', ?, 0, 3, ?, ?)`,
+    `INSERT INTO "Job" ("id", "name", "payload", "key", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
+     VALUES ($1, $2, '{}', $3, 'queued', $4, 0, 3, now(), now())
+     ON CONFLICT ("key") DO UPDATE SET "runAt" = excluded."runAt", "updatedAt" = now()
+       WHERE "Job"."status" = 'queued' AND "Job"."runAt" > excluded."runAt"`,
     `sw${randomUUID().replace(/-/g, "")}`,
     SWEEP_JOB,
     SWEEP_JOB_KEY,
-    at,
-    created,
-    created,
+    runAt,
   );
 }
 
@@ -179,16 +171,16 @@ export interface InterruptedSends {
 }
 
 export async function recoverInterruptedSends(db: Db, now: Date, staleMs = STALE_CLAIM_MS): Promise<InterruptedSends> {
-  const before = sqlTime(new Date(now.getTime() - staleMs));
-  const at = sqlTime(now);
+  const before = new Date(now.getTime() - staleMs);
+  const at = now;
   const requeued = await db.$executeRawUnsafe(
-    `UPDATE "Message" SET "status" = 'scheduled', "claimedBy" = NULL, "lastError" = ?, "updatedAt" = ? WHERE "status" = 'claimed' AND "claimedAt" < ?`,
+    `UPDATE "Message" SET "status" = 'scheduled', "claimedBy" = NULL, "lastError" = $1, "updatedAt" = $2 WHERE "status" = 'claimed' AND "claimedAt" < $3`,
     "The worker stopped before handing this email over; it will be retried",
     at,
     before,
   );
   const unknown = (await db.$queryRawUnsafe(
-    `SELECT "id", "shopId", "recoveryId" FROM "Message" WHERE "status" = 'sending' AND "claimedAt" < ?`,
+    `SELECT "id", "shopId", "recoveryId" FROM "Message" WHERE "status" = 'sending' AND "claimedAt" < $1`,
     before,
   )) as { id: string; shopId: string; recoveryId: string }[];
   if (unknown.length > 0) {
@@ -255,33 +247,33 @@ const SHOP_COLUMNS = [
 ] as const satisfies readonly (keyof Shop)[];
 
 const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."scheduledFor", m."attempts", m."discountCode", m."position",
-  r."source" AS r_source, r."status" AS r_status, r."consent" AS r_consent, r."consentEvidence" AS r_consentEvidence, r."abandonedAt" AS r_abandonedAt,
-  r."completedAt" AS r_completedAt, r."recoveryUrl" AS r_recoveryUrl, r."recoveryUrlExpiresAt" AS r_recoveryUrlExpiresAt,
-  r."notContactableReason" AS r_notContactableReason, r."contactId" AS r_contactId, r."email" AS r_email, r."firstName" AS r_firstName,
-  r."name" AS r_name, r."lineItems" AS r_lineItems, r."totalMinor" AS r_totalMinor, r."currency" AS r_currency, r."locale" AS r_locale,
-  r."pixelOnly" AS r_pixelOnly, r."pixelCompletedAt" AS r_pixelCompletedAt,
-  c."id" AS c_id, c."unsubscribedAt" AS c_unsubscribedAt, c."suppressedAt" AS c_suppressedAt, c."suppressionReason" AS c_suppressionReason,
-  c."lastPurchaseAt" AS c_lastPurchaseAt,
+  r."source" AS "r_source", r."status" AS "r_status", r."consent" AS "r_consent", r."consentEvidence" AS "r_consentEvidence", r."abandonedAt" AS "r_abandonedAt",
+  r."completedAt" AS "r_completedAt", r."recoveryUrl" AS "r_recoveryUrl", r."recoveryUrlExpiresAt" AS "r_recoveryUrlExpiresAt",
+  r."notContactableReason" AS "r_notContactableReason", r."contactId" AS "r_contactId", r."email" AS "r_email", r."firstName" AS "r_firstName",
+  r."name" AS "r_name", r."lineItems" AS "r_lineItems", r."totalMinor" AS "r_totalMinor", r."currency" AS "r_currency", r."locale" AS "r_locale",
+  r."pixelOnly" AS "r_pixelOnly", r."pixelCompletedAt" AS "r_pixelCompletedAt",
+  c."id" AS "c_id", c."unsubscribedAt" AS "c_unsubscribedAt", c."suppressedAt" AS "c_suppressedAt", c."suppressionReason" AS "c_suppressionReason",
+  c."lastPurchaseAt" AS "c_lastPurchaseAt",
   st."subject" AS st_subject, st."bodyTemplate" AS st_bodyTemplate, st."incentiveType" AS st_incentiveType,
   st."incentiveValue" AS st_incentiveValue, st."incentiveExpiresDays" AS st_incentiveExpiresDays,
-  ${SHOP_COLUMNS.map((c) => `s."${c}" AS s_${c}`).join(", ")},
+  ${SHOP_COLUMNS.map((c) => `s."${c}" AS "s_${c}"`).join(", ")},
   -- History for decide(): a newer contactable recovery of the contact, a purchase by the same email since the
   -- abandonment (either source), and the last email for another recovery of the contact. Each an indexed look-up.
-  (SELECT x."source" || '|' || x."abandonedAt" FROM "Recovery" x
+  (SELECT x."source" || '|' || to_char(x."abandonedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Recovery" x
     WHERE x."contactId" = r."contactId" AND x."shopId" = r."shopId" AND x."id" <> r."id" AND x."abandonedAt" > r."abandonedAt"
       AND x."notContactableReason" IS NULL
-    ORDER BY x."abandonedAt" DESC LIMIT 1) AS h_newer,
-  (SELECT p."source" || '|' || p."occurredAt" FROM "Purchase" p
+    ORDER BY x."abandonedAt" DESC LIMIT 1) AS "h_newer",
+  (SELECT p."source" || '|' || to_char(p."occurredAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Purchase" p
     WHERE p."shopId" = r."shopId" AND p."email" = r."email" AND p."occurredAt" >= r."abandonedAt"
-    ORDER BY p."occurredAt" ASC LIMIT 1) AS h_purchase,
+    ORDER BY p."occurredAt" ASC LIMIT 1) AS "h_purchase",
   (SELECT max(o."claimedAt") FROM "Recovery" x JOIN "Message" o ON o."recoveryId" = x."id"
-    WHERE x."contactId" = r."contactId" AND x."id" <> r."id" AND o."status" IN ('sending', 'sent')) AS h_lastOther
+    WHERE x."contactId" = r."contactId" AND x."id" <> r."id" AND o."status" IN ('sending', 'sent')) AS "h_lastOther"
 FROM "Message" m
 JOIN "Shop" s ON s."id" = m."shopId"
 JOIN "Recovery" r ON r."id" = m."recoveryId"
 JOIN "CampaignStep" st ON st."id" = m."stepId"
 LEFT JOIN "Contact" c ON c."id" = r."contactId"
-WHERE m."id" = ?`;
+WHERE m."id" = $1`;
 
 export async function loadMessageForSend(db: Db, messageId: string): Promise<SendRow | null> {
   const [row] = (await db.$queryRawUnsafe(SEND_ROW_SQL, messageId)) as Record<string, any>[];
@@ -336,7 +328,7 @@ export async function loadMessageForSend(db: Db, messageId: string): Promise<Sen
   };
 }
 
-/** `stripe|2026-11-20T10:00:00.000+00:00` (a concatenated sub-select) → {source, at}. */
+/** `stripe|2026-11-20T10:00:00.000Z` (a concatenated sub-select) → {source, at}. */
 function sourceAndDate(value: string | null): { source: "shopify" | "stripe"; at: Date } | null {
   if (!value) return null;
   const i = value.indexOf("|");
@@ -345,20 +337,17 @@ function sourceAndDate(value: string | null): { source: "shopify" | "stripe"; at
 }
 
 export async function claimMessage(db: Db, messageId: string, claimToken: string, now: Date): Promise<boolean> {
-  const at = sqlTime(now);
   const count = await db.$executeRawUnsafe(
-    `UPDATE "Message" SET "status" = 'claimed', "claimedAt" = ?, "claimedBy" = ?, "attempts" = "attempts" + 1, "updatedAt" = ?
-     WHERE "id" = ? AND "status" = 'scheduled' AND "scheduledFor" <= ?`,
-    at,
+    `UPDATE "Message" SET "status" = 'claimed', "claimedAt" = $1, "claimedBy" = $2, "attempts" = "attempts" + 1, "updatedAt" = $1
+     WHERE "id" = $3 AND "status" = 'scheduled' AND "scheduledFor" <= $1`,
+    now,
     claimToken,
-    at,
     messageId,
-    at,
   );
   return count === 1;
 }
 
-/** Parses a `TEXT` datetime as Prisma writes it (`2026-11-20T10:00:00.000+00:00`), from an expression column. */
+/** A datetime from an expression column: a Date, or ISO 8601 text (to_char in SEND_ROW_SQL). */
 function textDate(value: unknown): Date | null {
   if (value == null) return null;
   if (value instanceof Date) return value;
@@ -368,34 +357,36 @@ function textDate(value: unknown): Date | null {
 
 /**
  * `claimed → sending`, written before the email goes to the mail server. Atomic with the frequency cap: no other
- * recovery of the contact may have been emailed (or be being emailed) since `capSince`, so two workers sending to
- * the same person for two checkouts at the same moment can't both pass.
+ * recovery of the contact may have been emailed (or be being emailed) since `capSince`. Two workers sending to the same
+ * person for two checkouts at the same moment can't both pass: the contact's row lock orders them, and the second
+ * one's check (a new statement, so a new snapshot under READ COMMITTED) sees the first one's 'sending'.
  */
 export async function handOff(
-  db: Db,
+  db: PrismaClient,
   m: { id: string; recoveryId: string; contactId: string },
   claimToken: string,
   capSince: Date | null,
   facts: { toEmail: string; discountCode: string | null },
   now: Date,
 ): Promise<"handed_off" | "frequency_cap" | "lost_claim"> {
-  const at = sqlTime(now);
-  const count = await db.$executeRawUnsafe(
-    `UPDATE "Message" SET "status" = 'sending', "claimedAt" = ?, "toEmail" = ?, "discountCode" = ?, "updatedAt" = ?
-     WHERE "id" = ? AND "status" = 'claimed' AND "claimedBy" = ?
-       AND NOT EXISTS (
-         SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
-         WHERE r."contactId" = ? AND r."id" <> ? AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= ?)`,
-    at,
-    facts.toEmail,
-    facts.discountCode,
-    at,
-    m.id,
-    claimToken,
-    m.contactId,
-    m.recoveryId,
-    capSince ? sqlTime(capSince) : "9999",
-  );
+  const [, count] = await db.$transaction([
+    db.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = $1 FOR UPDATE`, m.contactId),
+    db.$executeRawUnsafe(
+      `UPDATE "Message" SET "status" = 'sending', "claimedAt" = $1, "toEmail" = $2, "discountCode" = $3, "updatedAt" = $1
+       WHERE "id" = $4 AND "status" = 'claimed' AND "claimedBy" = $5
+         AND NOT EXISTS (
+           SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
+           WHERE r."contactId" = $6 AND r."id" <> $7 AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $8)`,
+      now,
+      facts.toEmail,
+      facts.discountCode,
+      m.id,
+      claimToken,
+      m.contactId,
+      m.recoveryId,
+      capSince ?? new Date("9999-12-31T00:00:00Z"),
+    ),
+  ]);
   if (count === 1) return "handed_off";
   const current = await db.message.findUnique({ where: { id: m.id }, select: { status: true, claimedBy: true } });
   return current?.status === "claimed" && current.claimedBy === claimToken ? "frequency_cap" : "lost_claim";
@@ -408,20 +399,20 @@ export async function markSent(
   delivery: { providerMessageId: string; detail: string },
   now: Date,
 ): Promise<void> {
-  const at = sqlTime(now);
+  const at = now;
   await db.$transaction([
     // By claim token, not status: if the sweep gave up on a slow send in the meantime, the truth is still "sent".
     db.$executeRawUnsafe(
-      `UPDATE "Message" SET "status" = 'sent', "sentAt" = ?, "providerMessageId" = ?, "lastError" = NULL, "updatedAt" = ? WHERE "id" = ? AND "claimedBy" = ?`,
-      at, delivery.providerMessageId, at, m.id, claimToken,
+      `UPDATE "Message" SET "status" = 'sent', "sentAt" = $1, "providerMessageId" = $2, "lastError" = NULL, "updatedAt" = $1 WHERE "id" = $3 AND "claimedBy" = $4`,
+      at, delivery.providerMessageId, m.id, claimToken,
     ),
-    db.$executeRawUnsafe(`UPDATE "Contact" SET "lastEmailedAt" = ?, "updatedAt" = ? WHERE "id" = ?`, at, at, m.contactId),
+    db.$executeRawUnsafe(`UPDATE "Contact" SET "lastEmailedAt" = $1, "updatedAt" = $1 WHERE "id" = $2`, at, m.contactId),
     // First email of the recovery: open → contacting.
     ...(m.recoveryStatus === "open"
-      ? [db.$executeRawUnsafe(`UPDATE "Recovery" SET "status" = 'contacting', "updatedAt" = ? WHERE "id" = ? AND "status" = 'open'`, at, m.recoveryId)]
+      ? [db.$executeRawUnsafe(`UPDATE "Recovery" SET "status" = 'contacting', "updatedAt" = $1 WHERE "id" = $2 AND "status" = 'open'`, at, m.recoveryId)]
       : []),
     db.$executeRawUnsafe(
-      `INSERT INTO "DecisionLog" ("id", "shopId", "recoveryId", "messageId", "outcome", "reason", "detail", "decidedAt") VALUES (?, ?, ?, ?, 'send', 'sent', ?, ?)`,
+      `INSERT INTO "DecisionLog" ("id", "shopId", "recoveryId", "messageId", "outcome", "reason", "detail", "decidedAt") VALUES ($1, $2, $3, $4, 'send', 'sent', $5, $6)`,
       `dl${randomUUID().replace(/-/g, "")}`, m.shopId, m.recoveryId, m.id, delivery.detail, at,
     ),
   ]);

@@ -1,5 +1,4 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
-import { sqlTime } from "./sql-time";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -18,19 +17,18 @@ export async function closeUnrecovered(db: Db, now: Date, batch = CLOSE_BATCH): 
   const shops = await db.shop.findMany({ where: { uninstalledAt: null }, select: { id: true, attributionWindowDays: true } });
   let closed = 0;
   for (const shop of shops) {
-    const cutoff = sqlTime(new Date(now.getTime() - shop.attributionWindowDays * 86_400_000));
+    const cutoff = new Date(now.getTime() - shop.attributionWindowDays * 86_400_000);
     closed += await db.$executeRawUnsafe(
-      `UPDATE "Recovery" SET "status" = 'lost', "updatedAt" = ?
-       WHERE "id" IN (
+      `UPDATE "Recovery" SET "status" = 'lost', "updatedAt" = $1
+       WHERE "status" = 'contacting' AND "id" IN (
          SELECT r."id" FROM "Recovery" r
-         WHERE r."shopId" = ? AND r."status" = 'contacting' AND r."abandonedAt" < ?
+         WHERE r."shopId" = $2 AND r."status" = 'contacting' AND r."abandonedAt" < $3
            AND NOT EXISTS (SELECT 1 FROM "Message" m WHERE m."recoveryId" = r."id" AND m."status" IN ('scheduled', 'claimed', 'sending'))
-           AND (SELECT MAX(julianday(m."sentAt")) FROM "Message" m WHERE m."recoveryId" = r."id" AND m."status" = 'sent') < julianday(?)
+           AND (SELECT MAX(m."sentAt") FROM "Message" m WHERE m."recoveryId" = r."id" AND m."status" = 'sent') < $3
          ORDER BY r."abandonedAt"
-         LIMIT ?)`,
-      sqlTime(now),
+         LIMIT $4)`,
+      now,
       shop.id,
-      cutoff,
       cutoff,
       batch,
     );

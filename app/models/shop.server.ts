@@ -5,7 +5,6 @@ import { logger } from "../logger.server";
 import { planResume } from "../recovery/resume-after-reinstall";
 import { isUniqueViolation } from "./inbound-event.server";
 import { ensureSweepScheduled } from "./message.server";
-import { sqlTime } from "./sql-time";
 
 export async function findShopByDomain(domain: string): Promise<Shop | null> {
   return db.shop.findUnique({ where: { domain } });
@@ -75,11 +74,11 @@ async function resumeScheduledEmails(tx: Prisma.TransactionClient, shopId: strin
     select: { id: true, recoveryId: true, position: true, scheduledFor: true },
   });
   const plan = planResume(pending.map((m) => ({ messageId: m.id, recoveryId: m.recoveryId, position: m.position, scheduledFor: m.scheduledFor })), now);
-  const at = sqlTime(now);
+  const at = now;
   const hours = (ms: number) => Math.max(1, Math.round(ms / 3_600_000));
   // Raw statements: one per email (a shop back after two days may have thousands), each a cheap primary-key update.
   for (const m of plan.moved) {
-    await tx.$executeRaw`UPDATE "Message" SET "scheduledFor" = ${sqlTime(m.scheduledFor)}, "updatedAt" = ${at} WHERE "id" = ${m.messageId} AND "status" = 'scheduled'`;
+    await tx.$executeRaw`UPDATE "Message" SET "scheduledFor" = ${m.scheduledFor}, "updatedAt" = ${at} WHERE "id" = ${m.messageId} AND "status" = 'scheduled'`;
   }
   const resumedRecoveries = [...new Map(plan.moved.map((m) => [m.recoveryId, m.lateByMs])).entries()];
   await tx.decisionLog.createMany({

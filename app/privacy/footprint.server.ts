@@ -67,8 +67,8 @@ export async function shopReceivers(db: Db, shop: { id: string; domain: string }
 export async function eventsMentioning(db: Db, receivers: string[], needles: Needles, except: ReadonlySet<string> = new Set()): Promise<StoredEvent[]> {
   if (!hasNeedles(needles) || receivers.length === 0) return [];
   const conditions = [
-    ...needles.caseless.map((n) => Prisma.sql`instr(lower("payload"), ${n}) > 0`),
-    ...needles.digits.map((d) => Prisma.sql`instr("payload", ${d}) > 0`),
+    ...needles.caseless.map((n) => Prisma.sql`strpos(lower("payload"), ${n}) > 0`),
+    ...needles.digits.map((d) => Prisma.sql`strpos("payload", ${d}) > 0`),
   ];
   const rows = await db.$queryRaw<StoredEvent[]>`
     SELECT "id", "source", "receiver", "topic", "receivedAt", "processedAt", "payload" FROM "InboundEvent"
@@ -146,7 +146,7 @@ export async function findFootprint(db: Db, shop: { id: string; domain: string }
   if (subject.customerId) {
     const references = clientReferenceIds(subject.customerId);
     const rows = await db.$queryRaw<{ id: string; sourceMetadata: string }[]>`
-      SELECT "id", "sourceMetadata" FROM "Recovery" WHERE "shopId" = ${shopId} AND "source" = 'stripe' AND instr("sourceMetadata", ${subject.customerId}) > 0`;
+      SELECT "id", "sourceMetadata" FROM "Recovery" WHERE "shopId" = ${shopId} AND "source" = 'stripe' AND strpos("sourceMetadata", ${subject.customerId}) > 0`;
     stripeByReference = rows
       .filter((r) => {
         try {

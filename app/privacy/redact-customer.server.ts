@@ -4,7 +4,6 @@
  * docs/decisions/040-privacy-requests.md. Idempotent: a second run finds nothing left to remove.
  */
 import { Prisma, type PrismaClient } from "@prisma/client";
-import { sqlTime } from "../models/sql-time";
 import { emailHash, isEmailHash } from "./email-hash.server";
 import { findFootprint, type Footprint } from "./footprint.server";
 import { hasNeedles, mentions, type Needles, type PrivacySubject } from "./subject";
@@ -48,8 +47,8 @@ function mentionSql(column: string, needles: Needles): Prisma.Sql {
   const col = Prisma.raw(`"${column}"`);
   return Prisma.join(
     [
-      ...needles.caseless.map((n) => Prisma.sql`instr(lower(coalesce(${col}, '')), ${n}) > 0`),
-      ...needles.digits.map((d) => Prisma.sql`instr(coalesce(${col}, ''), ${d}) > 0`),
+      ...needles.caseless.map((n) => Prisma.sql`strpos(lower(coalesce(${col}, '')), ${n}) > 0`),
+      ...needles.digits.map((d) => Prisma.sql`strpos(coalesce(${col}, ''), ${d}) > 0`),
     ],
     " OR ",
   );
@@ -69,14 +68,14 @@ export async function redactCustomer(
   now: Date,
   options: RedactOptions = {},
 ): Promise<RedactionSummary> {
-  // Found outside the write transaction: the scan of stored webhook bodies is the slow part, and SQLite has one writer.
+  // Found outside the write transaction: the scan of stored webhook bodies is the slow part; the transaction stays short.
   const f = await findFootprint(db, shop, subject);
   return db.$transaction((tx) => applyRedaction(tx, f, now, options));
 }
 
 async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOptions): Promise<RedactionSummary> {
   const shopId = f.shop.id;
-  const at = sqlTime(now);
+  const at = now;
 
   // 1. Nothing more goes out: pending emails are cancelled (a send in progress re-checks its claim and stops).
   const pending = f.messages.filter((m) => m.status === "scheduled" || m.status === "claimed").map((m) => m.id);
@@ -100,7 +99,7 @@ async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOp
     jobsCancelled += await tx.$executeRaw`
       UPDATE "Job" SET "status" = 'cancelled', "key" = NULL, "lastError" = ${"cancelled: customer data redacted"}, "finishedAt" = ${at}, "updatedAt" = ${at}
       WHERE "status" = 'queued' AND ("shopId" = ${shopId} OR "shopId" IS NULL)
-        AND (${Prisma.join(ids.map((id) => Prisma.sql`instr("payload", ${id}) > 0`), " OR ")})`;
+        AND (${Prisma.join(ids.map((id) => Prisma.sql`strpos("payload", ${id}) > 0`), " OR ")})`;
   }
   // Jobs that carry the person in their payload or error text (an SMTP refusal quotes the address).
   if (hasNeedles(f.identity)) {

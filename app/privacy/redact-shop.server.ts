@@ -37,7 +37,7 @@ export async function redactShop(db: PrismaClient, domain: string, options: { ex
     const jobs = await tx.$executeRaw`
       DELETE FROM "Job" WHERE "id" <> ${except} AND (
         ${shop ? Prisma.sql`"shopId" = ${shop.id} OR` : Prisma.empty}
-        ("shopId" IS NULL AND (CASE WHEN json_valid("payload") THEN json_extract("payload", '$.inboundEventId') END)
+        ("shopId" IS NULL AND substring("payload" from '"inboundEventId":"([^"]+)"')
           IN (SELECT "id" FROM "InboundEvent" WHERE "receiver" IN (${Prisma.join(receivers)}))))`;
     // The job running this request outlives the shop in the job table, but no longer points at it.
     if (options.exceptJobId) await tx.job.updateMany({ where: { id: options.exceptJobId }, data: { shopId: null } });

@@ -1,7 +1,7 @@
 // Shopify's privacy webhooks end to end: signed deliveries → the webhook inbox → the job runner → app/privacy, with a
 // customer whose data came in through both sources (a Shopify checkout and order by webhook, a Stripe session by signed
 // Stripe webhook), real emails through SMTP, a real click, and a link conversion. Every table is searched afterwards,
-// listed from sqlite_master, so a table added later cannot be forgotten.
+// listed from the database catalogue, so a table added later cannot be forgotten.
 import type { Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
@@ -90,11 +90,12 @@ const privacyRequest = (c: typeof ZELDA, extra: Record<string, unknown>) => ({
 });
 
 type Row = Record<string, unknown>;
-/** Every row of every table, listed from sqlite_master (a table added later is included without a change here). */
+/** Every row of every table, listed from the catalogue (a table added later is included without a change here). */
 async function dumpAll(): Promise<Record<string, Row[]>> {
-  const tables = await p.db.$queryRawUnsafe<{ name: string }[]>(`SELECT "name" FROM sqlite_master WHERE "type" = 'table' AND "name" NOT LIKE 'sqlite_%' ORDER BY "name"`);
+  const tables = await p.db.$queryRawUnsafe<{ name: string }[]>(`SELECT table_name AS "name" FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_reclaim_migrations' ORDER BY 1`);
   const out: Record<string, Row[]> = {};
-  for (const { name } of tables) out[name] = await p.db.$queryRawUnsafe<Row[]>(`SELECT * FROM "${name}" ORDER BY rowid`);
+  // Ordered by the whole row, as text: a stable order without a rowid.
+  for (const { name } of tables) out[name] = await p.db.$queryRawUnsafe<Row[]>(`SELECT * FROM "${name}" t ORDER BY t::text`);
   return out;
 }
 const text = (row: Row) => JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? v.toString() : v));

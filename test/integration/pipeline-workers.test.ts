@@ -8,9 +8,6 @@ let p: Pipeline;
 const holdFor = new Set<string>();
 
 beforeAll(async () => {
-  // As in production (applySqlitePragmas): WAL, so several processes can share the file.
-  const { applySqlitePragmas, db } = await import("~/db.server");
-  await applySqlitePragmas(db);
   p = await startPipeline({
     start: new Date("2027-04-01T08:00:00Z"),
     // Addresses in `holdFor` get their DATA swallowed without an answer: the client hangs mid-delivery.

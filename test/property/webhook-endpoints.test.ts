@@ -19,8 +19,6 @@ let connectionId: string;
 beforeAll(async () => {
   admin = await startAdminApp([TEST_SHOP]);
   db = admin.db;
-  // As the web process and the worker run: WAL, no fsync per job (hundreds of jobs run here).
-  await (await import("~/db.server")).applySqlitePragmas(db);
   const shop = await db.shop.create({ data: { domain: TEST_SHOP, grantedScopes: "read_orders" } });
   const { connectStripe } = await import("~/models/stripe-connection.server");
   const connected = await connectStripe(db, shop.id, { webhookSecret: SECRET });

@@ -1,28 +1,80 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
+import pg from "pg";
+import { createDatabaseIfMissing, startEmbeddedPostgres } from "../../app/database/embedded-postgres.server";
+import { applyMigrations } from "../../app/database/migrate.server";
+import { databaseUrlFor } from "../helpers/postgres";
 
 const ROOT = path.resolve("test/.tmp");
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
 /**
- * Applies the committed migrations once to a template database; each test file copies it (test/setup/per-file.ts).
- * Every run gets its own folder, so two test runs at once (two terminals, an editor, CI) never share files.
+ * Starts the run's PostgreSQL and applies the committed migrations once to a template database; each test file gets
+ * a copy (test/setup/per-file.ts). Without DATABASE_URL that is an embedded PostgreSQL of this run's own (its own
+ * folder and port, so two runs at once never share anything), made for speed (no fsync: it is thrown away). With
+ * DATABASE_URL the run uses that server and creates (then drops) databases named after the run.
  */
-export default function setup() {
+export default async function setup() {
   mkdirSync(ROOT, { recursive: true });
   // Leftovers of runs that died without tearing down (older than a day).
   for (const name of readdirSync(ROOT)) {
     const full = path.join(ROOT, name);
     if (Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { recursive: true, force: true });
   }
-  const runDir = path.join(ROOT, `run-${process.pid}-${Date.now()}`);
+  const runId = `${process.pid}_${Date.now()}`;
+  const runDir = path.join(ROOT, `run-${runId}`);
   mkdirSync(runDir, { recursive: true });
-  const template = path.join(runDir, "template.sqlite");
-  execFileSync(path.resolve("node_modules/.bin/prisma"), ["migrate", "deploy"], {
-    env: { ...process.env, DATABASE_URL: `file:${template}`, CHECKPOINT_DISABLE: "1" },
-    stdio: "pipe",
-  });
-  // Test workers are started after this and inherit the variable.
+
+  let maintenance: string;
+  let stopServer = async () => {};
+  if (process.env.DATABASE_URL?.trim()) {
+    maintenance = databaseUrlFor("postgres", process.env.DATABASE_URL.trim());
+  } else {
+    const running = await startEmbeddedPostgres({
+      dataDir: path.join(runDir, "postgres"),
+      port: await freePort(),
+      database: "postgres",
+      settings: { fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: "400" },
+    });
+    maintenance = running.url;
+    stopServer = running.stop;
+  }
+  const prefix = `reclaim_test_${runId}`;
+  const template = `${prefix}_template`;
+  await createDatabaseIfMissing(maintenance, template);
+  await applyMigrations(databaseUrlFor(template, maintenance));
+
+  // Test workers are started after this and inherit the variables.
   process.env.RECLAIM_TEST_RUN_DIR = runDir;
-  return () => rmSync(runDir, { recursive: true, force: true });
+  process.env.RECLAIM_TEST_PG_MAINTENANCE_URL = maintenance;
+  process.env.RECLAIM_TEST_PG_TEMPLATE = template;
+  process.env.RECLAIM_TEST_DB_PREFIX = prefix;
+  delete process.env.DATABASE_URL;
+
+  return async () => {
+    // Drop this run's databases (on a shared server), then stop the embedded server if this run started it.
+    const client = new pg.Client({ connectionString: maintenance });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`${prefix}%`]);
+      for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
+    } catch {
+      // the server is going away with the run anyway
+    } finally {
+      await client.end().catch(() => {});
+    }
+    await stopServer();
+    rmSync(runDir, { recursive: true, force: true });
+  };
 }

@@ -1,6 +1,5 @@
-import { copyFileSync } from "node:fs";
-import path from "node:path";
 import { randomUUID } from "node:crypto";
+import { createTestDatabase } from "../helpers/postgres";
 import { appendConsoleLog, logFileFor } from "./secret-scan";
 import { TEST_ENV } from "./test-env";
 
@@ -9,9 +8,8 @@ Object.assign(process.env, TEST_ENV);
 const runDir = process.env.RECLAIM_TEST_RUN_DIR;
 if (!runDir) throw new Error("RECLAIM_TEST_RUN_DIR is not set: run tests through vitest (test/setup/global-setup.ts)");
 const id = `${process.pid}-${randomUUID().slice(0, 8)}`;
-const file = path.join(runDir, `db-${id}.sqlite`);
-copyFileSync(path.join(runDir, "template.sqlite"), file);
-process.env.DATABASE_URL = `file:${file}`;
+// A database of this file's own, copied from the run's migrated template (test/setup/global-setup.ts).
+process.env.DATABASE_URL = await createTestDatabase("f");
 
 // Every app log line of this file (and of the processes it starts, which inherit LOG_FILE) goes to the run's log
 // folder, which the summary reporter scans for secrets after the last file (test/setup/secret-scan.ts).

@@ -22,7 +22,7 @@ export const sendDueMessages = defineJob({
   async run({ db, clock, job }) {
     const now = clock.now();
     // Give the key up so the next run can be queued now; if this run fails, the next one still comes.
-    await db.$executeRawUnsafe(`UPDATE "Job" SET "key" = NULL WHERE "id" = ? AND "key" = ?`, job.id, SWEEP_JOB_KEY);
+    await db.$executeRawUnsafe(`UPDATE "Job" SET "key" = NULL WHERE "id" = $1 AND "key" = $2`, job.id, SWEEP_JOB_KEY);
     await ensureSweepScheduled(db, new Date(now.getTime() + SWEEP_INTERVAL_MS));
     await recoverInterruptedSends(db, now);
     const enqueued = await enqueueDueSendJobs(db, now, SWEEP_BATCH);

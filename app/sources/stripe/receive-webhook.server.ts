@@ -1,5 +1,4 @@
 import type { PrismaClient } from "@prisma/client";
-import { applySqlitePragmas } from "../../db.server";
 import { logger } from "../../logger.server";
 import { recordInboundEvent } from "../../models/inbound-event.server";
 import { loadVerificationSecrets } from "../../models/stripe-connection.server";
@@ -66,9 +65,6 @@ export async function readVerifiedEvent(
 export async function receiveStripeWebhook(db: PrismaClient, connectionId: string, request: Request): Promise<WebhookAnswer> {
   const verified = await readVerifiedEvent(db, connectionId, request);
   if (!verified.ok) return verified.answer;
-  // WAL + synchronous=NORMAL (once per process): without it every stored event waits for an fsync, and a web process
-  // with JOB_RUNNER=off never sets it (docs/decisions/013-stripe-webhook-throughput.md).
-  await applySqlitePragmas(db);
   const { event } = verified.outcome;
   const stored = await recordInboundEvent(
     db,

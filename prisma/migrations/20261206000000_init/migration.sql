@@ -1,11 +1,14 @@
+-- CreateSchema
+CREATE SCHEMA IF NOT EXISTS "public";
+
 -- CreateTable
 CREATE TABLE "Session" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shop" TEXT NOT NULL,
     "state" TEXT NOT NULL,
     "isOnline" BOOLEAN NOT NULL DEFAULT false,
     "scope" TEXT,
-    "expires" DATETIME,
+    "expires" TIMESTAMP(3),
     "accessToken" TEXT NOT NULL,
     "userId" BIGINT,
     "firstName" TEXT,
@@ -16,20 +19,22 @@ CREATE TABLE "Session" (
     "collaborator" BOOLEAN DEFAULT false,
     "emailVerified" BOOLEAN DEFAULT false,
     "refreshToken" TEXT,
-    "refreshTokenExpires" DATETIME
+    "refreshTokenExpires" TIMESTAMP(3),
+
+    CONSTRAINT "Session_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Shop" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "domain" TEXT NOT NULL,
     "name" TEXT,
     "email" TEXT,
     "currency" TEXT NOT NULL DEFAULT 'USD',
     "locale" TEXT NOT NULL DEFAULT 'en',
     "timezone" TEXT NOT NULL DEFAULT 'UTC',
-    "installedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "uninstalledAt" DATETIME,
+    "installedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "uninstalledAt" TIMESTAMP(3),
     "grantedScopes" TEXT NOT NULL DEFAULT '',
     "consentPolicy" TEXT NOT NULL DEFAULT 'explicit',
     "frequencyCapHours" INTEGER NOT NULL DEFAULT 16,
@@ -51,67 +56,72 @@ CREATE TABLE "Shop" (
     "webPixelId" TEXT,
     "webPixelStatus" TEXT NOT NULL DEFAULT 'not_activated',
     "webPixelError" TEXT,
-    "webPixelUpdatedAt" DATETIME,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL
+    "webPixelUpdatedAt" TIMESTAMP(3),
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Shop_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "SourceSync" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "source" TEXT NOT NULL,
-    "watermark" DATETIME,
+    "watermark" TIMESTAMP(3),
     "syncRun" TEXT,
     "backfillStatus" TEXT NOT NULL DEFAULT 'pending',
     "backfillCursor" TEXT,
     "bulkOperationId" TEXT,
-    "lastAttemptAt" DATETIME,
-    "lastSuccessAt" DATETIME,
+    "lastAttemptAt" TIMESTAMP(3),
+    "lastSuccessAt" TIMESTAMP(3),
     "lastError" TEXT,
     "consecutiveFailures" INTEGER NOT NULL DEFAULT 0,
     "status" TEXT NOT NULL DEFAULT 'healthy',
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "SourceSync_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "SourceSync_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "StripeConnection" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "webhookSecretEncrypted" TEXT NOT NULL,
     "previousWebhookSecretEncrypted" TEXT,
-    "previousSecretExpiresAt" DATETIME,
+    "previousSecretExpiresAt" TIMESTAMP(3),
     "apiKeyEncrypted" TEXT,
     "apiKeyLast4" TEXT,
     "stripeAccountId" TEXT,
     "livemode" BOOLEAN,
-    "lastEventAt" DATETIME,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "StripeConnection_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "lastEventAt" TIMESTAMP(3),
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "StripeConnection_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Contact" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "email" TEXT NOT NULL,
     "firstName" TEXT,
     "shopifyCustomerId" TEXT,
-    "unsubscribedAt" DATETIME,
-    "suppressedAt" DATETIME,
+    "unsubscribedAt" TIMESTAMP(3),
+    "suppressedAt" TIMESTAMP(3),
     "suppressionReason" TEXT,
-    "lastEmailedAt" DATETIME,
-    "lastPurchaseAt" DATETIME,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "Contact_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "lastEmailedAt" TIMESTAMP(3),
+    "lastPurchaseAt" TIMESTAMP(3),
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Contact_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Recovery" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "source" TEXT NOT NULL,
     "externalId" TEXT NOT NULL,
@@ -131,24 +141,24 @@ CREATE TABLE "Recovery" (
     "locale" TEXT,
     "discountCodes" TEXT NOT NULL DEFAULT '[]',
     "recoveryUrl" TEXT,
-    "recoveryUrlExpiresAt" DATETIME,
+    "recoveryUrlExpiresAt" TIMESTAMP(3),
     "sourceMetadata" TEXT NOT NULL DEFAULT '{}',
-    "abandonedAt" DATETIME NOT NULL,
-    "sourceUpdatedAt" DATETIME NOT NULL,
-    "completedAt" DATETIME,
+    "abandonedAt" TIMESTAMP(3) NOT NULL,
+    "sourceUpdatedAt" TIMESTAMP(3) NOT NULL,
+    "completedAt" TIMESTAMP(3),
     "status" TEXT NOT NULL DEFAULT 'open',
     "notContactableReason" TEXT,
     "pixelOnly" BOOLEAN NOT NULL DEFAULT false,
-    "pixelCompletedAt" DATETIME,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "Recovery_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Recovery_contactId_fkey" FOREIGN KEY ("contactId") REFERENCES "Contact" ("id") ON DELETE SET NULL ON UPDATE CASCADE
+    "pixelCompletedAt" TIMESTAMP(3),
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Recovery_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Campaign" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "enabled" BOOLEAN NOT NULL DEFAULT true,
@@ -156,14 +166,15 @@ CREATE TABLE "Campaign" (
     "minCartMinor" INTEGER,
     "currencies" TEXT NOT NULL DEFAULT '',
     "sources" TEXT NOT NULL DEFAULT 'both',
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "Campaign_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Campaign_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "CampaignStep" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "campaignId" TEXT NOT NULL,
     "position" INTEGER NOT NULL,
     "delayMinutes" INTEGER NOT NULL,
@@ -172,53 +183,51 @@ CREATE TABLE "CampaignStep" (
     "incentiveType" TEXT,
     "incentiveValue" INTEGER,
     "incentiveExpiresDays" INTEGER,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "CampaignStep_campaignId_fkey" FOREIGN KEY ("campaignId") REFERENCES "Campaign" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "CampaignStep_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Message" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "recoveryId" TEXT NOT NULL,
     "campaignId" TEXT NOT NULL,
     "stepId" TEXT NOT NULL,
     "position" INTEGER NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'scheduled',
-    "scheduledFor" DATETIME NOT NULL,
-    "claimedAt" DATETIME,
+    "scheduledFor" TIMESTAMP(3) NOT NULL,
+    "claimedAt" TIMESTAMP(3),
     "claimedBy" TEXT,
     "attempts" INTEGER NOT NULL DEFAULT 0,
-    "sentAt" DATETIME,
+    "sentAt" TIMESTAMP(3),
     "skipReason" TEXT,
     "lastError" TEXT,
     "providerMessageId" TEXT,
     "toEmail" TEXT,
     "discountCode" TEXT,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "Message_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Message_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Message_campaignId_fkey" FOREIGN KEY ("campaignId") REFERENCES "Campaign" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Message_stepId_fkey" FOREIGN KEY ("stepId") REFERENCES "CampaignStep" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Message_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Click" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "messageId" TEXT NOT NULL,
     "recoveryId" TEXT NOT NULL,
-    "clickedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    CONSTRAINT "Click_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Click_messageId_fkey" FOREIGN KEY ("messageId") REFERENCES "Message" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Click_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "clickedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Click_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Conversion" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "recoveryId" TEXT NOT NULL,
     "messageId" TEXT,
@@ -228,16 +237,15 @@ CREATE TABLE "Conversion" (
     "externalId" TEXT NOT NULL,
     "amountMinor" INTEGER NOT NULL,
     "currency" TEXT NOT NULL,
-    "convertedAt" DATETIME NOT NULL,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    CONSTRAINT "Conversion_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Conversion_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "Conversion_messageId_fkey" FOREIGN KEY ("messageId") REFERENCES "Message" ("id") ON DELETE SET NULL ON UPDATE CASCADE
+    "convertedAt" TIMESTAMP(3) NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Conversion_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Purchase" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "source" TEXT NOT NULL,
     "externalId" TEXT NOT NULL,
@@ -248,55 +256,60 @@ CREATE TABLE "Purchase" (
     "recoveredFrom" TEXT,
     "amountMinor" INTEGER NOT NULL,
     "currency" TEXT NOT NULL,
-    "occurredAt" DATETIME NOT NULL,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    CONSTRAINT "Purchase_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "occurredAt" TIMESTAMP(3) NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Purchase_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "DecisionLog" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "recoveryId" TEXT NOT NULL,
     "messageId" TEXT,
     "outcome" TEXT NOT NULL,
     "reason" TEXT NOT NULL,
     "detail" TEXT,
-    "decidedAt" DATETIME NOT NULL,
-    CONSTRAINT "DecisionLog_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "DecisionLog_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "decidedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "DecisionLog_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "InboundEvent" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "source" TEXT NOT NULL,
     "receiver" TEXT NOT NULL,
     "externalId" TEXT NOT NULL,
     "topic" TEXT NOT NULL,
     "payload" TEXT NOT NULL,
-    "receivedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "processedAt" DATETIME,
-    "error" TEXT
+    "receivedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "processedAt" TIMESTAMP(3),
+    "error" TEXT,
+
+    CONSTRAINT "InboundEvent_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "Job" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "payload" TEXT NOT NULL DEFAULT '{}',
     "key" TEXT,
     "shopId" TEXT,
     "status" TEXT NOT NULL DEFAULT 'queued',
-    "runAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "runAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "maxAttempts" INTEGER NOT NULL DEFAULT 8,
-    "lockedAt" DATETIME,
+    "lockedAt" TIMESTAMP(3),
     "lockedBy" TEXT,
     "lastError" TEXT,
-    "finishedAt" DATETIME,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL
+    "finishedAt" TIMESTAMP(3),
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Job_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
@@ -320,12 +333,12 @@ CREATE TABLE "DailyStat" (
     "windowConversions" INTEGER NOT NULL DEFAULT 0,
     "windowRevenueMinor" INTEGER NOT NULL DEFAULT 0,
 
-    PRIMARY KEY ("shopId", "currency", "day", "source")
+    CONSTRAINT "DailyStat_pkey" PRIMARY KEY ("shopId","currency","day","source")
 );
 
 -- CreateTable
 CREATE TABLE "ComplianceRequest" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "topic" TEXT NOT NULL,
     "inboundEventId" TEXT NOT NULL,
@@ -336,25 +349,26 @@ CREATE TABLE "ComplianceRequest" (
     "status" TEXT NOT NULL DEFAULT 'pending',
     "export" TEXT,
     "summary" TEXT NOT NULL DEFAULT '{}',
-    "receivedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "completedAt" DATETIME,
-    CONSTRAINT "ComplianceRequest_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "receivedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "completedAt" TIMESTAMP(3),
+
+    CONSTRAINT "ComplianceRequest_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
 CREATE TABLE "FlowTriggerDelivery" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "shopId" TEXT NOT NULL,
     "conversionId" TEXT NOT NULL,
     "status" TEXT NOT NULL DEFAULT 'pending',
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "lastError" TEXT,
     "payload" TEXT NOT NULL,
-    "sentAt" DATETIME,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    CONSTRAINT "FlowTriggerDelivery_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "FlowTriggerDelivery_conversionId_fkey" FOREIGN KEY ("conversionId") REFERENCES "Conversion" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+    "sentAt" TIMESTAMP(3),
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "FlowTriggerDelivery_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateIndex
@@ -382,7 +396,7 @@ CREATE INDEX "Contact_shopId_suppressedAt_idx" ON "Contact"("shopId", "suppresse
 CREATE UNIQUE INDEX "Contact_shopId_email_key" ON "Contact"("shopId", "email");
 
 -- CreateIndex
-CREATE INDEX "Recovery_shopId_currency_abandonedAt_source_status_consent_notContactableReason_totalMinor_contactId_idx" ON "Recovery"("shopId", "currency", "abandonedAt", "source", "status", "consent", "notContactableReason", "totalMinor", "contactId");
+CREATE INDEX "Recovery_shopId_currency_abandonedAt_source_status_consent__idx" ON "Recovery"("shopId", "currency", "abandonedAt", "source", "status", "consent", "notContactableReason", "totalMinor", "contactId");
 
 -- CreateIndex
 CREATE INDEX "Recovery_shopId_source_checkoutToken_idx" ON "Recovery"("shopId", "source", "checkoutToken");
@@ -497,3 +511,72 @@ CREATE UNIQUE INDEX "FlowTriggerDelivery_conversionId_key" ON "FlowTriggerDelive
 
 -- CreateIndex
 CREATE INDEX "FlowTriggerDelivery_shopId_status_createdAt_idx" ON "FlowTriggerDelivery"("shopId", "status", "createdAt");
+
+-- AddForeignKey
+ALTER TABLE "SourceSync" ADD CONSTRAINT "SourceSync_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "StripeConnection" ADD CONSTRAINT "StripeConnection_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Contact" ADD CONSTRAINT "Contact_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Recovery" ADD CONSTRAINT "Recovery_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Recovery" ADD CONSTRAINT "Recovery_contactId_fkey" FOREIGN KEY ("contactId") REFERENCES "Contact"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Campaign" ADD CONSTRAINT "Campaign_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "CampaignStep" ADD CONSTRAINT "CampaignStep_campaignId_fkey" FOREIGN KEY ("campaignId") REFERENCES "Campaign"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Message" ADD CONSTRAINT "Message_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Message" ADD CONSTRAINT "Message_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Message" ADD CONSTRAINT "Message_campaignId_fkey" FOREIGN KEY ("campaignId") REFERENCES "Campaign"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Message" ADD CONSTRAINT "Message_stepId_fkey" FOREIGN KEY ("stepId") REFERENCES "CampaignStep"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Click" ADD CONSTRAINT "Click_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Click" ADD CONSTRAINT "Click_messageId_fkey" FOREIGN KEY ("messageId") REFERENCES "Message"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Click" ADD CONSTRAINT "Click_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Conversion" ADD CONSTRAINT "Conversion_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Conversion" ADD CONSTRAINT "Conversion_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Conversion" ADD CONSTRAINT "Conversion_messageId_fkey" FOREIGN KEY ("messageId") REFERENCES "Message"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Purchase" ADD CONSTRAINT "Purchase_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "DecisionLog" ADD CONSTRAINT "DecisionLog_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "DecisionLog" ADD CONSTRAINT "DecisionLog_recoveryId_fkey" FOREIGN KEY ("recoveryId") REFERENCES "Recovery"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "ComplianceRequest" ADD CONSTRAINT "ComplianceRequest_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "FlowTriggerDelivery" ADD CONSTRAINT "FlowTriggerDelivery_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "FlowTriggerDelivery" ADD CONSTRAINT "FlowTriggerDelivery_conversionId_fkey" FOREIGN KEY ("conversionId") REFERENCES "Conversion"("id") ON DELETE CASCADE ON UPDATE CASCADE;
