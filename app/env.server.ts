@@ -32,7 +32,7 @@ const schema = z.object({
       try {
         return databaseUrl(value);
       } catch (error) {
-        ctx.addIssue({ code: "custom", message: `is not set, and ${(error as Error).message.replace(/^DATABASE_URL is not set and /, "")}` });
+        ctx.addIssue({ code: "custom", fatal: true, message: `is not set, and ${(error as Error).message.replace(/^DATABASE_URL is not set and /, "")}` });
         return z.NEVER;
       }
     })
@@ -57,6 +57,15 @@ const schema = z.object({
   JOB_RUNNER: z.enum(["in-process", "off"]).default("in-process"),
   JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  /** Jobs of one shop running at once across every runner (fairness: the other slots stay free for other shops). */
+  JOB_SHOP_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Retention (app/models/retention.server.ts, SECURITY.md): days a processed webhook/event body is kept. */
+  RETENTION_WEBHOOK_BODY_DAYS: z.coerce.number().int().min(1).max(365).default(3),
+  /** Days a webhook/event row (id only, for recognising redeliveries) is kept; at least the body's days. */
+  RETENTION_WEBHOOK_ROW_DAYS: z.coerce.number().int().min(3).max(3650).default(30),
+  /** Days succeeded and cancelled jobs are kept; failed ones (with their error) are kept RETENTION_FAILED_JOB_DAYS. */
+  RETENTION_JOB_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  RETENTION_FAILED_JOB_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Also append every log line to this file (the test suite scans it for secrets: test/setup/secret-scan.ts). */
   LOG_FILE: z.string().min(1).optional(),
@@ -67,6 +76,9 @@ const schema = z.object({
   /** Set by `npm run demo` only: the overview links to the demo's inbox (app/demo/). Refused in production. */
   DEMO_INBOX_URL: z.string().url("must be a URL such as http://127.0.0.1:4000/inbox").optional(),
 }).superRefine((env, ctx) => {
+  if (env.RETENTION_WEBHOOK_ROW_DAYS < env.RETENTION_WEBHOOK_BODY_DAYS) {
+    ctx.addIssue({ code: "custom", path: ["RETENTION_WEBHOOK_ROW_DAYS"], message: "must be at least RETENTION_WEBHOOK_BODY_DAYS (a body is kept no longer than its row)" });
+  }
   if (!env.LINK_SIGNING_SECRET && !env.LINK_SIGNING_SECRETS) {
     ctx.addIssue({ code: "custom", path: ["LINK_SIGNING_SECRET"], message: "is missing (at least 32 random characters)" });
   }

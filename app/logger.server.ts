@@ -12,8 +12,11 @@ const SECRET_PATTERNS = [
   /\bBearer\s+[A-Za-z0-9._-]+/g,
 ];
 
+// The password in a database URL (a driver error or a misplaced log line can carry DATABASE_URL).
+const URL_PASSWORD = /\b(postgres(?:ql)?:\/\/[^:/\s@]*:)[^@\s]+@/g;
+
 export function redact(text: string): string {
-  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, "[redacted]"), text);
+  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, "[redacted]"), text).replace(URL_PASSWORD, "$1[redacted]@");
 }
 
 /**

@@ -54,7 +54,7 @@ const ask = <T>(message: { type: string }, reply: string) =>
   });
 const ready = await ask<{ url: string; checkouts: number }>({ type: "" }, "ready");
 
-const { db, applySqlitePragmas } = await import("../app/db.server");
+const { db } = await import("../app/db.server");
 const { sessionStorage } = await import("../app/shopify.server");
 const { Session } = await import("@shopify/shopify-api");
 const { setAbstractFetchFunc } = await import("@shopify/shopify-api/runtime");
@@ -64,7 +64,6 @@ const { makeSyncShopifyCheckoutsJob } = await import("../app/jobs/definitions/sy
 const { SHOPIFY_SYNC_JOB, requestShopifySync } = await import("../app/sources/shopify/sync-request.server");
 const { startShopifySync } = await import("../app/sources/shopify/sync.server");
 
-await applySqlitePragmas();
 // After shopify.server is imported (its node adapter installs the real fetch): Shopify calls go to the fake.
 setAbstractFetchFunc(fakeShopifyFetch(ready.url));
 await sessionStorage.storeSession(

@@ -46,6 +46,13 @@ export interface RunnerOptions {
   clock?: Clock;
   workerId?: string;
   concurrency?: number;
+  /**
+   * At most this many jobs of one shop run at once, across every runner on the database (default 2): the other slots
+   * stay free for other shops, so one shop's backlog (a quiet-hours release, a backfill, a hanging mail server) cannot
+   * hold up every other shop's webhooks, syncs and sends. Jobs without a shop are not limited. A soft limit: two
+   * runners claiming in the same instant may together go one over it.
+   */
+  shopConcurrency?: number;
   pollIntervalMs?: number;
   lockTimeoutMs?: number;
   /** Random factor in [0,1) for backoff jitter; injectable for tests. */
@@ -70,6 +77,7 @@ export class JobRunner {
   private readonly byName: Map<string, JobDefinition<any>>;
   private readonly clock: Clock;
   private readonly concurrency: number;
+  private readonly shopConcurrency: number;
   private readonly pollIntervalMs: number;
   private readonly lockTimeoutMs: number;
   private readonly random: () => number;
@@ -86,6 +94,7 @@ export class JobRunner {
     this.clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.concurrency = options.concurrency ?? 4;
+    this.shopConcurrency = options.shopConcurrency ?? 2;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 5 * 60 * 1000;
     this.random = options.random ?? Math.random;
@@ -146,13 +155,19 @@ export class JobRunner {
   /**
    * Claims the next due job in one statement, one round trip: `FOR UPDATE SKIP LOCKED` in the sub-select means two
    * runners (in any processes) never take the same job and never wait for each other's claim; a row another runner has
-   * just claimed is skipped, and re-checked as still 'queued' after its lock is released. Returns null when none is due.
+   * just claimed is skipped, and re-checked as still 'queued' after its lock is released. A shop already running
+   * `shopConcurrency` jobs is passed over (fairness, see RunnerOptions). Returns null when none is due.
    */
   async claimNext(): Promise<ClaimedJob | null> {
     const now = this.clock.now();
     const rows = await this.db.$queryRaw<ClaimedJob[]>`
       UPDATE "Job" SET "status" = 'running', "lockedAt" = ${now}, "lockedBy" = ${this.workerId}, "attempts" = "attempts" + 1, "updatedAt" = ${now}
-      WHERE "id" = (SELECT "id" FROM "Job" WHERE "status" = 'queued' AND "runAt" <= ${now} ORDER BY "runAt" LIMIT 1 FOR UPDATE SKIP LOCKED)
+      WHERE "id" = (
+        SELECT "id" FROM "Job"
+        WHERE "status" = 'queued' AND "runAt" <= ${now}
+          AND ("shopId" IS NULL OR "shopId" NOT IN (
+            SELECT "shopId" FROM "Job" WHERE "status" = 'running' AND "shopId" IS NOT NULL GROUP BY "shopId" HAVING count(*) >= ${this.shopConcurrency}))
+        ORDER BY "runAt" LIMIT 1 FOR UPDATE SKIP LOCKED)
         AND "status" = 'queued'
       RETURNING "id", "name", "payload", "attempts", "maxAttempts", "shopId"`;
     const job = rows[0];

@@ -11,6 +11,7 @@ export async function startJobRunner(): Promise<JobRunner> {
     db,
     definitions: jobDefinitions,
     concurrency: env.JOB_CONCURRENCY,
+    shopConcurrency: env.JOB_SHOP_CONCURRENCY,
     pollIntervalMs: env.JOB_POLL_INTERVAL_MS,
     onEvent: (event) => {
       if (event.type === "failed") logger.error("job failed", event);

@@ -25,6 +25,12 @@ export const SWEEP_JOB = "send-due-messages";
 export const SWEEP_JOB_KEY = "send-due-messages";
 /** Most send jobs one sweep enqueues; a full batch makes the next sweep run at once. */
 export const SWEEP_BATCH = 500;
+/**
+ * At most this many of one shop's due emails per sweep run, so one shop's backlog (a quiet-hours release of 50,000)
+ * never fills the batch while other shops' emails wait behind it: every shop with something due gets its share of
+ * each run, and the big shop's rest follows in the next runs (a second apart while batches are full).
+ */
+export const SWEEP_PER_SHOP = 100;
 /** How often the sweep runs when nothing is pending. */
 export const SWEEP_INTERVAL_MS = 30_000;
 /** A claim older than this was left by a worker that died (sends take seconds; SMTP timeouts are ≤ 60 s). */
@@ -126,25 +132,31 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
 
 /**
  * One statement: enqueue a send job for each due message that has none queued or running yet (the job key
- * `send-message:<id>` is unique while the job is unfinished). It walks the `Message(status, scheduledFor)` index
- * in order and probes `Job.key`'s unique index, so it costs the same with 3 million future messages as with 3.
- * Each job runs at its message's due time (already past): oldest first, and distinct run times keep the runner's
- * `ORDER BY runAt, createdAt` claim from sorting one huge group of equal run times on every claim.
+ * `send-message:<id>` is unique while the job is unfinished). Fair to every shop: each installed shop gets at most
+ * `SWEEP_PER_SHOP` of its oldest due emails, read from its `Message(shopId, status, scheduledFor)` index (one range
+ * probe per installed shop, whatever its number of future messages), so a shop with 50,000 due does not push the
+ * others' emails out of the batch.
+ * Each job runs at its message's due time (already past): oldest first within a shop.
  */
 export const ENQUEUE_DUE_SQL = `INSERT INTO "Job" ("id", "name", "payload", "key", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
 SELECT 'sm' || replace(gen_random_uuid()::text, '-', ''), '${SEND_MESSAGE_JOB}', '{"messageId":"' || m."id" || '"}', '${SEND_MESSAGE_JOB}:' || m."id", m."shopId", 'queued', m."scheduledFor", 0, ${SEND_JOB_MAX_ATTEMPTS}, $1, $1
-FROM "Message" m
-WHERE m."status" = 'scheduled' AND m."scheduledFor" <= $1
-  AND NOT EXISTS (SELECT 1 FROM "Job" j WHERE j."key" = '${SEND_MESSAGE_JOB}:' || m."id")
-  -- An uninstalled shop's emails wait (a reinstall resumes them: app/models/shop.server.ts); one probe of a tiny set.
-  AND m."shopId" NOT IN (SELECT "id" FROM "Shop" WHERE "uninstalledAt" IS NOT NULL)
+-- An uninstalled shop's emails wait (a reinstall resumes them: app/models/shop.server.ts).
+FROM "Shop" s
+CROSS JOIN LATERAL (
+  SELECT m."id", m."shopId", m."scheduledFor" FROM "Message" m
+  WHERE m."shopId" = s."id" AND m."status" = 'scheduled' AND m."scheduledFor" <= $1
+    AND NOT EXISTS (SELECT 1 FROM "Job" j WHERE j."key" = '${SEND_MESSAGE_JOB}:' || m."id")
+  ORDER BY m."scheduledFor"
+  LIMIT $3
+) m
+WHERE s."uninstalledAt" IS NULL
 ORDER BY m."scheduledFor"
 LIMIT $2
 -- Two sweeps at once (two workers) may pick the same message: the job key's unique index keeps one job.
 ON CONFLICT DO NOTHING`;
 
-export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH): Promise<number> {
-  return db.$executeRawUnsafe(ENQUEUE_DUE_SQL, now, limit);
+export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH, perShop = SWEEP_PER_SHOP): Promise<number> {
+  return db.$executeRawUnsafe(ENQUEUE_DUE_SQL, now, limit, perShop);
 }
 
 /** Makes sure a sweep is queued no later than `runAt` (like queue.server's key dedupe: a later one is moved earlier). */
@@ -254,8 +266,8 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   r."pixelOnly" AS "r_pixelOnly", r."pixelCompletedAt" AS "r_pixelCompletedAt",
   c."id" AS "c_id", c."unsubscribedAt" AS "c_unsubscribedAt", c."suppressedAt" AS "c_suppressedAt", c."suppressionReason" AS "c_suppressionReason",
   c."lastPurchaseAt" AS "c_lastPurchaseAt",
-  st."subject" AS st_subject, st."bodyTemplate" AS st_bodyTemplate, st."incentiveType" AS st_incentiveType,
-  st."incentiveValue" AS st_incentiveValue, st."incentiveExpiresDays" AS st_incentiveExpiresDays,
+  st."subject" AS "st_subject", st."bodyTemplate" AS "st_bodyTemplate", st."incentiveType" AS "st_incentiveType",
+  st."incentiveValue" AS "st_incentiveValue", st."incentiveExpiresDays" AS "st_incentiveExpiresDays",
   ${SHOP_COLUMNS.map((c) => `s."${c}" AS "s_${c}"`).join(", ")},
   -- History for decide(): a newer contactable recovery of the contact, a purchase by the same email since the
   -- abandonment (either source), and the last email for another recovery of the contact. Each an indexed look-up.

@@ -1,8 +1,9 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import pg from "pg";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoDatabaseUrl } from "../../app/demo/data-dir";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 import { startDemo, type DemoProcess } from "../fakes/demo-process";
 
@@ -18,8 +19,15 @@ let browser: Browser;
 let context: BrowserContext;
 const consoleErrors: string[] = [];
 
-function db() {
-  return new Database(path.join(DATA_DIR, "reclaim.sqlite"), { readonly: true, fileMustExist: true });
+/** Runs one query on the demo's own PostgreSQL (while it runs) and returns its first row. */
+async function queryOne<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T | undefined> {
+  const d = new pg.Client({ connectionString: await demoDatabaseUrl(DATA_DIR), options: "-c TimeZone=UTC" });
+  try {
+    await d.connect();
+    return (await d.query<T>(sql, params)).rows[0];
+  } finally {
+    await d.end().catch(() => {});
+  }
 }
 
 async function newPage(): Promise<Page> {
@@ -43,14 +51,10 @@ async function overviewRows(page: Page): Promise<Record<string, string[]>> {
 }
 
 /** The currency of the recovery an email was about. */
-function currencyOfMessage(messageId: string | null): string | null {
+async function currencyOfMessage(messageId: string | null): Promise<string | null> {
   if (!messageId) return null;
-  const d = db();
-  try {
-    return (d.prepare(`SELECT r.currency AS currency FROM Message m JOIN Recovery r ON r.id = m.recoveryId WHERE m.id = ?`).get(messageId) as { currency: string } | undefined)?.currency ?? null;
-  } finally {
-    d.close();
-  }
+  const row = await queryOne<{ currency: string }>(`SELECT r."currency" AS "currency" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."id" = $1`, [messageId]);
+  return row?.currency ?? null;
 }
 
 const count = (text: string | undefined) => Number((text ?? "0").split("·")[0]!.replace(/[^0-9]/g, "") || 0);
@@ -145,7 +149,7 @@ describe("the demo in Chromium, as printed, with no interception", () => {
               const href = await button.getAttribute("href", { timeout: 15_000 });
               messageId = /[?&]t=([^.&]+)/.exec(decodeURIComponent(href ?? ""))?.[1] ?? null;
               // The overview shows one currency at a time (the shop's, USD); a tenth of the demo's carts are in another.
-              if (currencyOfMessage(messageId) !== "USD") {
+              if ((await currencyOfMessage(messageId)) !== "USD") {
                 await page.goto(`${demo.url}/inbox`);
                 continue;
               }
@@ -161,15 +165,8 @@ describe("the demo in Chromium, as printed, with no interception", () => {
         .toBe(true);
       expect(messageId).toBeTruthy();
       // The browser went through the app's click redirect: the click is recorded against that email.
-      const clicks = () => {
-        const d = db();
-        try {
-          return (d.prepare(`SELECT COUNT(*) AS n FROM Click WHERE messageId = ?`).get(messageId) as { n: number }).n;
-        } finally {
-          d.close();
-        }
-      };
-      expect(clicks()).toBeGreaterThan(0);
+      const clicks = async () => Number((await queryOne<{ n: string }>(`SELECT COUNT(*) AS "n" FROM "Click" WHERE "messageId" = $1`, [messageId]))!.n);
+      expect(await clicks()).toBeGreaterThan(0);
       expect(page.url()).toContain(source === "Stripe" ? "/stripe/r/" : "/store/");
       await page.screenshot({ path: screenshotPath(`demo-checkout-${source.toLowerCase()}`), fullPage: true });
       await page.getByRole("button", { name: /Complete purchase|^Pay / }).click();
@@ -177,16 +174,8 @@ describe("the demo in Chromium, as printed, with no interception", () => {
 
       // The purchase flows back: Stripe's checkout.session.completed with recovered_from, or Shopify's completedAt seen
       // by the next poll — a conversion credited to that email, by link.
-      const conversion = () => {
-        const d = db();
-        try {
-          return d.prepare(`SELECT v.method AS method, r.source AS source FROM Conversion v JOIN Recovery r ON r.id = v.recoveryId WHERE r.id = (SELECT recoveryId FROM Message WHERE id = ?)`).get(messageId) as
-            | { method: string; source: string }
-            | undefined;
-        } finally {
-          d.close();
-        }
-      };
+      const conversion = () =>
+        queryOne<{ method: string; source: string }>(`SELECT v."method" AS "method", r."source" AS "source" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."id" = (SELECT "recoveryId" FROM "Message" WHERE "id" = $1)`, [messageId]);
       await expect.poll(conversion, { timeout: 60_000, interval: 1000 }).toEqual({ method: "link", source: source.toLowerCase() });
 
       // And the merchant sees it on the overview.

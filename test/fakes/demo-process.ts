@@ -71,6 +71,7 @@ export async function startDemo(o: { dataDir: string; buildDir: string; args?: s
     "--port", "0",
     "--app-port", "0",
     "--smtp-port", "0",
+    "--db-port", "0",
     "--data-dir", o.dataDir,
     "--build-dir", o.buildDir,
     ...(o.args ?? []),

@@ -92,7 +92,7 @@ const privacyRequest = (c: typeof ZELDA, extra: Record<string, unknown>) => ({
 type Row = Record<string, unknown>;
 /** Every row of every table, listed from the catalogue (a table added later is included without a change here). */
 async function dumpAll(): Promise<Record<string, Row[]>> {
-  const tables = await p.db.$queryRawUnsafe<{ name: string }[]>(`SELECT table_name AS "name" FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_reclaim_migrations' ORDER BY 1`);
+  const tables = await p.db.$queryRawUnsafe<{ name: string }[]>(`SELECT table_name::text AS "name" FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_reclaim_migrations' ORDER BY 1`);
   const out: Record<string, Row[]> = {};
   // Ordered by the whole row, as text: a stable order without a rowid.
   for (const { name } of tables) out[name] = await p.db.$queryRawUnsafe<Row[]>(`SELECT * FROM "${name}" t ORDER BY t::text`);

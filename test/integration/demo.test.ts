@@ -2,8 +2,9 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoDatabaseUrl } from "../../app/demo/data-dir";
 import { demoEnv, spawnDemo, startDemo, type DemoProcess } from "../fakes/demo-process";
 
 // `npm run demo` end to end: the real app, job runner and default campaign on the demo clock, against the fake Shopify
@@ -16,11 +17,26 @@ const SHOP = "reclaim-demo.myshopify.com";
 // 1 h of campaign delay = 5 s, a new cart per source about every second: the whole pipeline turns within a minute.
 const FAST = ["--speed", "720", "--pace", "1"];
 
-const sqlTime = (ms: number) => new Date(ms).toISOString().replace("Z", "+00:00");
 const dayStart = (ms: number) => Date.parse(`${new Date(ms).toISOString().slice(0, 10)}T00:00:00Z`);
 
-function openDb() {
-  return new Database(path.join(DATA_DIR, "reclaim.sqlite"), { readonly: true, fileMustExist: true });
+/**
+ * Runs `read` on a connection to the demo's own PostgreSQL (while it runs). Timestamps are `timestamp(3)` in UTC: they
+ * are passed as ISO strings and compared in SQL, never read back (node-postgres would parse them as local time).
+ */
+async function withDb<T>(read: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client({ connectionString: await demoDatabaseUrl(DATA_DIR), options: "-c TimeZone=UTC" });
+  try {
+    await db.connect();
+    return await read(db);
+  } finally {
+    await db.end().catch(() => {});
+  }
+}
+
+/** COUNT(*) and SUM() of integers come back as bigint strings. */
+async function one(db: pg.Client, sql: string, params: unknown[] = []): Promise<{ n: number; v: number }> {
+  const row = (await db.query<{ n: string; v: string | null }>(sql, params)).rows[0]!;
+  return { n: Number(row.n), v: Number(row.v ?? 0) };
 }
 
 interface Progress {
@@ -30,22 +46,25 @@ interface Progress {
   creditedConversions: Record<string, number>;
 }
 
-function progress(): Progress {
-  const db = openDb();
+async function progress(): Promise<Progress> {
   try {
-    const shop = db.prepare(`SELECT id FROM Shop WHERE domain = ?`).get(SHOP) as { id: string } | undefined;
-    const count = (sql: string, ...args: unknown[]) => Number((db.prepare(sql).get(...args) as { n: number }).n);
-    const bySource = (sql: string) => Object.fromEntries(["shopify", "stripe"].map((s) => [s, count(sql, s)]));
-    return {
-      shopId: shop?.id ?? null,
-      recoveries: bySource(`SELECT COUNT(*) AS n FROM Recovery WHERE source = ?`),
-      sent: count(`SELECT COUNT(*) AS n FROM Message WHERE status = 'sent'`),
-      creditedConversions: bySource(`SELECT COUNT(*) AS n FROM Conversion v JOIN Recovery r ON r.id = v.recoveryId WHERE r.source = ? AND v.method = 'link' AND v.messageId IS NOT NULL`),
-    };
+    return await withDb(async (db) => {
+      const shop = (await db.query<{ id: string }>(`SELECT "id" FROM "Shop" WHERE "domain" = $1`, [SHOP])).rows[0];
+      const count = async (sql: string, ...args: unknown[]) => (await one(db, sql, args)).n;
+      const bySource = async (sql: string) => {
+        const counts: Record<string, number> = {};
+        for (const s of ["shopify", "stripe"]) counts[s] = await count(sql, s);
+        return counts;
+      };
+      return {
+        shopId: shop?.id ?? null,
+        recoveries: await bySource(`SELECT COUNT(*) AS "n" FROM "Recovery" WHERE "source" = $1`),
+        sent: await count(`SELECT COUNT(*) AS "n" FROM "Message" WHERE "status" = 'sent'`),
+        creditedConversions: await bySource(`SELECT COUNT(*) AS "n" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = $1 AND v."method" = 'link' AND v."messageId" IS NOT NULL`),
+      };
+    });
   } catch {
     return { shopId: null, recoveries: {}, sent: 0, creditedConversions: {} };
-  } finally {
-    db.close();
   }
 }
 
@@ -61,23 +80,22 @@ interface Figures {
 }
 
 /** What the overview should say for one source, counted from the base tables (not DailyStat, which it reads). */
-function expectedFigures(shopId: string, source: string, currency: string, now: number): Figures {
-  const from = sqlTime(dayStart(now) - 29 * 86_400_000);
-  const to = sqlTime(dayStart(now) + 86_400_000);
-  const db = openDb();
-  try {
-    const row = (sql: string) => db.prepare(sql).get({ shopId, source, currency, from, to }) as { n: number; v: number };
-    const abandoned = row(`SELECT COUNT(*) AS n, COALESCE(SUM(totalMinor), 0) AS v FROM Recovery WHERE shopId = @shopId AND source = @source AND currency = @currency AND abandonedAt >= @from AND abandonedAt < @to`);
-    const sent = row(`SELECT COUNT(*) AS n, 0 AS v FROM Message m JOIN Recovery r ON r.id = m.recoveryId WHERE m.shopId = @shopId AND m.status = 'sent' AND m.sentAt >= @from AND m.sentAt < @to AND r.source = @source AND r.currency = @currency`);
-    const clicks = row(`SELECT COUNT(*) AS n, 0 AS v FROM Click c JOIN Recovery r ON r.id = c.recoveryId WHERE c.shopId = @shopId AND c.clickedAt >= @from AND c.clickedAt < @to AND r.source = @source AND r.currency = @currency`);
+async function expectedFigures(shopId: string, source: string, currency: string, now: number): Promise<Figures> {
+  // UTC instants as ISO strings, compared with the UTC `timestamp(3)` columns in SQL.
+  const from = new Date(dayStart(now) - 29 * 86_400_000).toISOString();
+  const to = new Date(dayStart(now) + 86_400_000).toISOString();
+  return withDb(async (db) => {
+    // $1 shopId, $2 source, $3 currency, $4 from, $5 to (, $6 method).
+    const params = [shopId, source, currency, from, to];
+    const abandoned = await one(db, `SELECT COUNT(*) AS "n", COALESCE(SUM("totalMinor"), 0) AS "v" FROM "Recovery" WHERE "shopId" = $1 AND "source" = $2 AND "currency" = $3 AND "abandonedAt" >= $4 AND "abandonedAt" < $5`, params);
+    const sent = await one(db, `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."shopId" = $1 AND m."status" = 'sent' AND m."sentAt" >= $4 AND m."sentAt" < $5 AND r."source" = $2 AND r."currency" = $3`, params);
+    const clicks = await one(db, `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Click" c JOIN "Recovery" r ON r."id" = c."recoveryId" WHERE c."shopId" = $1 AND c."clickedAt" >= $4 AND c."clickedAt" < $5 AND r."source" = $2 AND r."currency" = $3`, params);
     const conversions = (method: string) =>
-      db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(v.amountMinor), 0) AS v FROM Conversion v JOIN Recovery r ON r.id = v.recoveryId WHERE v.shopId = @shopId AND v.method = @method AND v.messageId IS NOT NULL AND v.convertedAt >= @from AND v.convertedAt < @to AND v.currency = @currency AND r.source = @source`).get({ shopId, source, currency, from, to, method }) as { n: number; v: number };
-    const link = conversions("link");
-    const window = conversions("window");
+      one(db, `SELECT COUNT(*) AS "n", COALESCE(SUM(v."amountMinor"), 0) AS "v" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE v."shopId" = $1 AND v."method" = $6 AND v."messageId" IS NOT NULL AND v."convertedAt" >= $4 AND v."convertedAt" < $5 AND v."currency" = $3 AND r."source" = $2`, [...params, method]);
+    const link = await conversions("link");
+    const window = await conversions("window");
     return { abandoned: abandoned.n, abandonedValue: abandoned.v, emailsSent: sent.n, clicks: clicks.n, linkCount: link.n, linkRevenue: link.v, windowCount: window.n, windowRevenue: window.v };
-  } finally {
-    db.close();
-  }
+  });
 }
 
 const decode = (html: string) =>
@@ -232,15 +250,12 @@ describe("npm run demo: a running demo", () => {
       // Every email the app marked sent went through SMTP into the inbox (and none was lost to a timeout).
       expect(status.inbox.emails).toBeGreaterThanOrEqual(seen.sent);
       expect(status.shopper!.bought).toBeGreaterThan(0);
-      const db = openDb();
-      try {
-        expect((db.prepare(`SELECT COUNT(*) AS n FROM Message WHERE status = 'failed'`).get() as { n: number }).n).toBe(0);
+      await withDb(async (db) => {
+        expect((await one(db, `SELECT COUNT(*) AS "n" FROM "Message" WHERE "status" = 'failed'`)).n).toBe(0);
         // Stripe conversions are matched by recovered_from, Shopify ones by completedAt on the same checkout.
-        const stripeMatch = db.prepare(`SELECT v.method, v.messageId FROM Conversion v JOIN Recovery r ON r.id = v.recoveryId WHERE r.source = 'stripe' AND v.messageId IS NOT NULL LIMIT 1`).get() as { method: string };
+        const stripeMatch = (await db.query<{ method: string }>(`SELECT v."method", v."messageId" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = 'stripe' AND v."messageId" IS NOT NULL LIMIT 1`)).rows[0]!;
         expect(stripeMatch.method).toBe("link");
-      } finally {
-        db.close();
-      }
+      });
       // No spurious timeouts on the compressed clock (docs/decisions/061): no email lost, no job given up.
       expect(demo.output()).not.toMatch(/email not delivered|job failed|shopify sync failed/);
     },
@@ -262,11 +277,11 @@ describe("npm run demo: a running demo", () => {
     expect(response.status).toBe(200);
     const html = await response.text();
 
-    const { shopId } = progress();
+    const { shopId } = await progress();
     const rows = renderedTable(html);
     expect([...rows.keys()]).toEqual(expect.arrayContaining(["Abandoned checkouts", "Emails sent", "Clicks", "Recovered by link"]));
-    const shopify = expectedFigures(shopId!, "shopify", "USD", now);
-    const stripe = expectedFigures(shopId!, "stripe", "USD", now);
+    const shopify = await expectedFigures(shopId!, "shopify", "USD", now);
+    const stripe = await expectedFigures(shopId!, "stripe", "USD", now);
     expect(figuresFromCells(rows, 0)).toEqual(shopify);
     expect(figuresFromCells(rows, 1)).toEqual(stripe);
     expect(figuresFromCells(rows, 2)).toEqual(sum(shopify, stripe));
@@ -305,10 +320,10 @@ describe("npm run demo: a running demo", () => {
   });
 
   it("a second demo on the same data folder is refused, before it touches anything", async () => {
-    const second = spawnDemo(["--enable-demo", "--reset", "--port", "0", "--app-port", "0", "--smtp-port", "0", "--data-dir", DATA_DIR, "--build-dir", BUILD_DIR]);
+    const second = spawnDemo(["--enable-demo", "--reset", "--port", "0", "--app-port", "0", "--smtp-port", "0", "--db-port", "0", "--data-dir", DATA_DIR, "--build-dir", BUILD_DIR]);
     expect(await second.exited).toBe(1);
     expect(second.output()).toMatch(/another demo \(process \d+\) is using/);
-    expect(progress().shopId).not.toBeNull(); // --reset did not run
+    expect((await progress()).shopId).not.toBeNull(); // --reset did not run
     expect((await demo.status()).paused).toBe(false);
   }, 60_000);
 
@@ -316,7 +331,7 @@ describe("npm run demo: a running demo", () => {
     const status = await demo.status();
     const ports = [status.urls.admin, status.urls.app, status.urls.smtp, status.urls.shopifyAdminApi, status.urls.stripeApi].map(portOf);
     for (const port of ports) expect(await portOpen(port)).toBe(true);
-    const p = progress();
+    const p = await progress();
     firstRun = { shopId: p.shopId!, emails: status.inbox.emails, recoveries: (p.recoveries.shopify ?? 0) + (p.recoveries.stripe ?? 0), stoppedAt: Date.parse(status.demoTime) };
     expect(await demo.stop("SIGINT")).toBe(0);
     expect(demo.output()).toContain("Stopped.");
@@ -326,7 +341,7 @@ describe("npm run demo: a running demo", () => {
   it("running it again resumes the same shop, data and clock", async () => {
     demo = await startDemo({ dataDir: DATA_DIR, buildDir: BUILD_DIR, args: FAST });
     const status = await demo.status();
-    const p = progress();
+    const p = await progress();
     expect(p.shopId).toBe(firstRun.shopId);
     expect(status.inbox.emails).toBeGreaterThanOrEqual(firstRun.emails);
     expect((p.recoveries.shopify ?? 0) + (p.recoveries.stripe ?? 0)).toBeGreaterThanOrEqual(firstRun.recoveries);
@@ -340,7 +355,7 @@ describe("npm run demo: a running demo", () => {
     demo = await startDemo({ dataDir: DATA_DIR, buildDir: BUILD_DIR, args: [...FAST, "--reset"] });
     const status = await demo.status();
     expect(demo.output()).toContain("previous demo data deleted");
-    expect(progress().shopId).not.toBe(firstRun.shopId);
+    expect((await progress()).shopId).not.toBe(firstRun.shopId);
     // The clock starts again from today (the first run had run days ahead), and the old emails are gone.
     expect(Date.parse(status.demoTime)).toBeLessThan(firstRun.stoppedAt);
     expect(status.inbox.emails).toBeLessThan(firstRun.emails);

@@ -201,10 +201,10 @@ describe("LINK_SIGNING_SECRETS rotation keeps sent links working", () => {
     const a = "a".repeat(32);
     const b = "b".repeat(32);
     const c = "c".repeat(32);
-    expect(parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRET: a })).toMatchObject({ LINK_SIGNING_SECRET: a, LINK_SIGNING_SECRETS: [a] });
-    expect(parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRET: c, LINK_SIGNING_SECRETS: `${a}, ${b}` })).toMatchObject({ LINK_SIGNING_SECRET: a, LINK_SIGNING_SECRETS: [a, b, c] });
-    expect(parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRET: undefined, LINK_SIGNING_SECRETS: b })).toMatchObject({ LINK_SIGNING_SECRET: b, LINK_SIGNING_SECRETS: [b] });
-    expect(() => parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRET: undefined })).toThrow("LINK_SIGNING_SECRET is missing");
-    expect(() => parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRETS: `${a},short` })).toThrow("LINK_SIGNING_SECRETS must be a comma-separated list");
+    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: a })).toMatchObject({ LINK_SIGNING_SECRET: a, LINK_SIGNING_SECRETS: [a] });
+    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: c, LINK_SIGNING_SECRETS: `${a}, ${b}` })).toMatchObject({ LINK_SIGNING_SECRET: a, LINK_SIGNING_SECRETS: [a, b, c] });
+    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: undefined, LINK_SIGNING_SECRETS: b })).toMatchObject({ LINK_SIGNING_SECRET: b, LINK_SIGNING_SECRETS: [b] });
+    expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: undefined })).toThrow("LINK_SIGNING_SECRET is missing");
+    expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRETS: `${a},short` })).toThrow("LINK_SIGNING_SECRETS must be a comma-separated list");
   });
 });

@@ -130,7 +130,7 @@ describe("shopify.app.toml", () => {
   });
 
   it("SCOPES defaults to the same scopes (the app asks for what it declares)", () => {
-    const env = parseEnv({ ...TEST_ENV, SCOPES: undefined });
+    const env = parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, SCOPES: undefined });
     expect(env.SCOPES.split(",").sort()).toEqual([...declaredScopes].sort());
   });
 });

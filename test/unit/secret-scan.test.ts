@@ -72,4 +72,12 @@ describe("the log sink the scan reads", () => {
     const last = readFileSync(process.env.LOG_FILE!, "utf8").trim().split("\n").at(-1)!;
     expect(last).toContain('"key":"[redacted]"');
   });
+
+  it("masks the password of a database URL (a driver error can quote DATABASE_URL) and keeps the rest for diagnosis", async () => {
+    const { logger } = await import("~/logger.server");
+    logger.error("could not connect", { error: "connect ECONNREFUSED postgresql://reclaim:S3cr3t-pw%2F@db.internal:5432/reclaim" });
+    const last = readFileSync(process.env.LOG_FILE!, "utf8").trim().split("\n").at(-1)!;
+    expect(last).not.toContain("S3cr3t-pw");
+    expect(last).toContain("postgresql://reclaim:[redacted]@db.internal:5432/reclaim");
+  });
 });

@@ -1,0 +1,64 @@
+/**
+ * Retention: what Reclaim stops keeping, and when (SECURITY.md › Retention). Each rule is one bounded statement, so a
+ * run never holds long locks however far behind it is; the `prune-retention` job repeats it until nothing is left.
+ *
+ * - Webhook, Stripe event and pixel event bodies (`InboundEvent.payload`): cleared once processed and older than
+ *   `bodyDays` (buyers' names and addresses are in them). The row itself stays, so a late redelivery is still
+ *   recognised as a duplicate (Shopify retries for 48 hours, Stripe for 3 days), and is deleted after `rowDays`.
+ *   Bodies not yet processed are never cleared: their job still needs them.
+ * - Jobs: succeeded and cancelled ones are deleted `jobDays` after they finished; failed ones (shown to operators with
+ *   their error) after `failedJobDays`. Queued and running jobs are never touched.
+ */
+import type { PrismaClient } from "@prisma/client";
+
+export interface RetentionPolicy {
+  bodyDays: number;
+  rowDays: number;
+  jobDays: number;
+  failedJobDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { bodyDays: 3, rowDays: 30, jobDays: 7, failedJobDays: 30 };
+
+/** What a cleared body says instead (the same marker shape as a redaction, so tools reading bodies can tell). */
+export const EXPIRED_BODY = '{"expired":true}';
+
+/** Rows changed per statement: small enough to keep each statement short on a busy table. */
+export const PRUNE_BATCH = 5_000;
+
+export interface PruneResult {
+  bodiesCleared: number;
+  eventsDeleted: number;
+  jobsDeleted: number;
+  /** True when a rule hit PRUNE_BATCH: there is more to do now. */
+  more: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function pruneExpired(db: PrismaClient, now: Date, policy: RetentionPolicy = DEFAULT_RETENTION, batch = PRUNE_BATCH): Promise<PruneResult> {
+  const before = (days: number) => new Date(now.getTime() - days * DAY_MS);
+  const bodiesCleared = await db.$executeRawUnsafe(
+    `UPDATE "InboundEvent" SET "payload" = $1
+     WHERE "id" IN (SELECT "id" FROM "InboundEvent"
+                    WHERE "processedAt" IS NOT NULL AND "receivedAt" < $2 AND "payload" <> $1 LIMIT $3)`,
+    EXPIRED_BODY,
+    before(policy.bodyDays),
+    batch,
+  );
+  const eventsDeleted = await db.$executeRawUnsafe(
+    `DELETE FROM "InboundEvent" WHERE "id" IN (SELECT "id" FROM "InboundEvent" WHERE "receivedAt" < $1 LIMIT $2)`,
+    before(policy.rowDays),
+    batch,
+  );
+  const jobsDeleted = await db.$executeRawUnsafe(
+    `DELETE FROM "Job" WHERE "id" IN (
+       SELECT "id" FROM "Job"
+       WHERE ("status" IN ('succeeded', 'cancelled') AND "finishedAt" < $1) OR ("status" = 'failed' AND "finishedAt" < $2)
+       LIMIT $3)`,
+    before(policy.jobDays),
+    before(policy.failedJobDays),
+    batch,
+  );
+  return { bodiesCleared, eventsDeleted, jobsDeleted, more: bodiesCleared >= batch || eventsDeleted >= batch || jobsDeleted >= batch };
+}
