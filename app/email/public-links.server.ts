@@ -7,6 +7,14 @@ import { unsubscribeContact } from "../models/contact.server";
 import { storefrontDiscountUrl } from "../recovery/incentive";
 import { verifyMessageToken } from "./links.server";
 
+/**
+ * Clicks stored per message are bounded: a click within CLICK_REPEAT_MS of the last stored one is the same visit
+ * (link scanners and double taps open a link several times in seconds) and is not stored again, and no message
+ * stores more than MAX_CLICKS_PER_MESSAGE. Window attribution reads the latest click, so it stays within minutes.
+ */
+export const CLICK_REPEAT_MS = 10 * 60 * 1000;
+export const MAX_CLICKS_PER_MESSAGE = 50;
+
 export type ClickOutcome = { ok: true; location: string } | { ok: false; status: 400 | 410; message: string };
 
 /** Records the click and returns where to send the buyer: the provider's recovery link, with the code applied on Shopify. */
@@ -18,7 +26,13 @@ export async function recordClick(db: PrismaClient, token: string | null, now: D
     select: { id: true, shopId: true, recoveryId: true, discountCode: true, shop: { select: { domain: true } }, recovery: { select: { source: true, recoveryUrl: true } } },
   });
   if (!message?.recovery.recoveryUrl) return { ok: false, status: 410, message: "This link is no longer available." };
-  if (options.record !== false) await db.click.create({ data: { shopId: message.shopId, messageId: message.id, recoveryId: message.recoveryId, clickedAt: now } });
+  if (options.record !== false) {
+    const stored = await db.click.aggregate({ where: { messageId: message.id }, _count: { _all: true }, _max: { clickedAt: true } });
+    const repeat = stored._max.clickedAt !== null && Math.abs(now.getTime() - stored._max.clickedAt.getTime()) < CLICK_REPEAT_MS;
+    if (!repeat && stored._count._all < MAX_CLICKS_PER_MESSAGE) {
+      await db.click.create({ data: { shopId: message.shopId, messageId: message.id, recoveryId: message.recoveryId, clickedAt: now } });
+    }
+  }
   const location =
     message.recovery.source === "shopify" && message.discountCode
       ? storefrontDiscountUrl(message.shop.domain, message.discountCode, message.recovery.recoveryUrl)

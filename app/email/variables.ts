@@ -6,7 +6,7 @@ import type { IncentiveFacts, TemplateInput } from "../recovery/template";
 /** Template input from stored rows (used for real sends and for previews against a real recovery). */
 export function templateInputFor(
   shop: Pick<Shop, "name" | "domain" | "postalAddress" | "timezone" | "locale">,
-  recovery: Pick<Recovery, "source" | "name" | "firstName" | "email" | "lineItems" | "totalMinor" | "currency" | "locale">,
+  recovery: Pick<Recovery, "source" | "name" | "firstName" | "email" | "lineItems" | "currency" | "locale"> & { totalMinor: number | bigint },
   links: { recoveryUrl: string; unsubscribeUrl: string },
   incentive: IncentiveFacts | null,
 ): TemplateInput {
@@ -31,7 +31,7 @@ export function templateInputFor(
       firstName: recovery.firstName,
       email: recovery.email,
       lineItems,
-      totalMinor: recovery.totalMinor,
+      totalMinor: Number(recovery.totalMinor),
       currency: recovery.currency,
       locale: recovery.locale,
     },

@@ -161,7 +161,7 @@ export async function listDeliveries(db: PrismaClient, shopId: string, take = 50
       nextAttemptAt: d.status === "pending" ? (nextAt.get(flowJobKey(d.id)) ?? null) : null,
       recoveryId: d.conversion.recoveryId,
       recoveryName: d.conversion.recovery.name,
-      amountMinor: d.conversion.amountMinor,
+      amountMinor: Number(d.conversion.amountMinor),
       currency: d.conversion.currency,
       method: d.conversion.method,
       payload: JSON.parse(d.payload) as Record<string, unknown>,

@@ -36,7 +36,7 @@ export async function recordFlowTrigger(tx: Tx, conversion: Conversion, now: Dat
   });
   const payload = checkoutRecoveredPayload({
     shopifyCustomerId: recovery.contact?.shopifyCustomerId ?? null,
-    amountMinor: conversion.amountMinor,
+    amountMinor: Number(conversion.amountMinor),
     currency: conversion.currency,
     recoverySource: asSource(recovery.source),
     purchaseSource: asSource(conversion.source),

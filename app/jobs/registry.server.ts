@@ -9,6 +9,7 @@ import { syncShopifyCheckoutsJob } from "./definitions/sync-shopify-checkouts.se
 import { activateWebPixelJob } from "./definitions/activate-web-pixel.server";
 import { processPixelEvent } from "./definitions/process-pixel-event.server";
 import { fireFlowTrigger } from "./definitions/fire-flow-trigger.server";
+import { pruneRetention } from "./definitions/prune-retention.server";
 
 /** Every job the runner knows, in one list. */
 export const jobDefinitions: JobDefinition<any>[] = [
@@ -22,4 +23,5 @@ export const jobDefinitions: JobDefinition<any>[] = [
   activateWebPixelJob,
   processPixelEvent,
   fireFlowTrigger,
+  pruneRetention,
 ];

@@ -2,6 +2,7 @@ import { db } from "../db.server";
 import { env } from "../env.server";
 import { logger } from "../logger.server";
 import { ensureSweepScheduled } from "../models/message.server";
+import { ensurePruneScheduled } from "./definitions/prune-retention.server";
 import { jobDefinitions } from "./registry.server";
 import { JobRunner } from "./runner.server";
 
@@ -22,6 +23,8 @@ export async function startJobRunner(): Promise<JobRunner> {
   });
   // The due-message sweep re-queues itself; this makes sure it exists after a fresh install or a wiped queue.
   await ensureSweepScheduled(db, new Date());
+  // Retention (SECURITY.md › Retention) re-queues itself hourly; the first run comes a minute after start.
+  await ensurePruneScheduled(db, new Date(Date.now() + 60_000));
   runner.start();
   logger.info("job runner started", { workerId: runner.workerId, concurrency: env.JOB_CONCURRENCY });
   return runner;

@@ -159,7 +159,7 @@ export async function campaignResults(db: PrismaClient, shopId: string, campaign
     const rows = conversions.filter((c) => c.method === method);
     return {
       count: rows.reduce((n, r) => n + r._count._all, 0),
-      amountByCurrency: Object.fromEntries(rows.map((r) => [r.currency, r._sum.amountMinor ?? 0])),
+      amountByCurrency: Object.fromEntries(rows.map((r) => [r.currency, Number(r._sum.amountMinor ?? 0)])),
     };
   };
   return {

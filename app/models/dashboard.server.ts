@@ -76,7 +76,10 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
 
   type StatRow = { source: Source; day: string; abandoned: number; abandonedValueMinor: number; noEmail: number; noRecoveryLink: number; optIn: number; optOut: number; consentUnknown: number; recovered: number; emailsSent: number; clicks: number; linkConversions: number; linkRevenueMinor: number; windowConversions: number; windowRevenueMinor: number };
   const [stats, unsubscribed, expired, currencies] = await Promise.all([
-    db.dailyStat.findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } }) as Promise<StatRow[]>,
+    // Money sums are BigInt columns; one day's sum is far below 2^53, so a JS number holds it exactly.
+    db.dailyStat
+      .findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } })
+      .then((rows) => rows.map((r): StatRow => ({ ...r, source: r.source as Source, abandonedValueMinor: Number(r.abandonedValueMinor), linkRevenueMinor: Number(r.linkRevenueMinor), windowRevenueMinor: Number(r.windowRevenueMinor) }))),
     db.$queryRaw<{ source: Source; n: bigint }[]>`
       SELECT r."source" AS "source", COUNT(*) AS "n"
       FROM "Recovery" r
@@ -278,7 +281,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   return page(rows.slice(0, pageSize), after !== null, hasNext);
 
   function page(items: Row[], hasPrevious: boolean, hasNext: boolean) {
-    const out: RecoveryRow[] = items.map((r) => ({ ...r, abandonedAt: r.abandonedAt.toISOString() }));
+    const out: RecoveryRow[] = items.map((r) => ({ ...r, totalMinor: Number(r.totalMinor), abandonedAt: r.abandonedAt.toISOString() }));
     const first = out[0];
     const last = out[out.length - 1];
     return {
@@ -343,7 +346,7 @@ export async function loadRecoveryDetail(db: PrismaClient, shopId: string, id: s
       label: `Recovered (${v.method === "link" ? "by link" : "by window"}): ${MATCHED_BY[v.matchedBy] ?? v.matchedBy}`,
       method: v.method,
       matchedBy: v.matchedBy,
-      amountMinor: v.amountMinor,
+      amountMinor: Number(v.amountMinor),
       currency: v.currency,
     });
   }
@@ -360,7 +363,7 @@ export async function loadRecoveryDetail(db: PrismaClient, shopId: string, id: s
     consent: recovery.consent,
     consentEvidence: JSON.parse(recovery.consentEvidence) as Record<string, unknown>,
     lineItems: JSON.parse(recovery.lineItems) as { title: string; variantTitle: string | null; quantity: number; imageUrl: string | null; unitPriceMinor: number; totalPriceMinor: number }[],
-    totalMinor: recovery.totalMinor,
+    totalMinor: Number(recovery.totalMinor),
     currency: recovery.currency,
     locale: recovery.locale,
     recoveryUrl: recovery.recoveryUrl,

@@ -149,7 +149,7 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
       matchedBy: e.source === "shopify" ? "completedAt" : "recovered_from",
       source: e.source,
       externalId: recovery.externalId,
-      amountMinor: recovery.totalMinor,
+      amountMinor: Number(recovery.totalMinor),
       currency: recovery.currency,
       at: merged.completedAt,
     }, now);
@@ -174,7 +174,7 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
       matchedBy: earlier.recoveredFrom ? "recovered_from" : earlier.checkoutToken && earlier.checkoutToken === recovery.checkoutToken ? "checkout_token" : "cart_token",
       source: earlier.source,
       externalId: earlier.externalId,
-      amountMinor: earlier.amountMinor,
+      amountMinor: Number(earlier.amountMinor),
       currency: earlier.currency,
       at: earlier.occurredAt,
     }, now)) || completed;
@@ -420,7 +420,7 @@ async function ingestPixelCheckout(tx: Tx, shopId: string, e: CheckoutPixelObser
   // Still pixel-only: later pixel events refine it (newer event time wins, older ones only fill gaps).
   const merged = mergeCheckout(toStored(existing), seen);
   const newer = e.occurredAt.getTime() >= existing.sourceUpdatedAt.getTime();
-  const totalChanges = newer && (existing.totalMinor !== e.total.amountMinor || existing.currency !== e.total.currency);
+  const totalChanges = newer && (Number(existing.totalMinor) !== e.total.amountMinor || existing.currency !== e.total.currency);
   if (!merged.changed && !totalChanges) return done(existing.id, "unchanged");
   await tx.recovery.update({
     where: { id: existing.id },

@@ -96,7 +96,7 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
   const campaigns = await campaignsForScheduling(tx, recovery.shopId);
   // A shop with no campaign at all is one whose install step has not run yet: nothing to explain per recovery.
   if (campaigns.length === 0) return { kind: "none", reason: "no_campaign" };
-  const chosen = chooseCampaign(campaigns, recovery as Recovery & { source: "shopify" | "stripe" });
+  const chosen = chooseCampaign(campaigns, { ...recovery, totalMinor: Number(recovery.totalMinor) } as Omit<Recovery, "totalMinor"> & { totalMinor: number; source: "shopify" | "stripe" });
   if (!chosen.campaign) {
     await log("skip", "no_matching_campaign", chosen.detail);
     return { kind: "none", reason: "no_matching_campaign" };
@@ -210,7 +210,7 @@ export async function recoverInterruptedSends(db: Db, now: Date, staleMs = STALE
 
 // The send path runs once per email, thousands of times a minute, so it speaks SQL directly: Prisma 6.19's client
 // engine compiles every query in WASM (≈ 0.3–1.4 ms each, measured) where a raw statement costs ≈ 0.06 ms.
-// See docs/decisions/024-send-path-in-raw-sql.md. Raw results still come back typed: DATETIME → Date, BOOLEAN → boolean.
+// See docs/decisions/024-send-path-in-raw-sql.md. Raw results still come back typed: timestamp → Date, boolean → boolean; bigint → string (node-postgres), hence Number().
 
 export interface SendRow {
   message: { id: string; shopId: string; recoveryId: string; status: string; scheduledFor: Date; attempts: number; discountCode: string | null; position: number };
@@ -232,12 +232,11 @@ export interface SendRow {
     | "firstName"
     | "name"
     | "lineItems"
-    | "totalMinor"
     | "currency"
     | "locale"
     | "pixelOnly"
     | "pixelCompletedAt"
-  >;
+  > & { totalMinor: number };
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
   step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null };
   shop: Shop;

@@ -1,5 +1,5 @@
 /**
- * The recovery pipeline wired for integration tests: the real job runner on the test's SQLite file with a fake clock,
+ * The recovery pipeline wired for integration tests: the real job runner on the test file's PostgreSQL database with a fake clock,
  * a real SMTP server (smtp-server on 127.0.0.1), and the fake Shopify Admin API for discount codes and consent.
  * Recoveries enter through `ingestSourceEvent`, exactly as the Shopify and Stripe sources feed them.
  */

@@ -92,7 +92,7 @@ describe("ingesting checkouts", () => {
   it("an older observation arriving late does not overwrite newer totals", async () => {
     await ingestSourceEvent(db, shopId, shopifyCheckout({ total: { amountMinor: 9900, currency: "EUR" }, updatedAt: new Date("2026-11-20T10:00:00Z") }), NOW);
     await ingestSourceEvent(db, shopId, shopifyCheckout({ total: { amountMinor: 2500, currency: "EUR" } }), NOW);
-    expect((await db.recovery.findFirstOrThrow({ where: { shopId } })).totalMinor).toBe(9900);
+    expect((await db.recovery.findFirstOrThrow({ where: { shopId } })).totalMinor).toBe(9900n);
   });
 
   it("a checkout without email is stored as not contactable, with the reason", async () => {
@@ -108,7 +108,7 @@ describe("ingesting checkouts", () => {
     await ingestSourceEvent(db, shopId, completed, NOW);
     const conversions = await db.conversion.findMany({ where: { recoveryId } });
     expect(conversions).toHaveLength(1);
-    expect(conversions[0]).toMatchObject({ method: "link", matchedBy: "completedAt", amountMinor: 2500, currency: "EUR" });
+    expect(conversions[0]).toMatchObject({ method: "link", matchedBy: "completedAt", amountMinor: 2500n, currency: "EUR" });
     expect(await db.recovery.findUniqueOrThrow({ where: { id: recoveryId } })).toMatchObject({ status: "recovered" });
     expect(await db.message.findFirstOrThrow({ where: { recoveryId } })).toMatchObject({ status: "cancelled", skipReason: "purchased" });
   });
@@ -155,7 +155,7 @@ describe("ingesting purchases", () => {
       amount: { amountMinor: 3100, currency: "EUR" }, occurredAt: new Date("2026-11-23T09:00:00Z"),
     }, NOW);
     const conversions = await db.conversion.findMany({ where: { recoveryId } });
-    expect(conversions).toEqual([expect.objectContaining({ method: "window", matchedBy: "order", amountMinor: 3100, messageId: message.id })]);
+    expect(conversions).toEqual([expect.objectContaining({ method: "window", matchedBy: "order", amountMinor: 3100n, messageId: message.id })]);
   });
 
   it("an order outside the attribution window is not credited", async () => {

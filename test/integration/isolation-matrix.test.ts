@@ -434,6 +434,7 @@ const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | 
   "activate-web-pixel": (ids) => ({ shopId: ids.shop }),
   "fire-flow-trigger": { none: "A has no Flow delivery in this matrix; the job checks the delivery's shop like the others" },
   "send-due-messages": { none: "the sweep across all shops: it carries no shop and enqueues each message's send job with the message's shop" },
+  "prune-retention": { none: "retention across all shops: it carries no shop and deletes only by age (old webhook bodies, old finished jobs), never by a shop's request" },
 };
 
 describe("jobs for shop B naming A's rows", () => {

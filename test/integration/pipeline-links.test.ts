@@ -150,8 +150,8 @@ describe("attribution: by link and by window, stored with their method, never su
 
     const conversions = await p.db.conversion.findMany({ where: { shopId: shop.id }, orderBy: { method: "asc" } });
     expect(conversions.map((c) => [c.method, c.matchedBy, c.amountMinor, c.currency])).toEqual([
-      ["link", "completedAt", 10050, "USD"],
-      ["window", "payment", 2500, "EUR"],
+      ["link", "completedAt", 10050n, "USD"],
+      ["window", "payment", 2500n, "EUR"],
     ]);
     const campaign = await p.db.campaign.findFirstOrThrow({ where: { shopId: shop.id } });
     const results = await campaignResults(p.db, shop.id, campaign.id);

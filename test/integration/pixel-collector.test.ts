@@ -218,7 +218,7 @@ describe("duplicates and out-of-order events change nothing", () => {
     await post(older);
     await processQueued();
     const row = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id, checkoutToken: token } });
-    expect(row).toMatchObject({ email: "second@example.com", totalMinor: 12000, pixelOnly: true });
+    expect(row).toMatchObject({ email: "second@example.com", totalMinor: 12000n, pixelOnly: true });
     expect(JSON.parse(row.lineItems).map((l: { title: string }) => l.title)).toEqual(["Boots"]);
     // The older event still dates the abandonment: the checkout started at t1.
     expect(row.abandonedAt.toISOString()).toBe(t1.toISOString());

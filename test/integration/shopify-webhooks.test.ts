@@ -89,7 +89,7 @@ describe("Shopify webhook deliveries", () => {
     expect(await db.recovery.count({ where: { checkoutToken: "tok_job" } })).toBe(0);
     await new JobRunner({ db, definitions: jobDefinitions }).drain();
     const recovery = await db.recovery.findFirstOrThrow({ where: { checkoutToken: "tok_job" } });
-    expect(recovery).toMatchObject({ source: "shopify", email: "bea@example.com", consent: "opt_in", totalMinor: 1000, currency: "USD" });
+    expect(recovery).toMatchObject({ source: "shopify", email: "bea@example.com", consent: "opt_in", totalMinor: 1000n, currency: "USD" });
   });
 
   it("app/uninstalled deletes the shop's sessions and stops its queued jobs, keeping its data", async () => {

@@ -65,7 +65,7 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     expect(recovery).toMatchObject({
       email: "ann@example.com",
       consent: "opt_in",
-      totalMinor: 4200,
+      totalMinor: 4200n,
       currency: "USD",
       recoveryUrl: session.after_expiration.recovery.url,
       recoveryUrlExpiresAt: new Date(session.after_expiration.recovery.expires_at * 1000),
@@ -191,7 +191,7 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     const recovery = await db.recovery.findFirstOrThrow({ where: { externalId: original.id }, include: { conversions: true } });
     expect(recovery.status).toBe("recovered");
     expect(recovery.conversions).toEqual([
-      expect.objectContaining({ method: "link", matchedBy: "recovered_from", source: "stripe", externalId: completed.id, amountMinor: 4500, currency: "USD" }),
+      expect.objectContaining({ method: "link", matchedBy: "recovered_from", source: "stripe", externalId: completed.id, amountMinor: 4500n, currency: "USD" }),
     ]);
   });
 

@@ -134,9 +134,9 @@ CREATE TABLE "Recovery" (
     "consent" TEXT NOT NULL DEFAULT 'unknown',
     "consentEvidence" TEXT NOT NULL DEFAULT '{}',
     "lineItems" TEXT NOT NULL DEFAULT '[]',
-    "totalMinor" INTEGER NOT NULL,
+    "totalMinor" BIGINT NOT NULL,
     "currency" TEXT NOT NULL,
-    "shopTotalMinor" INTEGER,
+    "shopTotalMinor" BIGINT,
     "shopCurrency" TEXT,
     "locale" TEXT,
     "discountCodes" TEXT NOT NULL DEFAULT '[]',
@@ -235,7 +235,7 @@ CREATE TABLE "Conversion" (
     "matchedBy" TEXT NOT NULL,
     "source" TEXT NOT NULL,
     "externalId" TEXT NOT NULL,
-    "amountMinor" INTEGER NOT NULL,
+    "amountMinor" BIGINT NOT NULL,
     "currency" TEXT NOT NULL,
     "convertedAt" TIMESTAMP(3) NOT NULL,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -254,7 +254,7 @@ CREATE TABLE "Purchase" (
     "checkoutToken" TEXT,
     "cartToken" TEXT,
     "recoveredFrom" TEXT,
-    "amountMinor" INTEGER NOT NULL,
+    "amountMinor" BIGINT NOT NULL,
     "currency" TEXT NOT NULL,
     "occurredAt" TIMESTAMP(3) NOT NULL,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -319,7 +319,7 @@ CREATE TABLE "DailyStat" (
     "currency" TEXT NOT NULL,
     "source" TEXT NOT NULL,
     "abandoned" INTEGER NOT NULL DEFAULT 0,
-    "abandonedValueMinor" INTEGER NOT NULL DEFAULT 0,
+    "abandonedValueMinor" BIGINT NOT NULL DEFAULT 0,
     "noEmail" INTEGER NOT NULL DEFAULT 0,
     "noRecoveryLink" INTEGER NOT NULL DEFAULT 0,
     "optIn" INTEGER NOT NULL DEFAULT 0,
@@ -329,9 +329,9 @@ CREATE TABLE "DailyStat" (
     "emailsSent" INTEGER NOT NULL DEFAULT 0,
     "clicks" INTEGER NOT NULL DEFAULT 0,
     "linkConversions" INTEGER NOT NULL DEFAULT 0,
-    "linkRevenueMinor" INTEGER NOT NULL DEFAULT 0,
+    "linkRevenueMinor" BIGINT NOT NULL DEFAULT 0,
     "windowConversions" INTEGER NOT NULL DEFAULT 0,
-    "windowRevenueMinor" INTEGER NOT NULL DEFAULT 0,
+    "windowRevenueMinor" BIGINT NOT NULL DEFAULT 0,
 
     CONSTRAINT "DailyStat_pkey" PRIMARY KEY ("shopId","currency","day","source")
 );
@@ -489,6 +489,9 @@ CREATE INDEX "DecisionLog_shopId_reason_decidedAt_idx" ON "DecisionLog"("shopId"
 CREATE INDEX "InboundEvent_receiver_receivedAt_idx" ON "InboundEvent"("receiver", "receivedAt");
 
 -- CreateIndex
+CREATE INDEX "InboundEvent_receivedAt_idx" ON "InboundEvent"("receivedAt");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "InboundEvent_source_receiver_externalId_key" ON "InboundEvent"("source", "receiver", "externalId");
 
 -- CreateIndex
@@ -499,6 +502,9 @@ CREATE INDEX "Job_status_runAt_idx" ON "Job"("status", "runAt");
 
 -- CreateIndex
 CREATE INDEX "Job_shopId_status_idx" ON "Job"("shopId", "status");
+
+-- CreateIndex
+CREATE INDEX "Job_status_finishedAt_idx" ON "Job"("status", "finishedAt");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "ComplianceRequest_inboundEventId_key" ON "ComplianceRequest"("inboundEventId");
