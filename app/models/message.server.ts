@@ -23,7 +23,7 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export const SEND_MESSAGE_JOB = "send-message";
 export const SWEEP_JOB = "send-due-messages";
 export const SWEEP_JOB_KEY = "send-due-messages";
-/** Most send jobs one sweep enqueues; a full batch makes the next sweep run at once. */
+/** Most send jobs one sweep enqueues; a full batch (or a shop's full share) makes the next sweep run at once. */
 export const SWEEP_BATCH = 500;
 /**
  * At most this many of one shop's due emails per sweep run, so one shop's backlog (a quiet-hours release of 50,000)
@@ -155,8 +155,24 @@ LIMIT $2
 -- Two sweeps at once (two workers) may pick the same message: the job key's unique index keeps one job.
 ON CONFLICT DO NOTHING`;
 
-export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH, perShop = SWEEP_PER_SHOP): Promise<number> {
-  return db.$executeRawUnsafe(ENQUEUE_DUE_SQL, now, limit, perShop);
+export interface SweepOutcome {
+  /** Send jobs queued by this run. */
+  enqueued: number;
+  /** The batch, or one shop's share of it, was full: more may be due now, so the next run should come at once. */
+  more: boolean;
+}
+
+export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH, perShop = SWEEP_PER_SHOP): Promise<SweepOutcome> {
+  const [row] = await db.$queryRawUnsafe<{ enqueued: number; fullest: number }[]>(
+    `WITH ins AS (${ENQUEUE_DUE_SQL} RETURNING "shopId"),
+          per AS (SELECT count(*) AS c FROM ins GROUP BY "shopId")
+     SELECT COALESCE(sum(c), 0)::int AS "enqueued", COALESCE(max(c), 0)::int AS "fullest" FROM per`,
+    now,
+    limit,
+    perShop,
+  );
+  const enqueued = row?.enqueued ?? 0;
+  return { enqueued, more: enqueued >= limit || (row?.fullest ?? 0) >= perShop };
 }
 
 /** Makes sure a sweep is queued no later than `runAt` (like queue.server's key dedupe: a later one is moved earlier). */

@@ -163,7 +163,7 @@ async function snapshot(ids: ShopIds): Promise<Record<string, unknown[]>> {
   for (const model of Prisma.dmmf.datamodel.models) {
     const delegate = (db as unknown as Record<string, { findMany(args: unknown): Promise<unknown[]> }>)[model.name.charAt(0).toLowerCase() + model.name.slice(1)]!;
     const rows = await delegate.findMany({ where: ownedBy(model.name, ids, model.fields.some((f) => f.name === "shopId")) });
-    out[model.name] = rows.map((r) => JSON.stringify(r)).sort();
+    out[model.name] = rows.map((r) => JSON.stringify(r, (_key, v) => (typeof v === "bigint" ? v.toString() : v))).sort();
   }
   return out;
 }

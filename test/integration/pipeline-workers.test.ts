@@ -55,8 +55,8 @@ describe("sending at most once", () => {
       await p.ingest(shop, i % 2 ? stripeSession(t, { email }) : shopifyCheckout(t, { email }));
     }
     p.clock.set(new Date(t.getTime() + H));
-    expect(await enqueueDueSendJobs(p.db, p.clock.now())).toBe(12);
-    expect(await enqueueDueSendJobs(p.db, p.clock.now())).toBe(0); // the sweep never queues a message twice
+    expect((await enqueueDueSendJobs(p.db, p.clock.now())).enqueued).toBe(12);
+    expect((await enqueueDueSendJobs(p.db, p.clock.now())).enqueued).toBe(0); // the sweep never queues a message twice
     // …but a job can still be duplicated (an operator re-enqueues, a retry overlaps): add a second job per message.
     const due = await p.db.message.findMany({ where: { shopId: shop.id, position: 1 } });
     for (const m of due) await p.db.job.create({ data: { name: SEND_MESSAGE_JOB, payload: JSON.stringify({ messageId: m.id }), runAt: p.clock.now() } });

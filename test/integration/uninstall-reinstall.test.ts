@@ -56,7 +56,7 @@ describe("uninstall and reinstall", () => {
     p.clock.set(at(2));
     // A send already queued for later (the sweep queues each due email as a job) is among what stops.
     const { enqueueDueSendJobs } = await import("~/models/message.server");
-    expect(await enqueueDueSendJobs(p.db, at(24.5))).toBe(1);
+    expect((await enqueueDueSendJobs(p.db, at(24.5))).enqueued).toBe(1);
     const response = await app.handle(shopifyWebhookRequest("/webhooks/app/uninstalled", "app/uninstalled", { id: 1, domain: TEST_SHOP }, { shop: TEST_SHOP }));
     expect(response.status).toBe(200);
     const stored = await p.db.shop.findUniqueOrThrow({ where: { id: shop.id } });

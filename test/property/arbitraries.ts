@@ -42,8 +42,8 @@ export function fuzzedObject(fields: Record<string, fc.Arbitrary<unknown>>): fc.
 /** Run counts: enough to find what these tests found, small enough to keep the suite quick. */
 export const RUNS = { unit: 300, route: 100 } as const;
 
-/** Prisma's Int is a signed 32-bit integer: an amount past it cannot be stored. */
-export const MAX_STORED_INT = 2_147_483_647;
+/** What the mappers let through (app/recovery/storable.ts): money columns are 64-bit, one amount at most 10^13. */
+export const MAX_STORED_INT = 10_000_000_000_000;
 
 /** A date the database can store: from 1970 (vendor times) to the end of year 9999 (Prisma's limit). */
 const validDate = (d: unknown) => d instanceof Date && d.getTime() >= 0 && d.getTime() <= Date.UTC(9999, 11, 31, 23, 59, 59, 999);

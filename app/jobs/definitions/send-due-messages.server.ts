@@ -25,9 +25,9 @@ export const sendDueMessages = defineJob({
     await db.$executeRawUnsafe(`UPDATE "Job" SET "key" = NULL WHERE "id" = $1 AND "key" = $2`, job.id, SWEEP_JOB_KEY);
     await ensureSweepScheduled(db, new Date(now.getTime() + SWEEP_INTERVAL_MS));
     await recoverInterruptedSends(db, now);
-    const enqueued = await enqueueDueSendJobs(db, now, SWEEP_BATCH);
-    // A full batch means more are due: look again as soon as this batch has had a moment to run.
-    if (enqueued >= SWEEP_BATCH) await ensureSweepScheduled(db, new Date(now.getTime() + 1_000));
+    const { more } = await enqueueDueSendJobs(db, now, SWEEP_BATCH);
+    // A full batch, or one shop's full share of it, means more may be due: look again in a second.
+    if (more) await ensureSweepScheduled(db, new Date(now.getTime() + 1_000));
     // Recoveries whose emails are all out and whose attribution window has passed did not come back: `lost`.
     await closeUnrecovered(db, now);
   },
