@@ -57,8 +57,10 @@ const schema = z.object({
   JOB_RUNNER: z.enum(["in-process", "off"]).default("in-process"),
   JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
-  /** Jobs of one shop running at once across every runner (fairness: the other slots stay free for other shops). */
+  /** A shop with this many jobs running waits behind every other shop's due jobs (fairness; work-conserving: runner claimNext). */
   JOB_SHOP_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** A running job whose heartbeat is older than this was left by a dead worker and is queued again (default 5 min). */
+  JOB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(300_000),
   /** Retention (app/models/retention.server.ts, SECURITY.md): days a processed webhook/event body is kept. */
   RETENTION_WEBHOOK_BODY_DAYS: z.coerce.number().int().min(1).max(365).default(3),
   /** Days a webhook/event row (id only, for recognising redeliveries) is kept; at least the body's days. */

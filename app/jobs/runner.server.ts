@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { PrismaClient } from "@prisma/client";
+import { Prisma, type PrismaClient } from "@prisma/client";
 import type { ZodType } from "zod";
 
 /**
@@ -47,10 +47,10 @@ export interface RunnerOptions {
   workerId?: string;
   concurrency?: number;
   /**
-   * At most this many jobs of one shop run at once, across every runner on the database (default 2): the other slots
-   * stay free for other shops, so one shop's backlog (a quiet-hours release, a backfill, a hanging mail server) cannot
-   * hold up every other shop's webhooks, syncs and sends. Jobs without a shop are not limited. A soft limit: two
-   * runners claiming in the same instant may together go one over it.
+   * A shop running this many jobs (across every runner on the database; default 2) waits behind every other shop's due
+   * jobs, so one shop's backlog (a quiet-hours release, a backfill, a hanging mail server) cannot hold up other shops'
+   * webhooks, syncs and sends; with nobody else waiting it still uses every free slot (see claimNext). Jobs without a
+   * shop are not limited.
    */
   shopConcurrency?: number;
   pollIntervalMs?: number;
@@ -155,18 +155,27 @@ export class JobRunner {
   /**
    * Claims the next due job in one statement, one round trip: `FOR UPDATE SKIP LOCKED` in the sub-select means two
    * runners (in any processes) never take the same job and never wait for each other's claim; a row another runner has
-   * just claimed is skipped, and re-checked as still 'queued' after its lock is released. A shop already running
-   * `shopConcurrency` jobs is passed over (fairness, see RunnerOptions). Returns null when none is due.
+   * just claimed is skipped, and re-checked as still 'queued' after its lock is released.
+   *
+   * Fair, and work-conserving: first a job of a shop running fewer than `shopConcurrency` jobs (or of no shop); only
+   * when there is none, any due job. A big shop's backlog therefore fills idle slots, but every other shop's job is
+   * taken before the big shop's next one. Returns null when none is due.
    */
   async claimNext(): Promise<ClaimedJob | null> {
+    return (await this.claim(true)) ?? (await this.claim(false));
+  }
+
+  private async claim(fair: boolean): Promise<ClaimedJob | null> {
     const now = this.clock.now();
+    const busyShops = fair
+      ? Prisma.sql`AND ("shopId" IS NULL OR "shopId" NOT IN (
+            SELECT "shopId" FROM "Job" WHERE "status" = 'running' AND "shopId" IS NOT NULL GROUP BY "shopId" HAVING count(*) >= ${this.shopConcurrency}))`
+      : Prisma.empty;
     const rows = await this.db.$queryRaw<ClaimedJob[]>`
       UPDATE "Job" SET "status" = 'running', "lockedAt" = ${now}, "lockedBy" = ${this.workerId}, "attempts" = "attempts" + 1, "updatedAt" = ${now}
       WHERE "id" = (
         SELECT "id" FROM "Job"
-        WHERE "status" = 'queued' AND "runAt" <= ${now}
-          AND ("shopId" IS NULL OR "shopId" NOT IN (
-            SELECT "shopId" FROM "Job" WHERE "status" = 'running' AND "shopId" IS NOT NULL GROUP BY "shopId" HAVING count(*) >= ${this.shopConcurrency}))
+        WHERE "status" = 'queued' AND "runAt" <= ${now} ${busyShops}
         ORDER BY "runAt" LIMIT 1 FOR UPDATE SKIP LOCKED)
         AND "status" = 'queued'
       RETURNING "id", "name", "payload", "attempts", "maxAttempts", "shopId"`;

@@ -14,6 +14,7 @@ export async function startJobRunner(): Promise<JobRunner> {
     concurrency: env.JOB_CONCURRENCY,
     shopConcurrency: env.JOB_SHOP_CONCURRENCY,
     pollIntervalMs: env.JOB_POLL_INTERVAL_MS,
+    lockTimeoutMs: env.JOB_LOCK_TIMEOUT_MS,
     onEvent: (event) => {
       if (event.type === "failed") logger.error("job failed", event);
       else if (event.type === "retrying") logger.warn("job will retry", { ...event, runAt: event.runAt.toISOString() });

@@ -52,9 +52,18 @@ export function adminGraphqlFor(shopDomain: string): AdminGraphql {
 const named = (error: unknown, name: string) =>
   error instanceof Error && (error.name === name || error.constructor?.name === name);
 
+/** String(value) throws for objects whose toString is not callable (e.g. a parsed body `{"toString": 1}`). */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Turns what `unauthenticated.admin()` / `admin.graphql()` threw into an AdminOutcome. Exported for tests. */
 export function classifyAdminError<T>(error: unknown): AdminOutcome<T> {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : safeString(error);
   if (error instanceof SessionNotFoundError || named(error, "SessionNotFoundError")) {
     return { kind: "unauthorized", message: "no offline session is stored for this shop" };
   }

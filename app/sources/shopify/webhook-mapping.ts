@@ -104,7 +104,9 @@ export function checkoutWebhookToEvent(p: Json): CheckoutObserved {
 
 /** `orders/create`. */
 export function orderWebhookToEvent(p: Json): PurchaseObserved {
-  const id = p?.admin_graphql_api_id ?? (p?.id != null ? `gid://shopify/Order/${String(p.id)}` : null);
+  // The gid as sent, else built from a numeric or string id; anything else (an array, an object) is no id at all.
+  const rawId: unknown = p?.id;
+  const id = str(p?.admin_graphql_api_id) ?? (typeof rawId === "number" || str(rawId) ? `gid://shopify/Order/${String(rawId)}` : null);
   if (!id) throw new PayloadError("order payload has no id");
   const currency = str(p.presentment_currency) ?? str(p.currency) ?? "USD";
   const occurredAt = date(p.processed_at) ?? date(p.created_at);
