@@ -13,11 +13,10 @@
  * Either way the committed migrations are applied with applyMigrations before the URL is returned.
  */
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { createDatabaseIfMissing, startEmbeddedPostgres } from "../app/database/embedded-postgres.server";
+import { createDatabaseIfMissing, freePort, startEmbeddedPostgres } from "../app/database/embedded-postgres.server";
 import { applyMigrations } from "../app/database/migrate.server";
 
 export interface BenchDatabase {
@@ -31,16 +30,7 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export function withDatabase(url: string, database: string): string {
   const next = new URL(url);

@@ -67,8 +67,8 @@ export async function recomputeDailyStats(client: pg.Client, shopId: string): Pr
   await client.query(
     `INSERT INTO "DailyStat" ("shopId", "day", "currency", "source", "abandoned", "abandonedValueMinor", "noEmail", "noRecoveryLink",
        "optIn", "optOut", "consentUnknown", "recovered", "emailsSent", "clicks", "linkConversions", "linkRevenueMinor", "windowConversions", "windowRevenueMinor")
-     SELECT "shopId", "day", "currency", "source", sum(a)::int, sum(av)::int, sum(ne)::int, sum(nl)::int, sum(oi)::int, sum(oo)::int, sum(cu)::int,
-       sum(rc)::int, sum(es)::int, sum(cl)::int, sum(lc)::int, sum(lr)::int, sum(wc)::int, sum(wr)::int
+     SELECT "shopId", "day", "currency", "source", sum(a)::int, sum(av)::bigint, sum(ne)::int, sum(nl)::int, sum(oi)::int, sum(oo)::int, sum(cu)::int,
+       sum(rc)::int, sum(es)::int, sum(cl)::int, sum(lc)::int, sum(lr)::bigint, sum(wc)::int, sum(wr)::bigint
      FROM (
        SELECT r."shopId", to_char(r."abandonedAt", 'YYYY-MM-DD') AS "day", r."currency", r."source", 1 AS a, r."totalMinor" AS av,
          (r."notContactableReason" IS NOT DISTINCT FROM 'no_email')::int AS ne,
@@ -110,7 +110,7 @@ export interface DashboardSeedOptions {
 }
 
 /**
- * The dashboard benchmark's shop (bench/dashboard.ts), the same data the SQLite seeder made: N recoveries over `days`
+ * The dashboard benchmark's shop (bench/dashboard.ts), the same data the earlier SQLite seeder made: N recoveries over `days`
  * (a quarter Stripe), 90% with an email (about two recoveries per contact), a sent email for a third of those, a
  * click for a ninth, a window conversion for a 27th, and a link conversion for every 20th recovery.
  */

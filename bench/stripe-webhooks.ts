@@ -45,7 +45,7 @@ const EVENTS = Number(args.events);
 const CONCURRENCY = Number(args.concurrency);
 const JOB_RUNNER = args["job-runner"] === "in-process" ? "in-process" : "off";
 const WARMUP = 1000;
-const TARGET = { eventsPerSecond: 500, p99Ms: 100, ratio: 0.5 };
+const TARGET = { eventsPerSecond: 500, p99Ms: 100, ratio: 0.7 };
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const bin = (name: string) => path.join(root, "node_modules/.bin", name);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);

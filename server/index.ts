@@ -58,7 +58,15 @@ async function main() {
   });
 
   const shutdown = async () => {
-    server.close();
+    // Stop accepting, let requests in flight finish (a webhook being stored gets its answer), at most 10 s.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
     await runner?.stop();
     await database.stop();
     process.exit(0);

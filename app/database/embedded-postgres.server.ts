@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { createServer as createNetServer } from "node:net";
 import path from "node:path";
 import pg from "pg";
 
@@ -148,4 +149,16 @@ export async function createDatabaseIfMissing(maintenanceUrl: string, database: 
   } finally {
     await client.end();
   }
+}
+
+/** A loopback port free right now (for a cluster or server started with port 0: the demo, the tests, benchmarks). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
 }

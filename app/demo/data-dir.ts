@@ -4,7 +4,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { createServer as createNetServer } from "node:net";
 import path from "node:path";
 
 export interface DemoSecrets {
@@ -53,7 +52,7 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: DemoSecrets; cr
  * shops and buyers). The port it got is kept in `postgres.port` so tests and a second look can connect to it.
  */
 export async function startDemoDatabase(dataDir: string, port: number): Promise<{ url: string; port: number; dataDir: string; stop: () => Promise<void> }> {
-  const { startEmbeddedPostgres } = await import("../database/embedded-postgres.server");
+  const { freePort, startEmbeddedPostgres } = await import("../database/embedded-postgres.server");
   const chosen = port === 0 ? await freePort() : port;
   const pgDir = path.join(dataDir, "postgres");
   const running = await startEmbeddedPostgres({ dataDir: pgDir, port: chosen, database: "reclaim_demo" });
@@ -68,16 +67,6 @@ export async function demoDatabaseUrl(dataDir: string): Promise<string> {
   return embeddedDatabaseUrl({ dataDir: path.join(dataDir, "postgres"), port, database: "reclaim_demo" });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /** Deletes the demo's data but keeps the app build (derived from the sources, checked against them on start). */
 export function resetDataDir(dataDir: string, keep: string[]): void {

@@ -242,7 +242,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
       : {}),
     ...(f.hasEmail === true ? { email: { not: null } } : f.hasEmail === false ? { email: null } : {}),
     ...(f.hasConsent === true ? { consent: "opt_in" } : f.hasConsent === false ? { consent: { not: "opt_in" } } : {}),
-    // Emails are stored lower-cased: a prefix search is an index range (LIKE would not use the index in SQLite).
+    // Emails are stored lower-cased: a prefix search is an index range (a LIKE prefix uses a b-tree only in the C collation).
     ...(f.email ? { email: { gte: f.email.trim().toLowerCase(), lt: `${f.email.trim().toLowerCase()}\uffff` } } : {}),
   };
   const after = decodeCursor(q.after);

@@ -61,7 +61,7 @@ export async function shopReceivers(db: Db, shop: { id: string; domain: string }
 }
 
 /**
- * Deliveries addressed to `receivers` whose body mentions a needle. SQLite's `instr` narrows the scan (in C, over the
+ * Deliveries addressed to `receivers` whose body mentions a needle. `strpos` narrows the scan (inside PostgreSQL, over the
  * receiver index); `mentions` then applies the exact rule (digit boundaries for numeric ids).
  */
 export async function eventsMentioning(db: Db, receivers: string[], needles: Needles, except: ReadonlySet<string> = new Set()): Promise<StoredEvent[]> {

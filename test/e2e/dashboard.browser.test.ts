@@ -5,7 +5,7 @@ import { openEmbedded, screenshotPath, startBrowserApp } from "../helpers/browse
 import { seedShop } from "../helpers/seed";
 import { offlineSession, TEST_SHOP } from "../helpers/shopify";
 
-// The real production build, served by the real server, in real Chromium, against a seeded SQLite database.
+// The real production build, served by the real server, in real Chromium, against a seeded PostgreSQL database.
 type BrowserApp = Awaited<ReturnType<typeof startBrowserApp>>;
 let browser: Browser;
 let server: BrowserApp["server"];

@@ -1,23 +1,12 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import pg from "pg";
-import { createDatabaseIfMissing, startEmbeddedPostgres } from "../../app/database/embedded-postgres.server";
+import { createDatabaseIfMissing, freePort, startEmbeddedPostgres } from "../../app/database/embedded-postgres.server";
 import { applyMigrations } from "../../app/database/migrate.server";
 import { databaseUrlFor } from "../helpers/postgres";
 
 const ROOT = path.resolve("test/.tmp");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * Starts the run's PostgreSQL and applies the committed migrations once to a template database; each test file gets
