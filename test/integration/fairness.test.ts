@@ -3,7 +3,7 @@ import { cloneDueRecoveries } from "../helpers/bulk-due";
 import { H, MIN, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
 
 // One shop's backlog must not hold up every other shop: the sweep gives each shop its share of every batch, and the
-// runner leaves slots free for other shops (JOB_SHOP_CONCURRENCY). Measured at scale in bench/fairness.ts.
+// runner takes other shops' jobs before another one of a shop already running JOB_SHOP_CONCURRENCY jobs.
 let p: Pipeline;
 beforeAll(async () => {
   p = await startPipeline({ start: new Date("2027-07-01T08:00:00Z") });

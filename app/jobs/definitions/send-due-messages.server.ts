@@ -28,15 +28,13 @@ export const sendDueMessages = defineJob({
     // Rounds of at most SWEEP_PER_SHOP per shop: every shop gets its share in the first round; shops with more due
     // fill what the batch has left in the next rounds (so a lone big shop is not held to one share per run).
     let room = SWEEP_BATCH;
-    let more = true;
-    while (more && room > 0) {
-      const round = await enqueueDueSendJobs(db, now, room);
+    let round: Awaited<ReturnType<typeof enqueueDueSendJobs>>;
+    do {
+      round = await enqueueDueSendJobs(db, now, room);
       room -= round.enqueued;
-      more = round.more && round.enqueued > 0;
-    }
-    more = room <= 0 || more;
-    // A full batch, or one shop's full share of it, means more may be due: look again in a second.
-    if (more) await ensureSweepScheduled(db, new Date(now.getTime() + 1_000));
+    } while (round.more && room > 0);
+    // The batch full, or a shop's share still full in the last round: more may be due, look again in a second.
+    if (round.more) await ensureSweepScheduled(db, new Date(now.getTime() + 1_000));
     // Recoveries whose emails are all out and whose attribution window has passed did not come back: `lost`.
     await closeUnrecovered(db, now);
   },
