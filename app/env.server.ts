@@ -71,6 +71,24 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Also append every log line to this file (the test suite scans it for secrets: test/setup/secret-scan.ts). */
   LOG_FILE: z.string().min(1).optional(),
+  /**
+   * The Stripe source (webhooks, Settings › Stripe, Stripe recoveries). Default on, for custom and unlisted installs;
+   * set `false` for a Shopify App Store listing, whose requirement 1.1.2 forbids apps that bypass Shopify checkout
+   * (docs/decisions/077-stripe-source-and-app-store.md). Off: Stripe webhooks are refused with 410 and nothing is stored.
+   */
+  STRIPE_SOURCE_ENABLED: z
+    .enum(["true", "false", "1", "0", "on", "off"], { message: "must be true or false" })
+    .default("true")
+    .transform((v) => v === "true" || v === "1" || v === "on"),
+  /**
+   * Hosts besides checkout.stripe.com and buy.stripe.com that Stripe recovery links may point at: a merchant's custom
+   * Checkout domain (comma-separated `host` or `host:port`). Plain http is accepted only for loopback hosts (the demo).
+   */
+  STRIPE_CHECKOUT_EXTRA_HOSTS: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(h)), "must be host names such as checkout.example.com, comma-separated"),
   /** Tests only: Stripe API calls go to this base URL (a local fake) instead of https://api.stripe.com. Refused in production. */
   STRIPE_API_BASE: z.string().url("must be a URL such as http://127.0.0.1:12111").optional(),
   /** Benchmark only: `on` serves POST /webhooks/stripe-verify-only/<connectionId> (verify, answer 200, store nothing). */

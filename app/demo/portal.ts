@@ -262,7 +262,10 @@ ${count === 0 ? `<p>No emails yet. Reclaim's first email goes out 1 hour (demo t
   });
 
   const findCheckout = (req: Request): StoredCheckout | null => {
-    const checkout = d.living.store.getCheckoutByToken(req.params.token ?? "");
+    // The recovery URL's segment is the cart token, as on live shops (docs/decisions/074); a checkout without a cart has
+    // the older URL, whose segment is its checkout token.
+    const token = req.params.token ?? "";
+    const checkout = d.living.store.getCheckoutByCartToken(token) ?? d.living.store.getCheckoutByToken(token);
     if (!checkout || String(d.living.store.shop.id) !== req.params.shopId || checkout.recoveryKey !== req.query.key) return null;
     return checkout;
   };
@@ -303,7 +306,8 @@ ${discountCode && !discount ? `<p class="note">The code ${esc(discountCode)} is 
       page(title, `<main><div class="card"><h1>${esc(title)}</h1><p>${message}</p><p><a href="/">Back to the admin</a> · <a href="/inbox">Inbox</a></p></div></main>`, { topbar }),
     );
 
-  app.get("/store/:shopId/checkouts/ac/:token/recover", (req, res) => {
+  const recoverPaths = ["/store/:shopId/checkouts/ac/:token/recover", "/store/:shopId/checkouts/:token/recover"];
+  app.get(recoverPaths, (req, res) => {
     const checkout = findCheckout(req);
     if (!checkout) return donePage(res, "Checkout not found", "This recovery link does not match a checkout of the demo store.", 404);
     if (checkout.completedAt) return donePage(res, "Order already placed", `This checkout was completed on ${esc(demoTime(checkout.completedAt))} (demo time). Nothing more to pay.`);
@@ -311,7 +315,7 @@ ${discountCode && !discount ? `<p class="note">The code ${esc(discountCode)} is 
     checkoutPage(res, checkout, discount, req.originalUrl);
   });
 
-  app.post("/store/:shopId/checkouts/ac/:token/recover", (req, res) => {
+  app.post(recoverPaths, (req, res) => {
     const checkout = findCheckout(req);
     if (!checkout) return donePage(res, "Checkout not found", "This recovery link does not match a checkout of the demo store.", 404);
     const discount = typeof req.query.discount === "string" ? req.query.discount : null;

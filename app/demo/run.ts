@@ -184,6 +184,8 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
     JOB_RUNNER: "off",
     LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? "warn",
     STRIPE_API_BASE: fakeStripe.url,
+    // The demo's Stripe recovery links point at its own local checkout pages, as a custom Checkout domain would.
+    STRIPE_CHECKOUT_EXTRA_HOSTS: new URL(portalOrigin).host,
     DEMO_INBOX_URL: `${portalOrigin}/inbox`,
   });
   delete process.env.LINK_SIGNING_SECRETS;

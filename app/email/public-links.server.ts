@@ -4,7 +4,10 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { unsubscribeContact } from "../models/contact.server";
+import { mirrorsUnsubscribes } from "../models/mirror-unsubscribes.server";
 import { storefrontDiscountUrl } from "../recovery/incentive";
+import { isStripeCheckoutUrl, RECOVERY_LINK_FALLBACK_DAYS } from "../sources/stripe/to-source-event";
+import { env } from "../env.server";
 import { verifyMessageToken } from "./links.server";
 
 /**
@@ -23,7 +26,14 @@ export async function recordClick(db: PrismaClient, token: string | null, now: D
   if (!messageId) return { ok: false, status: 400, message: "This link is not valid. Please use the link from the email as it was sent." };
   const message = await db.message.findUnique({
     where: { id: messageId },
-    select: { id: true, shopId: true, recoveryId: true, discountCode: true, shop: { select: { domain: true } }, recovery: { select: { source: true, recoveryUrl: true } } },
+    select: {
+      id: true,
+      shopId: true,
+      recoveryId: true,
+      discountCode: true,
+      shop: { select: { domain: true } },
+      recovery: { select: { source: true, recoveryUrl: true, recoveryUrlExpiresAt: true, abandonedAt: true } },
+    },
   });
   if (!message?.recovery.recoveryUrl) return { ok: false, status: 410, message: "This link is no longer available." };
   if (options.record !== false) {
@@ -33,11 +43,26 @@ export async function recordClick(db: PrismaClient, token: string | null, now: D
       await db.click.create({ data: { shopId: message.shopId, messageId: message.id, recoveryId: message.recoveryId, clickedAt: now } });
     }
   }
+  // A Stripe link past its expiry (or stored before hosts were checked and not Stripe's) opens a dead page: the buyer
+  // lands on the shop instead (ADR 077).
+  if (message.recovery.source === "stripe" && !usableStripeLink(message.recovery, now)) return { ok: true, location: shopHomeUrl(message.shop.domain) };
   const location =
     message.recovery.source === "shopify" && message.discountCode
       ? storefrontDiscountUrl(message.shop.domain, message.discountCode, message.recovery.recoveryUrl)
       : message.recovery.recoveryUrl;
   return { ok: true, location };
+}
+
+/** The shop's storefront (its permanent domain redirects to the primary one). */
+export function shopHomeUrl(domain: string): string {
+  return `https://${domain}/`;
+}
+
+/** A Stripe recovery link works until its expiry: Stripe's, else 30 days after the session expired (abandonedAt). */
+export function usableStripeLink(r: { recoveryUrl: string | null; recoveryUrlExpiresAt: Date | null; abandonedAt: Date }, now: Date): boolean {
+  if (!isStripeCheckoutUrl(r.recoveryUrl, env.STRIPE_CHECKOUT_EXTRA_HOSTS)) return false;
+  const expiresAt = r.recoveryUrlExpiresAt ?? new Date(r.abandonedAt.getTime() + RECOVERY_LINK_FALLBACK_DAYS * 86_400_000);
+  return expiresAt.getTime() > now.getTime();
 }
 
 /** The id carried by the unsubscribe link of a "send test email". */
@@ -64,15 +89,14 @@ async function contactForToken(db: PrismaClient, token: string | null) {
   if (!messageId) return null;
   const message = await db.message.findUnique({
     where: { id: messageId },
-    select: { shop: { select: { name: true, domain: true, grantedScopes: true } }, recovery: { select: { contact: true } } },
+    select: { shop: { select: { name: true, domain: true, grantedScopes: true, mirrorUnsubscribes: true, uninstalledAt: true } }, recovery: { select: { contact: true } } },
   });
   const contact = message?.recovery.contact;
   if (!message || !contact) return null;
-  const scopes = message.shop.grantedScopes.split(",").map((s) => s.trim());
   return {
     contact,
     shopName: message.shop.name?.trim() || message.shop.domain,
-    mirroredToShopify: scopes.includes("write_customers"),
+    mirroredToShopify: mirrorsUnsubscribes(message.shop),
   };
 }
 

@@ -30,6 +30,9 @@ const asSource = (s: string): SourceName => (s === "stripe" ? "stripe" : "shopif
  */
 export async function recordFlowTrigger(tx: Tx, conversion: Conversion, now: Date): Promise<string | null> {
   if (conversion.messageId === null) return null;
+  // The trigger labels a Stripe purchase as Stripe ("Purchase source"), never as a Shopify order, and creates nothing in
+  // Shopify; with the Stripe source off (an App Store deployment, ADR 077) Stripe purchases are not reported at all.
+  if (conversion.source === "stripe" && !env.STRIPE_SOURCE_ENABLED) return null;
   const recovery = await tx.recovery.findUniqueOrThrow({
     where: { id: conversion.recoveryId },
     select: { id: true, source: true, shop: { select: { domain: true } }, contact: { select: { shopifyCustomerId: true } } },

@@ -1,6 +1,7 @@
 import type { JobDefinition } from "./runner.server";
 import { processShopifyWebhook } from "./definitions/process-shopify-webhook.server";
 import { processStripeEvent } from "./definitions/process-stripe-event.server";
+import { enrichStripeRecovery } from "./definitions/enrich-stripe-recovery.server";
 import { shopInstalled } from "./definitions/shop-installed.server";
 import { mirrorUnsubscribe } from "./definitions/mirror-unsubscribe.server";
 import { sendDueMessages } from "./definitions/send-due-messages.server";
@@ -10,11 +11,13 @@ import { activateWebPixelJob } from "./definitions/activate-web-pixel.server";
 import { processPixelEvent } from "./definitions/process-pixel-event.server";
 import { fireFlowTrigger } from "./definitions/fire-flow-trigger.server";
 import { pruneRetention } from "./definitions/prune-retention.server";
+import { repairSplitCheckouts } from "./definitions/repair-split-checkouts.server";
 
 /** Every job the runner knows, in one list. */
 export const jobDefinitions: JobDefinition<any>[] = [
   processShopifyWebhook,
   processStripeEvent,
+  enrichStripeRecovery,
   shopInstalled,
   sendDueMessages,
   sendMessage,
@@ -24,4 +27,5 @@ export const jobDefinitions: JobDefinition<any>[] = [
   processPixelEvent,
   fireFlowTrigger,
   pruneRetention,
+  repairSplitCheckouts,
 ];

@@ -3,6 +3,7 @@ import { env } from "../env.server";
 import { logger } from "../logger.server";
 import { ensureSweepScheduled } from "../models/message.server";
 import { ensurePruneScheduled } from "./definitions/prune-retention.server";
+import { ensureSplitRepairScheduled } from "./definitions/repair-split-checkouts.server";
 import { jobDefinitions } from "./registry.server";
 import { JobRunner } from "./runner.server";
 
@@ -26,6 +27,8 @@ export async function startJobRunner(): Promise<JobRunner> {
   await ensureSweepScheduled(db, new Date());
   // Retention (SECURITY.md › Retention) re-queues itself hourly; the first run comes a minute after start.
   await ensurePruneScheduled(db, new Date(Date.now() + 60_000));
+  // Checkouts an older version stored twice are merged once (docs/decisions/074).
+  await ensureSplitRepairScheduled(db, new Date());
   runner.start();
   logger.info("job runner started", { workerId: runner.workerId, concurrency: env.JOB_CONCURRENCY });
   return runner;

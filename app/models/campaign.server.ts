@@ -8,7 +8,7 @@ import { z } from "zod";
 import { checkTemplate, renderEmail, type RenderedEmail, type TemplateProblem } from "../email/render";
 import { templateInputFor } from "../email/variables";
 import { DEFAULT_CAMPAIGN_NAME, DEFAULT_STEPS } from "../recovery/campaign-defaults";
-import { stepIncentive } from "../recovery/incentive";
+import { stepIncentive, stripeAllowsPromotionCodes } from "../recovery/incentive";
 import { parseCurrencies, stepSpacingWarnings, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
 import { sampleTemplateInput, templateVariables } from "../recovery/template";
 
@@ -58,10 +58,22 @@ export const stepInputSchema = z
     incentiveType: z.enum(["percentage", "fixed_amount"]).nullable().default(null),
     incentiveValue: z.coerce.number().int().positive().nullable().default(null),
     incentiveExpiresDays: z.coerce.number().int().min(1).max(90).nullable().default(null),
+    /** A promotion code created in Stripe; shown for Stripe recoveries whose session allowed promotion codes. */
+    stripePromotionCode: z
+      .string()
+      .trim()
+      .max(100, "must be at most 100 characters")
+      .regex(/^[A-Za-z0-9_-]*$/, "may contain only letters, digits, - and _ (as in Stripe)")
+      .nullable()
+      .default(null)
+      .transform((v) => (v ? v : null)),
   })
   .superRefine((v, ctx) => {
     if (v.incentiveType && !v.incentiveValue) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "is required with an incentive" });
     if (v.incentiveType === "percentage" && (v.incentiveValue ?? 0) > 100) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "must be 100 or less" });
+    if (v.stripePromotionCode && !v.incentiveType) {
+      ctx.addIssue({ code: "custom", path: ["stripePromotionCode"], message: "needs an incentive (type and value) describing what the code gives" });
+    }
   });
 
 export type StepInput = z.input<typeof stepInputSchema>;
@@ -109,7 +121,7 @@ export async function updateCampaignFilters(db: PrismaClient, shopId: string, ca
 export async function previewStep(
   db: PrismaClient,
   shopId: string,
-  step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null },
+  step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null; stripePromotionCode?: string | null },
   options: { recoveryId?: string; now?: Date } = {},
 ): Promise<{ ok: true; email: RenderedEmail } | { ok: false; problems: TemplateProblem[] }> {
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
@@ -121,9 +133,17 @@ export async function previewStep(
     const recovery = await db.recovery.findFirst({ where: { id: options.recoveryId, shopId } });
     if (recovery) {
       const incentive = stepIncentive(step);
+      let metadata: Record<string, unknown> | null = null;
+      try {
+        metadata = JSON.parse(recovery.sourceMetadata) as Record<string, unknown>;
+      } catch {
+        metadata = null;
+      }
       input = templateInputFor(shop, recovery, sample.links, incentive && recovery.source === "shopify"
         ? { code: "BACK-PREVIEW", type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date((options.now ?? new Date()).getTime() + incentive.expiresDays * 86_400_000) }
-        : null);
+        : incentive && recovery.source === "stripe" && step.stripePromotionCode && stripeAllowsPromotionCodes(metadata)
+          ? { code: step.stripePromotionCode, type: incentive.type, value: incentive.value, currency: recovery.currency, expiresAt: null }
+          : null);
     }
   }
   return { ok: true, email: renderEmail(step, templateVariables(input)) };

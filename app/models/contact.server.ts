@@ -5,6 +5,7 @@
  */
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { enqueueJob } from "../jobs/queue.server";
+import { mirrorsUnsubscribes } from "./mirror-unsubscribes.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -32,8 +33,10 @@ export interface UnsubscribeResult {
 }
 
 /**
- * Idempotent. When `mirrorToShopify`, the write-back to Shopify is queued in the same transaction (job
- * `mirror-unsubscribe-to-shopify`), so it happens even if the process stops right after.
+ * Idempotent. When `mirrorToShopify` and the shop mirrors unsubscribes (its "Mirror unsubscribes to Shopify" setting
+ * on and `write_customers` granted, app/models/mirror-unsubscribes.server.ts), the write-back to Shopify is queued in
+ * the same transaction (job `mirror-unsubscribe-to-shopify`), so it happens even if the process stops right after.
+ * Pass `mirrorToShopify: false` for an unsubscribe that came from Shopify itself.
  */
 export async function unsubscribeContact(
   db: PrismaClient,
@@ -45,7 +48,10 @@ export async function unsubscribeContact(
     const { count } = await tx.contact.updateMany({ where: { id: contact.id, unsubscribedAt: null }, data: { unsubscribedAt: now, updatedAt: now } });
     if (count === 0) return { changed: false, cancelled: 0 };
     const cancelled = await cancelContactMessages(tx, contact.id, "unsubscribed", `Unsubscribed (${options.via})`, now);
-    if (options.mirrorToShopify) {
+    const shop = options.mirrorToShopify
+      ? await tx.shop.findUnique({ where: { id: contact.shopId }, select: { mirrorUnsubscribes: true, grantedScopes: true, uninstalledAt: true } })
+      : null;
+    if (shop && mirrorsUnsubscribes(shop)) {
       await enqueueJob(tx, "mirror-unsubscribe-to-shopify", { contactId: contact.id }, { key: `mirror-unsubscribe:${contact.id}`, shopId: contact.shopId });
     }
     return { changed: true, cancelled };

@@ -33,6 +33,8 @@ export interface Overview {
   /** Link-attributed recoveries ÷ abandoned, 0–1; null when nothing was abandoned. */
   recoveryRate: number | null;
   daily: { day: string; abandonedShopify: number; abandonedStripe: number; recovered: number }[];
+  /** Shopify carts whose Reclaim campaign was held in the period because Shopify's own abandoned-checkout email went out (docs/decisions/075). */
+  heldForShopifyEmail: number;
 }
 
 const emptyFigures = (): SourceFigures => ({
@@ -159,7 +161,13 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
     total.recoveredByWindow.revenueMinor += f.recoveredByWindow.revenueMinor;
   }
 
+  // Read from the Recovery(shopId, shopifyEmailHeldAt) index: only held carts are visited.
+  const heldForShopifyEmail = await db.recovery.count({
+    where: { shopId: q.shopId, shopifyEmailHeldAt: { gte: from, lt: to }, currency: q.currency },
+  });
+
   return {
+    heldForShopifyEmail,
     currency: q.currency,
     currencies: [...new Set([q.currency, ...currencies.map((c) => c.cur)])].sort(),
     from: fromDay,
@@ -235,7 +243,8 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   const where: Prisma.RecoveryWhereInput = {
     shopId: q.shopId,
     ...(f.source ? { source: f.source } : {}),
-    ...(f.status ? { status: f.status } : {}),
+    // A merged row is a second record of a checkout listed under the other one: shown only when asked for.
+    status: f.status ? f.status : { not: "merged" },
     ...(f.from || f.to ? { abandonedAt: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) } } : {}),
     ...(f.minValueMinor != null || f.maxValueMinor != null
       ? { totalMinor: { ...(f.minValueMinor != null ? { gte: f.minValueMinor } : {}), ...(f.maxValueMinor != null ? { lte: f.maxValueMinor } : {}) } }
@@ -372,6 +381,8 @@ export async function loadRecoveryDetail(db: PrismaClient, shopId: string, id: s
     pixelOnly: recovery.pixelOnly,
     pixelCompletedAt: recovery.pixelCompletedAt?.toISOString() ?? null,
     abandonedAt: recovery.abandonedAt.toISOString(),
+    /** Stripe Checkout mode (`payment` | `subscription`), null for Shopify (docs/decisions/076-stripe-modes-and-reversals.md). */
+    checkoutMode: recovery.checkoutMode,
     contact: recovery.contact
       ? {
           email: recovery.contact.email,

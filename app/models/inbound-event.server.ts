@@ -10,6 +10,8 @@ export interface InboundEventInput {
   topic: string;
   payload: string;
   shopId?: string | null;
+  /** Stripe: the payload's `api_version` (null for thin events and for other sources). */
+  apiVersion?: string | null;
 }
 
 interface Pending {
@@ -68,11 +70,11 @@ async function drain(db: PrismaClient, queue: { pending: Pending[]; writing: boo
  */
 const WRITE_GROUP_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-    AS t("id", "source", "receiver", "externalId", "topic", "payload", "shopId", "jobName")
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+    AS t("id", "source", "receiver", "externalId", "topic", "payload", "shopId", "jobName", "apiVersion")
 ), inserted AS (
-  INSERT INTO "InboundEvent" ("id", "source", "receiver", "externalId", "topic", "payload", "receivedAt")
-  SELECT "id", "source", "receiver", "externalId", "topic", "payload", now() FROM input
+  INSERT INTO "InboundEvent" ("id", "source", "receiver", "externalId", "topic", "payload", "apiVersion", "receivedAt")
+  SELECT "id", "source", "receiver", "externalId", "topic", "payload", "apiVersion", now() FROM input
   ON CONFLICT ("source", "receiver", "externalId") DO NOTHING
   RETURNING "id"
 ), jobs AS (
@@ -95,6 +97,7 @@ async function writeGroup(db: PrismaClient, group: Pending[]): Promise<("new" | 
     column((p) => p.input.payload),
     column((p) => p.input.shopId ?? null),
     column((p) => p.jobName),
+    column((p) => p.input.apiVersion ?? null),
   )) as { id: string }[];
   const stored = new Set(rows.map((r) => r.id));
   return ids.map((id) => (stored.has(id) ? "new" : "duplicate"));

@@ -60,6 +60,25 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
   const log = (outcome: string, reason: string, detail: string) =>
     tx.decisionLog.create({ data: { shopId: recovery.shopId, recoveryId: recovery.id, outcome, reason, detail, decidedAt: now } });
 
+  // Bought since starting this checkout (either source): nothing to recover. Measured from startedAt (Stripe: the
+  // session's `created`), not the expiry, which can come up to 24 h later (docs/decisions/076).
+  const startedAt = recovery.startedAt ?? recovery.abandonedAt;
+  const bought = await tx.purchase.findFirst({
+    where: {
+      shopId: recovery.shopId,
+      cancelledAt: null,
+      occurredAt: { gte: startedAt },
+      OR: [{ contactId: recovery.contactId }, ...(recovery.email ? [{ email: recovery.email }] : [])],
+    },
+    orderBy: { occurredAt: "asc" },
+    select: { source: true, occurredAt: true },
+  });
+  if (bought) {
+    const where = bought.source === "stripe" ? "Stripe" : "Shopify";
+    await log("skip", "purchased", `Bought on ${where} on ${bought.occurredAt.toISOString().slice(0, 16).replace("T", " ")} UTC, after starting this checkout`);
+    return { kind: "none", reason: "purchased" };
+  }
+
   const newer = await tx.recovery.findFirst({
     where: {
       shopId: recovery.shopId,
@@ -239,6 +258,7 @@ export interface SendRow {
     | "consent"
     | "consentEvidence"
     | "abandonedAt"
+    | "startedAt"
     | "completedAt"
     | "recoveryUrl"
     | "recoveryUrlExpiresAt"
@@ -252,6 +272,10 @@ export interface SendRow {
     | "locale"
     | "pixelOnly"
     | "pixelCompletedAt"
+    | "externalId"
+    | "shopifyEmailState"
+    | "shopifyEmailSentAt"
+    | "shopifyEmailCheckedAt"
   > & { totalMinor: number };
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
   step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null };
@@ -270,28 +294,31 @@ const SHOP_COLUMNS = [
   "id", "domain", "name", "email", "currency", "locale", "timezone", "installedAt", "uninstalledAt", "grantedScopes", "consentPolicy",
   "frequencyCapHours", "quietHoursStartMinute", "quietHoursEndMinute", "attributionWindowDays", "backfillDays", "syncIntervalMinutes",
   "postalAddress", "emailTransport", "senderName", "senderEmail", "replyTo", "smtpHost", "smtpPort", "smtpSecure", "smtpUser",
-  "smtpPasswordEncrypted", "createdAt", "updatedAt",
+  "smtpPasswordEncrypted", "shopifyEmailPolicy", "createdAt", "updatedAt",
 ] as const satisfies readonly (keyof Shop)[];
 
 const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."scheduledFor", m."attempts", m."discountCode", m."position",
   r."source" AS "r_source", r."status" AS "r_status", r."consent" AS "r_consent", r."consentEvidence" AS "r_consentEvidence", r."abandonedAt" AS "r_abandonedAt",
-  r."completedAt" AS "r_completedAt", r."recoveryUrl" AS "r_recoveryUrl", r."recoveryUrlExpiresAt" AS "r_recoveryUrlExpiresAt",
+  r."startedAt" AS "r_startedAt", r."completedAt" AS "r_completedAt", r."recoveryUrl" AS "r_recoveryUrl", r."recoveryUrlExpiresAt" AS "r_recoveryUrlExpiresAt",
   r."notContactableReason" AS "r_notContactableReason", r."contactId" AS "r_contactId", r."email" AS "r_email", r."firstName" AS "r_firstName",
   r."name" AS "r_name", r."lineItems" AS "r_lineItems", r."totalMinor" AS "r_totalMinor", r."currency" AS "r_currency", r."locale" AS "r_locale",
   r."pixelOnly" AS "r_pixelOnly", r."pixelCompletedAt" AS "r_pixelCompletedAt",
+  r."externalId" AS "r_externalId", r."shopifyEmailState" AS "r_shopifyEmailState", r."shopifyEmailSentAt" AS "r_shopifyEmailSentAt",
+  r."shopifyEmailCheckedAt" AS "r_shopifyEmailCheckedAt",
   c."id" AS "c_id", c."unsubscribedAt" AS "c_unsubscribedAt", c."suppressedAt" AS "c_suppressedAt", c."suppressionReason" AS "c_suppressionReason",
   c."lastPurchaseAt" AS "c_lastPurchaseAt",
   st."subject" AS "st_subject", st."bodyTemplate" AS "st_bodyTemplate", st."incentiveType" AS "st_incentiveType",
   st."incentiveValue" AS "st_incentiveValue", st."incentiveExpiresDays" AS "st_incentiveExpiresDays",
   ${SHOP_COLUMNS.map((c) => `s."${c}" AS "s_${c}"`).join(", ")},
-  -- History for decide(): a newer contactable recovery of the contact, a purchase by the same email since the
-  -- abandonment (either source), and the last email for another recovery of the contact. Each an indexed look-up.
+  -- History for decide(): a newer contactable recovery of the contact, a purchase by the same email since the buyer
+  -- started the checkout (startedAt, else abandonedAt; either source; docs/decisions/076), and the last email for another
+  -- recovery of the contact. Each an indexed look-up.
   (SELECT x."source" || '|' || to_char(x."abandonedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Recovery" x
     WHERE x."contactId" = r."contactId" AND x."shopId" = r."shopId" AND x."id" <> r."id" AND x."abandonedAt" > r."abandonedAt"
       AND x."notContactableReason" IS NULL
     ORDER BY x."abandonedAt" DESC LIMIT 1) AS "h_newer",
   (SELECT p."source" || '|' || to_char(p."occurredAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Purchase" p
-    WHERE p."shopId" = r."shopId" AND p."email" = r."email" AND p."occurredAt" >= r."abandonedAt"
+    WHERE p."shopId" = r."shopId" AND p."email" = r."email" AND p."occurredAt" >= COALESCE(r."startedAt", r."abandonedAt")
     ORDER BY p."occurredAt" ASC LIMIT 1) AS "h_purchase",
   (SELECT max(o."claimedAt") FROM "Recovery" x JOIN "Message" o ON o."recoveryId" = x."id"
     WHERE x."contactId" = r."contactId" AND x."id" <> r."id" AND o."status" IN ('sending', 'sent')) AS "h_lastOther"
@@ -316,6 +343,7 @@ export async function loadMessageForSend(db: Db, messageId: string): Promise<Sen
       consent: row.r_consent,
       consentEvidence: row.r_consentEvidence,
       abandonedAt: row.r_abandonedAt,
+      startedAt: row.r_startedAt,
       completedAt: row.r_completedAt,
       recoveryUrl: row.r_recoveryUrl,
       recoveryUrlExpiresAt: row.r_recoveryUrlExpiresAt,
@@ -330,6 +358,10 @@ export async function loadMessageForSend(db: Db, messageId: string): Promise<Sen
       locale: row.r_locale,
       pixelOnly: Boolean(row.r_pixelOnly),
       pixelCompletedAt: textDate(row.r_pixelCompletedAt),
+      externalId: row.r_externalId,
+      shopifyEmailState: row.r_shopifyEmailState,
+      shopifyEmailSentAt: row.r_shopifyEmailSentAt,
+      shopifyEmailCheckedAt: row.r_shopifyEmailCheckedAt,
     },
     contact: row.c_id
       ? { unsubscribedAt: row.c_unsubscribedAt, suppressedAt: row.c_suppressedAt, suppressionReason: row.c_suppressionReason, lastPurchaseAt: row.c_lastPurchaseAt }
@@ -516,4 +548,29 @@ export async function existingDiscountCode(db: Db, recoveryId: string): Promise<
 /** Stores the chosen code on the claimed message before Shopify is asked to create it (so a retry reuses it). */
 export async function rememberDiscountCode(db: Db, messageId: string, claimToken: string, code: string): Promise<void> {
   await db.message.updateMany({ where: { id: messageId, claimedBy: claimToken, status: "claimed" }, data: { discountCode: code } });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shopify's own abandoned-checkout email (docs/decisions/075-shopify-own-email.md)
+
+/** Remembers what Shopify said about its own email for a recovery's checkout (the send job reads it back). */
+export async function recordShopifyEmailState(db: Db, recoveryId: string, found: { state: string; sentAt: Date | null }, now: Date): Promise<void> {
+  await db.$executeRawUnsafe(
+    `UPDATE "Recovery" SET "shopifyEmailState" = $1, "shopifyEmailSentAt" = $2, "shopifyEmailCheckedAt" = $3 WHERE "id" = $4`,
+    found.state,
+    found.sentAt,
+    now,
+    recoveryId,
+  );
+}
+
+/** Marks a recovery as held because Shopify emailed its buyer (first time only: the overview counts it in that period). */
+export async function markHeldForShopifyEmail(db: Db, recoveryId: string, now: Date): Promise<void> {
+  await db.$executeRawUnsafe(`UPDATE "Recovery" SET "shopifyEmailHeldAt" = $1 WHERE "id" = $2 AND "shopifyEmailHeldAt" IS NULL`, now, recoveryId);
+}
+
+/** How many times this message already waited for the sync to bring its checkout's gid. */
+export async function shopifyCheckoutHolds(db: Db, recoveryId: string, messageId: string): Promise<number> {
+  // By recovery first (indexed): a recovery has a handful of decisions.
+  return db.decisionLog.count({ where: { recoveryId, messageId, outcome: "hold", reason: "shopify_checkout_pending" } });
 }

@@ -74,3 +74,20 @@ export async function loadPolicySettings(db: PrismaClient, shopId: string) {
     attributionWindowDays: String(shop.attributionWindowDays),
   };
 }
+
+/**
+ * What Reclaim does when Shopify's own abandoned-checkout email was sent or is scheduled for a checkout
+ * (docs/decisions/075-shopify-own-email.md): `defer` (default) holds Reclaim's campaign for that checkout.
+ */
+export const shopifyEmailSettingsSchema = z.object({
+  shopifyEmailPolicy: z.enum(["defer", "send_anyway"], { errorMap: () => ({ message: "must be defer or send_anyway" }) }),
+});
+
+export async function saveShopifyEmailSettings(db: PrismaClient, shopId: string, input: unknown): Promise<SavePolicyResult> {
+  const parsed = shopifyEmailSettingsSchema.safeParse(input);
+  if (!parsed.success) {
+    return { ok: false, fieldErrors: Object.fromEntries(parsed.error.issues.map((i) => [i.path.join(".") || "form", i.message])) };
+  }
+  await db.shop.update({ where: { id: shopId }, data: { shopifyEmailPolicy: parsed.data.shopifyEmailPolicy } });
+  return { ok: true };
+}

@@ -22,7 +22,100 @@ export const STRIPE_EVENT_TYPES = [
   "checkout.session.completed",
   "checkout.session.async_payment_succeeded",
   "checkout.session.async_payment_failed",
+  // Money that comes back out of a recovery (docs/decisions/076).
+  "charge.refunded",
+  "charge.dispute.created",
+  "charge.dispute.closed",
 ] as const;
+
+/** Which Stripe mode a connection's recoveries come from. */
+export type StripeMode = "live" | "test";
+/** How the mode was set. */
+export type StripeModeSource = "first_event" | "api_key" | "merchant";
+
+/**
+ * Why an event was stored and acknowledged but not acted on (InboundEvent.ignoredReason). Events of the other mode and
+ * from connected accounts of a connection that is not a Connect platform never create recoveries or purchases.
+ */
+export const IGNORED_REASONS = {
+  test_mode: "a test-mode event on a live connection",
+  live_mode: "a live-mode event on a test connection",
+  connected_account: "an event from a connected account (event.account) on a connection that is not a Connect platform",
+  thin_event: "a thin event (no data.object): choose snapshot payloads for this endpoint",
+  setup_mode: "a Checkout Session in setup mode (it collects a payment method, nothing is bought)",
+} as const;
+export type IgnoredReason = keyof typeof IGNORED_REASONS;
+
+/**
+ * The connection's mode for an event: its stored mode, else learned now and stored (once; a concurrent job that learned
+ * first wins) from the connected API key's mode if there is one, else from this first verified event. Then whether the
+ * event is one this connection acts on, or why it is ignored.
+ */
+export async function modeGate(
+  db: PrismaClient,
+  connectionId: string,
+  event: { livemode: boolean; account?: string | null },
+  now: Date,
+): Promise<{ mode: StripeMode; ignored: IgnoredReason | null } | null> {
+  const c = await db.stripeConnection.findUnique({
+    where: { id: connectionId },
+    select: { mode: true, apiKeyEncrypted: true, livemode: true, connectPlatform: true },
+  });
+  if (!c) return null;
+  let mode: StripeMode | null = c.mode === "live" || c.mode === "test" ? c.mode : null;
+  if (!mode) {
+    const fromKey = c.apiKeyEncrypted && c.livemode !== null;
+    const learned: StripeMode = fromKey ? (c.livemode ? "live" : "test") : event.livemode ? "live" : "test";
+    await db.stripeConnection.updateMany({
+      where: { id: connectionId, mode: null },
+      data: { mode: learned, modeSource: fromKey ? "api_key" : "first_event", modeSetAt: now },
+    });
+    const stored = (await db.stripeConnection.findUnique({ where: { id: connectionId }, select: { mode: true } }))?.mode;
+    mode = stored === "live" || stored === "test" ? stored : learned;
+  }
+  const connectionMode: StripeMode = mode;
+  if (event.account && !c.connectPlatform) return { mode: connectionMode, ignored: "connected_account" };
+  const eventMode: StripeMode = event.livemode ? "live" : "test";
+  if (eventMode !== connectionMode) return { mode: connectionMode, ignored: eventMode === "test" ? "test_mode" : "live_mode" };
+  return { mode: connectionMode, ignored: null };
+}
+
+/** The merchant's choice in Settings › Stripe: the mode, and whether the endpoint is a Connect platform's. */
+export async function setConnectionMode(
+  db: PrismaClient,
+  shopId: string,
+  connectionId: string,
+  input: { mode: StripeMode; connectPlatform: boolean },
+  now = new Date(),
+): Promise<boolean> {
+  const { count } = await db.stripeConnection.updateMany({
+    where: { id: connectionId, shopId },
+    data: { mode: input.mode, modeSource: "merchant", modeSetAt: now, connectPlatform: input.connectPlatform },
+  });
+  return count === 1;
+}
+
+export interface IgnoredEventCount {
+  reason: IgnoredReason;
+  count: number;
+  since: Date;
+}
+
+/** What a connection stored but did not act on, by reason, with the first such event's arrival (Settings › Stripe). */
+export async function ignoredEventCounts(db: PrismaClient, shopId: string, connectionId: string): Promise<IgnoredEventCount[]> {
+  const owned = await db.stripeConnection.count({ where: { id: connectionId, shopId } });
+  if (owned === 0) return [];
+  const rows = await db.inboundEvent.groupBy({
+    by: ["ignoredReason"],
+    where: { source: "stripe", receiver: connectionId, ignoredReason: { not: null } },
+    _count: { _all: true },
+    _min: { receivedAt: true },
+  });
+  return rows
+    .filter((r): r is typeof r & { ignoredReason: IgnoredReason } => r.ignoredReason !== null && Object.hasOwn(IGNORED_REASONS, r.ignoredReason))
+    .map((r) => ({ reason: r.ignoredReason, count: r._count._all, since: r._min.receivedAt! }))
+    .sort((a, b) => a.reason.localeCompare(b.reason));
+}
 
 export const endpointPath = (connectionId: string) => `/webhooks/stripe/${connectionId}`;
 
@@ -49,6 +142,10 @@ export interface StripeConnectionView {
   previousSecretExpiresAt: Date | null;
   apiKeyLast4: string | null;
   apiKeyMode: "live" | "test" | null;
+  /** The mode whose events become recoveries; null until the first event (or the merchant's choice). */
+  mode: StripeMode | null;
+  modeSource: StripeModeSource | null;
+  connectPlatform: boolean;
   lastEventAt: Date | null;
   createdAt: Date;
 }
@@ -70,6 +167,9 @@ function toView(c: StripeConnection, now: Date): StripeConnectionView {
     previousSecretExpiresAt: rotating ? c.previousSecretExpiresAt : null,
     apiKeyLast4: c.apiKeyLast4,
     apiKeyMode: c.apiKeyEncrypted ? (c.livemode ? "live" : "test") : null,
+    mode: c.mode === "live" || c.mode === "test" ? c.mode : null,
+    modeSource: (c.modeSource as StripeModeSource | null) ?? null,
+    connectPlatform: c.connectPlatform,
     lastEventAt: c.lastEventAt,
     createdAt: c.createdAt,
   };
@@ -145,6 +245,8 @@ function rotationColumns(existing: StripeConnection, newSecret: string, now: Dat
     webhookSecretEncrypted: encryptSecret(newSecret),
     previousWebhookSecretEncrypted: existing.webhookSecretEncrypted,
     previousSecretExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS),
+    // A new signing secret is often a new endpoint (test → live): a mode learned from events is learned again.
+    ...(existing.modeSource === "first_event" ? { mode: null, modeSource: null, modeSetAt: null } : {}),
   };
 }
 

@@ -63,7 +63,7 @@ ${button("Complete your order")}
 
 const STEP_3 = `{%- if incentive -%}
 <h1 style="${heading}">Here's {{ incentive.description }} off your cart</h1>
-<p style="${text}">Hi {{ customer.first_name | default: "there" }}, we'd love for you to finish your order at {{ shop.name }}. Your code is applied automatically when you use the button below.</p>
+<p style="${text}">Hi {{ customer.first_name | default: "there" }}, we'd love for you to finish your order at {{ shop.name }}. {% if checkout.source == "stripe" %}Enter your code at checkout after you use the button below.{% else %}Your code is applied automatically when you use the button below.{% endif %}</p>
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="margin:8px 0 8px;">
   <tr>
     <td align="center" style="padding:18px;border:2px dashed #d1d5db;border-radius:10px;background:#f9fafb;">

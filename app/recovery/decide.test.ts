@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { consentAllows, decide, PIXEL_COMPLETION_HOLD_MS, type DecisionInput } from "./decide";
+import { consentAllows, decide, PIXEL_COMPLETION_HOLD_MS, SHOPIFY_CONSENT_UPDATE_SOURCE, type DecisionInput } from "./decide";
 import type { Consent } from "./model";
 import { localMinuteOfDay, inQuietHours } from "./quiet-hours";
 
@@ -198,5 +198,32 @@ describe("decide: the checkout pixel can delay an email, never cause or suppress
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("decide: consent changed in Shopify (docs/decisions/073)", () => {
+  const shopifyOptOut = { state: "opt_out" as Consent, source: SHOPIFY_CONSENT_UPDATE_SOURCE, detail: { state: "unsubscribed", opt_in_level: "single_opt_in" }, at: "2026-11-20T13:30:00.000Z" };
+
+  it("an unsubscribed contact whose recovery carries Shopify's unsubscribe is skipped with a log naming Shopify", () => {
+    const d = decide(input({ recovery: { consent: "opt_out", consentEvidence: shopifyOptOut }, contact: { unsubscribedAt: new Date("2026-11-20T13:30:00Z") } }));
+    expect(d).toEqual({ outcome: "skip", reason: "unsubscribed", detail: "Unsubscribed in Shopify on 2026-11-20 13:30 UTC" });
+  });
+
+  it("an unsubscribe from Reclaim's own link keeps its wording", () => {
+    const d = decide(input({ contact: { unsubscribedAt: new Date("2026-11-20T13:30:00Z") } }));
+    expect(d).toEqual({ outcome: "skip", reason: "unsubscribed", detail: "Unsubscribed on 2026-11-20 13:30 UTC" });
+  });
+
+  it("Shopify's opt-out on the recovery alone (contact not unsubscribed) is no consent, under either policy, and says so", () => {
+    for (const consentPolicy of ["explicit", "implied"] as const) {
+      const d = decide(input({ recovery: { consent: "opt_out", consentEvidence: shopifyOptOut }, policy: { consentPolicy } }));
+      expect(d).toEqual({ outcome: "skip", reason: "no_consent", detail: "No marketing consent: Unsubscribed in Shopify on 2026-11-20 13:30 UTC" });
+    }
+  });
+
+  it("a Shopify opt-in after abandonment is consent under the explicit policy", () => {
+    const d = decide(input({ recovery: { consent: "opt_in", consentEvidence: { ...shopifyOptOut, state: "opt_in", detail: { state: "subscribed", opt_in_level: "single_opt_in" } } } }));
+    expect(d.outcome).toBe("send");
+    expect(d.detail).toContain("shopify.customers_email_marketing_consent: state=subscribed");
   });
 });

@@ -27,8 +27,34 @@ export type SkipReason =
   | "frequency_cap"
   | "setup_incomplete"
   | "closed"
-  | "unconfirmed";
-export type HoldReason = "quiet_hours" | "completed_unconfirmed";
+  | "unconfirmed"
+  | "shopify_email"
+  | "shopify_email_unverified";
+export type HoldReason = "quiet_hours" | "completed_unconfirmed" | "shopify_checkout_pending";
+
+/**
+ * What Reclaim does when Shopify's own abandoned-checkout automation emailed (or will email) the buyer of a checkout
+ * (docs/decisions/075): `defer` (default) holds Reclaim's campaign for that checkout; `send_anyway` ignores it.
+ */
+export type ShopifyEmailPolicy = "defer" | "send_anyway";
+export const SHOPIFY_EMAIL_POLICIES: readonly ShopifyEmailPolicy[] = ["defer", "send_anyway"];
+
+/**
+ * Shopify's own abandoned-checkout email for the recovery's checkout, as the send job found it (the core does no I/O):
+ * - `SENT` / `SCHEDULED` / `NOT_SENT`: Shopify's `Abandonment.emailState`; `NONE`: Shopify has no abandonment for it;
+ * - `awaiting_checkout_id`: only a checkouts webhook has been seen (no AbandonedCheckout gid to ask about yet);
+ *   `holdsSoFar` earlier holds of this message for it, `retryAt` after the next checkout sync;
+ * - `unverified`: Shopify could not be asked (unreachable after the retries, or refused): `why` says what happened.
+ */
+export type ShopifyEmailFacts =
+  | { state: "SENT" | "SCHEDULED" | "NOT_SENT" | "NONE"; sentAt: Date | null }
+  | { state: "awaiting_checkout_id"; holdsSoFar: number; retryAt: Date }
+  | { state: "unverified"; why: string };
+
+/** How many times a message waits for the checkout sync to bring a webhook-only checkout's gid before deciding. */
+export const SHOPIFY_CHECKOUT_ID_MAX_HOLDS = 3;
+/** Where the merchant changes it, as decision-log texts name it. */
+export const SHOPIFY_EMAIL_SETTING = "Settings › Shopify's own abandoned-checkout email";
 
 /**
  * How long a completion reported only by the checkout pixel holds sends. Orders reach Reclaim within seconds
@@ -50,6 +76,8 @@ export interface DecisionInput {
     consent: Consent;
     consentEvidence: ConsentEvidence | null;
     abandonedAt: Date;
+    /** When the buyer started the checkout (Stripe session `created`); absent or null = abandonedAt. */
+    startedAt?: Date | null;
     completedAt: Date | null;
     recoveryUrl: string | null;
     recoveryUrlExpiresAt: Date | null;
@@ -73,7 +101,11 @@ export interface DecisionInput {
     timeZone: string;
     /** Why the shop cannot send email at all yet (no sender, no postal address…), or null. */
     setupProblem: string | null;
+    /** Absent = `send_anyway` (nothing to check). */
+    shopifyEmailPolicy?: ShopifyEmailPolicy;
   };
+  /** Shopify's own email for this checkout (Shopify recoveries under `defer`); absent or null = not looked up (yet). */
+  shopifyEmail?: ShopifyEmailFacts | null;
   history: {
     /** A newer contactable recovery for the same contact, from either source. */
     newerRecovery: { source: Source; abandonedAt: Date } | null;
@@ -86,6 +118,16 @@ export interface DecisionInput {
 
 const SOURCE_NAME: Record<Source, string> = { shopify: "Shopify", stripe: "Stripe" };
 const day = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+
+/** The evidence a Shopify consent update leaves on a recovery (customers_email_marketing_consent/update, docs/decisions/073). */
+export const SHOPIFY_CONSENT_UPDATE_SOURCE = "shopify.customers_email_marketing_consent";
+
+/** "Unsubscribed in Shopify on …" when the recovery's consent is an opt-out that a Shopify consent update reported. */
+function unsubscribedInShopify(consent: Consent, evidence: ConsentEvidence | null): string | null {
+  if (consent !== "opt_out" || evidence?.source !== SHOPIFY_CONSENT_UPDATE_SOURCE) return null;
+  const at = evidence.at ? new Date(evidence.at) : null;
+  return at && !Number.isNaN(at.getTime()) ? `Unsubscribed in Shopify on ${day(at)}` : "Unsubscribed in Shopify";
+}
 
 export function consentAllows(policy: ConsentPolicy, consent: Consent): boolean {
   return policy === "explicit" ? consent === "opt_in" : consent !== "opt_out";
@@ -111,7 +153,7 @@ export function decide(input: DecisionInput): Decision {
   if (r.notContactableReason || !c) {
     return skip("not_contactable", r.notContactableReason === "no_recovery_link" ? "No recovery link for this checkout" : "No email address for this checkout");
   }
-  if (c.unsubscribedAt) return skip("unsubscribed", `Unsubscribed on ${day(c.unsubscribedAt)}`);
+  if (c.unsubscribedAt) return skip("unsubscribed", unsubscribedInShopify(r.consent, r.consentEvidence) ?? `Unsubscribed on ${day(c.unsubscribedAt)}`);
   if (c.suppressedAt) {
     const why = c.suppressionReason === "hard_bounce" ? "the address bounced" : c.suppressionReason === "complaint" ? "a spam complaint" : "suppressed by the merchant";
     return skip("suppressed", `Address suppressed (${why})`);
@@ -120,16 +162,19 @@ export function decide(input: DecisionInput): Decision {
   if (h.purchaseSinceAbandonment) {
     return skip("purchased", `Bought on ${SOURCE_NAME[h.purchaseSinceAbandonment.source]} on ${day(h.purchaseSinceAbandonment.at)}`);
   }
-  if (c.lastPurchaseAt && c.lastPurchaseAt.getTime() >= r.abandonedAt.getTime()) {
+  // Measured from when the buyer started this checkout: a Stripe session expires up to 24 h later (docs/decisions/076).
+  if (c.lastPurchaseAt && c.lastPurchaseAt.getTime() >= (r.startedAt ?? r.abandonedAt).getTime()) {
     return skip("purchased", `Bought on ${day(c.lastPurchaseAt)}, after abandoning this checkout`);
   }
   if (h.newerRecovery || r.status === "superseded") {
     const where = h.newerRecovery ? ` on ${SOURCE_NAME[h.newerRecovery.source]} (${day(h.newerRecovery.abandonedAt)})` : "";
     return skip("superseded", `A newer checkout${where} replaces this one`);
   }
-  if (r.status === "suppressed" || r.status === "lost") return skip("closed", `Recovery is ${r.status}`);
+  if (r.status === "suppressed" || r.status === "lost" || r.status === "merged") return skip("closed", `Recovery is ${r.status}`);
   if (!consentAllows(policy.consentPolicy, r.consent)) {
     const rule = policy.consentPolicy === "explicit" ? "explicit marketing consent is required" : "the buyer opted out";
+    const inShopify = unsubscribedInShopify(r.consent, r.consentEvidence);
+    if (inShopify) return skip("no_consent", `No marketing consent: ${inShopify}`);
     return skip("no_consent", `No marketing consent: ${describeConsent(r.consent, r.consentEvidence)}; ${rule}`);
   }
   if (!r.recoveryUrl) return skip("not_contactable", "No recovery link for this checkout");
@@ -151,6 +196,38 @@ export function decide(input: DecisionInput): Decision {
       };
     }
     note = `; the checkout pixel reported a completion on ${day(r.pixelCompletedAt)} that no order confirmed within ${PIXEL_COMPLETION_HOLD_MS / 3_600_000} h`;
+  }
+  // Shopify's own abandoned-checkout email: under `defer`, Shopify owns this checkout's recovery (docs/decisions/075).
+  const s = r.source === "shopify" && policy.shopifyEmailPolicy === "defer" ? input.shopifyEmail : null;
+  if (s) {
+    if (s.state === "SENT") {
+      const when = s.sentAt ? ` on ${day(s.sentAt)}` : "";
+      return skip("shopify_email", `Shopify's own abandoned-checkout email was sent${when}: Reclaim holds its campaign for this checkout (${SHOPIFY_EMAIL_SETTING})`);
+    }
+    if (s.state === "SCHEDULED") {
+      return skip("shopify_email", `Shopify's own abandoned-checkout email is scheduled for this checkout: Reclaim holds its campaign so the buyer is not emailed twice (${SHOPIFY_EMAIL_SETTING})`);
+    }
+    if (s.state === "awaiting_checkout_id") {
+      if (s.holdsSoFar < SHOPIFY_CHECKOUT_ID_MAX_HOLDS) {
+        return {
+          outcome: "hold",
+          reason: "shopify_checkout_pending",
+          until: s.retryAt,
+          detail: `Only Shopify's checkout notification has been seen so far; waiting for the next checkout sync (until ${day(s.retryAt)}) to check whether Shopify's own abandoned-checkout email went out`,
+        };
+      }
+      return skip(
+        "shopify_email_unverified",
+        `Could not check Shopify's own abandoned-checkout email: the checkout sync has not returned this checkout after ${s.holdsSoFar} waits. This email is skipped rather than risk emailing the buyer twice; the next step checks again (${SHOPIFY_EMAIL_SETTING})`,
+      );
+    }
+    if (s.state === "unverified") {
+      return skip(
+        "shopify_email_unverified",
+        `Could not check whether Shopify's own abandoned-checkout email went out (${s.why}). This email is skipped rather than risk emailing the buyer twice; the next step checks again (${SHOPIFY_EMAIL_SETTING})`,
+      );
+    }
+    note += s.state === "NONE" ? "; Shopify has no abandoned-checkout email for this checkout" : "; Shopify's own abandoned-checkout email: not sent";
   }
   // Quiet hours defer (never drop); the cap is checked again at the deferred time, when it may have cleared.
   if (policy.quietHours) {

@@ -24,8 +24,13 @@ export const INCENTIVE_BY_SOURCE: Record<Source, string> = {
   shopify:
     "Shopify checkouts: Reclaim creates a unique single-use discount code for each checkout and applies it through the email's link.",
   stripe:
-    "Stripe checkouts: no code is created. The link reopens the Stripe Checkout session; a promotion code can be entered there only if the session allowed promotion codes.",
+    "Stripe checkouts: Reclaim creates no code. Enter a promotion code you created in Stripe (Product catalogue → Coupons → Promotion codes) that gives this discount: the email shows it only for sessions created with after_expiration.recovery.allow_promotion_codes (or Payment Links that allow promotion codes). For any other Stripe cart this step is sent without the incentive, because the buyer could not enter the code.",
 };
+
+/** Whether a Stripe recovery may be shown a promotion code: its session (or Payment Link) allowed promotion codes. */
+export function stripeAllowsPromotionCodes(sourceMetadata: Record<string, unknown> | null): boolean {
+  return sourceMetadata?.allow_promotion_codes === true;
+}
 
 export function stepIncentive(step: { incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null }): StepIncentive | null {
   if ((step.incentiveType !== "percentage" && step.incentiveType !== "fixed_amount") || !step.incentiveValue || step.incentiveValue <= 0) return null;

@@ -72,7 +72,9 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
     firstName: pick(seen.firstName, stored.firstName),
     consent,
     consentEvidence,
-    lineItems: seen.lineItems && seen.lineItems.length > 0 && (newer || stored.lineItems.length === 0) ? seen.lineItems : stored.lineItems,
+    lineItems: seen.lineItems && seen.lineItems.length > 0 && (newer || stored.lineItems.length === 0)
+      ? withKnownImages(seen.lineItems, stored.lineItems)
+      : withKnownImages(stored.lineItems, seen.lineItems ?? []),
     recoveryUrl: pick(seen.recoveryUrl, stored.recoveryUrl),
     recoveryUrlExpiresAt: pick(seen.recoveryUrlExpiresAt, stored.recoveryUrlExpiresAt),
     checkoutToken: stored.checkoutToken ?? fresh.checkoutToken,
@@ -85,6 +87,16 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
     becameCompleted: stored.completedAt === null && completedAt !== null,
     changed: JSON.stringify(merged) !== JSON.stringify(stored),
   };
+}
+
+/**
+ * Webhook line items carry no image (only GraphQL has them): whichever side's list is kept, an item without an image
+ * takes the one the other side has for the same product (same title and variant), so the email still shows it.
+ */
+function withKnownImages(incoming: LineItem[], stored: LineItem[]): LineItem[] {
+  if (incoming.every((item) => item.imageUrl)) return incoming;
+  const known = new Map(stored.filter((item) => item.imageUrl).map((item) => [`${item.title}\u0000${item.variantTitle ?? ""}`, item.imageUrl]));
+  return incoming.map((item) => item.imageUrl ? item : { ...item, imageUrl: known.get(`${item.title}\u0000${item.variantTitle ?? ""}`) ?? null });
 }
 
 /** Why a recovery can never be contacted, or null if it can (consent is decided later, per send). */

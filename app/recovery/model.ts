@@ -34,7 +34,8 @@ export interface LineItem {
   totalPriceMinor: number;
 }
 
-export type RecoveryStatus = "open" | "contacting" | "recovered" | "lost" | "superseded" | "suppressed";
+/** `merged`: a second record of a checkout already recovered under another row (see mergeSplitRecoveries in ingest). */
+export type RecoveryStatus = "open" | "contacting" | "recovered" | "lost" | "superseded" | "suppressed" | "merged";
 
 /** A source reports a checkout (new or updated). Abandoned Shopify checkout, expired Stripe Checkout Session. */
 export interface CheckoutObserved {
@@ -42,9 +43,9 @@ export interface CheckoutObserved {
   source: Source;
   /** Shopify AbandonedCheckout gid or Stripe `cs_…`. */
   externalId: string;
-  /** Shopify checkout token; joins webhooks, polls and orders. */
+  /** Shopify checkout `token` (webhooks, orders, the pixel; older recovery URLs); joins them. */
   checkoutToken?: string | null;
-  /** Shopify cart token (webhooks only); orders carry it too. */
+  /** Shopify cart token (webhooks, orders, and the poll: it is the segment of live recovery URLs). */
   cartToken?: string | null;
   name?: string | null;
   /** Raw email as the source gave it (normalised later); null when the source does not know it (e.g. a guest in GraphQL). */
@@ -62,6 +63,13 @@ export interface CheckoutObserved {
   recoveryUrl: string | null;
   recoveryUrlExpiresAt: Date | null;
   abandonedAt: Date;
+  /**
+   * When the buyer started this checkout, if earlier than abandonedAt (Stripe: the session's `created`; its abandonedAt is
+   * the expiry). "Bought since abandoning" is measured from here (docs/decisions/076). Absent = abandonedAt.
+   */
+  startedAt?: Date | null;
+  /** Stripe Checkout `mode` (`payment` | `subscription`); absent for Shopify. */
+  checkoutMode?: string | null;
   /** The source's own last-modified time: newer observations win, older ones only fill gaps. */
   updatedAt: Date;
   completedAt: Date | null;
@@ -83,7 +91,16 @@ export interface PurchaseObserved {
   cartToken?: string | null;
   /** Stripe `recovered_from`: the expired session this purchase came from. */
   recoveredFrom?: string | null;
+  /** Stripe `payment_intent` of the completed session (refunds and disputes name it). */
+  paymentIntentId?: string | null;
+  /** What the buyer paid, in the currency they saw (Shopify presentment money). */
   amount: Money;
+  /** The same total in the shop's currency (Shopify `total_price_set.shop_money`), when the source gives it. */
+  shopAmount?: Money | null;
+  /** A test order (Shopify `test: true`): never a purchase. */
+  test?: boolean;
+  /** When the order was cancelled (Shopify `cancelled_at`); a cancelled order is not a purchase. */
+  cancelledAt?: Date | null;
   occurredAt: Date;
 }
 

@@ -226,6 +226,20 @@ export default function Overview() {
                 </Box>
               </BlockStack>
             </Card>
+            {overview.heldForShopifyEmail > 0 ? (
+              <Card>
+                <BlockStack gap="200">
+                  <Text as="h2" variant="headingMd">Left to Shopify's own email</Text>
+                  <Text as="p">
+                    {number(overview.heldForShopifyEmail, locale)} {overview.heldForShopifyEmail === 1 ? "cart was" : "carts were"} held in this period because
+                    Shopify's own abandoned-checkout email had already been sent or scheduled for {overview.heldForShopifyEmail === 1 ? "it" : "them"}, so the buyer is not emailed twice.
+                  </Text>
+                  <Box>
+                    <Button variant="plain" url="/app/settings#shopify-email">Change this in Settings</Button>
+                  </Box>
+                </BlockStack>
+              </Card>
+            ) : null}
           </BlockStack>
         </Layout.Section>
       </Layout>

@@ -43,6 +43,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
         incentiveType: s.incentiveType ?? "",
         incentiveValue: s.incentiveValue === null ? "" : String(s.incentiveValue),
         incentiveExpiresDays: s.incentiveExpiresDays === null ? "" : String(s.incentiveExpiresDays),
+        stripePromotionCode: s.stripePromotionCode ?? "",
       })),
     },
     recoveries: recent.map((r) => ({ value: r.id, label: `${r.source === "shopify" ? "Shopify" : "Stripe"} · ${r.name ?? ""} ${r.email}` })),
@@ -51,7 +52,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   });
 };
 
-interface StepFields { delayHours?: string; subject?: string; bodyTemplate?: string; incentiveType?: string; incentiveValue?: string; incentiveExpiresDays?: string }
+interface StepFields { delayHours?: string; subject?: string; bodyTemplate?: string; incentiveType?: string; incentiveValue?: string; incentiveExpiresDays?: string; stripePromotionCode?: string }
 
 /** The step as the pipeline stores it; a delay the merchant gives in hours becomes minutes. */
 function stepInput(f: StepFields) {
@@ -63,6 +64,7 @@ function stepInput(f: StepFields) {
     incentiveType: (f.incentiveType || null) as "percentage" | "fixed_amount" | null,
     incentiveValue: f.incentiveType ? (f.incentiveValue || null) as unknown as number | null : null,
     incentiveExpiresDays: f.incentiveType ? (f.incentiveExpiresDays || null) as unknown as number | null : null,
+    stripePromotionCode: f.incentiveType ? (f.stripePromotionCode?.trim() || null) : null,
   };
 }
 
@@ -210,6 +212,21 @@ function StepEditor({ step, result, recoveries, incentiveBySource }: { step: Ste
             {fields.incentiveType ? <TextField label={fields.incentiveType === "percentage" ? "Percent" : "Amount (minor units of the cart's currency)"} value={fields.incentiveValue ?? ""} onChange={set("incentiveValue")} autoComplete="off" type="number" error={errors.incentiveValue} /> : null}
             {fields.incentiveType ? <TextField label="Code expires after (days)" value={fields.incentiveExpiresDays ?? ""} onChange={set("incentiveExpiresDays")} autoComplete="off" type="number" error={errors.incentiveExpiresDays} /> : null}
           </FormLayout.Group>
+          {fields.incentiveType ? (
+            <TextField
+              label="Stripe promotion code (Stripe carts)"
+              value={fields.stripePromotionCode ?? ""}
+              onChange={set("stripePromotionCode")}
+              autoComplete="off"
+              monospaced
+              error={errors.stripePromotionCode}
+              helpText={
+                fields.stripePromotionCode?.trim()
+                  ? "Shown only to Stripe carts whose session allowed promotion codes; other Stripe carts get this step without the incentive."
+                  : "Empty: Stripe carts get this step without the incentive (Reclaim cannot create Stripe codes)."
+              }
+            />
+          ) : null}
           {fields.incentiveType ? <Text as="p" tone="subdued">{incentiveBySource.shopify} {incentiveBySource.stripe}</Text> : null}
         </FormLayout>
         <InlineStack align="end" gap="200">

@@ -57,7 +57,7 @@ export default function RecoveryDetail() {
     <Page
       backAction={{ content: "Recoveries", url: "/app/recoveries" }}
       title={r.name ?? "Recovery"}
-      titleMetadata={<InlineStack gap="200"><Badge tone={r.source === "shopify" ? "success" : "info"}>{r.source === "shopify" ? "Shopify" : "Stripe"}</Badge><Badge>{r.status}</Badge>{r.pixelOnly ? <Badge tone="attention">Unconfirmed (seen at checkout)</Badge> : null}</InlineStack>}
+      titleMetadata={<InlineStack gap="200"><Badge tone={r.source === "shopify" ? "success" : "info"}>{r.source === "shopify" ? "Shopify" : "Stripe"}</Badge><Badge>{r.status}</Badge>{r.checkoutMode === "subscription" ? <Badge tone="info">Subscription</Badge> : null}{r.pixelOnly ? <Badge tone="attention">Unconfirmed (seen at checkout)</Badge> : null}</InlineStack>}
       subtitle={`Abandoned ${dateTime(r.abandonedAt, locale, timezone)} · ${money(r.totalMinor, r.currency, locale)}`}
     >
       <NavigationProgress />

@@ -7,7 +7,7 @@ import { FormCheckbox, FormSelect, FormTextField } from "../components/form-fiel
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
 import { loadEmailSettings, saveEmailSettings, sendTestEmail } from "../email/settings.server";
-import { loadPolicySettings, savePolicySettings } from "../models/shop-settings.server";
+import { loadPolicySettings, savePolicySettings, saveShopifyEmailSettings } from "../models/shop-settings.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
@@ -27,6 +27,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     pixel: { status: shop.webPixelStatus, error: shop.webPixelError },
     failedFlowTriggers,
     privacyRequests,
+    shopifyEmailPolicy: shop.shopifyEmailPolicy === "send_anyway" ? "send_anyway" : "defer",
   });
 };
 
@@ -48,6 +49,12 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       ? json<ActionResult>({ intent, ok: true, message: "Email settings saved." })
       : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
   }
+  if (intent === "shopify-email") {
+    const result = await saveShopifyEmailSettings(db, shop.id, fields);
+    return result.ok
+      ? json<ActionResult>({ intent, ok: true, message: "Saved. It applies to the next email Reclaim is about to send." })
+      : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
+  }
   if (intent === "test-email") {
     const result = await sendTestEmail(db, shop.id, fields.to ?? "");
     return result.ok
@@ -60,7 +67,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export default function Settings() {
-  const { policy, email, stripe, staffEmail, pixel, failedFlowTriggers, privacyRequests } = useLoaderData<typeof loader>();
+  const { policy, email, stripe, staffEmail, pixel, failedFlowTriggers, privacyRequests, shopifyEmailPolicy } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as ActionResult | undefined;
   const navigation = useNavigation();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
@@ -149,6 +156,36 @@ export default function Settings() {
           </Card>
         </Layout.AnnotatedSection>
 
+        <Layout.AnnotatedSection
+          id="shopify-email"
+          title="Shopify's own abandoned-checkout email"
+          description="Shopify can send its own abandoned-checkout email (Shopify Email automations). Reclaim checks it right before each email to a Shopify checkout, so a buyer is not emailed twice for the same cart."
+        >
+          <Card>
+            <Form method="post">
+              <input type="hidden" name="intent" value="shopify-email" />
+              <FormLayout>
+                {banner("shopify-email")}
+                <FormSelect
+                  name="shopifyEmailPolicy"
+                  label="When Shopify has emailed the buyer, or is about to"
+                  initial={shopifyEmailPolicy}
+                  error={err("shopify-email", "shopifyEmailPolicy")}
+                  options={[
+                    { label: "Let Shopify handle that cart: Reclaim sends nothing for it (recommended)", value: "defer" },
+                    { label: "Send Reclaim's emails anyway", value: "send_anyway" },
+                  ]}
+                  helpText="With the first choice, a cart whose Shopify email was sent or is scheduled gets no email from Reclaim, and its activity log says so. If Shopify can't be reached, Reclaim waits and tries again rather than risk a second email."
+                />
+                <Text as="p" tone="subdued">
+                  Want Reclaim to handle every abandoned cart instead? Turn Shopify's own email off in your Shopify admin: Marketing › Automations › Abandoned checkout, then turn the automation off.
+                </Text>
+                <InlineStack align="end"><Button submit variant="primary" loading={busy("shopify-email")}>Save</Button></InlineStack>
+              </FormLayout>
+            </Form>
+          </Card>
+        </Layout.AnnotatedSection>
+
         <Layout.AnnotatedSection title="Stripe" description="Recover abandoned Stripe Checkout sessions in the same pipeline.">
           <Card>
             <InlineStack align="space-between" blockAlign="center">
@@ -188,7 +225,7 @@ export default function Settings() {
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection title="Privacy requests" description="Customer data requests and erasures Shopify sends on your customers' behalf, with downloadable exports.">
+        <Layout.AnnotatedSection title="Privacy requests" description="Customer data requests and erasures Shopify sends on your customers' behalf, with downloadable exports; and whether unsubscribes are mirrored to Shopify.">
           <Card>
             <InlineStack align="space-between" blockAlign="center">
               <Text as="span">{privacyRequests === 0 ? "No requests received" : `${privacyRequests} request${privacyRequests === 1 ? "" : "s"} received`}</Text>

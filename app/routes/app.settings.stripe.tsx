@@ -27,11 +27,16 @@ import {
   endpointPathFor,
   endRotation,
   getStripeConnection,
+  IGNORED_REASONS,
+  ignoredEventCounts,
   rotateWebhookSecret,
   setApiKey,
+  setConnectionMode,
   STRIPE_EVENT_TYPES,
   type ConnectionResult,
 } from "../models/stripe-connection.server";
+import { STRIPE_KEY_PERMISSIONS } from "../sources/stripe/api.server";
+import { STRIPE_API_VERSION } from "../sources/stripe/stripe-client.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 
 /**
@@ -44,16 +49,36 @@ const EVENT_NOTES: Record<(typeof STRIPE_EVENT_TYPES)[number], string> = {
   "checkout.session.expired": "an abandoned session: Reclaim starts a recovery",
   "checkout.session.completed": "a purchase: stops reminders and credits recovered sessions",
   "checkout.session.async_payment_succeeded": "a delayed payment (bank debit…) went through",
-  "checkout.session.async_payment_failed": "a delayed payment failed (recorded)",
+  "checkout.session.async_payment_failed": "a delayed payment failed: what it credited no longer counts",
+  "charge.refunded": "a refund, full or partial: recovered revenue drops by what was refunded",
+  "charge.dispute.created": "a dispute: the recovered payment does not count while it is open",
+  "charge.dispute.closed": "a dispute closed: won restores the recovered payment, lost keeps it out",
+};
+
+/** What the settings page says about each kind of event a connection stored but did not act on. */
+const IGNORED_LABELS: Record<keyof typeof IGNORED_REASONS, (n: number) => string> = {
+  test_mode: (n) => `${n} test-mode event${n === 1 ? "" : "s"} ignored`,
+  live_mode: (n) => `${n} live-mode event${n === 1 ? "" : "s"} ignored`,
+  connected_account: (n) => `${n} event${n === 1 ? "" : "s"} from connected accounts ignored`,
+  thin_event: (n) => `${n} thin event${n === 1 ? "" : "s"} ignored (choose snapshot payloads)`,
+  setup_mode: (n) => `${n} setup-mode session event${n === 1 ? "" : "s"} ignored (nothing is bought in setup mode)`,
 };
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
   const [connection, path] = await Promise.all([getStripeConnection(db, shop.id), endpointPathFor(db, shop.id)]);
+  const ignored = connection ? await ignoredEventCounts(db, shop.id, connection.id) : [];
   return json({
     endpointUrl: new URL(path, env.SHOPIFY_APP_URL).toString(),
+    stripeSourceEnabled: env.STRIPE_SOURCE_ENABLED,
+    keyPermissions: STRIPE_KEY_PERMISSIONS.map((p) => ({ ...p })),
     eventTypes: STRIPE_EVENT_TYPES.map((type) => ({ type, note: EVENT_NOTES[type] })),
+    apiVersion: STRIPE_API_VERSION,
+    ignored: ignored.map((i) => ({ reason: i.reason, label: IGNORED_LABELS[i.reason](i.count), since: i.since.toISOString() })),
     connection: connection && {
+      mode: connection.mode,
+      modeSource: connection.modeSource,
+      connectPlatform: connection.connectPlatform,
       id: connection.id,
       previousSecretExpiresAt: connection.previousSecretExpiresAt?.toISOString() ?? null,
       apiKeyLast4: connection.apiKeyLast4,
@@ -63,13 +88,14 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   });
 };
 
-type Intent = "connect" | "rotate" | "end-rotation" | "set-api-key" | "remove-api-key" | "disconnect";
+type Intent = "connect" | "rotate" | "end-rotation" | "set-api-key" | "remove-api-key" | "set-mode" | "disconnect";
 const SAVED: Record<Intent, string> = {
   connect: "Stripe is connected. Reclaim now accepts events signed with this secret.",
   rotate: "New signing secret saved. The previous one keeps working for 24 hours.",
   "end-rotation": "The previous signing secret no longer works.",
   "set-api-key": "API key saved. Recoveries from now on include line items.",
   "remove-api-key": "API key removed. New recoveries will have no line items.",
+  "set-mode": "Saved. Events of the other mode are stored and ignored from now on.",
   disconnect: "Stripe is disconnected. Its endpoint now refuses events.",
 };
 
@@ -97,6 +123,14 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     case "remove-api-key":
       result = await setApiKey(db, shop.id, connectionId, null);
       break;
+    case "set-mode": {
+      const mode = field("mode");
+      if (mode !== "live" && mode !== "test") return json({ intent, saved: null, errors: { form: "Choose live or test mode." } as Record<string, string> }, { status: 422 });
+      result = (await setConnectionMode(db, shop.id, connectionId, { mode, connectPlatform: field("connectPlatform") === "on" }))
+        ? { ok: true }
+        : { ok: false, errors: { webhookSecret: "This Stripe connection no longer exists. Reload the page." } };
+      break;
+    }
     case "disconnect":
       result = (await disconnectStripe(db, shop.id, connectionId))
         ? { ok: true }
@@ -131,7 +165,7 @@ function SecretField({ label, name, helpText, error, reset }: { label: string; n
 }
 
 export default function StripeSettings() {
-  const { endpointUrl, eventTypes, connection } = useLoaderData<typeof loader>();
+  const { endpointUrl, eventTypes, apiVersion, ignored, connection, stripeSourceEnabled, keyPermissions } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
@@ -141,6 +175,14 @@ export default function StripeSettings() {
   return (
     <Page title="Stripe" subtitle="Recover abandoned Stripe Checkout sessions and Payment Links with the same campaigns as Shopify checkouts.">
       <Layout>
+        {!stripeSourceEnabled && (
+          <Layout.Section>
+            <Banner tone="warning" title="Stripe recovery is turned off on this deployment">
+              This Reclaim deployment runs with STRIPE_SOURCE_ENABLED=false (as listed on the Shopify App Store, which does not allow apps
+              that send buyers to a checkout other than Shopify&apos;s). Stripe events are refused and no Stripe cart is emailed.
+            </Banner>
+          </Layout.Section>
+        )}
         {result?.saved && (
           <Layout.Section>
             <Banner tone="success">{result.saved}</Banner>
@@ -162,7 +204,11 @@ export default function StripeSettings() {
                 In Stripe, open Developers → Webhooks → Add endpoint, and enter this endpoint URL:
               </Text>
               <TextField label="Endpoint URL" value={endpointUrl} readOnly autoComplete="off" monospaced onChange={() => {}} />
-              <Text as="p">Select these four events (Reclaim ignores any other):</Text>
+              <Text as="p">
+                Under API version, choose <InlineCode>{apiVersion}</InlineCode> (the version Reclaim reads), and under payload style choose{" "}
+                <Text as="span" fontWeight="semibold">Snapshot</Text>: thin payloads carry no session, so Reclaim acknowledges them and ignores them.
+              </Text>
+              <Text as="p">{`Select these ${eventTypes.length} events (Reclaim ignores any other):`}</Text>
               <List>
                 {eventTypes.map(({ type, note }) => (
                   <List.Item key={type}>
@@ -264,9 +310,17 @@ export default function StripeSettings() {
                   )}
                 </InlineStack>
                 <Text as="p">
-                  Stripe does not put a session's items in its webhooks. With a restricted key (Checkout Sessions: Read), Reclaim fetches them
-                  for each abandoned session; without one, recoveries have no line items and say why.
+                  Stripe does not put a session's items in its webhooks. With a restricted key, Reclaim fetches them for each abandoned
+                  session; without one, recoveries have no line items and say why. In Stripe, create the restricted key with these
+                  permissions (everything else None):
                 </Text>
+                <List>
+                  {keyPermissions.map((p) => (
+                    <List.Item key={p.resource}>
+                      <Text as="span" fontWeight="semibold">{`${p.resource}: ${p.access}`}</Text> — {p.why}
+                    </List.Item>
+                  ))}
+                </List>
                 <Form method="post">
                   <input type="hidden" name="intent" value="set-api-key" />
                   <input type="hidden" name="connectionId" value={connection.id} />
@@ -299,13 +353,65 @@ export default function StripeSettings() {
           </Layout.Section>
         )}
 
+        {connection && (
+          <Layout.Section>
+            <Card>
+              <BlockStack gap="300">
+                <InlineStack gap="200" blockAlign="center">
+                  <Text as="h2" variant="headingMd">
+                    4. Live or test mode
+                  </Text>
+                  {connection.mode ? (
+                    <Badge tone={connection.mode === "live" ? "success" : "attention"}>{connection.mode === "live" ? "Live mode" : "Test mode"}</Badge>
+                  ) : (
+                    <Badge>Set by the first event</Badge>
+                  )}
+                </InlineStack>
+                <Text as="p">
+                  {connection.mode
+                    ? `Recoveries come from ${connection.mode}-mode events only (${connection.modeSource === "merchant" ? "your choice" : connection.modeSource === "api_key" ? "the mode of your API key" : "the mode of the first event received"}). Events of the other mode are stored and ignored: never emailed, never counted.`
+                    : "The first event Reclaim receives sets the mode (or your API key's mode, if you added one). Events of the other mode are stored and ignored."}
+                </Text>
+                {ignored.length > 0 ? (
+                  <List>
+                    {ignored.map((i) => (
+                      <List.Item key={i.reason}>{`${i.label} since ${utc(i.since)}`}</List.Item>
+                    ))}
+                  </List>
+                ) : null}
+                <Form method="post">
+                  <input type="hidden" name="intent" value="set-mode" />
+                  <input type="hidden" name="connectionId" value={connection.id} />
+                  <FormLayout>
+                    <InlineStack gap="400">
+                      <label>
+                        <input type="radio" name="mode" value="live" defaultChecked={connection.mode !== "test"} /> Live mode
+                      </label>
+                      <label>
+                        <input type="radio" name="mode" value="test" defaultChecked={connection.mode === "test"} /> Test mode
+                      </label>
+                    </InlineStack>
+                    <label>
+                      <input type="checkbox" name="connectPlatform" defaultChecked={connection.connectPlatform} /> This endpoint is a Connect
+                      platform&apos;s (&quot;Events on Connected accounts&quot;): accept events from connected accounts
+                    </label>
+                    <Button submit loading={busy}>
+                      Save mode
+                    </Button>
+                  </FormLayout>
+                </Form>
+              </BlockStack>
+            </Card>
+          </Layout.Section>
+        )}
+
         <Layout.Section>
           <Card>
             <BlockStack gap="300">
               <Text as="h2" variant="headingMd">
                 What Stripe&apos;s defaults cost you
               </Text>
-              <Text as="p">Set these when your site creates Checkout Sessions (Payment Links: in the link&apos;s settings):</Text>
+              <Text as="p">Set these when your site creates Checkout Sessions:</Text>
               <List type="number">
                 <List.Item>
                   <Text as="span" fontWeight="semibold">Sessions stay open 24 hours.</Text> Stripe reports an abandoned session only when it
@@ -322,15 +428,27 @@ export default function StripeSettings() {
                 <List.Item>
                   <Text as="span" fontWeight="semibold">No email or consent without consent collection.</Text> For a guest, Stripe shares the
                   email only if the buyer agreed to promotional emails. Set <InlineCode>consent_collection.promotions</InlineCode> ={" "}
-                  <InlineCode>auto</InlineCode> (Stripe offers it to US merchants and customers). If you collect consent before checkout,
-                  pass the email as <InlineCode>customer_email</InlineCode> instead.
+                  <InlineCode>auto</InlineCode> (Stripe offers it to US merchants and customers only). If you collect consent before checkout
+                  (any country), pass the email as <InlineCode>customer_email</InlineCode> and the consent as session metadata:{" "}
+                  <InlineCode>reclaim_marketing_consent</InlineCode> = <InlineCode>opt_in</InlineCode> (or <InlineCode>opt_out</InlineCode>) and{" "}
+                  <InlineCode>reclaim_consent_collected_at</InlineCode> = when the buyer gave it (ISO 8601 such as{" "}
+                  <InlineCode>2026-11-02T09:30:00Z</InlineCode>, or Unix seconds). Reclaim keeps both as the consent evidence and honours it
+                  under the explicit policy; without a time no later than the session&apos;s creation it is ignored. Stripe&apos;s own
+                  consent answer, when there is one, wins.
                 </List.Item>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">One customer, one set of reminders.</Text> Set{" "}
-                  <InlineCode>client_reference_id</InlineCode> to <InlineCode>shopify_customer_</InlineCode> followed by the Shopify customer
-                  id (for example <InlineCode>shopify_customer_7012345678901</InlineCode>) so Reclaim joins the session to the same customer
-                  as their Shopify checkouts. On a Payment Link, append <InlineCode>?client_reference_id=shopify_customer_…</InlineCode>: only
-                  letters, digits, - and _ (up to 200), or Stripe silently drops it.
+                  <Text as="span" fontWeight="semibold">Payment Links have no recovery setting.</Text> Stripe gives no recovery link for a
+                  session started from a Payment Link. Reclaim sends the buyer back to the Payment Link itself, with their email prefilled (
+                  <InlineCode>prefilled_email</InlineCode>); it reads the link&apos;s address with your restricted key, so the key needs
+                  Payment Links: Read. Without it, or once the link is deactivated, those carts are recorded as having no recovery link, with
+                  the reason.
+                </List.Item>
+                <List.Item>
+                  <Text as="span" fontWeight="semibold">One customer, one set of reminders.</Text> Reclaim joins a session to the same
+                  customer as their Shopify checkouts by email address. A <InlineCode>client_reference_id</InlineCode> (for example{" "}
+                  <InlineCode>shopify_customer_7012345678901</InlineCode>) is kept with the recovery as a reference only: anyone can add one
+                  to a Payment Link&apos;s address, so it never changes which Shopify customer a buyer is. On a Payment Link, only letters,
+                  digits, - and _ (up to 200) are kept; Stripe silently drops anything else.
                 </List.Item>
               </List>
               <Box background="bg-surface-secondary" padding="300" borderRadius="200">

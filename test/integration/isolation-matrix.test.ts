@@ -55,6 +55,8 @@ const ROUTES: Record<string, RouteClass> = {
   "routes/email.unsubscribe": { kind: "public-token" },
   "routes/webhooks.checkouts": { kind: "shopify-webhook", topics: ["checkouts/create", "checkouts/update"] },
   "routes/webhooks.orders.create": { kind: "shopify-webhook", topics: ["orders/create"] },
+  "routes/webhooks.orders.cancelled": { kind: "shopify-webhook", topics: ["orders/cancelled"] },
+  "routes/webhooks.customers_email_marketing_consent.update": { kind: "shopify-webhook", topics: ["customers_email_marketing_consent/update"] },
   "routes/webhooks.compliance": { kind: "shopify-webhook", topics: ["customers/data_request", "customers/redact"] },
   "routes/webhooks.app.scopes_update": { kind: "shopify-webhook", topics: ["app/scopes_update"] },
   "routes/webhooks.app.uninstalled": { kind: "shopify-webhook", topics: ["app/uninstalled"] },
@@ -115,6 +117,7 @@ async function seed(domain: string, prefix: string, secret: string): Promise<Sho
   await db.inboundEvent.create({ data: { source: "shopify", receiver: domain, externalId: `${prefix}-webhook-1`, topic: "checkouts/update", payload: JSON.stringify({ token: checkoutToken, email: recovery.email, created_at: "2026-11-20T10:00:00Z", updated_at: "2026-11-20T10:00:00Z", total_price: "1.00" }) } });
   await db.inboundEvent.create({ data: { source: "pixel", receiver: domain, externalId: `${prefix}-pixel-1`, topic: "checkout_started", payload: JSON.stringify({ event: { id: `${prefix}-pixel-1`, name: "checkout_started", at: new Date().toISOString() }, checkout: { token: checkoutToken, email: recovery.email, buyerAcceptsEmailMarketing: true, currencyCode: "USD", totalPrice: { amount: 1, currencyCode: "USD" }, subtotalPrice: null, lineItemCount: 0, lineItems: [] } }) } });
   await db.inboundEvent.create({ data: { source: "stripe", receiver: connected.connection.id, externalId: `evt_${prefix}_1`, topic: "checkout.session.expired", payload: JSON.stringify(stripeEvent("checkout.session.expired", expiredSession({ email: recovery.email }))) } });
+  await db.stripePaymentLink.create({ data: { shopId: s.shop.id, connectionId: connected.connection.id, paymentLinkId: `plink_${prefix}_1`, url: `https://buy.stripe.com/test_${prefix}`, active: true, fetchedAt: new Date() } });
   // A message due now (a send job naming it would send it).
   const due = await db.message.create({
     data: { shopId: s.shop.id, recoveryId: s.shopifyRecoveries[0]!.id, campaignId: s.campaign.id, stepId: s.campaign.steps[2]!.id, position: 3, status: "scheduled", scheduledFor: new Date(Date.now() - 60_000) },
@@ -427,6 +430,7 @@ const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | 
   "send-message": (ids) => ({ messageId: ids.message }),
   "process-shopify-webhook": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "shopify" } })).id }),
   "process-stripe-event": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.connection } })).id }),
+  "enrich-stripe-recovery": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.connection } })).id }),
   "process-pixel-event": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "pixel" } })).id }),
   "mirror-unsubscribe-to-shopify": (ids) => ({ contactId: ids.contact }),
   "shop-installed": (ids) => ({ shopId: ids.shop }),
@@ -434,6 +438,7 @@ const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | 
   "activate-web-pixel": (ids) => ({ shopId: ids.shop }),
   "fire-flow-trigger": { none: "A has no Flow delivery in this matrix; the job checks the delivery's shop like the others" },
   "send-due-messages": { none: "the sweep across all shops: it carries no shop and enqueues each message's send job with the message's shop" },
+  "repair-split-checkouts": { none: "a one-off repair across all shops: it carries no shop and merges only rows of one shop sharing one cart token, each under that shop's ingest lock" },
   "prune-retention": { none: "retention across all shops: it carries no shop and deletes only by age (old webhook bodies, old finished jobs), never by a shop's request" },
 };
 

@@ -66,7 +66,7 @@ describe("migrations", () => {
 
   it("installs the triggers that keep the dashboard's daily totals (they live outside schema.prisma)", async () => {
     const rows = await query<{ tgname: string }>(process.env.DATABASE_URL!, `SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname`);
-    expect(rows.map((r) => r.tgname)).toEqual(["Click_daily_stat", "Conversion_daily_stat", "Message_daily_stat", "Recovery_daily_stat"]);
+    expect(rows.map((r) => r.tgname)).toEqual(["Click_daily_stat", "Conversion_daily_stat", "Conversion_refunded_daily_stat", "Conversion_reversed_daily_stat", "Message_daily_stat", "Recovery_daily_stat"]);
   });
 
   it("applies each migration once, even when several instances run `npm run setup` at the same moment", async () => {

@@ -27,8 +27,8 @@ const oneClick = (url: string) =>
   app.handle(new Request(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" }));
 
 describe("one-click unsubscribe", () => {
-  it("a one-click POST from the inbox stops the next step, is idempotent, and is mirrored to Shopify when write_customers is granted", async () => {
-    const shop = await p.newShop({ name: "Northwind" });
+  it("a one-click POST from the inbox stops the next step, is idempotent, and is mirrored to Shopify (setting on, write_customers granted)", async () => {
+    const shop = await p.newShop({ name: "Northwind", mirrorUnsubscribes: true });
     const t = p.clock.now();
     const checkout = shopifyCheckout(t, { email: "optout@example.com" });
     const { recoveryId } = (await p.ingest(shop, checkout)) as { recoveryId: string };

@@ -47,6 +47,14 @@ async function shopWithSync(name: string): Promise<{ shop: Shop; store: ShopStor
   return { shop, store, domain: store.shop.domain };
 }
 
+/** Shopify's checkouts/update for a stored checkout, through the real route and its processing job. */
+async function deliverCheckoutWebhook(store: ShopStore, checkout: Parameters<typeof checkoutWebhookPayload>[1], domain: string) {
+  const response = await app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkoutWebhookPayload(store, checkout), { shop: domain }));
+  expect(response.status).toBe(200);
+  h.clock = Math.max(h.clock, Date.now());
+  await h.runDueJobs();
+}
+
 async function poll(shopId: string) {
   h.clock = Math.max(h.clock, Date.now()) + 6 * 60_000;
   const { requestShopifySync } = await import("~/sources/shopify/sync-request.server");
@@ -242,7 +250,7 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
     return ((await response.json()) as { rows: { id: string; email: string | null; pixelOnly: boolean; externalId: string }[] }).rows;
   }
 
-  it("the pixel's event shows the checkout before the next poll; the poll then confirms the same row with Shopify's data", async () => {
+  it("the pixel's event shows the checkout before Shopify's webhook; the webhook confirms the same row, and the poll joins it with Shopify's data", async () => {
     const { shop, store, domain } = await shopWithSync("visible-early");
     const { ensureDefaultCampaign } = await import("~/models/campaign.server");
     await ensureDefaultCampaign(h.db, shop.id);
@@ -267,6 +275,9 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
       expect(await page.text()).toContain("Unconfirmed (seen at checkout)");
     }
 
+    // The pixel knows the checkout `token`, the poll only the cart token in the recovery URL: the checkouts webhook,
+    // which carries both, is what ties them together (docs/decisions/074).
+    await deliverCheckoutWebhook(store, checkout, domain);
     await poll(shop.id);
     const rows = await h.db.recovery.findMany({ where: { shopId: shop.id } });
     expect(rows).toHaveLength(1);
@@ -293,23 +304,23 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
     expect(await h.db.recovery.findFirstOrThrow({ where: { id: seen.id } })).toMatchObject({ email: "noor@example.com", consent: "opt_in", totalMinor: rows[0]!.totalMinor });
   });
 
-  it("a guest: the poll (no email in GraphQL) confirms the checkout but not the pixel's address; the webhook brings Shopify's", async () => {
+  it("a guest: the poll (no email in GraphQL, no checkout token) cannot confirm the pixel's record; the webhook joins all three into one", async () => {
     const { shop, store, domain } = await shopWithSync("guest");
     const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
     const checkout = store.upsertCheckout({ token: newToken(), customer: null, email: "guest.typed@example.org", buyerAcceptsMarketing: true, createdAt: at.toISOString(), updatedAt: at.toISOString() });
     await post(pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: checkout.token, email: "guest.typed@example.org" }), { at })!);
     await processQueued();
     await poll(shop.id);
-    let row = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id } });
-    expect(row).toMatchObject({ pixelOnly: false, externalId: gid(checkout.id), email: null, notContactableReason: "no_email" });
+    const polled = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id, pixelOnly: false } });
+    expect(polled).toMatchObject({ externalId: gid(checkout.id), email: null, notContactableReason: "no_email", cartToken: checkout.cartToken });
+    // Until then the pixel's record stays unconfirmed beside it (never emailed, not counted).
+    expect(await h.db.recovery.count({ where: { shopId: shop.id, pixelOnly: true } })).toBe(1);
 
-    const response = await app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkoutWebhookPayload(store, checkout), { shop: domain }));
-    expect(response.status).toBe(200);
-    h.clock = Math.max(h.clock, Date.now());
-    await h.runDueJobs();
-    row = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id } });
-    expect(row).toMatchObject({ email: "guest.typed@example.org", consent: "opt_in", notContactableReason: null });
-    expect(await h.db.recovery.count({ where: { shopId: shop.id } })).toBe(1);
+    await deliverCheckoutWebhook(store, checkout, domain);
+    const live = await h.db.recovery.findMany({ where: { shopId: shop.id, status: { not: "merged" } } });
+    expect(live).toHaveLength(1);
+    expect(live[0]).toMatchObject({ id: polled.id, externalId: gid(checkout.id), email: "guest.typed@example.org", consent: "opt_in", notContactableReason: null, pixelOnly: false });
+    expect(await h.db.recovery.count({ where: { shopId: shop.id, status: "merged", mergedIntoId: polled.id } })).toBe(1);
   });
 
   it("an order that arrives before Shopify lists the checkout: the confirmation keeps the order's completion and credit", async () => {
@@ -320,7 +331,9 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
     await processQueued();
     const { ingestSourceEvent } = await import("~/models/ingest.server");
     const orderedAt = new Date(at.getTime() + 60_000);
-    await ingestSourceEvent(h.db, shop.id, { kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/9100", email: "quick.buyer@example.org", checkoutToken: checkout.token, amount: { amountMinor: 10050, currency: "USD" }, occurredAt: orderedAt }, h.now());
+    // An order carries the checkout token and the cart token (as real orders/create bodies do): it teaches the pixel's
+    // record the cart token, which is how the poll then finds it.
+    await ingestSourceEvent(h.db, shop.id, { kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/9100", email: "quick.buyer@example.org", checkoutToken: checkout.token, cartToken: checkout.cartToken, amount: { amountMinor: 10050, currency: "USD" }, occurredAt: orderedAt }, h.now());
     // Shopify's list still shows the checkout as abandoned (its completion not there yet) when the poll reads it.
 
     await poll(shop.id);

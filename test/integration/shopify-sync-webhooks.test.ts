@@ -87,7 +87,7 @@ describe("webhook and poll, one record per checkout", () => {
     expect(rows[0]!.email).toBe("late.webhook@example.org");
   });
 
-  it("the order for the checkout (checkout_token) credits it once, whether the poll's completedAt or the order comes first", async () => {
+  it("the order for a polled checkout (joined by its cart token: the poll never sees `token`) credits it once, whether the poll's completedAt or the order comes first", async () => {
     const { store, shop, domain } = await syncedShop("converge-order");
     const checkout = guestCheckout(store, "buyer@example.org");
     await poll(shop.id);
@@ -98,7 +98,7 @@ describe("webhook and poll, one record per checkout", () => {
     expect(recovery.status).toBe("recovered");
     const conversions = await h.db.conversion.findMany({ where: { recoveryId: recovery.id } });
     expect(conversions).toHaveLength(1);
-    expect(conversions[0]).toMatchObject({ method: "link", matchedBy: "checkout_token" });
+    expect(conversions[0]).toMatchObject({ method: "link", matchedBy: "cart_token" });
   });
 });
 

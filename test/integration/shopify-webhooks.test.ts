@@ -25,7 +25,7 @@ describe("shopify.app.toml", () => {
   it("subscribes to every topic Reclaim needs, on the API version the app uses", () => {
     const topics = subscriptions.flatMap((s) => [...(s.topics ?? []), ...(s.compliance_topics ?? [])]).sort();
     expect(topics).toEqual(
-      ["app/scopes_update", "app/uninstalled", "checkouts/create", "checkouts/update", "customers/data_request", "customers/redact", "orders/create", "shop/redact"].sort(),
+      ["app/scopes_update", "app/uninstalled", "checkouts/create", "checkouts/update", "customers/data_request", "customers/redact", "customers_email_marketing_consent/update", "orders/cancelled", "orders/create", "shop/redact"].sort(),
     );
     expect(toml.webhooks.api_version).toBe("2026-10");
   });

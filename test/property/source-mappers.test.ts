@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkoutWebhookToEvent, orderWebhookToEvent, PayloadError } from "~/sources/shopify/webhook-mapping";
+import { checkoutWebhookToEvent, orderCancelledWebhookToEvent, orderWebhookToEvent, PayloadError } from "~/sources/shopify/webhook-mapping";
 import { checkoutNodeToEvent, CheckoutNodeError } from "~/sources/shopify/to-source-event";
 import { completedSessionToPurchase, expiredSessionToCheckout, stripeLineItems, StripePayloadError } from "~/sources/stripe/to-source-event";
 import { anyJsonValue, fuzzedObject, moneyString, RUNS, sourceEventProblems, timeString } from "./arbitraries";
@@ -49,6 +49,13 @@ const shopifyOrder = fuzzedObject({
   cart_token: fc.string(),
   total_price: moneyString,
   currency: fc.constantFrom("USD", "JPY", ""),
+  presentment_currency: fc.constantFrom("EUR", "KWD", ""),
+  total_price_set: fuzzedObject({
+    shop_money: fuzzedObject({ amount: moneyString, currency_code: fc.constantFrom("USD", "JPY", "") }),
+    presentment_money: fuzzedObject({ amount: moneyString, currency_code: fc.constantFrom("EUR", "KWD", "") }),
+  }),
+  test: fc.boolean(),
+  cancelled_at: timeString,
   processed_at: timeString,
   created_at: timeString,
   customer: fuzzedObject({ id: fc.integer(), email: fc.string() }),
@@ -118,6 +125,19 @@ describe("Shopify webhook payloads → SourceEvent", () => {
       fc.property(fc.oneof(shopifyOrder, anyJsonValue), (payload) => {
         const result = outcome(() => orderWebhookToEvent(payload as never), [PayloadError]);
         if (result.ok) expect(sourceEventProblems(result.value)).toEqual([]);
+      }),
+      { numRuns: RUNS.unit },
+    );
+  });
+
+  it("orders/cancelled: an event ingest can store, with a cancellation time, or a PayloadError", () => {
+    fc.assert(
+      fc.property(fc.oneof(shopifyOrder, anyJsonValue), (payload) => {
+        const result = outcome(() => orderCancelledWebhookToEvent(payload as never), [PayloadError]);
+        if (!result.ok) return;
+        expect(sourceEventProblems(result.value)).toEqual([]);
+        expect(result.value.cancelledAt).toBeInstanceOf(Date);
+        if (result.value.shopAmount) expect(Number.isSafeInteger(result.value.shopAmount.amountMinor)).toBe(true);
       }),
       { numRuns: RUNS.unit },
     );

@@ -63,6 +63,14 @@ const order = fuzzedObject({
   checkout_token: fc.string(),
   cart_token: fc.string(),
   total_price: moneyString,
+  currency: fc.constantFrom("USD", "JPY", ""),
+  presentment_currency: fc.constantFrom("EUR", "KWD", ""),
+  total_price_set: fuzzedObject({
+    shop_money: fuzzedObject({ amount: moneyString, currency_code: fc.constantFrom("USD", "JPY", "") }),
+    presentment_money: fuzzedObject({ amount: moneyString, currency_code: fc.constantFrom("EUR", "KWD", "") }),
+  }),
+  test: fc.boolean(),
+  cancelled_at: fc.option(timeString),
   created_at: timeString,
   processed_at: timeString,
 });
@@ -74,14 +82,25 @@ const privacy = fuzzedObject({
   orders_to_redact: fc.array(anyJsonValue, { maxLength: 3 }),
   data_request: fuzzedObject({ id: fc.integer() }),
 });
+const consentUpdate = fuzzedObject({
+  customer_id: fc.oneof(fc.integer({ min: 1 }), fc.constant(Number.MAX_SAFE_INTEGER), fc.string()),
+  email_address: fc.oneof(fc.emailAddress(), fc.string()),
+  email_marketing_consent: fuzzedObject({
+    state: fc.constantFrom("subscribed", "unsubscribed", "not_subscribed", "pending", "invalid", "redacted"),
+    opt_in_level: fc.constantFrom("single_opt_in", "confirmed_opt_in", "unknown", null),
+    consent_updated_at: fc.oneof(timeString, fc.constant(null)),
+  }),
+});
 const scopes = fuzzedObject({ current: fc.array(fc.oneof(fc.string(), anyJsonValue), { maxLength: 3 }), previous: fc.array(fc.string(), { maxLength: 3 }) });
 
 /** Topics and their routes; shop/redact and app/uninstalled are left out: they would end the shop under test. */
 const shopifyDelivery = fc.oneof(
   fc.tuple(fc.constant("/webhooks/checkouts"), fc.constantFrom("checkouts/create", "checkouts/update"), fc.oneof({ weight: 4, arbitrary: checkout }, { weight: 1, arbitrary: anyJsonValue })),
   fc.tuple(fc.constant("/webhooks/orders/create"), fc.constant("orders/create"), fc.oneof({ weight: 4, arbitrary: order }, { weight: 1, arbitrary: anyJsonValue })),
+  fc.tuple(fc.constant("/webhooks/orders/cancelled"), fc.constant("orders/cancelled"), fc.oneof({ weight: 4, arbitrary: order }, { weight: 1, arbitrary: anyJsonValue })),
   fc.tuple(fc.constant("/webhooks/compliance"), fc.constantFrom("customers/data_request", "customers/redact"), fc.oneof({ weight: 4, arbitrary: privacy }, { weight: 1, arbitrary: anyJsonValue })),
   fc.tuple(fc.constant("/webhooks/app/scopes_update"), fc.constant("app/scopes_update"), fc.oneof({ weight: 4, arbitrary: scopes }, { weight: 1, arbitrary: anyJsonValue })),
+  fc.tuple(fc.constant("/webhooks/customers_email_marketing_consent/update"), fc.constant("customers_email_marketing_consent/update"), fc.oneof({ weight: 4, arbitrary: consentUpdate }, { weight: 1, arbitrary: anyJsonValue })),
 );
 
 describe("Shopify webhook endpoints", () => {
@@ -101,9 +120,10 @@ describe("Shopify webhook endpoints", () => {
 
   it("signed bytes of any kind: 200 or 400, never 5xx", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.constantFrom("/webhooks/checkouts", "/webhooks/orders/create", "/webhooks/compliance"), async (bytes, uri) => {
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.constantFrom("/webhooks/checkouts", "/webhooks/orders/create", "/webhooks/orders/cancelled", "/webhooks/compliance"), async (bytes, uri) => {
         const raw = Buffer.from(bytes).toString("utf8");
-        const response = await admin.app.handle(shopifyWebhookRequest(uri, uri === "/webhooks/checkouts" ? "checkouts/update" : uri === "/webhooks/compliance" ? "customers/redact" : "orders/create", raw));
+        const topic = uri === "/webhooks/checkouts" ? "checkouts/update" : uri === "/webhooks/compliance" ? "customers/redact" : uri === "/webhooks/orders/cancelled" ? "orders/cancelled" : "orders/create";
+        const response = await admin.app.handle(shopifyWebhookRequest(uri, topic, raw));
         expect([200, 400]).toContain(response.status);
       }),
       { numRuns: RUNS.route },

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import fc from "fast-check";
+import { afterEach } from "vitest";
 import { createTestDatabase } from "../helpers/postgres";
 import { appendConsoleLog, logFileFor } from "./secret-scan";
 import { TEST_ENV } from "./test-env";
@@ -25,3 +27,13 @@ for (const stream of [process.stdout, process.stderr]) {
     return write(chunk, ...rest);
   }) as typeof stream.write;
 }
+
+// Property tests (fast-check) run from one seed per file, printed with any failure — a timeout included, which
+// fast-check itself cannot report — so the run can be replayed: FC_SEED=<seed> npx vitest run <file>. A counterexample
+// found this way becomes a named regression test next to the property (e.g. test/unit/shopify-to-source-event.test.ts).
+const fcSeed = Number.parseInt(process.env.FC_SEED ?? "", 10);
+const seed = Number.isSafeInteger(fcSeed) ? fcSeed : Math.floor(Math.random() * 2 ** 31);
+fc.configureGlobal({ seed });
+afterEach((context) => {
+  if (context.task.result?.state === "fail") console.error(`fast-check seed for this file: ${seed} (replay with FC_SEED=${seed})`);
+});

@@ -2,6 +2,7 @@ import { getOperationAST, getVariableValues, parse, validate } from "graphql";
 import { describe, expect, it } from "vitest";
 import { CUSTOMER_BY_EMAIL, CUSTOMER_EMAIL_UNSUBSCRIBE, unsubscribeConsentInput } from "~/email/shopify-admin.server";
 import { DISCOUNT_CODE_BASIC_CREATE, discountCodeBasicInput } from "~/recovery/incentive";
+import { SHOPIFY_EMAIL_STATE_QUERY } from "~/sources/shopify/shopify-email-state.server";
 import { loadAdminSchema } from "../fakes/shopify-admin/schema";
 
 /** Validates a document and its variables against the real Admin API 2026-10 schema (offline introspection). */
@@ -30,6 +31,16 @@ describe("Admin GraphQL documents the pipeline sends (validated against the 2026
   it("customerEmailMarketingConsentUpdate and customerByIdentifier", () => {
     expect(check(CUSTOMER_EMAIL_UNSUBSCRIBE, { input: unsubscribeConsentInput("gid://shopify/Customer/1", now) })).toEqual([]);
     expect(check(CUSTOMER_BY_EMAIL, { identifier: { emailAddress: "a@b.test" } })).toEqual([]);
+  });
+
+  it("abandonmentByAbandonedCheckoutId: Shopify's own abandoned-checkout email state (docs/decisions/075)", () => {
+    expect(check(SHOPIFY_EMAIL_STATE_QUERY, { abandonedCheckoutId: "gid://shopify/AbandonedCheckout/1001" })).toEqual([]);
+    // The fields read are the enum and the timestamp the send job relies on.
+    const abandonment = loadAdminSchema().getType("Abandonment") as import("graphql").GraphQLObjectType;
+    expect(String(abandonment.getFields().emailState!.type)).toBe("AbandonmentEmailState");
+    expect(String(abandonment.getFields().emailSentAt!.type)).toBe("DateTime");
+    const states = (loadAdminSchema().getType("AbandonmentEmailState") as import("graphql").GraphQLEnumType).getValues().map((v) => v.name);
+    expect(states.sort()).toEqual(["NOT_SENT", "SCHEDULED", "SENT"]);
   });
 
   it("the check itself catches a wrong input (deprecated-free, typed)", () => {

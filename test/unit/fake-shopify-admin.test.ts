@@ -630,7 +630,7 @@ describe("data generator and webhook payloads", () => {
     for (const c of a) expect(Date.parse(c.createdAt!)).toBeGreaterThanOrEqual(T0 - 30 * 86_400_000);
   });
 
-  it("builds checkouts/* and orders/create payloads that join to the GraphQL checkout by token", async () => {
+  it("builds checkouts/* and orders/create payloads that join to the GraphQL checkout the way live shops' do: by the cart token in the URL", async () => {
     const { domain, store } = newShop({ ianaTimezone: "America/Toronto" });
     seed(store, 5);
     const c = store.listCheckouts()[2]!;
@@ -640,7 +640,13 @@ describe("data generator and webhook payloads", () => {
     const node = res.body.data.node;
     const hook = checkoutWebhookPayload(store, c.id);
     expect(hook).not.toHaveProperty("id");
-    expect(node.abandonedCheckoutUrl).toContain(`/checkouts/ac/${hook.token}/recover?key=`);
+    // As captured from a live shop (test/fixtures/shopify/real/): the URL carries the cart token, `token` is another
+    // 32-hex string, and the cart token is base64 of `gcp-<region>:01…`.
+    expect(hook.cart_token).toBeTruthy();
+    expect(node.abandonedCheckoutUrl).toContain(`/checkouts/ac/${hook.cart_token}/recover?key=`);
+    expect(hook.token).toMatch(/^[0-9a-f]{32}$/);
+    expect(hook.cart_token).not.toBe(hook.token);
+    expect(Buffer.from(hook.cart_token!, "base64").toString()).toMatch(/^gcp-[a-z0-9-]+:01[0-9A-Z]{24}$/);
     expect(hook.abandoned_checkout_url).toBe(node.abandonedCheckoutUrl);
     expect(hook.name).toBe(node.name);
     expect(hook.presentment_currency).toBe(node.totalPriceSet.presentmentMoney.currencyCode);

@@ -3,7 +3,8 @@ import { BulkCheckoutAssembler, readLines } from "~/sources/shopify/bulk-jsonl";
 import {
   checkoutNodeToEvent,
   CheckoutNodeError,
-  checkoutTokenFromRecoveryUrl,
+  lineItemFromNode,
+  tokensFromRecoveryUrl,
   consentFromMarketingState,
   type CheckoutNode,
 } from "~/sources/shopify/to-source-event";
@@ -39,13 +40,14 @@ const lines = [
 ];
 
 describe("AbandonedCheckout → CheckoutObserved", () => {
-  it("maps a customer checkout: gid, token from the recovery URL, email, consent with its evidence, money in minor units, line items with images", () => {
+  it("maps a customer checkout: gid, cart token from the recovery URL, email, consent with its evidence, money in minor units, line items with images", () => {
     const event = checkoutNodeToEvent(node(), lines);
     expect(event).toMatchObject({
       kind: "checkout.observed",
       source: "shopify",
       externalId: "gid://shopify/AbandonedCheckout/36800000001234",
-      checkoutToken: "0f3c2b9a7d",
+      checkoutToken: null,
+      cartToken: "0f3c2b9a7d",
       name: "#36800000001234",
       email: "Lea.Bernard@Example.com",
       firstName: "Léa",
@@ -110,22 +112,32 @@ describe("AbandonedCheckout → CheckoutObserved", () => {
     expect(event.lineItems).toBeNull();
   });
 
+  it("reads a discountCodes that is not a list as no codes (once a TypeError, found by a property test)", () => {
+    for (const discountCodes of ["WELCOME10", 5, { code: "X" }, null]) {
+      expect(checkoutNodeToEvent(node({ discountCodes } as never), []).discountCodes).toEqual([]);
+    }
+  });
+
   it("refuses a node without id or times with a CheckoutNodeError", () => {
     expect(() => checkoutNodeToEvent(node({ id: "" }), [])).toThrow(CheckoutNodeError);
     expect(() => checkoutNodeToEvent(node({ createdAt: "not a date" }), [])).toThrow(CheckoutNodeError);
   });
 });
 
-describe("checkout token from the recovery URL", () => {
+describe("tokens in the recovery URL", () => {
   it.each([
-    ["https://shop.example/60000001/checkouts/ac/Z2NwLXVzLWVhc3Qx/recover?key=k", "Z2NwLXVzLWVhc3Qx"],
-    ["https://shop.myshopify.com/1234/checkouts/abc123def/recover?key=k", "abc123def"],
-    ["https://checkout.shop.example/checkouts/cn/hWN1/recover", "hWN1"],
-    ["https://shop.example/cart", null],
-    ["not a url", null],
-    [null, null],
-  ])("%s → %s", (url, token) => {
-    expect(checkoutTokenFromRecoveryUrl(url)).toBe(token);
+    // Live shops (captured payload): the segment after /ac/ is the cart token, not the checkout token.
+    ["https://pixel-testing-rs.myshopify.com/59026964593/checkouts/ac/Z2NwLXVzLWVhc3QxOjAxSkJaTUVRSjgzNUJUN1BTNjEzRFdRUFFQ/recover?key=0385163be3875d3a2117e982d9cc3517&locale=en-US",
+      { checkoutToken: null, cartToken: "Z2NwLXVzLWVhc3QxOjAxSkJaTUVRSjgzNUJUN1BTNjEzRFdRUFFQ" }],
+    // Older shops: /checkouts/<checkout token>/recover.
+    ["https://shop.myshopify.com/1234/checkouts/84ad78572dae52a8cbea7d55371afe89/recover?key=k", { checkoutToken: "84ad78572dae52a8cbea7d55371afe89", cartToken: null }],
+    ["https://checkout.shop.example/checkouts/cn/hWN1/recover", { checkoutToken: null, cartToken: "hWN1" }],
+    ["https://shop.example/1/checkouts/ac/%E0%A4%A/recover", { checkoutToken: null, cartToken: null }],
+    ["https://shop.example/cart", { checkoutToken: null, cartToken: null }],
+    ["not a url", { checkoutToken: null, cartToken: null }],
+    [null, { checkoutToken: null, cartToken: null }],
+  ])("%s → %j", (url, tokens) => {
+    expect(tokensFromRecoveryUrl(url)).toEqual(tokens);
   });
 });
 
@@ -157,5 +169,17 @@ describe("bulk JSONL, one checkout at a time", () => {
     const out: string[] = [];
     for await (const line of readLines(stream)) out.push(line);
     expect(out).toEqual(['{"a":"é"}', '{"b":2}', '{"c":"ü"}']);
+  });
+});
+
+describe("counterexamples property tests found (pinned)", () => {
+  it("a checkouts/* line item quantity of 1e21 (an integer, but not a safe one) is read as 1, not stored as 1e21 (FC seed 971468713)", async () => {
+    const { checkoutWebhookToEvent } = await import("~/sources/shopify/webhook-mapping");
+    const event = checkoutWebhookToEvent({ token: " ", created_at: "1970-01-01T00:00:00.000Z", line_items: [{ quantity: 1e21 }] });
+    expect(event.lineItems?.[0]?.quantity).toBe(1);
+  });
+
+  it("an AbandonedCheckout line item quantity past 2^53 is read as 1", () => {
+    expect(lineItemFromNode({ title: "A", variantTitle: null, quantity: 2 ** 60, image: null, originalUnitPriceSet: { presentmentMoney: { amount: "1.00", currencyCode: "USD" } } } as never).quantity).toBe(1);
   });
 });

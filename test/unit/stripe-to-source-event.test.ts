@@ -25,7 +25,8 @@ describe("checkout.session.expired → CheckoutObserved", () => {
       externalId: session.id,
       email: "Ann@Example.com",
       firstName: "Ann",
-      shopifyCustomerId: "gid://shopify/Customer/7012345678901",
+      // client_reference_id is public input (Payment Link URLs): a hint in metadata, never an identity (ADR 076).
+      shopifyCustomerId: null,
       consent: { state: "opt_in", source: "stripe.consent.promotions", detail: { promotions: "opt_in", consent_collection_promotions: "auto" } },
       lineItems: null,
       total: { amountMinor: 4200, currency: "USD" },
@@ -36,6 +37,7 @@ describe("checkout.session.expired → CheckoutObserved", () => {
     });
     expect(seen.metadata).toMatchObject({
       client_reference_id: "shopify_customer_7012345678901",
+      client_reference_shopify_customer_hint: "gid://shopify/Customer/7012345678901",
       metadata: { cart: "abc" },
       recovery_enabled: true,
       line_items_unavailable: "no Stripe API key connected",
@@ -82,6 +84,7 @@ describe("checkout.session.completed → PurchaseObserved", () => {
       shopifyCustomerId: null,
       checkoutToken: null,
       recoveredFrom: "cs_test_original",
+      paymentIntentId: session.payment_intent, // refunds and disputes name it (ADR 076)
       amount: { amountMinor: 4200, currency: "USD" },
       occurredAt: at,
     });

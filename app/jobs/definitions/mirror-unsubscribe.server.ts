@@ -3,13 +3,15 @@ import { mirrorUnsubscribeToShopify } from "../../email/shopify-admin.server";
 import { logger } from "../../logger.server";
 import { defineJob, PermanentJobError } from "../runner.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
+import { mirrorsUnsubscribes } from "../../models/mirror-unsubscribes.server";
 
 export const MIRROR_UNSUBSCRIBE_JOB = "mirror-unsubscribe-to-shopify";
 
 /**
  * An unsubscribe from a Reclaim email, written back to the shop's Shopify customer as UNSUBSCRIBED
  * (customerEmailMarketingConsentUpdate, needs write_customers). Queued by the unsubscribe endpoint, in its
- * transaction, only when the scope is granted; retried with backoff when Shopify is unavailable.
+ * transaction, only when the shop has "Mirror unsubscribes to Shopify" on and the scope granted (checked again here);
+ * retried with backoff when Shopify is unavailable.
  */
 export const mirrorUnsubscribe = defineJob({
   name: MIRROR_UNSUBSCRIBE_JOB,
@@ -17,8 +19,9 @@ export const mirrorUnsubscribe = defineJob({
   async run({ payload, db, job }) {
     const contact = await db.contact.findUnique({ where: { id: payload.contactId }, include: { shop: true } });
     await refuseOtherShopsRow(job, async () => contact?.shopId, `contact ${payload.contactId}`);
-    if (!contact?.unsubscribedAt || contact.shop.uninstalledAt) return;
-    if (!contact.shop.grantedScopes.split(",").map((s) => s.trim()).includes("write_customers")) return;
+    if (!contact?.unsubscribedAt) return;
+    // The merchant's setting and Shopify's grant, as they are now: turned off or revoked since it was queued, nothing.
+    if (!mirrorsUnsubscribes(contact.shop)) return;
     const result = await mirrorUnsubscribeToShopify(contact.shop.domain, { email: contact.email, shopifyCustomerId: contact.shopifyCustomerId }, contact.unsubscribedAt);
     if (result.ok) {
       if (result.customerId && result.customerId !== contact.shopifyCustomerId) {

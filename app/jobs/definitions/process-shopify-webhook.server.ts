@@ -1,10 +1,20 @@
 import { z } from "zod";
 import { enqueuePixelActivation } from "./activate-web-pixel.server";
-import { ingestSourceEvent } from "../../models/ingest.server";
-import { checkoutWebhookToEvent, orderWebhookToEvent, PayloadError } from "../../sources/shopify/webhook-mapping";
+import { ingestPurchaseCancellation, ingestSourceEvent, type IngestResult } from "../../models/ingest.server";
+import { checkoutWebhookToEvent, orderCancelledWebhookToEvent, orderWebhookToEvent, PayloadError } from "../../sources/shopify/webhook-mapping";
 import { defineJob, PermanentJobError } from "../runner.server";
 import { processComplianceDelivery } from "../../privacy/compliance.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
+import { CONSENT_UPDATE_TOPIC, consentUpdateFromRaw } from "../../sources/shopify/consent-webhook";
+import { applyShopifyConsentUpdate } from "../../models/shopify-consent.server";
+
+/**
+ * An order that is not a purchase (a test order, one already cancelled) is processed and kept; like an unreadable
+ * payload, the InboundEvent says why nothing came of it (`error`, the column the inbox has for "why not").
+ */
+function ignoredBecause(result: IngestResult): string | null {
+  return result.kind === "purchase_ignored" ? `ignored: ${result.reason}` : null;
+}
 
 /**
  * Processes one stored Shopify webhook delivery (routes only verify, store and enqueue).
@@ -28,8 +38,17 @@ export const processShopifyWebhook = defineJob({
           if (shop) await ingestSourceEvent(db, shop.id, checkoutWebhookToEvent(body), clock.now());
           break;
         case "orders/create":
-          if (shop) await ingestSourceEvent(db, shop.id, orderWebhookToEvent(body), clock.now());
+          if (shop) error = ignoredBecause(await ingestSourceEvent(db, shop.id, orderWebhookToEvent(body), clock.now()));
           break;
+        case "orders/cancelled":
+          if (shop) error = ignoredBecause(await ingestPurchaseCancellation(db, shop.id, orderCancelledWebhookToEvent(body), clock.now()));
+          break;
+        case CONSENT_UPDATE_TOPIC: {
+          // Read from the stored bytes: customer_id can exceed 2^53 (docs/decisions/073). An unknown customer changes nothing.
+          const update = consentUpdateFromRaw(event.payload);
+          if (shop) await applyShopifyConsentUpdate(db, shop.id, update, { receivedAt: event.receivedAt, now: clock.now() });
+          break;
+        }
         case "app/scopes_update": {
           const current = Array.isArray(body.current) ? body.current.join(",") : "";
           if (shop) await db.shop.update({ where: { id: shop.id }, data: { grantedScopes: current } });

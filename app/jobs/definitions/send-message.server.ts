@@ -18,15 +18,19 @@ import {
   handOff,
   holdMessage,
   loadMessageForSend,
+  markHeldForShopifyEmail,
   markSent,
   MAX_SEND_ATTEMPTS,
+  recordShopifyEmailState,
   rememberDiscountCode,
   retryLater,
   SEND_MESSAGE_JOB,
+  shopifyCheckoutHolds,
   type SendRow,
 } from "../../models/message.server";
-import { decide, type ConsentPolicy, type DecisionInput } from "../../recovery/decide";
-import { discountCodeFrom, stepIncentive } from "../../recovery/incentive";
+import { decide, type ConsentPolicy, type DecisionInput, type ShopifyEmailFacts } from "../../recovery/decide";
+import { lookupShopifyEmailState } from "../../sources/shopify/shopify-email-state.server";
+import { discountCodeFrom, stepIncentive, stripeAllowsPromotionCodes } from "../../recovery/incentive";
 import type { Consent, ConsentEvidence } from "../../recovery/model";
 import { isValidTimeZone } from "../../recovery/quiet-hours";
 import { templateVariables, type IncentiveFacts } from "../../recovery/template";
@@ -45,6 +49,7 @@ export function policyFor(shop: Shop): DecisionInput["policy"] {
         : null,
     timeZone: isValidTimeZone(shop.timezone) ? shop.timezone : "UTC",
     setupProblem: shop.uninstalledAt ? "Reclaim is uninstalled from this shop" : emailSetupProblem(shop),
+    shopifyEmailPolicy: shop.shopifyEmailPolicy === "send_anyway" ? "send_anyway" : "defer",
   };
 }
 
@@ -57,7 +62,45 @@ function parseEvidence(raw: string): ConsentEvidence | null {
   }
 }
 
-const RECOVERY_LEVEL_REASONS = new Set<string>(["purchased", "superseded", "not_contactable", "link_expired", "closed"]);
+// `shopify_email`: Shopify's own email was sent or is scheduled; Shopify owns this checkout's recovery (docs/decisions/075).
+const RECOVERY_LEVEL_REASONS = new Set<string>(["purchased", "superseded", "not_contactable", "link_expired", "closed", "shopify_email"]);
+
+/**
+ * Shopify's answer NOT_SENT is trusted this long (a retry after an SMTP hiccup does not ask again); the next step,
+ * hours later, asks again, because Shopify's automation may have emailed in between. SENT and SCHEDULED are final.
+ */
+const SHOPIFY_EMAIL_FRESH_MS = 15 * 60_000;
+
+/** What is already known about Shopify's own email for this checkout, without asking Shopify. */
+function knownShopifyEmail(r: SendRow["recovery"], now: Date): ShopifyEmailFacts | null {
+  const state = r.shopifyEmailState;
+  if (state === "SENT" || state === "SCHEDULED") return { state, sentAt: r.shopifyEmailSentAt };
+  if ((state === "NOT_SENT" || state === "NONE") && r.shopifyEmailCheckedAt && now.getTime() - r.shopifyEmailCheckedAt.getTime() < SHOPIFY_EMAIL_FRESH_MS) {
+    return { state, sentAt: null };
+  }
+  return null;
+}
+
+/**
+ * Asks Shopify about its own email for this checkout (one paced call), or says why it can't yet: a checkout seen only
+ * by its webhook has no AbandonedCheckout gid until the next poll; Shopify unreachable → `retry` while attempts last,
+ * then `unverified` (decide() then skips this step instead of sending blindly; the next step asks again).
+ */
+async function shopifyEmailFacts(db: PrismaClient, row: SendRow, now: Date, clock: { now(): Date }): Promise<ShopifyEmailFacts | { retry: string }> {
+  const { message: m, recovery: r, shop } = row;
+  if (!r.externalId.startsWith("gid://shopify/AbandonedCheckout/")) {
+    const retryAt = new Date(now.getTime() + (Math.max(1, shop.syncIntervalMinutes) + 1) * 60_000);
+    return { state: "awaiting_checkout_id", holdsSoFar: await shopifyCheckoutHolds(db, r.id, m.id), retryAt };
+  }
+  const found = await lookupShopifyEmailState(shop.domain, r.externalId, { now: () => clock.now() });
+  if (found.kind === "found") {
+    await recordShopifyEmailState(db, r.id, found, now);
+    return { state: found.state, sentAt: found.sentAt };
+  }
+  logger.warn("Shopify's own email state not read", { messageId: m.id, shop: shop.domain, kind: found.kind, error: found.message });
+  if (found.kind === "retry" && m.attempts < MAX_SEND_ATTEMPTS) return { retry: `Shopify's own abandoned-checkout email could not be checked yet: ${found.message}` };
+  return { state: "unverified", why: found.kind === "retry" ? `${found.message}; tried ${m.attempts} times` : found.message };
+}
 const CONTACT_LEVEL_REASONS = new Set<string>(["unsubscribed", "suppressed"]);
 
 /** Thrown before handoff when trying again later may help (e.g. Shopify throttled the discount call). */
@@ -73,6 +116,7 @@ class TryAgainLater extends Error {
 async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: string, now: Date): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
   const { message: m, recovery: r, shop } = row;
   const incentive = stepIncentive(row.step);
+  if (incentive && r.source === "stripe") return stripeIncentive(db, m.id, incentive);
   if (!incentive || r.source !== "shopify") return { facts: null, note: null };
   const code = m.discountCode ?? (await existingDiscountCode(db, m.recoveryId)) ?? discountCodeFrom(randomBytes(8));
   if (m.discountCode !== code) await rememberDiscountCode(db, m.id, claimToken, code);
@@ -91,6 +135,28 @@ async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: strin
     facts: { code, type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date(createdAt.getTime() + incentive.expiresDays * 86_400_000) },
     note: `code ${code}`,
   };
+}
+
+/**
+ * A Stripe recovery's incentive: the step's merchant-entered Stripe promotion code, only when the session (or Payment
+ * Link) allowed promotion codes; otherwise the email goes without it and the log says why (ADR 077).
+ */
+async function stripeIncentive(db: PrismaClient, messageId: string, incentive: NonNullable<ReturnType<typeof stepIncentive>>): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
+  const row = await db.message.findUnique({
+    where: { id: messageId },
+    select: { step: { select: { stripePromotionCode: true } }, recovery: { select: { sourceMetadata: true, currency: true } } },
+  });
+  const code = row?.step.stripePromotionCode ?? null;
+  if (!row || !code) return { facts: null, note: "incentive not shown (no Stripe promotion code on this step)" };
+  let metadata: Record<string, unknown> | null = null;
+  try {
+    metadata = JSON.parse(row.recovery.sourceMetadata) as Record<string, unknown>;
+  } catch {
+    metadata = null;
+  }
+  if (!stripeAllowsPromotionCodes(metadata)) return { facts: null, note: "incentive not shown (this Stripe session did not allow promotion codes)" };
+  // The amount is the merchant's description of their Stripe code; a fixed amount is in the recovery's currency.
+  return { facts: { code, type: incentive.type, value: incentive.value, currency: row.recovery.currency, expiresAt: null }, note: `Stripe promotion code ${code}` };
 }
 
 /**
@@ -116,7 +182,7 @@ export const sendMessage = defineJob({
     let sendDetail: string;
     let discountCode: string | null = null;
     try {
-      const decision = decide({
+      const input: DecisionInput = {
         now,
         recovery: {
           source: r.source === "stripe" ? "stripe" : "shopify",
@@ -124,6 +190,7 @@ export const sendMessage = defineJob({
           consent: r.consent as Consent,
           consentEvidence: parseEvidence(r.consentEvidence),
           abandonedAt: r.abandonedAt,
+          startedAt: r.startedAt,
           completedAt: r.completedAt,
           recoveryUrl: r.recoveryUrl,
           recoveryUrlExpiresAt: r.recoveryUrlExpiresAt,
@@ -134,9 +201,22 @@ export const sendMessage = defineJob({
         contact: row.contact,
         policy: policyFor(shop),
         history: row.history,
-      });
+      };
+      // Shopify's own abandoned-checkout email (docs/decisions/075): asked only when everything else says "send".
+      const checksShopifyEmail = r.source === "shopify" && input.policy.shopifyEmailPolicy === "defer";
+      input.shopifyEmail = checksShopifyEmail ? knownShopifyEmail(r, now) : null;
+      let decision = decide(input);
+      if (decision.outcome === "send" && checksShopifyEmail && !input.shopifyEmail) {
+        const facts = await shopifyEmailFacts(db, row, now, clock);
+        if ("retry" in facts) {
+          await retryLater(db, ref, claimToken, facts.retry, now);
+          return;
+        }
+        decision = decide({ ...input, shopifyEmail: facts });
+      }
       if (decision.outcome === "skip") {
         await finishWithoutSending(db, ref, claimToken, { status: "skipped", reason: decision.reason, detail: decision.detail }, now);
+        if (decision.reason === "shopify_email") await markHeldForShopifyEmail(db, r.id, now);
         // Reasons that will still hold at the later steps end them now (the log then says why at once).
         if (RECOVERY_LEVEL_REASONS.has(decision.reason)) await cancelPendingMessages(db, r.id, m.shopId, decision.reason, decision.detail, now);
         if (CONTACT_LEVEL_REASONS.has(decision.reason) && r.contactId) await cancelContactMessages(db, r.contactId, decision.reason, decision.detail, now);

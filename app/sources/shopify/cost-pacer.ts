@@ -129,6 +129,17 @@ export class CostPacer {
     return Math.ceil(((missing + 1) / this.status.restoreRate) * 1000) + 5;
   }
 
+  /**
+   * How long a small call from outside the sync (a send-time look-up) must wait for `cost` points: unlike the sync's
+   * pages it may use the reserve the sync leaves free for such calls, but never more than the bucket holds.
+   */
+  waitMsForSmallCall(cost: number, atMs: number): number {
+    if (!this.status) return 0;
+    const missing = cost - (this.available(atMs) + this.reserve);
+    if (missing <= 0) return 0;
+    return Math.ceil(((missing + 1) / this.status.restoreRate) * 1000) + 5;
+  }
+
   /** Largest page that fits under the budget. */
   fullPage(model: CostModel, maxItems: number): number {
     return clamp(Math.floor((this.budget - model.fixed) / model.perItem), 1, maxItems);

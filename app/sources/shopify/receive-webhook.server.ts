@@ -2,6 +2,7 @@ import { db } from "../../db.server";
 import { recordInboundEvent } from "../../models/inbound-event.server";
 import { jsonNestingDepth, MAX_JSON_DEPTH, readBodyWithLimit } from "../../security/request-limits.server";
 import { authenticate } from "../../shopify.server";
+import { minimiseWebhookBody } from "./webhook-fields";
 
 /** Shopify normalises topics to `CHECKOUTS_CREATE`; we store them the way the TOML names them (`checkouts/create`). */
 export function topicName(normalised: string): string {
@@ -29,7 +30,7 @@ async function boundedWebhookRequest(request: Request): Promise<{ request: Reque
 
 /**
  * Verifies the HMAC (401) and parses the payload; a signed body that is not a JSON object is a 400, not a 500.
- * Returns the body as signed too: it is what gets stored (JSON.parse has rounded ids past 2^53, the text has not).
+ * Returns the body as signed too: what gets stored is read from it (JSON.parse has rounded ids past 2^53, the text has not).
  */
 async function verifiedWebhook(request: Request) {
   let webhook: Awaited<ReturnType<typeof authenticate.webhook>>;
@@ -65,7 +66,8 @@ export async function receiveShopifyWebhook(request: Request) {
       receiver: webhook.shop,
       externalId: webhook.webhookId,
       topic,
-      payload: raw, // as signed, byte for byte (exact ids; the same JSON the job parses)
+      // Only the fields the job reads (webhook-fields.ts), numbers as signed (exact ids past 2^53).
+      payload: minimiseWebhookBody(topic, raw),
       shopId: shop?.id ?? null,
     },
     { name: "process-shopify-webhook" },

@@ -53,19 +53,31 @@ export class CheckoutNodeError extends Error {
 }
 
 /**
- * The checkout token in an abandoned checkout's recovery URL: `…/checkouts/ac/<token>/recover?key=…` (the current
- * shape), `…/checkouts/<token>/recover?key=…` (older shops). null when the URL has another shape.
+ * What an abandoned checkout's recovery URL identifies. Live shops send `…/checkouts/ac/<cart token>/recover?key=…`:
+ * the segment is the CART token (`Z2Nw…`), not the checkout `token` the webhooks carry (captured payloads,
+ * test/fixtures/shopify/real/). Older shops send `…/checkouts/<checkout token>/recover?key=…`. Other two-letter
+ * prefixes (`cn/`) are read like `ac/`; ingest matches a URL token against both columns anyway, so a misread kind
+ * still joins. GraphQL exposes neither token, so this is how the poll joins the webhooks and orders of the same
+ * checkout. Both null for any other shape.
  */
-export function checkoutTokenFromRecoveryUrl(url: string | null | undefined): string | null {
-  if (!url) return null;
+export function tokensFromRecoveryUrl(url: string | null | undefined): { checkoutToken: string | null; cartToken: string | null } {
+  const none = { checkoutToken: null, cartToken: null };
+  if (!url || typeof url !== "string") return none;
   let path: string;
   try {
     path = new URL(url).pathname;
   } catch {
-    return null;
+    return none;
   }
-  const match = /\/checkouts\/(?:[a-z]{2}\/)?([^/]+)\/recover\/?$/.exec(path);
-  return match ? decodeURIComponent(match[1]!) : null;
+  const match = /\/checkouts\/([a-z]{2}\/)?([^/]+)\/recover\/?$/.exec(path);
+  if (!match) return none;
+  let segment: string;
+  try {
+    segment = decodeURIComponent(match[2]!);
+  } catch {
+    return none;
+  }
+  return match[1] ? { checkoutToken: null, cartToken: segment } : { checkoutToken: segment, cartToken: null };
 }
 
 /** Shopify's email marketing state → Reclaim's consent. Only an explicit subscription is an opt-in. */
@@ -98,7 +110,7 @@ function minorOf(money: MoneyV2, max = MAX_STORED_MINOR): number {
 }
 
 export function lineItemFromNode(node: LineItemNode): LineItem {
-  const quantity = Number.isInteger(node.quantity) && node.quantity > 0 ? node.quantity : 1;
+  const quantity = Number.isSafeInteger(node.quantity) && node.quantity > 0 ? node.quantity : 1;
   const price = node.originalUnitPriceSet?.presentmentMoney;
   const unit = price ? minorOf(price, Number.MAX_SAFE_INTEGER) : 0;
   if (!Number.isSafeInteger(unit * quantity)) throw new RangeError("line item total too large");
@@ -145,7 +157,7 @@ export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[
     kind: "checkout.observed",
     source: "shopify",
     externalId: node.id,
-    checkoutToken: checkoutTokenFromRecoveryUrl(node.abandonedCheckoutUrl),
+    ...tokensFromRecoveryUrl(node.abandonedCheckoutUrl),
     name: node.name || null,
     email: address?.emailAddress ?? null,
     firstName: customer?.firstName || null,
@@ -155,7 +167,7 @@ export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[
     total,
     shopTotal,
     locale: customer?.locale || null,
-    discountCodes: (node.discountCodes ?? []).filter((c) => typeof c === "string" && c.length > 0),
+    discountCodes: Array.isArray(node.discountCodes) ? node.discountCodes.filter((c) => typeof c === "string" && c.length > 0) : [],
     recoveryUrl: node.abandonedCheckoutUrl || null,
     recoveryUrlExpiresAt: null,
     abandonedAt: createdAt,

@@ -1,4 +1,4 @@
-import type { CheckoutObserved, ConsentEvidence, LineItem, PurchaseObserved } from "../../recovery/model";
+import type { CheckoutObserved, ConsentEvidence, LineItem, Money, PurchaseObserved } from "../../recovery/model";
 import { toMinorUnits } from "../../recovery/money";
 import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 
@@ -43,7 +43,7 @@ function minor(value: unknown, currency: string, field: string, max = MAX_STORED
 function lineItems(items: unknown, currency: string): LineItem[] {
   if (!Array.isArray(items)) return [];
   return items.slice(0, 250).map((item: Json) => {
-    const quantity = Number.isInteger(item?.quantity) && item.quantity > 0 ? item.quantity : 1;
+    const quantity = Number.isSafeInteger(item?.quantity) && item.quantity > 0 ? item.quantity : 1;
     // Line items are stored as JSON (no 32-bit column), but their arithmetic must stay exact.
     const unit = minor(item?.price ?? "0", currency, "line item price", Number.MAX_SAFE_INTEGER);
     const total = item?.line_price != null ? minor(item.line_price, currency, "line item line_price", Number.MAX_SAFE_INTEGER) : unit * quantity;
@@ -102,15 +102,42 @@ export function checkoutWebhookToEvent(p: Json): CheckoutObserved {
   };
 }
 
-/** `orders/create`. */
+/**
+ * An order's total as Shopify sends it: `total_price` is in the SHOP's currency (`currency`); what the buyer paid, in
+ * the currency they saw, is `total_price_set.presentment_money`. The purchase is the buyer's amount (the same currency
+ * the checkout's recovery is kept in, so a conversion sums with the right figures); the shop's is kept apart. Only a
+ * payload with no `total_price_set` at all (older or trimmed ones) falls back to `total_price` in `currency`, which is
+ * then both. A set that is there but unreadable is an unreadable payload, not a reason to guess.
+ */
+function orderTotals(p: Json): { amount: Money; shopAmount: Money | null } {
+  const set: unknown = p.total_price_set;
+  if (set == null) {
+    const currency = str(p.currency) ?? str(p.presentment_currency) ?? "USD";
+    const amount = { amountMinor: minor(p.total_price ?? "0", currency, "total_price"), currency };
+    return { amount, shopAmount: str(p.currency) ? amount : null };
+  }
+  if (typeof set !== "object" || Array.isArray(set)) throw new PayloadError("total_price_set is not an object");
+  const money = (value: unknown, field: string): Money | null => {
+    if (value == null) return null;
+    if (typeof value !== "object" || Array.isArray(value)) throw new PayloadError(`${field} is not an object`);
+    const currency = str((value as Json).currency_code);
+    if (!currency) throw new PayloadError(`${field} has no currency_code`);
+    return { amountMinor: minor((value as Json).amount, currency, `${field}.amount`), currency };
+  };
+  const amount = money((set as Json).presentment_money, "total_price_set.presentment_money");
+  if (!amount) throw new PayloadError("total_price_set has no presentment_money");
+  return { amount, shopAmount: money((set as Json).shop_money, "total_price_set.shop_money") };
+}
+
+/** `orders/create` (and the order body of `orders/cancelled`). */
 export function orderWebhookToEvent(p: Json): PurchaseObserved {
   // The gid as sent, else built from a numeric or string id; anything else (an array, an object) is no id at all.
   const rawId: unknown = p?.id;
   const id = str(p?.admin_graphql_api_id) ?? (typeof rawId === "number" || str(rawId) ? `gid://shopify/Order/${String(rawId)}` : null);
   if (!id) throw new PayloadError("order payload has no id");
-  const currency = str(p.presentment_currency) ?? str(p.currency) ?? "USD";
   const occurredAt = date(p.processed_at) ?? date(p.created_at);
   if (!occurredAt) throw new PayloadError("order payload has no valid created_at");
+  const { amount, shopAmount } = orderTotals(p);
   return {
     kind: "purchase.observed",
     source: "shopify",
@@ -119,7 +146,21 @@ export function orderWebhookToEvent(p: Json): PurchaseObserved {
     shopifyCustomerId: customerGid(p.customer),
     checkoutToken: str(p.checkout_token),
     cartToken: str(p.cart_token),
-    amount: { amountMinor: minor(p.total_price ?? "0", currency, "total_price"), currency },
+    amount,
+    shopAmount,
+    // Only a literal `true` is a test order (Shopify's bogus gateway, test mode); absent means a real one.
+    test: p.test === true,
+    cancelledAt: date(p.cancelled_at),
     occurredAt,
   };
+}
+
+/**
+ * `orders/cancelled`: the whole order again, with `cancelled_at` set. A body without a readable `cancelled_at` is not a
+ * cancellation we can act on.
+ */
+export function orderCancelledWebhookToEvent(p: Json): PurchaseObserved & { cancelledAt: Date } {
+  const event = orderWebhookToEvent(p);
+  if (!event.cancelledAt) throw new PayloadError("orders/cancelled payload has no valid cancelled_at");
+  return { ...event, cancelledAt: event.cancelledAt };
 }

@@ -1,4 +1,5 @@
 import type { PrismaClient } from "@prisma/client";
+import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { recordInboundEvent } from "../../models/inbound-event.server";
 import { loadVerificationSecrets } from "../../models/stripe-connection.server";
@@ -7,6 +8,10 @@ import { verifyStripeEvent, type VerifyOutcome } from "./verify-event.server";
 import { MAX_BODY_BYTES } from "../../security/request-limits.server";
 
 export const PROCESS_STRIPE_EVENT_JOB = "process-stripe-event";
+
+/** What Stripe (and the merchant, in the endpoint's delivery log) reads when the Stripe source is off. */
+export const STRIPE_SOURCE_OFF_ANSWER =
+  "Stripe recovery is turned off on this Reclaim deployment (STRIPE_SOURCE_ENABLED=false); this event was not stored. Remove this endpoint in Stripe.";
 
 /** Connection ids are cuids; anything else cannot be one of ours and costs no database read. */
 const CONNECTION_ID = /^[a-z0-9]{10,40}$/;
@@ -60,9 +65,12 @@ export async function readVerifiedEvent(
 /**
  * POST /webhooks/stripe/<connectionId>: verify, store once by event id, enqueue processing, answer 200 at once.
  * Unknown connection, bad or stale signature, malformed body → 400 with a short reason and nothing stored.
- * Event types Reclaim does not handle are stored and acknowledged too (the job records them as ignored).
+ * Event types Reclaim does not handle are stored and acknowledged too (the job records them as ignored), and so are thin
+ * events (no data.object), which Reclaim cannot act on: a 4xx would only make Stripe retry and then disable the endpoint.
  */
 export async function receiveStripeWebhook(db: PrismaClient, connectionId: string, request: Request): Promise<WebhookAnswer> {
+  // A deployment listed on the Shopify App Store runs without the Stripe source (ADR 077): say so, store nothing.
+  if (!env.STRIPE_SOURCE_ENABLED) return answer(410, STRIPE_SOURCE_OFF_ANSWER);
   const verified = await readVerifiedEvent(db, connectionId, request);
   if (!verified.ok) return verified.answer;
   const { event } = verified.outcome;
@@ -75,6 +83,8 @@ export async function receiveStripeWebhook(db: PrismaClient, connectionId: strin
       topic: event.type,
       payload: verified.raw, // as signed, byte for byte
       shopId: verified.shopId,
+      // Thin events are unversioned; a snapshot's version says which payload shape it has (docs/decisions/076).
+      apiVersion: typeof event.api_version === "string" ? event.api_version.slice(0, 64) : null,
     },
     { name: PROCESS_STRIPE_EVENT_JOB },
   );

@@ -22,9 +22,18 @@ export function apiBaseOptions(base: string | undefined, nodeEnv: string): ApiBa
   return { host: url.hostname, port: url.port ? Number(url.port) : protocol === "http" ? 80 : 443, protocol };
 }
 
+/**
+ * The Stripe API version Reclaim is written against, stated rather than left to the SDK's default so that upgrading the
+ * SDK never silently changes the shape of what the app reads. It is also the version Settings › Stripe asks merchants to
+ * pin their webhook endpoint to (payloads follow the endpoint's version; docs/decisions/076). Must equal the SDK's own
+ * pinned version (test/unit/stripe-api-version.test.ts).
+ */
+export const STRIPE_API_VERSION = "2026-10-28.endive" as const;
+
 /** A client acting with one merchant's API key. Short timeout and one retry: these calls run in jobs, which retry. */
 export function stripeClient(apiKey: string): Stripe {
   return new Stripe(apiKey, {
+    apiVersion: STRIPE_API_VERSION,
     ...apiBaseOptions(env.STRIPE_API_BASE, env.NODE_ENV),
     maxNetworkRetries: 1,
     timeout: 15_000,

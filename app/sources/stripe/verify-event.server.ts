@@ -11,12 +11,31 @@ export interface StripeEventEnvelope {
   created: number;
   livemode: boolean;
   data: { object: Record<string, unknown> };
+  /** The API version the payload was rendered with (the endpoint's pinned version, else the account default). */
+  api_version?: string | null;
+  /** Set only on events from a connected account (Connect). */
+  account?: string | null;
+}
+
+/**
+ * A "thin" event: an event destination's notification (`object: "v2.core.event"`, `related_object` to fetch) or any
+ * signed event without `data.object`. Unversioned and carrying no payload Reclaim can use: stored, acknowledged and
+ * recorded as ignored, never refused (a 4xx makes Stripe retry for days and then disable the endpoint; ADR 076).
+ */
+export interface ThinStripeEvent {
+  id: string;
+  type: string;
+  thin: true;
+  livemode: boolean | null;
+  /** A v1 envelope without data.object still says its version; a v2 notification has none. */
+  api_version: string | null;
 }
 
 export type VerifyFailure = "missing_signature" | "bad_signature" | "stale_timestamp" | "malformed_json" | "too_deep" | "not_an_event";
 
 export type VerifyOutcome =
   | { ok: true; event: StripeEventEnvelope; /** Which secret matched: 0 = current, 1 = previous (rotation). */ secretIndex: number }
+  | { ok: true; event: ThinStripeEvent; secretIndex: number }
   | { ok: false; reason: VerifyFailure; message: string };
 
 const MESSAGES: Record<VerifyFailure, string> = {
@@ -54,7 +73,9 @@ export function verifyStripeEvent(rawBody: string, signatureHeader: string | nul
     // The signature matched; now the body itself.
     const parsed = parseJsonWithLimits(rawBody, MAX_JSON_DEPTH);
     if (!parsed.ok) return fail(parsed.problem === "malformed" ? "malformed_json" : "too_deep");
-    return isEventEnvelope(parsed.value) ? { ok: true, event: parsed.value, secretIndex: index } : fail("not_an_event");
+    if (isEventEnvelope(parsed.value)) return { ok: true, event: parsed.value, secretIndex: index };
+    const thin = thinEvent(parsed.value);
+    return thin ? { ok: true, event: thin, secretIndex: index } : fail("not_an_event");
   }
   return fail(stale ? "stale_timestamp" : "bad_signature");
 }
@@ -72,4 +93,18 @@ function isEventEnvelope(value: unknown): value is StripeEventEnvelope {
     typeof data === "object" && data !== null &&
     typeof data.object === "object" && data.object !== null
   );
+}
+
+/** A signed event that has an id and a type but no snapshot payload (see ThinStripeEvent), or null. */
+export function thinEvent(value: unknown): ThinStripeEvent | null {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return null;
+  const e = value as Record<string, unknown>;
+  if (e.object !== "v2.core.event" && e.object !== "event") return null;
+  if (typeof e.id !== "string" || e.id.length === 0 || e.id.length > 255 || typeof e.type !== "string" || e.type.length === 0 || e.type.length > 255) return null;
+  return { id: e.id, type: e.type, thin: true, livemode: typeof e.livemode === "boolean" ? e.livemode : null, api_version: typeof e.api_version === "string" ? e.api_version : null };
+}
+
+/** Whether a stored payload is a snapshot event the handlers can read (the job re-reads what the route stored). */
+export function isSnapshotEvent(value: unknown): value is StripeEventEnvelope {
+  return isEventEnvelope(value);
 }

@@ -1,5 +1,6 @@
 // Deterministic, realistic abandoned checkouts: the same options always give the same data.
 import { currencyExponent } from "./money";
+import { realisticCartToken } from "./store";
 import type {
   AddressRecord,
   CheckoutInput,
@@ -301,7 +302,7 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
     out.push({
       id,
       token: hex(rand),
-      cartToken: rand() < 0.9 ? hex(rand) : null,
+      cartToken: rand() < 0.9 ? realisticCartToken(hex(rand)) : null,
       recoveryKey: hex(rand),
       createdAt,
       updatedAt,

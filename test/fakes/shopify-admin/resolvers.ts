@@ -318,6 +318,30 @@ export function checkoutView(store: ShopStore, c: CheckoutRecord) {
   };
 }
 
+/** Store email state → `AbandonmentEmailState` (which has no SUPPRESSED: a suppressed email is one Shopify will not send). */
+const ABANDONMENT_EMAIL_STATE = { sent: "SENT", scheduled: "SCHEDULED", not_sent: "NOT_SENT", suppressed: "NOT_SENT" } as const;
+
+/**
+ * `Abandonment` for an abandoned checkout: what Shopify's own abandoned-checkout automation did (emailState,
+ * emailSentAt). Fields the fake cannot derive (products viewed, order history…) are left out and answer "not implemented".
+ */
+export function abandonmentView(store: ShopStore, c: CheckoutRecord) {
+  const state = ABANDONMENT_EMAIL_STATE[c.emailState] ?? "NOT_SENT";
+  return {
+    __typename: "Abandonment",
+    id: gid("Abandonment", c.id),
+    emailState: state,
+    emailSentAt: state === "SENT" ? dateTime(c.emailSentAt ?? c.updatedAt) : null,
+    abandonmentType: "CHECKOUT",
+    mostRecentStep: "CHECKOUT",
+    createdAt: dateTime(c.createdAt),
+    lastCheckoutAbandonmentDate: dateTime(c.createdAt),
+    isFromOnlineStore: c.sourceName === "web",
+    abandonedCheckoutPayload: () => checkoutView(store, c),
+    customer: () => customerView(store, store.rawCustomer(c.customerId)),
+  };
+}
+
 function shopView(store: ShopStore) {
   const s = store.shop;
   return {
@@ -490,8 +514,27 @@ export function bulkOperationView(op: BulkOperationRecord | undefined | null) {
 // ---------------------------------------------------------------------------------------------
 // Roots
 
+/** `optional_scopes` of shopify.app.toml, as `App.optionalAccessScopes` reports them. */
+const FAKE_APP_OPTIONAL_SCOPES = ["write_customers"];
+
 export const queryRoot = {
   shop: ((_args, ctx) => shopView(ctx.shop.store)) as ResolverFn,
+
+  /**
+   * The calling app (what the Remix library's `scopes.query()` reads): its granted scopes are the shop's current ones
+   * (`setScopes`). The fake knows no app configuration, so the optional scopes are those of shopify.app.toml.
+   */
+  app: ((args, ctx) => {
+    if (args.id) throw notImplemented("QueryRoot.app(id)");
+    const scope = (handle: string) => ({ __typename: "AccessScope", handle, description: handle });
+    const granted = ctx.shop.scope.split(",").map((s) => s.trim()).filter(Boolean);
+    return {
+      __typename: "App",
+      requestedAccessScopes: granted.filter((s) => !FAKE_APP_OPTIONAL_SCOPES.includes(s)).map(scope),
+      optionalAccessScopes: FAKE_APP_OPTIONAL_SCOPES.map(scope),
+      installation: { __typename: "AppInstallation", accessScopes: granted.map(scope) },
+    };
+  }) as ResolverFn,
 
   /** The app's pixel on this shop (by id, or the app's only one without an id), null when there is none. */
   webPixel: ((args, ctx) => {
@@ -521,6 +564,13 @@ export const queryRoot = {
   }) as ResolverFn,
 
   customer: ((args, ctx) => customerView(ctx.shop.store, ctx.shop.store.rawCustomer(numericId(String(args.id))))) as ResolverFn,
+
+  /** null for an id that is not an abandoned checkout of this shop (as Shopify answers an unknown id). */
+  abandonmentByAbandonedCheckoutId: ((args, ctx) => {
+    const match = /^gid:\/\/shopify\/AbandonedCheckout\/(\d+)$/.exec(String(args.abandonedCheckoutId));
+    const c = match ? ctx.shop.store.rawCheckout(Number(match[1])) : undefined;
+    return c ? abandonmentView(ctx.shop.store, c) : null;
+  }) as ResolverFn,
 
   node: ((args, ctx) => nodeById(ctx, String(args.id))) as ResolverFn,
 

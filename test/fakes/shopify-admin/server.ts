@@ -171,6 +171,8 @@ interface ShopState {
   documents: LoggedDocument[];
   accessTokens: Map<string, IssuedToken>;
   refreshToken: { current: string | null; previous: string | null; expiresAt: number | null };
+  /** GraphQL requests still to answer THROTTLED whatever the bucket holds (throttleNext) */
+  forcedThrottles?: number;
   clientId?: string;
   clientSecret?: string;
   scope: string;
@@ -419,6 +421,15 @@ export class FakeShopifyAdminServer {
       remaining: o.count ?? 1,
       message: o.message ?? "Flow trigger could not be processed",
     };
+  }
+
+  /**
+   * The shop's next `count` GraphQL requests answer THROTTLED (HTTP 200, `errors[].extensions.code`), as when another
+   * app sharing the store's bucket drained it; unlike `bucket(domain).set(0)` this does not depend on the clock.
+   */
+  throttleNext(domain: string, count = 1): void {
+    const s = this.shop(domain);
+    s.forcedThrottles = (s.forcedThrottles ?? 0) + count;
   }
 
   failNextBulkOperation(domain: string, errorCode: BulkOperationErrorCode = "INTERNAL_SERVER_ERROR"): void {
@@ -725,7 +736,9 @@ export class FakeShopifyAdminServer {
       state.stats.maxCostExceeded += 1;
       return fail("max_cost", [maxCostExceededError(requested.cost, state.maxQueryCost)]);
     }
-    if (!state.bucket.tryTake(requested.cost)) {
+    const forced = (state.forcedThrottles ?? 0) > 0;
+    if (forced) state.forcedThrottles! -= 1;
+    if (forced || !state.bucket.tryTake(requested.cost)) {
       state.stats.throttled += 1;
       return fail("throttled", [throttledError()], {
         extensions: { cost: costExtension(requested.cost, null, state.bucket.status()) },

@@ -103,6 +103,8 @@ export interface CheckoutRecord {
   referringSite: string | null;
   sourceName: string;
   emailState: AbandonmentEmailState;
+  /** When Shopify's own abandoned-checkout email went out (`Abandonment.emailSentAt`); unset = not sent. */
+  emailSentAt?: string | null;
 }
 
 /** A checkout as returned by the store: the record plus its customer, copied. */
@@ -197,6 +199,19 @@ function fallbackToken(): string {
   return randomBytes(16).toString("hex");
 }
 
+/**
+ * A cart token in the shape live shops send (rudder-transformer's captures, test/fixtures/shopify/README.md):
+ * base64 of `gcp-<region>:01<24 Crockford characters>`, e.g. `Z2NwLXVzLWVhc3QxOjAxSkJaTUVRSjgzNUJUN1BTNjEzRFdRUFFQ`.
+ * Made from 128 random bits given as 32 hex characters (the generator passes its seeded ones, so its data stays the same).
+ */
+export function realisticCartToken(randomHex: string = randomBytes(16).toString("hex")): string {
+  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  const bits = BigInt(`0x${randomHex}`);
+  let ulid = "01";
+  for (let i = 0; i < 24; i++) ulid += alphabet[Number((bits >> BigInt(i * 5)) & 31n)];
+  return Buffer.from(`gcp-us-east1:${ulid}`).toString("base64").replace(/=+$/, "");
+}
+
 export class ShopStore {
   private readonly checkouts = new Map<number, CheckoutRecord>();
   /** checkouts ascending by id; rebuilt after an insert or delete */
@@ -223,10 +238,16 @@ export class ShopStore {
     return new Date(this.now()).toISOString();
   }
 
-  /** Recovery link in the shape of Shopify's samples: https://<shop>/<shop id>/checkouts/ac/<token>/recover?key=<key> */
-  recoveryUrl(c: Pick<CheckoutRecord, "token" | "recoveryKey">): string {
+  /**
+   * Recovery link as live shops send it: https://<shop>/<shop id>/checkouts/ac/<CART token>/recover?key=<key> — the
+   * path segment is the cart token, not the checkout `token` (captured payloads, test/fixtures/shopify/real/). A
+   * checkout without a cart token gets the older shape, whose segment is the checkout token: /checkouts/<token>/recover.
+   */
+  recoveryUrl(c: Pick<CheckoutRecord, "token" | "cartToken" | "recoveryKey">): string {
     const base = this.shop.storefrontUrl ?? `https://${this.shop.domain}`;
-    return `${base}/${this.shop.id}/checkouts/ac/${c.token}/recover?key=${c.recoveryKey}`;
+    return c.cartToken
+      ? `${base}/${this.shop.id}/checkouts/ac/${c.cartToken}/recover?key=${c.recoveryKey}`
+      : `${base}/${this.shop.id}/checkouts/${c.token}/recover?key=${c.recoveryKey}`;
   }
 
   upsertCustomer(customer: CustomerRecord): CustomerRecord {
@@ -260,7 +281,7 @@ export class ShopStore {
     }
     const record: CheckoutRecord = {
       token: fallbackToken(),
-      cartToken: null,
+      cartToken: realisticCartToken(),
       recoveryKey: fallbackToken(),
       createdAt: now,
       completedAt: null,
@@ -323,6 +344,12 @@ export class ShopStore {
     return undefined;
   }
 
+  /** The checkout a recovery URL names: live URLs carry the cart token (…/checkouts/ac/<cart token>/recover). */
+  getCheckoutByCartToken(cartToken: string): StoredCheckout | undefined {
+    for (const record of this.checkouts.values()) if (record.cartToken !== null && record.cartToken === cartToken) return this.resolve(record);
+    return undefined;
+  }
+
   /** Every checkout, ascending by id. */
   listCheckouts(): StoredCheckout[] {
     return this.rawCheckouts().map((r) => this.resolve(r));
@@ -345,6 +372,18 @@ export class ShopStore {
   touchCheckout(id: number | string, at: Date | string = new Date(this.now()), change: CheckoutInput = {}): StoredCheckout {
     this.mustGet(id);
     return this.upsertCheckout({ ...change, id: numericId(id), updatedAt: new Date(at).toISOString() });
+  }
+
+  /**
+   * Shopify's own abandoned-checkout automation acted on the checkout: `sent` (at `sentAt`, default now), `scheduled`,
+   * `not_sent` or `suppressed`. Read back by `abandonmentByAbandonedCheckoutId` and the `email_state:` search. It does
+   * not bump updatedAt (whether Shopify does is not documented; the app does not rely on it).
+   */
+  setEmailState(id: number | string, state: AbandonmentEmailState, sentAt: Date | string | null = state === "sent" ? new Date(this.now()) : null): StoredCheckout {
+    const record = this.mustGet(id);
+    record.emailState = state;
+    record.emailSentAt = sentAt === null ? null : new Date(sentAt).toISOString();
+    return this.resolve(record);
   }
 
   deleteCheckout(id: number | string): boolean {

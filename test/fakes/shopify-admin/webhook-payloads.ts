@@ -177,6 +177,12 @@ export interface OrderPayloadOptions {
   orderNumber?: number;
   /** default: the checkout's completedAt, or now */
   createdAt?: string;
+  /** a test order (Shopify's bogus gateway / test mode); default false */
+  test?: boolean;
+  /** set for an order that is cancelled (the `orders/cancelled` body, or an order created already cancelled); default null */
+  cancelledAt?: string | null;
+  /** `customer` | `fraud` | `inventory` | `declined` | `other`; default "customer" when cancelledAt is set */
+  cancelReason?: string | null;
 }
 
 function moneySet(shopMinor: number, shopCurrency: string, presentmentMinor: number, presentmentCurrency: string) {
@@ -187,8 +193,10 @@ function moneySet(shopMinor: number, shopCurrency: string, presentmentMinor: num
 }
 
 /**
- * Body of an `orders/create` webhook for the order a stored checkout turned into. Order amounts
- * are in the shop currency, with `*_set` fields carrying both currencies.
+ * Body of an `orders/create` webhook for the order a stored checkout turned into (with `cancelledAt`, the body of
+ * `orders/cancelled`: the same Order resource, cancelled). As Shopify sends it: `total_price` and the other bare amounts
+ * are in the SHOP's currency (`currency`); the `*_set` fields carry both `shop_money` and `presentment_money` (what the
+ * buyer saw, `presentment_currency`). Shape checked against a live shop's payload (test/fixtures/shopify/real/orders-create.json).
  */
 export function orderCreatePayload(store: ShopStore, checkout: StoredCheckout | number | string, options: OrderPayloadOptions = {}) {
   const c = resolveCheckout(store, checkout);
@@ -209,14 +217,16 @@ export function orderCreatePayload(store: ShopStore, checkout: StoredCheckout | 
     checkout_token: c.token,
     cart_token: c.cartToken,
     confirmed: true,
-    test: false,
+    test: options.test ?? false,
+    cancelled_at: restTime(options.cancelledAt ?? null, tz),
+    cancel_reason: options.cancelledAt ? (options.cancelReason === undefined ? "customer" : options.cancelReason) : null,
     email: c.email ?? "",
     contact_email: c.email,
     phone: c.phone,
     buyer_accepts_marketing: c.buyerAcceptsMarketing,
     created_at: restTime(createdAt, tz),
     processed_at: restTime(createdAt, tz),
-    updated_at: restTime(createdAt, tz),
+    updated_at: restTime(options.cancelledAt ?? createdAt, tz),
     currency: c.currency,
     presentment_currency: c.presentmentCurrency,
     total_price: restAmount(totals.totalPrice.shop, c.currency),
@@ -271,5 +281,33 @@ export function webhookHeaders(o: WebhookHeaderOptions): Record<string, string> 
     "X-Shopify-Event-Id": o.eventId ?? randomUUID(),
     "X-Shopify-Triggered-At": o.triggeredAt ?? new Date().toISOString(),
     "X-Shopify-Hmac-Sha256": createHmac("sha256", o.secret).update(o.body, "utf8").digest("base64"),
+  };
+}
+
+export interface ConsentUpdatePayloadOptions {
+  /** default: the stored customer's marketingState */
+  state?: CustomerRecord["marketingState"];
+  /** default: the stored customer's marketingUpdatedAt (ISO); null sends `consent_updated_at: null` */
+  consentUpdatedAt?: string | null;
+}
+
+/**
+ * Body of a `customers_email_marketing_consent/update` webhook for a stored customer, in Shopify's shape:
+ * `{customer_id, email_address, email_marketing_consent: {state, opt_in_level, consent_updated_at}}` with lowercase
+ * enum values and the time in the shop's time zone. `customer_id` is a JSON number (send ids past 2^53 as raw text).
+ */
+export function customerConsentUpdatePayload(store: ShopStore, customer: CustomerRecord | number | string, options: ConsentUpdatePayloadOptions = {}) {
+  const c = typeof customer === "object" ? customer : store.getCustomer(customer);
+  if (!c) throw new Error(`no customer ${String(customer)} in ${store.shop.domain}`);
+  const state = options.state ?? c.marketingState;
+  const at = options.consentUpdatedAt !== undefined ? options.consentUpdatedAt : c.marketingUpdatedAt;
+  return {
+    customer_id: c.id,
+    email_address: c.email,
+    email_marketing_consent: {
+      state: state.toLowerCase(),
+      opt_in_level: c.marketingOptInLevel ? c.marketingOptInLevel.toLowerCase() : null,
+      consent_updated_at: restTime(at, store.shop.ianaTimezone),
+    },
   };
 }

@@ -10,6 +10,8 @@ const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name)
 const SESSION = load("checkout.session.json");
 const EVENT = load("event.json");
 const ITEM = load("item.json");
+const PRODUCT = load("product.json");
+const PAYMENT_LINK = load("payment_link.json");
 
 type Json = Record<string, any>;
 
@@ -63,17 +65,31 @@ function baseSession(s: SessionState): Json {
 }
 
 /** A session as `checkout.session.expired` carries it: recovery URL and its expiry filled (when recovery is enabled). */
-export function expiredSession(s: SessionState & { recovery?: boolean; recoveryExpiresAt?: number } = {}): Json {
+export function expiredSession(
+  s: SessionState & {
+    recovery?: boolean;
+    recoveryExpiresAt?: number | null;
+    recoveryUrl?: string;
+    allowPromotionCodes?: boolean;
+    /** A Payment Link session: `payment_link` set, and no `after_expiration` (Payment Links have no recovery setting). */
+    paymentLink?: string;
+  } = {},
+): Json {
   const session = baseSession(s);
   session.status = "expired";
   session.payment_status = "unpaid";
+  if (s.paymentLink) {
+    session.payment_link = s.paymentLink;
+    session.after_expiration = null;
+    return session;
+  }
   const enabled = s.recovery ?? true;
   session.after_expiration = {
     recovery: {
-      allow_promotion_codes: true,
+      allow_promotion_codes: s.allowPromotionCodes ?? true,
       enabled,
-      expires_at: enabled ? (s.recoveryExpiresAt ?? session.expires_at + 30 * 86_400) : null,
-      url: enabled ? `https://buy.stripe.com/r/live_${suffix(40)}` : null,
+      expires_at: enabled ? (s.recoveryExpiresAt === undefined ? session.expires_at + 30 * 86_400 : s.recoveryExpiresAt) : null,
+      url: enabled ? (s.recoveryUrl ?? `https://buy.stripe.com/r/live_${suffix(40)}`) : null,
     },
   };
   return session;
@@ -109,8 +125,30 @@ export function stripeEvent(type: CheckoutEventType | string, object: Json, e: {
   return event;
 }
 
+/** A product (Stripe's `product` fixture): what `expand[]=data.price.product` puts in a line item's price. */
+export function product(p: { name?: string; images?: string[]; livemode?: boolean } = {}): Json {
+  const prod = clone(PRODUCT);
+  prod.id = `prod_${suffix(14)}`;
+  if (p.name !== undefined) prod.name = p.name;
+  prod.images = p.images ?? [];
+  prod.livemode = p.livemode ?? false;
+  prod.package_dimensions = null;
+  return prod;
+}
+
+/** A Payment Link (Stripe's `payment_link` fixture) at a buy.stripe.com address. */
+export function paymentLink(l: { active?: boolean; allowPromotionCodes?: boolean; livemode?: boolean; url?: string } = {}): Json {
+  const link = clone(PAYMENT_LINK);
+  link.id = `plink_${suffix(24)}`;
+  link.active = l.active ?? true;
+  link.allow_promotion_codes = l.allowPromotionCodes ?? false;
+  link.livemode = l.livemode ?? false;
+  link.url = l.url ?? `https://buy.stripe.com/${link.livemode ? "" : "test_"}${suffix(14)}`;
+  return link;
+}
+
 /** A line item (Stripe's `item` fixture) with consistent amounts. */
-export function lineItem(i: { description: string; quantity: number; unitAmount: number; currency?: string; nickname?: string | null }): Json {
+export function lineItem(i: { description: string; quantity: number; unitAmount: number; currency?: string; nickname?: string | null; product?: Json }): Json {
   const item = clone(ITEM);
   item.id = `li_${suffix(24)}`;
   item.description = i.description;
@@ -119,6 +157,7 @@ export function lineItem(i: { description: string; quantity: number; unitAmount:
   item.amount_subtotal = i.unitAmount * i.quantity;
   item.amount_total = item.amount_subtotal;
   item.price = { ...item.price, id: `price_${suffix(24)}`, currency: item.currency, unit_amount: i.unitAmount, unit_amount_decimal: String(i.unitAmount), nickname: i.nickname ?? null };
+  if (i.product) item.price.product = i.product.id; // the id, as Stripe lists it unless expanded
   return item;
 }
 

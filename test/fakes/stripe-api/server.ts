@@ -5,13 +5,17 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { openSession } from "./objects";
+import { openSession, product as fixtureProduct } from "./objects";
 
 type Json = Record<string, any>;
 
 export interface FakeKey {
   /** Restricted key permission "Checkout Sessions: Read". */
   checkoutSessionRead: boolean;
+  /** "Products: Read" (needed to expand `data.price.product`); default granted. */
+  productRead?: boolean;
+  /** "Payment Links: Read"; default granted. */
+  paymentLinkRead?: boolean;
 }
 
 export interface RecordedRequest {
@@ -31,6 +35,8 @@ export class FakeStripeApi {
   readonly requests: RecordedRequest[] = [];
   private readonly keys = new Map<string, FakeKey>();
   private readonly sessions = new Map<string, { livemode: boolean; items: Json[] }>();
+  private readonly products = new Map<string, Json>();
+  private readonly paymentLinks = new Map<string, Json>();
   private failures: number[] = [];
   private server: Server | null = null;
   url = "";
@@ -44,6 +50,18 @@ export class FakeStripeApi {
   /** Makes a session known, with its line items (served paginated like Stripe's). */
   setLineItems(sessionId: string, items: Json[]): this {
     this.sessions.set(sessionId, { livemode: sessionId.startsWith("cs_live_"), items });
+    return this;
+  }
+
+  /** Products the line items' `price.product` ids name (served when a request expands `data.price.product`). */
+  addProducts(...products: Json[]): this {
+    for (const p of products) this.products.set(p.id, p);
+    return this;
+  }
+
+  /** Payment Links served by GET /v1/payment_links/:id (mode from `livemode`). */
+  addPaymentLinks(...links: Json[]): this {
+    for (const l of links) this.paymentLinks.set(l.id, l);
     return this;
   }
 
@@ -93,10 +111,13 @@ export class FakeStripeApi {
     if (!grants) return error(401, { message: `Invalid API Key provided: ${maskKey(apiKey)}` });
     const livemode = apiKey.includes("_live_");
 
-    const needsCheckoutRead = () =>
+    const needs = (permission: string) => () =>
       error(403, {
-        message: `The provided key '${maskKey(apiKey)}' does not have the required permissions for this endpoint on account 'acct_1MoRdlLgUG5tbmjc'. Having the 'rak_checkout_session_read' permission would allow this request to continue.`,
+        message: `The provided key '${maskKey(apiKey)}' does not have the required permissions for this endpoint on account 'acct_1MoRdlLgUG5tbmjc'. Having the '${permission}' permission would allow this request to continue.`,
       });
+    const needsCheckoutRead = needs("rak_checkout_session_read");
+    // Stripe's `expand[]` parameter, as the SDK encodes it (expand[0]=…, expand[1]=…).
+    const expand = [...url.searchParams.entries()].filter(([k]) => /^expand\[\d*\]$/.test(k)).map(([, v]) => v);
 
     if (req.method === "GET" && url.pathname === "/v1/checkout/sessions") {
       if (!grants.checkoutSessionRead) return needsCheckoutRead();
@@ -119,11 +140,33 @@ export class FakeStripeApi {
           param: "session",
         });
       }
+      // Only the product of each item's price can be expanded here; Stripe refuses any other path.
+      const unknown = expand.find((path) => path !== "data.price.product");
+      if (unknown) return error(400, { message: `This property cannot be expanded (${unknown.replace(/^data\./, "")}).`, param: "expand" });
+      const expandProducts = expand.includes("data.price.product");
+      if (expandProducts && grants.productRead === false) return needs("rak_product_read")();
       const limit = this.limit(url);
       const after = url.searchParams.get("starting_after");
       const start = after ? session.items.findIndex((i) => i.id === after) + 1 : 0;
-      const page = session.items.slice(start, start + limit);
+      const page = session.items.slice(start, start + limit).map((item) => {
+        if (!expandProducts || typeof item.price?.product !== "string") return item;
+        const productId = item.price.product as string;
+        // A product the test did not describe is Stripe's fixture product under that id (every price has a product).
+        const expanded = this.products.get(productId) ?? { ...fixtureProduct(), id: productId, livemode };
+        return { ...item, price: { ...item.price, product: expanded } };
+      });
       return send(200, { object: "list", data: page, has_more: start + limit < session.items.length, url: `/v1/checkout/sessions/${id}/line_items` });
+    }
+
+    const paymentLink = /^\/v1\/payment_links\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && paymentLink) {
+      if (grants.paymentLinkRead === false) return needs("rak_payment_link_read")();
+      const id = decodeURIComponent(paymentLink[1]!);
+      const link = this.paymentLinks.get(id);
+      if (!link || link.livemode !== livemode) {
+        return error(404, { code: "resource_missing", doc_url: "https://stripe.com/docs/error-codes/resource-missing", message: `No such payment_link: '${id}'`, param: "id" });
+      }
+      return send(200, link);
     }
 
     return error(404, {

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Shop" ADD COLUMN     "mirrorUnsubscribes" BOOLEAN NOT NULL DEFAULT false;
+
