@@ -18,10 +18,20 @@ const keyRing = z
     }
   });
 
+/**
+ * The example values in .env.example (and their shapes): long enough to pass a length check, but public, so a secret
+ * copied from the example unchanged must be refused.
+ */
+const PLACEHOLDER_SECRET = /REPLACE_WITH|_OR_MORE_(?:RANDOM_)?CHARACTERS|^your-client-secret$/i;
+export const isPlaceholderSecret = (value: string) => PLACEHOLDER_SECRET.test(value.trim());
+const PLACEHOLDER_MESSAGE = "is the placeholder from .env.example; use a random secret of your own (for example `openssl rand -base64 32`)";
+
 const schema = z.object({
-  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  // Anything other than these three is refused, never run as development (a typo such as `prod` must not turn on the
+  // development-only switches).
+  NODE_ENV: z.enum(["development", "test", "production"], { errorMap: () => ({ message: "must be development, test or production" }) }).default("development"),
   SHOPIFY_API_KEY: z.string({ required_error: "is missing (the app's client id)" }).min(1, "is empty"),
-  SHOPIFY_API_SECRET: z.string({ required_error: "is missing (the app's client secret)" }).min(1, "is empty"),
+  SHOPIFY_API_SECRET: z.string({ required_error: "is missing (the app's client secret)" }).min(1, "is empty").refine((v) => !isPlaceholderSecret(v), "is the placeholder from .env.example (use the app's client secret)"),
   SHOPIFY_APP_URL: z.string({ required_error: "is missing (the public https URL of this app)" }).url("must be a URL"),
   SCOPES: z.string().default("read_orders,read_customers,write_discounts,write_pixels,read_customer_events"),
   /** Any PostgreSQL 15+; unset = the embedded PostgreSQL under data/ (started by the process entry points). */
@@ -42,7 +52,7 @@ const schema = z.object({
   /** AES-256-GCM keys for secrets at rest; the first encrypts, all decrypt (rotation without downtime). */
   ENCRYPTION_KEYS: keyRing,
   /** HMAC key for click and unsubscribe links (and the proposed Stripe connection id). */
-  LINK_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  LINK_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").refine((v) => !isPlaceholderSecret(v), PLACEHOLDER_MESSAGE).optional(),
   /**
    * The same as a key ring, comma-separated: the first signs, every one verifies, so rotating does not break the links
    * in emails already sent. LINK_SIGNING_SECRET, when also set, verifies after these (the key being rotated out).
@@ -50,7 +60,8 @@ const schema = z.object({
   LINK_SIGNING_SECRETS: z
     .string()
     .optional()
-    .refine((v) => v === undefined || v.split(",").every((s) => s.trim().length >= 32), "must be a comma-separated list of secrets of at least 32 characters each"),
+    .refine((v) => v === undefined || v.split(",").every((s) => s.trim().length >= 32), "must be a comma-separated list of secrets of at least 32 characters each")
+    .refine((v) => v === undefined || !v.split(",").some(isPlaceholderSecret), PLACEHOLDER_MESSAGE),
   HOST: z.string().default("0.0.0.0"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** `in-process` runs the job runner inside the web server; `off` leaves it to `npm run worker`. */
@@ -89,10 +100,26 @@ const schema = z.object({
     .default("")
     .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
     .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(h)), "must be host names such as checkout.example.com, comma-separated"),
+  /**
+   * Hosts besides the shop's own myshopify domain that Shopify recovery links may point at and be redirected to
+   * (comma-separated `host` or `host:port`; plain http only for loopback hosts: the demo's local storefront).
+   * See app/sources/shopify/recovery-url.ts.
+   */
+  SHOPIFY_STOREFRONT_EXTRA_HOSTS: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(h)), "must be host names such as shop.example.com, comma-separated"),
   /** Tests only: Stripe API calls go to this base URL (a local fake) instead of https://api.stripe.com. Refused in production. */
   STRIPE_API_BASE: z.string().url("must be a URL such as http://127.0.0.1:12111").optional(),
   /** Benchmark only: `on` serves POST /webhooks/stripe-verify-only/<connectionId> (verify, answer 200, store nothing). */
   STRIPE_VERIFY_ONLY_ENDPOINT: z.enum(["on", "off"]).default("off"),
+  /**
+   * Lets shops' SMTP settings point at loopback and private-network hosts (a local SMTP sink in tests and the demo, a
+   * relay on the LAN), with any port and without required STARTTLS for those hosts. Off by default: such hosts are an
+   * SSRF from a merchant's settings (app/email/smtp-destination.server.ts). Cloud metadata addresses stay refused.
+   */
+  SMTP_ALLOW_PRIVATE_HOSTS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
   /** Set by `npm run demo` only: the overview links to the demo's inbox (app/demo/). Refused in production. */
   DEMO_INBOX_URL: z.string().url("must be a URL such as http://127.0.0.1:4000/inbox").optional(),
 }).superRefine((env, ctx) => {

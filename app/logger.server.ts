@@ -8,15 +8,23 @@ const ORDER: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30,
 const SECRET_PATTERNS = [
   /\bwhsec_[A-Za-z0-9]+/g,
   /\b(?:rk|sk)_(?:live|test)_[A-Za-z0-9]+/g,
-  /\bshp(?:at|ca|pa|ss|ua)_[A-Za-z0-9]+/g,
+  /\bshp(?:at|ca|pa|rt|ss|ua)_[A-Za-z0-9]+/g, // shprt_: Shopify refresh tokens (expiring offline tokens)
   /\bBearer\s+[A-Za-z0-9._-]+/g,
+  // A JWT (session tokens and the like): three base64url segments, the first a JSON header (`eyJ` = `{"`).
+  /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g,
 ];
+
+// Email addresses (a buyer's, e.g. inside an SMTP server's "550 <buyer@example.com>: mailbox unavailable"): the domain is
+// kept for diagnosis, the mailbox is not.
+const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})/g;
 
 // The password in a database URL (a driver error or a misplaced log line can carry DATABASE_URL).
 const URL_PASSWORD = /\b(postgres(?:ql)?:\/\/[^:/\s@]*:)[^@\s]+@/g;
 
 export function redact(text: string): string {
-  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, "[redacted]"), text).replace(URL_PASSWORD, "$1[redacted]@");
+  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, "[redacted]"), text)
+    .replace(URL_PASSWORD, "$1[redacted]@")
+    .replace(EMAIL, "[email]@$1");
 }
 
 /**

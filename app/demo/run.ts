@@ -186,7 +186,11 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
     STRIPE_API_BASE: fakeStripe.url,
     // The demo's Stripe recovery links point at its own local checkout pages, as a custom Checkout domain would.
     STRIPE_CHECKOUT_EXTRA_HOSTS: new URL(portalOrigin).host,
+    // Likewise its Shopify recovery links point at its local storefront (http on 127.0.0.1), not the myshopify domain.
+    SHOPIFY_STOREFRONT_EXTRA_HOSTS: new URL(portalOrigin).host,
     DEMO_INBOX_URL: `${portalOrigin}/inbox`,
+    // The demo shop sends to the demo's own inbox on 127.0.0.1 (README › Configuration).
+    SMTP_ALLOW_PRIVATE_HOSTS: "true",
   });
   delete process.env.LINK_SIGNING_SECRETS;
 

@@ -8,6 +8,8 @@ import { mirrorsUnsubscribes } from "../models/mirror-unsubscribes.server";
 import { storefrontDiscountUrl } from "../recovery/incentive";
 import { isStripeCheckoutUrl, RECOVERY_LINK_FALLBACK_DAYS } from "../sources/stripe/to-source-event";
 import { env } from "../env.server";
+import { lockKey } from "../models/ingest.server";
+import { checkShopifyRecoveryUrl } from "../sources/shopify/recovery-url";
 import { verifyMessageToken } from "./links.server";
 
 /**
@@ -17,6 +19,7 @@ import { verifyMessageToken } from "./links.server";
  */
 export const CLICK_REPEAT_MS = 10 * 60 * 1000;
 export const MAX_CLICKS_PER_MESSAGE = 50;
+const CLICK_LOCK_SPACE = 71_002;
 
 export type ClickOutcome = { ok: true; location: string } | { ok: false; status: 400 | 410; message: string };
 
@@ -37,15 +40,28 @@ export async function recordClick(db: PrismaClient, token: string | null, now: D
   });
   if (!message?.recovery.recoveryUrl) return { ok: false, status: 410, message: "This link is no longer available." };
   if (options.record !== false) {
-    const stored = await db.click.aggregate({ where: { messageId: message.id }, _count: { _all: true }, _max: { clickedAt: true } });
-    const repeat = stored._max.clickedAt !== null && Math.abs(now.getTime() - stored._max.clickedAt.getTime()) < CLICK_REPEAT_MS;
-    if (!repeat && stored._count._all < MAX_CLICKS_PER_MESSAGE) {
-      await db.click.create({ data: { shopId: message.shopId, messageId: message.id, recoveryId: message.recoveryId, clickedAt: now } });
-    }
+    // One decision at a time per message (an advisory lock held until commit): concurrent clicks — a scanner or a
+    // script firing the link in parallel — would otherwise all see "no recent click" and all be stored.
+    await db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CLICK_LOCK_SPACE}::int, ${lockKey(message.id)}::int)`;
+      const stored = await tx.click.aggregate({ where: { messageId: message.id }, _count: { _all: true }, _max: { clickedAt: true } });
+      const repeat = stored._max.clickedAt !== null && Math.abs(now.getTime() - stored._max.clickedAt.getTime()) < CLICK_REPEAT_MS;
+      if (!repeat && stored._count._all < MAX_CLICKS_PER_MESSAGE) {
+        await tx.click.create({ data: { shopId: message.shopId, messageId: message.id, recoveryId: message.recoveryId, clickedAt: now } });
+      }
+    });
   }
   // A Stripe link past its expiry (or stored before hosts were checked and not Stripe's) opens a dead page: the buyer
   // lands on the shop instead (ADR 077).
   if (message.recovery.source === "stripe" && !usableStripeLink(message.recovery, now)) return { ok: true, location: shopHomeUrl(message.shop.domain) };
+  // A Shopify link is checked again (a row stored before links were checked, or by any path that skipped the check):
+  // never a redirect to a host that is not the shop's (app/sources/shopify/recovery-url.ts).
+  if (message.recovery.source === "shopify") {
+    const checked = checkShopifyRecoveryUrl(message.recovery.recoveryUrl, message.shop.domain, env.SHOPIFY_STOREFRONT_EXTRA_HOSTS);
+    if (!checked.url) return { ok: true, location: shopHomeUrl(message.shop.domain) };
+    const target = message.discountCode ? storefrontDiscountUrl(message.shop.domain, message.discountCode, checked.url) : checked.url;
+    return { ok: true, location: target };
+  }
   const location =
     message.recovery.source === "shopify" && message.discountCode
       ? storefrontDiscountUrl(message.shop.domain, message.discountCode, message.recovery.recoveryUrl)

@@ -12,7 +12,8 @@ import { composeMail } from "./compose";
 import { messageLinks } from "./links.server";
 import { TEST_EMAIL_ID } from "./public-links.server";
 import { renderEmail } from "./render";
-import { classifySendError, deliver, emailSetupProblem, fromAddress } from "./transport.server";
+import { checkSmtpDestination, MAIL_PORTS } from "./smtp-destination.server";
+import { deliver, emailSetupProblem, fromAddress, plainSendError } from "./transport.server";
 
 const optionalText = (max: number) =>
   z
@@ -61,6 +62,16 @@ export async function saveEmailSettings(db: PrismaClient, shopId: string, input:
     return { ok: false, fieldErrors: Object.fromEntries(parsed.error.issues.map((i) => [i.path.join(".") || "form", i.message])) };
   }
   const { smtpPassword, ...settings } = parsed.data;
+  if (settings.emailTransport === "smtp") {
+    // Refuse internal hosts and non-mail ports now, not at the first send (checked again before every connection).
+    // A name that does not resolve at the moment is saved (DNS may be down or not yet set up): nothing internal can be
+    // reached through it, and the check before each connection refuses it while it still does not resolve.
+    const destination = await checkSmtpDestination(settings.smtpHost!, settings.smtpPort!, settings.smtpSecure);
+    if (!destination.ok && !destination.unresolved) return { ok: false, fieldErrors: { [destination.field]: destination.message } };
+    if (!destination.ok && destination.unresolved && !MAIL_PORTS.includes(settings.smtpPort!)) {
+      return { ok: false, fieldErrors: { smtpPort: `must be a mail port: ${MAIL_PORTS.join(", ")}` } };
+    }
+  }
   await db.shop.update({
     where: { id: shopId },
     data: {
@@ -122,6 +133,6 @@ export async function sendTestEmail(
     );
     return { ok: true, messageId: delivery.messageId };
   } catch (error) {
-    return { ok: false, error: classifySendError(error).message };
+    return { ok: false, error: plainSendError(error) };
   }
 }

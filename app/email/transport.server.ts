@@ -8,6 +8,7 @@ import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import { env } from "../env.server";
 import { logger } from "../logger.server";
 import { decryptSecret } from "../security/encryption.server";
+import { checkSmtpDestination, SmtpDestinationError, type SmtpDestination } from "./smtp-destination.server";
 
 export type ShopEmailSettings = Pick<
   Shop,
@@ -53,18 +54,24 @@ interface CachedTransport {
 }
 const transports = new Map<string, CachedTransport>();
 
-function fingerprint(shop: ShopEmailSettings): string {
-  return JSON.stringify([shop.emailTransport, shop.smtpHost, shop.smtpPort, shop.smtpSecure, shop.smtpUser, shop.smtpPasswordEncrypted]);
+type CheckedDestination = Extract<SmtpDestination, { ok: true }>;
+
+function fingerprint(shop: ShopEmailSettings, destination: CheckedDestination | null): string {
+  return JSON.stringify([shop.emailTransport, shop.smtpHost, destination?.address, shop.smtpPort, shop.smtpSecure, shop.smtpUser, shop.smtpPasswordEncrypted]);
 }
 
-function buildTransport(shop: ShopEmailSettings): Transporter {
-  if (shop.emailTransport !== "smtp") {
+function buildTransport(shop: ShopEmailSettings, destination: CheckedDestination | null): Transporter {
+  if (shop.emailTransport !== "smtp" || !destination) {
     return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
   }
   return nodemailer.createTransport({
-    host: shop.smtpHost!,
-    port: shop.smtpPort!,
+    // The address checked by checkSmtpDestination, never the name (re-resolving it would let a DNS rebind through);
+    // TLS still verifies the certificate against the name the merchant entered.
+    host: destination.address,
+    port: destination.port,
     secure: shop.smtpSecure,
+    requireTLS: destination.requireTLS, // STARTTLS is mandatory unless implicit TLS (465) or an operator-allowed local host
+    tls: { servername: destination.host },
     auth: shop.smtpUser ? { user: shop.smtpUser, pass: shop.smtpPasswordEncrypted ? decryptSecret(shop.smtpPasswordEncrypted) : "" } : undefined,
     // A pool keeps a couple of connections open: one TLS handshake per many emails.
     pool: true,
@@ -76,12 +83,19 @@ function buildTransport(shop: ShopEmailSettings): Transporter {
   });
 }
 
-function transportFor(shop: ShopEmailSettings): Transporter {
-  const print = fingerprint(shop);
+async function transportFor(shop: ShopEmailSettings): Promise<Transporter> {
+  let destination: CheckedDestination | null = null;
+  if (shop.emailTransport === "smtp") {
+    // Checked again at every send: the settings may predate the check, and the name may now resolve elsewhere.
+    const checked = await checkSmtpDestination(shop.smtpHost ?? "", shop.smtpPort ?? 0, shop.smtpSecure);
+    if (!checked.ok) throw new SmtpDestinationError(checked.field, checked.message);
+    destination = checked;
+  }
+  const print = fingerprint(shop, destination);
   const cached = transports.get(shop.id);
   if (cached && cached.fingerprint === print) return cached.transporter;
   cached?.transporter.close();
-  const transporter = buildTransport(shop);
+  const transporter = buildTransport(shop, destination);
   transports.set(shop.id, { fingerprint: print, transporter });
   return transporter;
 }
@@ -98,7 +112,7 @@ export interface Delivery {
 }
 
 export async function deliver(shop: ShopEmailSettings, mail: SendMailOptions): Promise<Delivery> {
-  const info = await transportFor(shop).sendMail(mail);
+  const info = await (await transportFor(shop)).sendMail(mail);
   if (shop.emailTransport !== "smtp") {
     logger.info("email written to the log (log transport; nothing was sent)", { shop: shop.domain, messageId: info.messageId, subject: mail.subject });
     logger.debug("email text", { text: typeof mail.text === "string" ? mail.text : "" });
@@ -115,7 +129,7 @@ export type SendFailure =
   | { kind: "unknown"; message: string };
 
 // Failures that nodemailer only raises before the message is transferred.
-const BEFORE_TRANSFER_CODES = new Set(["EAUTH", "EDNS", "ETLS", "ENOAUTH"]);
+const BEFORE_TRANSFER_CODES = new Set(["EAUTH", "EDNS", "ETLS", "ENOAUTH", "EDESTINATION"]);
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
 
 /**
@@ -137,4 +151,33 @@ export function classifySendError(error: unknown): SendFailure {
   // Timed out before the server greeted us: nothing was handed over. (nodemailer 10 names the first CONNECT_TIMEOUT.)
   if (e.timeoutType === "CONNECT_TIMEOUT" || e.timeoutType === "CONNECTION_TIMEOUT" || e.timeoutType === "GREETING_TIMEOUT") return { kind: "retry", message };
   return { kind: "unknown", message };
+}
+
+/**
+ * A send failure in plain words for the merchant's page: what went wrong, never the remote server's banner or reply
+ * text (a merchant-chosen host must not be able to read arbitrary services' greetings through this page).
+ */
+export function plainSendError(error: unknown): string {
+  if (error instanceof SmtpDestinationError) return error.message;
+  const e = error as { code?: string; originalCode?: string; responseCode?: number; command?: string };
+  if (typeof e.responseCode === "number" && e.responseCode >= 400) {
+    if (e.code === "EAUTH") return "The SMTP server refused the user name or password";
+    const what = e.command === "RCPT TO" ? "the recipient" : "the message";
+    return `The SMTP server refused ${what} (code ${e.responseCode})`;
+  }
+  switch (e.code) {
+    case "EAUTH":
+    case "ENOAUTH":
+      return "The SMTP server refused the user name or password";
+    case "ETLS":
+      return "Could not set up a secure (TLS) connection with the SMTP server; check the port and the TLS setting";
+    case "EDNS":
+      return "This SMTP server's host name could not be found";
+    case "ETIMEDOUT":
+      return "The SMTP server did not answer in time";
+    case "EENVELOPE":
+      return "The sender or recipient address was not accepted";
+  }
+  if (e.originalCode === "ECONNREFUSED" || e.code === "ESOCKET" || e.code === "ECONNECTION") return "Could not connect to the SMTP server; check the host, port and TLS setting";
+  return "Sending failed; check the SMTP settings";
 }

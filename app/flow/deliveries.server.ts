@@ -61,10 +61,17 @@ export async function fireDelivery(
 ): Promise<FireResult> {
   const delivery = await db.flowTriggerDelivery.findUnique({
     where: { id: deliveryId },
-    include: { shop: { select: { domain: true, uninstalledAt: true } } },
+    include: { shop: { select: { domain: true, uninstalledAt: true } }, conversion: { select: { reversedAt: true, reversedReason: true } } },
   });
   if (!delivery) return { kind: "missing" };
   if (delivery.status === "sent") return { kind: "already_sent" };
+  // The purchase was taken back before the trigger went out (order cancelled, refunded, disputed, payment failed):
+  // Flow is not told about a recovery that no longer counts. One already sent cannot be recalled (shown as such).
+  if (delivery.conversion.reversedAt) {
+    const message = `Not sent: the purchase no longer counts as recovered (${delivery.conversion.reversedReason ?? "reversed"}).`;
+    await db.flowTriggerDelivery.updateMany({ where: { id: delivery.id, status: { not: "sent" } }, data: { status: "withdrawn", lastError: message } });
+    return { kind: "stopped", message };
+  }
   if (delivery.shop.uninstalledAt) {
     const message = "Not sent: Reclaim was uninstalled from this store.";
     await db.flowTriggerDelivery.updateMany({ where: { id: delivery.id, status: { not: "sent" } }, data: { status: "failed", lastError: message } });
@@ -107,6 +114,7 @@ export async function retryDelivery(db: PrismaClient, shopId: string, deliveryId
     const delivery = await tx.flowTriggerDelivery.findFirst({ where: { id: deliveryId, shopId }, select: { id: true, status: true } });
     if (!delivery) return { ok: false, status: 404, message: "This trigger delivery does not exist." };
     if (delivery.status === "sent") return { ok: false, status: 409, message: "This trigger was already sent to Shopify Flow." };
+    if (delivery.status === "withdrawn") return { ok: false, status: 409, message: "This trigger was withdrawn: the purchase no longer counts as recovered." };
     await tx.flowTriggerDelivery.update({ where: { id: delivery.id }, data: { status: "pending" } });
     // Same key as the original job: a job still queued is moved to now rather than doubled.
     await enqueueJob(tx, FIRE_FLOW_TRIGGER_JOB, { deliveryId: delivery.id }, { key: flowJobKey(delivery.id), shopId, runAt: now, maxAttempts: FLOW_MAX_ATTEMPTS });
@@ -116,7 +124,10 @@ export async function retryDelivery(db: PrismaClient, shopId: string, deliveryId
 
 export interface DeliveryRow {
   id: string;
-  status: "pending" | "sent" | "failed";
+  /** `withdrawn`: the conversion was reversed before the trigger went out, so it never will. */
+  status: "pending" | "sent" | "failed" | "withdrawn";
+  /** The conversion was reversed (cancelled order, refund, dispute, failed payment): when and why; null while it counts. */
+  reversed: { at: string; reason: string } | null;
   attempts: number;
   lastError: string | null;
   createdAt: string;
@@ -132,13 +143,13 @@ export interface DeliveryRow {
 }
 
 /** The shop's most recent deliveries, newest first, with each pending one's next attempt. */
-export async function listDeliveries(db: PrismaClient, shopId: string, take = 50): Promise<{ rows: DeliveryRow[]; counts: Record<"pending" | "sent" | "failed", number> }> {
+export async function listDeliveries(db: PrismaClient, shopId: string, take = 50): Promise<{ rows: DeliveryRow[]; counts: Record<DeliveryRow["status"], number> }> {
   const [deliveries, grouped] = await Promise.all([
     db.flowTriggerDelivery.findMany({
       where: { shopId },
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       take,
-      include: { conversion: { select: { recoveryId: true, amountMinor: true, currency: true, method: true, recovery: { select: { name: true } } } } },
+      include: { conversion: { select: { recoveryId: true, amountMinor: true, currency: true, method: true, reversedAt: true, reversedReason: true, recovery: { select: { name: true } } } } },
     }),
     db.flowTriggerDelivery.groupBy({ by: ["status"], where: { shopId }, _count: { _all: true } }),
   ]);
@@ -147,13 +158,14 @@ export async function listDeliveries(db: PrismaClient, shopId: string, take = 50
     ? await db.job.findMany({ where: { key: { in: pendingKeys }, status: { in: ["queued", "running"] } }, select: { key: true, runAt: true } })
     : [];
   const nextAt = new Map(jobs.map((j) => [j.key, j.runAt.toISOString()]));
-  const counts = { pending: 0, sent: 0, failed: 0 };
+  const counts = { pending: 0, sent: 0, failed: 0, withdrawn: 0 };
   for (const g of grouped) if (g.status in counts) counts[g.status as keyof typeof counts] = g._count._all;
   return {
     counts,
     rows: deliveries.map((d) => ({
       id: d.id,
       status: d.status as DeliveryRow["status"],
+      reversed: d.conversion.reversedAt ? { at: d.conversion.reversedAt.toISOString(), reason: d.conversion.reversedReason ?? "reversed" } : null,
       attempts: d.attempts,
       lastError: d.lastError,
       createdAt: d.createdAt.toISOString(),

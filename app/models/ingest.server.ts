@@ -450,10 +450,11 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
   const byCheckoutToken = !e.recoveredFrom && e.checkoutToken
     ? await tx.recovery.findFirst({ where: { shopId, source: e.source, checkoutToken: e.checkoutToken } })
     : null;
-  // By cart token: only a record of no other checkout of that cart (a poll's record knows no checkout token).
+  // By cart token. An order naming a checkout token that no record has is another checkout of that cart than the
+  // records that name theirs: only a record that knows no checkout token yet (the poll's) can be it.
   const byCartToken = !e.recoveredFrom && !byCheckoutToken && e.cartToken
     ? await tx.recovery.findFirst({
-        where: { shopId, source: e.source, cartToken: e.cartToken, OR: [{ checkoutToken: null }, ...(e.checkoutToken ? [{ checkoutToken: e.checkoutToken }] : [])] },
+        where: { shopId, source: e.source, cartToken: e.cartToken, ...(e.checkoutToken ? { checkoutToken: null } : {}) },
         orderBy: { abandonedAt: "desc" },
       })
     : null;

@@ -92,39 +92,79 @@ export function clientReferenceIds(customerId: string): string[] {
 }
 
 /**
- * What to look for in free text (raw webhook bodies, error messages) to find a person:
- * - `caseless`: matched case-insensitively anywhere (emails, tokens, session ids);
- * - `digits`: numeric ids, matched only where no other digit touches them (so 12345 is not found inside 9123456).
+ * What to look for in free text (raw webhook bodies, error messages) to find a person. Every needle matches a whole
+ * value only, never inside a longer one (`ann@example.com` is not found in `joann@example.com` or `ann@example.com.au`):
+ * - `emails`: lower-cased addresses, matched case-insensitively where no address character touches them;
+ * - `phones`: digits only (7+), matched against each phone-shaped run of the text normalised to its digits;
+ * - `tokens`: checkout tokens, session ids, client reference ids, matched where no identifier character touches them;
+ * - `digits`: numeric ids, matched only where no other digit touches them (so 12345 is not found inside 9123456);
+ * - `caseless`: the coarse SQL prefilter (`strpos` on the lower-cased column) for the first three; exactness comes
+ *   from `mentions` afterwards.
  */
 export interface Needles {
   caseless: string[];
   digits: string[];
+  emails: string[];
+  phones: string[];
+  tokens: string[];
 }
 
 export function needlesFor(values: { emails?: Iterable<string>; phones?: Iterable<string>; digits?: Iterable<string>; tokens?: Iterable<string> }): Needles {
-  const caseless = new Set<string>();
-  for (const e of values.emails ?? []) if (e) caseless.add(e.toLowerCase());
-  // Short phone fragments would match prices and dates; a full number is at least 7 characters.
-  for (const p of values.phones ?? []) if (p && p.replace(/\D/g, "").length >= 7) caseless.add(p.toLowerCase());
-  for (const t of values.tokens ?? []) if (t && t.length >= 8) caseless.add(t.toLowerCase());
+  const emails = new Set<string>();
+  for (const e of values.emails ?? []) if (e && e.trim()) emails.add(e.trim().toLowerCase());
+  // Short phone fragments would match prices and dates; a full number is at least 7 digits.
+  const phones = new Set<string>();
+  for (const p of values.phones ?? []) {
+    const d = (p ?? "").replace(/\D/g, "");
+    if (d.length >= 7) phones.add(d);
+  }
+  const tokens = new Set<string>();
+  for (const t of values.tokens ?? []) if (t && t.length >= 8) tokens.add(t.toLowerCase());
   const digits = new Set<string>();
   for (const d of values.digits ?? []) if (d && /^\d{5,}$/.test(d)) digits.add(d);
-  return { caseless: [...caseless], digits: [...digits] };
+  // Prefilter: the last 4 digits of a phone stay together in every usual format (+1 613-555-0142).
+  const caseless = new Set<string>([...emails, ...tokens, ...[...phones].map((p) => p.slice(-4))]);
+  return { caseless: [...caseless], digits: [...digits], emails: [...emails], phones: [...phones], tokens: [...tokens] };
 }
 
-export const hasNeedles = (n: Needles) => n.caseless.length + n.digits.length > 0;
+export const hasNeedles = (n: Needles) => n.emails.length + n.phones.length + n.tokens.length + n.digits.length > 0;
 
-/** Whether `haystack` mentions any needle (the exact check behind the database's coarse `instr` prefilter). */
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isAlnum = (c: number) => isDigit(c) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+/** Characters that would make the text around a match part of a longer address (`jo`+ann@…, ann@…`.au`). */
+const emailLocalChar = (c: number) => isAlnum(c) || c === 46 /* . */ || c === 95 /* _ */ || c === 43 /* + */ || c === 45 /* - */;
+const domainChar = (c: number) => isAlnum(c) || c === 45 /* - */ || c === 95; /* _ */
+const tokenChar = (c: number) => isAlnum(c) || c === 95 /* _ */ || c === 45; /* - */
+
+/** Every index where `needle` occurs in `hay` and `whole(start, end)` holds. */
+function occursWhole(hay: string, needle: string, whole: (start: number, end: number) => boolean): boolean {
+  for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + 1)) if (whole(i, i + needle.length)) return true;
+  return false;
+}
+
+/** Whether `haystack` mentions any needle as a whole value (the exact check behind the database's coarse `strpos` prefilter). */
 export function mentions(haystack: string | null | undefined, needles: Needles): boolean {
   if (!haystack) return false;
   const lower = haystack.toLowerCase();
-  if (needles.caseless.some((n) => lower.includes(n))) return true;
-  return needles.digits.some((d) => {
-    for (let i = haystack.indexOf(d); i !== -1; i = haystack.indexOf(d, i + 1)) {
-      const before = haystack.charCodeAt(i - 1);
-      const after = haystack.charCodeAt(i + d.length);
-      if (!(before >= 48 && before <= 57) && !(after >= 48 && after <= 57)) return true;
+  const at = (i: number) => (i >= 0 && i < lower.length ? lower.charCodeAt(i) : -1);
+  const emailHit = needles.emails.some((n) =>
+    occursWhole(lower, n, (s, e) => {
+      if (emailLocalChar(at(s - 1))) return false;
+      // The domain goes on if a domain character follows, or a dot followed by one (`.au`); a full stop ending a sentence does not.
+      if (domainChar(at(e))) return false;
+      return !(at(e) === 46 && domainChar(at(e + 1)));
+    }),
+  );
+  if (emailHit) return true;
+  if (needles.tokens.some((n) => occursWhole(lower, n, (s, e) => !tokenChar(at(s - 1)) && !tokenChar(at(e))))) return true;
+  if (needles.digits.some((d) => occursWhole(haystack, d, (s, e) => !isDigit(at(s - 1)) && !isDigit(at(e))))) return true;
+  if (needles.phones.some((p) => occursWhole(haystack, p, (s, e) => !isDigit(at(s - 1)) && !isDigit(at(e))))) return true;
+  if (needles.phones.length) {
+    // A phone-shaped run: digits with the usual separators, not touching letters or other digits.
+    for (const m of haystack.matchAll(/\+?\d[\d \-().]{5,30}\d/g)) {
+      const digits = m[0].replace(/\D/g, "");
+      if (needles.phones.includes(digits) && !isAlnum(at(m.index! - 1)) && !isAlnum(at(m.index! + m[0].length))) return true;
     }
-    return false;
-  });
+  }
+  return false;
 }

@@ -4,6 +4,7 @@
  */
 import type { LineItem, Source } from "./model";
 import { currencyExponent, formatMoney } from "./money";
+import { boundedFirstName } from "./first-name";
 
 // One Intl.NumberFormat per (locale, currency): building one costs more than formatting thousands of prices.
 const moneyFormats = new Map<string, Intl.NumberFormat | null>();
@@ -125,7 +126,7 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
   }));
   return {
     shop: { name: shop.name, domain: shop.domain, postal_address: shop.postalAddress },
-    customer: { first_name: r.firstName, email: r.email },
+    customer: { first_name: boundedFirstName(r.firstName), email: r.email }, // buyer-typed: bounded, no control characters
     checkout: {
       source: r.source,
       name: r.name,

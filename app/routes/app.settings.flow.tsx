@@ -47,7 +47,7 @@ const TYPE_LABEL: Record<string, string> = {
   single_line_text_field: "Text",
   url: "URL",
 };
-const STATUS_TONE = { sent: "success", pending: "attention", failed: "critical" } as const;
+const STATUS_TONE = { sent: "success", pending: "attention", failed: "critical", withdrawn: undefined } as const;
 
 export default function FlowSettings() {
   const { handle, fields, deliveries, counts, locale, timezone } = useLoaderData<typeof loader>();
@@ -136,6 +136,8 @@ export default function FlowSettings() {
                           <Text as="p" tone="subdued" variant="bodySm">
                             {d.status === "sent" && d.sentAt
                               ? `Sent ${dateTime(d.sentAt, locale, timezone)}`
+                              : d.status === "withdrawn"
+                                ? "Withdrawn before it was sent"
                               : d.status === "pending"
                                 ? d.nextAttemptAt
                                   ? `${d.attempts === 0 ? "Sending" : "Next attempt"} ${dateTime(d.nextAttemptAt, locale, timezone)}`
@@ -143,11 +145,16 @@ export default function FlowSettings() {
                                 : `Gave up after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`}
                             {d.attempts > 0 && d.status !== "failed" ? ` · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}` : ""}
                           </Text>
-                          {d.lastError && d.status !== "sent" ? (
+                          {d.reversed ? (
+                            <Text as="p" tone="subdued" variant="bodySm">
+                              {`The purchase no longer counts as recovered since ${dateTime(d.reversed.at, locale, timezone)} (${d.reversed.reason})${d.status === "sent" ? ": Flow was told before; a sent trigger cannot be recalled" : ""}`}
+                            </Text>
+                          ) : null}
+                          {d.lastError && d.status !== "sent" && d.status !== "withdrawn" ? (
                             <Box paddingBlockStart="100"><Text as="p" tone="critical" variant="bodySm">{`Last error: ${d.lastError}`}</Text></Box>
                           ) : null}
                         </BlockStack>
-                        {d.status !== "sent" ? (
+                        {d.status !== "sent" && d.status !== "withdrawn" ? (
                           <Form method="post">
                             <input type="hidden" name="intent" value="retry" />
                             <input type="hidden" name="deliveryId" value={d.id} />

@@ -55,14 +55,15 @@ describe("Settings → Privacy: Mirror unsubscribes to Shopify, in Chromium", ()
     });
 
     await view.page.getByRole("button", { name: "Turn on" }).click();
-    await expect.poll(() => view.page.evaluate(() => window.__scopeCalls)).toEqual([{ method: "request", scopes: ["write_customers"] }]);
-    await expect.poll(() => view.page.getByText("Requested, not granted").isVisible()).toBe(true);
-    await expect.poll(() => view.page.getByRole("button", { name: "Ask for the permission again" }).isVisible()).toBe(true);
+    // Each click goes through the app's action and a reload of the page's data: seconds on a loaded CI machine.
+    await expect.poll(() => view.page.evaluate(() => window.__scopeCalls), { timeout: 15_000 }).toEqual([{ method: "request", scopes: ["write_customers"] }]);
+    await expect.poll(() => view.page.getByText("Requested, not granted").isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => view.page.getByRole("button", { name: "Ask for the permission again" }).isVisible(), { timeout: 15_000 }).toBe(true);
     expect(await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } })).toMatchObject({ mirrorUnsubscribes: true });
     await view.page.screenshot({ path: screenshotPath("settings-privacy-mirror-requested"), fullPage: true });
 
     await view.page.getByRole("button", { name: "Turn off" }).click();
-    await expect.poll(() => view.page.getByRole("button", { name: "Turn on" }).isVisible()).toBe(true);
+    await expect.poll(() => view.page.getByRole("button", { name: "Turn on" }).isVisible(), { timeout: 15_000 }).toBe(true);
     expect((await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } })).mirrorUnsubscribes).toBe(false);
     expect(view.consoleErrors).toEqual([]);
   });

@@ -8,7 +8,8 @@ import { createServer, type ViteDevServer } from "vite";
 export async function loadApp(): Promise<{ handle: (request: Request) => Promise<Response>; build: ServerBuild; close: () => Promise<void> }> {
   const vite: ViteDevServer = await createServer({
     configFile: "vite.config.ts",
-    server: { middlewareMode: true, hmr: false, watch: null },
+    // No websocket: two test files loading the app at once would both want port 24678.
+    server: { middlewareMode: true, hmr: false, ws: false, watch: null },
     appType: "custom",
     logLevel: "error",
   });

@@ -65,6 +65,24 @@ describe("campaigns", () => {
     expect(body.fieldErrors[field]).toBeTruthy();
   });
 
+  it("refuses a template past the size limit with a field error, before parsing it", async () => {
+    const before = await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } });
+    const started = Date.now();
+    const { status, body } = await post(stepForm({ bodyTemplate: "<span".repeat(80_000) }));
+    expect(Date.now() - started).toBeLessThan(10_000); // hang guard only
+    expect(status).toBe(400);
+    expect(body.fieldErrors.bodyTemplate).toBe("must be at most 100,000 characters");
+    expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).toEqual(before);
+  });
+
+  it.each(["<span", "<!--", "<style"])("previews a template that renders to ~500,000 characters of unclosed %s without stalling", async (open) => {
+    const bodyTemplate = `{% for i in (1..${Math.floor(490_000 / open.length)}) %}${open}{% endfor %}`;
+    const started = Date.now();
+    const { status } = await post({ ...stepForm({ bodyTemplate }), intent: "preview" });
+    expect(Date.now() - started).toBeLessThan(10_000); // hang guard only: the old regexes took ~14 s here
+    expect(status).toBe(200);
+  });
+
   it("previews a step against sample data, in the shop's currency, with the footer the law requires", async () => {
     const { status, body } = await post({ ...stepForm(), intent: "preview" });
     expect(status).toBe(200);

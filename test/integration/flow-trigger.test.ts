@@ -183,6 +183,41 @@ describe("firing on every conversion Reclaim claims", () => {
   });
 });
 
+describe("a purchase that is taken back", () => {
+  const cancel = async (shop: Shop, checkout: ReturnType<typeof shopifyCheckout>, orderId: number) => {
+    const { ingestPurchaseCancellation } = await import("~/models/ingest.server");
+    const at = p.clock.now();
+    await ingestPurchaseCancellation(p.db, shop.id, { kind: "purchase.observed", source: "shopify", externalId: `gid://shopify/Order/${orderId}`, email: checkout.email, checkoutToken: checkout.checkoutToken, amount: { amountMinor: 10050, currency: "USD" }, occurredAt: at, cancelledAt: at }, at);
+  };
+
+  it("before its trigger went out: the trigger is withdrawn, never sent, and cannot be retried", async () => {
+    const shop = await p.newShop();
+    const { checkout, delivery } = await recoveredShopifyCheckout(shop);
+    await cancel(shop, checkout, 7_700_001);
+    await p.drain();
+    expect(triggersOf(shop)).toEqual([]);
+    expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "withdrawn", sentAt: null });
+    const { retryDelivery, listDeliveries } = await import("~/flow/deliveries.server");
+    expect(await retryDelivery(p.db, shop.id, delivery.id, p.clock.now())).toMatchObject({ ok: false, status: 409 });
+    const { rows, counts } = await listDeliveries(p.db, shop.id);
+    expect(counts).toMatchObject({ withdrawn: 1, pending: 0, sent: 0 });
+    expect(rows[0]).toMatchObject({ status: "withdrawn", reversed: { reason: "order_cancelled" } });
+  });
+
+  it("after its trigger was sent: Flow is not told twice, and Settings → Shopify Flow says the purchase no longer counts", async () => {
+    const { checkout, delivery } = await recoveredShopifyCheckout(testShop);
+    await p.drain();
+    expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "sent" });
+    await cancel(testShop, checkout, 7_700_002);
+    await p.drain();
+    expect(triggersOf(testShop).filter((t) => (t.payload as Record<string, unknown>)["Recovery ID"] === delivery.id)).toHaveLength(0);
+    const { listDeliveries } = await import("~/flow/deliveries.server");
+    const { rows } = await listDeliveries(p.db, testShop.id);
+    expect(rows.find((r) => r.id === delivery.id)).toMatchObject({ status: "sent", reversed: { reason: "order_cancelled" } });
+    expect(await pageText()).toContain("a sent trigger cannot be recalled");
+  });
+});
+
 describe("failures: retried, visible, never lost", () => {
   it("a refused trigger is retried by the job and then sent; in between the merchant sees the error and the next attempt", async () => {
     p.admin.failFlowTrigger(TEST_SHOP, { count: 1, message: "Flow is temporarily unavailable" });
@@ -318,7 +353,7 @@ describe("Settings → Shopify Flow", () => {
     const other = await flowPage(otherToken);
     expect(other.status).toBe(200);
     expect(other.body.deliveries.map((d: { id: string }) => d.id)).not.toContain(delivery.id);
-    expect(other.body.counts).toEqual({ pending: 0, sent: 0, failed: 0 });
+    expect(other.body.counts).toEqual({ pending: 0, sent: 0, failed: 0, withdrawn: 0 });
     expect((await postRetry({ intent: "retry", deliveryId: delivery.id }, otherToken)).status).toBe(404);
     expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "failed" });
     expect(await p.db.job.count({ where: { key: `flow-trigger:${delivery.id}` } })).toBe(0);

@@ -10,7 +10,7 @@ import { collectorRequest, pixelBody, pixelCheckout, pixelLine } from "../helper
 import { bearerRequest, embeddedRequest, shopifyWebhookRequest, signSessionToken } from "../helpers/shopify";
 import { gid, startHarness, type Harness } from "./shopify-sync-harness";
 import { collectorKeyFor } from "~/sources/pixel/collector-key.server";
-import { CLIENT_LIMIT, MAX_PIXEL_BODY_BYTES, SHOP_LIMIT } from "~/sources/pixel/receive.server";
+import { CLIENT_LIMIT, MAX_PIXEL_BODY_BYTES, PIXEL_DAILY_CAP, pixelCap, receivePixelEvent, SHOP_LIMIT } from "~/sources/pixel/receive.server";
 
 let app: Awaited<ReturnType<typeof loadApp>>;
 let h: Harness;
@@ -187,6 +187,48 @@ describe("rate limits", () => {
     expect((await post(pixelBody(settingsFor(neighbour), "checkout_started", pixelCheckout({ token: newToken() }))!)).status).toBe(202);
     // Not this file's subject: leave the flood's processing jobs out of the later tests' runs.
     await h.db.job.deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
+  });
+});
+
+describe("daily cap on stored events (the collector key is public)", () => {
+  // The real cap is 50,000; storing that many rows here would take half a minute, so the test lowers it — in this
+  // file's copy of the collector module, which it calls directly (the app under `app.handle` is a separate module graph).
+  const CAP = 300;
+  beforeAll(() => {
+    expect(PIXEL_DAILY_CAP).toBe(50_000);
+    pixelCap.perDay = CAP;
+  });
+  afterAll(() => {
+    pixelCap.perDay = PIXEL_DAILY_CAP;
+  });
+
+  it("a shop stores at most the cap of pixel events in 24 hours; beyond that 429 with a reason and nothing stored", async () => {
+    const { shop, domain } = await shopWithSync("daily-cap");
+    const { domain: neighbour } = await shopWithSync("daily-cap-neighbour");
+    // Seeded directly: cap − 1 today, and older ones that no longer count.
+    const recent = new Date(Date.now() - 60 * 60_000);
+    const old = new Date(Date.now() - 25 * 60 * 60_000);
+    const row = (i: number, receivedAt: Date) => ({ source: "pixel", receiver: domain, externalId: `seed-${i}`, topic: "checkout_started", payload: "{}", receivedAt, processedAt: receivedAt });
+    await h.db.inboundEvent.createMany({ data: Array.from({ length: CAP + 100 }, (_, i) => row(i, i < CAP - 1 ? recent : old)) });
+    const send = async (client: string) => {
+      const response = await receivePixelEvent(collectorRequest(pixelBody(settingsFor(domain), "checkout_started", pixelCheckout({ token: newToken() }))!, { client }), client);
+      return { status: response.status, headers: response.headers, body: (await response.json()) as { error?: string } };
+    };
+
+    expect((await send("192.0.2.90")).status).toBe(202); // the last one under the cap
+    const stored = await pixelEvents(domain);
+    const jobs = await h.db.job.count({ where: { shopId: shop.id, name: "process-pixel-event" } });
+    const refused = await send("192.0.2.91");
+    expect(refused.status).toBe(429);
+    expect(refused.body?.error).toMatch(/24 hours/);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await pixelEvents(domain)).toBe(stored);
+    expect(await h.db.job.count({ where: { shopId: shop.id, name: "process-pixel-event" } })).toBe(jobs);
+    // Another shop is unaffected.
+    const other = await receivePixelEvent(collectorRequest(pixelBody(settingsFor(neighbour), "checkout_started", pixelCheckout({ token: newToken() }))!, { client: "192.0.2.92" }), "192.0.2.92");
+    expect(other.status).toBe(202);
+    await h.db.job.deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
+    await h.db.inboundEvent.deleteMany({ where: { receiver: domain, externalId: { startsWith: "seed-" } } });
   });
 });
 

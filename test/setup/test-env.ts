@@ -11,4 +11,8 @@ export const TEST_ENV = {
   JOB_RUNNER: "off",
   // Every line at info and above is written (to LOG_FILE, see per-file.ts) so the suite-wide secret scan sees it.
   LOG_LEVEL: "info",
+  // Pipeline and settings tests send to a local SMTP sink on 127.0.0.1 (tests of the SSRF checks turn it off).
+  SMTP_ALLOW_PRIVATE_HOSTS: "true",
+  // The placeholder storefronts test fixtures use for Shopify recovery links (app/sources/shopify/recovery-url.ts).
+  SHOPIFY_STOREFRONT_EXTRA_HOSTS: "acme.example,shop.example,example.com,beta.example",
 } as const;

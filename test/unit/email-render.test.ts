@@ -85,3 +85,20 @@ describe("htmlToText", () => {
     expect(text).toBe("Hello & welcome\n\nLine one\nline two\n\nMug  €5.00\n\nGo (https://x.test/a?b=1&c=2)");
   });
 });
+
+describe("htmlToText on hostile HTML", () => {
+  it.each(["<span", "<!--", "<style", "<a href=\"x\">", "<div style=\"display:none\">"])("converts 400,000 characters of unclosed %s without stalling", (open) => {
+    const html = open.repeat(Math.ceil(400_000 / open.length));
+    const started = Date.now();
+    expect(typeof htmlToText(html)).toBe("string");
+    expect(Date.now() - started).toBeLessThan(5_000); // hang guard only: the old regexes took ~14 s
+  });
+
+  it("renders an email whose body is ~500,000 characters of unclosed tags without stalling", () => {
+    const started = Date.now();
+    const email = renderEmail({ subject: "Hi", bodyTemplate: `{% for i in (1..98000) %}<span{% endfor %}` }, sample);
+    expect(email.text).toContain("Unsubscribe");
+    expect(Date.now() - started).toBeLessThan(5_000); // hang guard only
+  });
+});
+

@@ -47,6 +47,42 @@ describe("mentions", () => {
   });
 });
 
+describe("mentions matches whole values only", () => {
+  const ann = needlesFor({ emails: ["Ann@Example.com"], phones: ["+1 (613) 555-0142"], tokens: ["shopify_customer_191167"] });
+
+  it.each([
+    [`{"email":"ann@example.com"}`, true],
+    [`{"email":"ANN@EXAMPLE.COM"}`, true],
+    ["550 5.1.1 <ann@example.com>: mailbox unavailable", true],
+    ["could not deliver to ann@example.com.", true],
+    [`{"email":"joann@example.com"}`, false],
+    [`{"email":"jo.ann@example.com"}`, false],
+    [`{"email":"x+ann@example.com"}`, false],
+    [`{"email":"ann@example.com.au"}`, false],
+    [`{"email":"ann@example.community"}`, false],
+    [`{"email":"ann@example.com-mail.net"}`, false],
+  ])("email in %s: %s", (text, expected) => {
+    expect(mentions(text, ann)).toBe(expected);
+  });
+
+  it.each([
+    [`{"phone":"+16135550142"}`, true],
+    [`{"phone":"+1 613-555-0142"}`, true],
+    [`{"phone":"(613) 555 0142"}`, false],
+    [`{"phone":"+161355501420"}`, false],
+    [`{"phone":"+716135550142"}`, false],
+    [`{"client_reference_id":"shopify_customer_191167"}`, true],
+    [`{"client_reference_id":"shopify_customer_1911670"}`, false],
+    [`{"client_reference_id":"xshopify_customer_191167"}`, false],
+  ])("phone or token in %s: %s", (text, expected) => {
+    expect(mentions(text, ann)).toBe(expected);
+  });
+
+  it("keeps a coarse prefilter for the database that every exact match passes", () => {
+    expect(ann.caseless).toEqual(expect.arrayContaining(["ann@example.com", "shopify_customer_191167", "0142"]));
+  });
+});
+
 describe("parseForExport", () => {
   it("keeps safe numbers as numbers and unsafe integers as their exact digits", () => {
     expect(parseForExport(`{"qty":2,"price":12.5,"id":820982911946154508}`)).toEqual({ qty: 2, price: 12.5, id: "820982911946154508" });

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { enqueuePixelActivation } from "./activate-web-pixel.server";
 import { ingestPurchaseCancellation, ingestSourceEvent, type IngestResult } from "../../models/ingest.server";
 import { checkoutWebhookToEvent, orderCancelledWebhookToEvent, orderWebhookToEvent, PayloadError } from "../../sources/shopify/webhook-mapping";
+import { withCheckedShopifyLink } from "../../sources/shopify/recovery-url";
+import { env } from "../../env.server";
 import { defineJob, PermanentJobError } from "../runner.server";
 import { processComplianceDelivery } from "../../privacy/compliance.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
@@ -35,7 +37,7 @@ export const processShopifyWebhook = defineJob({
       switch (event.topic) {
         case "checkouts/create":
         case "checkouts/update":
-          if (shop) await ingestSourceEvent(db, shop.id, checkoutWebhookToEvent(body), clock.now());
+          if (shop) await ingestSourceEvent(db, shop.id, withCheckedShopifyLink(checkoutWebhookToEvent(body), shop.domain, env.SHOPIFY_STOREFRONT_EXTRA_HOSTS), clock.now());
           break;
         case "orders/create":
           if (shop) error = ignoredBecause(await ingestSourceEvent(db, shop.id, orderWebhookToEvent(body), clock.now()));

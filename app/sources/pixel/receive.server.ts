@@ -3,7 +3,8 @@
  * and cheaply, and nothing is written until the event has passed them all:
  *
  *   client rate limit (429) → body cap (413) → JSON (400) → shape (400) → shop key (403) → shop rate limit (429)
- *   → installed shop (404) → event time and money (400) → stored once per event id, processed by a job (202)
+ *   → installed shop (404) → event time and money (400) → shop's daily cap (429) → stored once per event id,
+ *   processed by a job (202)
  *
  * CORS: the pixel runs in Shopify's sandboxed worker, whose origin is not the app's. It posts `text/plain` (a "simple"
  * request, so browsers send no preflight); OPTIONS is still answered for clients that preflight anyway. No cookies are
@@ -24,6 +25,25 @@ export const MAX_PIXEL_BODY_BYTES = 16 * 1024;
 export const CLIENT_LIMIT = { capacity: 30, refillPerSecond: 0.5 };
 /** One shop: bursts of 600, then 20 events a second (≈ 400 checkouts a minute) — beyond that the poll still catches up. */
 export const SHOP_LIMIT = { capacity: 600, refillPerSecond: 20 };
+
+/**
+ * Pixel events stored per shop in any 24 hours. The collector key is public, so the rate limits alone would let anyone
+ * store 20 events a second (≈1.7 million a day, each with a job) for any shop. A large shop's real traffic (a few
+ * thousand checkouts a day, 2–5 events each) stays far below; beyond the cap nothing is stored and the poll and the
+ * checkouts webhook still see every checkout: the pixel only shows a checkout early.
+ */
+export const PIXEL_DAILY_CAP = 50_000;
+/** The cap in force (tests lower it rather than store 50,000 rows). */
+export const pixelCap = { perDay: PIXEL_DAILY_CAP };
+const DAY_MS = 86_400_000;
+
+/** Whether the shop has stored `cap` pixel events in the last 24 hours (counts at most `cap` rows, over the receiver index). */
+export async function pixelCapReached(domain: string, now: Date, cap: number = pixelCap.perDay): Promise<boolean> {
+  const since = new Date(now.getTime() - DAY_MS);
+  const rows = await db.$queryRaw<{ n: bigint }[]>`
+    SELECT count(*) AS "n" FROM (SELECT 1 FROM "InboundEvent" WHERE "receiver" = ${domain} AND "receivedAt" >= ${since} AND "source" = 'pixel' LIMIT ${cap}) t`;
+  return Number(rows[0]?.n ?? 0) >= cap;
+}
 
 const clientBuckets = new TokenBuckets(CLIENT_LIMIT);
 const shopBuckets = new TokenBuckets(SHOP_LIMIT, 20_000);
@@ -81,6 +101,10 @@ export async function receivePixelEvent(request: Request, client: string, now: D
   const stored: PixelEventBody = { event: body.event, checkout: body.checkout };
   const observation = toPixelObservation(stored, now);
   if (!observation.ok) return reply(400, { error: observation.reason });
+  if (await pixelCapReached(body.shop, now)) {
+    logger.warn("pixel events refused: daily cap reached", { shop: body.shop, cap: pixelCap.perDay });
+    return reply(429, { error: `this shop has stored ${pixelCap.perDay} checkout events in the last 24 hours; more are refused until older ones age out` }, { "retry-after": "3600" });
+  }
 
   const outcome = await recordInboundEvent(
     db,

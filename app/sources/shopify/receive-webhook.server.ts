@@ -47,7 +47,29 @@ async function verifiedWebhook(request: Request) {
   if (!webhook.payload || typeof webhook.payload !== "object" || Array.isArray(webhook.payload)) {
     throw new Response("payload is not a JSON object", { status: 400 });
   }
+  checkShopInBody(webhook.shop, webhook.payload as Record<string, unknown>);
   return { webhook, raw: bounded.raw };
+}
+
+const MYSHOPIFY_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
+
+/**
+ * The HMAC covers the body only: X-Shopify-Shop-Domain (which shop a delivery is stored and processed for) and
+ * X-Shopify-Topic are unsigned headers. Where the signed body names the shop itself (the compliance topics'
+ * `shop_domain`, app/uninstalled's `myshopify_domain`), it must name the same shop, so a signed body captured for one
+ * shop cannot be replayed under another shop's header (a shop/redact erasing the wrong shop). Placeholders such as
+ * Shopify's sample `{shop}.myshopify.com` and empty values carry nothing to compare. Topics whose body does not name
+ * the shop rely on the header (SECURITY.md › What is signed or verified).
+ */
+function checkShopInBody(headerShop: string, payload: Record<string, unknown>): void {
+  for (const key of ["shop_domain", "myshopify_domain"]) {
+    const named = payload[key];
+    if (typeof named !== "string") continue;
+    const domain = named.trim().toLowerCase();
+    if (MYSHOPIFY_DOMAIN.test(domain) && domain !== headerShop.trim().toLowerCase()) {
+      throw new Response("the shop named in the payload does not match X-Shopify-Shop-Domain", { status: 400 });
+    }
+  }
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import type { PrismaClient, Shop, SourceSync } from "@prisma/client";
 import { db as appDb } from "../../db.server";
+import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { ingestSourceEvent } from "../../models/ingest.server";
 import {
@@ -42,6 +43,7 @@ import { BulkCheckoutAssembler, readLines, type AssembledCheckout } from "./bulk
 import { CostPacer, retryBackoffMs, type CostModel, type QueryCost } from "./cost-pacer";
 import { requestShopifySync } from "./sync-request.server";
 import { checkoutNodeToEvent, CheckoutNodeError, type CheckoutNode, type LineItemNode } from "./to-source-event";
+import { withCheckedShopifyLink } from "./recovery-url";
 
 export const SHOPIFY_SOURCE = "shopify";
 
@@ -376,7 +378,7 @@ class SyncRunContext {
         this.stats.unchanged += 1;
         continue;
       }
-      await ingestSourceEvent(this.db, this.shop.id, event, this.now());
+      await ingestSourceEvent(this.db, this.shop.id, withCheckedShopifyLink(event, this.shop.domain, env.SHOPIFY_STOREFRONT_EXTRA_HOSTS), this.now());
       this.stats[counter] += 1;
     }
     this.stats.storeMs += performance.now() - started;

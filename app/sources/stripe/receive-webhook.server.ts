@@ -5,7 +5,7 @@ import { recordInboundEvent } from "../../models/inbound-event.server";
 import { loadVerificationSecrets } from "../../models/stripe-connection.server";
 import { verifyStripeEvent, type VerifyOutcome } from "./verify-event.server";
 // Stripe's events are a few kilobytes; the shared 1 MB limit refuses anything far larger before it is read.
-import { MAX_BODY_BYTES } from "../../security/request-limits.server";
+import { MAX_BODY_BYTES, readBodyWithLimit } from "../../security/request-limits.server";
 
 export const PROCESS_STRIPE_EVENT_JOB = "process-stripe-event";
 
@@ -52,8 +52,11 @@ export async function readVerifiedEvent(
   if (declared > MAX_BODY_BYTES) return { ok: false, answer: answer(413, "body too large") };
   const connection = await verificationSecrets(db, connectionId);
   if (!connection) return { ok: false, answer: answer(400, "unknown connection") };
-  const raw = await request.text(); // the exact bytes Stripe signed: never parse before verifying
-  if (raw.length > MAX_BODY_BYTES) return { ok: false, answer: answer(413, "body too large") };
+  // The exact bytes Stripe signed (never parse before verifying), read with the cap enforced while streaming: a chunked
+  // body has no Content-Length, and reading it whole first would let a caller stream any amount into memory.
+  const read = await readBodyWithLimit(request, MAX_BODY_BYTES);
+  if (!read.ok) return { ok: false, answer: answer(413, "body too large") };
+  const raw = read.text;
   const outcome = verifyStripeEvent(raw, request.headers.get("stripe-signature"), connection.secrets);
   if (!outcome.ok) {
     logger.warn("stripe webhook refused", { connectionId, reason: outcome.reason });
