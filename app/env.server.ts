@@ -26,6 +26,14 @@ const PLACEHOLDER_SECRET = /REPLACE_WITH|_OR_MORE_(?:RANDOM_)?CHARACTERS|^your-c
 export const isPlaceholderSecret = (value: string) => PLACEHOLDER_SECRET.test(value.trim());
 const PLACEHOLDER_MESSAGE = "is the placeholder from .env.example; use a random secret of your own (for example `openssl rand -base64 32`)";
 
+/** A comma-separated list of `host` or `host:port` (app/security/extra-hosts.ts), lower-cased. */
+const hostList = (example: string) =>
+  z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(h)), `must be host names such as ${example}, comma-separated`);
+
 const schema = z.object({
   // Anything other than these three is refused, never run as development (a typo such as `prod` must not turn on the
   // development-only switches).
@@ -95,21 +103,13 @@ const schema = z.object({
    * Hosts besides checkout.stripe.com and buy.stripe.com that Stripe recovery links may point at: a merchant's custom
    * Checkout domain (comma-separated `host` or `host:port`). Plain http is accepted only for loopback hosts (the demo).
    */
-  STRIPE_CHECKOUT_EXTRA_HOSTS: z
-    .string()
-    .default("")
-    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
-    .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(h)), "must be host names such as checkout.example.com, comma-separated"),
+  STRIPE_CHECKOUT_EXTRA_HOSTS: hostList("checkout.example.com"),
   /**
    * Hosts besides the shop's own myshopify domain that Shopify recovery links may point at and be redirected to
    * (comma-separated `host` or `host:port`; plain http only for loopback hosts: the demo's local storefront).
    * See app/sources/shopify/recovery-url.ts.
    */
-  SHOPIFY_STOREFRONT_EXTRA_HOSTS: z
-    .string()
-    .default("")
-    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
-    .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(h)), "must be host names such as shop.example.com, comma-separated"),
+  SHOPIFY_STOREFRONT_EXTRA_HOSTS: hostList("shop.example.com"),
   /** Tests only: Stripe API calls go to this base URL (a local fake) instead of https://api.stripe.com. Refused in production. */
   STRIPE_API_BASE: z.string().url("must be a URL such as http://127.0.0.1:12111").optional(),
   /** Benchmark only: `on` serves POST /webhooks/stripe-verify-only/<connectionId> (verify, answer 200, store nothing). */

@@ -14,12 +14,9 @@ import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import type { ConsentEvidence } from "../recovery/model";
 import type { ShopifyConsentUpdate } from "../sources/shopify/consent-webhook";
 import { cancelContactMessages } from "./contact.server";
-import { lockKey } from "./ingest.server";
+import { lockShopIngest } from "./ingest.server";
 
 type Tx = Prisma.TransactionClient;
-
-/** The advisory lock space ingest takes per shop (INGEST_LOCK_SPACE in ingest.server.ts): one writer of a shop's recoveries at a time. */
-const INGEST_LOCK_SPACE = 71_001;
 
 export type ConsentUpdateOutcome =
   | { kind: "unknown_customer" }
@@ -62,7 +59,7 @@ export async function applyShopifyConsentUpdate(
 ): Promise<ConsentUpdateOutcome> {
   return db.$transaction(async (tx) => {
     // Ingest holds this lock while it writes recoveries and contacts: no checkout of this shop is half-written meanwhile.
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${INGEST_LOCK_SPACE}::int, ${lockKey(shopId)}::int)`;
+    await lockShopIngest(tx, shopId);
     const who: Prisma.ContactWhereInput[] = [
       ...(update.shopifyCustomerId ? [{ shopifyCustomerId: update.shopifyCustomerId }] : []),
       ...(update.email ? [{ email: update.email }] : []),

@@ -1,3 +1,5 @@
+import { onExtraHost } from "../../security/extra-hosts";
+
 /**
  * Which Shopify recovery links Reclaim will email and redirect to. A checkout's `abandoned_checkout_url` (webhook) or
  * `abandonedCheckoutUrl` (poll) is signed or fetched by Shopify, but its value comes from the storefront: a pixel or a
@@ -17,7 +19,6 @@
  */
 export type ShopifyLinkCheck = { url: string; note: string | null } | { url: null; note: string };
 
-const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
 const RECOVERY_PATH = /^\/\d+\/checkouts\/[^?#]+$/;
 
 export function checkShopifyRecoveryUrl(url: string, shopDomain: string, extraHosts: readonly string[] = []): ShopifyLinkCheck {
@@ -30,9 +31,7 @@ export function checkShopifyRecoveryUrl(url: string, shopDomain: string, extraHo
   if (parsed.username || parsed.password) return { url: null, note: "the recovery link Shopify sent carries credentials" };
   const shop = shopDomain.toLowerCase();
   if (parsed.protocol === "https:" && !parsed.port && parsed.hostname.toLowerCase() === shop) return { url, note: null };
-  if (extraHosts.includes(parsed.host.toLowerCase())) {
-    if (parsed.protocol === "https:" || (parsed.protocol === "http:" && LOOPBACK.includes(parsed.hostname))) return { url, note: null };
-  }
+  if (onExtraHost(parsed, extraHosts)) return { url, note: null };
   if (parsed.protocol === "https:" && RECOVERY_PATH.test(parsed.pathname)) {
     return { url: `https://${shop}${parsed.pathname}${parsed.search}`, note: "the recovery link was on another host and now points at the shop's own domain" };
   }

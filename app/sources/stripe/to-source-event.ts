@@ -1,3 +1,4 @@
+import { onExtraHost } from "../../security/extra-hosts";
 import type { CheckoutObserved, Consent, ConsentEvidence, LineItem, PurchaseObserved } from "../../recovery/model";
 import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 import { fromStripeAmount } from "./stripe-money";
@@ -123,18 +124,15 @@ function consentEvidence(session: Json, eventCreated: Date): ConsentEvidence {
 export const STRIPE_CHECKOUT_HOSTS: readonly string[] = ["checkout.stripe.com", "buy.stripe.com"];
 
 /**
- * `extraHosts`: the operator's custom Checkout domains (`STRIPE_CHECKOUT_EXTRA_HOSTS`, `host` or `host:port`); plain http
- * only on a loopback host (the demo's local checkout pages).
+ * `extraHosts`: the operator's custom Checkout domains (`STRIPE_CHECKOUT_EXTRA_HOSTS`; app/security/extra-hosts.ts).
  */
 export function isStripeCheckoutUrl(url: string | null | undefined, extraHosts: readonly string[] = []): url is string {
   if (!url) return false;
   try {
     const parsed = new URL(url);
     if (parsed.username || parsed.password) return false;
-    const host = parsed.host.toLowerCase();
     if (parsed.protocol === "https:" && !parsed.port && STRIPE_CHECKOUT_HOSTS.includes(parsed.hostname.toLowerCase())) return true;
-    if (!extraHosts.includes(host)) return false;
-    return parsed.protocol === "https:" || (parsed.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname));
+    return onExtraHost(parsed, extraHosts);
   } catch {
     return false;
   }
