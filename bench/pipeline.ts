@@ -179,11 +179,11 @@ async function main() {
   const plan = (await db.$queryRawUnsafe(`EXPLAIN ${ENQUEUE_DUE_SQL}`, ...[new Date(), SWEEP_BATCH, perShop].slice(0, parameters))) as { "QUERY PLAN": string }[];
   const clockAt = (ms: number) => ({ now: () => new Date(ms) });
   const sweepOnce = async (ms: number) => {
-    const job = await db.job.create({ data: { name: "send-due-messages", payload: "{}", runAt: new Date(ms) } });
+    const job = await (await import("../test/helpers/jobs")).jobTable(db).create({ data: { name: "send-due-messages", payload: "{}", runAt: new Date(ms) } });
     const t0 = performance.now();
     await sendDueMessages.run({ payload: {}, db, clock: clockAt(ms), job: { id: job.id, name: job.name, attempts: 1, shopId: null }, signal: new AbortController().signal });
     const elapsed = performance.now() - t0;
-    await db.job.deleteMany({ where: { name: "send-due-messages" } });
+    await (await import("../test/helpers/jobs")).jobTable(db).deleteMany({ where: { name: "send-due-messages" } });
     return elapsed;
   };
   // Nothing due: the clock an hour and a half ago (before the earliest scheduled message).
@@ -194,8 +194,8 @@ async function main() {
   let enqueued = 0;
   for (let i = 0; i < 20; i++) {
     full.push(await sweepOnce(Date.now()));
-    enqueued = await db.job.count({ where: { name: "send-message" } });
-    await db.job.deleteMany({ where: { name: "send-message" } });
+    enqueued = await (await import("../test/helpers/jobs")).jobTable(db).count({ where: { name: "send-message" } });
+    await (await import("../test/helpers/jobs")).jobTable(db).deleteMany({ where: { name: "send-message" } });
   }
   log(`sweep idle p50 ${quantile(idle, 0.5).toFixed(2)} ms, full batch p50 ${quantile(full, 0.5).toFixed(2)} ms (${enqueued} jobs)`);
 
@@ -210,7 +210,7 @@ async function main() {
 
   const { ensureSweepScheduled } = await import("../app/models/message.server");
   const { jobDefinitions } = await import("../app/jobs/registry.server");
-  const { JobRunner } = await import("../app/jobs/runner.server");
+  const { JobRunner } = await import("../test/helpers/jobs");
   const { closeTransports } = await import("../app/email/transport.server");
 
   interface Phase { label: string; delivered: number; emailsPerSecond: number; sendSeconds: number; wallSeconds: number; cpuMsPerEmail: number; sinkCpuMsPerEmail: number; loadBefore: number; loadAfter: number; failed: number }

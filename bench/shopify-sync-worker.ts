@@ -59,7 +59,7 @@ const { sessionStorage } = await import("../app/shopify.server");
 const { Session } = await import("@shopify/shopify-api");
 const { setAbstractFetchFunc } = await import("@shopify/shopify-api/runtime");
 const { fakeShopifyFetch } = await import("../test/fakes/shopify-admin/server");
-const { JobRunner } = await import("../app/jobs/runner.server");
+const { JobRunner } = await import("../test/helpers/jobs");
 const { makeSyncShopifyCheckoutsJob } = await import("../app/jobs/definitions/sync-shopify-checkouts.server");
 const { SHOPIFY_SYNC_JOB, requestShopifySync } = await import("../app/sources/shopify/sync-request.server");
 const { startShopifySync } = await import("../app/sources/shopify/sync.server");
@@ -89,7 +89,7 @@ const loadSamples: number[] = [];
 const sampler = setInterval(() => loadSamples.push(os.loadavg()[0]!), 5000);
 for (;;) {
   await runner.drain();
-  const next = await db.job.findFirst({ where: { name: SHOPIFY_SYNC_JOB, shopId: shop.id, status: "queued" }, orderBy: { runAt: "asc" } });
+  const next = await (await import("../test/helpers/jobs")).jobTable(db).findFirst({ where: { name: SHOPIFY_SYNC_JOB, shopId: shop.id, status: "queued" }, orderBy: { runAt: "asc" } });
   const wait = next ? next.runAt.getTime() - Date.now() : Infinity;
   if (wait >= 60_000) break; // caught up: the next run is the periodic one
   await sleep(Math.max(0, wait));

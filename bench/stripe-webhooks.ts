@@ -208,7 +208,7 @@ async function main() {
     await load("warm-up", baselineUrl, WARMUP, secret, "warmbase", pid);
     await load("warm-up", ingestUrl, WARMUP, secret, "warmingest", pid);
     if (JOB_RUNNER === "in-process") {
-      while ((await db.job.count({ where: { status: "queued" } })) > 0) await sleep(500);
+      while ((await (await import("../test/helpers/jobs")).jobTable(db).count({ where: { status: "queued" } })) > 0) await sleep(500);
     }
 
     log(`baseline: ${EVENTS} events at concurrency ${CONCURRENCY}…`);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
+import { installQueueSchema } from "../jobs/engine.server";
 
 /**
  * Applies the committed SQL migrations (prisma/migrations/<name>/migration.sql, written by `prisma migrate diff`) in
@@ -44,6 +45,9 @@ export async function applyMigrations(url: string, dir: string = MIGRATIONS_DIR)
   const applied: string[] = [];
   try {
     await client.query("SELECT pg_advisory_lock($1)", [ADVISORY_LOCK]);
+    // The job queue's own schema (graphile-worker, ADR 080): its SQL ships in the npm package; installed or upgraded
+    // first, under the same lock, so several instances starting at once apply it once and our migrations can use it.
+    await installQueueSchema(url);
     await client.query(`CREATE TABLE IF NOT EXISTS "_reclaim_migrations" (
       "name" text PRIMARY KEY, "checksum" text NOT NULL, "appliedAt" timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT "name", "checksum" FROM "_reclaim_migrations"`);

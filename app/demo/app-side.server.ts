@@ -10,7 +10,7 @@ import { closeTransports } from "../email/transport.server";
 import { makeSyncShopifyCheckoutsJob } from "../jobs/definitions/sync-shopify-checkouts.server";
 import { env } from "../env.server";
 import { jobDefinitions } from "../jobs/registry.server";
-import { JobRunner } from "../jobs/runner.server";
+import { startWorker, type JobWorker } from "../jobs/engine.server";
 import { logger } from "../logger.server";
 import { ensureSweepScheduled } from "../models/message.server";
 import { connectStripe, endpointPath } from "../models/stripe-connection.server";
@@ -76,9 +76,11 @@ export interface DemoRunnerOptions {
  * The app's job runner with every registered job. Two things differ from startJobRunner, both because of the
  * compressed clock: the sync sleeps in demo time, and the lock timeout (5 min in production) is 5 real minutes.
  */
-export async function startDemoRunner(o: DemoRunnerOptions): Promise<JobRunner> {
+export async function startDemoRunner(o: DemoRunnerOptions): Promise<JobWorker> {
   const definitions = [...jobDefinitions.filter((d) => d.name !== SHOPIFY_SYNC_JOB), makeSyncShopifyCheckoutsJob({ sleep: o.sleep })];
-  const runner = new JobRunner({
+  // graphile-worker with useNodeTime: due-ness follows the demo's compressed Date (ADR 061, 080).
+  await ensureSweepScheduled(db, new Date());
+  return startWorker({
     db,
     definitions,
     concurrency: 3,
@@ -89,9 +91,6 @@ export async function startDemoRunner(o: DemoRunnerOptions): Promise<JobRunner> 
       else if (event.type === "retrying") logger.warn("job will retry", { ...event, runAt: event.runAt.toISOString() });
     },
   });
-  await ensureSweepScheduled(db, new Date());
-  runner.start();
-  return runner;
 }
 
 export async function shutdownAppSide(): Promise<void> {

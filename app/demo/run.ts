@@ -58,7 +58,7 @@ async function latestDatabaseTime(url: string): Promise<number | null> {
   await client.connect();
   try {
     const { rows } = await client.query<{ t: Date | null }>(
-      `SELECT GREATEST((SELECT MAX("updatedAt") FROM "Job"), (SELECT MAX("updatedAt") FROM "Recovery"), (SELECT MAX("receivedAt") FROM "InboundEvent")) AS t`,
+      `SELECT GREATEST((SELECT MAX("updatedAt") FROM "Recovery"), (SELECT MAX("receivedAt") FROM "InboundEvent")) AS t`,
     );
     // Stored times are UTC without a zone; node-postgres reads them as local time unless told otherwise.
     const t = rows[0]?.t;

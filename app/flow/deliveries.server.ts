@@ -4,7 +4,7 @@
  * settings page lists them and re-queues failed ones.
  */
 import type { PrismaClient } from "@prisma/client";
-import { enqueueJob } from "../jobs/queue.server";
+import { enqueueJob, nextRunByKey } from "../jobs/queue.server";
 import { redact } from "../logger.server";
 import { adminGraphqlFor, type AdminGraphql, type AdminOutcome } from "../sources/shopify/admin-client.server";
 import { CHECKOUT_RECOVERED_HANDLE, FIRE_FLOW_TRIGGER_JOB, FLOW_TRIGGER_RECEIVE } from "./checkout-recovered";
@@ -154,10 +154,7 @@ export async function listDeliveries(db: PrismaClient, shopId: string, take = 50
     db.flowTriggerDelivery.groupBy({ by: ["status"], where: { shopId }, _count: { _all: true } }),
   ]);
   const pendingKeys = deliveries.filter((d) => d.status === "pending").map((d) => flowJobKey(d.id));
-  const jobs = pendingKeys.length
-    ? await db.job.findMany({ where: { key: { in: pendingKeys }, status: { in: ["queued", "running"] } }, select: { key: true, runAt: true } })
-    : [];
-  const nextAt = new Map(jobs.map((j) => [j.key, j.runAt.toISOString()]));
+  const nextAt = new Map([...(await nextRunByKey(db, pendingKeys))].map(([key, runAt]) => [key, runAt.toISOString()]));
   const counts = { pending: 0, sent: 0, failed: 0, withdrawn: 0 };
   for (const g of grouped) if (g.status in counts) counts[g.status as keyof typeof counts] = g._count._all;
   return {

@@ -1,4 +1,4 @@
-import type { JobDefinition } from "./runner.server";
+import type { JobDefinition } from "./engine.server";
 import { processShopifyWebhook } from "./definitions/process-shopify-webhook.server";
 import { processStripeEvent } from "./definitions/process-stripe-event.server";
 import { enrichStripeRecovery } from "./definitions/enrich-stripe-recovery.server";

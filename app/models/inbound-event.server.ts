@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Prisma, type PrismaClient } from "@prisma/client";
+import { addJobsSql, DEFAULT_MAX_ATTEMPTS, type JobName } from "../jobs/queue.server";
 
 export interface InboundEventInput {
   source: "shopify" | "stripe" | "pixel";
@@ -16,7 +17,7 @@ export interface InboundEventInput {
 
 interface Pending {
   input: InboundEventInput;
-  jobName: string;
+  jobName: JobName;
   resolve: (outcome: "new" | "duplicate") => void;
   reject: (error: unknown) => void;
 }
@@ -34,7 +35,7 @@ const MAX_GROUP = 200;
  * and a rollback. The group is one SQL statement (events and jobs together, so atomic without a transaction round
  * trip): a Prisma transaction per event was most of a Stripe webhook's cost (ADR 013).
  */
-export function recordInboundEvent(db: PrismaClient, input: InboundEventInput, job: { name: string }): Promise<"new" | "duplicate"> {
+export function recordInboundEvent(db: PrismaClient, input: InboundEventInput, job: { name: JobName }): Promise<"new" | "duplicate"> {
   return new Promise((resolve, reject) => {
     const queue = queues.get(db) ?? { pending: [] as Pending[], writing: false };
     queues.set(db, queue);
@@ -66,7 +67,8 @@ async function drain(db: PrismaClient, queue: { pending: Pending[]; writing: boo
 
 /**
  * One statement for the group: the events go in with ON CONFLICT DO NOTHING (a redelivery, already stored or earlier in
- * this group, is skipped: no error, no rollback), and a processing job goes in for each event that was new.
+ * this group, is skipped: no error, no rollback), and a processing job goes in for each event that was new (one call of
+ * graphile-worker's add_jobs for the group, in the shop's intake lane).
  */
 const WRITE_GROUP_SQL = `
 WITH input AS (
@@ -78,11 +80,10 @@ WITH input AS (
   ON CONFLICT ("source", "receiver", "externalId") DO NOTHING
   RETURNING "id"
 ), jobs AS (
-  INSERT INTO "Job" ("id", "name", "payload", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
-  SELECT gen_random_uuid()::text, i."jobName", '{"inboundEventId":"' || i."id" || '"}', i."shopId", 'queued', now(), 0, 8, now(), now()
-  FROM input i JOIN inserted USING ("id")
+  ${addJobsSql(`SELECT i."jobName" AS name, json_build_object('inboundEventId', i."id") AS payload, i."shopId" AS shop_id, now()::timestamp(3) AT TIME ZONE 'UTC' AS run_at, ${DEFAULT_MAX_ATTEMPTS} AS max_attempts, NULL::text AS job_key
+    FROM input i JOIN inserted USING ("id")`)}
 )
-SELECT "id" FROM inserted`;
+SELECT "id" FROM inserted, jobs`;
 
 async function writeGroup(db: PrismaClient, group: Pending[]): Promise<("new" | "duplicate")[]> {
   const ids = group.map(() => randomUUID());

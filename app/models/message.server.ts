@@ -15,6 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Prisma, PrismaClient, Recovery, Shop } from "@prisma/client";
+import { addJobsSql, enqueueJob, unfinishedJobWithKeySql } from "../jobs/queue.server";
 import { chooseCampaign, planMessages } from "../recovery/schedule";
 import { campaignsForScheduling } from "./campaign.server";
 
@@ -151,28 +152,33 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
 
 /**
  * One statement: enqueue a send job for each due message that has none queued or running yet (the job key
- * `send-message:<id>` is unique while the job is unfinished). Fair to every shop: each installed shop gets at most
+ * `send-message:<id>`, graphile-worker's add_jobs). Fair to every shop: each installed shop gets at most
  * `SWEEP_PER_SHOP` of its oldest due emails, read from its `Message(shopId, status, scheduledFor)` index (one range
  * probe per installed shop, whatever its number of future messages), so a shop with 50,000 due does not push the
- * others' emails out of the batch.
- * Each job runs at its message's due time (already past): oldest first within a shop.
+ * others' emails out of the batch. Each job runs at its message's due time (already past): oldest first within a shop,
+ * in the shop's sending lane (app/jobs/queue.server.ts).
  */
-export const ENQUEUE_DUE_SQL = `INSERT INTO "Job" ("id", "name", "payload", "key", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
-SELECT 'sm' || replace(gen_random_uuid()::text, '-', ''), '${SEND_MESSAGE_JOB}', '{"messageId":"' || m."id" || '"}', '${SEND_MESSAGE_JOB}:' || m."id", m."shopId", 'queued', m."scheduledFor", 0, ${SEND_JOB_MAX_ATTEMPTS}, $1, $1
+export const DUE_SENDS_SQL = `SELECT '${SEND_MESSAGE_JOB}' AS name, json_build_object('messageId', m."id") AS payload, m."shopId" AS shop_id,
+  m."scheduledFor" AT TIME ZONE 'UTC' AS run_at, ${SEND_JOB_MAX_ATTEMPTS} AS max_attempts, '${SEND_MESSAGE_JOB}:' || m."id" AS job_key
 -- An uninstalled shop's emails wait (a reinstall resumes them: app/models/shop.server.ts).
 FROM "Shop" s
 CROSS JOIN LATERAL (
   SELECT m."id", m."shopId", m."scheduledFor" FROM "Message" m
   WHERE m."shopId" = s."id" AND m."status" = 'scheduled' AND m."scheduledFor" <= $1
-    AND NOT EXISTS (SELECT 1 FROM "Job" j WHERE j."key" = '${SEND_MESSAGE_JOB}:' || m."id")
+    AND NOT ${unfinishedJobWithKeySql(`'${SEND_MESSAGE_JOB}:' || m."id"`)}
   ORDER BY m."scheduledFor"
   LIMIT $3
 ) m
 WHERE s."uninstalledAt" IS NULL
 ORDER BY m."scheduledFor"
-LIMIT $2
--- Two sweeps at once (two workers) may pick the same message: the job key's unique index keeps one job.
-ON CONFLICT DO NOTHING`;
+LIMIT $2`;
+
+/** The sweep's statement: the due sends, and their jobs added; returns how many, and the most for one shop. */
+export const ENQUEUE_DUE_SQL = `WITH due AS MATERIALIZED (${DUE_SENDS_SQL}),
+  -- Two sweeps at once (two workers) may pick the same message: the job key keeps one job.
+  added AS (${addJobsSql("SELECT * FROM due")}),
+  per AS (SELECT count(*) AS c FROM due GROUP BY shop_id)
+SELECT COALESCE(sum(c), 0)::int AS "enqueued", COALESCE(max(c), 0)::int AS "fullest", (SELECT "added" FROM added) AS "added" FROM per`;
 
 export interface SweepOutcome {
   /** Send jobs queued by this run. */
@@ -182,32 +188,21 @@ export interface SweepOutcome {
 }
 
 export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH, perShop = SWEEP_PER_SHOP): Promise<SweepOutcome> {
-  const [row] = await db.$queryRawUnsafe<{ enqueued: number; fullest: number }[]>(
-    `WITH ins AS (${ENQUEUE_DUE_SQL} RETURNING "shopId"),
-          per AS (SELECT count(*) AS c FROM ins GROUP BY "shopId")
-     SELECT COALESCE(sum(c), 0)::int AS "enqueued", COALESCE(max(c), 0)::int AS "fullest" FROM per`,
-    now,
-    limit,
-    perShop,
-  );
+  const [row] = await db.$queryRawUnsafe<{ enqueued: number; fullest: number }[]>(ENQUEUE_DUE_SQL, now, limit, perShop);
   const enqueued = row?.enqueued ?? 0;
   return { enqueued, more: enqueued >= limit || (row?.fullest ?? 0) >= perShop };
 }
 
-/** Makes sure a sweep is queued no later than `runAt` (like queue.server's key dedupe: a later one is moved earlier). */
+/** Makes sure a sweep is queued no later than `runAt` (job key dedupe: a later one is moved earlier). */
 export async function ensureSweepScheduled(db: Db, runAt: Date): Promise<void> {
-  // One statement, safe inside a caller's transaction and against another writer doing the same: insert the sweep, or
-  // move the queued one earlier. A running sweep (no longer 'queued') re-queues itself when it finishes.
-  await db.$executeRawUnsafe(
-    `INSERT INTO "Job" ("id", "name", "payload", "key", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
-     VALUES ($1, $2, '{}', $3, 'queued', $4, 0, 3, now(), now())
-     ON CONFLICT ("key") DO UPDATE SET "runAt" = excluded."runAt", "updatedAt" = now()
-       WHERE "Job"."status" = 'queued' AND "Job"."runAt" > excluded."runAt"`,
-    `sw${randomUUID().replace(/-/g, "")}`,
-    SWEEP_JOB,
-    SWEEP_JOB_KEY,
-    runAt,
-  );
+  // One statement, safe inside a caller's transaction and against another writer doing the same. A running sweep has
+  // already handed its key to the next run (scheduleNextSweep), which this moves earlier if need be.
+  await enqueueJob(db, SWEEP_JOB, {}, { key: SWEEP_JOB_KEY, runAt, maxAttempts: 3 });
+}
+
+/** From inside the running sweep: queues the next run, which takes the key over (job_key_mode `replace`). */
+export async function scheduleNextSweep(db: Db, runAt: Date): Promise<void> {
+  await enqueueJob(db, SWEEP_JOB, {}, { key: SWEEP_JOB_KEY, keyMode: "replace", runAt, maxAttempts: 3 });
 }
 
 export interface InterruptedSends {

@@ -6,10 +6,12 @@
  *   `bodyDays` (buyers' names and addresses are in them). The row itself stays, so a late redelivery is still
  *   recognised as a duplicate (Shopify retries for 48 hours, Stripe for 3 days), and is deleted after `rowDays`.
  *   Bodies not yet processed are never cleared: their job still needs them.
- * - Jobs: succeeded and cancelled ones are deleted `jobDays` after they finished; failed ones (shown to operators with
- *   their error) after `failedJobDays`. Queued and running jobs are never touched.
+ * - Jobs (graphile-worker): succeeded ones are deleted by the engine when they finish and cancelled ones when cancelled;
+ *   failed ones (shown to operators with their error) are deleted `failedJobDays` after their last attempt, with the
+ *   shops' queue rows left empty. Queued and running jobs are never touched. (`jobDays` no longer has anything to keep.)
  */
 import type { PrismaClient } from "@prisma/client";
+import { deleteFailedJobs } from "../jobs/queue.server";
 
 export interface RetentionPolicy {
   bodyDays: number;
@@ -51,14 +53,7 @@ export async function pruneExpired(db: PrismaClient, now: Date, policy: Retentio
     before(policy.rowDays),
     batch,
   );
-  const jobsDeleted = await db.$executeRawUnsafe(
-    `DELETE FROM "Job" WHERE "id" IN (
-       SELECT "id" FROM "Job"
-       WHERE ("status" IN ('succeeded', 'cancelled') AND "finishedAt" < $1) OR ("status" = 'failed' AND "finishedAt" < $2)
-       LIMIT $3)`,
-    before(policy.jobDays),
-    before(policy.failedJobDays),
-    batch,
-  );
+  // graphile-worker deletes succeeded jobs itself, and cancelled ones are removed from the queue: failed ones are left.
+  const jobsDeleted = await deleteFailedJobs(db, before(policy.failedJobDays), batch);
   return { bodiesCleared, eventsDeleted, jobsDeleted, more: bodiesCleared >= batch || eventsDeleted >= batch || jobsDeleted >= batch };
 }

@@ -4,6 +4,7 @@
  * docs/decisions/040-privacy-requests.md. Idempotent: a second run finds nothing left to remove.
  */
 import { Prisma, type PrismaClient } from "@prisma/client";
+import { cancelJobsSql, JOBS_WITH_PAYLOAD, QUEUE_SCHEMA } from "../jobs/queue.server";
 import { emailHash, isEmailHash } from "./email-hash.server";
 import { findFootprint, type Footprint } from "./footprint.server";
 import { hasNeedles, mentions, type Needles, type PrivacySubject } from "./subject";
@@ -43,8 +44,8 @@ const chunks = <T>(values: T[], size = 200): T[][] => Array.from({ length: Math.
 type Tx = Prisma.TransactionClient;
 
 /** SQL narrowing for "this text column mentions a needle" (exactness comes from `mentions` afterwards). */
-function mentionSql(column: string, needles: Needles): Prisma.Sql {
-  const col = Prisma.raw(`"${column}"`);
+function mentionSql(column: string, needles: Needles, cast = ""): Prisma.Sql {
+  const col = Prisma.raw(`"${column}"${cast}`);
   return Prisma.join(
     [
       ...needles.caseless.map((n) => Prisma.sql`strpos(lower(coalesce(${col}, '')), ${n}) > 0`),
@@ -95,30 +96,32 @@ async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOp
     ...f.events.filter((e) => e.id !== options.currentEventId).map((e) => e.id),
   ]);
   let jobsCancelled = 0;
+  // (graphile-worker's jobs: the shop's queues, or no queue; queued ones are removed from the queue.)
+  const inScope = Prisma.sql`(queue_name LIKE ${`shop:${shopId}:%`} OR queue_name IS NULL)`;
   for (const ids of chunks(rowIds)) {
-    jobsCancelled += await tx.$executeRaw`
-      UPDATE "Job" SET "status" = 'cancelled', "key" = NULL, "lastError" = ${"cancelled: customer data redacted"}, "finishedAt" = ${at}, "updatedAt" = ${at}
-      WHERE "status" = 'queued' AND ("shopId" = ${shopId} OR "shopId" IS NULL)
-        AND (${Prisma.join(ids.map((id) => Prisma.sql`strpos("payload", ${id}) > 0`), " OR ")})`;
+    const picked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM ${Prisma.raw(JOBS_WITH_PAYLOAD)} WHERE locked_at IS NULL AND attempts < max_attempts AND ${inScope}
+        AND (${Prisma.join(ids.map((id) => Prisma.sql`strpos(payload::text, ${id}) > 0`), " OR ")})`;
+    if (picked.length) jobsCancelled += await cancelJobsSql(tx, `id::text = ANY($1::text[])`, [picked.map((j) => j.id)], "customer data redacted");
   }
   // Jobs that carry the person in their payload or error text (an SMTP refusal quotes the address).
   if (hasNeedles(f.identity)) {
-    const jobs = await tx.$queryRaw<{ id: string; status: string; payload: string; lastError: string | null }[]>`
-      SELECT "id", "status", "payload", "lastError" FROM "Job"
-      WHERE ("shopId" = ${shopId} OR "shopId" IS NULL) AND "status" <> 'running' AND (${mentionSql("payload", f.identity)} OR ${mentionSql("lastError", f.identity)})`;
+    const jobs = await tx.$queryRaw<{ id: string; queued: boolean; payload: string; lastError: string | null }[]>`
+      SELECT id::text AS id, attempts < max_attempts AS queued, payload::text AS payload, last_error AS "lastError" FROM ${Prisma.raw(JOBS_WITH_PAYLOAD)}
+      WHERE ${inScope} AND locked_at IS NULL AND (${mentionSql("payload", f.identity, "::text")} OR ${mentionSql("last_error", f.identity)})`;
     for (const job of jobs) {
       const inPayload = mentions(job.payload, f.identity);
       const inError = mentions(job.lastError, f.identity);
       if (!inPayload && !inError) continue;
-      if (job.status === "queued") jobsCancelled++;
-      await tx.job.update({
-        where: { id: job.id },
-        data: {
-          ...(inPayload ? { payload: "{}" } : {}),
-          ...(inError ? { lastError: REDACTED_TEXT } : {}),
-          ...(job.status === "queued" ? { status: "cancelled", key: null, finishedAt: now } : {}),
-        },
-      });
+      if (job.queued) {
+        jobsCancelled += await cancelJobsSql(tx, `id::text = $1`, [job.id], "customer data redacted");
+        continue;
+      }
+      // A failed job stays for operators, without the person.
+      await tx.$executeRawUnsafe(
+        `UPDATE ${QUEUE_SCHEMA}._private_jobs SET payload = CASE WHEN $2 THEN '{}'::json ELSE payload END, last_error = CASE WHEN $3 THEN $4 ELSE last_error END WHERE id = $1::bigint`,
+        job.id, inPayload, inError, REDACTED_TEXT,
+      );
     }
   }
 

@@ -4,6 +4,7 @@
  * Idempotent: a second delivery finds nothing left and deletes nothing more.
  */
 import { Prisma, type PrismaClient } from "@prisma/client";
+import { cancelJobsSql } from "../jobs/queue.server";
 import { shopReceivers } from "./footprint.server";
 
 export type ShopRedaction =
@@ -32,15 +33,16 @@ export async function redactShop(db: PrismaClient, domain: string, options: { ex
   }
 
   return db.$transaction(async (tx) => {
-    const except = options.exceptJobId ?? "";
-    // The shop's jobs, and jobs for its deliveries that were stored before the shop row existed (no shopId).
-    const jobs = await tx.$executeRaw`
-      DELETE FROM "Job" WHERE "id" <> ${except} AND (
-        ${shop ? Prisma.sql`"shopId" = ${shop.id} OR` : Prisma.empty}
-        ("shopId" IS NULL AND substring("payload" from '"inboundEventId":"([^"]+)"')
-          IN (SELECT "id" FROM "InboundEvent" WHERE "receiver" IN (${Prisma.join(receivers)}))))`;
-    // The job running this request outlives the shop in the job table, but no longer points at it.
-    if (options.exceptJobId) await tx.job.updateMany({ where: { id: options.exceptJobId }, data: { shopId: null } });
+    // The shop's jobs (its queues), failed ones included, and jobs for its deliveries that were stored before the shop
+    // row existed (no queue). The job running this request finishes its attempt and is then removed by the engine.
+    const jobs = await cancelJobsSql(
+      tx,
+      `id::text <> $1 AND (${shop ? `queue_name LIKE $2 OR` : ""}
+        (queue_name IS NULL AND (payload->>'inboundEventId') IN (SELECT "id" FROM "InboundEvent" WHERE "receiver" = ANY($3::text[]))))`,
+      [options.exceptJobId ?? "", shop ? `shop:${shop.id}:%` : "", receivers],
+      "shop data redacted",
+      { includeFailed: true },
+    );
     const webhookDeliveries = (await tx.inboundEvent.deleteMany({ where: { receiver: { in: receivers } } })).count;
     const sessions = (await tx.session.deleteMany({ where: { shop: domain } })).count;
     // Cascades to campaigns, contacts, purchases, syncs, Stripe connections, privacy requests, Flow deliveries.

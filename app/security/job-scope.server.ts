@@ -1,4 +1,4 @@
-import { PermanentJobError } from "../jobs/runner.server";
+import { PermanentJobError } from "../jobs/engine.server";
 
 /**
  * Invariant 4 for jobs: a job enqueued for a shop (Job.shopId) acts on that shop's rows only. A job whose payload names

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEmbedded, screenshotPath, startBrowserApp } from "../helpers/browser";
 import { seedShop } from "../helpers/seed";
 import { offlineSession, TEST_SHOP } from "../helpers/shopify";
+import { jobTable } from "../helpers/jobs";
 
 // Settings → Shopify Flow in the production build and real Chromium: a failed trigger delivery shows its error, and
 // the merchant's Retry puts it back in the queue.
@@ -47,7 +48,7 @@ describe("Shopify Flow settings in Chromium", () => {
     await view.page.locator(`#delivery-${failedId}`).getByRole("button", { name: "Retry" }).click();
     await expect.poll(() => view.page.getByText("Queued: the trigger is being sent to Shopify Flow again.").isVisible()).toBe(true);
     expect(await db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: failedId } })).toMatchObject({ status: "pending" });
-    expect(await db.job.count({ where: { name: "fire-flow-trigger", key: `flow-trigger:${failedId}`, status: "queued" } })).toBe(1);
+    expect(await jobTable(db).count({ where: { name: "fire-flow-trigger", key: `flow-trigger:${failedId}`, status: "queued" } })).toBe(1);
     // The page reloads its data after the action: the delivery now waits for its attempt.
     await expect.poll(() => view.page.locator(`#delivery-${failedId}`).getByText("Retry now").isVisible()).toBe(true);
     expect(view.consoleErrors).toEqual([]);

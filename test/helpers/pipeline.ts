@@ -19,7 +19,7 @@ export interface Pipeline {
   clock: FakeClock;
   sink: SmtpSink;
   admin: FakeShopifyAdmin;
-  runner: import("~/jobs/runner.server").JobRunner;
+  runner: import("./jobs").JobRunner;
   /** Runs every due job (the sweep, the sends it enqueues, …) at the clock's current time. */
   drain(): Promise<number>;
   /** Moves the clock to `at` and drains. */
@@ -32,7 +32,7 @@ export interface Pipeline {
 export async function startPipeline(options: { start?: Date; smtp?: SmtpSinkOptions } = {}): Promise<Pipeline> {
   const { db } = await import("~/db.server");
   const { jobDefinitions } = await import("~/jobs/registry.server");
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("./jobs");
   const { ingestSourceEvent } = await import("~/models/ingest.server");
   const { ensureDefaultCampaign } = await import("~/models/campaign.server");
   const { sessionStorage } = await import("~/shopify.server");
@@ -44,7 +44,7 @@ export async function startPipeline(options: { start?: Date; smtp?: SmtpSinkOpti
   const sink = await startSmtpSink(options.smtp);
   const admin = await startFakeShopifyAdmin();
   setAbstractFetchFunc(admin.fetchFor());
-  const runner = new JobRunner({ db, definitions: jobDefinitions, clock, workerId: "test-worker", random: () => 0.5 });
+  const runner = new JobRunner({ db, definitions: jobDefinitions, clock, workerId: "test-worker", random: () => 0.5, onEvent: process.env.DEBUG_JOBS ? (e) => console.error("JOBEVENT", JSON.stringify(e)) : undefined });
 
   const pipeline: Pipeline = {
     db,

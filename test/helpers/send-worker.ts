@@ -7,7 +7,7 @@
 import { setAbstractFetchFunc } from "@shopify/shopify-api/runtime";
 import { db } from "../../app/db.server";
 import { jobDefinitions } from "../../app/jobs/registry.server";
-import { JobRunner } from "../../app/jobs/runner.server";
+import { JobRunner } from "./jobs";
 import "../../app/shopify.server";
 
 const now = new Date(process.env.WORKER_NOW!);
@@ -22,12 +22,19 @@ if (fakeAdmin) {
   }) as typeof fetch);
 }
 
-const runner = new JobRunner({ db, definitions: jobDefinitions, clock: { now: () => now }, workerId: `child-${process.pid}` });
+// Each job this process ran to its end ("ran <id>"), so a test can tell which process took which job.
+const runner = new JobRunner({
+  db,
+  definitions: jobDefinitions,
+  clock: { now: () => now },
+  workerId: `child-${process.pid}`,
+  onEvent: (event) => void (event.type === "succeeded" && process.stdout.write(`ran ${event.jobId}\n`)),
+});
 process.stdout.write("ready\n");
 if (process.env.WAIT_FOR_GO === "1") {
   // Start line for races: the test releases all workers at once.
   await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
 }
-await runner.drain();
-process.stdout.write("drained\n");
+const ran = await runner.drain();
+process.stdout.write(`drained ${ran}\n`);
 process.exit(0);

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { createPrismaClient } from "../../app/db.server";
-import { defineJob, JobRunner } from "../../app/jobs/runner.server";
+import { defineJob, startWorker } from "../../app/jobs/engine.server";
 
 const db = createPrismaClient(process.env.DATABASE_URL!);
 const hang = defineJob({
@@ -15,4 +15,4 @@ const hang = defineJob({
     return new Promise<void>(() => {});
   },
 });
-new JobRunner({ db, definitions: [hang], workerId: "doomed-worker", pollIntervalMs: 20, lockTimeoutMs: 600 }).start();
+await startWorker({ db, definitions: [hang], pollIntervalMs: 20, lockTimeoutMs: 600 });

@@ -10,6 +10,7 @@ import { bearerRequest, embeddedRequest, OTHER_SHOP, shopifyWebhookRequest, sign
 import { checkoutWebhookPayload, orderCreatePayload, type AddressRecord, type CustomerRecord, type LineItemRecord, type ShopStore } from "../fakes/shopify-admin";
 import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
 import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { jobTable } from "../helpers/jobs";
 
 const SECRET = "whsec_privacyTestSecret0123456789abcdef";
 // The customer whose data is requested, then erased.
@@ -304,7 +305,7 @@ describe("customers/redact", () => {
     await p.runAt(at(30));
     expect(mailTo(ZELDA.email)).toHaveLength(sentBefore);
     expect(mailTo(OTTO.email)).toHaveLength(2);
-    expect(await p.db.job.count({ where: { name: "send-message", status: "queued", shopId: shop.id } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { name: "send-message", status: "queued", shopId: shop.id } })).toBe(0);
   });
 
   it("removes the earlier data request's export, and says so on Settings → Privacy", async () => {
@@ -405,7 +406,7 @@ describe("shop/redact", () => {
     expect(await otherShopSnapshot()).toEqual(otherBefore);
     expect(await p.db.recovery.count({ where: { shopId: otherShop.id } })).toBe(1);
     // No job failed on the way (the job that ran the request outlives its delivery without an error).
-    expect(await p.db.job.findMany({ where: { status: "failed" }, select: { name: true, lastError: true } })).toEqual([]);
+    expect(await jobTable(p.db).findMany({ where: { status: "failed" }, select: { name: true, lastError: true } })).toEqual([]);
   });
 
   it("is idempotent: a second delivery deletes nothing more and leaves nothing behind", async () => {

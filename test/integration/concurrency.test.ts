@@ -2,6 +2,7 @@ import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient } from "~/db.server";
 import { H, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
+import { jobTable } from "../helpers/jobs";
 
 // What several processes writing one PostgreSQL at once must not break. Each client below is its own connection pool,
 // as each web or worker process has, and the statements race for real in the database (no lock in this process).
@@ -62,7 +63,7 @@ describe("under concurrency (separate connections, one database)", () => {
   });
 
   it("three job runners drain one queue without running any job twice", async () => {
-    const { JobRunner, defineJob } = await import("~/jobs/runner.server");
+    const { JobRunner, defineJob } = await import("../helpers/jobs");
     const { enqueueJob } = await import("~/jobs/queue.server");
     const { z } = await import("zod");
     const ran: string[] = [];
@@ -95,13 +96,13 @@ describe("under concurrency (separate connections, one database)", () => {
       await tx.shop.update({ where: { id: shop.id }, data: { name: "Still writable" } });
       return again;
     });
-    expect(await p.db.job.findMany({ where: { key }, select: { id: true } })).toEqual([{ id: committed }]);
+    expect(await jobTable(p.db).findMany({ where: { key }, select: { id: true } })).toEqual([{ id: committed }]);
     expect((await p.db.shop.findUniqueOrThrow({ where: { id: shop.id } })).name).toBe("Still writable");
 
     const raced = `dedupe-race:${shop.id}`;
     const ids = await Promise.all(clients.map((c) => c.$transaction((tx) => enqueueJob(tx, "shop-installed", { shopId: shop.id }, { key: raced }))));
     expect(new Set(ids).size).toBe(1);
-    expect(await p.db.job.count({ where: { key: raced } })).toBe(1);
+    expect(await jobTable(p.db).count({ where: { key: raced } })).toBe(1);
   });
 
   it("a checkout seen at once by the poll (with its id) and by a webhook (token only) becomes one recovery", async () => {

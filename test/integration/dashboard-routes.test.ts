@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
 import { embeddedRequest, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
+import { jobTable } from "../helpers/jobs";
 
 let admin: Awaited<ReturnType<typeof startAdminApp>>;
 let db: typeof admin.db;
@@ -54,8 +55,8 @@ describe("overview", () => {
 
   it("Sync now queues one sync for the shop, however often it is pressed", async () => {
     for (let i = 0; i < 2; i++) expect((await post("/app", "routes/app._index", { intent: "sync" })).status).toBe(200);
-    expect(await db.job.count({ where: { name: "sync-shopify-checkouts", shopId: seeded.shop.id, status: "queued" } })).toBe(1);
-    expect(await db.job.count({ where: { name: "sync-shopify-checkouts", shopId: other.shop.id } })).toBe(0);
+    expect(await jobTable(db).count({ where: { name: "sync-shopify-checkouts", shopId: seeded.shop.id, status: "queued" } })).toBe(1);
+    expect(await jobTable(db).count({ where: { name: "sync-shopify-checkouts", shopId: other.shop.id } })).toBe(0);
   });
 
   it("refuses an unknown action with 400", async () => {
@@ -146,7 +147,7 @@ describe("recovery detail", () => {
     const message = await db.message.findFirstOrThrow({ where: { recoveryId: id, status: "scheduled" } });
     expect(message.scheduledFor.getTime()).toBeLessThanOrEqual(Date.now());
     expect(message.scheduledFor.getTime()).toBeGreaterThanOrEqual(before - 1000);
-    const sweep = await db.job.findFirstOrThrow({ where: { name: "send-due-messages", status: "queued" } });
+    const sweep = await jobTable(db).findFirstOrThrow({ where: { name: "send-due-messages", status: "queued" } });
     expect(sweep.runAt.getTime()).toBeLessThanOrEqual(Date.now());
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cloneDueRecoveries } from "../helpers/bulk-due";
 import { H, MIN, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
+import { jobTable } from "../helpers/jobs";
 
 // One shop's backlog must not hold up every other shop: the sweep gives each shop its share of every batch, and the
 // runner takes other shops' jobs before another one of a shop already running JOB_SHOP_CONCURRENCY jobs.
@@ -24,9 +25,9 @@ describe("fairness between shops", () => {
       for (let j = 0; j < 2; j++) await p.ingest(shop, shopifyCheckout(new Date(T.getTime() - H), { email: `small-${i}-${j}@example.com` }));
       small.push(shop);
     }
-    await p.db.job.updateMany({ where: { name: "send-due-messages" }, data: { runAt: T } });
+    await jobTable(p.db).updateMany({ where: { name: "send-due-messages" }, data: { runAt: T } });
 
-    const { JobRunner } = await import("~/jobs/runner.server");
+    const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const runner = new JobRunner({ db: p.db, definitions: jobDefinitions, clock: p.clock, concurrency: 4, shopConcurrency: 2, pollIntervalMs: 20 });
     const firstOfEachSmallShop = () => new Set(p.sink.received.flatMap((m) => m.rcptTo).filter((a) => a.startsWith("small-")).map((a) => a.split("-")[1])).size;

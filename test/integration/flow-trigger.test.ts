@@ -8,6 +8,7 @@ import { loadApp } from "../helpers/app-server";
 import { H, MIN, shopifyCheckout, shopifyOrder, startPipeline, stripePayment, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { bearerRequest, embeddedRequest, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
 import { TEST_ENV } from "../setup/test-env";
+import { jobTable } from "../helpers/jobs";
 
 let p: Pipeline;
 let app: Awaited<ReturnType<typeof loadApp>>;
@@ -68,7 +69,7 @@ describe("firing on every conversion Reclaim claims", () => {
     const { checkout, completed, recoveryId, delivery } = await recoveredShopifyCheckout(shop);
     // Stored with the conversion, in its transaction, before anything is sent.
     expect(delivery).toMatchObject({ shopId: shop.id, status: "pending", attempts: 0, sentAt: null });
-    expect(await p.db.job.count({ where: { name: "fire-flow-trigger", key: `flow-trigger:${delivery.id}`, status: "queued" } })).toBe(1);
+    expect(await jobTable(p.db).count({ where: { name: "fire-flow-trigger", key: `flow-trigger:${delivery.id}`, status: "queued" } })).toBe(1);
 
     await p.drain();
     const expected = {
@@ -178,7 +179,7 @@ describe("firing on every conversion Reclaim claims", () => {
     await p.drain();
     expect(await p.db.conversion.findFirstOrThrow({ where: { recoveryId } })).toMatchObject({ method: "link", messageId: null });
     expect(await p.db.flowTriggerDelivery.count({ where: { shopId: shop.id } })).toBe(0);
-    expect(await p.db.job.count({ where: { name: "fire-flow-trigger", shopId: shop.id } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { name: "fire-flow-trigger", shopId: shop.id } })).toBe(0);
     expect(triggersOf(shop)).toHaveLength(0);
   });
 });
@@ -259,7 +260,7 @@ describe("failures: retried, visible, never lost", () => {
     await p.drain();
     const failed = await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } });
     expect(failed).toMatchObject({ status: "failed", attempts: 8, sentAt: null, lastError: "Shopify Flow refused the trigger: Trigger is not enabled for this shop" });
-    expect(await p.db.job.findFirstOrThrow({ where: { name: "fire-flow-trigger", payload: { contains: delivery.id } } })).toMatchObject({ status: "failed", attempts: 8 });
+    expect(await jobTable(p.db).findFirstOrThrow({ where: { name: "fire-flow-trigger", payload: { contains: delivery.id } } })).toMatchObject({ status: "failed", attempts: 8 });
 
     // Visible: on the Flow page (row and count) and as a count on the settings overview.
     const page = await flowPage();
@@ -294,7 +295,7 @@ describe("failures: retried, visible, never lost", () => {
     await p.drain(); // attempt 1 refused
     await p.runAt(new Date(p.clock.now().getTime() + MIN)); // attempt 2 refused, next in 5 min
     expect(await postRetry({ intent: "retry", deliveryId: delivery.id })).toMatchObject({ status: 200 });
-    expect(await p.db.job.count({ where: { key: `flow-trigger:${delivery.id}` } })).toBe(1);
+    expect(await jobTable(p.db).count({ where: { key: `flow-trigger:${delivery.id}` } })).toBe(1);
     await p.drain();
     expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "sent", attempts: 3 });
   });
@@ -356,7 +357,7 @@ describe("Settings → Shopify Flow", () => {
     expect(other.body.counts).toEqual({ pending: 0, sent: 0, failed: 0, withdrawn: 0 });
     expect((await postRetry({ intent: "retry", deliveryId: delivery.id }, otherToken)).status).toBe(404);
     expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "failed" });
-    expect(await p.db.job.count({ where: { key: `flow-trigger:${delivery.id}` } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { key: `flow-trigger:${delivery.id}` } })).toBe(0);
     expect(await p.db.flowTriggerDelivery.count({ where: { shopId: otherShop.id } })).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { db } from "~/db.server";
 import { recordInboundEvent, type InboundEventInput } from "~/models/inbound-event.server";
+import { jobTable } from "../helpers/jobs";
 
 // The inbox writes one raw SQL statement per group (ADR 013), outside Prisma's query API: these pin what that must not change.
 const delivery = (externalId: string): InboundEventInput => ({
@@ -11,8 +12,8 @@ const delivery = (externalId: string): InboundEventInput => ({
   payload: JSON.stringify({ id: externalId, object: "event" }),
   shopId: null,
 });
-const JOB = { name: "process-stripe-event" };
-const jobFor = (eventId: string) => db.job.findMany({ where: { payload: JSON.stringify({ inboundEventId: eventId }) } });
+const JOB = { name: "process-stripe-event" as const };
+const jobFor = (eventId: string) => jobTable(db).findMany({ where: { payload: JSON.stringify({ inboundEventId: eventId }) } });
 
 describe("the webhook inbox", () => {
   it("keeps a delivery that arrives while another request's transaction is open and then rolls back (it neither waits for it nor joins it)", async () => {
@@ -64,7 +65,7 @@ describe("the webhook inbox", () => {
       expect(jobs[0]!.runAt.getTime()).toBe(event.receivedAt.getTime());
     }
     // The runner's due-job query finds them.
-    const due = await db.job.findMany({ where: { status: "queued", runAt: { lte: new Date() }, name: "process-stripe-event" } });
+    const due = await jobTable(db).findMany({ where: { status: "queued", runAt: { lte: new Date() }, name: "process-stripe-event" } });
     expect(due.map((j) => JSON.parse(j.payload).inboundEventId)).toEqual(expect.arrayContaining(events.map((e) => e.id)));
   });
 });

@@ -18,6 +18,7 @@ import { seedShop } from "../helpers/seed";
 import { embeddedRequest, OTHER_SHOP, shopifyWebhookRequest, signSessionToken, TEST_SHOP } from "../helpers/shopify";
 import { completedSession, expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
 import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { jobTable } from "../helpers/jobs";
 
 type RouteClass =
   /** Embedded admin, scoped by the session's shop; no id in the URL. */
@@ -253,7 +254,7 @@ afterAll(() => admin?.close());
 
 /** Runs the jobs that process inbound deliveries (install and sync jobs would only try to reach Shopify here). */
 const drainJobs = async () => {
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   const processing = jobDefinitions.filter((d) => /^process-/.test(d.name));
   return new JobRunner({ db, definitions: processing }).drain();
@@ -450,14 +451,14 @@ describe("jobs for shop B naming A's rows", () => {
 
   it.each(Object.entries(JOBS).filter(([, j]) => typeof j === "function"))("%s leaves A untouched and fails, saying why", async (name, payload) => {
     const { enqueueJob } = await import("~/jobs/queue.server");
-    const { JobRunner } = await import("~/jobs/runner.server");
+    const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const definition = jobDefinitions.find((d) => d.name === name);
     if (!definition) throw new Error(`${name} is listed in JOBS but not registered`);
-    const id = await enqueueJob(db, name, await (payload as (ids: ShopIds) => Promise<Record<string, string>>)(A), { shopId: B.shop });
+    const id = await enqueueJob(db, name as import("~/jobs/queue.server").JobName, await (payload as (ids: ShopIds) => Promise<Record<string, string>>)(A), { shopId: B.shop });
     await new JobRunner({ db, definitions: [definition] }).drain();
     await expectAUnchanged();
-    expect(await db.job.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "failed", lastError: expect.stringMatching(/belongs to another shop/) });
+    expect(await jobTable(db).findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "failed", lastError: expect.stringMatching(/belongs to another shop/) });
   });
 });
 

@@ -8,6 +8,7 @@ import { startAdminApp } from "../helpers/admin-app";
 import { FakeClock } from "../helpers/fake-clock";
 import { embeddedRequest, offlineSession, shopifyWebhookRequest, signSessionToken } from "../helpers/shopify";
 import type { TEST_ENV } from "../setup/test-env";
+import { jobTable } from "../helpers/jobs";
 
 const ROUTE = "routes/app.settings.privacy";
 const BASE = "read_orders,read_customers,write_discounts";
@@ -55,7 +56,7 @@ const scopeQueries = (shop: TestShop) => fake.documents(shop.domain).filter((d) 
 const clock = new FakeClock(Date.now());
 /** Runs due jobs as the app's runner does, except the Shopify sync (it would poll the fake). */
 async function runJobs() {
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   const { SHOPIFY_SYNC_JOB } = await import("~/sources/shopify/sync-request.server");
   clock.set(new Date(Date.now() + 60_000));
@@ -198,7 +199,7 @@ describe("the unsubscribe path and the mirror job", () => {
     await unsubscribeContact(db, contact, new Date(), { via: "test", mirrorToShopify: true });
     return contact;
   }
-  const mirrorJobs = (shop: TestShop) => db.job.count({ where: { name: "mirror-unsubscribe-to-shopify", shopId: shop.id } });
+  const mirrorJobs = (shop: TestShop) => jobTable(db).count({ where: { name: "mirror-unsubscribe-to-shopify", shopId: shop.id } });
 
   it("setting on and write_customers granted: the unsubscribe is mirrored to Shopify", async () => {
     const shop = await installedShop("mirror-on", WITH_WRITE_CUSTOMERS, { mirrorUnsubscribes: true });
@@ -236,7 +237,7 @@ describe("the unsubscribe path and the mirror job", () => {
     await runJobs();
     expect(fake.store(off.domain).consentUpdates).toEqual([]);
     expect(fake.store(revoked.domain).consentUpdates).toEqual([]);
-    expect(await db.job.findMany({ where: { name: "mirror-unsubscribe-to-shopify", shopId: { in: [off.id, revoked.id] } }, select: { status: true } })).toEqual([
+    expect(await jobTable(db).findMany({ where: { name: "mirror-unsubscribe-to-shopify", shopId: { in: [off.id, revoked.id] } }, select: { status: true } })).toEqual([
       { status: "succeeded" },
       { status: "succeeded" },
     ]);

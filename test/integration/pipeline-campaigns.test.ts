@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shopifyCheckout, startPipeline, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { header, startSmtpSink } from "../helpers/smtp";
+import { jobTable } from "../helpers/jobs";
 
 let p: Pipeline;
 beforeAll(async () => {
@@ -25,7 +26,7 @@ describe("campaigns", () => {
       [4320, "percentage", 10, 7],
     ]);
     // …and the sweep is running.
-    expect(await p.db.job.count({ where: { key: "send-due-messages" } })).toBe(1);
+    expect(await jobTable(p.db).count({ where: { key: "send-due-messages" } })).toBe(1);
   });
 
   it("saving a broken template reports line and column, and writes nothing", async () => {

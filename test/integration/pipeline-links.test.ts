@@ -4,6 +4,7 @@ import { loadApp } from "../helpers/app-server";
 import { H, shopifyCheckout, shopifyOrder, startPipeline, stripePayment, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { header, type ReceivedMail } from "../helpers/smtp";
 import { loadAdminSchema } from "../fakes/shopify-admin/schema";
+import { jobTable } from "../helpers/jobs";
 
 let p: Pipeline;
 let app: Awaited<ReturnType<typeof loadApp>>;
@@ -108,7 +109,7 @@ describe("one-click unsubscribe", () => {
     expect(await textOf(confirmed)).toContain("You're unsubscribed");
     expect((await p.db.contact.findUniqueOrThrow({ where: { id: contact.id } })).unsubscribedAt).not.toBeNull();
     // Nothing to mirror without the scope.
-    expect(await p.db.job.count({ where: { name: "mirror-unsubscribe-to-shopify", shopId: shop.id } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { name: "mirror-unsubscribe-to-shopify", shopId: shop.id } })).toBe(0);
   });
 
   it("a forged, truncated or click token is refused with 400, and unsubscribes nobody", async () => {

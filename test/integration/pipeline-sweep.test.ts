@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { H, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
+import { jobTable } from "../helpers/jobs";
 
 let p: Pipeline;
 beforeAll(async () => {
@@ -38,14 +39,14 @@ describe("the due-message sweep", () => {
     const t = p.clock.now();
     await p.ingest(shop, shopifyCheckout(t));
     // Ingest queued the first sweep for when the first message is due.
-    expect(await p.db.job.findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } })).toMatchObject({ status: "queued", runAt: new Date(t.getTime() + H) });
+    expect(await jobTable(p.db).findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } })).toMatchObject({ status: "queued", runAt: new Date(t.getTime() + H) });
     await p.runAt(new Date(t.getTime() + H));
-    const next = await p.db.job.findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } });
+    const next = await jobTable(p.db).findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } });
     expect(next).toMatchObject({ status: "queued", runAt: new Date(t.getTime() + H + SWEEP_INTERVAL_MS) });
     // It keeps going with nothing to do…
     await p.runAt(new Date(t.getTime() + H + SWEEP_INTERVAL_MS));
-    expect((await p.db.job.findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } })).runAt).toEqual(new Date(t.getTime() + H + 2 * SWEEP_INTERVAL_MS));
-    expect(await p.db.job.count({ where: { name: "send-due-messages", status: "queued" } })).toBe(1);
+    expect((await jobTable(p.db).findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } })).runAt).toEqual(new Date(t.getTime() + H + 2 * SWEEP_INTERVAL_MS));
+    expect(await jobTable(p.db).count({ where: { name: "send-due-messages", status: "queued" } })).toBe(1);
 
     // …and with more due than one batch, the next run is queued a second later.
     const { sendDueMessages } = await import("~/jobs/definitions/send-due-messages.server");
@@ -64,11 +65,11 @@ describe("the due-message sweep", () => {
        SELECT 'bulk-m' || substr(r."id", 7), r."shopId", r."id", $1, $2, 1, 'scheduled', $3, 0, $3, $3 FROM "Recovery" r WHERE r."id" LIKE 'bulk-r%'`,
       step.campaignId, step.id, at,
     );
-    const job = await p.db.job.create({ data: { name: "send-due-messages", payload: "{}", runAt: due } });
+    const job = await jobTable(p.db).create({ data: { name: "send-due-messages", payload: "{}", runAt: due } });
     await sendDueMessages.run({ payload: {}, db: p.db, clock: p.clock, job: { id: job.id, name: job.name, attempts: 1, shopId: null }, signal: new AbortController().signal });
     // One shop alone: share after share (SWEEP_PER_SHOP each) until the batch is full, and the next run a second later.
     expect(SWEEP_PER_SHOP).toBeLessThan(SWEEP_BATCH);
-    expect(await p.db.job.count({ where: { name: "send-message", status: "queued" } })).toBe(SWEEP_BATCH);
-    expect((await p.db.job.findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } })).runAt).toEqual(new Date(due.getTime() + 1_000));
+    expect(await jobTable(p.db).count({ where: { name: "send-message", status: "queued" } })).toBe(SWEEP_BATCH);
+    expect((await jobTable(p.db).findUniqueOrThrow({ where: { key: SWEEP_JOB_KEY } })).runAt).toEqual(new Date(due.getTime() + 1_000));
   });
 });

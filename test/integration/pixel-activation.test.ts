@@ -9,6 +9,7 @@ import { FakeClock } from "../helpers/fake-clock";
 import { collectorRequest, pixelBody, pixelCheckout } from "../helpers/pixel";
 import { bearerRequest, embeddedRequest, offlineSession, shopifyWebhookRequest, signSessionToken } from "../helpers/shopify";
 import { TEST_ENV } from "../setup/test-env";
+import { jobTable } from "../helpers/jobs";
 
 const WITH_PIXEL_SCOPES = "read_orders,read_customers,write_discounts,write_pixels,read_customer_events";
 const WITHOUT_PIXEL_SCOPES = "read_orders,read_customers,write_discounts";
@@ -42,7 +43,7 @@ async function connectedShop(name: string, scope = WITH_PIXEL_SCOPES) {
 
 /** Runs due jobs like the app's runner, except the Shopify sync (not this file's subject; it would poll the fake). */
 async function runJobs() {
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   const { SHOPIFY_SYNC_JOB } = await import("~/sources/shopify/sync-request.server");
   // Jobs are queued at the real time (also while this drain runs): the runner's clock stays a minute ahead of it.
@@ -87,7 +88,7 @@ describe("activation on install", () => {
     expect(pixelCalls(domain)).toEqual([]);
     expect(fake.store(domain).webPixels).toEqual([]);
     // Final, not retried: the merchant has to act.
-    expect(await db.job.findFirstOrThrow({ where: { name: "activate-web-pixel", shopId: shop.id } })).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(await jobTable(db).findFirstOrThrow({ where: { name: "activate-web-pixel", shopId: shop.id } })).toMatchObject({ status: "succeeded", attempts: 1 });
   });
 
   it("scopes granted later (app/scopes_update): the pixel turns on without the merchant pressing anything", async () => {
@@ -118,7 +119,7 @@ describe("activation on install", () => {
     let shop = await install(domain, WITH_PIXEL_SCOPES);
     expect(shop).toMatchObject({ webPixelStatus: "failed" });
     expect(shop.webPixelError).toMatch(/tries again automatically/);
-    const job = await db.job.findFirstOrThrow({ where: { name: "activate-web-pixel", shopId: shop.id } });
+    const job = await jobTable(db).findFirstOrThrow({ where: { name: "activate-web-pixel", shopId: shop.id } });
     expect(job).toMatchObject({ status: "queued", attempts: 1 });
 
     clock.set(new Date(job.runAt.getTime() + 1000));

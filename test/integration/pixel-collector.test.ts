@@ -11,6 +11,7 @@ import { bearerRequest, embeddedRequest, shopifyWebhookRequest, signSessionToken
 import { gid, startHarness, type Harness } from "./shopify-sync-harness";
 import { collectorKeyFor } from "~/sources/pixel/collector-key.server";
 import { CLIENT_LIMIT, MAX_PIXEL_BODY_BYTES, PIXEL_DAILY_CAP, pixelCap, receivePixelEvent, SHOP_LIMIT } from "~/sources/pixel/receive.server";
+import { jobTable } from "../helpers/jobs";
 
 let app: Awaited<ReturnType<typeof loadApp>>;
 let h: Harness;
@@ -76,7 +77,7 @@ describe("what the collector refuses, storing nothing", () => {
   const nothingStored = async () => {
     expect(await pixelEvents(domain)).toBe(0);
     expect(await h.db.recovery.count({ where: { shopId: shop.id } })).toBe(0);
-    expect(await h.db.job.count({ where: { name: "process-pixel-event", shopId: shop.id } })).toBe(0);
+    expect(await jobTable(h.db).count({ where: { name: "process-pixel-event", shopId: shop.id } })).toBe(0);
   };
 
   it("answers a CORS preflight, and sends CORS headers with every answer (the pixel runs on the shop's origin)", async () => {
@@ -186,7 +187,7 @@ describe("rate limits", () => {
     expect(await pixelEvents(domain)).toBe(accepted);
     expect((await post(pixelBody(settingsFor(neighbour), "checkout_started", pixelCheckout({ token: newToken() }))!)).status).toBe(202);
     // Not this file's subject: leave the flood's processing jobs out of the later tests' runs.
-    await h.db.job.deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
+    await jobTable(h.db).deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
   });
 });
 
@@ -217,17 +218,17 @@ describe("daily cap on stored events (the collector key is public)", () => {
 
     expect((await send("192.0.2.90")).status).toBe(202); // the last one under the cap
     const stored = await pixelEvents(domain);
-    const jobs = await h.db.job.count({ where: { shopId: shop.id, name: "process-pixel-event" } });
+    const jobs = await jobTable(h.db).count({ where: { shopId: shop.id, name: "process-pixel-event" } });
     const refused = await send("192.0.2.91");
     expect(refused.status).toBe(429);
     expect(refused.body?.error).toMatch(/24 hours/);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(await pixelEvents(domain)).toBe(stored);
-    expect(await h.db.job.count({ where: { shopId: shop.id, name: "process-pixel-event" } })).toBe(jobs);
+    expect(await jobTable(h.db).count({ where: { shopId: shop.id, name: "process-pixel-event" } })).toBe(jobs);
     // Another shop is unaffected.
     const other = await receivePixelEvent(collectorRequest(pixelBody(settingsFor(neighbour), "checkout_started", pixelCheckout({ token: newToken() }))!, { client: "192.0.2.92" }), "192.0.2.92");
     expect(other.status).toBe(202);
-    await h.db.job.deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
+    await jobTable(h.db).deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
     await h.db.inboundEvent.deleteMany({ where: { receiver: domain, externalId: { startsWith: "seed-" } } });
   });
 });
@@ -241,7 +242,7 @@ describe("duplicates and out-of-order events change nothing", () => {
     expect(first.body?.status).toBe("accepted");
     expect(again.map((a) => [a.status, a.body?.status])).toEqual(Array(3).fill([202, "duplicate"]));
     expect(await pixelEvents(domain)).toBe(1);
-    expect(await h.db.job.count({ where: { name: "process-pixel-event", shopId: shop.id } })).toBe(1);
+    expect(await jobTable(h.db).count({ where: { name: "process-pixel-event", shopId: shop.id } })).toBe(1);
     await processQueued();
     const rows = await h.db.recovery.findMany({ where: { shopId: shop.id } });
     expect(rows).toHaveLength(1);

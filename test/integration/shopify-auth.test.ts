@@ -2,6 +2,7 @@ import { setAbstractFetchFunc } from "@shopify/shopify-api/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { embeddedRequest, offlineSession, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
+import { jobTable } from "../helpers/jobs";
 
 let app: Awaited<ReturnType<typeof loadApp>>;
 const outbound: string[] = [];
@@ -39,7 +40,7 @@ describe("embedded admin authentication (token exchange)", () => {
     const { db } = await import("~/db.server");
     const shop = await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } });
     await app.handle(embeddedRequest("/app"));
-    expect(await db.job.count({ where: { name: "shop-installed", shopId: shop.id } })).toBe(1);
+    expect(await jobTable(db).count({ where: { name: "shop-installed", shopId: shop.id } })).toBe(1);
   });
 
   it.each([

@@ -8,6 +8,7 @@ import { H, startPipeline, stripeSession, type Pipeline } from "../helpers/pipel
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
 import { checkoutWebhookPayload, type CustomerRecord, type LineItemRecord, type ShopStore } from "../fakes/shopify-admin";
 import { customerConsentUpdatePayload } from "../fakes/shopify-admin/webhook-payloads";
+import { jobTable } from "../helpers/jobs";
 
 const TOPIC = "customers_email_marketing_consent/update";
 const URI = "/webhooks/customers_email_marketing_consent/update";
@@ -150,7 +151,7 @@ describe("customers_email_marketing_consent/update", () => {
     await p.runAt(new Date(p.clock.now().getTime() + 60_000));
     expect(await p.db.inboundEvent.findFirstOrThrow({ where: { externalId: webhookId } })).toMatchObject({ topic: TOPIC, processedAt: expect.any(Date), error: null });
     expect(await counts()).toEqual(before);
-    expect(await p.db.job.count({ where: { name: "process-shopify-webhook", status: { notIn: ["succeeded"] } } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { name: "process-shopify-webhook", status: { notIn: ["succeeded"] } } })).toBe(0);
   });
 
   it("an unreadable body is stored, marked with why, and not retried", async () => {
@@ -158,7 +159,7 @@ describe("customers_email_marketing_consent/update", () => {
     await deliver(URI, TOPIC, { customer_id: 1, email_marketing_consent: { opt_in_level: "single_opt_in" } }, webhookId);
     await p.runAt(new Date(p.clock.now().getTime() + 60_000));
     expect((await p.db.inboundEvent.findFirstOrThrow({ where: { externalId: webhookId } })).error).toMatch(/state/);
-    expect(await p.db.job.count({ where: { name: "process-shopify-webhook", status: { notIn: ["succeeded"] } } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { name: "process-shopify-webhook", status: { notIn: ["succeeded"] } } })).toBe(0);
   });
 
   it("an unsubscribe is about the person: their Stripe recovery (same email, no Shopify id) stops too", async () => {

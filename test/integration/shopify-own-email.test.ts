@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAdminSchema } from "../fakes/shopify-admin/schema";
 import type { AbandonmentEmailState } from "../fakes/shopify-admin/store";
 import { H, MIN, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
+import { jobTable } from "../helpers/jobs";
 
 const T0 = new Date("2027-03-01T09:00:00Z");
 let p: Pipeline;
@@ -174,7 +175,7 @@ describe("Shopify unreachable", () => {
     expect(mailsTo(email)).toHaveLength(0);
     const skip = (await logOf(recovery.id)).find((d) => d.outcome === "skip")!;
     expect(skip.detail).toMatch(/^Could not check whether Shopify's own abandoned-checkout email went out \(Shopify answered HTTP 503; tried 5 times\)/);
-    expect(await p.db.job.count({ where: { shopId: shop.id, status: "failed" } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { shopId: shop.id, status: "failed" } })).toBe(0);
 
     // Shopify is back by the second step: it is checked and sent.
     p.admin.clearFaults();

@@ -3,6 +3,7 @@
 // protected customer data give a clear status, never a crash.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gid, seedCheckouts, startHarness, T0, type Harness } from "./shopify-sync-harness";
+import { jobTable } from "../helpers/jobs";
 
 let h: Harness;
 beforeAll(async () => {
@@ -122,7 +123,7 @@ describe("5xx, timeouts, dropped connections", () => {
       statuses.push(row.status);
       expect(row.lastError).toBe("Shopify did not answer (HTTP 503). Reclaim retries automatically.");
       // The next attempt is queued (backing off), never dropped.
-      const next = await h.db.job.findFirstOrThrow({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } });
+      const next = await jobTable(h.db).findFirstOrThrow({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } });
       h.clock = next.runAt.getTime();
     }
     expect(statuses).toEqual(["degraded", "degraded", "unhealthy"]);
@@ -162,7 +163,7 @@ describe("access the merchant must grant", () => {
     await startShopifySync(shop.id, h.db, h.now());
     await h.syncUntilIdle(shop.id);
     expect(await syncRow(shop.id)).toMatchObject({ status: "unhealthy", lastError: SYNC_MESSAGES.accessDenied });
-    expect(await h.db.job.count({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } })).toBe(1);
+    expect(await jobTable(h.db).count({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } })).toBe(1);
     expect(await h.db.recovery.count({ where: { shopId: shop.id } })).toBe(0);
   });
 
@@ -214,6 +215,6 @@ describe("access the merchant must grant", () => {
     await requestShopifySync(h.db, shop.id, h.now());
     await h.syncUntilIdle(shop.id);
     expect(await h.fake.stats("faults-uninstalled.myshopify.com").requests).toBe(0);
-    expect(await h.db.job.count({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } })).toBe(0);
+    expect(await jobTable(h.db).count({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } })).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import type { PrismaClient, Shop } from "@prisma/client";
 import { expect } from "vitest";
 import { offlineSession } from "../helpers/shopify";
 import { generateCheckouts, startFakeShopifyAdmin, type AddShopOptions, type FakeShopifyAdmin, type ShopStore } from "../fakes/shopify-admin";
+import { jobTable } from "../helpers/jobs";
 
 export const T0 = Date.parse("2026-11-20T12:00:00Z");
 export const OFFLINE_TOKEN = "shpat_test_offline_token";
@@ -37,7 +38,7 @@ export async function startHarness(start: number = T0): Promise<Harness> {
   const { setAbstractFetchFunc } = await import("@shopify/shopify-api/runtime");
   // After shopify.server is imported: the library's node adapter installs the real fetch at import time.
   setAbstractFetchFunc(fake.fetchFor());
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   const { makeSyncShopifyCheckoutsJob } = await import("~/jobs/definitions/sync-shopify-checkouts.server");
   const { SHOPIFY_SYNC_JOB } = await import("~/sources/shopify/sync-request.server");
@@ -78,12 +79,12 @@ export async function startHarness(start: number = T0): Promise<Harness> {
       let runs = 0;
       for (let round = 0; round < 500; round++) {
         runs += await runner.drain();
-        const next = await db.job.findFirst({ where: { name: SHOPIFY_SYNC_JOB, shopId, status: "queued" }, orderBy: { runAt: "asc" } });
+        const next = await jobTable(db).findFirst({ where: { name: SHOPIFY_SYNC_JOB, shopId, status: "queued" }, orderBy: { runAt: "asc" } });
         // Caught up when the next run is the periodic one (or none: uninstalled).
         if (!next || next.runAt.getTime() - clock >= shop.syncIntervalMinutes * 60_000) break;
         clock = Math.max(clock, next.runAt.getTime());
       }
-      expect(await db.job.count({ where: { name: SHOPIFY_SYNC_JOB, status: "failed" } })).toBe(0);
+      expect(await jobTable(db).count({ where: { name: SHOPIFY_SYNC_JOB, status: "failed" } })).toBe(0);
       return runs;
     },
     close: () => fake.close(),

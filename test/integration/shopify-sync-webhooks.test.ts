@@ -6,6 +6,7 @@ import { loadApp } from "../helpers/app-server";
 import { shopifyWebhookRequest } from "../helpers/shopify";
 import { checkoutWebhookPayload, orderCreatePayload, type CustomerRecord, type ShopStore } from "../fakes/shopify-admin";
 import { gid, seedCheckouts, startHarness, type Harness } from "./shopify-sync-harness";
+import { jobTable } from "../helpers/jobs";
 
 let app: Awaited<ReturnType<typeof loadApp>>;
 let h: Harness;
@@ -154,7 +155,7 @@ describe("install and Sync now", () => {
     const { requestShopifySync } = await import("~/sources/shopify/sync-request.server");
     await requestShopifySync(h.db, shop.id, h.now());
     await requestShopifySync(h.db, shop.id, h.now());
-    const queued = await h.db.job.findMany({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } });
+    const queued = await jobTable(h.db).findMany({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } });
     expect(queued).toHaveLength(1);
     expect(queued[0]!.runAt.getTime()).toBe(h.clock);
   });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoredCheckout } from "../fakes/shopify-admin";
 import { gid, seedCheckouts, startHarness, T0, type Harness } from "./shopify-sync-harness";
+import { jobTable } from "../helpers/jobs";
 
 let h: Harness;
 beforeAll(async () => {
@@ -81,7 +82,7 @@ describe("backfill, then polls", () => {
     expect(sync.watermark!.getTime()).toBeLessThanOrEqual(Math.max(...fresh.map((c) => Date.parse(c.updatedAt)), h.clock));
     expect(sync.status).toBe("healthy");
     // The next run is queued at the shop's interval.
-    const next = await h.db.job.findFirstOrThrow({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } });
+    const next = await jobTable(h.db).findFirstOrThrow({ where: { name: "sync-shopify-checkouts", shopId: shop.id, status: "queued" } });
     expect(next.runAt.getTime() - h.clock).toBe(5 * 60_000);
   });
 

@@ -3,6 +3,7 @@ import { parse } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { offlineSession, shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
+import { jobTable } from "../helpers/jobs";
 
 interface Subscription { topics?: string[]; compliance_topics?: string[]; uri: string }
 const toml = parse(readFileSync("shopify.app.toml", "utf8")) as unknown as { webhooks: { api_version: string; subscriptions: Subscription[] } };
@@ -42,11 +43,11 @@ describe("shopify.app.toml", () => {
 
 describe("Shopify webhook deliveries", () => {
   it("refuses a delivery with a bad HMAC with 401 and writes nothing", async () => {
-    const before = { events: await db.inboundEvent.count(), jobs: await db.job.count() };
+    const before = { events: await db.inboundEvent.count(), jobs: await jobTable(db).count() };
     const response = await app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", checkout, { hmac: "bm90IGEgcmVhbCBobWFj" }));
     expect(response.status).toBe(401);
     expect(await db.inboundEvent.count()).toBe(before.events);
-    expect(await db.job.count()).toBe(before.jobs);
+    expect(await jobTable(db).count()).toBe(before.jobs);
   });
 
   it("refuses a delivery signed with another app's secret", async () => {
@@ -62,7 +63,7 @@ describe("Shopify webhook deliveries", () => {
     }
     expect(await db.inboundEvent.count({ where: { externalId: webhookId } })).toBe(1);
     const event = await db.inboundEvent.findFirstOrThrow({ where: { externalId: webhookId } });
-    expect(await db.job.count({ where: { payload: { contains: event.id } } })).toBe(1);
+    expect(await jobTable(db).count({ where: { payload: { contains: event.id } } })).toBe(1);
   });
 
   it("records a delivery once even when Shopify's retries arrive at the same moment, among other deliveries", async () => {
@@ -74,13 +75,13 @@ describe("Shopify webhook deliveries", () => {
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(await db.inboundEvent.count({ where: { externalId: webhookId } })).toBe(1);
     const event = await db.inboundEvent.findFirstOrThrow({ where: { externalId: webhookId } });
-    expect(await db.job.count({ where: { payload: { contains: event.id } } })).toBe(1);
+    expect(await jobTable(db).count({ where: { payload: { contains: event.id } } })).toBe(1);
     expect(await db.inboundEvent.count({ where: { externalId: { startsWith: "other-" } } })).toBe(10);
-    expect(await db.job.count({ where: { name: "process-shopify-webhook", status: "queued" } })).toBeGreaterThanOrEqual(11);
+    expect(await jobTable(db).count({ where: { name: "process-shopify-webhook", status: "queued" } })).toBeGreaterThanOrEqual(11);
   });
 
   it("processes a stored checkout delivery in a job, not in the request", async () => {
-    const { JobRunner } = await import("~/jobs/runner.server");
+    const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const response = await app.handle(
       shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", { ...checkout, token: "tok_job", email: "Bea@Example.com", buyer_accepts_marketing: true }),
@@ -100,7 +101,7 @@ describe("Shopify webhook deliveries", () => {
     expect(response.status).toBe(200);
     expect(await db.session.count({ where: { shop: TEST_SHOP } })).toBe(0);
     // Only the processing of deliveries already stored stays queued (a later shop/redact must still be honoured).
-    expect(await db.job.count({ where: { shopId: shop.id, status: "queued", name: { notIn: ["process-shopify-webhook", "process-stripe-event"] } } })).toBe(0);
+    expect(await jobTable(db).count({ where: { shopId: shop.id, status: "queued", name: { notIn: ["process-shopify-webhook", "process-stripe-event"] } } })).toBe(0);
     expect((await db.shop.findUniqueOrThrow({ where: { id: shop.id } })).uninstalledAt).not.toBeNull();
     expect(await db.recovery.count({ where: { shopId: shop.id } })).toBeGreaterThan(0);
   });

@@ -19,7 +19,7 @@ let drain: (at?: Date) => Promise<number>;
 beforeAll(async () => {
   app = await loadApp();
   db = (await import("~/db.server")).db;
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   drain = (at?: Date) => new JobRunner({ db, definitions: jobDefinitions, ...(at ? { clock: { now: () => at } } : {}) }).drain();
 });

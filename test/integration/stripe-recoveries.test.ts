@@ -7,6 +7,7 @@ import { loadApp } from "../helpers/app-server";
 import { expiredSession, lineItem, paymentLink, product, stripeEvent } from "../fakes/stripe-api/objects";
 import { FakeStripeApi } from "../fakes/stripe-api/server";
 import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { jobTable } from "../helpers/jobs";
 
 const PLAIN_SECRET = "whsec_recoveriesPlainSecret0123456789ab";
 const KEYED_SECRET = "whsec_recoveriesKeyedSecret0123456789ab";
@@ -26,7 +27,7 @@ beforeAll(async () => {
   app = await loadApp();
   db = (await import("~/db.server")).db;
   const { connectStripe } = await import("~/models/stripe-connection.server");
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   drain = (at?: Date) => new JobRunner({ db, definitions: jobDefinitions, ...(at ? { clock: { now: () => at } } : {}) }).drain();
   for (const [name, secret, apiKey] of [["plain", PLAIN_SECRET, null], ["keyed", KEYED_SECRET, API_KEY], ["limited", LIMITED_SECRET, LIMITED_KEY]] as const) {
@@ -263,8 +264,8 @@ describe("line items", () => {
     expect(JSON.parse(first.lineItems)).toEqual([]);
     expect((await metadataOf(session.id)).line_items_unavailable).toBe("Stripe did not answer (HTTP 503); Reclaim is fetching them again");
     // The event's job finished at once (no 2-minute retry loop) and queued the follow-up.
-    expect(await db.job.count({ where: { name: "process-stripe-event", status: { not: "succeeded" } } })).toBe(0);
-    const follow = await db.job.findFirstOrThrow({ where: { name: "enrich-stripe-recovery", status: "queued" } });
+    expect(await jobTable(db).count({ where: { name: "process-stripe-event", status: { not: "succeeded" } } })).toBe(0);
+    const follow = await jobTable(db).findFirstOrThrow({ where: { name: "enrich-stripe-recovery", status: "queued" } });
     expect(follow.shopId).toBe(shops.keyed.shop.id);
     expect(follow.runAt.getTime()).toBeGreaterThanOrEqual(sentAt + 50_000);
     expect(follow.runAt.getTime()).toBeLessThan(sentAt + 5 * 60_000);
@@ -274,7 +275,7 @@ describe("line items", () => {
     expect(JSON.parse(enriched.lineItems)).toEqual([{ title: "Scarf", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 2500, totalPriceMinor: 2500 }]);
     expect((await metadataOf(session.id)).line_items_unavailable).toBeUndefined();
     expect(enriched.id).toBe(first.id);
-    expect(await db.job.findUniqueOrThrow({ where: { id: follow.id } })).toMatchObject({ status: "succeeded" });
+    expect(await jobTable(db).findUniqueOrThrow({ where: { id: follow.id } })).toMatchObject({ status: "succeeded" });
   });
 });
 

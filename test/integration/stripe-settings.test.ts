@@ -5,6 +5,7 @@ import { bearerRequest, embeddedRequest, offlineSession, OTHER_SHOP, signSession
 import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
 import { FakeStripeApi } from "../fakes/stripe-api/server";
 import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { jobTable } from "../helpers/jobs";
 
 const SECRET = "whsec_settingsPageSecret0123456789abcdef";
 const NEW_SECRET = "whsec_settingsPageRotated0123456789abcde";
@@ -193,10 +194,10 @@ describe("secrets", () => {
     const row = await db.stripeConnection.findFirstOrThrow({ where: { shopId: shop.id } });
     await app.handle(stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret: SECRET }));
     await app.handle(stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret: NEW_SECRET })); // refused
-    const { JobRunner } = await import("~/jobs/runner.server");
+    const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     // Only the Stripe jobs: the install job of the first visit would try to reach Shopify.
-    await db.job.deleteMany({ where: { name: { not: "process-stripe-event" } } });
+    await jobTable(db).deleteMany({ where: { name: { not: "process-stripe-event" } } });
     await new JobRunner({ db, definitions: jobDefinitions, onEvent: (e) => console.log("job", JSON.stringify(e)) }).drain();
     await view();
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
 import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { jobTable } from "../helpers/jobs";
 
 const SECRET = "whsec_sourceOffSecret0123456789abcdefghij";
 let app: Awaited<ReturnType<typeof loadApp>>;
@@ -36,13 +37,13 @@ describe("STRIPE_SOURCE_ENABLED=false", () => {
     expect(response.status).toBe(410);
     expect(await response.text()).toMatch(/Stripe recovery is turned off on this Reclaim deployment \(STRIPE_SOURCE_ENABLED=false\); this event was not stored/);
     expect(await db.inboundEvent.count()).toBe(0);
-    expect(await db.job.count()).toBe(0);
+    expect(await jobTable(db).count()).toBe(0);
     expect(await db.recovery.count()).toBe(0);
   });
 
   it("closes an event stored before the switch without making a recovery", async () => {
     const { recordInboundEvent } = await import("~/models/inbound-event.server");
-    const { JobRunner } = await import("~/jobs/runner.server");
+    const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const event = stripeEvent("checkout.session.expired", expiredSession({ email: "before@example.com", promotions: "opt_in" }));
     await recordInboundEvent(db, { source: "stripe", receiver: connectionId, externalId: event.id, topic: event.type, payload: JSON.stringify(event), shopId }, { name: "process-stripe-event" });

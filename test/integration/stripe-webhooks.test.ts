@@ -5,6 +5,7 @@ import { OTHER_SHOP, TEST_SHOP } from "../helpers/shopify";
 import { completedSession, expiredSession, lineItem, stripeEvent } from "../fakes/stripe-api/objects";
 import { FakeStripeApi } from "../fakes/stripe-api/server";
 import { stripeWebhookRequest, type DeliveryOptions } from "../fakes/stripe-api/webhooks";
+import { jobTable } from "../helpers/jobs";
 
 // Two shops: one connected with only a signing secret, one with a restricted API key too (line items come from the fake).
 const SECRET = "whsec_reclaimTestSecret0123456789abcdef";
@@ -25,7 +26,7 @@ beforeAll(async () => {
   app = await loadApp();
   db = (await import("~/db.server")).db;
   const { connectStripe } = await import("~/models/stripe-connection.server");
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   drain = (at?: Date) => new JobRunner({ db, definitions: jobDefinitions, ...(at ? { clock: { now: () => at } } : {}) }).drain();
 
@@ -48,7 +49,7 @@ beforeEach(() => {
 const deliver = (event: unknown, options: Partial<DeliveryOptions> & { to?: string } = {}) =>
   app.handle(stripeWebhookRequest(`/webhooks/stripe/${options.to ?? connectionId}`, event, { secret: SECRET, ...options }));
 
-const counts = async () => ({ events: await db.inboundEvent.count(), jobs: await db.job.count() });
+const counts = async () => ({ events: await db.inboundEvent.count(), jobs: await jobTable(db).count() });
 
 describe("POST /webhooks/stripe/<connectionId>", () => {
   it("stores a valid event, answers 200 before any processing, and its job makes the recovery", async () => {
@@ -108,7 +109,7 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     fake.failNext(500, 500); // the SDK's one retry fails too
     await deliver(stripeEvent("checkout.session.expired", session), { to: keyedConnectionId, secret: KEYED_SECRET });
     await drain();
-    expect(await db.job.count({ where: { name: "process-stripe-event", status: "queued" } })).toBe(0);
+    expect(await jobTable(db).count({ where: { name: "process-stripe-event", status: "queued" } })).toBe(0);
     const first = await db.recovery.findFirstOrThrow({ where: { externalId: session.id } });
     expect(JSON.parse(first.lineItems)).toEqual([]);
     expect(JSON.parse(first.sourceMetadata).line_items_unavailable).toBe("Stripe did not answer (HTTP 500); Reclaim is fetching them again");
@@ -173,7 +174,7 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     expect(await again.text()).toBe("duplicate");
     const rows = await db.inboundEvent.findMany({ where: { externalId: event.id } });
     expect(rows).toHaveLength(1);
-    expect(await db.job.count({ where: { payload: { contains: rows[0]!.id } } })).toBe(1);
+    expect(await jobTable(db).count({ where: { payload: { contains: rows[0]!.id } } })).toBe(1);
     await drain();
     const before = await db.recovery.findFirstOrThrow({ where: { externalId: session.id } });
     await deliver(event);
@@ -259,7 +260,7 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     await drain();
     const stored = await db.inboundEvent.findFirstOrThrow({ where: { externalId: event.id } });
     expect(stored.error).toMatch(/Checkout Session/);
-    expect(await db.job.count({ where: { payload: { contains: stored.id }, status: "succeeded" } })).toBe(1);
+    expect(await jobTable(db).count({ where: { payload: { contains: stored.id }, status: "succeeded" } })).toBe(1);
   });
 });
 

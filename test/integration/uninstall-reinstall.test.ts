@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { H, MIN, shopifyCheckout, startPipeline, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { embeddedRequest, offlineSession, OTHER_SHOP, shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
+import { jobTable } from "../helpers/jobs";
 
 // The story starts 30 hours ago, so the reinstall (an admin request, at real time) is 30 hours in.
 const T0 = new Date(Math.floor((Date.now() - 30 * H) / MIN) * MIN);
@@ -27,7 +28,7 @@ afterAll(async () => {
 const mailTo = (email: string) => p.sink.received.filter((m) => m.rcptTo.includes(email));
 const KEPT_ON_UNINSTALL = ["process-shopify-webhook", "process-stripe-event"];
 const shopJobs = (shopId: string, where: Record<string, unknown> = {}) =>
-  p.db.job.findMany({ where: { shopId, name: { notIn: KEPT_ON_UNINSTALL }, ...where }, orderBy: { createdAt: "asc" } });
+  jobTable(p.db).findMany({ where: { shopId, name: { notIn: KEPT_ON_UNINSTALL }, ...where }, orderBy: { createdAt: "asc" } });
 
 describe("uninstall and reinstall", () => {
   let recoveryA: string;
@@ -74,7 +75,7 @@ describe("uninstall and reinstall", () => {
     // A Stripe session expiring meanwhile is still recorded (data is kept until shop/redact) and scheduled: its first two
     // steps (1 h and 24 h) both come due before the reinstall.
     recoveryB = ((await p.ingest(shop, stripeSession(at(4), { email: "bo@example.com" }))) as { recoveryId: string }).recoveryId;
-    const jobsBefore = (await p.db.job.findMany({ where: { shopId: shop.id }, select: { id: true } })).map((j) => j.id);
+    const jobsBefore = (await jobTable(p.db).findMany({ where: { shopId: shop.id }, select: { id: true } })).map((j) => j.id);
     for (const h of [5, 24, 25, 29]) await p.runAt(at(h));
     expect(mailTo("ada@example.com")).toHaveLength(1);
     expect(mailTo("bo@example.com")).toHaveLength(0);

@@ -9,6 +9,7 @@ import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
 import { TEST_SHOP } from "../helpers/shopify";
 import { RUNS } from "./arbitraries";
+import { jobTable } from "../helpers/jobs";
 
 let admin: Awaited<ReturnType<typeof startAdminApp>>;
 let db: Awaited<ReturnType<typeof startAdminApp>>["db"];
@@ -43,7 +44,7 @@ const hostileToken = () =>
 const writes = async () => ({
   clicks: await db.click.count(),
   unsubscribed: await db.contact.count({ where: { unsubscribedAt: { not: null } } }),
-  jobs: await db.job.count(),
+  jobs: await jobTable(db).count(),
 });
 
 describe("public email links with a hostile `t`", () => {

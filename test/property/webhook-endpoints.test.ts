@@ -10,6 +10,7 @@ import { startAdminApp } from "../helpers/admin-app";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
 import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
 import { anyJsonValue, fuzzedObject, moneyString, RUNS, timeString } from "./arbitraries";
+import { jobTable } from "../helpers/jobs";
 
 const SECRET = "whsec_propertyTestsSecret0123456789abcd";
 let admin: Awaited<ReturnType<typeof startAdminApp>>;
@@ -29,12 +30,12 @@ afterAll(() => admin?.close());
 
 /** Runs every queued processing job; returns the jobs that did not succeed (failed, or queued again for a retry). */
 async function processAll() {
-  const { JobRunner } = await import("~/jobs/runner.server");
+  const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   await new JobRunner({ db, definitions: jobDefinitions.filter((d) => d.name.startsWith("process-")) }).drain();
   // A customers/redact cancels the pending jobs of that customer's deliveries (app/privacy): not a failure.
-  const unfinished = await db.job.findMany({ where: { name: { startsWith: "process-" }, status: { notIn: ["succeeded", "cancelled"] } }, select: { name: true, status: true, lastError: true, payload: true } });
-  const cancelled = (await db.job.findMany({ where: { status: "cancelled" }, select: { payload: true } })).map((j) => (JSON.parse(j.payload) as { inboundEventId?: string }).inboundEventId);
+  const unfinished = await jobTable(db).findMany({ where: { name: { startsWith: "process-" }, status: { notIn: ["succeeded", "cancelled"] } }, select: { name: true, status: true, lastError: true, payload: true } });
+  const cancelled = (await jobTable(db).findMany({ where: { status: "cancelled" }, select: { payload: true } })).map((j) => (JSON.parse(j.payload) as { inboundEventId?: string }).inboundEventId);
   const unprocessed = await db.inboundEvent.count({ where: { processedAt: null, id: { notIn: cancelled.filter((id): id is string => Boolean(id)) } } });
   return { unfinished, unprocessed };
 }

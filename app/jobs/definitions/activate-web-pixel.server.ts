@@ -4,7 +4,7 @@ import { enqueueJob } from "../queue.server";
 import { logger } from "../../logger.server";
 import { activateAndRecord } from "../../sources/pixel/activate.server";
 import { adminGraphqlFor } from "../../sources/shopify/admin-client.server";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 export const ACTIVATE_WEB_PIXEL_JOB = "activate-web-pixel";

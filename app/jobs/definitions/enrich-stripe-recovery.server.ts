@@ -4,7 +4,7 @@ import { env } from "../../env.server";
 import { handlerFor } from "../../sources/stripe/handlers.server";
 import { StripePayloadError } from "../../sources/stripe/to-source-event";
 import type { StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 import { ENRICH_MAX_ATTEMPTS, ENRICH_STRIPE_RECOVERY_JOB, enrichBackoffMs, stripeFetchers } from "./process-stripe-event.server";
 

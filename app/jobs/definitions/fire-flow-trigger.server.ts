@@ -3,7 +3,7 @@ import { FIRE_FLOW_TRIGGER_JOB } from "../../flow/checkout-recovered";
 import { fireDelivery, flowRetryDelayMs } from "../../flow/deliveries.server";
 import { FLOW_MAX_ATTEMPTS } from "../../flow/record.server";
 import { logger } from "../../logger.server";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
@@ -17,8 +17,7 @@ export const fireFlowTrigger = defineJob({
   backoffMs: flowRetryDelayMs,
   async run({ payload, db, clock, job }) {
     await refuseOtherShopsRow(job, async () => (await db.flowTriggerDelivery.findUnique({ where: { id: payload.deliveryId }, select: { shopId: true } }))?.shopId, `flow trigger delivery ${payload.deliveryId}`);
-    const row = await db.job.findUnique({ where: { id: job.id }, select: { maxAttempts: true } });
-    const finalAttempt = job.attempts >= (row?.maxAttempts ?? FLOW_MAX_ATTEMPTS);
+    const finalAttempt = job.attempts >= (job.maxAttempts ?? FLOW_MAX_ATTEMPTS);
     const result = await fireDelivery(db, payload.deliveryId, { now: clock.now(), finalAttempt });
     if (result.kind === "stopped") logger.info("flow trigger not sent", { deliveryId: payload.deliveryId, reason: result.message });
     if (result.kind === "failed") {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { mirrorUnsubscribeToShopify } from "../../email/shopify-admin.server";
 import { logger } from "../../logger.server";
-import { defineJob, PermanentJobError } from "../runner.server";
+import { defineJob, PermanentJobError } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 import { mirrorsUnsubscribes } from "../../models/mirror-unsubscribes.server";
 

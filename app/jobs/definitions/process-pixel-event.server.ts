@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ingestSourceEvent } from "../../models/ingest.server";
 import { pixelEventBody, toPixelObservation, describeIssues } from "../../sources/pixel/payload";
 import { PIXEL_EVENT_JOB } from "../../sources/pixel/receive.server";
-import { defineJob, PermanentJobError } from "../runner.server";
+import { defineJob, PermanentJobError } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**

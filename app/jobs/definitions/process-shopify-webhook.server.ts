@@ -4,7 +4,7 @@ import { ingestPurchaseCancellation, ingestSourceEvent, type IngestResult } from
 import { checkoutWebhookToEvent, orderCancelledWebhookToEvent, orderWebhookToEvent, PayloadError } from "../../sources/shopify/webhook-mapping";
 import { withCheckedShopifyLink } from "../../sources/shopify/recovery-url";
 import { env } from "../../env.server";
-import { defineJob, PermanentJobError } from "../runner.server";
+import { defineJob, PermanentJobError } from "../engine.server";
 import { processComplianceDelivery } from "../../privacy/compliance.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 import { CONSENT_UPDATE_TOPIC, consentUpdateFromRaw } from "../../sources/shopify/consent-webhook";

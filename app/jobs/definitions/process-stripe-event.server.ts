@@ -10,7 +10,7 @@ import { enqueueJob } from "../queue.server";
 import { PROCESS_STRIPE_EVENT_JOB } from "../../sources/stripe/receive-webhook.server";
 import { StripePayloadError, type PaymentLinkFacts } from "../../sources/stripe/to-source-event";
 import { isSnapshotEvent, type StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
-import { defineJob, PermanentJobError } from "../runner.server";
+import { defineJob, PermanentJobError } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**

@@ -3,7 +3,7 @@ import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { pruneExpired } from "../../models/retention.server";
 import { enqueueJob } from "../queue.server";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 
 export const PRUNE_JOB = "prune-retention";
 export const PRUNE_JOB_KEY = "prune-retention";
@@ -15,23 +15,28 @@ export async function ensurePruneScheduled(db: Parameters<typeof enqueueJob>[0],
   await enqueueJob(db, PRUNE_JOB, {}, { key: PRUNE_JOB_KEY, runAt, maxAttempts: 3 });
 }
 
+/** From inside the running prune: the next run takes the key over (graphile-worker's `replace` job_key_mode). */
+async function scheduleNextPrune(db: Parameters<typeof enqueueJob>[0], runAt: Date): Promise<void> {
+  await enqueueJob(db, PRUNE_JOB, {}, { key: PRUNE_JOB_KEY, keyMode: "replace", runAt, maxAttempts: 3 });
+}
+
 /**
- * Retention (app/models/retention.server.ts): clears old webhook bodies, deletes old event rows and finished jobs.
- * Keeps itself going like the send sweep: each run gives up its key and queues the next one, sooner when a batch was full.
+ * Retention (app/models/retention.server.ts): clears old webhook bodies, deletes old event rows and failed jobs
+ * (graphile-worker deletes succeeded ones itself). Keeps itself going like the send sweep: each run hands its key to the
+ * next one (job key, not cron: the next run comes a second later when a batch was full; ADR 080).
  */
 export const pruneRetention = defineJob({
   name: PRUNE_JOB,
   payload: z.object({}).passthrough(),
-  async run({ db, clock, job }) {
+  async run({ db, clock }) {
     const now = clock.now();
-    await db.job.updateMany({ where: { id: job.id, key: PRUNE_JOB_KEY }, data: { key: null } });
     const result = await pruneExpired(db, now, {
       bodyDays: env.RETENTION_WEBHOOK_BODY_DAYS,
       rowDays: env.RETENTION_WEBHOOK_ROW_DAYS,
       jobDays: env.RETENTION_JOB_DAYS,
       failedJobDays: env.RETENTION_FAILED_JOB_DAYS,
     });
-    await ensurePruneScheduled(db, new Date(now.getTime() + (result.more ? 1_000 : PRUNE_INTERVAL_MS)));
+    await scheduleNextPrune(db, new Date(now.getTime() + (result.more ? 1_000 : PRUNE_INTERVAL_MS)));
     if (result.bodiesCleared || result.eventsDeleted || result.jobsDeleted) logger.info("retention pruned", { ...result });
   },
 });

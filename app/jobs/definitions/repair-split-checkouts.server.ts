@@ -2,10 +2,11 @@ import { z } from "zod";
 import { logger } from "../../logger.server";
 import { repairSplitRecoveries } from "../../models/ingest.server";
 import { enqueueJob } from "../queue.server";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 
 export const REPAIR_SPLIT_JOB = "repair-split-checkouts";
-/** Kept by the finished job, so the repair runs once per deployment (again only after retention drops the row: harmless). */
+/** While queued or running, one repair at a time. Finished jobs are removed, so each start queues one run: when nothing
+ * is stored twice it merges nothing (one indexed query). */
 export const REPAIR_SPLIT_JOB_KEY = "repair-split-checkouts:v1";
 
 export async function ensureSplitRepairScheduled(db: Parameters<typeof enqueueJob>[0], runAt: Date): Promise<void> {

@@ -6,10 +6,10 @@ import {
   SWEEP_BATCH,
   SWEEP_INTERVAL_MS,
   SWEEP_JOB,
-  SWEEP_JOB_KEY,
+  scheduleNextSweep,
 } from "../../models/message.server";
 import { closeUnrecovered } from "../../models/recovery-outcome.server";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 
 /**
  * The sweep: turns due messages into one `send-message` job each, and recovers sends left half-done by a worker
@@ -19,11 +19,10 @@ import { defineJob } from "../runner.server";
 export const sendDueMessages = defineJob({
   name: SWEEP_JOB,
   payload: z.object({}).passthrough(),
-  async run({ db, clock, job }) {
+  async run({ db, clock }) {
     const now = clock.now();
-    // Give the key up so the next run can be queued now; if this run fails, the next one still comes.
-    await db.$executeRawUnsafe(`UPDATE "Job" SET "key" = NULL WHERE "id" = $1 AND "key" = $2`, job.id, SWEEP_JOB_KEY);
-    await ensureSweepScheduled(db, new Date(now.getTime() + SWEEP_INTERVAL_MS));
+    // Hand the key to the next run now (job_key_mode `replace`); if this run fails, the next one still comes.
+    await scheduleNextSweep(db, new Date(now.getTime() + SWEEP_INTERVAL_MS));
     await recoverInterruptedSends(db, now);
     // Rounds of at most SWEEP_PER_SHOP per shop: every shop gets its share in the first round; shops with more due
     // fill what the batch has left in the next rounds (so a lone big shop is not held to one share per run).

@@ -34,7 +34,7 @@ import { discountCodeFrom, stepIncentive, stripeAllowsPromotionCodes } from "../
 import type { Consent, ConsentEvidence } from "../../recovery/model";
 import { isValidTimeZone } from "../../recovery/quiet-hours";
 import { templateVariables, type IncentiveFacts } from "../../recovery/template";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 const APP_HOST = new URL(env.SHOPIFY_APP_URL).host;

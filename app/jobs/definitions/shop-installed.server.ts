@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineJob } from "../runner.server";
+import { defineJob } from "../engine.server";
 import { createDefaultCampaign } from "./create-default-campaign.server";
 import { startShopifySync } from "../../sources/shopify/sync.server";
 import { enqueuePixelActivation } from "./activate-web-pixel.server";

@@ -15,9 +15,9 @@ export function requestShopifySync(db: PrismaClient, shopId: string, runAt: Date
 
 /**
  * Queues the shop's next sync from inside the running sync job. The running job still holds the job key (one
- * unfinished job per key), so it releases the key first; the runner clears it anyway when the job finishes.
+ * unfinished job per key), so the next one takes it over (graphile-worker's `replace` job_key_mode: the running holder
+ * keeps running without the key and is not retried). Not cron: each shop's interval changes from run to run (ADR 080).
  */
-export async function rescheduleShopifySync(db: PrismaClient, runningJobId: string, shopId: string, runAt: Date) {
-  await db.job.updateMany({ where: { id: runningJobId, key: shopifySyncKey(shopId) }, data: { key: null } });
-  return requestShopifySync(db, shopId, runAt);
+export async function rescheduleShopifySync(db: PrismaClient, _runningJobId: string, shopId: string, runAt: Date) {
+  return enqueueJob(db, SHOPIFY_SYNC_JOB, { shopId }, { key: shopifySyncKey(shopId), keyMode: "replace", shopId, runAt, maxAttempts: 3 });
 }
