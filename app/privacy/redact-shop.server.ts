@@ -37,9 +37,9 @@ export async function redactShop(db: PrismaClient, domain: string, options: { ex
     // row existed (no queue). The job running this request finishes its attempt and is then removed by the engine.
     const jobs = await cancelJobsSql(
       tx,
-      `id::text <> $1 AND (${shop ? `queue_name LIKE $2 OR` : ""}
+      `id::text <> $1 AND (queue_name LIKE $2::text OR
         (queue_name IS NULL AND (payload->>'inboundEventId') IN (SELECT "id" FROM "InboundEvent" WHERE "receiver" = ANY($3::text[]))))`,
-      [options.exceptJobId ?? "", shop ? `shop:${shop.id}:%` : "", receivers],
+      [options.exceptJobId ?? "", shop ? `shop:${shop.id}:%` : null, receivers],
       "shop data redacted",
       { includeFailed: true },
     );

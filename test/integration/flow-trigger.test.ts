@@ -357,7 +357,9 @@ describe("Settings → Shopify Flow", () => {
     expect(other.body.counts).toEqual({ pending: 0, sent: 0, failed: 0, withdrawn: 0 });
     expect((await postRetry({ intent: "retry", deliveryId: delivery.id }, otherToken)).status).toBe(404);
     expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "failed" });
-    expect(await jobTable(p.db).count({ where: { key: `flow-trigger:${delivery.id}` } })).toBe(0);
+    // No job was queued again (the failed one keeps its key and its error; a real Retry would replace it).
+    expect(await jobTable(p.db).count({ where: { key: `flow-trigger:${delivery.id}`, status: { in: ["queued", "running"] } } })).toBe(0);
+    expect(await jobTable(p.db).findFirstOrThrow({ where: { key: `flow-trigger:${delivery.id}` } })).toMatchObject({ status: "failed" });
     expect(await p.db.flowTriggerDelivery.count({ where: { shopId: otherShop.id } })).toBe(0);
   });
 

@@ -34,9 +34,14 @@ async function processAll() {
   const { jobDefinitions } = await import("~/jobs/registry.server");
   await new JobRunner({ db, definitions: jobDefinitions.filter((d) => d.name.startsWith("process-")) }).drain();
   // A customers/redact cancels the pending jobs of that customer's deliveries (app/privacy): not a failure.
-  const unfinished = await jobTable(db).findMany({ where: { name: { startsWith: "process-" }, status: { notIn: ["succeeded", "cancelled"] } }, select: { name: true, status: true, lastError: true, payload: true } });
-  const cancelled = (await jobTable(db).findMany({ where: { status: "cancelled" }, select: { payload: true } })).map((j) => (JSON.parse(j.payload) as { inboundEventId?: string }).inboundEventId);
-  const unprocessed = await db.inboundEvent.count({ where: { processedAt: null, id: { notIn: cancelled.filter((id): id is string => Boolean(id)) } } });
+  // graphile-worker removes a job when it succeeds and when it is cancelled: every job left did not succeed.
+  const unfinished = await jobTable(db).findMany({ where: { name: { startsWith: "process-" } }, select: { name: true, status: true, lastError: true, payload: true } });
+  // A delivery left unprocessed with no job: its job was cancelled (a customers/redact), which is not a failure.
+  const { QUEUE_SCHEMA } = await import("~/jobs/queue.server");
+  const [{ n: unprocessed }] = await db.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM "InboundEvent" e WHERE e."processedAt" IS NULL
+       AND EXISTS (SELECT 1 FROM ${QUEUE_SCHEMA}._private_jobs j WHERE j.payload->>'inboundEventId' = e."id")`,
+  ) as [{ n: number }];
   return { unfinished, unprocessed };
 }
 
