@@ -7,6 +7,8 @@ try {
   // Imported here, not at the top, so that an invalid environment prints its message rather than a stack trace.
   const { startJobRunner } = await import("../app/jobs/start-runner.server");
   const runner = await startJobRunner();
+  // Which graphile-worker ids are this process's (`locked_by` of its running jobs in graphile_worker.jobs).
+  console.log(`Reclaim worker ${process.pid} started: ${runner.workerIds.join(", ")}`);
   const stop = async () => {
     await runner.stop();
     await database.stop();

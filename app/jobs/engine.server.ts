@@ -1,8 +1,9 @@
+import { EventEmitter } from "node:events";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
-import { Logger, run, runMigrations, runOnce, type Job as GraphileJob, type LogFunctionFactory, type Runner, type Task, type TaskList } from "graphile-worker";
+import { Logger, run, runMigrations, runOnce, type Job as GraphileJob, type LogFunctionFactory, type Runner, type Task, type TaskList, type WorkerEvents } from "graphile-worker";
 import type { ZodType } from "zod";
-import { QUEUE_SCHEMA, shopOfQueue } from "./queue.server";
+import { CANCELLED_PREFIX, QUEUE_SCHEMA, shopOfQueue, SUPERSEDED } from "./queue.server";
 
 /**
  * The job engine: graphile-worker 0.16 on the app's PostgreSQL (docs/decisions/080-queue-engine.md). This module wires
@@ -196,6 +197,11 @@ export function taskListFor(definitions: JobDefinition<any>[], deps: TaskDeps): 
  */
 export async function unlockStaleJobs(pool: pg.Pool, timeoutMs: number, now: Date = new Date()): Promise<number> {
   const before = new Date(now.getTime() - timeoutMs);
+  // A dead worker's job that was not to be retried anyway (superseded by its next run, or cancelled): removed.
+  await pool.query(
+    `DELETE FROM ${S}._private_jobs WHERE locked_at < $1 AND attempts >= max_attempts AND (last_error = $2 OR starts_with(last_error, $3))`,
+    [before, SUPERSEDED, CANCELLED_PREFIX],
+  );
   const { rows } = await pool.query<{ n: number }>(
     `WITH j AS (
        UPDATE ${S}._private_jobs SET locked_at = NULL, locked_by = NULL, last_error = 'worker stopped responding; unlocked', updated_at = now()
@@ -211,6 +217,8 @@ export async function unlockStaleJobs(pool: pg.Pool, timeoutMs: number, now: Dat
 // Running
 
 export interface JobWorker {
+  /** graphile-worker's ids of this process's workers (what `locked_by` of their running jobs says). */
+  workerIds: string[];
   stop(): Promise<void>;
 }
 
@@ -235,7 +243,11 @@ export async function startWorker(options: EngineOptions): Promise<JobWorker> {
   };
   await reap();
   const reaper = setInterval(() => void reap(), Math.max(200, Math.min(lockTimeoutMs / 3, 60_000)));
+  const events = new EventEmitter() as WorkerEvents;
+  const workerIds: string[] = [];
+  events.on("worker:create", ({ worker }) => void workerIds.push(worker.workerId));
   const runner: Runner = await run({
+    events,
     pgPool: poolOnClock(pool, options.clock ?? systemClock),
     schema: QUEUE_SCHEMA,
     taskList,
@@ -247,6 +259,7 @@ export async function startWorker(options: EngineOptions): Promise<JobWorker> {
     crontab: "",
   });
   return {
+    workerIds,
     async stop() {
       clearInterval(reaper);
       abort.abort();

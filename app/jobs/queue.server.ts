@@ -67,6 +67,10 @@ export function queueNameSql(name: string, shopId: string): string {
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
+/** last_error of a running job whose next run took its key over (replace). */
+export const SUPERSEDED = "superseded: its next run is queued";
+/** last_error prefix of a running job cancelled while it ran (it is not retried). */
+export const CANCELLED_PREFIX = "cancelled: ";
 
 export interface EnqueueOptions {
   /** When to run (default: now, by Node's clock). */
@@ -88,6 +92,15 @@ export async function enqueueJob<N extends JobName>(db: Db, name: N, payload: Jo
   const runAt = options.runAt ?? new Date();
   const args = [name, JSON.stringify(payload ?? {}), queueNameFor(name, options.shopId), runAt, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, options.key ?? null];
   const add = `${S}.add_job($1::text, $2::json, queue_name => $3::text, run_at => $4::timestamptz, max_attempts => $5::int, job_key => $6::text, job_key_mode => 'replace')`;
+  if (options.key && options.keyMode === "replace") {
+    // A running holder of the key (the job queueing its own next run) is superseded: graphile-worker's replace takes
+    // its key and its retries; the note tells the stale-lock reaper that such a job, if its worker dies, is not a failure.
+    await db.$executeRawUnsafe(
+      `UPDATE ${S}._private_jobs SET last_error = $2 WHERE key = $1 AND locked_at IS NOT NULL`,
+      options.key,
+      SUPERSEDED,
+    );
+  }
   if (!options.key || options.keyMode === "replace") {
     const rows = await db.$queryRawUnsafe<{ id: string }[]>(`SELECT (${add}).id::text AS "id"`, ...args);
     return rows[0]!.id;
@@ -160,7 +173,7 @@ export async function cancelJobsSql(db: Db, condition: string, params: unknown[]
                    FROM picked WHERE p.id = picked.id AND picked.locked_at IS NOT NULL RETURNING p.id)
      SELECT (SELECT n FROM removed) AS "removed", (SELECT count(*)::int FROM stopped) AS "stopped"`,
     ...params,
-    `cancelled: ${reason}`,
+    `${CANCELLED_PREFIX}${reason}`,
   );
   return (row?.removed ?? 0) + (row?.stopped ?? 0);
 }

@@ -151,7 +151,9 @@ describe("two web processes and two workers on one database, one worker killed m
       // Once the first worker is busy with jobs, kill it without warning (a crash, an OOM kill), and start another.
       const doomed = workers[0]!;
       await until("the first worker to hold running jobs", async () => {
-        jobsOfKilled = await jobTable(db).count({ where: { status: "running", lockedBy: { startsWith: `worker-${doomed.pid}-` } } });
+        // graphile-worker's ids of the doomed process's workers, as it printed them at start.
+        const ids = new RegExp(`Reclaim worker ${doomed.pid} started: (.*)`).exec(workerOutput)?.[1]?.split(", ") ?? [];
+        jobsOfKilled = await jobTable(db).count({ where: { status: "running", lockedBy: { in: ids } } });
         return jobsOfKilled > 0;
       });
       doomed.kill("SIGKILL");
