@@ -45,7 +45,6 @@ export class JobRunner {
 
   /** Runs every job due by the clock's now, until none is due. Returns how many ran. */
   async drain(maxJobs?: number): Promise<number> {
-    if (process.env.DEBUG_JOBS) console.error("DRAIN at", (this.options.clock ?? systemClock).now().toISOString(), JSON.stringify(await jobTable(this.options.db).findMany({ select: { id: true, name: true, status: true, runAt: true, key: true, queueName: true, attempts: true, maxAttempts: true, lockedAt: true } })));
     return drainJobs({ ...this.options, maxJobs });
   }
 

@@ -44,7 +44,7 @@ export async function startPipeline(options: { start?: Date; smtp?: SmtpSinkOpti
   const sink = await startSmtpSink(options.smtp);
   const admin = await startFakeShopifyAdmin();
   setAbstractFetchFunc(admin.fetchFor());
-  const runner = new JobRunner({ db, definitions: jobDefinitions, clock, workerId: "test-worker", random: () => 0.5, onEvent: process.env.DEBUG_JOBS ? (e) => console.error("JOBEVENT", JSON.stringify(e)) : undefined });
+  const runner = new JobRunner({ db, definitions: jobDefinitions, clock, workerId: "test-worker", random: () => 0.5 });
 
   const pipeline: Pipeline = {
     db,
