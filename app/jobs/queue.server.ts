@@ -11,6 +11,12 @@ export interface EnqueueOptions {
    * (a queued job's runAt moves earlier if asked). Cleared when the job finishes.
    */
   key?: string;
+  /**
+   * With `key`: when the job holding the key is already running, queue another one behind it (the running one gives up
+   * the key) instead of counting the running one. For work whose input can change while it runs (a merged pixel
+   * checkout): the queued job then sees what arrived meanwhile. At most one queued job per key either way.
+   */
+  queueBehindRunning?: boolean;
   shopId?: string | null;
   maxAttempts?: number;
 }
@@ -30,6 +36,8 @@ export async function enqueueJob(db: Db, name: string, payload: unknown, options
   // One statement whatever the race: insert, or (same key queued or running) keep that job and only move a queued one
   // earlier. Never a caught unique violation: in PostgreSQL that would abort the caller's transaction.
   for (let attempt = 0; attempt < 3; attempt++) {
+    // A running holder keeps running but lets go of the key, so the insert below queues the next job.
+    if (options.queueBehindRunning) await db.$executeRaw`UPDATE "Job" SET "key" = NULL WHERE "key" = ${options.key} AND "status" = 'running'`;
     const inserted = await db.$queryRaw<{ id: string }[]>`
       INSERT INTO "Job" ("id", "name", "payload", "key", "shopId", "status", "runAt", "attempts", "maxAttempts", "createdAt", "updatedAt")
       VALUES (${randomUUID()}, ${name}, ${data.payload}, ${options.key}, ${data.shopId}, 'queued', ${runAt}, 0, ${data.maxAttempts}, now(), now())

@@ -425,13 +425,13 @@ export async function handOff(
   m: { id: string; recoveryId: string; contactId: string },
   claimToken: string,
   capSince: Date | null,
-  facts: { toEmail: string; discountCode: string | null },
+  facts: { toEmail: string; discountCode: string | null; subject: string; bodyHtml: string },
   now: Date,
 ): Promise<"handed_off" | "frequency_cap" | "lost_claim"> {
   const [, count] = await db.$transaction([
     db.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = $1 FOR UPDATE`, m.contactId),
     db.$executeRawUnsafe(
-      `UPDATE "Message" SET "status" = 'sending', "claimedAt" = $1, "toEmail" = $2, "discountCode" = $3, "updatedAt" = $1
+      `UPDATE "Message" SET "status" = 'sending', "claimedAt" = $1, "toEmail" = $2, "discountCode" = $3, "subject" = $9, "bodyHtml" = $10, "updatedAt" = $1
        WHERE "id" = $4 AND "status" = 'claimed' AND "claimedBy" = $5
          AND NOT EXISTS (
            SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
@@ -444,6 +444,8 @@ export async function handOff(
       m.contactId,
       m.recoveryId,
       capSince ?? new Date("9999-12-31T00:00:00Z"),
+      facts.subject,
+      facts.bodyHtml,
     ),
   ]);
   if (count === 1) return "handed_off";

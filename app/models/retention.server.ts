@@ -6,6 +6,9 @@
  *   `bodyDays` (buyers' names and addresses are in them). The row itself stays, so a late redelivery is still
  *   recognised as a duplicate (Shopify retries for 48 hours, Stripe for 3 days), and is deleted after `rowDays`.
  *   Bodies not yet processed are never cleared: their job still needs them.
+ * - Checkout-pixel rows (`PixelCheckout`: a buyer's email and cart as the pixel reported them, merged per checkout):
+ *   deleted once processed and not seen for `bodyDays`, like an event body (a later event for the same checkout starts a
+ *   new row, which ingest merges into the recovery as before). Rows not yet processed are kept for their job.
  * - Jobs: succeeded and cancelled ones are deleted `jobDays` after they finished; failed ones (shown to operators with
  *   their error) after `failedJobDays`. Queued and running jobs are never touched.
  */
@@ -29,6 +32,7 @@ export const PRUNE_BATCH = 5_000;
 export interface PruneResult {
   bodiesCleared: number;
   eventsDeleted: number;
+  pixelCheckoutsDeleted: number;
   jobsDeleted: number;
   /** True when a rule hit PRUNE_BATCH: there is more to do now. */
   more: boolean;
@@ -51,6 +55,12 @@ export async function pruneExpired(db: PrismaClient, now: Date, policy: Retentio
     before(policy.rowDays),
     batch,
   );
+  const pixelCheckoutsDeleted = await db.$executeRawUnsafe(
+    `DELETE FROM "PixelCheckout" WHERE "id" IN (
+       SELECT "id" FROM "PixelCheckout" WHERE "lastSeenAt" < $1 AND "processedCount" >= "eventCount" LIMIT $2)`,
+    before(policy.bodyDays),
+    batch,
+  );
   const jobsDeleted = await db.$executeRawUnsafe(
     `DELETE FROM "Job" WHERE "id" IN (
        SELECT "id" FROM "Job"
@@ -60,5 +70,11 @@ export async function pruneExpired(db: PrismaClient, now: Date, policy: Retentio
     before(policy.failedJobDays),
     batch,
   );
-  return { bodiesCleared, eventsDeleted, jobsDeleted, more: bodiesCleared >= batch || eventsDeleted >= batch || jobsDeleted >= batch };
+  return {
+    bodiesCleared,
+    eventsDeleted,
+    pixelCheckoutsDeleted,
+    jobsDeleted,
+    more: bodiesCleared >= batch || eventsDeleted >= batch || pixelCheckoutsDeleted >= batch || jobsDeleted >= batch,
+  };
 }

@@ -158,7 +158,7 @@ export function decide(input: DecisionInput): Decision {
     const why = c.suppressionReason === "hard_bounce" ? "the address bounced" : c.suppressionReason === "complaint" ? "a spam complaint" : "suppressed by the merchant";
     return skip("suppressed", `Address suppressed (${why})`);
   }
-  if (r.completedAt || r.status === "recovered") return skip("purchased", "This checkout was completed");
+  if (r.completedAt || r.status === "recovered" || r.status === "purchased") return skip("purchased", "This checkout was completed");
   if (h.purchaseSinceAbandonment) {
     return skip("purchased", `Bought on ${SOURCE_NAME[h.purchaseSinceAbandonment.source]} on ${day(h.purchaseSinceAbandonment.at)}`);
   }
