@@ -87,6 +87,13 @@ const schema = z.object({
   /** Days succeeded and cancelled jobs are kept; failed ones (with their error) are kept RETENTION_FAILED_JOB_DAYS. */
   RETENTION_JOB_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   RETENTION_FAILED_JOB_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /**
+   * Merchant templates render in worker threads (app/email/render-pool.server.ts, docs/decisions/079): how many at most,
+   * the hard time limit of one render (its worker is terminated past it), and each worker's heap.
+   */
+  RENDER_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
+  RENDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  RENDER_MEMORY_MB: z.coerce.number().int().min(32).max(2_048).default(128),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Also append every log line to this file (the test suite scans it for secrets: test/setup/secret-scan.ts). */
   LOG_FILE: z.string().min(1).optional(),

@@ -31,6 +31,7 @@ import autocannon from "autocannon";
 import Stripe from "stripe";
 import { expiredSession, stripeEvent } from "../test/fakes/stripe-api/objects";
 import { freePort, startBenchDatabase } from "./postgres";
+import { JOBS_WITH_PAYLOAD } from "../app/jobs/queue.server";
 
 const { values: args } = parseArgs({
   options: {
@@ -220,9 +221,10 @@ async function main() {
     const baseline = baselineAfter.rate > baselineBefore.rate ? baselineAfter : baselineBefore;
     const stored = await db.inboundEvent.count({ where: { externalId: { startsWith: "evt_bench" } } });
     // Each stored event must have its processing job (written in the same transaction).
-    const [{ jobs }] = await db.$queryRaw<[{ jobs: bigint | number }]>`
-      SELECT COUNT(*) AS jobs FROM "Job" j JOIN "InboundEvent" e ON e."id" = (j."payload"::jsonb ->> 'inboundEventId')
-      WHERE e."externalId" LIKE 'evt_bench%' AND j."name" = 'process-stripe-event'`;
+    const [{ jobs }] = await db.$queryRawUnsafe<[{ jobs: bigint | number }]>(
+      `SELECT COUNT(*) AS jobs FROM ${JOBS_WITH_PAYLOAD} JOIN "InboundEvent" e ON e."id" = (jobs.payload::jsonb ->> 'inboundEventId')
+       WHERE e."externalId" LIKE 'evt_bench%' AND jobs.task_identifier = 'process-stripe-event'`,
+    );
     const storedJobs = Number(jobs);
 
     let processing: { processed: number; recoveries: number; seconds: number } | null = null;

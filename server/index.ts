@@ -17,6 +17,10 @@ async function main() {
   const database = await ensureDatabase({ migrate: true });
   const app = express();
   app.disable("x-powered-by");
+  // For a load balancer or an orchestrator: the process is up and serving (it says nothing of the database).
+  app.get("/healthz", (_req, res) => {
+    res.type("text/plain").send("ok");
+  });
   app.use(refuseOversizedBodies());
   app.use(compression());
 

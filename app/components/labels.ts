@@ -8,3 +8,32 @@ export const NOT_CONTACTABLE_LABELS: Record<NotContactableReason, string> = {
   unsubscribed: "Unsubscribed or suppressed",
   link_expired: "Recovery link expired before an email went out",
 };
+
+/**
+ * A recovery's status in merchant words, and its badge tone. `recovered` is only ever a purchase that followed a Reclaim
+ * email (green); `purchased` is a checkout bought without any Reclaim email before it: labelled so and never counted
+ * (docs/decisions/082). Shared by every page that shows a recovery's status.
+ */
+export const RECOVERY_STATUS_LABELS: Record<string, string> = {
+  open: "Waiting for the first email",
+  contacting: "Emails going out",
+  recovered: "Recovered",
+  purchased: "Bought without an email",
+  lost: "Not recovered",
+  superseded: "Replaced by a newer cart",
+  suppressed: "Suppressed",
+  merged: "Merged into another record",
+};
+
+export const RECOVERY_STATUS_TONE: Record<string, "success" | "info" | "attention" | "warning" | undefined> = {
+  recovered: "success",
+  contacting: "info",
+  open: "attention",
+  suppressed: "warning",
+  purchased: undefined,
+  lost: undefined,
+  superseded: undefined,
+  merged: undefined,
+};
+
+export const recoveryStatusLabel = (status: string) => RECOVERY_STATUS_LABELS[status] ?? status;

@@ -40,13 +40,20 @@ export const MAX_BODY_LENGTH = 100_000;
 /** A rendered body past this is a runaway loop, not an email (mail clients clip at ~100 KB anyway). */
 export const MAX_RENDERED_BODY_LENGTH = 500_000;
 
+/** LiquidJS's limits in words the merchant can act on (the worker's hard limits say the same: app/email/render-pool.server.ts). */
+const LIMIT_MESSAGES: Record<string, string> = {
+  "template render limit exceeded": `This template took too long to render (over ${limits.renderLimit / 1000} s) and was stopped. Look for a loop that runs very many times, such as {% for %} over a large range`,
+  "memory alloc limit exceeded": "This template needed too much memory to render and was stopped. Look for a loop or filter that builds very large text",
+};
+
 function problemFrom(field: TemplateProblem["field"], error: unknown): TemplateProblem {
   if (error instanceof LiquidError) {
     const position = (error as LiquidError & { token?: { getPosition?: () => [number, number] } }).token?.getPosition?.();
     const line = position?.[0] ?? null;
     const column = position?.[1] ?? null;
     // LiquidJS appends ", line:2, col:4" to its messages; we report them as fields instead.
-    const message = error.message.replace(/, line:\d+, col:\d+$/, "");
+    const raw = error.message.replace(/, line:\d+, col:\d+$/, "");
+    const message = LIMIT_MESSAGES[raw] ?? raw;
     return { field, message: `${message}${line != null ? ` (line ${line}, column ${column})` : ""}`, line, column };
   }
   return { field, message: error instanceof Error ? error.message : String(error), line: null, column: null };
@@ -160,7 +167,10 @@ function layout({ subject, body, vars }: { subject: string; body: string; vars: 
       <table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" style="width:600px;max-width:600px;background:#ffffff;border-radius:12px;">
         <tr>
           <td class="content" style="padding:32px;font-family:${FONT};color:#111827;">
-            <div style="margin:0 0 24px;font-size:13px;font-weight:700;letter-spacing:.08em;text-transform:uppercase;color:#6b7280;">${shopName}</div>
+            ${vars.shop.logo_url
+              // Brand kit: the logo (https only, checked on save and in templateVariables) replaces the shop's name on top.
+              ? `<div style="margin:0 0 24px;"><img src="${escapeHtml(vars.shop.logo_url)}" alt="${shopName}" height="40" style="display:block;height:40px;max-width:200px;width:auto;border:0;"></div>`
+              : `<div style="margin:0 0 24px;font-size:13px;font-weight:700;letter-spacing:.08em;text-transform:uppercase;color:#6b7280;">${shopName}</div>`}
 ${body}
           </td>
         </tr>

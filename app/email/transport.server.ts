@@ -7,7 +7,7 @@ import type { Shop } from "@prisma/client";
 import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import { env } from "../env.server";
 import { logger } from "../logger.server";
-import { decryptSecret } from "../security/encryption.server";
+import { decryptSecret, UnreadableSecretError } from "../security/encryption.server";
 import { checkSmtpDestination, SmtpDestinationError, type SmtpDestination } from "./smtp-destination.server";
 
 export type ShopEmailSettings = Pick<
@@ -72,7 +72,7 @@ function buildTransport(shop: ShopEmailSettings, destination: CheckedDestination
     secure: shop.smtpSecure,
     requireTLS: destination.requireTLS, // STARTTLS is mandatory unless implicit TLS (465) or an operator-allowed local host
     tls: { servername: destination.host },
-    auth: shop.smtpUser ? { user: shop.smtpUser, pass: shop.smtpPasswordEncrypted ? decryptSecret(shop.smtpPasswordEncrypted) : "" } : undefined,
+    auth: shop.smtpUser ? { user: shop.smtpUser, pass: shop.smtpPasswordEncrypted ? decryptSecret(shop.smtpPasswordEncrypted, { model: "Shop", column: "smtpPasswordEncrypted", rowId: shop.id }) : "" } : undefined,
     // A pool keeps a couple of connections open: one TLS handshake per many emails.
     pool: true,
     maxConnections: 3,
@@ -129,7 +129,8 @@ export type SendFailure =
   | { kind: "unknown"; message: string };
 
 // Failures that nodemailer only raises before the message is transferred.
-const BEFORE_TRANSFER_CODES = new Set(["EAUTH", "EDNS", "ETLS", "ENOAUTH", "EDESTINATION"]);
+// ESECRET: the stored password does not decrypt for this shop (UnreadableSecretError), before any connection.
+const BEFORE_TRANSFER_CODES = new Set(["EAUTH", "EDNS", "ETLS", "ENOAUTH", "EDESTINATION", "ESECRET"]);
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
 
 /**
@@ -137,9 +138,13 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETU
  * A socket error or socket timeout is reported as command "CONN" whatever the stage, so it counts as unknown:
  * the message may have been delivered, and at-most-once wins over a retry (docs/decisions/020).
  */
-export function classifySendError(error: unknown): SendFailure {
+export function classifySendError(error: unknown, destination?: { host?: string | null; port?: number | null }): SendFailure {
   const e = error as { message?: string; code?: string; originalCode?: string; responseCode?: number; command?: string; response?: string; timeoutType?: string };
-  const message = `${e.code ?? "Error"}${e.command ? ` at ${e.command}` : ""}: ${e.message ?? String(error)}`.slice(0, 500);
+  // The merchant reads this on the timeline: words, not "ESOCKET at CONN". A server's reply text is kept (it is the
+  // merchant's own server, and "5.1.1 No such user" is the useful part).
+  const message = (typeof e.responseCode === "number" && e.responseCode >= 400
+    ? `${describeSendError(error, destination)}: ${e.response ?? e.message ?? ""}`
+    : describeSendError(error, destination)).slice(0, 500);
   if (typeof e.responseCode === "number" && e.responseCode >= 400) {
     if (e.responseCode < 500) return { kind: "retry", message };
     const hardBounce = e.command === "RCPT TO" && [550, 551, 553].includes(e.responseCode);
@@ -157,27 +162,67 @@ export function classifySendError(error: unknown): SendFailure {
  * A send failure in plain words for the merchant's page: what went wrong, never the remote server's banner or reply
  * text (a merchant-chosen host must not be able to read arbitrary services' greetings through this page).
  */
-export function plainSendError(error: unknown): string {
+export function plainSendError(error: unknown, destination?: { host?: string | null; port?: number | null }): string {
   if (error instanceof SmtpDestinationError) return error.message;
-  const e = error as { code?: string; originalCode?: string; responseCode?: number; command?: string };
+  return describeSendError(error, destination);
+}
+
+/**
+ * What went wrong with a send, in words a merchant can act on: "Could not connect to mail.example.com on port 2:
+ * connection refused". Never a library code or the remote server's text.
+ */
+export function describeSendError(error: unknown, destination?: { host?: string | null; port?: number | null }): string {
+  if (error instanceof SmtpDestinationError) return error.message;
+  if (error instanceof UnreadableSecretError) return "The stored SMTP password cannot be read for this shop: enter it again in Settings → Email";
+  const e = error as { code?: string; originalCode?: string; responseCode?: number; command?: string; address?: string; port?: number; timeoutType?: string };
+  const host = destination?.host || e.address || "the SMTP server";
+  const port = destination?.port ?? e.port;
+  const at = port ? `${host} on port ${port}` : host;
   if (typeof e.responseCode === "number" && e.responseCode >= 400) {
-    if (e.code === "EAUTH") return "The SMTP server refused the user name or password";
-    const what = e.command === "RCPT TO" ? "the recipient" : "the message";
-    return `The SMTP server refused ${what} (code ${e.responseCode})`;
+    if (e.code === "EAUTH") return `${host} refused the user name or password`;
+    const what = e.command === "RCPT TO" ? "the recipient" : e.command === "MAIL FROM" ? "the sender address" : "the message";
+    return `${host} refused ${what} (code ${e.responseCode})`;
   }
-  switch (e.code) {
+  switch (e.originalCode ?? e.code) {
+    case "ECONNREFUSED":
+      return `Could not connect to ${at}: connection refused. Check the host and port`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EDNS":
+      return `Could not find the mail server ${host}: check the host name`;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `Could not reach ${at}: no network route to it`;
+    case "ECONNRESET":
+      return `${at} closed the connection unexpectedly`;
+    case "ETIMEDOUT":
+      return `${at} did not answer in time. Check the host and port`;
     case "EAUTH":
     case "ENOAUTH":
-      return "The SMTP server refused the user name or password";
+      return `${host} refused the user name or password`;
     case "ETLS":
-      return "Could not set up a secure (TLS) connection with the SMTP server; check the port and the TLS setting";
-    case "EDNS":
-      return "This SMTP server's host name could not be found";
-    case "ETIMEDOUT":
-      return "The SMTP server did not answer in time";
+      return `Could not set up a secure (TLS) connection with ${at}: check the port and the TLS setting (465 uses TLS from the start; 587 and 25 use STARTTLS)`;
     case "EENVELOPE":
       return "The sender or recipient address was not accepted";
   }
-  if (e.originalCode === "ECONNREFUSED" || e.code === "ESOCKET" || e.code === "ECONNECTION") return "Could not connect to the SMTP server; check the host, port and TLS setting";
-  return "Sending failed; check the SMTP settings";
+  if (e.timeoutType) return `${at} did not answer in time. Check the host and port`;
+  if (e.code === "ESOCKET" || e.code === "ECONNECTION") return `The connection to ${at} failed. Check the host, port and TLS setting`;
+  return `Sending through ${at} failed. Check the SMTP settings`;
+}
+
+/** A transport for one send (the settings page's test with unsaved values): checked like any other, never pooled or cached. */
+export async function deliverOnce(shop: ShopEmailSettings, mail: SendMailOptions): Promise<Delivery> {
+  let destination: CheckedDestination | null = null;
+  if (shop.emailTransport === "smtp") {
+    const checked = await checkSmtpDestination(shop.smtpHost ?? "", shop.smtpPort ?? 0, shop.smtpSecure);
+    if (!checked.ok) throw new SmtpDestinationError(checked.field, checked.message);
+    destination = checked;
+  }
+  const transporter = buildTransport(shop, destination);
+  try {
+    const info = await transporter.sendMail(mail);
+    return { messageId: info.messageId, response: String((info as { response?: unknown }).response ?? "logged") };
+  } finally {
+    transporter.close();
+  }
 }

@@ -3,9 +3,24 @@ import type { LineItem } from "../recovery/model";
 import { isValidTimeZone } from "../recovery/quiet-hours";
 import type { IncentiveFacts, TemplateInput } from "../recovery/template";
 
+type ShopFacts = Pick<Shop, "name" | "domain" | "postalAddress" | "timezone" | "locale"> & Partial<Pick<Shop, "brandLogoUrl" | "brandAccentColor">>;
+
+/** The shop's side of a template's input, from its row (name, address, time zone, template language, brand kit). */
+export function shopTemplateFacts(shop: ShopFacts): TemplateInput["shop"] {
+  return {
+    name: shop.name?.trim() || shop.domain.replace(/\.myshopify\.com$/, ""),
+    domain: shop.domain,
+    postalAddress: shop.postalAddress,
+    timeZone: isValidTimeZone(shop.timezone) ? shop.timezone : "UTC",
+    locale: shop.locale,
+    logoUrl: shop.brandLogoUrl ?? null,
+    accentColor: shop.brandAccentColor ?? null,
+  };
+}
+
 /** Template input from stored rows (used for real sends and for previews against a real recovery). */
 export function templateInputFor(
-  shop: Pick<Shop, "name" | "domain" | "postalAddress" | "timezone" | "locale">,
+  shop: ShopFacts,
   recovery: Pick<Recovery, "source" | "name" | "firstName" | "email" | "lineItems" | "currency" | "locale"> & { totalMinor: number | bigint },
   links: { recoveryUrl: string; unsubscribeUrl: string },
   incentive: IncentiveFacts | null,
@@ -18,13 +33,7 @@ export function templateInputFor(
     // stored by ingest as JSON; an unreadable value renders as an empty cart rather than failing the send
   }
   return {
-    shop: {
-      name: shop.name?.trim() || shop.domain.replace(/\.myshopify\.com$/, ""),
-      domain: shop.domain,
-      postalAddress: shop.postalAddress,
-      timeZone: isValidTimeZone(shop.timezone) ? shop.timezone : "UTC",
-      locale: shop.locale,
-    },
+    shop: shopTemplateFacts(shop),
     recovery: {
       source: recovery.source === "stripe" ? "stripe" : "shopify",
       name: recovery.name,

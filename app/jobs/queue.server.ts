@@ -20,7 +20,7 @@ const S = `"${QUEUE_SCHEMA}"`;
 export interface JobPayloads {
   "process-shopify-webhook": { inboundEventId: string };
   "process-stripe-event": { inboundEventId: string };
-  "process-pixel-event": { inboundEventId: string };
+  "process-pixel-event": { pixelCheckoutId: string } | { inboundEventId: string };
   "enrich-stripe-recovery": { inboundEventId: string };
   "shop-installed": { shopId: string };
   "send-due-messages": Record<string, never>;

@@ -3,14 +3,18 @@
  * column), previews against sample data or a real recovery, and per-campaign results where conversions by link
  * and by window are reported side by side and never added together.
  */
-import type { Campaign, CampaignStep, Prisma, PrismaClient } from "@prisma/client";
+import { Prisma, type Campaign, type CampaignStep, type PrismaClient } from "@prisma/client";
 import { z } from "zod";
-import { checkTemplate, MAX_BODY_LENGTH, renderEmail, type RenderedEmail, type TemplateProblem } from "../email/render";
-import { templateInputFor } from "../email/variables";
+import { editorRenderKey, takePreview, type Limited } from "../email/editor-limits.server";
+import { MAX_BODY_LENGTH, TemplateRenderError, type RenderedEmail, type TemplateProblem } from "../email/render";
+import { checkTemplateInWorker, RenderBusyError, renderEmailInWorker } from "../email/render-pool.server";
+import { shopTemplateFacts, templateInputFor } from "../email/variables";
 import { DEFAULT_CAMPAIGN_NAME, DEFAULT_STEPS } from "../recovery/campaign-defaults";
 import { stepIncentive, stripeAllowsPromotionCodes } from "../recovery/incentive";
-import { parseCurrencies, stepSpacingWarnings, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
-import { sampleTemplateInput, templateVariables } from "../recovery/template";
+import { addConversion, type RecoveredByCurrency } from "../recovery/recovered";
+import { RECOVERED_AMOUNT, RECOVERED_CONVERSION } from "./dashboard.server";
+import { parseCurrencies, stepOrderProblem, stepSpacingWarnings, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
+import { sampleTemplateInput, templateVariables, type TemplateInput } from "../recovery/template";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -50,32 +54,50 @@ export async function campaignsForScheduling(db: Db, shopId: string): Promise<Ca
   }));
 }
 
+const wholeNumber = (what: string) => ({ invalid_type_error: `${what} must be a number`, required_error: `${what} is required` });
+
+/** A step as the merchant fills it in. Every message is a whole sentence naming the field (shown as the field's error). */
 export const stepInputSchema = z
   .object({
-    delayMinutes: z.coerce.number().int().min(5, "must be at least 5 minutes").max(60 * 24 * 30, "must be at most 30 days"),
-    subject: z.string().max(400),
+    delayMinutes: z.coerce
+      .number({ invalid_type_error: "Delay must be a number of hours" })
+      .int("Delay must be a number of hours")
+      .min(5, "Delay must be at least 5 minutes (0.1 hours)")
+      .max(60 * 24 * 30, "Delay must be at most 720 hours (30 days)"),
+    subject: z.string().max(400, "Subject must be at most 400 characters"),
     // Bounded here, before any parsing or rendering, so a hostile template costs nothing (SECURITY.md, Merchant content).
-    bodyTemplate: z.string().max(MAX_BODY_LENGTH, `must be at most ${MAX_BODY_LENGTH.toLocaleString("en")} characters`),
-    incentiveType: z.enum(["percentage", "fixed_amount"]).nullable().default(null),
-    incentiveValue: z.coerce.number().int().positive().nullable().default(null),
-    incentiveExpiresDays: z.coerce.number().int().min(1).max(90).nullable().default(null),
+    bodyTemplate: z.string().max(MAX_BODY_LENGTH, `Body must be at most ${MAX_BODY_LENGTH.toLocaleString("en")} characters`),
+    incentiveType: z.enum(["percentage", "fixed_amount"], { errorMap: () => ({ message: "Choose an incentive type" }) }).nullable().default(null),
+    /** Percent (1–100), or a fixed amount in minor units of the shop's currency (the editor converts what is typed). */
+    incentiveValue: z.coerce.number(wholeNumber("Discount")).int("Discount must be a whole number").positive("Discount must be more than 0").nullable().default(null),
+    incentiveExpiresDays: z.coerce.number(wholeNumber("Code validity")).int("Code validity must be a whole number of days").min(1, "Code validity must be at least 1 day").max(90, "Code validity must be at most 90 days").nullable().default(null),
     /** A promotion code created in Stripe; shown for Stripe recoveries whose session allowed promotion codes. */
     stripePromotionCode: z
       .string()
       .trim()
-      .max(100, "must be at most 100 characters")
-      .regex(/^[A-Za-z0-9_-]*$/, "may contain only letters, digits, - and _ (as in Stripe)")
+      .max(100, "Stripe promotion code must be at most 100 characters")
+      .regex(/^[A-Za-z0-9_-]*$/, "Stripe promotion code may contain only letters, digits, - and _ (as in Stripe)")
       .nullable()
       .default(null)
       .transform((v) => (v ? v : null)),
   })
   .superRefine((v, ctx) => {
-    if (v.incentiveType && !v.incentiveValue) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "is required with an incentive" });
-    if (v.incentiveType === "percentage" && (v.incentiveValue ?? 0) > 100) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "must be 100 or less" });
+    if (v.incentiveType && !v.incentiveValue) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "Enter the discount this step gives" });
+    if (v.incentiveType === "percentage" && (v.incentiveValue ?? 0) > 100) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "A percentage discount must be 100 or less" });
     if (v.stripePromotionCode && !v.incentiveType) {
-      ctx.addIssue({ code: "custom", path: ["stripePromotionCode"], message: "needs an incentive (type and value) describing what the code gives" });
+      ctx.addIssue({ code: "custom", path: ["stripePromotionCode"], message: "A Stripe promotion code needs an incentive (type and value) describing what the code gives" });
     }
   });
+
+/** One message per field (the first), keyed by the field's name: never a zod path or a type name. */
+export function fieldErrorsOf(error: z.ZodError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = String(issue.path[0] ?? "form");
+    out[key] ??= issue.message;
+  }
+  return out;
+}
 
 export type StepInput = z.input<typeof stepInputSchema>;
 
@@ -88,11 +110,16 @@ export async function saveCampaignStep(db: PrismaClient, shopId: string, stepId:
   const step = await db.campaignStep.findFirst({ where: { id: stepId, campaign: { shopId } }, include: { campaign: { include: { steps: true } }, } });
   if (!step) return { ok: false, problems: [], fieldErrors: { step: "not found" } };
   const parsed = stepInputSchema.safeParse(input);
-  if (!parsed.success) {
-    return { ok: false, problems: [], fieldErrors: Object.fromEntries(parsed.error.issues.map((i) => [i.path.join("."), i.message])) };
-  }
+  if (!parsed.success) return { ok: false, problems: [], fieldErrors: fieldErrorsOf(parsed.error) };
+  // Emails go out in order: a delay that would send this one before the previous one (or after the next) is refused.
+  const order = stepOrderProblem(step.campaign.steps, step.id, parsed.data.delayMinutes);
+  if (order) return { ok: false, problems: [], fieldErrors: { delayMinutes: order } };
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
-  const problems = checkTemplate(parsed.data, templateVariables(sampleTemplateInput({ name: shop.name ?? undefined, domain: shop.domain, postalAddress: shop.postalAddress, locale: shop.locale })));
+  // Off the event loop, one at a time per shop (app/email/render-pool.server.ts).
+  const problems = await checkTemplateInWorker(parsed.data, templateVariables(sampleTemplateInput(shopTemplateFacts(shop), shop.currency)), { key: editorRenderKey(shopId) }).catch((error: unknown) => {
+    if (error instanceof RenderBusyError) return [{ field: "body" as const, message: `${error.message}; nothing was saved`, line: null, column: null }];
+    throw error;
+  });
   if (problems.length > 0) return { ok: false, problems, fieldErrors: {} };
   const saved = await db.campaignStep.update({ where: { id: step.id }, data: parsed.data });
   const steps = step.campaign.steps.map((s) => (s.id === saved.id ? saved : s));
@@ -100,16 +127,16 @@ export async function saveCampaignStep(db: PrismaClient, shopId: string, stepId:
 }
 
 export const campaignFiltersSchema = z.object({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: z.string().trim().min(1, "Name is required").max(100, "Name must be at most 100 characters").optional(),
   enabled: z.boolean().optional(),
-  minCartMinor: z.number().int().min(0).nullable().optional(),
-  currencies: z.array(z.string().regex(/^[A-Za-z]{3}$/, "must be an ISO 4217 code")).optional(),
-  sources: z.enum(["both", "shopify", "stripe"]).optional(),
+  minCartMinor: z.number().int().min(0, "Minimum cart value can't be negative").nullable().optional(),
+  currencies: z.array(z.string().regex(/^[A-Za-z]{3}$/, "Currencies must be 3-letter ISO codes such as USD, EUR")).optional(),
+  sources: z.enum(["both", "shopify", "stripe"], { errorMap: () => ({ message: "Choose where the carts come from" }) }).optional(),
 });
 
 export async function updateCampaignFilters(db: PrismaClient, shopId: string, campaignId: string, input: z.input<typeof campaignFiltersSchema>) {
   const parsed = campaignFiltersSchema.safeParse(input);
-  if (!parsed.success) return { ok: false as const, fieldErrors: Object.fromEntries(parsed.error.issues.map((i) => [i.path.join("."), i.message])) };
+  if (!parsed.success) return { ok: false as const, fieldErrors: fieldErrorsOf(parsed.error) };
   const { currencies, ...rest } = parsed.data;
   const { count } = await db.campaign.updateMany({
     where: { id: campaignId, shopId },
@@ -118,36 +145,63 @@ export async function updateCampaignFilters(db: PrismaClient, shopId: string, ca
   return count === 1 ? { ok: true as const } : { ok: false as const, fieldErrors: { campaign: "not found" } };
 }
 
-/** Renders a step for the editor's preview, with sample data or against one of the shop's real recoveries. */
+type PreviewShop = Parameters<typeof templateInputFor>[0] & { currency: string };
+type StepForPreview = { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null; stripePromotionCode?: string | null };
+
+/**
+ * What a preview or a test of a step shows: the chosen recovery (or sample data in the shop's currency) with this
+ * step's own incentive, as the real send would give it (a made-up code; none when the step has no incentive, or for a
+ * Stripe cart that could not use the step's promotion code).
+ */
+export async function previewTemplateInput(db: PrismaClient, shop: PreviewShop & { id: string }, step: StepForPreview, options: { recoveryId?: string; now?: Date } = {}): Promise<TemplateInput> {
+  const now = options.now ?? new Date();
+  const sample = sampleTemplateInput(shopTemplateFacts(shop), shop.currency);
+  const incentive = stepIncentive(step);
+  const recovery = options.recoveryId ? await db.recovery.findFirst({ where: { id: options.recoveryId, shopId: shop.id } }) : null;
+  if (!recovery) {
+    return {
+      ...sample,
+      incentive: incentive ? { code: "BACK-PREVIEW", type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000) } : null,
+    };
+  }
+  let metadata: Record<string, unknown> | null = null;
+  try {
+    metadata = JSON.parse(recovery.sourceMetadata) as Record<string, unknown>;
+  } catch {
+    metadata = null;
+  }
+  return templateInputFor(shop, recovery, sample.links, incentive && recovery.source === "shopify"
+    ? { code: "BACK-PREVIEW", type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000) }
+    : incentive && recovery.source === "stripe" && step.stripePromotionCode && stripeAllowsPromotionCodes(metadata)
+      ? { code: step.stripePromotionCode, type: incentive.type, value: incentive.value, currency: recovery.currency, expiresAt: null }
+      : null);
+}
+
+/**
+ * Renders a step for the editor's preview, with sample data or against one of the shop's real recoveries: in a render
+ * worker, within the shop's preview allowance (`limited`: the route answers 429 with its message; docs/decisions/079).
+ */
 export async function previewStep(
   db: PrismaClient,
   shopId: string,
-  step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null; stripePromotionCode?: string | null },
+  step: StepForPreview,
   options: { recoveryId?: string; now?: Date } = {},
-): Promise<{ ok: true; email: RenderedEmail } | { ok: false; problems: TemplateProblem[] }> {
+): Promise<{ ok: true; email: RenderedEmail } | { ok: false; problems: TemplateProblem[]; limited?: Limited }> {
+  const limited = takePreview(shopId, options.now?.getTime());
+  if (limited) return { ok: false, problems: [], limited };
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
-  const sample = sampleTemplateInput({ name: shop.name ?? undefined, domain: shop.domain, postalAddress: shop.postalAddress, timeZone: shop.timezone, locale: shop.locale });
-  const problems = checkTemplate(step, templateVariables(sample));
-  if (problems.length > 0) return { ok: false, problems };
-  let input = sample;
-  if (options.recoveryId) {
-    const recovery = await db.recovery.findFirst({ where: { id: options.recoveryId, shopId } });
-    if (recovery) {
-      const incentive = stepIncentive(step);
-      let metadata: Record<string, unknown> | null = null;
-      try {
-        metadata = JSON.parse(recovery.sourceMetadata) as Record<string, unknown>;
-      } catch {
-        metadata = null;
-      }
-      input = templateInputFor(shop, recovery, sample.links, incentive && recovery.source === "shopify"
-        ? { code: "BACK-PREVIEW", type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date((options.now ?? new Date()).getTime() + incentive.expiresDays * 86_400_000) }
-        : incentive && recovery.source === "stripe" && step.stripePromotionCode && stripeAllowsPromotionCodes(metadata)
-          ? { code: step.stripePromotionCode, type: incentive.type, value: incentive.value, currency: recovery.currency, expiresAt: null }
-          : null);
-    }
+  const key = editorRenderKey(shopId);
+  try {
+    const problems = await checkTemplateInWorker(step, templateVariables(sampleTemplateInput(shopTemplateFacts(shop), shop.currency)), { key });
+    if (problems.length > 0) return { ok: false, problems };
+    const input = await previewTemplateInput(db, shop, step, options);
+    return { ok: true, email: await renderEmailInWorker(step, templateVariables(input), { key }) };
+  } catch (error) {
+    // The chosen recovery's data can still break a template that renders with the sample data.
+    if (error instanceof TemplateRenderError) return { ok: false, problems: [error.problem] };
+    if (error instanceof RenderBusyError) return { ok: false, problems: [], limited: { message: `${error.message}.`, retryAfterSeconds: 2 } };
+    throw error;
   }
-  return { ok: true, email: renderEmail(step, templateVariables(input)) };
 }
 
 export interface ConversionFigures {
@@ -163,10 +217,18 @@ export interface CampaignResults {
   conversionsByLink: ConversionFigures;
   /** Credited by window: an order/payment by the same contact within N days after a click. Reported apart from link. */
   conversionsByWindow: ConversionFigures & { windowDays: number };
+  /** The same figures per currency, as the Overview gives them (for the same summary of other currencies). */
+  recoveredByCurrency: RecoveredByCurrency;
 }
 
-export async function campaignResults(db: PrismaClient, shopId: string, campaignId: string): Promise<CampaignResults> {
+/**
+ * A campaign's emails and what they recovered. Recovered follows the one definition (docs/decisions/082): purchases
+ * after one of this campaign's emails (Conversion.messageId), not reversed, less refunds; with `period`, those whose
+ * purchase falls in it, exactly as the Overview counts them. Email counts are all-time.
+ */
+export async function campaignResults(db: PrismaClient, shopId: string, campaignId: string, period?: { from: Date; to: Date }): Promise<CampaignResults> {
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId }, select: { attributionWindowDays: true } });
+  const inPeriod = period ? Prisma.sql`AND c."convertedAt" >= ${period.from} AND c."convertedAt" < ${period.to}` : Prisma.empty;
   const [byStep, reasons, clicks, conversions] = await Promise.all([
     db.message.groupBy({ by: ["position", "status"], where: { shopId, campaignId }, _count: { _all: true } }),
     db.message.groupBy({ by: ["skipReason"], where: { shopId, campaignId, status: { in: ["skipped", "cancelled"] } }, _count: { _all: true } }),
@@ -174,16 +236,24 @@ export async function campaignResults(db: PrismaClient, shopId: string, campaign
     db.$queryRaw<{ position: number; n: bigint }[]>`
       SELECT m."position" AS "position", count(*) AS "n" FROM "Click" c JOIN "Message" m ON m."id" = c."messageId"
       WHERE c."shopId" = ${shopId} AND m."shopId" = ${shopId} AND m."campaignId" = ${campaignId} GROUP BY m."position"`,
-    db.conversion.groupBy({ by: ["method", "currency"], where: { shopId, OR: [{ message: { campaignId } }, { recovery: { messages: { some: { campaignId } } } }] }, _count: { _all: true }, _sum: { amountMinor: true } }),
+    db.$queryRaw<{ method: string; currency: string; n: bigint; amount: bigint | null }[]>`
+      SELECT c."method" AS "method", c."currency" AS "currency", count(*) AS "n", sum(${RECOVERED_AMOUNT}) AS "amount"
+      FROM "Conversion" c JOIN "Message" m ON m."id" = c."messageId"
+      WHERE c."shopId" = ${shopId} AND m."shopId" = ${shopId} AND m."campaignId" = ${campaignId} AND ${RECOVERED_CONVERSION} ${inPeriod}
+      GROUP BY 1, 2`,
   ]);
   const positions = [...new Set(byStep.map((r) => r.position))].sort((a, b) => a - b);
   const count = (position: number, statuses: string[]) =>
     byStep.filter((r) => r.position === position && statuses.includes(r.status)).reduce((n, r) => n + r._count._all, 0);
-  const figures = (method: string): ConversionFigures => {
-    const rows = conversions.filter((c) => c.method === method);
+  const recoveredByCurrency: RecoveredByCurrency = {};
+  for (const c of conversions) {
+    if (c.method === "link" || c.method === "window") addConversion(recoveredByCurrency, c.method, c.currency, Number(c.n), Number(c.amount ?? 0));
+  }
+  const figures = (method: "link" | "window"): ConversionFigures => {
+    const rows = Object.entries(recoveredByCurrency).filter(([, f]) => f[method].count > 0);
     return {
-      count: rows.reduce((n, r) => n + r._count._all, 0),
-      amountByCurrency: Object.fromEntries(rows.map((r) => [r.currency, Number(r._sum.amountMinor ?? 0)])),
+      count: rows.reduce((n, [, f]) => n + f[method].count, 0),
+      amountByCurrency: Object.fromEntries(rows.map(([currency, f]) => [currency, f[method].revenueMinor])),
     };
   };
   return {
@@ -198,5 +268,6 @@ export async function campaignResults(db: PrismaClient, shopId: string, campaign
     skippedByReason: Object.fromEntries(reasons.map((r) => [r.skipReason ?? "unknown", r._count._all])),
     conversionsByLink: figures("link"),
     conversionsByWindow: { ...figures("window"), windowDays: shop.attributionWindowDays },
+    recoveredByCurrency,
   };
 }

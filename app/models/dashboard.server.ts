@@ -1,6 +1,9 @@
 import { Prisma, type PrismaClient } from "@prisma/client";
 import type { NotContactableReason } from "../components/labels";
 import type { Source } from "../recovery/model";
+import { addConversion, type RecoveredByCurrency } from "../recovery/recovered";
+export { PERIODS, PERIOD_LABELS, periodBounds, type Period } from "../recovery/recovered";
+import { messageSentence, messageTime, reasonInWords, wontBeEmailedReason } from "../recovery/timeline";
 
 /**
  * Read models for the merchant dashboard. Every query is scoped by shopId (invariant 4) and uses an index that
@@ -32,7 +35,14 @@ export interface Overview {
   total: SourceFigures;
   /** Link-attributed recoveries ÷ abandoned, 0–1; null when nothing was abandoned. */
   recoveryRate: number | null;
+  /** Per day: abandoned carts by source, and `recovered` = purchases credited by link that day (the same conversions
+   *  as "Recovered by link": after a Reclaim email, not reversed; docs/decisions/082). */
   daily: { day: string; abandonedShopify: number; abandonedStripe: number; recovered: number }[];
+  /** Recovered figures of the period in every currency (the selected one included), so the page can summarise the
+   *  others beside the selected currency instead of dropping them. */
+  recoveredByCurrency: RecoveredByCurrency;
+  /** Abandoned carts of the period per currency (count and value), for the same summary. */
+  abandonedByCurrency: Record<string, { count: number; valueMinor: number }>;
   /** Shopify carts whose Reclaim campaign was held in the period because Shopify's own abandoned-checkout email went out (docs/decisions/075). */
   heldForShopifyEmail: number;
 }
@@ -63,6 +73,14 @@ export interface OverviewQuery {
 export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /**
+ * The SQL form of the one definition of "recovered" (app/recovery/recovered.ts), for a Conversion aliased `c`: a Reclaim
+ * email was sent before the purchase and it still stands; it is worth `amountMinor - refundedMinor`. The DailyStat
+ * triggers apply the same rule to the Overview's totals (test/integration/recovered-definition.test.ts holds them equal).
+ */
+export const RECOVERED_CONVERSION = Prisma.sql`c."messageId" IS NOT NULL AND c."reversedAt" IS NULL`;
+export const RECOVERED_AMOUNT = Prisma.sql`(c."amountMinor" - c."refundedMinor")`;
+
+/**
  * The overview for whole UTC days from `from` to `to` (inclusive). Figures come from DailyStat, which triggers keep exact
  * (prisma/migrations/20261206000100_daily_stats_triggers), so any period costs a few hundred rows. Two figures depend
  * on today's state rather than the day's and are read live, from small indexed sets: recoveries whose contact has since
@@ -77,7 +95,7 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
   const consentOk = implied ? Prisma.sql`r.consent <> 'opt_out'` : Prisma.sql`r.consent = 'opt_in'`;
 
   type StatRow = { source: Source; day: string; abandoned: number; abandonedValueMinor: number; noEmail: number; noRecoveryLink: number; optIn: number; optOut: number; consentUnknown: number; recovered: number; emailsSent: number; clicks: number; linkConversions: number; linkRevenueMinor: number; windowConversions: number; windowRevenueMinor: number };
-  const [stats, unsubscribed, expired, currencies] = await Promise.all([
+  const [stats, unsubscribed, expired, currencies, perCurrency] = await Promise.all([
     // Money sums are BigInt columns; one day's sum is far below 2^53, so a JS number holds it exactly.
     db.dailyStat
       .findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } })
@@ -105,7 +123,19 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
         SELECT (SELECT MIN("currency") FROM "Recovery" WHERE "shopId" = ${q.shopId} AND "currency" > c.cur) FROM c WHERE c.cur IS NOT NULL
       )
       SELECT cur FROM c WHERE cur IS NOT NULL`,
+    db.dailyStat.groupBy({
+      by: ["currency"],
+      where: { shopId: q.shopId, day: { gte: fromDay, lte: toDay } },
+      _sum: { abandoned: true, abandonedValueMinor: true, linkConversions: true, linkRevenueMinor: true, windowConversions: true, windowRevenueMinor: true },
+    }),
   ]);
+  const recoveredByCurrency: RecoveredByCurrency = {};
+  const abandonedByCurrency: Overview["abandonedByCurrency"] = {};
+  for (const row of perCurrency) {
+    addConversion(recoveredByCurrency, "link", row.currency, row._sum.linkConversions ?? 0, Number(row._sum.linkRevenueMinor ?? 0));
+    addConversion(recoveredByCurrency, "window", row.currency, row._sum.windowConversions ?? 0, Number(row._sum.windowRevenueMinor ?? 0));
+    abandonedByCurrency[row.currency] = { count: row._sum.abandoned ?? 0, valueMinor: Number(row._sum.abandonedValueMinor ?? 0) };
+  }
 
   const bySource: Record<Source, SourceFigures> = { shopify: emptyFigures(), stripe: emptyFigures() };
   const days = new Map<string, Overview["daily"][number]>();
@@ -133,7 +163,8 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
     if (d) {
       if (row.source === "shopify") d.abandonedShopify += row.abandoned;
       else d.abandonedStripe += row.abandoned;
-      d.recovered += row.recovered;
+      // Not `row.recovered` (recoveries abandoned that day now marked recovered): the chart counts what the figures count.
+      d.recovered += row.linkConversions;
     }
   }
   for (const row of unsubscribed) {
@@ -176,6 +207,8 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
     total,
     recoveryRate: total.abandoned === 0 ? null : total.recoveredByLink.count / total.abandoned,
     daily: [...days.values()],
+    recoveredByCurrency,
+    abandonedByCurrency,
   };
 }
 
@@ -191,8 +224,11 @@ export interface RecoveryFilters {
   maxValueMinor?: number;
   hasEmail?: boolean;
   hasConsent?: boolean;
-  /** Email prefix (case-insensitive). */
-  email?: string;
+  /**
+   * Free text matched anywhere (case-insensitive) in the email, the checkout name (#1001), the first name, the checkout
+   * or session id and the checkout token: Recovery.searchText, trigram-indexed (docs/decisions/083).
+   */
+  search?: string;
 }
 
 export interface RecoveryPageQuery {
@@ -202,6 +238,8 @@ export interface RecoveryPageQuery {
   after?: string | null;
   before?: string | null;
   pageSize?: number;
+  /** The shop's consent policy, for "won't be emailed" (default explicit). */
+  consentPolicy?: string;
 }
 
 export interface RecoveryRow {
@@ -218,6 +256,36 @@ export interface RecoveryRow {
   notContactableReason: string | null;
   /** Seen only by the checkout pixel so far (docs/decisions/050). */
   pixelOnly: boolean;
+  /** A readable name for the cart: the checkout's name (Shopify), else the buyer and the first item (Stripe). */
+  title: string;
+  emailsSent: number;
+  /** When the next email is planned, null when none is (or none will go: see wontBeEmailed). */
+  nextEmailAt: string | null;
+  /** Why no email will go out (reason code; app/recovery/timeline.ts), or null. */
+  wontBeEmailed: string | null;
+}
+
+/** `%`, `_` and `\` typed in the search box are matched as themselves, not as LIKE wildcards. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** A readable title for a cart whose source gives it no name (Stripe `cs_…`): who and what, else a short id. */
+export function cartTitle(r: { name: string | null; firstName: string | null; email: string | null; externalId: string; lineItems: string }): string {
+  if (r.name) return r.name;
+  let first: string | null = null;
+  let more = 0;
+  try {
+    const items = JSON.parse(r.lineItems) as { title?: unknown }[];
+    if (Array.isArray(items) && typeof items[0]?.title === "string") {
+      first = items[0].title;
+      more = items.length - 1;
+    }
+  } catch {
+    /* an unreadable cart just has no item in its title */
+  }
+  const who = r.firstName ?? r.email;
+  const what = first ? `${first}${more > 0 ? ` + ${more} more` : ""}` : null;
+  if (who && what) return `${who} — ${what}`;
+  return who ?? what ?? `Checkout …${r.externalId.slice(-6)}`;
 }
 
 interface Cursor { at: string; id: string }
@@ -251,8 +319,8 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
       : {}),
     ...(f.hasEmail === true ? { email: { not: null } } : f.hasEmail === false ? { email: null } : {}),
     ...(f.hasConsent === true ? { consent: "opt_in" } : f.hasConsent === false ? { consent: { not: "opt_in" } } : {}),
-    // Emails are stored lower-cased: a prefix search is an index range (a LIKE prefix uses a b-tree only in the C collation).
-    ...(f.email ? { email: { gte: f.email.trim().toLowerCase(), lt: `${f.email.trim().toLowerCase()}\uffff` } } : {}),
+    // searchText is lower-cased by PostgreSQL; LIKE '%…%' on it uses the trigram index.
+    ...(f.search?.trim() ? { searchText: { contains: likeLiteral(f.search.trim().toLowerCase()) } } : {}),
   };
   const after = decodeCursor(q.after);
   const before = after ? null : decodeCursor(q.before);
@@ -264,7 +332,8 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   };
   const select = {
     id: true, source: true, externalId: true, name: true, email: true, consent: true, status: true, totalMinor: true, currency: true,
-    abandonedAt: true, notContactableReason: true, pixelOnly: true,
+    abandonedAt: true, notContactableReason: true, pixelOnly: true, firstName: true, lineItems: true,
+    contact: { select: { unsubscribedAt: true, suppressedAt: true } },
   } as const;
 
   type Row = Prisma.RecoveryGetPayload<{ select: typeof select }>;
@@ -278,7 +347,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
     });
     const hasPrevious = rows.length > pageSize;
     rows = rows.slice(0, pageSize).reverse();
-    return page(rows, hasPrevious, true);
+    return page(rows, hasPrevious, true, await messagesOf(rows));
   }
   rows = await db.recovery.findMany({
     where: after ? { AND: [where, keyset(after, "older")] } : where,
@@ -287,10 +356,34 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
     select,
   });
   const hasNext = rows.length > pageSize;
-  return page(rows.slice(0, pageSize), after !== null, hasNext);
+  rows = rows.slice(0, pageSize);
+  return page(rows, after !== null, hasNext, await messagesOf(rows));
 
-  function page(items: Row[], hasPrevious: boolean, hasNext: boolean) {
-    const out: RecoveryRow[] = items.map((r) => ({ ...r, totalMinor: Number(r.totalMinor), abandonedAt: r.abandonedAt.toISOString() }));
+  /** The page's emails (at most a few per row): what was sent, what comes next, what was skipped. */
+  async function messagesOf(items: Row[]) {
+    if (items.length === 0) return [];
+    return db.message.findMany({
+      where: { shopId: q.shopId, recoveryId: { in: items.map((r) => r.id) } },
+      orderBy: { position: "asc" },
+      select: { recoveryId: true, status: true, scheduledFor: true, skipReason: true },
+    });
+  }
+
+  function page(items: Row[], hasPrevious: boolean, hasNext: boolean, messages: Awaited<ReturnType<typeof messagesOf>>) {
+    const out: RecoveryRow[] = items.map(({ lineItems, firstName, contact, ...r }) => {
+      const own = messages.filter((m) => m.recoveryId === r.id);
+      const wontBeEmailed = wontBeEmailedReason({ ...r, contact, consentPolicy: q.consentPolicy ?? "explicit", messages: own });
+      const next = wontBeEmailed ? undefined : own.find((m) => m.status === "scheduled");
+      return {
+        ...r,
+        totalMinor: Number(r.totalMinor),
+        abandonedAt: r.abandonedAt.toISOString(),
+        title: cartTitle({ name: r.name, firstName, email: r.email, externalId: r.externalId, lineItems }),
+        emailsSent: own.filter((m) => m.status === "sent").length,
+        nextEmailAt: next?.scheduledFor.toISOString() ?? null,
+        wontBeEmailed,
+      };
+    });
     const first = out[0];
     const last = out[out.length - 1];
     return {
@@ -306,7 +399,13 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
 
 export type TimelineEvent =
   | { at: string; kind: "abandoned"; label: string }
-  | { at: string; kind: "message"; label: string; status: string; detail: string | null }
+  | {
+      at: string; kind: "message"; label: string; status: string; detail: string | null;
+      /** The message, when its email as sent can be opened ("View this email"). */
+      viewableMessageId: string | null;
+      /** What the decision log recorded for this email (codes and details), shown under "Technical details". */
+      technical: { at: string; outcome: string; reason: string; detail: string | null }[];
+    }
   | { at: string; kind: "decision"; label: string; outcome: string; reason: string; detail: string | null }
   | { at: string; kind: "click"; label: string }
   | { at: string; kind: "conversion"; label: string; method: string; matchedBy: string; amountMinor: number; currency: string };
@@ -320,13 +419,27 @@ const MATCHED_BY: Record<string, string> = {
   payment: "a payment by the same contact after a click",
 };
 
-/** The recovery with its cart, contact, consent evidence and a timeline, or null if it is not this shop's. */
-export async function loadRecoveryDetail(db: PrismaClient, shopId: string, id: string) {
+/**
+ * The recovery with its cart, contact, consent evidence and a timeline of sentences, or null if it is not this shop's.
+ * `formatAt` formats times inside sentences (the shop's locale and time zone); `consentPolicy` decides "won't be emailed".
+ */
+export async function loadRecoveryDetail(
+  db: PrismaClient,
+  shopId: string,
+  id: string,
+  options: { consentPolicy?: string; formatAt?: (iso: string) => string; now?: Date } = {},
+) {
+  const formatAt = options.formatAt ?? ((iso: string) => iso);
+  const nowIso = (options.now ?? new Date()).toISOString();
   const recovery = await db.recovery.findFirst({
     where: { id, shopId },
     include: {
       contact: true,
-      messages: { orderBy: { position: "asc" }, include: { step: { select: { subject: true, delayMinutes: true } } } },
+      // bodyHtml stays in the database: only "View this email" reads it.
+      messages: {
+        orderBy: { position: "asc" },
+        select: { id: true, position: true, status: true, scheduledFor: true, sentAt: true, subject: true, skipReason: true, lastError: true, updatedAt: true, bodyHtml: false },
+      },
       decisions: { orderBy: { decidedAt: "asc" } },
       clicks: { orderBy: { clickedAt: "asc" } },
       conversions: true,
@@ -334,18 +447,39 @@ export async function loadRecoveryDetail(db: PrismaClient, shopId: string, id: s
   });
   if (!recovery) return null;
 
+  const wontBeEmailed = wontBeEmailedReason({
+    status: recovery.status,
+    notContactableReason: recovery.notContactableReason,
+    pixelOnly: recovery.pixelOnly,
+    consent: recovery.consent,
+    consentPolicy: options.consentPolicy ?? "explicit",
+    contact: recovery.contact,
+    messages: recovery.messages,
+  });
   const timeline: TimelineEvent[] = [{ at: recovery.abandonedAt.toISOString(), kind: "abandoned", label: `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}` }];
+  const technicalOf = (messageId: string) =>
+    recovery.decisions.filter((d) => d.messageId === messageId).map((d) => ({ at: d.decidedAt.toISOString(), outcome: d.outcome, reason: d.reason, detail: d.detail }));
   for (const m of recovery.messages) {
-    const at = (m.sentAt ?? m.scheduledFor).toISOString();
-    const label =
-      m.status === "sent" ? `Email ${m.position} sent: “${m.step.subject}”`
-      : m.status === "scheduled" ? `Email ${m.position} scheduled`
-      : `Email ${m.position} ${m.status}`;
-    timeline.push({ at, kind: "message", label, status: m.status, detail: m.skipReason ?? m.lastError ?? null });
+    const times = { status: m.status, scheduledFor: m.scheduledFor.toISOString(), sentAt: m.sentAt?.toISOString() ?? null, updatedAt: m.updatedAt.toISOString() };
+    timeline.push({
+      at: messageTime(times, nowIso),
+      kind: "message",
+      label: messageSentence({ ...m, scheduledFor: times.scheduledFor, sentAt: times.sentAt }, formatAt, wontBeEmailed),
+      status: m.status,
+      detail: m.lastError ?? null,
+      viewableMessageId: m.subject !== null && (m.status === "sent" || m.status === "sending" || m.status === "failed") ? m.id : null,
+      technical: technicalOf(m.id),
+    });
   }
   for (const d of recovery.decisions) {
-    if (d.outcome === "send") continue; // the message itself is on the timeline
-    timeline.push({ at: d.decidedAt.toISOString(), kind: "decision", label: d.detail ?? d.reason, outcome: d.outcome, reason: d.reason, detail: d.detail });
+    // Sends, skips, holds and cancels of an email are on that email's line (and under its technical details).
+    if (d.outcome === "send" || (d.messageId && recovery.messages.some((m) => m.id === d.messageId))) {
+      if (d.outcome === "hold") {
+        timeline.push({ at: d.decidedAt.toISOString(), kind: "decision", label: `Email ${recovery.messages.find((m) => m.id === d.messageId)?.position ?? ""} postponed: ${d.detail ?? reasonInWords(d.reason)}`, outcome: d.outcome, reason: d.reason, detail: d.detail });
+      }
+      continue;
+    }
+    timeline.push({ at: d.decidedAt.toISOString(), kind: "decision", label: d.detail ?? reasonInWords(d.reason), outcome: d.outcome, reason: d.reason, detail: d.detail });
   }
   for (const c of recovery.clicks) timeline.push({ at: c.clickedAt.toISOString(), kind: "click", label: "Clicked the recovery link" });
   for (const v of recovery.conversions) {
@@ -393,6 +527,8 @@ export async function loadRecoveryDetail(db: PrismaClient, shopId: string, id: s
         }
       : null,
     pendingMessages: recovery.messages.filter((m) => m.status === "scheduled").length,
+    /** Why no email will go out as things stand (a reason code; words in app/recovery/timeline.ts), or null. */
+    wontBeEmailed,
     timeline,
   };
 }

@@ -1,3 +1,4 @@
+import { isBought, statusAfterLinkPurchase } from "../recovery/recovered";
 import { createHash } from "node:crypto";
 import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import { mergeCheckout, notContactableReason, type StoredCheckout } from "../recovery/merge-checkout";
@@ -130,7 +131,7 @@ async function mergeSplitRecoveries(tx: Tx, shopId: string, rows: Recovery[], no
     firstContact.set(r.id, m ? m.createdAt.getTime() : Number.POSITIVE_INFINITY);
   }
   const ranked = [...rows].sort((a, b) =>
-    Number(b.status === "recovered") - Number(a.status === "recovered")
+    Number(isBought(b.status)) - Number(isBought(a.status))
     || firstContact.get(a.id)! - firstContact.get(b.id)!
     || Number(a.pixelOnly) - Number(b.pixelOnly)
     || a.createdAt.getTime() - b.createdAt.getTime());
@@ -309,7 +310,7 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
     },
     orderBy: { occurredAt: "asc" },
   });
-  if (earlier && recovery.status !== "recovered") {
+  if (earlier && !isBought(recovery.status)) {
     completed = (await creditLinkConversion(tx, recovery, {
       matchedBy: earlier.recoveredFrom ? "recovered_from" : earlier.checkoutToken && earlier.checkoutToken === recovery.checkoutToken ? "checkout_token" : "cart_token",
       source: earlier.source,
@@ -363,9 +364,10 @@ async function creditLinkConversion(tx: Tx, recovery: Recovery, facts: Conversio
     },
   });
   await recordFlowTrigger(tx, conversion, now);
+  // Recovered only when a Reclaim email came first; otherwise "Bought without an email" (docs/decisions/082).
   await tx.recovery.update({
     where: { id: recovery.id },
-    data: { status: "recovered", completedAt: recovery.completedAt ?? facts.at },
+    data: { status: statusAfterLinkPurchase(lastSent !== null), completedAt: recovery.completedAt ?? facts.at },
   });
   await cancelPendingMessages(tx, recovery.id, recovery.shopId, "purchased", "the checkout was completed", now);
   return true;
@@ -597,7 +599,7 @@ async function cancelPurchase(tx: Tx, shopId: string, e: PurchaseObserved, cance
     });
     if (done.count === 0) continue;
     reversed.push(conversion.id);
-    const status = conversion.method === "link" && conversion.recovery.status === "recovered"
+    const status = conversion.method === "link" && isBought(conversion.recovery.status)
       ? await statusAfterReversal(tx, conversion.recoveryId)
       : null;
     if (status) await tx.recovery.update({ where: { id: conversion.recoveryId }, data: { status } });
@@ -661,7 +663,7 @@ function pixelObservation(e: CheckoutPixelObserved): CheckoutObserved {
     total: e.total,
     recoveryUrl: null,
     recoveryUrlExpiresAt: null,
-    abandonedAt: e.occurredAt,
+    abandonedAt: e.startedAt && e.startedAt < e.occurredAt ? e.startedAt : e.occurredAt,
     updatedAt: e.occurredAt,
     completedAt: null,
   };
@@ -674,7 +676,7 @@ async function ingestPixelCheckout(tx: Tx, shopId: string, e: CheckoutPixelObser
   if (e.event === "checkout_completed") {
     // Not a purchase (no Conversion, no Purchase): it only holds sends until an order, the poll or Stripe confirms.
     if (!existing) return done(null, "ignored", "completion of a checkout Reclaim has not seen");
-    if (existing.pixelCompletedAt || existing.completedAt || existing.status === "recovered") return done(existing.id, "unchanged");
+    if (existing.pixelCompletedAt || existing.completedAt || isBought(existing.status)) return done(existing.id, "unchanged");
     // The browser's clock can only shorten the hold, never lengthen it.
     const at = new Date(Math.min(e.occurredAt.getTime(), now.getTime()));
     await tx.recovery.update({ where: { id: existing.id }, data: { pixelCompletedAt: at } });

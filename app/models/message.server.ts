@@ -275,6 +275,8 @@ export interface SendRow {
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
   step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null };
   shop: Shop;
+  /** The email's campaign: turned off since scheduling means the email is skipped at send. */
+  campaign: { enabled: boolean; name: string };
   /** What decide() needs beyond the rows, read in the same statement. */
   history: SendHistory;
 }
@@ -304,6 +306,7 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   c."lastPurchaseAt" AS "c_lastPurchaseAt",
   st."subject" AS "st_subject", st."bodyTemplate" AS "st_bodyTemplate", st."incentiveType" AS "st_incentiveType",
   st."incentiveValue" AS "st_incentiveValue", st."incentiveExpiresDays" AS "st_incentiveExpiresDays",
+  cp."enabled" AS "cp_enabled", cp."name" AS "cp_name",
   ${SHOP_COLUMNS.map((c) => `s."${c}" AS "s_${c}"`).join(", ")},
   -- History for decide(): a newer contactable recovery of the contact, a purchase by the same email since the buyer
   -- started the checkout (startedAt, else abandonedAt; either source; docs/decisions/076), and the last email for another
@@ -321,6 +324,7 @@ FROM "Message" m
 JOIN "Shop" s ON s."id" = m."shopId"
 JOIN "Recovery" r ON r."id" = m."recoveryId"
 JOIN "CampaignStep" st ON st."id" = m."stepId"
+JOIN "Campaign" cp ON cp."id" = st."campaignId"
 LEFT JOIN "Contact" c ON c."id" = r."contactId"
 WHERE m."id" = $1`;
 
@@ -369,6 +373,7 @@ export async function loadMessageForSend(db: Db, messageId: string): Promise<Sen
       incentiveExpiresDays: row.st_incentiveExpiresDays === null ? null : Number(row.st_incentiveExpiresDays),
     },
     shop: { ...shop, smtpSecure: Boolean(shop.smtpSecure) },
+    campaign: { enabled: Boolean(row.cp_enabled), name: String(row.cp_name) },
     history: row.r_contactId
       ? (() => {
           const newer = sourceAndDate(row.h_newer);
@@ -420,13 +425,13 @@ export async function handOff(
   m: { id: string; recoveryId: string; contactId: string },
   claimToken: string,
   capSince: Date | null,
-  facts: { toEmail: string; discountCode: string | null },
+  facts: { toEmail: string; discountCode: string | null; subject: string; bodyHtml: string },
   now: Date,
 ): Promise<"handed_off" | "frequency_cap" | "lost_claim"> {
   const [, count] = await db.$transaction([
     db.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = $1 FOR UPDATE`, m.contactId),
     db.$executeRawUnsafe(
-      `UPDATE "Message" SET "status" = 'sending', "claimedAt" = $1, "toEmail" = $2, "discountCode" = $3, "updatedAt" = $1
+      `UPDATE "Message" SET "status" = 'sending', "claimedAt" = $1, "toEmail" = $2, "discountCode" = $3, "subject" = $9, "bodyHtml" = $10, "updatedAt" = $1
        WHERE "id" = $4 AND "status" = 'claimed' AND "claimedBy" = $5
          AND NOT EXISTS (
            SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
@@ -439,6 +444,8 @@ export async function handOff(
       m.contactId,
       m.recoveryId,
       capSince ?? new Date("9999-12-31T00:00:00Z"),
+      facts.subject,
+      facts.bodyHtml,
     ),
   ]);
   if (count === 1) return "handed_off";

@@ -6,6 +6,9 @@
  *   `bodyDays` (buyers' names and addresses are in them). The row itself stays, so a late redelivery is still
  *   recognised as a duplicate (Shopify retries for 48 hours, Stripe for 3 days), and is deleted after `rowDays`.
  *   Bodies not yet processed are never cleared: their job still needs them.
+ * - Checkout-pixel rows (`PixelCheckout`: a buyer's email and cart as the pixel reported them, merged per checkout):
+ *   deleted once processed and not seen for `bodyDays`, like an event body (a later event for the same checkout starts a
+ *   new row, which ingest merges into the recovery as before). Rows not yet processed are kept for their job.
  * - Jobs (graphile-worker): succeeded ones are deleted by the engine when they finish and cancelled ones when cancelled;
  *   failed ones (shown to operators with their error) are deleted `failedJobDays` after their last attempt, with the
  *   shops' queue rows left empty. Queued and running jobs are never touched. (`jobDays` no longer has anything to keep.)
@@ -31,6 +34,7 @@ export const PRUNE_BATCH = 5_000;
 export interface PruneResult {
   bodiesCleared: number;
   eventsDeleted: number;
+  pixelCheckoutsDeleted: number;
   jobsDeleted: number;
   /** True when a rule hit PRUNE_BATCH: there is more to do now. */
   more: boolean;
@@ -53,7 +57,19 @@ export async function pruneExpired(db: PrismaClient, now: Date, policy: Retentio
     before(policy.rowDays),
     batch,
   );
+  const pixelCheckoutsDeleted = await db.$executeRawUnsafe(
+    `DELETE FROM "PixelCheckout" WHERE "id" IN (
+       SELECT "id" FROM "PixelCheckout" WHERE "lastSeenAt" < $1 AND "processedCount" >= "eventCount" LIMIT $2)`,
+    before(policy.bodyDays),
+    batch,
+  );
   // graphile-worker deletes succeeded jobs itself, and cancelled ones are removed from the queue: failed ones are left.
   const jobsDeleted = await deleteFailedJobs(db, before(policy.failedJobDays), batch);
-  return { bodiesCleared, eventsDeleted, jobsDeleted, more: bodiesCleared >= batch || eventsDeleted >= batch || jobsDeleted >= batch };
+  return {
+    bodiesCleared,
+    eventsDeleted,
+    pixelCheckoutsDeleted,
+    jobsDeleted,
+    more: bodiesCleared >= batch || eventsDeleted >= batch || pixelCheckoutsDeleted >= batch || jobsDeleted >= batch,
+  };
 }

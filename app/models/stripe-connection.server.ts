@@ -1,7 +1,8 @@
 import { createHmac } from "node:crypto";
 import type { PrismaClient, StripeConnection } from "@prisma/client";
 import { env } from "../env.server";
-import { decryptSecret, encryptSecret } from "../security/encryption.server";
+import { logger } from "../logger.server";
+import { decryptSecret, encryptSecret, UnreadableSecretError } from "../security/encryption.server";
 import { isUniqueViolation } from "./inbound-event.server";
 import { checkApiKey, type KeyCheck } from "../sources/stripe/api.server";
 import { apiKeyIsLive, apiKeyProblem, webhookSecretProblem } from "../sources/stripe/secret-format";
@@ -188,9 +189,23 @@ async function validateApiKey(apiKey: string, checkKey: (k: string) => Promise<K
   return check.ok ? null : check.problem;
 }
 
-function apiKeyColumns(apiKey: string) {
+/** Where each secret of a connection is stored: bound into its ciphertext, so it opens only in that row and column. */
+const secretPlace = (connectionId: string, column: "webhookSecretEncrypted" | "previousWebhookSecretEncrypted" | "apiKeyEncrypted") =>
+  ({ model: "StripeConnection", column, rowId: connectionId }) as const;
+
+/** The connection's current signing secret, or null when it does not open for this row (then it is simply replaced). */
+function currentSecret(connection: StripeConnection): string | null {
+  try {
+    return decryptSecret(connection.webhookSecretEncrypted, secretPlace(connection.id, "webhookSecretEncrypted"));
+  } catch (error) {
+    if (error instanceof UnreadableSecretError) return null;
+    throw error;
+  }
+}
+
+function apiKeyColumns(connectionId: string, apiKey: string) {
   const key = apiKey.trim();
-  return { apiKeyEncrypted: encryptSecret(key), apiKeyLast4: key.slice(-4), livemode: apiKeyIsLive(key) };
+  return { apiKeyEncrypted: encryptSecret(key, secretPlace(connectionId, "apiKeyEncrypted")), apiKeyLast4: key.slice(-4), livemode: apiKeyIsLive(key) };
 }
 
 /**
@@ -218,8 +233,9 @@ export async function connectStripe(
   const existing = await db.stripeConnection.findFirst({ where: { shopId }, orderBy: { createdAt: "asc" } });
   if (!existing) {
     try {
+      const id = proposedConnectionId(shopId);
       const created = await db.stripeConnection.create({
-        data: { id: proposedConnectionId(shopId), shopId, webhookSecretEncrypted: encryptSecret(secret), ...(apiKey ? apiKeyColumns(apiKey) : {}) },
+        data: { id, shopId, webhookSecretEncrypted: encryptSecret(secret, secretPlace(id, "webhookSecretEncrypted")), ...(apiKey ? apiKeyColumns(id, apiKey) : {}) },
       });
       return { ok: true, connection: toView(created, now), created: true };
     } catch (error) {
@@ -228,12 +244,12 @@ export async function connectStripe(
       return connectStripe(db, shopId, input, { ...options, checkKey: async () => ({ ok: true }) });
     }
   }
-  const sameSecret = decryptSecret(existing.webhookSecretEncrypted) === secret;
+  const sameSecret = currentSecret(existing) === secret;
   const updated = await db.stripeConnection.update({
     where: { id: existing.id },
     data: {
       ...(sameSecret ? {} : rotationColumns(existing, secret, now)),
-      ...(apiKey ? apiKeyColumns(apiKey) : {}),
+      ...(apiKey ? apiKeyColumns(existing.id, apiKey) : {}),
     },
   });
   forget(existing.id); // after the write, so a concurrent read cannot re-cache the old secrets
@@ -241,10 +257,12 @@ export async function connectStripe(
 }
 
 function rotationColumns(existing: StripeConnection, newSecret: string, now: Date) {
+  // The current secret moves to the previous column, sealed again for that column (a ciphertext opens only where it was put).
+  const current = currentSecret(existing);
   return {
-    webhookSecretEncrypted: encryptSecret(newSecret),
-    previousWebhookSecretEncrypted: existing.webhookSecretEncrypted,
-    previousSecretExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS),
+    webhookSecretEncrypted: encryptSecret(newSecret, secretPlace(existing.id, "webhookSecretEncrypted")),
+    previousWebhookSecretEncrypted: current === null ? null : encryptSecret(current, secretPlace(existing.id, "previousWebhookSecretEncrypted")),
+    previousSecretExpiresAt: current === null ? null : new Date(now.getTime() + ROTATION_OVERLAP_MS),
     // A new signing secret is often a new endpoint (test → live): a mode learned from events is learned again.
     ...(existing.modeSource === "first_event" ? { mode: null, modeSource: null, modeSetAt: null } : {}),
   };
@@ -269,7 +287,7 @@ export async function rotateWebhookSecret(
   if (problem) return { ok: false, errors: { webhookSecret: problem } };
   const existing = await findOwned(db, shopId, connectionId);
   if (!existing) return NOT_FOUND;
-  if (decryptSecret(existing.webhookSecretEncrypted) === newSecret.trim()) {
+  if (currentSecret(existing) === newSecret.trim()) {
     return { ok: false, errors: { webhookSecret: "This is already the current signing secret. Roll the secret in Stripe first, then paste the new one." } };
   }
   const updated = await db.stripeConnection.update({ where: { id: existing.id }, data: rotationColumns(existing, newSecret.trim(), now) });
@@ -306,7 +324,7 @@ export async function setApiKey(
   if (!existing) return NOT_FOUND;
   const updated = await db.stripeConnection.update({
     where: { id: existing.id },
-    data: apiKey !== null ? apiKeyColumns(apiKey) : { apiKeyEncrypted: null, apiKeyLast4: null },
+    data: apiKey !== null ? apiKeyColumns(existing.id, apiKey) : { apiKeyEncrypted: null, apiKeyLast4: null },
   });
   return { ok: true, connection: toView(updated, now), created: false };
 }
@@ -320,8 +338,9 @@ export async function disconnectStripe(db: PrismaClient, shopId: string, connect
 
 interface CachedSecrets {
   shopId: string;
-  current: string;
-  previous: { secret: string; until: Date } | null;
+  /** Null when the stored value does not decrypt for this connection (copied from another row): nothing verifies. */
+  current: string | null;
+  previous: { secret: string | null; until: Date } | null;
   loadedAt: number;
 }
 
@@ -346,12 +365,22 @@ export async function loadVerificationSecrets(db: PrismaClient, connectionId: st
       forget(connectionId);
       return null;
     }
+    // A secret that does not open for this row verifies nothing (the request gets 400 like a bad signature), and says why in the log.
+    const open = (stored: string, column: "webhookSecretEncrypted" | "previousWebhookSecretEncrypted") => {
+      try {
+        return decryptSecret(stored, secretPlace(connectionId, column));
+      } catch (error) {
+        if (!(error instanceof UnreadableSecretError)) throw error;
+        logger.error("Stripe signing secret unreadable", { connectionId, column, error: error.message });
+        return null;
+      }
+    };
     entry = {
       shopId: c.shopId,
-      current: decryptSecret(c.webhookSecretEncrypted),
+      current: open(c.webhookSecretEncrypted, "webhookSecretEncrypted"),
       previous:
         c.previousWebhookSecretEncrypted && c.previousSecretExpiresAt
-          ? { secret: decryptSecret(c.previousWebhookSecretEncrypted), until: c.previousSecretExpiresAt }
+          ? { secret: open(c.previousWebhookSecretEncrypted, "previousWebhookSecretEncrypted"), until: c.previousSecretExpiresAt }
           : null,
       loadedAt: now.getTime(),
     };
@@ -360,12 +389,12 @@ export async function loadVerificationSecrets(db: PrismaClient, connectionId: st
   }
   // The previous secret's end is checked on every request, cached or not.
   const secrets = entry.previous && entry.previous.until > now ? [entry.current, entry.previous.secret] : [entry.current];
-  return { shopId: entry.shopId, secrets };
+  return { shopId: entry.shopId, secrets: secrets.filter((secret): secret is string => secret !== null) };
 }
 
 /** For the processing job's API calls only. */
 export async function loadApiCredentials(db: PrismaClient, connectionId: string): Promise<{ apiKey: string; livemode: boolean } | null> {
   const c = await db.stripeConnection.findUnique({ where: { id: connectionId }, select: { apiKeyEncrypted: true, livemode: true } });
   if (!c?.apiKeyEncrypted) return null;
-  return { apiKey: decryptSecret(c.apiKeyEncrypted), livemode: c.livemode === true };
+  return { apiKey: decryptSecret(c.apiKeyEncrypted, secretPlace(connectionId, "apiKeyEncrypted")), livemode: c.livemode === true };
 }

@@ -1,3 +1,4 @@
+import { isBought, statusAfterLinkPurchase } from "../recovery/recovered";
 import type { Conversion, Prisma, PrismaClient } from "@prisma/client";
 import type { PurchaseObserved } from "../recovery/model";
 import { normalizeEmail } from "../recovery/model";
@@ -53,7 +54,7 @@ async function log(tx: Tx, c: Credited, outcome: string, reason: string, detail:
 async function reverse(tx: Tx, c: Credited, at: Date, reason: string): Promise<string | null | undefined> {
   const done = await tx.conversion.updateMany({ where: { id: c.id, reversedAt: null }, data: { reversedAt: at, reversedReason: reason } });
   if (done.count === 0) return undefined;
-  const status = c.method === "link" && c.recovery.status === "recovered" ? await statusAfterReversal(tx, c.recoveryId) : null;
+  const status = c.method === "link" && isBought(c.recovery.status) ? await statusAfterReversal(tx, c.recoveryId) : null;
   if (status) await tx.recovery.update({ where: { id: c.recoveryId }, data: { status } });
   return status;
 }
@@ -140,7 +141,7 @@ export async function applyStripeDispute(db: PrismaClient, shopId: string, f: Di
         if (done.count === 0) continue;
         changed.push(c.id);
         // Only a reversal for the dispute is undone: one refunded in full meanwhile has reason `refunded` and stays out.
-        if (c.method === "link") await tx.recovery.update({ where: { id: c.recoveryId }, data: { status: "recovered" } });
+        if (c.method === "link") await tx.recovery.update({ where: { id: c.recoveryId }, data: { status: statusAfterLinkPurchase(c.messageId !== null) } });
         await log(tx, c, "restore", "dispute_won",
           `The dispute was closed in the merchant's favour (${f.status}): ${amount(c.amountMinor - c.refundedMinor, c.currency)} counts as recovered again`, now);
       } else if (f.phase === "closed") {

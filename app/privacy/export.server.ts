@@ -30,6 +30,8 @@ export interface CustomerExport {
   recoveries: unknown[];
   purchases: unknown[];
   webhookDeliveries: unknown[];
+  /** Checkouts the checkout pixel reported, merged per checkout (what its events said, first and last seen). */
+  checkoutPixel: unknown[];
 }
 
 /** Counts for the request's summary line. */
@@ -92,6 +94,7 @@ export function buildExport(f: Footprint, subject: PrivacySubject, now: Date): C
         scheduledFor: iso(m.scheduledFor),
         sentAt: iso(m.sentAt),
         to: m.toEmail,
+        subject: m.subject,
         reason: m.skipReason,
         discountCode: m.discountCode,
         clickedAt: f.clicks.filter((c) => c.messageId === m.id).map((c) => iso(c.clickedAt)),
@@ -121,6 +124,14 @@ export function buildExport(f: Footprint, subject: PrivacySubject, now: Date): C
     webhookDeliveries: f.events
       .filter((e) => !isComplianceTopic(e.topic))
       .map((e) => ({ source: e.source, topic: e.topic, receivedAt: iso(e.receivedAt), body: safeBody(e.payload) })),
+    checkoutPixel: f.pixelCheckouts.map((c) => ({
+      checkoutToken: c.checkoutToken,
+      checkout: c.state ? safeBody(c.state) : null,
+      completedAt: iso(c.completedAt),
+      events: c.eventCount,
+      firstSeenAt: iso(c.firstSeenAt),
+      lastSeenAt: iso(c.lastSeenAt),
+    })),
   };
 }
 

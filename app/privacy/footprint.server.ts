@@ -4,7 +4,7 @@
  * checkout tokens, Stripe sessions and orders of their recoveries and purchases), so a checkout stored before the
  * buyer typed an email, or a Stripe session that only carries `client_reference_id`, is found too.
  */
-import { Prisma, type Click, type ComplianceRequest, type Contact, type Conversion, type DecisionLog, type FlowTriggerDelivery, type Message, type PrismaClient, type Purchase, type Recovery } from "@prisma/client";
+import { Prisma, type Click, type ComplianceRequest, type Contact, type Conversion, type DecisionLog, type FlowTriggerDelivery, type Message, type PixelCheckout, type PrismaClient, type Purchase, type Recovery } from "@prisma/client";
 import { emailHash } from "./email-hash.server";
 import {
   clientReferenceIds,
@@ -48,6 +48,8 @@ export interface Footprint {
   purchases: Purchase[];
   /** Stored webhook deliveries (any source, privacy requests included) that mention the person or their checkouts. */
   events: StoredEvent[];
+  /** Checkouts the pixel reported (merged per checkout) that mention the person or are one of their checkouts. */
+  pixelCheckouts: PixelCheckout[];
   /** Earlier privacy requests about the same person. */
   requests: ComplianceRequest[];
 }
@@ -197,6 +199,7 @@ export async function findFootprint(db: Db, shop: { id: string; domain: string }
     db.decisionLog.findMany({ where: { shopId, recoveryId: { in: recoveryIds } }, orderBy: { decidedAt: "asc" } }),
   ]);
   const flowDeliveries = await db.flowTriggerDelivery.findMany({ where: { shopId, conversionId: { in: conversions.map((c) => c.id) } } });
+  const pixelCheckouts = await pixelCheckoutsOf(db, shopId, identity, unique([...tokens, ...recoveries.map((r) => r.checkoutToken)]));
 
   const hashes = emails.map((e) => emailHash(shopId, e));
   const requests = await db.complianceRequest.findMany({
@@ -221,6 +224,21 @@ export async function findFootprint(db: Db, shop: { id: string; domain: string }
     flowDeliveries,
     purchases,
     events: [...named, ...more].sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime()),
+    pixelCheckouts,
     requests,
   };
+}
+
+/** The shop's merged pixel checkouts that name the person (their email in the state) or are one of their checkouts. */
+async function pixelCheckoutsOf(db: Db, shopId: string, identity: Needles, checkoutTokens: string[]): Promise<PixelCheckout[]> {
+  const conditions = [
+    ...identity.caseless.map((n) => Prisma.sql`strpos(lower(coalesce("state", '')), ${n}) > 0`),
+    ...identity.digits.map((d) => Prisma.sql`strpos(coalesce("state", ''), ${d}) > 0`),
+    ...(checkoutTokens.length ? [Prisma.sql`"checkoutToken" IN (${Prisma.join(checkoutTokens)})`] : []),
+  ];
+  if (conditions.length === 0) return [];
+  const ids = await db.$queryRaw<{ id: string; state: string | null; checkoutToken: string }[]>`
+    SELECT "id", "state", "checkoutToken" FROM "PixelCheckout" WHERE "shopId" = ${shopId} AND (${Prisma.join(conditions, " OR ")})`;
+  const matching = ids.filter((r) => checkoutTokens.includes(r.checkoutToken) || mentions(r.state, identity)).map((r) => r.id);
+  return matching.length ? db.pixelCheckout.findMany({ where: { id: { in: matching } }, orderBy: { firstSeenAt: "asc" } }) : [];
 }

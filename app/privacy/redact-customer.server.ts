@@ -132,7 +132,8 @@ async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOp
   // Emails of other recoveries that went to this address (a checkout whose email was changed later).
   const strayMessages = f.messages.filter((m) => !f.recoveries.some((r) => r.id === m.recoveryId)).map((m) => m.id);
   if (strayMessages.length) {
-    await tx.message.updateMany({ where: { id: { in: strayMessages } }, data: { toEmail: null } });
+    // The email as sent (subject and HTML) was written for this person: it goes with the address.
+    await tx.message.updateMany({ where: { id: { in: strayMessages } }, data: { toEmail: null, subject: null, bodyHtml: null } });
     await tx.message.updateMany({ where: { id: { in: strayMessages }, lastError: { not: null } }, data: { lastError: REDACTED_TEXT } });
   }
   // Sentences elsewhere in the shop that quote the address.
@@ -171,6 +172,11 @@ async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOp
       data: { processedAt: now, error: "body removed by customers/redact before it was processed" },
     });
   }
+
+  // 5b. The pixel's merged checkouts of the person go: they only exist to merge the pixel's events (a later event for the
+  //     checkout would start a new row, from what the browser sends then).
+  const pixelCheckouts = f.pixelCheckouts.map((c) => c.id);
+  for (const ids of chunks(pixelCheckouts)) await tx.pixelCheckout.deleteMany({ where: { shopId, id: { in: ids } } });
 
   // 6. Earlier privacy requests about the person: their exports go, their email becomes the hash.
   let exportsRemoved = 0;

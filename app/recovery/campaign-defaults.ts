@@ -2,7 +2,8 @@
  * The campaign every shop gets at install: three emails at 1 h, 24 h and 72 h after abandonment (the timing the
  * market evidence favours), the last with a 10% single-use code on Shopify checkouts.
  * Templates are Liquid bodies; app/email/render.ts wraps them in a responsive layout whose footer (unsubscribe link,
- * postal address) cannot be edited away.
+ * postal address) cannot be edited away. Brand kit (Settings › Brand): buttons take `shop.accent_color`, the layout
+ * puts the logo on top; items without an image get no image box (the column is left out when no item has one).
  */
 import type { IncentiveType } from "./incentive";
 
@@ -23,9 +24,11 @@ const muted = "color:#6b7280;font-size:13px;";
 const ITEMS = `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;margin:24px 0 8px;">
 {%- for item in checkout.line_items %}
   <tr>
+    {%- if checkout.has_images %}
     <td width="76" class="item-image" style="padding:12px 12px 12px 0;border-bottom:1px solid #eceef1;vertical-align:top;">
-      {%- if item.image_url %}<img src="{{ item.image_url }}" width="64" height="64" alt="{{ item.title }}" style="display:block;width:64px;height:64px;border-radius:8px;object-fit:cover;border:0;">{% else %}<div style="width:64px;height:64px;border-radius:8px;background:#f1f2f4;"></div>{% endif -%}
+      {%- if item.image_url %}<img src="{{ item.image_url }}" width="64" height="64" alt="{{ item.title }}" style="display:block;width:64px;height:64px;border-radius:8px;object-fit:cover;border:0;">{% endif -%}
     </td>
+    {%- endif %}
     <td style="padding:12px 0;border-bottom:1px solid #eceef1;vertical-align:top;font-size:15px;line-height:1.4;color:#111827;">
       <strong>{{ item.title }}</strong>
       {%- if item.variant_title %}<br><span style="${muted}">{{ item.variant_title }}</span>{% endif %}
@@ -35,7 +38,7 @@ const ITEMS = `<table role="presentation" width="100%" cellpadding="0" cellspaci
   </tr>
 {%- endfor %}
   <tr>
-    <td></td>
+    {%- if checkout.has_images %}<td></td>{% endif %}
     <td style="padding:14px 0;font-size:15px;color:#111827;"><strong>Total</strong></td>
     <td align="right" style="padding:14px 0 14px 12px;font-size:15px;white-space:nowrap;color:#111827;"><strong>{{ checkout.total }}</strong></td>
   </tr>
@@ -43,7 +46,7 @@ const ITEMS = `<table role="presentation" width="100%" cellpadding="0" cellspaci
 
 const button = (label: string) => `<table role="presentation" cellpadding="0" cellspacing="0" style="margin:16px 0 24px;">
   <tr>
-    <td style="border-radius:8px;background:#111827;">
+    <td style="border-radius:8px;background:{{ shop.accent_color }};">
       <a href="{{ recovery_url }}" style="display:inline-block;padding:14px 28px;font-size:16px;font-weight:600;line-height:1;color:#ffffff;text-decoration:none;border-radius:8px;">${label}</a>
     </td>
   </tr>

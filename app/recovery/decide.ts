@@ -29,7 +29,8 @@ export type SkipReason =
   | "closed"
   | "unconfirmed"
   | "shopify_email"
-  | "shopify_email_unverified";
+  | "shopify_email_unverified"
+  | "campaign_off";
 export type HoldReason = "quiet_hours" | "completed_unconfirmed" | "shopify_checkout_pending";
 
 /**
@@ -103,6 +104,8 @@ export interface DecisionInput {
     setupProblem: string | null;
     /** Absent = `send_anyway` (nothing to check). */
     shopifyEmailPolicy?: ShopifyEmailPolicy;
+    /** The name of this email's campaign when the merchant has turned it off since it was scheduled (absent: on). */
+    campaignTurnedOff?: string | null;
   };
   /** Shopify's own email for this checkout (Shopify recoveries under `defer`); absent or null = not looked up (yet). */
   shopifyEmail?: ShopifyEmailFacts | null;
@@ -148,6 +151,8 @@ export function decide(input: DecisionInput): Decision {
   const skip = (reason: SkipReason, detail: string): Decision => ({ outcome: "skip", reason, detail });
 
   if (policy.setupProblem) return skip("setup_incomplete", policy.setupProblem);
+  // Turning a campaign off stops its emails already scheduled, not only new carts (what a merchant expects of "off").
+  if (policy.campaignTurnedOff) return skip("campaign_off", `The campaign "${policy.campaignTurnedOff}" was turned off`);
   // Before anything else about the recovery: pixel data alone never causes an email (docs/decisions/050).
   if (r.pixelOnly) return skip("unconfirmed", "Seen only by the checkout pixel: Shopify has not confirmed this checkout yet");
   if (r.notContactableReason || !c) {
@@ -158,7 +163,7 @@ export function decide(input: DecisionInput): Decision {
     const why = c.suppressionReason === "hard_bounce" ? "the address bounced" : c.suppressionReason === "complaint" ? "a spam complaint" : "suppressed by the merchant";
     return skip("suppressed", `Address suppressed (${why})`);
   }
-  if (r.completedAt || r.status === "recovered") return skip("purchased", "This checkout was completed");
+  if (r.completedAt || r.status === "recovered" || r.status === "purchased") return skip("purchased", "This checkout was completed");
   if (h.purchaseSinceAbandonment) {
     return skip("purchased", `Bought on ${SOURCE_NAME[h.purchaseSinceAbandonment.source]} on ${day(h.purchaseSinceAbandonment.at)}`);
   }

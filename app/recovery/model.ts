@@ -35,7 +35,8 @@ export interface LineItem {
 }
 
 /** `merged`: a second record of a checkout already recovered under another row (see mergeSplitRecoveries in ingest). */
-export type RecoveryStatus = "open" | "contacting" | "recovered" | "lost" | "superseded" | "suppressed" | "merged";
+/** `purchased`: its checkout was bought without a Reclaim email before it ("Bought without an email", docs/decisions/082). */
+export type RecoveryStatus = "open" | "contacting" | "recovered" | "purchased" | "lost" | "superseded" | "suppressed" | "merged";
 
 /** A source reports a checkout (new or updated). Abandoned Shopify checkout, expired Stripe Checkout Session. */
 export interface CheckoutObserved {
@@ -123,6 +124,11 @@ export interface CheckoutPixelObserved {
   total: Money;
   /** When the event happened in the browser (clamped by the collector to a sane window). */
   occurredAt: Date;
+  /**
+   * When the checkout was started, if earlier: the earliest of several events merged into this one
+   * (app/sources/pixel/merge.ts). Dates the abandonment, as the earliest event would have.
+   */
+  startedAt?: Date;
 }
 
 export type SourceEvent = CheckoutObserved | PurchaseObserved | CheckoutPixelObserved;

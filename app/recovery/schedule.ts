@@ -122,3 +122,26 @@ export function stepSpacingWarnings(steps: { position: number; delayMinutes: num
   }
   return warnings;
 }
+
+const hoursText = (minutes: number) => `${+(minutes / 60).toFixed(2)} ${minutes === 60 ? "hour" : "hours"}`;
+
+/**
+ * Why a step's new delay would put the campaign out of order (a merchant-readable sentence for the delay field), or
+ * null. Each email must come strictly after the one before it and before the one after it: Email 2 is never sent
+ * before Email 1.
+ */
+export function stepOrderProblem(steps: { id: string; position: number; delayMinutes: number }[], stepId: string, delayMinutes: number): string | null {
+  const sorted = [...steps].sort((a, b) => a.position - b.position);
+  const i = sorted.findIndex((s) => s.id === stepId);
+  if (i < 0) return null;
+  const before = sorted[i - 1];
+  const after = sorted[i + 1];
+  const self = `Email ${sorted[i]!.position}`;
+  if (before && delayMinutes <= before.delayMinutes) {
+    return `${self} must be sent after Email ${before.position} (${hoursText(before.delayMinutes)} after abandonment): use a delay longer than ${hoursText(before.delayMinutes)}`;
+  }
+  if (after && delayMinutes >= after.delayMinutes) {
+    return `${self} must be sent before Email ${after.position} (${hoursText(after.delayMinutes)} after abandonment): use a delay shorter than ${hoursText(after.delayMinutes)}, or change Email ${after.position} first`;
+  }
+  return null;
+}

@@ -35,7 +35,11 @@ export interface IncentiveFacts {
 }
 
 export interface TemplateInput {
-  shop: { name: string; domain: string; postalAddress: string; timeZone: string; locale: string };
+  /**
+   * `locale` is the language the templates are written in (the shop's): dates in the email use it, never the buyer's
+   * browser locale, so an English email does not print "2026年12月15日". Brand kit: logo (https) and accent colour.
+   */
+  shop: { name: string; domain: string; postalAddress: string; timeZone: string; locale: string; logoUrl?: string | null; accentColor?: string | null };
   recovery: {
     source: Source;
     name: string | null;
@@ -62,7 +66,7 @@ export interface TemplateLineItem {
 }
 
 export interface TemplateVariables {
-  shop: { name: string; domain: string; postal_address: string };
+  shop: { name: string; domain: string; postal_address: string; logo_url: string | null; accent_color: string };
   customer: { first_name: string | null; email: string | null };
   checkout: {
     source: Source;
@@ -70,6 +74,8 @@ export interface TemplateVariables {
     currency: string;
     locale: string;
     line_items: TemplateLineItem[];
+    /** Whether any item has an image: templates leave the image column out otherwise (Stripe carts often have none). */
+    has_images: boolean;
     item_count: number;
     subtotal: string;
     total: string;
@@ -83,6 +89,8 @@ export interface TemplateVariables {
 export const TEMPLATE_VARIABLE_HELP: Record<string, string> = {
   "shop.name": "Your shop's name",
   "shop.postal_address": "Your postal address (also printed in the footer of every email)",
+  "shop.accent_color": "Your brand's accent colour (Settings › Brand), e.g. for buttons",
+  "shop.logo_url": "Your logo's address (Settings › Brand); shown above every email when set",
   "customer.first_name": "The buyer's first name (may be empty: use | default: 'there')",
   "checkout.line_items": "Items: title, variant_title, quantity, image_url, price, line_price",
   "checkout.item_count": "Number of items",
@@ -112,9 +120,14 @@ export function describeIncentive(i: Pick<IncentiveFacts, "type" | "value" | "cu
   return i.type === "percentage" ? `${i.value}%` : formatMoney({ amountMinor: i.value, currency: i.currency }, locale);
 }
 
+/** The accent colour when none is set: the default templates' near-black. */
+export const DEFAULT_ACCENT_COLOR = "#111827";
+
 export function templateVariables(input: TemplateInput): TemplateVariables {
   const { shop, recovery: r, links, incentive } = input;
   const locale = resolveLocale(r.locale, shop.locale);
+  // Dates are words of the template's language: the shop's, whatever the buyer's browser said.
+  const templateLocale = resolveLocale(shop.locale);
   const money = (amountMinor: number) => formatMoneyCached(amountMinor, r.currency, locale);
   const items = r.lineItems.map((li) => ({
     title: li.title,
@@ -125,7 +138,13 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
     line_price: money(li.totalPriceMinor),
   }));
   return {
-    shop: { name: shop.name, domain: shop.domain, postal_address: shop.postalAddress },
+    shop: {
+      name: shop.name,
+      domain: shop.domain,
+      postal_address: shop.postalAddress,
+      logo_url: shop.logoUrl && /^https:\/\//.test(shop.logoUrl) ? shop.logoUrl : null,
+      accent_color: shop.accentColor && /^#[0-9a-fA-F]{6}$/.test(shop.accentColor) ? shop.accentColor : DEFAULT_ACCENT_COLOR,
+    },
     customer: { first_name: boundedFirstName(r.firstName), email: r.email }, // buyer-typed: bounded, no control characters
     checkout: {
       source: r.source,
@@ -133,6 +152,7 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
       currency: r.currency,
       locale,
       line_items: items,
+      has_images: items.some((i) => Boolean(i.image_url)),
       item_count: r.lineItems.reduce((n, li) => n + li.quantity, 0),
       subtotal: money(r.lineItems.reduce((n, li) => n + li.totalPriceMinor, 0)),
       total: money(r.totalMinor),
@@ -144,7 +164,7 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
           code: incentive.code,
           description: describeIncentive(incentive, locale),
           expires_on: incentive.expiresAt
-            ? new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: shop.timeZone }).format(incentive.expiresAt)
+            ? new Intl.DateTimeFormat(templateLocale, { dateStyle: "long", timeZone: shop.timeZone }).format(incentive.expiresAt)
             : null,
         }
       : null,
@@ -152,7 +172,7 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
 }
 
 /** Data for previews and for checking templates on save: every variable present, so a typo is caught. */
-export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}): TemplateInput {
+export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}, currency = "USD"): TemplateInput {
   return {
     shop: {
       name: shop.name ?? "Acme Outfitters",
@@ -160,6 +180,8 @@ export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}): 
       postalAddress: shop.postalAddress || "1 Market Street, Springfield, 12345, US",
       timeZone: shop.timeZone ?? "UTC",
       locale: shop.locale ?? "en",
+      logoUrl: shop.logoUrl ?? null,
+      accentColor: shop.accentColor ?? null,
     },
     recovery: {
       source: "shopify",
@@ -171,10 +193,10 @@ export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}): 
         { title: "Wool socks", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 1450, totalPriceMinor: 2900 },
       ],
       totalMinor: 11800,
-      currency: "USD",
+      currency,
       locale: shop.locale ?? "en",
     },
     links: { recoveryUrl: "https://example.com/checkout", unsubscribeUrl: "https://example.com/unsubscribe" },
-    incentive: { code: "BACK-SAMPLE7", type: "percentage", value: 10, currency: "USD", expiresAt: new Date("2030-01-08T00:00:00Z") },
+    incentive: { code: "BACK-SAMPLE7", type: "percentage", value: 10, currency, expiresAt: new Date("2030-01-08T00:00:00Z") },
   };
 }

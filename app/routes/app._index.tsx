@@ -13,10 +13,14 @@ import { db } from "../db.server";
 import { env } from "../env.server";
 import { NOT_CONTACTABLE_LABELS, type NotContactableReason } from "../components/labels";
 import { loadOverview } from "../models/dashboard.server";
+import { currencySummary, PERIOD_LABELS, PERIODS, rateText } from "../recovery/recovered";
 import { requestShopifySync } from "../sources/shopify/sync-request.server";
 import { readFormWithLimit } from "../security/request-limits.server";
+import type { MetaFunction } from "@remix-run/node";
+import { pageTitle } from "../components/page-title";
+import { HealthStrip } from "../components/health-strip";
+import { loadHealth } from "../models/health.server";
 
-const PERIODS = ["7", "30", "90", "365"] as const;
 const query = z.object({
   period: z.enum(PERIODS).catch("30"),
   currency: z.string().regex(/^[A-Z]{3}$/).optional().catch(undefined),
@@ -33,7 +37,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     db.sourceSync.findUnique({ where: { shopId_source: { shopId: shop.id, source: "shopify" } } }),
     db.stripeConnection.findFirst({ where: { shopId: shop.id }, orderBy: { createdAt: "desc" }, select: { lastEventAt: true, createdAt: true } }),
   ]);
+  // The health strip: campaign off, failed sends, Shopify's own email, sync (app/recovery/health.ts).
+  const health = await loadHealth(db, shop, now);
   return json({
+    health,
     // Only `npm run demo` sets it (refused in production): where the demo's captured emails can be read.
     demoInboxUrl: env.DEMO_INBOX_URL ?? null,
     period: params.period,
@@ -60,8 +67,10 @@ export const action = async ({ request }: ActionFunctionArgs) => {
 
 const SOURCE_LABEL = { shopify: "Shopify", stripe: "Stripe" } as const;
 
+export const meta: MetaFunction = () => [{ title: pageTitle("Overview") }];
+
 export default function Overview() {
-  const { overview, locale, period, isEmpty, sync, timezone, demoInboxUrl } = useLoaderData<typeof loader>();
+  const { overview, locale, period, isEmpty, sync, timezone, demoInboxUrl, health } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const submit = useSubmit();
   const navigation = useNavigation();
@@ -79,12 +88,7 @@ export default function Overview() {
     <InlineStack gap="300" blockAlign="end">
       <Select
         label="Period"
-        options={[
-          { label: "Last 7 days", value: "7" },
-          { label: "Last 30 days", value: "30" },
-          { label: "Last 90 days", value: "90" },
-          { label: "Last 12 months", value: "365" },
-        ]}
+        options={PERIODS.map((p) => ({ label: PERIOD_LABELS[p], value: p }))}
         value={period}
         onChange={(v) => setParam("period", v)}
       />
@@ -101,8 +105,15 @@ export default function Overview() {
     ["Clicks", ...rows.map((f) => number(f.clicks, locale)), number(t.clicks, locale)],
     ["Recovered by link", ...rows.map((f) => `${number(f.recoveredByLink.count, locale)} · ${fmtMoney(f.recoveredByLink.revenueMinor)}`), `${number(t.recoveredByLink.count, locale)} · ${fmtMoney(t.recoveredByLink.revenueMinor)}`],
     ["Recovered by window", ...rows.map((f) => `${number(f.recoveredByWindow.count, locale)} · ${fmtMoney(f.recoveredByWindow.revenueMinor)}`), `${number(t.recoveredByWindow.count, locale)} · ${fmtMoney(t.recoveredByWindow.revenueMinor)}`],
-    ["Recovery rate (link)", ...rows.map((f) => percent(f.abandoned ? f.recoveredByLink.count / f.abandoned : null, locale)), percent(overview.recoveryRate, locale)],
+    ["Recovered by link ÷ abandoned carts", ...rows.map((f) => percent(f.abandoned ? f.recoveredByLink.count / f.abandoned : null, locale)), percent(overview.recoveryRate, locale)],
   ];
+  // One definition of recovered (docs/decisions/082), in the selected currency; other currencies summarised, never added.
+  const byLink = currencySummary(overview.recoveredByCurrency, "link", cur, locale);
+  const byWindow = currencySummary(overview.recoveredByCurrency, "window", cur, locale);
+  const otherAbandoned = Object.entries(overview.abandonedByCurrency).filter(([c, a]) => c !== cur && a.count > 0).sort(([a], [b]) => a.localeCompare(b));
+  const otherAbandonedText = otherAbandoned.length
+    ? `+ ${otherAbandoned.length} other ${otherAbandoned.length === 1 ? "currency" : "currencies"}: ${otherAbandoned.map(([c, a]) => `${number(a.count, locale)} · ${money(a.valueMinor, c, locale)}`).join(", ")}`
+    : null;
   const notContactable = (Object.entries(t.notContactable) as [NotContactableReason, number][]).filter(([, n]) => n > 0);
 
   const syncCard = (
@@ -159,6 +170,7 @@ export default function Overview() {
         <NavigationProgress />
         <Layout>
           {demoBanner}
+        <HealthStrip issues={health} />
           <Layout.Section>
             <Card>
               <EmptyState heading="No abandoned carts yet" image="" action={{ content: "Review your campaign", url: "/app/campaigns" }} secondaryAction={{ content: "Connect Stripe", url: "/app/settings/stripe" }}>
@@ -182,14 +194,27 @@ export default function Overview() {
       <NavigationProgress />
       <Layout>
         {demoBanner}
+        <HealthStrip issues={health} />
         <Layout.Section>
           <BlockStack gap="400">
             {filters}
-            <InlineGrid columns={{ xs: 1, sm: 2, md: 4 }} gap="400">
-              <Stat label="Abandoned" value={number(t.abandoned, locale)} detail={fmtMoney(t.abandonedValueMinor)} />
-              <Stat label="Contactable" value={percent(t.abandoned ? t.contactable / t.abandoned : null, locale)} detail={`${number(t.contactable, locale)} of ${number(t.abandoned, locale)}`} />
-              <Stat label="Recovered by link" value={fmtMoney(t.recoveredByLink.revenueMinor)} detail={`${number(t.recoveredByLink.count, locale)} ${t.recoveredByLink.count === 1 ? "cart" : "carts"} after a Reclaim email · rate ${percent(overview.recoveryRate, locale)}`} />
-              <Stat label="Recovered by window" value={fmtMoney(t.recoveredByWindow.revenueMinor)} detail={`${number(t.recoveredByWindow.count, locale)} ${t.recoveredByWindow.count === 1 ? "order" : "orders"} after a click (reported apart)`} />
+            {/* Two columns at most beside the sidebar: four did not fit a money figure at 1024 and 1440 px (issue 21). */}
+            <InlineGrid columns={{ xs: 1, sm: 2 }} gap="400">
+              <Stat label="Abandoned" value={number(t.abandoned, locale)} detail={fmtMoney(t.abandonedValueMinor)} others={otherAbandonedText} />
+              <Stat label="Contactable" value={percent(t.abandoned ? t.contactable / t.abandoned : null, locale)} detail={rateText(t.contactable, t.abandoned, "abandoned carts", locale)} />
+              <Stat
+                testId="overview-recovered-link"
+                label="Recovered by link"
+                value={fmtMoney(byLink.main.revenueMinor)}
+                detail={`${number(byLink.main.count, locale)} ${byLink.main.count === 1 ? "cart" : "carts"} bought after a Reclaim email · ${rateText(byLink.main.count, t.abandoned, "abandoned carts", locale)}`}
+                others={byLink.othersText}
+              />
+              <Stat
+                label="Recovered by window"
+                value={fmtMoney(byWindow.main.revenueMinor)}
+                detail={`${number(byWindow.main.count, locale)} ${byWindow.main.count === 1 ? "order" : "orders"} within the window after a click (reported apart, never added)`}
+                others={byWindow.othersText}
+              />
             </InlineGrid>
             <Card>
               <BlockStack gap="200">
@@ -247,14 +272,17 @@ export default function Overview() {
   );
 }
 
-function Stat({ label, value, detail }: { label: string; value: string; detail: string }) {
+function Stat({ label, value, detail, others, testId }: { label: string; value: string; detail: string; others?: string | null; testId?: string }) {
   return (
     <Card>
-      <BlockStack gap="100">
-        <Text as="h3" variant="headingSm" tone="subdued">{label}</Text>
-        <Text as="p" variant="headingXl">{value}</Text>
-        <Text as="p" variant="bodySm" tone="subdued">{detail}</Text>
-      </BlockStack>
+      <div data-testid={testId} data-stat={label}>
+        <BlockStack gap="100">
+          <Text as="h3" variant="headingSm" tone="subdued">{label}</Text>
+          <Text as="p" variant="headingLg" numeric breakWord>{value}</Text>
+          <Text as="p" variant="bodySm" tone="subdued" breakWord>{detail}</Text>
+          {others ? <Text as="p" variant="bodySm" tone="subdued" breakWord>{others}</Text> : null}
+        </BlockStack>
+      </div>
     </Card>
   );
 }

@@ -1,24 +1,36 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json } from "@remix-run/node";
-import { Form, useLoaderData, useNavigate, useNavigation } from "@remix-run/react";
-import { Badge, BlockStack, Button, Card, EmptyState, IndexTable, InlineStack, Page, Text } from "@shopify/polaris";
+import { Form, useLoaderData, useNavigate, useNavigation, useSearchParams, useSubmit } from "@remix-run/react";
+import { Badge, BlockStack, Button, Card, EmptyState, IndexTable, InlineStack, Modal, Page, Select, Text } from "@shopify/polaris";
+import { useState } from "react";
+import { z } from "zod";
 import { requireAdmin } from "../auth.server";
-import { money, number } from "../components/format";
+import { number } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
 import { campaignResults, ensureDefaultCampaign, updateCampaignFilters } from "../models/campaign.server";
+import { currencySummary, PERIOD_LABELS, PERIODS, periodBounds, type RecoveredByCurrency } from "../recovery/recovered";
 import { readFormWithLimit } from "../security/request-limits.server";
+import type { MetaFunction } from "@remix-run/node";
+import { pageTitle } from "../components/page-title";
+
+const query = z.object({ period: z.enum(PERIODS).catch("30"), currency: z.string().regex(/^[A-Z]{3}$/).optional().catch(undefined) });
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
+  const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
+  // The Overview's period and currency, so the two pages show the same recovered figures.
+  const { from, to } = periodBounds(Number(params.period), new Date());
   const campaigns = await db.campaign.findMany({
     where: { shopId: shop.id },
     orderBy: [{ isDefault: "desc" }, { createdAt: "asc" }],
     include: { _count: { select: { steps: true } } },
   });
-  const results = await Promise.all(campaigns.map((c) => campaignResults(db, shop.id, c.id)));
+  const results = await Promise.all(campaigns.map((c) => campaignResults(db, shop.id, c.id, { from, to })));
   return json({
     locale: shop.locale,
+    period: params.period,
+    currency: params.currency ?? shop.currency,
     campaigns: campaigns.map((c, i) => ({
       id: c.id,
       name: c.name,
@@ -27,8 +39,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
       sources: c.sources,
       steps: c._count.steps,
       sent: results[i]!.steps.reduce((n, s) => n + s.sent, 0),
-      link: results[i]!.conversionsByLink,
-      window: results[i]!.conversionsByWindow,
+      recovered: results[i]!.recoveredByCurrency,
     })),
   });
 };
@@ -51,13 +62,26 @@ export const action = async ({ request }: ActionFunctionArgs) => {
 
 const SOURCES: Record<string, string> = { both: "Shopify and Stripe", shopify: "Shopify only", stripe: "Stripe only" };
 
+export const meta: MetaFunction = () => [{ title: pageTitle("Campaigns") }];
+
 export default function Campaigns() {
-  const { campaigns, locale } = useLoaderData<typeof loader>();
+  const { campaigns, locale, period, currency } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const navigation = useNavigation();
-  // Amounts in different currencies are listed side by side, never added.
-  const amounts = (byCurrency: Record<string, number>) =>
-    Object.entries(byCurrency).map(([currency, minor]) => money(minor, currency, locale)).join(" + ") || "—";
+  const submit = useSubmit();
+  const [params] = useSearchParams();
+  const [confirmDisable, setConfirmDisable] = useState<{ id: string; name: string } | null>(null);
+  // The selected currency first, every other one summarised beside it, never added (app/recovery/recovered.ts).
+  const figure = (byCurrency: RecoveredByCurrency, method: "link" | "window") => {
+    const s = currencySummary(byCurrency, method, currency, locale);
+    return (
+      <BlockStack gap="050">
+        <Text as="span" numeric>{s.text}</Text>
+        {s.othersText ? <Text as="span" variant="bodySm" tone="subdued">{s.othersText}</Text> : null}
+      </BlockStack>
+    );
+  };
+  const toggle = (id: string, intent: "enable" | "disable") => submit({ campaignId: id, intent }, { method: "post" });
 
   if (campaigns.length === 0) {
     return (
@@ -79,6 +103,18 @@ export default function Campaigns() {
     <Page title="Campaigns">
       <NavigationProgress />
       <BlockStack gap="300">
+        <InlineStack gap="300" blockAlign="end">
+          <Select
+            label="Recovered in"
+            options={PERIODS.map((p) => ({ label: PERIOD_LABELS[p], value: p }))}
+            value={period}
+            onChange={(v) => {
+              const next = new URLSearchParams(params);
+              next.set("period", v);
+              submit(next, { method: "get", replace: true });
+            }}
+          />
+        </InlineStack>
         <Card padding="0">
           <IndexTable
             resourceName={{ singular: "campaign", plural: "campaigns" }}
@@ -93,24 +129,44 @@ export default function Campaigns() {
                 <IndexTable.Cell>{SOURCES[c.sources] ?? c.sources}</IndexTable.Cell>
                 <IndexTable.Cell><InlineStack align="end">{number(c.steps, locale)}</InlineStack></IndexTable.Cell>
                 <IndexTable.Cell><InlineStack align="end">{number(c.sent, locale)}</InlineStack></IndexTable.Cell>
-                <IndexTable.Cell>{number(c.link.count, locale)} · {amounts(c.link.amountByCurrency)}</IndexTable.Cell>
-                <IndexTable.Cell>{number(c.window.count, locale)} · {amounts(c.window.amountByCurrency)}</IndexTable.Cell>
+                <IndexTable.Cell><div data-testid={`campaign-recovered-link-${c.id}`}>{figure(c.recovered, "link")}</div></IndexTable.Cell>
+                <IndexTable.Cell>{figure(c.recovered, "window")}</IndexTable.Cell>
                 <IndexTable.Cell>
-                  {/* The form stops the row's click so that toggling does not also open the campaign. */}
+                  {/* Stops the row's click so that toggling does not also open the campaign. */}
                   <div onClick={(e) => e.stopPropagation()}>
-                    <Form method="post">
-                      <input type="hidden" name="campaignId" value={c.id} />
-                      <input type="hidden" name="intent" value={c.enabled ? "disable" : "enable"} />
-                      <Button submit size="slim">{c.enabled ? "Disable" : "Enable"}</Button>
-                    </Form>
+                    {c.enabled ? (
+                      <Button size="slim" onClick={() => setConfirmDisable({ id: c.id, name: c.name })}>Disable</Button>
+                    ) : (
+                      <Button size="slim" onClick={() => toggle(c.id, "enable")}>Enable</Button>
+                    )}
                   </div>
                 </IndexTable.Cell>
               </IndexTable.Row>
             ))}
           </IndexTable>
         </Card>
-        <Text as="p" tone="subdued">Recovered by link: the buyer completed the same checkout (Shopify) or the recovered session (Stripe). By window: the same buyer ordered within the attribution window after clicking. The two are never added together.</Text>
+        <Text as="p" tone="subdued">
+          {`${PERIOD_LABELS[period]}, by purchase date, as on the Overview. Recovered means bought after a Reclaim email: by link, the buyer completed the same checkout (Shopify) or the recovered session (Stripe); by window, the same buyer ordered within the attribution window after clicking. The two are never added together, and carts bought without an email are not counted.`}
+        </Text>
       </BlockStack>
+      <Modal
+        open={confirmDisable !== null}
+        onClose={() => setConfirmDisable(null)}
+        title={`Disable “${confirmDisable?.name ?? ""}”?`}
+        primaryAction={{
+          content: "Disable campaign",
+          destructive: true,
+          onAction: () => {
+            if (confirmDisable) toggle(confirmDisable.id, "disable");
+            setConfirmDisable(null);
+          },
+        }}
+        secondaryActions={[{ content: "Keep it on", onAction: () => setConfirmDisable(null) }]}
+      >
+        <Modal.Section>
+          <Text as="p">No new abandoned cart will enter this campaign while it is off, and the emails it has already scheduled are not sent (each cart's timeline will say the campaign was turned off). You can enable it again at any time; emails skipped while it was off are not sent later.</Text>
+        </Modal.Section>
+      </Modal>
     </Page>
   );
 }

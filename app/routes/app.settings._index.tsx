@@ -6,9 +6,13 @@ import { requireAdmin } from "../auth.server";
 import { FormCheckbox, FormSelect, FormTextField } from "../components/form-fields";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { loadEmailSettings, saveEmailSettings, sendTestEmail } from "../email/settings.server";
+import { loadEmailSettings, saveBrandSettings, saveEmailSettings, sendTestEmail } from "../email/settings.server";
+import { env } from "../env.server";
+import { EmailSendingForm } from "../components/email-sending-form";
 import { loadPolicySettings, savePolicySettings, saveShopifyEmailSettings } from "../models/shop-settings.server";
 import { readFormWithLimit } from "../security/request-limits.server";
+import type { MetaFunction } from "@remix-run/node";
+import { pageTitle } from "../components/page-title";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop, session } = await requireAdmin(request);
@@ -28,10 +32,20 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     failedFlowTriggers,
     privacyRequests,
     shopifyEmailPolicy: shop.shopifyEmailPolicy === "send_anyway" ? "send_anyway" : "defer",
+    // "Log only" writes emails to the server log: offered in development only, never to a merchant in production.
+    allowLogTransport: env.NODE_ENV !== "production",
+    timeZones: timeZoneOptions(policy.timezone),
   });
 };
 
-type ActionResult = { intent: string; ok: boolean; message?: string; fieldErrors?: Record<string, string> };
+/** Every IANA time zone the runtime knows, UTC first; a stored zone it does not list is kept as an option. */
+function timeZoneOptions(current: string) {
+  const zones = ["UTC", ...Intl.supportedValuesOf("timeZone").filter((z) => z !== "UTC")];
+  if (!zones.includes(current)) zones.unshift(current);
+  return zones.map((z) => ({ label: z.replace(/_/g, " "), value: z }));
+}
+
+type ActionResult = { intent: string; ok: boolean; message?: string; fieldErrors?: Record<string, string>; warnings?: Record<string, string> };
 
 export const action = async ({ request }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
@@ -46,7 +60,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   if (intent === "email") {
     const result = await saveEmailSettings(db, shop.id, fields);
     return result.ok
-      ? json<ActionResult>({ intent, ok: true, message: "Email settings saved." })
+      ? json<ActionResult>({ intent, ok: true, message: "Email settings saved.", warnings: result.warnings })
       : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
   }
   if (intent === "shopify-email") {
@@ -56,18 +70,28 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
   }
   if (intent === "test-email") {
-    const result = await sendTestEmail(db, shop.id, fields.to ?? "");
+    // What is on screen, saved or not: the form posts every field with the test (nothing is written).
+    const { to = "", ...unsaved } = fields;
+    const result = await sendTestEmail(db, shop.id, to, { unsaved });
     return result.ok
-      ? json<ActionResult>({ intent, ok: true, message: `Test email sent to ${fields.to}.` })
-      : json<ActionResult>({ intent, ok: false, fieldErrors: { to: result.error } }, { status: 400 });
+      ? json<ActionResult>({ intent, ok: true, message: result.logged ? `Test email written to the server log (Log only: nothing was sent to ${to}).` : `Test email sent to ${to} with the settings on screen. Save them to use them for recovery emails.` })
+      : json<ActionResult>({ intent, ok: false, message: result.error, fieldErrors: { ...result.fieldErrors, ...(result.fieldErrors ? {} : { to: result.error }) } }, { status: result.retryAfterSeconds ? 429 : 400 });
+  }
+  if (intent === "brand") {
+    const result = await saveBrandSettings(db, shop.id, fields);
+    return result.ok
+      ? json<ActionResult>({ intent, ok: true, message: "Brand saved: your logo and colour are used in the emails from now on." })
+      : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
   }
   return json<ActionResult>({ intent: String(intent), ok: false, message: "Unknown action" }, { status: 400 });
 };
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+export const meta: MetaFunction = () => [{ title: pageTitle("Settings") }];
+
 export default function Settings() {
-  const { policy, email, stripe, staffEmail, pixel, failedFlowTriggers, privacyRequests, shopifyEmailPolicy } = useLoaderData<typeof loader>();
+  const { policy, email, stripe, staffEmail, pixel, failedFlowTriggers, privacyRequests, shopifyEmailPolicy, allowLogTransport, timeZones } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as ActionResult | undefined;
   const navigation = useNavigation();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
@@ -110,49 +134,36 @@ export default function Settings() {
                   <FormTextField name="quietHoursStart" label="Quiet hours from" type="time" initial={policy.quietHoursStart} error={err("policy", "quietHoursStart")} />
                   <FormTextField name="quietHoursEnd" label="Quiet hours until" type="time" initial={policy.quietHoursEnd} error={err("policy", "quietHoursEnd")} helpText="Emails due inside quiet hours wait until they end." />
                 </FormLayout.Group>
-                <FormTextField name="timezone" label="Time zone" initial={policy.timezone} error={err("policy", "timezone")} helpText="IANA name, e.g. Europe/Paris. Used for quiet hours." />
+                <FormSelect name="timezone" label="Time zone" initial={policy.timezone} options={timeZones} error={err("policy", "timezone")} helpText="Used for quiet hours. Taken from your Shopify store when Reclaim is installed." />
                 <InlineStack align="end"><Button submit variant="primary" loading={busy("policy")}>Save policy</Button></InlineStack>
               </FormLayout>
             </Form>
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection title="Email sending" description="Recovery emails go out through your own email provider's SMTP server. Every email carries a one-click unsubscribe and your postal address.">
+        <Layout.AnnotatedSection id="email-sending" title="Email sending" description="Recovery emails go out through your own email provider's SMTP server. Every email carries a one-click unsubscribe and your postal address.">
           <Card>
-            <BlockStack gap="400">
-              {email.setupProblem ? <Banner tone="warning">{email.setupProblem}</Banner> : null}
-              <Form method="post">
-                <input type="hidden" name="intent" value="email" />
-                <FormLayout>
-                  {banner("email")}
-                  <FormSelect name="emailTransport" label="Transport" initial={email.emailTransport} error={err("email", "emailTransport")} options={[{ label: "SMTP", value: "smtp" }, { label: "Log only (development: nothing is sent)", value: "log" }]} />
-                  <FormLayout.Group>
-                    <FormTextField name="senderName" label="Sender name" initial={email.senderName ?? ""} error={err("email", "senderName")} />
-                    <FormTextField name="senderEmail" label="Sender email" type="email" initial={email.senderEmail ?? ""} error={err("email", "senderEmail")} />
-                  </FormLayout.Group>
-                  <FormTextField name="replyTo" label="Reply-to (optional)" type="email" initial={email.replyTo ?? ""} error={err("email", "replyTo")} />
-                  <FormLayout.Group>
-                    <FormTextField name="smtpHost" label="SMTP host" initial={email.smtpHost ?? ""} error={err("email", "smtpHost")} />
-                    <FormTextField name="smtpPort" label="SMTP port" type="number" initial={email.smtpPort ? String(email.smtpPort) : ""} error={err("email", "smtpPort")} />
-                  </FormLayout.Group>
-                  <FormCheckbox name="smtpSecure" label="Use TLS from the start (port 465)" initial={email.smtpSecure} helpText="Otherwise STARTTLS is used when the server offers it." />
-                  <FormLayout.Group>
-                    <FormTextField name="smtpUser" label="SMTP user" initial={email.smtpUser ?? ""} error={err("email", "smtpUser")} />
-                    <FormTextField name="smtpPassword" label="SMTP password" type="password" initial="" error={err("email", "smtpPassword")} helpText={email.hasSmtpPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."} />
-                  </FormLayout.Group>
-                  <FormTextField name="postalAddress" label="Postal address" multiline={3} initial={email.postalAddress} error={err("email", "postalAddress")} helpText="Shown in every email's footer, as anti-spam laws require." />
-                  <InlineStack align="end"><Button submit variant="primary" loading={busy("email")}>Save email settings</Button></InlineStack>
-                </FormLayout>
-              </Form>
-              <Form method="post">
-                <input type="hidden" name="intent" value="test-email" />
-                <BlockStack gap="200">
-                  {banner("test-email")}
-                  <FormTextField name="to" label="Send a test email to" type="email" initial={staffEmail} error={err("test-email", "to")} />
-                  <InlineStack align="end"><Button submit loading={busy("test-email")}>Send test email</Button></InlineStack>
-                </BlockStack>
-              </Form>
-            </BlockStack>
+            <EmailSendingForm
+              email={email}
+              staffEmail={staffEmail}
+              allowLogTransport={allowLogTransport}
+              result={result && (result.intent === "email" || result.intent === "test-email") ? result : undefined}
+              busy={busy("email") ? "email" : busy("test-email") ? "test-email" : null}
+            />
+          </Card>
+        </Layout.AnnotatedSection>
+
+        <Layout.AnnotatedSection id="brand" title="Brand" description="Your logo and colour in every recovery email: the logo on top, the colour on the default templates' buttons.">
+          <Card>
+            <Form method="post">
+              <input type="hidden" name="intent" value="brand" />
+              <FormLayout>
+                {banner("brand")}
+                <FormTextField name="brandLogoUrl" label="Logo address (https)" initial={email.brandLogoUrl ?? ""} error={err("brand", "brandLogoUrl")} placeholder="https://cdn.shopify.com/…/logo.png" helpText="An image on a public https address, about 400 × 80 pixels. Tip: upload it in Shopify admin › Content › Files and copy its link." />
+                <FormTextField name="brandAccentColor" label="Accent colour" initial={email.brandAccentColor ?? ""} error={err("brand", "brandAccentColor")} placeholder="#111827" helpText="A hex colour such as #1a73e8. Pick one with enough contrast for white button text." />
+                <InlineStack align="end"><Button submit variant="primary" loading={busy("brand")}>Save brand</Button></InlineStack>
+              </FormLayout>
+            </Form>
           </Card>
         </Layout.AnnotatedSection>
 

@@ -9,6 +9,8 @@ import { db } from "../db.server";
 import { CHECKOUT_RECOVERED_FIELDS, CHECKOUT_RECOVERED_HANDLE } from "../flow/checkout-recovered";
 import { listDeliveries, retryDelivery } from "../flow/deliveries.server";
 import { readFormWithLimit } from "../security/request-limits.server";
+import type { MetaFunction } from "@remix-run/node";
+import { pageTitle } from "../components/page-title";
 
 /**
  * Settings → Shopify Flow: what the "Checkout recovered" trigger carries, and every recent delivery of it (sent, waiting
@@ -48,6 +50,8 @@ const TYPE_LABEL: Record<string, string> = {
   url: "URL",
 };
 const STATUS_TONE = { sent: "success", pending: "attention", failed: "critical", withdrawn: undefined } as const;
+
+export const meta: MetaFunction = () => [{ title: pageTitle("Shopify Flow · Settings") }];
 
 export default function FlowSettings() {
   const { handle, fields, deliveries, counts, locale, timezone } = useLoaderData<typeof loader>();

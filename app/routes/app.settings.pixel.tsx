@@ -9,8 +9,11 @@ import { db } from "../db.server";
 import { enqueuePixelActivation } from "../jobs/definitions/activate-web-pixel.server";
 import { PIXEL_COMPLETION_HOLD_MS } from "../recovery/decide";
 import { readFormWithLimit } from "../security/request-limits.server";
+import { lastPixelEvent } from "../models/pixel-checkout.server";
 import { activateAndRecord, type WebPixelStatus } from "../sources/pixel/activate.server";
 import { adminGraphqlFor } from "../sources/shopify/admin-client.server";
+import type { MetaFunction } from "@remix-run/node";
+import { pageTitle } from "../components/page-title";
 
 /**
  * Settings → Checkout pixel: whether Reclaim's web pixel is on for this shop, why not if it is not, the last event it
@@ -26,14 +29,14 @@ const EVENT_NAMES: Record<string, string> = {
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
   const [lastEvent, unconfirmed] = await Promise.all([
-    db.inboundEvent.findFirst({ where: { source: "pixel", receiver: shop.domain }, orderBy: { receivedAt: "desc" }, select: { receivedAt: true, topic: true } }),
+    lastPixelEvent(db, shop),
     db.recovery.count({ where: { shopId: shop.id, pixelOnly: true } }),
   ]);
   return json({
     status: (shop.webPixelStatus as WebPixelStatus) ?? "not_activated",
     error: shop.webPixelError,
     updatedAt: shop.webPixelUpdatedAt?.toISOString() ?? null,
-    lastEvent: lastEvent ? { at: lastEvent.receivedAt.toISOString(), name: EVENT_NAMES[lastEvent.topic] ?? lastEvent.topic } : null,
+    lastEvent: lastEvent ? { at: lastEvent.at.toISOString(), name: EVENT_NAMES[lastEvent.name] ?? lastEvent.name } : null,
     unconfirmed,
     holdHours: PIXEL_COMPLETION_HOLD_MS / 3_600_000,
     locale: shop.locale,
@@ -62,6 +65,8 @@ const STATUS: Record<WebPixelStatus, { label: string; tone: BadgeProps["tone"] }
   missing_scopes: { label: "Needs permissions", tone: "warning" },
   failed: { label: "Failed", tone: "critical" },
 };
+
+export const meta: MetaFunction = () => [{ title: pageTitle("Checkout pixel · Settings") }];
 
 export default function PixelSettings() {
   const data = useLoaderData<typeof loader>();

@@ -18,6 +18,8 @@ import {
 } from "../models/mirror-unsubscribes.server";
 import { listPrivacyRequests, type PrivacyRequestRow } from "../privacy/requests.server";
 import { readFormWithLimit } from "../security/request-limits.server";
+import type { MetaFunction } from "@remix-run/node";
+import { pageTitle } from "../components/page-title";
 
 /**
  * Settings → Privacy: "Mirror unsubscribes to Shopify" (an optional permission requested at runtime, docs/decisions/078-mirror-unsubscribes.md),
@@ -252,6 +254,8 @@ function DownloadExport({ row }: { row: PrivacyRequestRow }) {
     </BlockStack>
   );
 }
+
+export const meta: MetaFunction = () => [{ title: pageTitle("Privacy · Settings") }];
 
 export default function PrivacySettings() {
   const { requests, locale, timezone, mirror } = useLoaderData<typeof loader>();

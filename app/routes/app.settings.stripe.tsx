@@ -13,6 +13,7 @@ import {
   InlineStack,
   Layout,
   List,
+  Modal,
   Page,
   Text,
   TextField,
@@ -38,6 +39,8 @@ import {
 import { STRIPE_KEY_PERMISSIONS } from "../sources/stripe/api.server";
 import { STRIPE_API_VERSION } from "../sources/stripe/stripe-client.server";
 import { readFormWithLimit } from "../security/request-limits.server";
+import type { MetaFunction } from "@remix-run/node";
+import { pageTitle } from "../components/page-title";
 
 /**
  * Settings → Stripe. The merchant registers Reclaim's endpoint in Stripe and pastes its signing secret (and optionally a
@@ -164,6 +167,8 @@ function SecretField({ label, name, helpText, error, reset }: { label: string; n
   );
 }
 
+export const meta: MetaFunction = () => [{ title: pageTitle("Stripe · Settings") }];
+
 export default function StripeSettings() {
   const { endpointUrl, eventTypes, apiVersion, ignored, connection, stripeSourceEnabled, keyPermissions } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
@@ -171,6 +176,7 @@ export default function StripeSettings() {
   const busy = navigation.state !== "idle";
   const errors = result?.errors ?? {};
   const errorFor = (intent: Intent, name: "webhookSecret" | "apiKey") => (result?.intent === intent ? errors[name] : undefined);
+  const [confirmDisconnect, setConfirmDisconnect] = useState(false);
 
   return (
     <Page title="Stripe" subtitle="Recover abandoned Stripe Checkout sessions and Payment Links with the same campaigns as Shopify checkouts.">
@@ -476,15 +482,32 @@ export default function StripeSettings() {
                   Disconnect
                 </Text>
                 <Text as="p">The endpoint refuses events from then on. Recoveries already made stay.</Text>
-                <Form method="post">
-                  <input type="hidden" name="intent" value="disconnect" />
-                  <input type="hidden" name="connectionId" value={connection.id} />
-                  <Button submit tone="critical" loading={busy}>
-                    Disconnect Stripe
+                <Box>
+                  <Button tone="critical" loading={busy && navigation.formData?.get("intent") === "disconnect"} onClick={() => setConfirmDisconnect(true)}>
+                    Disconnect Stripe…
                   </Button>
-                </Form>
+                </Box>
               </BlockStack>
             </Card>
+            <Modal open={confirmDisconnect} onClose={() => setConfirmDisconnect(false)} title="Disconnect Stripe?">
+              <Modal.Section>
+                <Form method="post" onSubmit={() => setConfirmDisconnect(false)}>
+                  <BlockStack gap="300">
+                    <Text as="p">
+                      Stripe&apos;s events are refused from then on: sessions that expire are no longer recovered, and purchases made through
+                      recovery links already sent are no longer credited. Recoveries already made stay. Connecting again needs the signing
+                      secret of a Stripe endpoint.
+                    </Text>
+                    <input type="hidden" name="intent" value="disconnect" />
+                    <input type="hidden" name="connectionId" value={connection.id} />
+                    <InlineStack gap="200" align="end">
+                      <Button onClick={() => setConfirmDisconnect(false)}>Keep Stripe connected</Button>
+                      <Button submit variant="primary" tone="critical">Disconnect Stripe</Button>
+                    </InlineStack>
+                  </BlockStack>
+                </Form>
+              </Modal.Section>
+            </Modal>
           </Layout.Section>
         )}
       </Layout>

@@ -3,10 +3,12 @@ import { json } from "@remix-run/node";
 import { Link, Outlet, useLoaderData, useRouteError } from "@remix-run/react";
 import { NavMenu } from "@shopify/app-bridge-react";
 import polarisStyles from "@shopify/polaris/build/esm/styles.css?url";
+import polarisEnglish from "@shopify/polaris/locales/en.json";
 import { boundary } from "@shopify/shopify-app-remix/server";
 import { AppProvider } from "@shopify/shopify-app-remix/react";
 import { requireAdmin } from "../auth.server";
 import { env } from "../env.server";
+import type { MetaFunction } from "@remix-run/node";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: polarisStyles }];
 
@@ -16,10 +18,22 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return json({ apiKey: env.SHOPIFY_API_KEY });
 };
 
+export const meta: MetaFunction = () => [{ title: "Reclaim" }];
+
+/**
+ * Polaris reads a toned badge with its tone's name first, in visually hidden text run into the label ("SuccessShopify",
+ * "CriticalFailed"). Every badge here says what it means in its own words, and colour is never the only signal, so the
+ * tone names are dropped; a badge that needs context says it (app/components/badges.tsx: "Source: Shopify").
+ */
+const POLARIS_I18N = [
+  { Polaris: { Badge: { TONE_LABELS: { info: "", success: "", warning: "", critical: "", attention: "", new: "", readOnly: "", enabled: "" } } } },
+  polarisEnglish,
+];
+
 export default function AppShell() {
   const { apiKey } = useLoaderData<typeof loader>();
   return (
-    <AppProvider isEmbeddedApp apiKey={apiKey}>
+    <AppProvider isEmbeddedApp apiKey={apiKey} i18n={POLARIS_I18N}>
       <NavMenu>
         <Link to="/app" rel="home">
           Overview

@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@prisma/client";
-import { decryptSecret, encryptSecret, isEncrypted, needsReencryption, type KeyRing } from "./encryption.server";
+import { decryptSecret, encryptSecret, isEncrypted, needsReencryption, type KeyRing, type SecretPlace } from "./encryption.server";
 
 /**
  * Every column that holds a secret encrypted with encryptSecret, by model. `npm run keys:rotate` re-encrypts exactly
@@ -15,15 +15,16 @@ export const ENCRYPTED_COLUMNS = {
 type Row = Record<string, string | null> & { id: string };
 
 /**
- * Re-encrypts, with the ring's current (first) key, every stored secret that was encrypted with another key of the
- * ring. Safe while the app runs: each row is written only if its encrypted values are still the ones read
+ * Re-encrypts, with the ring's current (first) key and bound to its place (format v2, docs/decisions/079), every stored
+ * secret that was encrypted with another key of the ring or in the older format without its place (v1). Safe while the
+ * app runs: each row is written only if its encrypted values are still the ones read
  * (compare-and-set), so a secret the merchant changes meanwhile is never overwritten with the old one; such a row is
  * read again. Returns how many rows were rewritten. Once it returns, older keys can leave ENCRYPTION_KEYS.
  */
 export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promise<number> {
   let rewritten = 0;
-  const next = (value: string | null) =>
-    value && isEncrypted(value) && needsReencryption(value, ring) ? encryptSecret(decryptSecret(value, ring), ring) : value;
+  const next = (value: string | null, place: SecretPlace) =>
+    value && isEncrypted(value) && needsReencryption(value, ring) ? encryptSecret(decryptSecret(value, place, ring), place, ring) : value;
 
   async function each(model: keyof typeof ENCRYPTED_COLUMNS, ids: () => Promise<string[]>, read: (id: string) => Promise<Row | null>, write: (id: string, expected: Row, data: Row) => Promise<number>) {
     const columns = ENCRYPTED_COLUMNS[model];
@@ -31,7 +32,7 @@ export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promis
       for (let attempt = 0; attempt < 5; attempt++) {
         const row = await read(id);
         if (!row) break; // deleted meanwhile
-        const data = Object.fromEntries(columns.map((c) => [c, next(row[c] ?? null)])) as Row;
+        const data = Object.fromEntries(columns.map((c) => [c, next(row[c] ?? null, { model, column: c, rowId: id } as SecretPlace)])) as Row;
         if (columns.every((c) => data[c] === row[c])) break;
         if ((await write(id, row, data)) === 1) {
           rewritten++;

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEmbedded, screenshotPath, startBrowserApp } from "../helpers/browser";
@@ -29,7 +28,7 @@ describe("dashboard in Chromium", () => {
     const view = await openEmbedded(browser, server.url);
     await view.goto("/app");
     await expect.poll(() => view.page.getByText("Recovered by link").first().isVisible()).toBe(true);
-    expect(await view.page.locator(".recharts-bar-rectangle").count()).toBeGreaterThan(0);
+    expect(await view.page.locator(".reclaim-chart-bar").count()).toBeGreaterThan(0);
     await view.page.screenshot({ path: screenshotPath("overview"), fullPage: true });
     expect(view.consoleErrors).toEqual([]);
   });
@@ -53,10 +52,15 @@ describe("dashboard in Chromium", () => {
     await view.goto(`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}`);
     await expect.poll(() => view.page.getByText("Timeline").isVisible()).toBe(true);
     await view.page.screenshot({ path: screenshotPath("recovery-detail"), fullPage: true });
-    await view.page.getByRole("button", { name: "Stop emails for this cart" }).click();
+    // Stopping asks first (issue 21): nothing is cancelled until the merchant confirms in the dialog.
+    await view.page.getByRole("button", { name: "Stop emails for this cart…" }).click();
+    await view.page.getByRole("dialog").getByRole("button", { name: "Stop emails" }).click();
     await expect.poll(() => view.page.getByText(/pending email\(s\) cancelled/).isVisible(), { timeout: 10_000 }).toBe(true);
     expect(view.consoleErrors).toEqual([]);
-    expect(existsSync(screenshotPath("recovery-detail"))).toBe(true);
+    // What the merchant asked for happened: the cart's scheduled email is cancelled in the database, not only in words.
+    const { db } = await import("~/db.server");
+    const messages = await db.message.findMany({ where: { recoveryId: seeded.shopifyRecoveries[1]!.id, position: 2 }, select: { status: true } });
+    expect(messages).toEqual([{ status: "cancelled" }]);
   });
 
   it("a campaign edit persists after reload, and the live preview renders", async () => {

@@ -1,26 +1,72 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { TEST_ENV } from "../setup/test-env";
 import { signSessionToken, TEST_SHOP } from "./shopify";
 
-/** Debian's chromium package (installed by .ci/run); override with CHROMIUM_PATH. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/**
+ * The browser the tests drive: `CHROMIUM_PATH` when set (e.g. Debian's /usr/bin/chromium), otherwise the Chromium that
+ * `npm ci` brought in `@sparticuz/chromium` (no apt step, no download), unpacked once per machine.
+ */
+export interface ChromiumBuild {
+  executablePath: string;
+  /** Where it came from, for messages. */
+  source: "CHROMIUM_PATH" | "@sparticuz/chromium";
+  /** Extra environment for the browser process (fonts for the npm build). */
+  env: Record<string, string>;
+}
 
-export function requireChromium() {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`);
+export function resolveChromium(environment: NodeJS.ProcessEnv = process.env): ChromiumBuild {
+  const configured = environment.CHROMIUM_PATH?.trim();
+  if (configured) {
+    if (!existsSync(configured)) throw new Error(`CHROMIUM_PATH is ${configured}, which does not exist: unset it to use the Chromium from npm (@sparticuz/chromium)`);
+    return { executablePath: configured, source: "CHROMIUM_PATH", env: {} };
   }
+  const dir = unpackNpmChromium();
+  return { executablePath: path.join(dir, "chromium"), source: "@sparticuz/chromium", env: { FONTCONFIG_FILE: path.join(dir, "reclaim-fonts.conf") } };
 }
 
 /**
- * Builds the app for production into `dir` (the same `remix vite:build` as `npm run build`), once per test run: test
- * files run in parallel, and two builds writing one folder leave a manifest that names files the other removed. The
- * first file to ask builds into a private folder and renames it into place; the others wait for it.
+ * `@sparticuz/chromium` ships Chromium brotli-compressed; `executablePath()` unpacks it into os.tmpdir() and returns the
+ * binary once the file *exists*, so two test files unpacking at once could launch a half-written binary. Each caller
+ * unpacks into a private folder (its TMPDIR) in a child process and renames it into place; a loser of the race drops
+ * its copy. Versioned, so an upgrade of the package unpacks afresh.
+ */
+function unpackNpmChromium(): string {
+  // The package does not export its package.json; tests run from the project root (as buildApp assumes too).
+  const version = (JSON.parse(readFileSync(path.resolve("node_modules/@sparticuz/chromium/package.json"), "utf8")) as { version: string }).version;
+  const dir = path.join(tmpdir(), `reclaim-chromium-${version}`);
+  if (existsSync(path.join(dir, "chromium"))) return dir;
+  const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(staging, { recursive: true });
+  try {
+    const script = `const { default: c } = await import("@sparticuz/chromium"); process.stdout.write(await c.executablePath());`;
+    const binary = execFileSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, TMPDIR: staging }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    if (binary !== path.join(staging, "chromium")) throw new Error(`@sparticuz/chromium unpacked to ${binary}, not into ${staging}`);
+    // The package's fonts.conf names /tmp/fonts; ours names the unpacked fonts, after the system's when it has any.
+    writeFileSync(
+      path.join(staging, "reclaim-fonts.conf"),
+      `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n  <dir>${path.join(dir, "fonts")}</dir>\n  <cachedir>${path.join(dir, "fonts-cache")}</cachedir>\n</fontconfig>\n`,
+    );
+    renameSync(staging, dir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    if (existsSync(path.join(dir, "chromium"))) return dir; // another process renamed its copy first
+    throw new Error(`could not unpack the Chromium of @sparticuz/chromium: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return dir;
+}
+
+/**
+ * Builds the app for production into `dir` as `npm run build` does (`remix vite:build`, then the compiled Node entry
+ * points of scripts/build-node.mjs into `dir/node`), once per test run: test files run in parallel, and two builds
+ * writing one folder leave a manifest that names files the other removed. The first file to ask builds into a private
+ * folder and renames it into place; the others wait for it.
  */
 export function buildApp(dir: string) {
-  const done = path.join(dir, "server", "index.js");
+  const done = path.join(dir, "node", "server", "index.js");
   if (existsSync(done)) return;
   const failed = `${dir}.failed`;
   try {
@@ -37,7 +83,9 @@ export function buildApp(dir: string) {
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   try {
-    execFileSync(path.resolve("node_modules/.bin/remix"), ["vite:build"], { env: { ...process.env, REMIX_BUILD_DIR: tmp, NODE_ENV: "production" }, stdio: "pipe" });
+    const env: NodeJS.ProcessEnv = { ...process.env, REMIX_BUILD_DIR: tmp, NODE_ENV: "production" };
+    execFileSync(path.resolve("node_modules/.bin/remix"), ["vite:build"], { env, stdio: "pipe" });
+    execFileSync(process.execPath, ["scripts/build-node.mjs"], { env, stdio: "pipe" });
     renameSync(tmp, dir);
   } catch (error) {
     const detail = (error as { stderr?: Buffer }).stderr?.toString() || String(error);
@@ -65,11 +113,14 @@ export async function startBrowserApp() {
   };
 }
 
-/** Starts the production server (server/index.ts) on a random loopback port. */
+/**
+ * Starts the production server as `npm start` does: the compiled server/index.ts (`<buildDir>/node/server/index.js`)
+ * under plain `node`, no tsx, on a random loopback port.
+ */
 export async function startServer(options: { buildDir: string; databaseUrl: string; env?: Record<string, string> }): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
+  const child = spawn(process.execPath, [path.join(options.buildDir, "node/server/index.js")], {
     env: {
-      ...process.env,
+      ...withoutLoaders(process.env),
       ...TEST_ENV,
       NODE_ENV: "production",
       REMIX_BUILD_DIR: options.buildDir,
@@ -100,10 +151,26 @@ export async function startServer(options: { buildDir: string; databaseUrl: stri
   };
 }
 
+/**
+ * The environment of a production process started from a test: without NODE_OPTIONS, so that a loader the test runner
+ * may have put there (tsx) cannot make TypeScript run where production runs plain JavaScript.
+ */
+export function withoutLoaders(environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _ignored, ...rest } = environment;
+  return rest;
+}
+
+/**
+ * Launches Chromium (see resolveChromium). Not `@sparticuz/chromium`'s own `args`: they are for AWS Lambda and switch
+ * off what the tests look at (`--disable-web-security`, `--allow-running-insecure-content`, site isolation) or make
+ * the browser fragile with several pages (`--single-process`). What it needs here: no sandbox (containers, root),
+ * no GPU, and nothing that reaches the network on its own.
+ */
 export function launchBrowser(): Promise<Browser> {
-  requireChromium();
+  const build = resolveChromium();
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: build.executablePath,
+    env: { ...process.env, ...build.env },
     args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
 }

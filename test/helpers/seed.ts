@@ -33,7 +33,9 @@ export async function seedShop(db: PrismaClient, domain: string, options: { now?
   // Messages: 3 sent (2 Shopify, 1 Stripe), 1 scheduled.
   const sent = [];
   for (const r of [shopifyRecoveries[0]!, shopifyRecoveries[1]!, stripeRecoveries[0]!]) {
-    sent.push(await db.message.create({ data: { shopId: shop.id, recoveryId: r.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, status: "sent", scheduledFor: hoursAgo(9), sentAt: hoursAgo(9), toEmail: r.email } }));
+    // As the send path stores it at hand-off: the rendered subject and HTML (with the buyer's signed links).
+    const rendered = { subject: `You left something behind, ${prefix}`, bodyHtml: `<p>Hi ${prefix}</p><p><a href="https://app.example/email/click?t=${prefix}-signed">Return to your cart</a></p>` };
+    sent.push(await db.message.create({ data: { shopId: shop.id, recoveryId: r.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, status: "sent", scheduledFor: hoursAgo(9), sentAt: hoursAgo(9), toEmail: r.email, ...rendered } }));
   }
   await db.message.create({ data: { shopId: shop.id, recoveryId: shopifyRecoveries[1]!.id, campaignId: campaign.id, stepId: campaign.steps[1]!.id, position: 2, status: "scheduled", scheduledFor: new Date(now.getTime() + 3_600_000) } });
   // Clicks on two messages; one link conversion (Shopify), one window conversion (Stripe).

@@ -40,10 +40,30 @@ describe("campaigns", () => {
     expect((await db.campaign.findUniqueOrThrow({ where: { id: campaignId } })).enabled).toBe(true);
   });
 
+  it("refuses Email 2 before Email 1 with a field error in words, and a delay that is not a number, saving nothing", async () => {
+    const before = await db.campaignStep.findUniqueOrThrow({ where: { id: steps[1]!.id } });
+    const early = await post(stepForm({ stepId: steps[1]!.id, delayHours: "0.5" }));
+    expect(early.status).toBe(400);
+    expect(early.body.fieldErrors).toEqual({ delayMinutes: "Email 2 must be sent after Email 1 (1 hour after abandonment): use a delay longer than 1 hour" });
+    const nan = await post(stepForm({ stepId: steps[1]!.id, delayHours: "soon" }));
+    expect(nan.body.fieldErrors).toEqual({ delayMinutes: "Delay must be a number of hours" });
+    expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[1]!.id } })).toEqual(before);
+  });
+
+  it("takes a fixed-amount discount in the shop currency's units: 5 is 5.00 EUR, stored as 500", async () => {
+    const { status } = await post(stepForm({ stepId: steps[2]!.id, delayHours: "72", incentiveType: "fixed_amount", incentiveValue: "5", incentiveExpiresDays: "7" }));
+    expect(status).toBe(200);
+    expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[2]!.id } })).toMatchObject({ incentiveType: "fixed_amount", incentiveValue: 500 });
+    const { body } = await admin.data(`/app/campaigns/${campaignId}`, ROUTE);
+    expect(body.campaign.steps[2].incentiveValue).toBe("5.00");
+    const bad = await post(stepForm({ stepId: steps[2]!.id, delayHours: "72", incentiveType: "fixed_amount", incentiveValue: "five", incentiveExpiresDays: "7" }));
+    expect(bad.body.fieldErrors).toEqual({ incentiveValue: "Amount must be an amount in EUR, like 5 or 5.50" });
+  });
+
   it("saves an edited step, the delay given in hours", async () => {
     const { status, body } = await post(stepForm());
     expect(status).toBe(200);
-    expect(body.message).toBe("Step saved.");
+    expect(body.message).toBe("Email 1 saved.");
     expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).toMatchObject({ delayMinutes: 120, subject: expect.stringContaining("You left something") });
   });
 
@@ -71,7 +91,7 @@ describe("campaigns", () => {
     const { status, body } = await post(stepForm({ bodyTemplate: "<span".repeat(80_000) }));
     expect(Date.now() - started).toBeLessThan(10_000); // hang guard only
     expect(status).toBe(400);
-    expect(body.fieldErrors.bodyTemplate).toBe("must be at most 100,000 characters");
+    expect(body.fieldErrors.bodyTemplate).toBe("Body must be at most 100,000 characters");
     expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).toEqual(before);
   });
 

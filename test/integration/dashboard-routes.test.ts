@@ -42,7 +42,7 @@ describe("overview", () => {
     expect(html).toContain("Recovered by link");
     expect(html).toContain("$10.00"); // link revenue
     expect(html).toContain("$55.00"); // window revenue, reported apart
-    expect(html).toMatch(/recharts-bar-rectangle/);
+    expect(html).toMatch(/reclaim-chart-bar/);
     expect(html).toContain("No marketing consent");
   });
 
@@ -165,6 +165,6 @@ describe("recovery detail", () => {
     expect(body.message).toContain("1 pending email(s) cancelled");
     expect(await db.message.count({ where: { recoveryId: id, status: "scheduled" } })).toBe(0);
     const detail = await data(`/app/recoveries/${id}`, "routes/app.recoveries.$id");
-    expect(detail.body.recovery.timeline.some((e: { label: string }) => e.label === "stopped by the merchant")).toBe(true);
+    expect(detail.body.recovery.timeline.some((e: { label: string }) => e.label === "Email 2 cancelled: you stopped emails for this cart")).toBe(true);
   });
 });

@@ -109,7 +109,8 @@ describe("ingesting checkouts", () => {
     const conversions = await db.conversion.findMany({ where: { recoveryId } });
     expect(conversions).toHaveLength(1);
     expect(conversions[0]).toMatchObject({ method: "link", matchedBy: "completedAt", amountMinor: 2500n, currency: "EUR" });
-    expect(await db.recovery.findUniqueOrThrow({ where: { id: recoveryId } })).toMatchObject({ status: "recovered" });
+    // Completed before any email went out: "Bought without an email", not recovered (docs/decisions/082).
+    expect(await db.recovery.findUniqueOrThrow({ where: { id: recoveryId } })).toMatchObject({ status: "purchased" });
     expect(await db.message.findFirstOrThrow({ where: { recoveryId } })).toMatchObject({ status: "cancelled", skipReason: "purchased" });
   });
 });
@@ -123,7 +124,8 @@ describe("ingesting purchases", () => {
     await ingestSourceEvent(db, shopId, purchase, NOW);
     await ingestSourceEvent(db, shopId, stripeSession(), NOW);
     const recovery = await db.recovery.findFirstOrThrow({ where: { shopId, externalId: "cs_test_expired_1" } });
-    expect(recovery.status).toBe("recovered");
+    // Bought through its link, but before any Reclaim email: credited, labelled "Bought without an email" (082).
+    expect(recovery.status).toBe("purchased");
     expect(await db.conversion.findMany({ where: { recoveryId: recovery.id } })).toEqual([
       expect.objectContaining({ method: "link", matchedBy: "recovered_from", externalId: "cs_test_completed_2" }),
     ]);
@@ -176,7 +178,7 @@ describe("ingesting purchases", () => {
     }, NOW);
     await ingestSourceEvent(db, shopId, shopifyCheckout(), NOW);
     const recovery = await db.recovery.findFirstOrThrow({ where: { shopId } });
-    expect(recovery.status).toBe("recovered");
+    expect(recovery.status).toBe("purchased"); // no Reclaim email before the order (docs/decisions/082)
     expect(await db.conversion.findFirstOrThrow({ where: { recoveryId: recovery.id } })).toMatchObject({ method: "link", matchedBy: "checkout_token" });
   });
 });
@@ -189,7 +191,7 @@ describe("ingesting orders by cart token", () => {
       amount: { amountMinor: 2500, currency: "EUR" }, occurredAt: new Date("2026-11-20T10:45:00Z"),
     }, NOW);
     const recovery = await db.recovery.findFirstOrThrow({ where: { shopId } });
-    expect(recovery).toMatchObject({ status: "recovered", cartToken: "cart-77" });
+    expect(recovery).toMatchObject({ status: "purchased", cartToken: "cart-77" }); // no email before it (082)
     expect(await db.conversion.findFirstOrThrow({ where: { recoveryId: recovery.id } })).toMatchObject({ method: "link", matchedBy: "cart_token" });
   });
 });

@@ -43,6 +43,7 @@ const ROUTES: Record<string, RouteClass> = {
   "routes/app._index": { kind: "admin" },
   "routes/app.recoveries._index": { kind: "admin" },
   "routes/app.recoveries.$id": { kind: "admin-id", param: (ids) => ({ id: ids.recovery }) },
+  "routes/app.recoveries.$id_.emails.$messageId": { kind: "admin-id", param: (ids) => ({ id: ids.recovery, messageId: ids.sentMessage }) },
   "routes/app.campaigns._index": { kind: "admin" },
   "routes/app.campaigns.$id": { kind: "admin-id", param: (ids) => ({ id: ids.campaign }) },
   "routes/app.settings._index": { kind: "admin" },
@@ -69,6 +70,8 @@ interface ShopIds {
   shop: string;
   domain: string;
   recovery: string;
+  /** An email of `recovery` as sent (subject and HTML stored): "View this email". */
+  sentMessage: string;
   stripeRecovery: string;
   campaign: string;
   step: string;
@@ -117,6 +120,9 @@ async function seed(domain: string, prefix: string, secret: string): Promise<Sho
   });
   await db.inboundEvent.create({ data: { source: "shopify", receiver: domain, externalId: `${prefix}-webhook-1`, topic: "checkouts/update", payload: JSON.stringify({ token: checkoutToken, email: recovery.email, created_at: "2026-11-20T10:00:00Z", updated_at: "2026-11-20T10:00:00Z", total_price: "1.00" }) } });
   await db.inboundEvent.create({ data: { source: "pixel", receiver: domain, externalId: `${prefix}-pixel-1`, topic: "checkout_started", payload: JSON.stringify({ event: { id: `${prefix}-pixel-1`, name: "checkout_started", at: new Date().toISOString() }, checkout: { token: checkoutToken, email: recovery.email, buyerAcceptsEmailMarketing: true, currencyCode: "USD", totalPrice: { amount: 1, currencyCode: "USD" }, subtotalPrice: null, lineItemCount: 0, lineItems: [] } }) } });
+  // The same checkout as the pixel's merged row (docs/decisions/079), with an event not yet processed.
+  const pixelAt = new Date().toISOString();
+  await db.pixelCheckout.create({ data: { shopId: s.shop.id, checkoutToken, lastEvent: "checkout_contact_info_submitted", recentEventIds: JSON.stringify([`${prefix}-pixel-2`]), state: JSON.stringify({ event: "checkout_contact_info_submitted", email: recovery.email, buyerAcceptsEmailMarketing: true, lineItems: [], total: { amountMinor: 100, currency: "USD" }, at: pixelAt, startedAt: pixelAt }) } });
   await db.inboundEvent.create({ data: { source: "stripe", receiver: connected.connection.id, externalId: `evt_${prefix}_1`, topic: "checkout.session.expired", payload: JSON.stringify(stripeEvent("checkout.session.expired", expiredSession({ email: recovery.email }))) } });
   await db.stripePaymentLink.create({ data: { shopId: s.shop.id, connectionId: connected.connection.id, paymentLinkId: `plink_${prefix}_1`, url: `https://buy.stripe.com/test_${prefix}`, active: true, fetchedAt: new Date() } });
   // A message due now (a send job naming it would send it).
@@ -124,10 +130,12 @@ async function seed(domain: string, prefix: string, secret: string): Promise<Sho
     data: { shopId: s.shop.id, recoveryId: s.shopifyRecoveries[0]!.id, campaignId: s.campaign.id, stepId: s.campaign.steps[2]!.id, position: 3, status: "scheduled", scheduledFor: new Date(Date.now() - 60_000) },
   });
   const stripeRecovery = s.stripeRecoveries[1]!;
+  const sentMessage = await db.message.findFirstOrThrow({ where: { recoveryId: recovery.id, status: "sent", bodyHtml: { not: null } }, select: { id: true } });
   return {
     shop: s.shop.id,
     domain,
     recovery: recovery.id,
+    sentMessage: sentMessage.id,
     stripeRecovery: stripeRecovery.id,
     campaign: s.campaign.id,
     step: s.campaign.steps[0]!.id,
@@ -421,7 +429,8 @@ describe("checkout pixel: events under B's collector key naming A's checkout", (
     expect((await admin.app.handle(event(OTHER_SHOP, collectorKeyFor(OTHER_SHOP), "beta-pixel-event-2"))).status).toBe(202);
     expect((await admin.app.handle(event(TEST_SHOP, collectorKeyFor(OTHER_SHOP), "beta-pixel-event-3"))).status).toBe(403);
     await drainJobs();
-    expect(await db.inboundEvent.findFirst({ where: { receiver: OTHER_SHOP, externalId: "beta-pixel-event-2" } })).toMatchObject({ error: null, processedAt: expect.any(Date) });
+    const merged = await db.pixelCheckout.findFirstOrThrow({ where: { shop: { domain: OTHER_SHOP }, checkoutToken: A.checkoutToken } });
+    expect(merged).toMatchObject({ error: null, processedAt: expect.any(Date), processedCount: merged.eventCount });
     await expectAUnchanged();
   });
 });
@@ -432,7 +441,7 @@ const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | 
   "process-shopify-webhook": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "shopify" } })).id }),
   "process-stripe-event": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.connection } })).id }),
   "enrich-stripe-recovery": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.connection } })).id }),
-  "process-pixel-event": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "pixel" } })).id }),
+  "process-pixel-event": async (ids) => ({ pixelCheckoutId: (await db.pixelCheckout.findFirstOrThrow({ where: { shopId: ids.shop } })).id }),
   "mirror-unsubscribe-to-shopify": (ids) => ({ contactId: ids.contact }),
   "shop-installed": (ids) => ({ shopId: ids.shop }),
   "sync-shopify-checkouts": (ids) => ({ shopId: ids.shop }),

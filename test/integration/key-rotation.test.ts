@@ -10,6 +10,7 @@ import { TEST_SHOP } from "../helpers/shopify";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp";
 import { registerTestSecret } from "../setup/secret-scan";
 import { TEST_ENV } from "../setup/test-env";
+import { encryptSecretV1 } from "../helpers/legacy-secret";
 
 // The deployment mid-rotation: a new encryption key put first (the old one second), and a new link key signing while
 // the old LINK_SIGNING_SECRET still verifies. Set before any app module loads.
@@ -41,19 +42,20 @@ beforeAll(async () => {
   db = (await import("~/db.server")).db;
   enc = await import("~/security/encryption.server");
   sink = await startSmtpSink({ auth: { user: "mailer", pass: PLAIN.smtpPassword } });
-  // Written before the rotation began: encrypted with the old key alone.
+  // Written before the rotation began: encrypted with the old key alone, and in the format from before values were
+  // bound to their place (v1: no associated data), which the rotation also rewrites (docs/decisions/079).
   const old = enc.parseKeyRing(OLD_KEY);
   const shop = await db.shop.create({
     data: {
       domain: TEST_SHOP, emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: sink.port, smtpUser: "mailer", senderEmail: "hi@rotation.test",
-      postalAddress: "1 Key Street", smtpPasswordEncrypted: enc.encryptSecret(PLAIN.smtpPassword, old),
+      postalAddress: "1 Key Street", smtpPasswordEncrypted: encryptSecretV1(PLAIN.smtpPassword, old),
     },
   });
   shopId = shop.id;
   const connection = await db.stripeConnection.create({
     data: {
-      shopId, webhookSecretEncrypted: enc.encryptSecret(PLAIN.webhookSecret, old), previousWebhookSecretEncrypted: enc.encryptSecret(PLAIN.previousWebhookSecret, old),
-      previousSecretExpiresAt: new Date(Date.now() + 86_400_000), apiKeyEncrypted: enc.encryptSecret(PLAIN.apiKey, old), apiKeyLast4: "6789", livemode: false,
+      shopId, webhookSecretEncrypted: encryptSecretV1(PLAIN.webhookSecret, old), previousWebhookSecretEncrypted: encryptSecretV1(PLAIN.previousWebhookSecret, old),
+      previousSecretExpiresAt: new Date(Date.now() + 86_400_000), apiKeyEncrypted: encryptSecretV1(PLAIN.apiKey, old), apiKeyLast4: "6789", livemode: false,
     },
   });
   connectionId = connection.id;
@@ -61,13 +63,20 @@ beforeAll(async () => {
   await db.session.create({
     data: {
       id: `offline_${TEST_SHOP}`, shop: TEST_SHOP, state: "", isOnline: false, scope: "read_orders",
-      accessToken: enc.encryptSecret(PLAIN.accessToken, old), refreshToken: enc.encryptSecret(PLAIN.refreshToken, old),
+      accessToken: encryptSecretV1(PLAIN.accessToken, old), refreshToken: encryptSecretV1(PLAIN.refreshToken, old),
     },
   });
 });
 afterAll(async () => {
   await sink?.close();
 });
+
+/** Where a value of encryptedValues() lives, for decrypting it. */
+function placeOf(name: string): import("~/security/encryption.server").SecretPlace {
+  const [model, column] = name.split(".") as [string, string];
+  const rowId = model === "Shop" ? shopId : model === "StripeConnection" ? connectionId : `offline_${TEST_SHOP}`;
+  return { model, column, rowId } as import("~/security/encryption.server").SecretPlace;
+}
 
 /** Every encrypted value in the database, by "Model.column". */
 async function encryptedValues(): Promise<Record<string, string | null>> {
@@ -120,26 +129,40 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
     expect(await sendTestEmail(db, shopId, "owner@rotation.test")).toMatchObject({ ok: true });
     expect((await sink.waitFor(1))[0]!.user).toBe("mailer");
 
-    expect(enc.encryptSecret("anything")).toMatch(/^v1\.k2\./);
+    expect(enc.encryptSecret("anything", placeOf("Shop.smtpPasswordEncrypted"))).toMatch(/^v2\.k2\./);
   });
 
-  it("`npm run keys:rotate` moves every encrypted column to the new key, after which the old key can be removed", async () => {
+  it("`npm run keys:rotate` moves every encrypted column to the new key and the bound format, after which the old key can be removed", async () => {
     const first = await runKeysRotate();
     expect(first).toMatchObject({ code: 0, stdout: "Re-encrypted 3 record(s) with the current key.\n" });
     const onlyNewKey = enc.parseKeyRing(NEW_KEY);
     const values = await encryptedValues();
-    for (const value of Object.values(values)) expect(value).toMatch(/^v1\.k2\./);
-    expect(Object.values(values).map((v) => enc.decryptSecret(v!, onlyNewKey))).toEqual([PLAIN.smtpPassword, PLAIN.webhookSecret, PLAIN.previousWebhookSecret, PLAIN.apiKey, PLAIN.accessToken, PLAIN.refreshToken]);
+    for (const value of Object.values(values)) expect(value).toMatch(/^v2\.k2\./);
+    expect(Object.entries(values).map(([name, v]) => enc.decryptSecret(v!, placeOf(name), onlyNewKey))).toEqual([PLAIN.smtpPassword, PLAIN.webhookSecret, PLAIN.previousWebhookSecret, PLAIN.apiKey, PLAIN.accessToken, PLAIN.refreshToken]);
+    // Each is bound to its own place now: read from any other column, none opens.
+    const names = Object.keys(values);
+    for (const [name, value] of Object.entries(values)) {
+      for (const other of names.filter((n) => n !== name)) expect(() => enc.decryptSecret(value!, placeOf(other), onlyNewKey)).toThrow(/cannot be decrypted for this row/);
+    }
     // The old key alone can read none of it any more: it really is unused.
-    expect(() => enc.decryptSecret(values["StripeConnection.webhookSecretEncrypted"]!, enc.parseKeyRing(OLD_KEY))).toThrow(/"k2" is not in ENCRYPTION_KEYS/);
+    expect(() => enc.decryptSecret(values["StripeConnection.webhookSecretEncrypted"]!, placeOf("StripeConnection.webhookSecretEncrypted"), enc.parseKeyRing(OLD_KEY))).toThrow(/"k2" is not in ENCRYPTION_KEYS/);
     // Running it again finds nothing left to do.
     expect((await runKeysRotate()).stdout).toBe("Re-encrypted 0 record(s) with the current key.\n");
+  });
+
+  it("rewrites a value in the old format even when it is already under the current key", async () => {
+    const { reencryptSecrets } = await import("~/security/reencrypt.server");
+    await db.shop.update({ where: { id: shopId }, data: { smtpPasswordEncrypted: encryptSecretV1(PLAIN.smtpPassword, enc.parseKeyRing(NEW_KEY)) } });
+    expect(await reencryptSecrets(db)).toBe(1);
+    const stored = (await db.shop.findUniqueOrThrow({ where: { id: shopId } })).smtpPasswordEncrypted!;
+    expect(stored).toMatch(/^v2\.k2\./);
+    expect(enc.decryptSecret(stored, placeOf("Shop.smtpPasswordEncrypted"))).toBe(PLAIN.smtpPassword);
   });
 
   it("never overwrites a secret the merchant changes while the rotation runs", async () => {
     const { reencryptSecrets } = await import("~/security/reencrypt.server");
     const old = enc.parseKeyRing(OLD_KEY);
-    await db.stripeConnection.update({ where: { id: connectionId }, data: { webhookSecretEncrypted: enc.encryptSecret(PLAIN.webhookSecret, old) } });
+    await db.stripeConnection.update({ where: { id: connectionId }, data: { webhookSecretEncrypted: enc.encryptSecret(PLAIN.webhookSecret, placeOf("StripeConnection.webhookSecretEncrypted"), old) } });
     const merchantsNewSecret = "whsec_savedDuringTheRotation0123456789x";
     let interleaved = false;
     // The merchant saves a new signing secret between the rotation's read and its write.
@@ -151,7 +174,7 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
             if (method !== "updateMany" || interleaved) return Reflect.get(delegate, method, r);
             return async (args: Parameters<typeof delegate.updateMany>[0]) => {
               interleaved = true;
-              await db.stripeConnection.update({ where: { id: connectionId }, data: { webhookSecretEncrypted: enc.encryptSecret(merchantsNewSecret) } });
+              await db.stripeConnection.update({ where: { id: connectionId }, data: { webhookSecretEncrypted: enc.encryptSecret(merchantsNewSecret, placeOf("StripeConnection.webhookSecretEncrypted")) } });
               return delegate.updateMany(args);
             };
           },
@@ -161,7 +184,7 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
     expect(await reencryptSecrets(racing)).toBe(0); // the one stale row was left alone: the merchant's write already used k2
     expect(interleaved).toBe(true);
     const stored = (await db.stripeConnection.findUniqueOrThrow({ where: { id: connectionId } })).webhookSecretEncrypted;
-    expect(enc.decryptSecret(stored, enc.parseKeyRing(NEW_KEY))).toBe(merchantsNewSecret);
+    expect(enc.decryptSecret(stored, placeOf("StripeConnection.webhookSecretEncrypted"), enc.parseKeyRing(NEW_KEY))).toBe(merchantsNewSecret);
   });
 });
 

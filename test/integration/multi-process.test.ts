@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
 import { stripeSignature } from "../fakes/stripe-api/webhooks";
-import { buildApp, startServer } from "../helpers/browser";
+import { buildApp, startServer, withoutLoaders } from "../helpers/browser";
 import { offlineSession, shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp";
 import { TEST_ENV } from "../setup/test-env";
@@ -27,10 +27,13 @@ let shopId: string;
 let connectionId: string;
 const webhookSecret = `whsec_${"m".repeat(32)}`;
 
+// This run's production build (buildApp): the web processes and workers run its compiled entries, as production does.
+const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
+
 function startWorker(): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/worker.ts"], {
+  const child = spawn(process.execPath, [path.join(buildDir, "node/server/worker.js")], {
     env: {
-      ...process.env,
+      ...withoutLoaders(process.env),
       ...TEST_ENV,
       DATABASE_URL: process.env.DATABASE_URL!,
       JOB_POLL_INTERVAL_MS: "50",
@@ -84,7 +87,6 @@ beforeAll(async () => {
   if (!connected.ok) throw new Error("could not connect Stripe");
   connectionId = connected.connection.id;
 
-  const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
   buildApp(buildDir);
   webs = await Promise.all([0, 1].map(() => startServer({ buildDir, databaseUrl: process.env.DATABASE_URL! })));
   startWorker();
@@ -156,9 +158,10 @@ describe("two web processes and two workers on one database, one worker killed m
         jobsOfKilled = await jobTable(db).count({ where: { status: "running", lockedBy: { in: ids } } });
         return jobsOfKilled > 0;
       });
+      const gone = new Promise((r) => doomed.once("exit", r));
       doomed.kill("SIGKILL");
       killedWorker = doomed;
-      await new Promise((r) => setTimeout(r, 500));
+      await gone; // its connections are closed and its jobs are left "running" with a heartbeat that will stop
       startWorker();
     };
     await Promise.all([...Array.from({ length: 12 }, sender), killer()]);

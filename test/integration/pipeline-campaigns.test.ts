@@ -98,7 +98,7 @@ describe("email settings", () => {
       }),
     ).toEqual({ ok: true });
     const stored = await p.db.shop.findUniqueOrThrow({ where: { id: shop.id } });
-    expect(stored.smtpPasswordEncrypted).toMatch(/^v1\./);
+    expect(stored.smtpPasswordEncrypted).toMatch(/^v2\./);
     expect(stored.smtpPasswordEncrypted).not.toContain("app-password-123");
     const shown = await loadEmailSettings(p.db, shop.id);
     expect(shown).toMatchObject({ hasSmtpPassword: true, setupProblem: null });

@@ -70,6 +70,23 @@ describe("decide: every skip has a reason a merchant can read", () => {
     expect((await decisions(shop.id, b.recoveryId)).map((d) => `${d.outcome}:${d.reason}`)).toEqual(["skip:unsubscribed", "cancel:unsubscribed", "cancel:unsubscribed"]);
   });
 
+  it("campaign turned off: the emails it had already scheduled are not sent, and the log says why", async () => {
+    const { updateCampaignFilters } = await import("~/models/campaign.server");
+    const shop = await p.newShop();
+    const t = p.clock.now();
+    const { recoveryId } = (await p.ingest(shop, shopifyCheckout(t, { email: "switched-off@example.com" }))) as { recoveryId: string };
+    await p.runAt(hoursAfter(t, 1));
+    expect(sentTo("switched-off@example.com")).toBe(1);
+    const campaign = await p.db.campaign.findFirstOrThrow({ where: { shopId: shop.id } });
+    expect(await updateCampaignFilters(p.db, shop.id, campaign.id, { enabled: false })).toMatchObject({ ok: true });
+    for (const h of [24, 26, 72, 74]) await p.runAt(hoursAfter(t, h));
+    expect(sentTo("switched-off@example.com")).toBe(1);
+    const [, second] = await messages(recoveryId);
+    expect(second).toMatchObject({ status: "skipped", skipReason: "campaign_off" });
+    const log = (await decisions(shop.id, recoveryId)).find((d) => d.reason === "campaign_off");
+    expect(log?.detail).toContain(`"${campaign.name}" was turned off`);
+  });
+
   it("suppressed: a hard bounce (550 at RCPT) suppresses the address for every later recovery", async () => {
     const shop = await p.newShop();
     const t = p.clock.now();

@@ -63,7 +63,9 @@ async function poll(shopId: string) {
   await h.syncUntilIdle(shopId);
 }
 
-const pixelEvents = (domain: string) => h.db.inboundEvent.count({ where: { source: "pixel", receiver: domain } });
+/** Events the collector accepted for the shop: merged per checkout (docs/decisions/079), so counted on the merged rows. */
+const pixelEvents = async (domain: string) =>
+  (await h.db.pixelCheckout.aggregate({ where: { shop: { domain } }, _sum: { eventCount: true } }))._sum.eventCount ?? 0;
 
 describe("what the collector refuses, storing nothing", () => {
   let domain: string;
@@ -132,10 +134,10 @@ describe("what the collector refuses, storing nothing", () => {
   });
 
   it("a shop Reclaim does not know → 404, and nothing is stored anywhere", async () => {
-    const before = await h.db.inboundEvent.count();
+    const before = { events: await h.db.inboundEvent.count(), checkouts: await h.db.pixelCheckout.count() };
     const answer = await post(pixelBody(settingsFor("never-installed.myshopify.com"), "checkout_started", pixelCheckout({ token: newToken() }))!);
     expect(answer.status).toBe(404);
-    expect(await h.db.inboundEvent.count()).toBe(before);
+    expect({ events: await h.db.inboundEvent.count(), checkouts: await h.db.pixelCheckout.count() }).toEqual(before);
   });
 
   it("an uninstalled shop → 404", async () => {
@@ -191,7 +193,7 @@ describe("rate limits", () => {
   });
 });
 
-describe("daily cap on stored events (the collector key is public)", () => {
+describe("daily cap on new checkouts (the collector key is public)", () => {
   // The real cap is 50,000; storing that many rows here would take half a minute, so the test lowers it — in this
   // file's copy of the collector module, which it calls directly (the app under `app.handle` is a separate module graph).
   const CAP = 300;
@@ -203,14 +205,14 @@ describe("daily cap on stored events (the collector key is public)", () => {
     pixelCap.perDay = PIXEL_DAILY_CAP;
   });
 
-  it("a shop stores at most the cap of pixel events in 24 hours; beyond that 429 with a reason and nothing stored", async () => {
+  it("a shop's pixel reports at most the cap of new checkouts in 24 hours; beyond that 429 with a reason and nothing stored", async () => {
     const { shop, domain } = await shopWithSync("daily-cap");
     const { domain: neighbour } = await shopWithSync("daily-cap-neighbour");
-    // Seeded directly: cap − 1 today, and older ones that no longer count.
+    // Seeded directly: cap − 1 checkouts first seen today, and older ones that no longer count.
     const recent = new Date(Date.now() - 60 * 60_000);
     const old = new Date(Date.now() - 25 * 60 * 60_000);
-    const row = (i: number, receivedAt: Date) => ({ source: "pixel", receiver: domain, externalId: `seed-${i}`, topic: "checkout_started", payload: "{}", receivedAt, processedAt: receivedAt });
-    await h.db.inboundEvent.createMany({ data: Array.from({ length: CAP + 100 }, (_, i) => row(i, i < CAP - 1 ? recent : old)) });
+    const row = (i: number, seenAt: Date) => ({ shopId: shop.id, checkoutToken: `seed-${i}`, lastEvent: "checkout_started", firstSeenAt: seenAt, lastSeenAt: seenAt, processedCount: 1 });
+    await h.db.pixelCheckout.createMany({ data: Array.from({ length: CAP + 100 }, (_, i) => row(i, i < CAP - 1 ? recent : old)) });
     const send = async (client: string) => {
       const response = await receivePixelEvent(collectorRequest(pixelBody(settingsFor(domain), "checkout_started", pixelCheckout({ token: newToken() }))!, { client }), client);
       return { status: response.status, headers: response.headers, body: (await response.json()) as { error?: string } };
@@ -229,7 +231,7 @@ describe("daily cap on stored events (the collector key is public)", () => {
     const other = await receivePixelEvent(collectorRequest(pixelBody(settingsFor(neighbour), "checkout_started", pixelCheckout({ token: newToken() }))!, { client: "192.0.2.92" }), "192.0.2.92");
     expect(other.status).toBe(202);
     await jobTable(h.db).deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
-    await h.db.inboundEvent.deleteMany({ where: { receiver: domain, externalId: { startsWith: "seed-" } } });
+    await h.db.pixelCheckout.deleteMany({ where: { shopId: shop.id, checkoutToken: { startsWith: "seed-" } } });
   });
 });
 
@@ -382,7 +384,8 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
     await poll(shop.id);
     const rows = await h.db.recovery.findMany({ where: { shopId: shop.id } });
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ pixelOnly: false, status: "recovered", completedAt: orderedAt });
+    // Bought before any Reclaim email: credited and kept, "Bought without an email" (docs/decisions/082).
+    expect(rows[0]).toMatchObject({ pixelOnly: false, status: "purchased", completedAt: orderedAt });
     expect(await h.db.conversion.count({ where: { recoveryId: rows[0]!.id } })).toBe(1);
     expect(await h.db.message.count({ where: { recoveryId: rows[0]!.id } })).toBe(0);
   });

@@ -10,8 +10,8 @@ describe("Shopify sessions at rest", () => {
     await sessionStorage.storeSession(session);
 
     const row = await db.session.findUniqueOrThrow({ where: { id: session.id } });
-    expect(row.accessToken).toMatch(/^v1\./);
-    expect(row.refreshToken).toMatch(/^v1\./);
+    expect(row.accessToken).toMatch(/^v2\./);
+    expect(row.refreshToken).toMatch(/^v2\./);
     expect(JSON.stringify(row)).not.toContain(session.accessToken!);
     expect(JSON.stringify(row)).not.toContain("shprt_session_encryption_refresh_token");
 
@@ -27,7 +27,7 @@ describe("Shopify sessions at rest", () => {
     const loaded = await sessionStorage.loadSession("offline_legacy.myshopify.com");
     expect(loaded?.accessToken).toBe("shpat_legacy_plain_token");
     await sessionStorage.storeSession(loaded!);
-    expect((await db.session.findUniqueOrThrow({ where: { id: "offline_legacy.myshopify.com" } })).accessToken).toMatch(/^v1\./);
+    expect((await db.session.findUniqueOrThrow({ where: { id: "offline_legacy.myshopify.com" } })).accessToken).toMatch(/^v2\./);
     expect((await sessionStorage.loadSession("offline_legacy.myshopify.com"))?.accessToken).toBe("shpat_legacy_plain_token");
   });
 });

@@ -96,7 +96,7 @@ describe("webhook and poll, one record per checkout", () => {
     store.completeCheckout(checkout.id, new Date(h.clock));
     await poll(shop.id);
     const recovery = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id } });
-    expect(recovery.status).toBe("recovered");
+    expect(recovery.status).toBe("purchased"); // no Reclaim email before the order (docs/decisions/082)
     const conversions = await h.db.conversion.findMany({ where: { recoveryId: recovery.id } });
     expect(conversions).toHaveLength(1);
     expect(conversions[0]).toMatchObject({ method: "link", matchedBy: "cart_token" });

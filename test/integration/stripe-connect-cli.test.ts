@@ -67,9 +67,9 @@ describe("npm run stripe:connect", () => {
     expect(code).toBe(0);
     const row = await db.stripeConnection.findFirstOrThrow({ where: { shopId: shop.id } });
     expect(stdout).toBe(`/webhooks/stripe/${row.id}\n`);
-    expect(decryptSecret(row.webhookSecretEncrypted)).toBe(SECRET);
+    expect(decryptSecret(row.webhookSecretEncrypted, { model: "StripeConnection", column: "webhookSecretEncrypted", rowId: row.id })).toBe(SECRET);
     expect(row.webhookSecretEncrypted).not.toContain(SECRET.slice(6));
-    expect(decryptSecret(row.apiKeyEncrypted!)).toBe(API_KEY);
+    expect(decryptSecret(row.apiKeyEncrypted!, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: row.id })).toBe(API_KEY);
     expect(`${stdout}${stderr}`).not.toContain(SECRET.slice(6));
     expect(`${stdout}${stderr}`).not.toContain(API_KEY.slice(8));
   });

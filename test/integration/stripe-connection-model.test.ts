@@ -57,7 +57,7 @@ describe("Stripe connection model", () => {
     expect((await model.loadVerificationSecrets(db, id, t0))?.secrets).toEqual([NEXT]);
     // Changed behind the model's back (another process): seen once the cache entry is older than SECRET_CACHE_MS.
     const { encryptSecret } = await import("~/security/encryption.server");
-    await db.stripeConnection.update({ where: { id }, data: { webhookSecretEncrypted: encryptSecret(SECRET) } });
+    await db.stripeConnection.update({ where: { id }, data: { webhookSecretEncrypted: encryptSecret(SECRET, { model: "StripeConnection", column: "webhookSecretEncrypted", rowId: id }) } });
     expect((await model.loadVerificationSecrets(db, id, new Date(t0.getTime() + 1000)))?.secrets).toEqual([NEXT]);
     expect((await model.loadVerificationSecrets(db, id, new Date(t0.getTime() + model.SECRET_CACHE_MS)))?.secrets).toEqual([SECRET]);
     // Changed through the model: seen on the next request.

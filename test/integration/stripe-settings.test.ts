@@ -126,8 +126,8 @@ describe("Settings → Stripe", () => {
     expect(row.id).toBe(proposedConnectionId(shop.id));
     expect(row.webhookSecretEncrypted).not.toContain(SECRET.slice(6));
     expect(row.apiKeyEncrypted).not.toContain(API_KEY.slice(8));
-    expect(decryptSecret(row.webhookSecretEncrypted)).toBe(SECRET);
-    expect(decryptSecret(row.apiKeyEncrypted!)).toBe(API_KEY);
+    expect(decryptSecret(row.webhookSecretEncrypted, { model: "StripeConnection", column: "webhookSecretEncrypted", rowId: row.id })).toBe(SECRET);
+    expect(decryptSecret(row.apiKeyEncrypted!, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: row.id })).toBe(API_KEY);
     expect(row).toMatchObject({ apiKeyLast4: "wxyz", livemode: false });
 
     const page = await view();

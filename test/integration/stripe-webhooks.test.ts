@@ -121,7 +121,7 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
   it("records why there are no line items when Stripe refuses the stored key", async () => {
     const { encryptSecret } = await import("~/security/encryption.server");
     const revoked = "rk_test_51RevokedKeyRevokedKey0123456789zz";
-    await db.stripeConnection.update({ where: { id: keyedConnectionId }, data: { apiKeyEncrypted: encryptSecret(revoked) } });
+    await db.stripeConnection.update({ where: { id: keyedConnectionId }, data: { apiKeyEncrypted: encryptSecret(revoked, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: keyedConnectionId }) } });
     try {
       const session = expiredSession({ email: "di@example.com" });
       await deliver(stripeEvent("checkout.session.expired", session), { to: keyedConnectionId, secret: KEYED_SECRET });
@@ -129,7 +129,7 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
       const recovery = await db.recovery.findFirstOrThrow({ where: { externalId: session.id } });
       expect(JSON.parse(recovery.sourceMetadata).line_items_unavailable).toBe("Stripe rejected the connected API key");
     } finally {
-      await db.stripeConnection.update({ where: { id: keyedConnectionId }, data: { apiKeyEncrypted: encryptSecret(API_KEY) } });
+      await db.stripeConnection.update({ where: { id: keyedConnectionId }, data: { apiKeyEncrypted: encryptSecret(API_KEY, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: keyedConnectionId }) } });
     }
   });
 
@@ -191,7 +191,8 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     await deliver(stripeEvent("checkout.session.async_payment_succeeded", completed)); // same session: no second credit
     await drain();
     const recovery = await db.recovery.findFirstOrThrow({ where: { externalId: original.id }, include: { conversions: true } });
-    expect(recovery.status).toBe("recovered");
+    // Paid through its link before any Reclaim email: credited, "Bought without an email" (docs/decisions/082).
+    expect(recovery.status).toBe("purchased");
     expect(recovery.conversions).toEqual([
       expect.objectContaining({ method: "link", matchedBy: "recovered_from", source: "stripe", externalId: completed.id, amountMinor: 4500n, currency: "USD" }),
     ]);
@@ -205,7 +206,8 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     await deliver(stripeEvent("checkout.session.expired", original));
     await drain();
     const recovery = await db.recovery.findFirstOrThrow({ where: { externalId: original.id }, include: { conversions: true } });
-    expect(recovery.status).toBe("recovered");
+    // Paid through its link before any Reclaim email: credited, "Bought without an email" (docs/decisions/082).
+    expect(recovery.status).toBe("purchased");
     expect(recovery.conversions).toEqual([expect.objectContaining({ method: "link", matchedBy: "recovered_from", externalId: completed.id })]);
   });
 

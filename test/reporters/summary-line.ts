@@ -2,7 +2,7 @@ import { cpSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 import type { UserConsoleLog } from "vitest";
-import { appendConsoleLog, scanRunForSecrets, type ScanResult } from "../setup/secret-scan";
+import { appendConsoleLog, scanRunForSecrets, scanVerdict, type ScanResult } from "../setup/secret-scan";
 import { TEST_ENV } from "../setup/test-env";
 
 /**
@@ -54,15 +54,13 @@ export default class SummaryLineReporter implements Reporter {
     } catch (error) {
       return { failed: true, text: `secret scan: FAILED to run (${error instanceof Error ? error.message : String(error)})\n` };
     }
-    if (result.hits.length === 0) {
-      return { failed: false, text: `secret scan: no secret in ${result.lines} log lines from ${result.files} files (${result.secrets} secrets checked)\n` };
+    const verdict = scanVerdict(result);
+    if (result.hits.length > 0) {
+      // The run folder is deleted at teardown; keep its logs where the lines named in the verdict can be read.
+      const kept = path.resolve("test-results/secret-scan-logs");
+      rmSync(kept, { recursive: true, force: true });
+      cpSync(path.join(runDir, "logs"), kept, { recursive: true });
     }
-    // The run folder is deleted at teardown; keep its logs where the lines named below can be read.
-    const kept = path.resolve("test-results/secret-scan-logs");
-    rmSync(kept, { recursive: true, force: true });
-    cpSync(path.join(runDir, "logs"), kept, { recursive: true });
-    const shown = result.hits.slice(0, 20).map((h) => `  - ${h.label} in ${h.file} line ${h.line}\n`).join("");
-    const more = result.hits.length > 20 ? `  … and ${result.hits.length - 20} more\n` : "";
-    return { failed: true, text: `secret scan: FAILED — ${result.hits.length} log line(s) carry a secret (logs kept in test-results/secret-scan-logs):\n${shown}${more}` };
+    return verdict;
   }
 }

@@ -14,6 +14,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { secretBody, secretShapePatterns } from "../../app/security/secret-shapes";
 
 export interface KnownSecret {
   /** Where the secret comes from (printed instead of the value). */
@@ -34,11 +35,9 @@ export interface ScanResult {
   hits: SecretHit[];
 }
 
-const SECRET_SHAPES: { label: string; pattern: RegExp }[] = [
-  { label: "a Stripe webhook signing secret (whsec_…)", pattern: /\bwhsec_[A-Za-z0-9]{8,}/ },
-  { label: "a Stripe API key (sk_/rk_…)", pattern: /\b(?:rk|sk)_(?:live|test)_[A-Za-z0-9]{8,}/ },
-  { label: "a Shopify access token (shpat_/shpca_/shppa_/shpss_/shprt_…)", pattern: /\bshp(?:at|ca|pa|ss|rt)_[A-Za-z0-9_]{8,}/ },
-];
+// The credential shapes the app's logger masks whole (app/security/secret-shapes.ts): a match still in a log line is a
+// leak. A match whose part after the prefix is shorter than this is prose ("Bearer token"), not a credential.
+const SHAPE_MIN_BODY = 8;
 
 const logDir = (runDir: string) => path.join(runDir, "logs");
 const secretDir = (runDir: string) => path.join(runDir, "secrets");
@@ -75,7 +74,7 @@ export function secretsFromEnv(env: Record<string, string | undefined>): KnownSe
 
 const LITERAL_PATTERNS = [
   // Vendor credential shapes anywhere in a test source.
-  /\b((?:whsec|(?:rk|sk)_(?:live|test)|shp(?:at|ca|pa|ss|rt))_[A-Za-z0-9_]{8,})/g,
+  /\b((?:whsec|(?:rk|sk)_(?:live|test)|shp(?:at|ca|pa|rt|ss|ua))_[A-Za-z0-9_-]{8,})/g,
   // Passwords and values handed to encryptSecret, as literals.
   /\b(?:smtpPassword|password|pass)\s*[:=]\s*["'`]([^"'`$\n]{8,})["'`]/g,
   /\bencryptSecret\(\s*["'`]([^"'`$\n]{8,})["'`]/g,
@@ -127,7 +126,7 @@ function needles(secrets: KnownSecret[]): KnownSecret[] {
   const byValue = new Map<string, string>();
   for (const { label, value } of secrets) {
     byValue.set(value, label);
-    const body = /^(?:whsec|(?:rk|sk)_(?:live|test)|shp(?:at|ca|pa|ss|rt))_(.+)$/.exec(value)?.[1];
+    const body = secretBody(value);
     if (body && body.length >= 12) byValue.set(body, label);
   }
   return [...byValue].map(([value, label]) => ({ label, value }));
@@ -149,8 +148,9 @@ export function scanLogs(dir: string, secrets: KnownSecret[]): ScanResult {
       for (const secret of lookFor) {
         if (line.includes(secret.value)) result.hits.push({ label: secret.label, file: path.basename(file), line: i + 1 });
       }
-      for (const shape of SECRET_SHAPES) {
-        if (shape.pattern.test(line)) result.hits.push({ label: shape.label, file: path.basename(file), line: i + 1 });
+      for (const shape of secretShapePatterns()) {
+        const found = [...line.matchAll(shape.pattern)].some((m) => (secretBody(m[0]) ?? m[0]).length >= SHAPE_MIN_BODY);
+        if (found) result.hits.push({ label: shape.label, file: path.basename(file), line: i + 1 });
       }
     }
   }
@@ -161,6 +161,23 @@ export function scanLogs(dir: string, secrets: KnownSecret[]): ScanResult {
 export function scanRunForSecrets(runDir: string, env: Record<string, string | undefined>, testDir = path.resolve("test")): ScanResult {
   const secrets = [...secretsFromEnv(env), ...secretsFromSources(testDir), ...registeredSecrets(runDir)];
   return scanLogs(logDir(runDir), secrets);
+}
+
+/**
+ * Whether the scan passes, and the line that says so. A scan that read no log line proves nothing (the logs went
+ * somewhere else, or the folder was never written), so it fails like a leak does; every test file writes at least one
+ * line (test/setup/per-file.ts), so a real run never reads nothing.
+ */
+export function scanVerdict(result: ScanResult): { failed: boolean; text: string } {
+  if (result.files === 0 || result.lines === 0) {
+    return { failed: true, text: `secret scan: FAILED — it read ${result.lines} log lines from ${result.files} files: the test logs are not where the scan looks\n` };
+  }
+  if (result.hits.length === 0) {
+    return { failed: false, text: `secret scan: no secret in ${result.lines} log lines from ${result.files} files (${result.secrets} secrets checked)\n` };
+  }
+  const shown = result.hits.slice(0, 20).map((h) => `  - ${h.label} in ${h.file} line ${h.line}\n`).join("");
+  const more = result.hits.length > 20 ? `  … and ${result.hits.length - 20} more\n` : "";
+  return { failed: true, text: `secret scan: FAILED — ${result.hits.length} log line(s) carry a secret (logs kept in test-results/secret-scan-logs):\n${shown}${more}` };
 }
 
 /** Appends text to the run's console log (what tests and app code printed through `console`). */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { classifySendError, closeTransports, deliver, emailSetupProblem, type ShopEmailSettings } from "~/email/transport.server";
+import { classifySendError, closeTransports, deliver, emailSetupProblem, plainSendError, type ShopEmailSettings } from "~/email/transport.server";
 import { encryptSecret } from "~/security/encryption.server";
 import { header, startSmtpSink } from "../helpers/smtp";
 
@@ -32,12 +32,25 @@ afterAll(() => closeTransports());
 describe("SMTP transport", () => {
   it("logs in with the password stored encrypted, and delivers", async () => {
     const sink = await startSmtpSink({ auth: { user: "smtp-user", pass: "s3cret-Password" } });
-    const settings = shop(sink.port, { smtpUser: "smtp-user", smtpPasswordEncrypted: encryptSecret("s3cret-Password") });
+    const id = `shop-login-${sink.port}`;
+    const settings = shop(sink.port, { id, smtpUser: "smtp-user", smtpPasswordEncrypted: encryptSecret("s3cret-Password", { model: "Shop", column: "smtpPasswordEncrypted", rowId: id }) });
     expect(settings.smtpPasswordEncrypted).not.toContain("s3cret");
     await deliver(settings, mail());
     const [received] = await sink.waitFor(1);
     expect(received!.user).toBe("smtp-user");
     expect(header(received!, "subject")).toBe("Hi");
+    await sink.close();
+  });
+
+  it("a password sealed for another shop is not used: nothing is sent, it can be tried again once re-entered, and the reason is in words", async () => {
+    const sink = await startSmtpSink({ auth: { user: "smtp-user", pass: "s3cret-Password" } });
+    // The neighbour's encrypted password, copied into this shop's row (a bug, a bad restore, a hand-made UPDATE).
+    const copied = encryptSecret("s3cret-Password", { model: "Shop", column: "smtpPasswordEncrypted", rowId: "the-neighbour-shop" });
+    const settings = shop(sink.port, { id: "this-shop", smtpUser: "smtp-user", smtpPasswordEncrypted: copied });
+    const error = await deliver(settings, mail()).then(() => null, (e: unknown) => e);
+    expect(classifySendError(error)).toMatchObject({ kind: "retry" });
+    expect(plainSendError(error)).toBe("The stored SMTP password cannot be read for this shop: enter it again in Settings → Email");
+    expect(sink.received).toHaveLength(0);
     await sink.close();
   });
 

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { scanLogs, secretsFromEnv, secretsFromSources } from "../setup/secret-scan";
+import { secretBody } from "~/security/secret-shapes";
+import { scanLogs, scanVerdict, secretsFromEnv, secretsFromSources } from "../setup/secret-scan";
 import { TEST_ENV } from "../setup/test-env";
 
 // The suite-wide scan (test/reporters/summary-line.ts) fails the run when a log line carries a secret. These tests
@@ -47,6 +48,25 @@ describe("the end-of-run secret scan", () => {
     expect(scanOne('{"message":"refused","secret":"[redacted]"}').hits).toEqual([]);
   });
 
+  it("fails when it read no log line: an empty or missing log folder proves nothing", () => {
+    const empty = mkdtempSync(path.join(dir, "empty-"));
+    for (const folder of [empty, path.join(dir, "never-written")]) {
+      const result = scanLogs(folder, secrets);
+      expect(result.hits).toEqual([]);
+      expect(scanVerdict(result)).toMatchObject({ failed: true, text: expect.stringContaining("read 0 log lines from") });
+    }
+    writeFileSync(path.join(empty, "app-1.log"), "\n\n");
+    expect(scanVerdict(scanLogs(empty, secrets)).failed).toBe(true);
+    expect(scanVerdict(scanOne('{"message":"fine"}'))).toMatchObject({ failed: false, text: expect.stringContaining("no secret in 2 log lines from 1 files") });
+  });
+
+  it("catches a JWT and a bearer token (what the logger masks, the scan looks for), but not the words 'Bearer token'", () => {
+    const jwt = `eyJhbGciOiJIUzI1NiJ9.${Buffer.from('{"dest":"https://a.myshopify.com"}').toString("base64url")}.c2lnbmF0dXJlLXZhbHVl`;
+    expect(scanOne(`{"url":"/app?id_token=${jwt}"}`).hits.map((h) => h.label)).toEqual(["a JSON Web Token (eyJ….….…)"]);
+    expect(scanOne(`authorization: Bearer abcdef0123456789`).hits.map((h) => h.label)).toEqual(["a bearer token (Authorization header)"]);
+    expect(scanOne(`{"message":"missing Bearer token"}`).hits).toEqual([]);
+  });
+
   it("collects secret literals from test sources, so a new test's secrets are looked for without registering them", () => {
     const src = mkdtempSync(path.join(dir, "src-"));
     writeFileSync(
@@ -71,6 +91,15 @@ describe("the log sink the scan reads", () => {
     logger.error("oops", { key: "rk_test_51LoggedByMistake000000000000" });
     const last = readFileSync(process.env.LOG_FILE!, "utf8").trim().split("\n").at(-1)!;
     expect(last).toContain('"key":"[redacted]"');
+  });
+
+  it("masks whole every credential literal the suite uses, so no part of one reaches a log the scan cannot recognise", async () => {
+    const { redact } = await import("~/logger.server");
+    const literals = secretsFromSources(path.resolve("test")).filter((s) => secretBody(s.value) !== null);
+    // The suite's own offline token, which the logger used to cut after `shpat_test` and print `_offline_token`.
+    expect(literals.map((s) => s.value)).toContain("shpat_test_offline_token");
+    expect(literals.length).toBeGreaterThan(5);
+    for (const { value } of literals) expect(redact(`token=${value};`), value).toBe("token=[redacted];");
   });
 
   it("masks the password of a database URL (a driver error can quote DATABASE_URL) and keeps the rest for diagnosis", async () => {

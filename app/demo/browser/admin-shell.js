@@ -41,9 +41,7 @@
   });
 
   var current = config.path;
-  var items = [];
   function renderMenu(list) {
-    items = list;
     menu.textContent = "";
     list.forEach(function (item) {
       var a = document.createElement("a");

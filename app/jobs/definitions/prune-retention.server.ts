@@ -37,6 +37,6 @@ export const pruneRetention = defineJob({
       failedJobDays: env.RETENTION_FAILED_JOB_DAYS,
     });
     await scheduleNextPrune(db, new Date(now.getTime() + (result.more ? 1_000 : PRUNE_INTERVAL_MS)));
-    if (result.bodiesCleared || result.eventsDeleted || result.jobsDeleted) logger.info("retention pruned", { ...result });
+    if (result.bodiesCleared || result.eventsDeleted || result.pixelCheckoutsDeleted || result.jobsDeleted) logger.info("retention pruned", { ...result });
   },
 });

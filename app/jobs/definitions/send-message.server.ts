@@ -3,7 +3,8 @@ import type { PrismaClient, Shop } from "@prisma/client";
 import { z } from "zod";
 import { composeMail } from "../../email/compose";
 import { messageLinks } from "../../email/links.server";
-import { renderEmail, TemplateRenderError } from "../../email/render";
+import { TemplateRenderError } from "../../email/render";
+import { renderEmailInWorker } from "../../email/render-pool.server";
 import { createRecoveryDiscount } from "../../email/shopify-admin.server";
 import { classifySendError, deliver, emailSetupProblem, fromAddress } from "../../email/transport.server";
 import { templateInputFor } from "../../email/variables";
@@ -179,6 +180,7 @@ export const sendMessage = defineJob({
     const ref = { id: m.id, shopId: m.shopId, recoveryId: m.recoveryId, attempts: m.attempts };
 
     let mail: ReturnType<typeof composeMail>;
+    let sent: { subject: string; bodyHtml: string };
     let sendDetail: string;
     let discountCode: string | null = null;
     try {
@@ -199,7 +201,7 @@ export const sendMessage = defineJob({
           pixelCompletedAt: r.pixelCompletedAt,
         },
         contact: row.contact,
-        policy: policyFor(shop),
+        policy: { ...policyFor(shop), campaignTurnedOff: row.campaign.enabled ? null : row.campaign.name },
         history: row.history,
       };
       // Shopify's own abandoned-checkout email (docs/decisions/075): asked only when everything else says "send".
@@ -229,7 +231,8 @@ export const sendMessage = defineJob({
       const incentive = await ensureIncentive(db, row, claimToken, now);
       discountCode = incentive.facts?.code ?? null;
       const links = messageLinks(m.id);
-      const rendered = renderEmail(row.step, templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts)));
+      // In a render worker (docs/decisions/079): a template that runs into the time or memory limit is a TemplateRenderError.
+      const rendered = await renderEmailInWorker(row.step, templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts)));
       mail = composeMail({
         from: fromAddress(shop),
         replyTo: shop.replyTo,
@@ -239,6 +242,7 @@ export const sendMessage = defineJob({
         messageId: m.id,
         appHost: APP_HOST,
       });
+      sent = { subject: rendered.subject, bodyHtml: rendered.html };
       sendDetail = incentive.note ? `${decision.detail}; ${incentive.note}` : decision.detail;
     } catch (error) {
       if (error instanceof TemplateRenderError) {
@@ -254,7 +258,7 @@ export const sendMessage = defineJob({
 
     const capHours = Math.max(0, shop.frequencyCapHours);
     const capSince = capHours > 0 ? new Date(now.getTime() - capHours * 3_600_000) : null;
-    const handed = await handOff(db, { id: m.id, recoveryId: m.recoveryId, contactId: r.contactId! }, claimToken, capSince, { toEmail: r.email!, discountCode }, now);
+    const handed = await handOff(db, { id: m.id, recoveryId: m.recoveryId, contactId: r.contactId! }, claimToken, capSince, { toEmail: r.email!, discountCode, ...sent }, now);
     if (handed === "lost_claim") return;
     if (handed === "frequency_cap") {
       await finishWithoutSending(db, ref, claimToken, { status: "skipped", reason: "frequency_cap", detail: `Another checkout's email to this contact went out in the last ${capHours} h` }, now);
@@ -265,7 +269,7 @@ export const sendMessage = defineJob({
     try {
       providerMessageId = (await deliver(shop, mail)).messageId;
     } catch (error) {
-      const failure = classifySendError(error);
+      const failure = classifySendError(error, { host: shop.smtpHost, port: shop.smtpPort });
       logger.warn("email not delivered", { messageId: m.id, shop: shop.domain, kind: failure.kind, error: failure.message });
       if (failure.kind === "retry") {
         await retryLater(db, ref, claimToken, failure.message, now);

@@ -4,6 +4,8 @@ import { createDefaultCampaign } from "./create-default-campaign.server";
 import { startShopifySync } from "../../sources/shopify/sync.server";
 import { enqueuePixelActivation } from "./activate-web-pixel.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
+import { storeShopDetails } from "../../sources/shopify/shop-details.server";
+import { db as appDb } from "../../db.server";
 
 /**
  * Runs once per installation (and reinstallation): each step must be idempotent.
@@ -23,4 +25,5 @@ export const shopInstalled = defineJob({
 type InstallStep = (shopId: string) => Promise<void>;
 // The first sync comes after the default campaign, so the checkouts it brings in are scheduled at once.
 // The checkout pixel is activated by its own job (its retries must not repeat the other steps).
-const installSteps: InstallStep[] = [createDefaultCampaign, (shopId) => startShopifySync(shopId), (shopId) => enqueuePixelActivation(shopId)];
+// Shop details first: the currency and time zone the rest shows and schedules with.
+const installSteps: InstallStep[] = [(shopId) => storeShopDetails(appDb, shopId), createDefaultCampaign, (shopId) => startShopifySync(shopId), (shopId) => enqueuePixelActivation(shopId)];

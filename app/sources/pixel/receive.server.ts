@@ -3,8 +3,8 @@
  * and cheaply, and nothing is written until the event has passed them all:
  *
  *   client rate limit (429) → body cap (413) → JSON (400) → shape (400) → shop key (403) → shop rate limit (429)
- *   → installed shop (404) → event time and money (400) → shop's daily cap (429) → stored once per event id,
- *   processed by a job (202)
+ *   → installed shop (404) → event time and money (400) → merged into its checkout's row, a new checkout only under
+ *   the shop's daily cap (429), one processing job queued per checkout (202)
  *
  * CORS: the pixel runs in Shopify's sandboxed worker, whose origin is not the app's. It posts `text/plain` (a "simple"
  * request, so browsers send no preflight); OPTIONS is still answered for clients that preflight anyway. No cookies are
@@ -12,13 +12,13 @@
  */
 import { db } from "../../db.server";
 import { logger } from "../../logger.server";
-import { recordInboundEvent } from "../../models/inbound-event.server";
+import { mergePixelEvent, newPixelCheckoutsCapReached } from "../../models/pixel-checkout.server";
 import { parseJsonWithLimits, readBodyWithLimit } from "../../security/request-limits.server";
 import { collectorKeyMatches } from "./collector-key.server";
 import { parsePixelRequest, toPixelObservation, type PixelEventBody } from "./payload";
 import { TokenBuckets } from "./rate-limit.server";
 
-export const PIXEL_EVENT_JOB = "process-pixel-event";
+export { PIXEL_EVENT_JOB } from "../../models/pixel-checkout.server";
 /** A real event is 1–10 KB (50 line items at most); nothing legitimate comes near this. */
 export const MAX_PIXEL_BODY_BYTES = 16 * 1024;
 /** One buyer's browser: a checkout sends 2–5 events; a shared NAT address gets room for a few dozen buyers a minute. */
@@ -27,22 +27,19 @@ export const CLIENT_LIMIT = { capacity: 30, refillPerSecond: 0.5 };
 export const SHOP_LIMIT = { capacity: 600, refillPerSecond: 20 };
 
 /**
- * Pixel events stored per shop in any 24 hours. The collector key is public, so the rate limits alone would let anyone
- * store 20 events a second (≈1.7 million a day, each with a job) for any shop. A large shop's real traffic (a few
- * thousand checkouts a day, 2–5 events each) stays far below; beyond the cap nothing is stored and the poll and the
+ * New checkouts the pixel may report per shop in any 24 hours. Events are merged per checkout, so only a new checkout
+ * adds a row; but the collector key is public, and the rate limits alone would let anyone add 20 made-up checkouts a
+ * second (≈1.7 million a day) for any shop. A large shop's real traffic (a few thousand checkouts a day) stays far
+ * below; beyond the cap events for new checkouts are refused (events for known ones still merge) and the poll and the
  * checkouts webhook still see every checkout: the pixel only shows a checkout early.
  */
 export const PIXEL_DAILY_CAP = 50_000;
 /** The cap in force (tests lower it rather than store 50,000 rows). */
 export const pixelCap = { perDay: PIXEL_DAILY_CAP };
-const DAY_MS = 86_400_000;
 
-/** Whether the shop has stored `cap` pixel events in the last 24 hours (counts at most `cap` rows, over the receiver index). */
-export async function pixelCapReached(domain: string, now: Date, cap: number = pixelCap.perDay): Promise<boolean> {
-  const since = new Date(now.getTime() - DAY_MS);
-  const rows = await db.$queryRaw<{ n: bigint }[]>`
-    SELECT count(*) AS "n" FROM (SELECT 1 FROM "InboundEvent" WHERE "receiver" = ${domain} AND "receivedAt" >= ${since} AND "source" = 'pixel' LIMIT ${cap}) t`;
-  return Number(rows[0]?.n ?? 0) >= cap;
+/** Whether the shop's pixel has reported `cap` new checkouts in the last 24 hours. */
+export function pixelCapReached(shopId: string, now: Date, cap: number = pixelCap.perDay): Promise<boolean> {
+  return newPixelCheckoutsCapReached(db, shopId, now, cap);
 }
 
 const clientBuckets = new TokenBuckets(CLIENT_LIMIT);
@@ -98,19 +95,15 @@ export async function receivePixelEvent(request: Request, client: string, now: D
   const shop = await db.shop.findUnique({ where: { domain: body.shop }, select: { id: true, uninstalledAt: true } });
   if (!shop || shop.uninstalledAt) return reply(404, { error: "Reclaim is not installed on this shop" });
 
-  const stored: PixelEventBody = { event: body.event, checkout: body.checkout };
-  const observation = toPixelObservation(stored, now);
+  const event: PixelEventBody = { event: body.event, checkout: body.checkout };
+  const observation = toPixelObservation(event, now);
   if (!observation.ok) return reply(400, { error: observation.reason });
-  if (await pixelCapReached(body.shop, now)) {
-    logger.warn("pixel events refused: daily cap reached", { shop: body.shop, cap: pixelCap.perDay });
-    return reply(429, { error: `this shop has stored ${pixelCap.perDay} checkout events in the last 24 hours; more are refused until older ones age out` }, { "retry-after": "3600" });
-  }
 
-  const outcome = await recordInboundEvent(
-    db,
-    { source: "pixel", receiver: body.shop, externalId: body.event.id, topic: body.event.name, payload: JSON.stringify(stored), shopId: shop.id },
-    { name: PIXEL_EVENT_JOB },
-  );
+  const outcome = await mergePixelEvent(db, { shopId: shop.id, eventId: body.event.id, observation: observation.value, receivedAt: now }, pixelCap.perDay);
+  if (outcome === "capped") {
+    logger.warn("pixel events refused: daily cap of new checkouts reached", { shop: body.shop, cap: pixelCap.perDay });
+    return reply(429, { error: `this shop's pixel has reported ${pixelCap.perDay} new checkouts in the last 24 hours; events for other checkouts are refused until older ones age out` }, { "retry-after": "3600" });
+  }
   if (outcome === "duplicate") logger.debug("pixel event already received", { shop: body.shop, event: body.event.name });
-  return reply(202, { status: outcome === "new" ? "accepted" : "duplicate" });
+  return reply(202, { status: outcome === "duplicate" ? "duplicate" : "accepted" });
 }

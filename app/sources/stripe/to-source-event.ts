@@ -1,5 +1,5 @@
 import { onExtraHost } from "../../security/extra-hosts";
-import type { CheckoutObserved, Consent, ConsentEvidence, LineItem, PurchaseObserved } from "../../recovery/model";
+import type { CheckoutObserved, ConsentEvidence, LineItem, PurchaseObserved } from "../../recovery/model";
 import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 import { fromStripeAmount } from "./stripe-money";
 
