@@ -323,10 +323,19 @@ export function poolOnClock(pool: pg.Pool, clock: Clock): pg.Pool {
   return new Proxy(pool, {
     get(target, prop, receiver) {
       if (prop === "connect") {
-        return async (...args: unknown[]) => {
-          if (args.length) throw new Error("poolOnClock: connect(callback) is not supported");
-          const client = await target.connect();
-          return new Proxy(client, { get: (c, p) => (p === "query" ? patchQuery(c.query.bind(c)) : Reflect.get(c, p, c)) });
+        const wrap = (client: pg.PoolClient) =>
+          new Proxy(client, { get: (c, p) => (p === "query" ? patchQuery(c.query.bind(c)) : Reflect.get(c, p, c)) });
+        return (...args: unknown[]) => {
+          // graphile-worker's run() takes its LISTEN client with the callback form of connect().
+          const callback = args[0] as ((error: Error | undefined, client?: pg.PoolClient, release?: (e?: unknown) => void) => void) | undefined;
+          if (typeof callback === "function") {
+            target.connect().then(
+              (client) => callback(undefined, wrap(client), (e?: unknown) => client.release(e as Error | undefined)),
+              (error: Error) => callback(error),
+            );
+            return undefined;
+          }
+          return target.connect().then(wrap);
         };
       }
       const value = Reflect.get(target, prop, receiver);
