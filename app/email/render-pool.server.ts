@@ -37,6 +37,9 @@ export interface RenderPoolOptions {
   entry?: string;
 }
 
+/** A worker that has not loaded in this long never will (a broken install): the tasks waiting for it fail. */
+const STARTUP_TIMEOUT_MS = 60_000;
+
 /** The pool cannot take the task now (too many waiting): nothing was rendered; try again shortly. */
 export class RenderBusyError extends Error {
   name = "RenderBusyError";
@@ -88,16 +91,12 @@ export class RenderPool {
   private closed = false;
   private readonly maxQueue: number;
   private readonly maxWaitingPerKey: number;
-  /** Workers terminated for running into a limit, and workers started (for tests and logs). */
+  /** Workers started, and stopped (a limit, a crash, close), over the pool's life: for tests. */
   readonly counts = { started: 0, stopped: 0 };
 
   constructor(private readonly options: RenderPoolOptions) {
     this.maxQueue = options.maxQueue ?? 500;
     this.maxWaitingPerKey = options.maxWaitingPerKey ?? 3;
-  }
-
-  get limits(): Readonly<RenderPoolOptions> {
-    return this.options;
   }
 
   /** Runs one task in a worker. Resolves with the outcome (a template's failure included); rejects when nothing could run it. */
@@ -189,8 +188,24 @@ export class RenderPool {
     const slot: Slot = { worker, ready: false, running: null, timer: null };
     this.slots.add(slot);
     worker.unref();
+    // A worker lost by anything but our own terminate(): out of memory (the running template's doing), a crash, or one
+    // that never loaded. One that never loaded fails the tasks waiting for it now, rather than each starting another
+    // worker that fails the same way.
+    const lost = (error: Error & { code?: string }) => {
+      clearTimeout(startup);
+      if (!this.slots.has(slot)) return;
+      if (error.code === "ERR_WORKER_OUT_OF_MEMORY" && slot.running) this.finish(slot, { kind: "template_error", problem: TOO_MUCH_MEMORY });
+      if (!slot.ready) {
+        const failure = new Error(`The template renderer could not start: ${error.message}`);
+        for (const p of this.queue.splice(0)) p.reject(failure);
+      }
+      void this.retire(slot, new Error(`The template renderer failed: ${error.message}`));
+    };
+    const startup = setTimeout(() => lost(new Error(`the worker did not load within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
+    startup.unref();
     worker.on("message", (message: WorkerMessage) => {
       if (message.type === "ready") {
+        clearTimeout(startup);
         slot.ready = true;
         this.dispatch();
       } else if (slot.running?.id === message.id) {
@@ -199,19 +214,8 @@ export class RenderPool {
         this.dispatch();
       }
     });
-    worker.on("error", (error: Error & { code?: string }) => {
-      if (error.code === "ERR_WORKER_OUT_OF_MEMORY" && slot.running) this.finish(slot, { kind: "template_error", problem: TOO_MUCH_MEMORY });
-      if (!slot.ready) {
-        // The worker could not even load (a missing build, a broken install): the tasks waiting for it fail now,
-        // rather than each starting another worker that fails the same way.
-        const failure = new Error(`The template renderer could not start: ${error.message}`);
-        for (const p of this.queue.splice(0)) p.reject(failure);
-      }
-      void this.retire(slot, new Error(`The template renderer failed: ${error.message}`));
-    });
-    worker.on("exit", (code) => {
-      void this.retire(slot, new Error(`The template renderer stopped unexpectedly (exit code ${code})`));
-    });
+    worker.on("error", lost);
+    worker.on("exit", (code) => lost(new Error(`it stopped unexpectedly (exit code ${code})`)));
   }
 }
 

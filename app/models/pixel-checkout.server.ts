@@ -38,7 +38,7 @@ async function lockRow(tx: Tx, shopId: string, checkoutToken: string): Promise<L
 }
 
 /** Whether the shop's pixel has reported `cap` new checkouts in the last 24 hours (counts at most `cap` rows, over an index). */
-export async function newPixelCheckoutsCapReached(db: PrismaClient | Tx, shopId: string, now: Date, cap: number): Promise<boolean> {
+async function newPixelCheckoutsCapReached(db: PrismaClient | Tx, shopId: string, now: Date, cap: number): Promise<boolean> {
   const since = new Date(now.getTime() - DAY_MS);
   const rows = await db.$queryRaw<{ n: bigint }[]>`
     SELECT count(*) AS "n" FROM (SELECT 1 FROM "PixelCheckout" WHERE "shopId" = ${shopId} AND "firstSeenAt" >= ${since} LIMIT ${cap}) t`;

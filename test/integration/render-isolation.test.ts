@@ -2,17 +2,15 @@
 // a real send, render in worker threads with a hard time limit. The merchant gets a clear error; a Shopify webhook that
 // arrives meanwhile is answered at once; previews and test emails are limited per shop (429 with the reason in words).
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAdminApp } from "../helpers/admin-app";
 import { H, MIN, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest, signSessionToken, TEST_SHOP } from "../helpers/shopify";
 
-// A short hard limit, so the worker is terminated (LiquidJS's own 2 s limit would otherwise stop these first).
-vi.hoisted(() => {
-  process.env.RENDER_TIMEOUT_MS = "1000";
-});
-
-/** 10^9 loop iterations. */
+/**
+ * 10^9 loop iterations: with the default limits LiquidJS stops it after 2 s (its own limit, checked between nodes), in
+ * the worker; the worker's hard limit (its termination) is test/unit/render-pool.test.ts's subject.
+ */
 const SPIN = "{% for i in (1..1000) %}{% for j in (1..1000) %}{% for k in (1..1000) %}{% endfor %}{% endfor %}{% endfor %}";
 const LIMITED_SHOP = "preview-limit.myshopify.com";
 const NEIGHBOUR = "preview-neighbour.myshopify.com";
@@ -46,25 +44,30 @@ function post(domain: string, form: Record<string, string>) {
 
 describe("a template that would spin, in the campaign editor", () => {
   it("gets a clear error in the preview, while a webhook sent meanwhile is answered at once", async () => {
-    await post(TEST_SHOP, { intent: "preview" }); // the render workers are up: their start is not measured
+    // Warm: the render workers are up and the webhook route is loaded, so neither start is measured.
+    await post(TEST_SHOP, { intent: "preview" });
+    await admin.app.handle(shopifyWebhookRequest("/webhooks/orders/create", "orders/create", { id: 1 }, { shop: TEST_SHOP }));
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     const started = performance.now();
-    const preview = post(TEST_SHOP, { intent: "preview", bodyTemplate: SPIN });
+    let previewDone = 0;
+    const preview = post(TEST_SHOP, { intent: "preview", bodyTemplate: SPIN }).finally(() => (previewDone = performance.now()));
     await new Promise((resolve) => setTimeout(resolve, 200)); // the template is spinning in its worker by now
     const webhookStarted = performance.now();
-    const webhook = await admin.app.handle(shopifyWebhookRequest("/webhooks/orders/create", "orders/create", { id: 1 }, { shop: TEST_SHOP }));
-    const webhookTook = performance.now() - webhookStarted;
+    const webhook = await admin.app.handle(shopifyWebhookRequest("/webhooks/orders/create", "orders/create", { id: 2 }, { shop: TEST_SHOP }));
+    const webhookDone = performance.now();
     const { status, body } = await preview;
-    const took = performance.now() - started;
     delay.disable();
 
-    expect(webhook.status).toBe(200);
-    expect(webhookTook).toBeLessThan(500);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ ok: false, problems: [{ field: "body", message: expect.stringMatching(/^This template took too long to render \(over 1 s\) and was stopped/) }] });
-    expect(took).toBeLessThan(4_000); // the limit (once per render the preview asks for) plus a margin, never the template's pace
-    expect(delay.max / 1e6).toBeLessThan(300);
+    expect(body).toMatchObject({ ok: false, problems: [{ field: "body", line: 1, message: expect.stringMatching(/^This template took too long to render \(over 2 s\) and was stopped/) }] });
+    expect(previewDone - started).toBeGreaterThanOrEqual(1_900);
+    // The webhook was stored and answered while the template was still spinning, without waiting for it.
+    expect(webhook.status).toBe(200);
+    expect(webhookDone).toBeLessThan(previewDone);
+    expect(webhookDone - webhookStarted).toBeLessThan(1_000);
+    // On this thread (before: renderEmail ran here) the event loop would have stood still for the whole 2 s.
+    expect(delay.max / 1e6).toBeLessThan(1_000);
   });
 
   it("is refused when saved, with the same error, and nothing is saved", async () => {
@@ -145,7 +148,7 @@ describe("a real send", () => {
     await p.runAt(new Date(t0.getTime() + H + MIN));
 
     const failed = await p.db.message.findFirstOrThrow({ where: { shopId: hostile.id, position: 1 } });
-    expect(failed).toMatchObject({ status: "failed", attempts: 1, lastError: expect.stringMatching(/^The template could not be rendered: body: This template took too long to render \(over 1 s\)/) });
+    expect(failed).toMatchObject({ status: "failed", attempts: 1, lastError: expect.stringMatching(/^The template could not be rendered: body: This template took too long to render \(over 2 s\)/) });
     expect(await p.db.decisionLog.count({ where: { messageId: failed.id, outcome: "fail", reason: "template_error" } })).toBe(1);
     expect(p.sink.received.map((m) => m.rcptTo[0])).toEqual(["fine.buyer@example.com"]);
   });

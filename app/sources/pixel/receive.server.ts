@@ -12,13 +12,12 @@
  */
 import { db } from "../../db.server";
 import { logger } from "../../logger.server";
-import { mergePixelEvent, newPixelCheckoutsCapReached } from "../../models/pixel-checkout.server";
+import { mergePixelEvent } from "../../models/pixel-checkout.server";
 import { parseJsonWithLimits, readBodyWithLimit } from "../../security/request-limits.server";
 import { collectorKeyMatches } from "./collector-key.server";
 import { parsePixelRequest, toPixelObservation, type PixelEventBody } from "./payload";
 import { TokenBuckets } from "./rate-limit.server";
 
-export { PIXEL_EVENT_JOB } from "../../models/pixel-checkout.server";
 /** A real event is 1–10 KB (50 line items at most); nothing legitimate comes near this. */
 export const MAX_PIXEL_BODY_BYTES = 16 * 1024;
 /** One buyer's browser: a checkout sends 2–5 events; a shared NAT address gets room for a few dozen buyers a minute. */
@@ -36,11 +35,6 @@ export const SHOP_LIMIT = { capacity: 600, refillPerSecond: 20 };
 export const PIXEL_DAILY_CAP = 50_000;
 /** The cap in force (tests lower it rather than store 50,000 rows). */
 export const pixelCap = { perDay: PIXEL_DAILY_CAP };
-
-/** Whether the shop's pixel has reported `cap` new checkouts in the last 24 hours. */
-export function pixelCapReached(shopId: string, now: Date, cap: number = pixelCap.perDay): Promise<boolean> {
-  return newPixelCheckoutsCapReached(db, shopId, now, cap);
-}
 
 const clientBuckets = new TokenBuckets(CLIENT_LIMIT);
 const shopBuckets = new TokenBuckets(SHOP_LIMIT, 20_000);
