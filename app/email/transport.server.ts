@@ -164,7 +164,9 @@ export function classifySendError(error: unknown, destination?: { host?: string 
  */
 export function plainSendError(error: unknown, destination?: { host?: string | null; port?: number | null }): string {
   if (error instanceof SmtpDestinationError) return error.message;
-  return describeSendError(error, destination);
+  const words = describeSendError(error, destination);
+  // Shown on its own ("the SMTP server refused…" starts a sentence here).
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /**

@@ -82,7 +82,7 @@ describe("email settings", () => {
     const sink = await startSmtpSink({ auth: { user: "mailer", pass: "app-password-123" } });
     const shop = await p.newShop({ name: "Settings Shop" });
     const bad = await saveEmailSettings(p.db, shop.id, { emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: sink.port, smtpSecure: false, postalAddress: "" });
-    expect(bad).toEqual({ ok: false, fieldErrors: { senderEmail: "is required for SMTP", postalAddress: expect.stringMatching(/required/) } });
+    expect(bad).toEqual({ ok: false, fieldErrors: { senderEmail: "Sender email is required", postalAddress: expect.stringMatching(/required/) } });
 
     expect(
       await saveEmailSettings(p.db, shop.id, {
@@ -96,7 +96,7 @@ describe("email settings", () => {
         senderEmail: "hi@settings.test",
         postalAddress: "5 Harbour Road, Cork, Ireland",
       }),
-    ).toEqual({ ok: true });
+    ).toEqual({ ok: true, warnings: {} });
     const stored = await p.db.shop.findUniqueOrThrow({ where: { id: shop.id } });
     expect(stored.smtpPasswordEncrypted).toMatch(/^v2\./);
     expect(stored.smtpPasswordEncrypted).not.toContain("app-password-123");

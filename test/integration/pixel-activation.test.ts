@@ -116,7 +116,8 @@ describe("activation on install", () => {
 
   it("Shopify down: 'failed, retrying' on the settings page, then active on the runner's next attempt", async () => {
     const domain = await connectedShop("flaky");
-    fake.failNext({ status: 503, count: 1, shop: domain, endpoint: "graphql" });
+    // Aimed at the activation itself (the install also reads the shop's details from the same API).
+    fake.failNext({ status: 503, count: 1, shop: domain, endpoint: "graphql", matching: "webPixelCreate" });
     let shop = await install(domain, WITH_PIXEL_SCOPES);
     expect(shop).toMatchObject({ webPixelStatus: "failed" });
     expect(shop.webPixelError).toMatch(/tries again automatically/);

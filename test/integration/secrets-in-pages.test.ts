@@ -28,7 +28,9 @@ beforeAll(async () => {
   sink = await startSmtpSink({ auth: { user: "mailer", pass: SMTP_PASSWORD } });
   const seeded = await seedShop(admin.db, TEST_SHOP);
   const compliance = await admin.db.complianceRequest.create({ data: { shopId: seeded.shop.id, topic: "customers/data_request", inboundEventId: "pages-dr", email: "alpha@example.com", status: "done", export: "{}" } });
-  ids = { "app.recoveries": seeded.shopifyRecoveries[0]!.id, "app.campaigns": seeded.campaign.id, "app.privacy.exports": compliance.id };
+  // A recovery with an email sent, so "view this email" (`/app/recoveries/:id/emails/:messageId`) has one to show.
+  const sentEmail = await admin.db.message.findFirstOrThrow({ where: { shopId: seeded.shop.id, status: "sent" } });
+  ids = { "app.recoveries": sentEmail.recoveryId, "app.campaigns": seeded.campaign.id, "app.privacy.exports": compliance.id, messageId: sentEmail.id };
 
   // Every secret in place, entered the way a merchant enters them.
   const email = await admin.post("/app/settings", "routes/app.settings._index", {
@@ -69,7 +71,7 @@ describe("secrets never rendered", () => {
       const segments: string[] = [];
       for (let r: (typeof routes)[string] | undefined = route; r; r = r.parentId ? routes[r.parentId] : undefined) if (r.path) segments.unshift(r.path);
       const owner = Object.entries(ids).find(([prefix]) => routeId.startsWith(`routes/${prefix}.`))?.[1] ?? "";
-      const path = "/" + segments.join("/").replace(/:(\w+)/g, owner);
+      const path = "/" + segments.join("/").replace(/:(\w+)/g, (_, param: string) => (param === "messageId" ? ids.messageId! : owner));
       const page = await admin.app.handle(embeddedRequest(path));
       expect(page.status, path).toBe(200);
       expectNoSecret(`${path} (page)`, await page.text());
@@ -81,7 +83,11 @@ describe("secrets never rendered", () => {
   });
 
   it("in a test email, its headers, or the answers to saving secrets", async () => {
-    const sent = await admin.post("/app/settings", "routes/app.settings._index", { intent: "test-email", to: "owner@pages.test" });
+    // The form posts what is on screen with the test (the password field left empty: the stored one is used).
+    const sent = await admin.post("/app/settings", "routes/app.settings._index", {
+      intent: "test-email", to: "owner@pages.test", emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: String(sink.port), smtpSecure: "false",
+      smtpUser: "mailer", smtpPassword: "", senderName: "Pages", senderEmail: "hi@pages.test", postalAddress: "1 Page Road",
+    });
     expect(sent.status).toBe(200);
     expectNoSecret("the test-email answer", JSON.stringify(sent.body));
     const [mail] = await sink.waitFor(1);

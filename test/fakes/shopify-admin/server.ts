@@ -136,6 +136,8 @@ export interface FailNextOptions {
   endpoint?: "graphql" | "oauth" | "any";
   /** seconds, sent as Retry-After */
   retryAfter?: number;
+  /** only GraphQL documents whose text contains this (an operation name, a root field such as `webPixelCreate`) */
+  matching?: string;
 }
 
 export interface TimeoutNextOptions {
@@ -157,6 +159,7 @@ interface Fault {
   retryAfter?: number;
   ms?: number;
   mode: "hold" | "destroy";
+  matching?: string;
 }
 
 interface IssuedToken {
@@ -456,6 +459,7 @@ export class FakeShopifyAdminServer {
       status: o.status ?? 500,
       retryAfter: o.retryAfter,
       mode: "hold",
+      matching: o.matching,
     });
   }
 
@@ -475,9 +479,9 @@ export class FakeShopifyAdminServer {
     this.faults.length = 0;
   }
 
-  private takeFault(endpoint: "graphql" | "oauth", shop: string | undefined): Fault | undefined {
+  private takeFault(endpoint: "graphql" | "oauth", shop: string | undefined, body: string): Fault | undefined {
     const index = this.faults.findIndex(
-      (f) => f.remaining > 0 && (f.endpoint === "any" || f.endpoint === endpoint) && (!f.shop || f.shop === shop),
+      (f) => f.remaining > 0 && (f.endpoint === "any" || f.endpoint === endpoint) && (!f.shop || f.shop === shop) && (!f.matching || body.includes(f.matching)),
     );
     if (index === -1) return undefined;
     const fault = this.faults[index]!;
@@ -558,7 +562,9 @@ export class FakeShopifyAdminServer {
 
     const state = shopDomain ? this.shops.get(shopDomain) : undefined;
     if (state) state.stats.requests += 1;
-    const fault = this.takeFault(graphqlRoute ? "graphql" : "oauth", shopDomain);
+    // Read first, so a fault can be aimed at one document (`matching`).
+    const body = req.method === "POST" ? await readBody(req) : "";
+    const fault = this.takeFault(graphqlRoute ? "graphql" : "oauth", shopDomain, body);
     if (fault) {
       if (state) state.stats.faultsInjected += 1;
       if (await this.applyFault(fault, req, res)) return;
@@ -566,7 +572,6 @@ export class FakeShopifyAdminServer {
     if (!state) return json(res, 404, { errors: "Not Found" });
     if (req.method !== "POST") return json(res, 405, { errors: "Method Not Allowed" });
 
-    const body = await readBody(req);
     if (oauthRoute) return this.handleOAuth(state, req, body, res);
     return this.handleGraphQL(state, graphqlRoute![1]!, req, body, res);
   }
