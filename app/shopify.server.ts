@@ -18,7 +18,9 @@ const shopify = shopifyApp({
   apiKey: env.SHOPIFY_API_KEY,
   apiSecretKey: env.SHOPIFY_API_SECRET,
   apiVersion: ADMIN_API_VERSION,
-  scopes: env.SCOPES.split(",").map((s) => s.trim()).filter(Boolean),
+  scopes: env.SCOPES.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
   appUrl: env.SHOPIFY_APP_URL,
   authPathPrefix: "/auth",
   // Access and refresh tokens encrypted at rest (app/security/encrypted-session-storage.server.ts).

@@ -30,12 +30,21 @@ try {
     const now = Date.now();
     const other = await database.createDatabase("triggers");
     log(`seeding ${RECOVERIES.toLocaleString("en")} recoveries twice (triggers, recount)…`);
-    const viaTriggers = await seedDashboardData({ url: other, shopDomain: "bench-shop.myshopify.com", recoveries: RECOVERIES, now, days: 365, dailyStats: "triggers" });
+    const viaTriggers = await seedDashboardData({
+      url: other,
+      shopDomain: "bench-shop.myshopify.com",
+      recoveries: RECOVERIES,
+      now,
+      days: 365,
+      dailyStats: "triggers",
+    });
     const viaRecount = await seedDashboardData({ url: database.url, shopDomain: "bench-shop.myshopify.com", recoveries: RECOVERIES, now, days: 365 });
     const a = await dailyStatLines(other, viaTriggers.shopId);
     const b = await dailyStatLines(database.url, viaRecount.shopId);
     const differing = a.filter((line, i) => line !== b[i]).length + Math.abs(a.length - b.length);
-    console.log(`DailyStat: ${a.length} rows from the triggers, ${b.length} from the recount, ${differing} differing; counts ${JSON.stringify(viaRecount.counts)}`);
+    console.log(
+      `DailyStat: ${a.length} rows from the triggers, ${b.length} from the recount, ${differing} differing; counts ${JSON.stringify(viaRecount.counts)}`,
+    );
     process.exitCode = differing === 0 && a.length > 0 ? 0 : 1;
   } else {
     rmSync(dir, { recursive: true, force: true });
@@ -99,12 +108,22 @@ try {
       results.push(await measure("recoveries, page 1,001 (cursor)", `/app/recoveries?after=${after}`, "routes/app.recoveries._index"));
     }
     const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" / ");
-    console.log(`\nDashboard loaders at ${RECOVERIES.toLocaleString("en")} recoveries (${database.description}, production build, ${ITERATIONS} requests each, Node ${process.version})`);
-    console.log(`Data: ${Object.entries(seeded.counts).map(([k, v]) => `${v.toLocaleString("en")} ${k}`).join(", ")}; seeded in ${seedSeconds.toFixed(0)} s (not measured). Load average before / after: ${load(loadBefore)} → ${load(os.loadavg())} (${os.cpus().length} CPUs).\n`);
+    console.log(
+      `\nDashboard loaders at ${RECOVERIES.toLocaleString("en")} recoveries (${database.description}, production build, ${ITERATIONS} requests each, Node ${process.version})`,
+    );
+    console.log(
+      `Data: ${Object.entries(seeded.counts)
+        .map(([k, v]) => `${v.toLocaleString("en")} ${k}`)
+        .join(
+          ", ",
+        )}; seeded in ${seedSeconds.toFixed(0)} s (not measured). Load average before / after: ${load(loadBefore)} → ${load(os.loadavg())} (${os.cpus().length} CPUs).\n`,
+    );
     console.log("| loader | p50 ms | p95 ms | max ms | target p95 | result |");
     console.log("| --- | ---: | ---: | ---: | ---: | --- |");
     for (const r of results) {
-      console.log(`| ${r.label} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} | ${TARGET_P95_MS} | ${r.p95 < TARGET_P95_MS ? "pass" : "FAIL"} |`);
+      console.log(
+        `| ${r.label} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} | ${TARGET_P95_MS} | ${r.p95 < TARGET_P95_MS ? "pass" : "FAIL"} |`,
+      );
     }
     const failed = results.filter((r) => r.p95 >= TARGET_P95_MS);
     if (failed.length) {

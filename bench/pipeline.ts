@@ -96,7 +96,10 @@ async function main() {
      VALUES ('shop1', 'bench-shop.myshopify.com', 'Bench Outfitters', 'UTC', 'smtp', '127.0.0.1', $2, false, 'Bench Outfitters', 'hello@bench.test', '1 Market Street, Springfield, USA', 'read_orders', ${at}, ${at}, ${at})`,
     [now, sink.port],
   );
-  await raw.query(`INSERT INTO "Campaign" ("id", "shopId", "name", "isDefault", "enabled", "sources", "currencies", "createdAt", "updatedAt") VALUES ('camp1', 'shop1', 'Default', true, true, 'both', '', ${at}, ${at})`, [now]);
+  await raw.query(
+    `INSERT INTO "Campaign" ("id", "shopId", "name", "isDefault", "enabled", "sources", "currencies", "createdAt", "updatedAt") VALUES ('camp1', 'shop1', 'Default', true, true, 'both', '', ${at}, ${at})`,
+    [now],
+  );
   for (const s of DEFAULT_STEPS) {
     await raw.query(
       `INSERT INTO "CampaignStep" ("id", "campaignId", "position", "delayMinutes", "subject", "bodyTemplate", "incentiveType", "incentiveValue", "incentiveExpiresDays", "createdAt", "updatedAt")
@@ -105,7 +108,14 @@ async function main() {
     );
   }
   const lineItemsJson = JSON.stringify([
-    { title: "Linen shirt", variantTitle: "Sand / L", quantity: 1, imageUrl: "https://cdn.shopify.com/s/files/shirt.jpg", unitPriceMinor: 6450, totalPriceMinor: 6450 },
+    {
+      title: "Linen shirt",
+      variantTitle: "Sand / L",
+      quantity: 1,
+      imageUrl: "https://cdn.shopify.com/s/files/shirt.jpg",
+      unitPriceMinor: 6450,
+      totalPriceMinor: 6450,
+    },
     { title: "Canvas tote", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 1800, totalPriceMinor: 3600 },
   ]);
   const shopifyEvidence = JSON.stringify({ state: "opt_in", source: "shopify.checkout.buyer_accepts_marketing", detail: { buyer_accepts_marketing: true } });
@@ -127,7 +137,9 @@ async function main() {
          FROM (SELECT i, CASE WHEN i < $4 THEN 'due' WHEN i % 2 = 0 THEN 'older' ELSE 'fresh' END AS kind FROM generate_series($2::int, $3::int - 1) AS i) k`,
         [now, from, to, SEND],
       );
-      await raw.query(`INSERT INTO "Contact" ("id", "shopId", "email", "firstName", "createdAt", "updatedAt") SELECT 'c' || i, 'shop1', email, 'Robin', ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")} FROM seed`);
+      await raw.query(
+        `INSERT INTO "Contact" ("id", "shopId", "email", "firstName", "createdAt", "updatedAt") SELECT 'c' || i, 'shop1', email, 'Robin', ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")} FROM seed`,
+      );
       await raw.query(
         `INSERT INTO "Recovery" ("id", "shopId", "source", "externalId", "checkoutToken", "contactId", "email", "firstName", "consent", "consentEvidence", "lineItems", "totalMinor", "currency", "locale", "recoveryUrl", "recoveryUrlExpiresAt", "abandonedAt", "sourceUpdatedAt", "status", "createdAt", "updatedAt")
          SELECT 'r' || i, 'shop1', CASE WHEN stripe THEN 'stripe' ELSE 'shopify' END, CASE WHEN stripe THEN 'cs_bench_' || i ELSE 'gid://shopify/AbandonedCheckout/' || i END,
@@ -176,12 +188,20 @@ async function main() {
   // enqueueDueSendJobs passes (now, batch, and the per-shop cap where the query has one).
   const perShop = (messageModel as Record<string, unknown>).SWEEP_PER_SHOP ?? SWEEP_BATCH;
   const parameters = Math.max(...[...ENQUEUE_DUE_SQL.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  const plan = (await db.$queryRawUnsafe(`EXPLAIN ${ENQUEUE_DUE_SQL}`, ...[new Date(), SWEEP_BATCH, perShop].slice(0, parameters))) as { "QUERY PLAN": string }[];
+  const plan = (await db.$queryRawUnsafe(`EXPLAIN ${ENQUEUE_DUE_SQL}`, ...[new Date(), SWEEP_BATCH, perShop].slice(0, parameters))) as {
+    "QUERY PLAN": string;
+  }[];
   const clockAt = (ms: number) => ({ now: () => new Date(ms) });
   const sweepOnce = async (ms: number) => {
     const job = await (await import("../test/helpers/jobs")).jobTable(db).create({ data: { name: "send-due-messages", payload: "{}", runAt: new Date(ms) } });
     const t0 = performance.now();
-    await sendDueMessages.run({ payload: {}, db, clock: clockAt(ms), job: { id: job.id, name: job.name, attempts: 1, shopId: null }, signal: new AbortController().signal });
+    await sendDueMessages.run({
+      payload: {},
+      db,
+      clock: clockAt(ms),
+      job: { id: job.id, name: job.name, attempts: 1, shopId: null },
+      signal: new AbortController().signal,
+    });
     const elapsed = performance.now() - t0;
     await (await import("../test/helpers/jobs")).jobTable(db).deleteMany({ where: { name: "send-due-messages" } });
     return elapsed;
@@ -213,7 +233,18 @@ async function main() {
   const { JobRunner } = await import("../test/helpers/jobs");
   const { closeTransports } = await import("../app/email/transport.server");
 
-  interface Phase { label: string; delivered: number; emailsPerSecond: number; sendSeconds: number; wallSeconds: number; cpuMsPerEmail: number; sinkCpuMsPerEmail: number; loadBefore: number; loadAfter: number; failed: number }
+  interface Phase {
+    label: string;
+    delivered: number;
+    emailsPerSecond: number;
+    sendSeconds: number;
+    wallSeconds: number;
+    cpuMsPerEmail: number;
+    sinkCpuMsPerEmail: number;
+    loadBefore: number;
+    loadAfter: number;
+    failed: number;
+  }
   async function sendPhase(label: string, makeRunner: (() => InstanceType<typeof JobRunner>) | null): Promise<Phase> {
     const before = await sink.report();
     const loadBefore = os.loadavg()[0]!;
@@ -237,7 +268,9 @@ async function main() {
           stdio: ["ignore", "ignore", "inherit"],
         });
         cleanup.push(() => child.kill("SIGTERM"));
-        stopWorkers.push(() => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))));
+        stopWorkers.push(
+          () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))),
+        );
       }
     }
     const newlySent = { shopId: "shop1", sentAt: { gte: phaseStart }, status: "sent" };
@@ -274,7 +307,9 @@ async function main() {
 
   const makeShipped = () => new JobRunner({ db, definitions: jobDefinitions, concurrency: CONCURRENCY, pollIntervalMs: 10, workerId: "bench" });
   const phases: Phase[] = [];
-  phases.push(await sendPhase(WORKERS === 0 ? "in-process job runner (as shipped)" : `${WORKERS} × \`npm run worker\` (as shipped)`, WORKERS === 0 ? makeShipped : null));
+  phases.push(
+    await sendPhase(WORKERS === 0 ? "in-process job runner (as shipped)" : `${WORKERS} × \`npm run worker\` (as shipped)`, WORKERS === 0 ? makeShipped : null),
+  );
   await db.$disconnect();
   sink.stop();
 

@@ -124,7 +124,10 @@ export async function seedDashboardData(o: DashboardSeedOptions): Promise<{ shop
       [o.shopDomain, o.now],
     );
     const shopId = rows[0]!.id;
-    await client.query(`INSERT INTO "Campaign" ("id", "shopId", "name", "createdAt", "updatedAt") VALUES ($1 || '-camp', $1, 'Default', ${t}, ${t})`, [shopId, o.now]);
+    await client.query(`INSERT INTO "Campaign" ("id", "shopId", "name", "createdAt", "updatedAt") VALUES ($1 || '-camp', $1, 'Default', ${t}, ${t})`, [
+      shopId,
+      o.now,
+    ]);
     await client.query(
       `INSERT INTO "CampaignStep" ("id", "campaignId", "position", "delayMinutes", "subject", "bodyTemplate", "createdAt", "updatedAt")
        VALUES ($1 || '-step', $1 || '-camp', 1, 60, 's', 'b', ${t}, ${t})`,

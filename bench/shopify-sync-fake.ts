@@ -30,7 +30,14 @@ for (let batch = 0; batch < batches; batch++) {
   const n = Math.min(BATCH, config.count - batch * BATCH);
   const sliceEnd = end - (batches - 1 - batch) * sliceDays * 86_400_000;
   store.upsertCheckouts(
-    generateCheckouts({ shop: store.shop, count: n, seed: config.seed + batch, now: sliceEnd, days: sliceDays, firstId: 36_800_000_000_000 + batch * 100_000_000 }),
+    generateCheckouts({
+      shop: store.shop,
+      count: n,
+      seed: config.seed + batch,
+      now: sliceEnd,
+      days: sliceDays,
+      firstId: 36_800_000_000_000 + batch * 100_000_000,
+    }),
   );
 }
 // The bucket starts full when the measurement starts, not when the shop was created.
@@ -38,7 +45,11 @@ fake.resetStats(config.domain);
 
 process.on("message", (message: { type: string }) => {
   if (message.type === "stats") {
-    process.send!({ type: "stats", stats: fake.stats(config.domain), bulk: fake.bulkOperations(config.domain).map((op) => ({ status: op.status, objectCount: op.objectCount, fileSize: op.fileSize })) });
+    process.send!({
+      type: "stats",
+      stats: fake.stats(config.domain),
+      bulk: fake.bulkOperations(config.domain).map((op) => ({ status: op.status, objectCount: op.objectCount, fileSize: op.fileSize })),
+    });
   } else if (message.type === "refill") {
     fake.bucket(config.domain).set(config.bucketSize);
     fake.resetStats(config.domain);

@@ -38,9 +38,21 @@ Object.assign(process.env, {
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
 });
 
-const fake = fork(path.join(root, "bench/shopify-sync-fake.ts"), [
-  JSON.stringify({ domain: DOMAIN, accessToken: TOKEN, count: config.count, seed: config.seed, bucketSize: config.bucketSize, restoreRate: config.restoreRate, bulkPollsToComplete: 2 }),
-], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+const fake = fork(
+  path.join(root, "bench/shopify-sync-fake.ts"),
+  [
+    JSON.stringify({
+      domain: DOMAIN,
+      accessToken: TOKEN,
+      count: config.count,
+      seed: config.seed,
+      bucketSize: config.bucketSize,
+      restoreRate: config.restoreRate,
+      bulkPollsToComplete: 2,
+    }),
+  ],
+  { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
+);
 const ask = <T>(message: { type: string }, reply: string) =>
   new Promise<T>((resolve) => {
     const on = (m: { type: string }) => {
@@ -67,7 +79,15 @@ const { startShopifySync } = await import("../app/sources/shopify/sync.server");
 // After shopify.server is imported (its node adapter installs the real fetch): Shopify calls go to the fake.
 setAbstractFetchFunc(fakeShopifyFetch(ready.url));
 await sessionStorage.storeSession(
-  new Session({ id: `offline_${DOMAIN}`, shop: DOMAIN, state: "", isOnline: false, scope: process.env.SCOPES, accessToken: TOKEN, expires: new Date(Date.now() + 86_400_000) }),
+  new Session({
+    id: `offline_${DOMAIN}`,
+    shop: DOMAIN,
+    state: "",
+    isOnline: false,
+    scope: process.env.SCOPES,
+    accessToken: TOKEN,
+    expires: new Date(Date.now() + 86_400_000),
+  }),
 );
 const shop = await db.shop.create({ data: { domain: DOMAIN } });
 if (config.mode === "poll") {
@@ -89,7 +109,11 @@ const loadSamples: number[] = [];
 const sampler = setInterval(() => loadSamples.push(os.loadavg()[0]!), 5000);
 for (;;) {
   await runner.drain();
-  const next = await (await import("../test/helpers/jobs")).jobTable(db).findFirst({ where: { name: SHOPIFY_SYNC_JOB, shopId: shop.id, status: "queued" }, orderBy: { runAt: "asc" } });
+  const next = await (
+    await import("../test/helpers/jobs")
+  )
+    .jobTable(db)
+    .findFirst({ where: { name: SHOPIFY_SYNC_JOB, shopId: shop.id, status: "queued" }, orderBy: { runAt: "asc" } });
   const wait = next ? next.runAt.getTime() - Date.now() : Infinity;
   if (wait >= 60_000) break; // caught up: the next run is the periodic one
   await sleep(Math.max(0, wait));
@@ -98,7 +122,10 @@ const wallMs = performance.now() - started;
 const cpu = process.cpuUsage(cpuStart);
 clearInterval(sampler);
 loadSamples.push(os.loadavg()[0]!);
-const stats = await ask<{ stats: { requests: number; graphqlRequests: number; throttled: number; actualCost: number; requestedCost: number }; bulk: { status: string; objectCount: number; fileSize: number }[] }>({ type: "stats" }, "stats");
+const stats = await ask<{
+  stats: { requests: number; graphqlRequests: number; throttled: number; actualCost: number; requestedCost: number };
+  bulk: { status: string; objectCount: number; fileSize: number }[];
+}>({ type: "stats" }, "stats");
 const stored = await db.recovery.count({ where: { shopId: shop.id } });
 const sync = await db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } });
 fake.send({ type: "close" });

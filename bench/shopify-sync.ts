@@ -40,7 +40,11 @@ const PROFILES: Profile[] = [
 ];
 
 const { values: args } = parseArgs({ options: { profiles: { type: "string", default: PROFILES.map((p) => p.name).join(",") } } });
-const wanted = new Set(String(args.profiles).split(",").map((s) => s.trim()));
+const wanted = new Set(
+  String(args.profiles)
+    .split(",")
+    .map((s) => s.trim()),
+);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const log = (line: string) => process.stderr.write(`[bench:sync] ${line}\n`);
 
@@ -91,8 +95,18 @@ try {
   for (const profile of PROFILES.filter((p) => wanted.has(p.name))) {
     const databaseUrl = await database.createDatabase(profile.name);
     log(`${profile.name}: ${profile.count} checkouts, bucket ${profile.bucketSize}, restore ${profile.restoreRate}/s …`);
-    const result = await runWorker({ profile: profile.name, mode: profile.mode, count: profile.count, bucketSize: profile.bucketSize, restoreRate: profile.restoreRate, databaseUrl, seed: 20261120 });
-    log(`${profile.name}: ${(result.wallMs / 1000).toFixed(1)} s, ${result.requests} requests, ${result.throttled} THROTTLED, stored ${result.stored}/${result.checkouts}, sync ${result.syncStatus}`);
+    const result = await runWorker({
+      profile: profile.name,
+      mode: profile.mode,
+      count: profile.count,
+      bucketSize: profile.bucketSize,
+      restoreRate: profile.restoreRate,
+      databaseUrl,
+      seed: 20261120,
+    });
+    log(
+      `${profile.name}: ${(result.wallMs / 1000).toFixed(1)} s, ${result.requests} requests, ${result.throttled} THROTTLED, stored ${result.stored}/${result.checkouts}, sync ${result.syncStatus}`,
+    );
     results.push({ ...result, label: profile.label });
   }
 
@@ -109,7 +123,9 @@ try {
         `| ${r.label} | ${r.checkouts.toLocaleString("en-US")}${r.stored === r.checkouts ? "" : ` (stored ${r.stored})`} | ${fmt(r.wallMs / 1000)} s | ${fmt(lower)} s | ${ratio} | ${r.requests.toLocaleString("en-US")} | ${r.throttled} | ${fmt(r.peakRssMb, 0)} MB |`,
       );
     }
-    console.log("\nLower bound = (total actual cost charged − starting bucket) ÷ restore rate; actual cost as charged by the fake (Shopify's documented cost rule).");
+    console.log(
+      "\nLower bound = (total actual cost charged − starting bucket) ÷ restore rate; actual cost as charged by the fake (Shopify's documented cost rule).",
+    );
     console.log("Targets: ratio ≤ 1.10 on standard-like and Plus-like, 0 THROTTLED, peak RSS flat from 2,000 to 20,000.");
   }
   const bulk = results.filter((r) => r.mode === "bulk");
@@ -129,9 +145,13 @@ try {
     console.log("| profile | checkouts | app CPU time | CPU per checkout | mean load average (CPUs) |");
     console.log("|---|---:|---:|---:|---:|");
     for (const r of results) {
-      console.log(`| ${r.label} | ${r.checkouts.toLocaleString("en-US")} | ${fmt(r.cpuMs / 1000)} s | ${fmt(r.cpuMs / r.checkouts, 2)} ms | ${fmt(r.loadAverage, 2)} (${r.cpus}) |`);
+      console.log(
+        `| ${r.label} | ${r.checkouts.toLocaleString("en-US")} | ${fmt(r.cpuMs / 1000)} s | ${fmt(r.cpuMs / r.checkouts, 2)} ms | ${fmt(r.loadAverage, 2)} (${r.cpus}) |`,
+      );
     }
-    console.log("\nStoring a checkout (`ingestSourceEvent`, ~10 Prisma queries at ~1 ms each) dominates the CPU time; where the rate limit does not bind (stress, bulk), wall time follows it and the machine's load.");
+    console.log(
+      "\nStoring a checkout (`ingestSourceEvent`, ~10 Prisma queries at ~1 ms each) dominates the CPU time; where the rate limit does not bind (stress, bulk), wall time follows it and the machine's load.",
+    );
   }
   // Targets: pacing close to the rate limit where it binds, never throttled, memory flat as the shop grows.
   const misses: string[] = [];
@@ -153,9 +173,16 @@ try {
     const growth = large.peakRssMb / small.peakRssMb;
     const pass = growth <= TARGET.rssGrowth;
     if (!pass) misses.push(`peak RSS grew ${fmt(growth, 2)}×`);
-    console.log(`| peak RSS flat, 2,000 → 20,000 checkouts (stress) | ≤ ${fmt(TARGET.rssGrowth, 2)}× | ${fmt(small.peakRssMb, 0)} → ${fmt(large.peakRssMb, 0)} MB (${fmt(growth, 2)}×) | ${pass ? "PASS" : "MISS"} |`);
+    console.log(
+      `| peak RSS flat, 2,000 → 20,000 checkouts (stress) | ≤ ${fmt(TARGET.rssGrowth, 2)}× | ${fmt(small.peakRssMb, 0)} → ${fmt(large.peakRssMb, 0)} MB (${fmt(growth, 2)}×) | ${pass ? "PASS" : "MISS"} |`,
+    );
   }
-  console.log(`\nLoad average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")} (${os.cpus().length} CPUs).`);
+  console.log(
+    `\nLoad average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" / ")} (${os.cpus().length} CPUs).`,
+  );
   const failed = results.filter((r) => r.stored !== r.checkouts || r.syncStatus !== "healthy");
   if (failed.length) {
     console.log(`\nNOT CAUGHT UP: ${failed.map((r) => `${r.profile} (${r.stored}/${r.checkouts}, ${r.syncStatus}: ${r.lastError ?? ""})`).join("; ")}`);

@@ -90,7 +90,9 @@ async function stop(child: ChildProcess | null) {
 /** Distinct serialised events (event id, session id, email), from a template built once from Stripe's fixtures. */
 function eventFactory(prefix: string) {
   const template = JSON.stringify(
-    stripeEvent("checkout.session.expired", expiredSession({ id: "cs_test___SESSION__", email: "__EMAIL__", promotions: "opt_in", amountTotal: 4200 }), { id: "__EVENT__" }),
+    stripeEvent("checkout.session.expired", expiredSession({ id: "cs_test___SESSION__", email: "__EMAIL__", promotions: "opt_in", amountTotal: 4200 }), {
+      id: "__EVENT__",
+    }),
     null,
     2,
   );
@@ -166,7 +168,11 @@ async function main() {
   const buildDir = args["skip-build"] ? path.join(root, "build") : path.join(root, "node_modules/.cache/reclaim-bench", `build-${process.pid}`);
   if (!args["skip-build"]) {
     log(`building the app (remix vite:build) into ${path.relative(root, buildDir)}…`);
-    execFileSync(bin("remix"), ["vite:build"], { cwd: root, env: { ...process.env, NODE_ENV: "production", REMIX_BUILD_DIR: buildDir }, stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(bin("remix"), ["vite:build"], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: "production", REMIX_BUILD_DIR: buildDir },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
   }
   const database = await startBenchDatabase("stripe", log);
   const port = await freePort();
@@ -251,12 +257,16 @@ async function main() {
       "",
       `### Stripe webhooks — ${EVENTS.toLocaleString("en")} distinct signed events, concurrency ${CONCURRENCY}, production build, ${database.description}, JOB_RUNNER=${JOB_RUNNER}`,
       "",
-      `${cores.length} × ${cores[0]?.model.trim() ?? "cpu"}, Node ${process.version}; load generator and server on the same machine; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")}.`,
+      `${cores.length} × ${cores[0]?.model.trim() ?? "cpu"}, Node ${process.version}; load generator and server on the same machine; load average at the end ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" / ")}.`,
       "",
       "| endpoint | sent | accepted (2xx) | errors | accepted events/s | p50 ms | p99 ms | server CPU ms/event |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
       ...[baselineBefore, ingest, baselineAfter].map(
-        (r) => `| ${r.name} | ${fmt(r.sent)} | ${fmt(r.accepted)} | ${r.errors} | ${fmt(r.rate)} | ${r.p50} | ${r.p99} | ${r.cpuPerEvent?.toFixed(2) ?? "n/a"} |`,
+        (r) =>
+          `| ${r.name} | ${fmt(r.sent)} | ${fmt(r.accepted)} | ${r.errors} | ${fmt(r.rate)} | ${r.p50} | ${r.p99} | ${r.cpuPerEvent?.toFixed(2) ?? "n/a"} |`,
       ),
       "",
       "| target (issue #4) | required | measured | |",
@@ -275,7 +285,8 @@ async function main() {
     process.stdout.write(lines.join("\n"));
     const lost = stored !== EVENTS || storedJobs !== EVENTS || ingest.errors > 0 || ingest.accepted !== EVENTS;
     if (lost) log(`FAILED: ${EVENTS - stored} events not stored, ${EVENTS - storedJobs} jobs missing, ${ingest.errors} errors`);
-    const missed = ingest.rate < TARGET.eventsPerSecond || ingest.p99 >= TARGET.p99Ms || ratio < TARGET.ratio || (processing !== null && processing.processed !== stored);
+    const missed =
+      ingest.rate < TARGET.eventsPerSecond || ingest.p99 >= TARGET.p99Ms || ratio < TARGET.ratio || (processing !== null && processing.processed !== stored);
     if (missed) log("FAILED: a target was missed (see MISS above)");
     process.exitCode = lost || missed ? 1 : 0;
   } finally {

@@ -83,13 +83,22 @@ async function readVitals(page: Page): Promise<Omit<Vitals, "jsKb">> {
   });
 }
 
-async function measure(browser: Awaited<ReturnType<typeof launchBrowser>>, baseUrl: string, path: string, interact: (page: Page) => Promise<void>): Promise<Vitals> {
+async function measure(
+  browser: Awaited<ReturnType<typeof launchBrowser>>,
+  baseUrl: string,
+  path: string,
+  interact: (page: Page) => Promise<void>,
+): Promise<Vitals> {
   const view = await openEmbedded(browser, baseUrl, SHOP);
   const { page } = view;
   let jsBytes = 0;
   page.on("response", (response) => {
     // Scripts and module preloads alike (a modulepreload is not a "script" resource to Playwright).
-    if (/javascript/.test(response.headers()["content-type"] ?? "")) void response.body().then((b) => (jsBytes += b.length), () => {});
+    if (/javascript/.test(response.headers()["content-type"] ?? ""))
+      void response.body().then(
+        (b) => (jsBytes += b.length),
+        () => {},
+      );
   });
   await page.addInitScript({ content: OBSERVE });
   const cdp = await page.context().newCDPSession(page);
@@ -167,7 +176,9 @@ try {
   }
   const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" / ");
   const version = (await browser.newBrowserCDPSession().then((s) => s.send("Browser.getVersion"))).product;
-  console.log(`\nWeb vitals at 4× CPU slowdown (${version}, production build, ${RECOVERIES.toLocaleString("en")} recoveries, median of ${RUNS} cold loads; worst run in brackets)`);
+  console.log(
+    `\nWeb vitals at 4× CPU slowdown (${version}, production build, ${RECOVERIES.toLocaleString("en")} recoveries, median of ${RUNS} cold loads; worst run in brackets)`,
+  );
   console.log(`Load average before / after: ${load(loadBefore)} → ${load(os.loadavg())} (${os.cpus().length} CPUs).\n`);
   console.log(`| page | LCP ms (≤ ${BARS.lcp}) | CLS (≤ ${BARS.cls}) | INP ms (≤ ${BARS.inp}) | interactions | JS KB (decoded) | result |`);
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | --- |");

@@ -48,7 +48,8 @@ async function main() {
   }
   const shopDomain = args.shop?.trim().toLowerCase();
   if (!shopDomain) fail(2, "--shop is required (the shop's permanent domain, e.g. acme.myshopify.com)");
-  if (!/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(shopDomain)) fail(2, `--shop must be a myshopify.com domain, e.g. acme.myshopify.com (got "${shopDomain.slice(0, 100)}")`);
+  if (!/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(shopDomain))
+    fail(2, `--shop must be a myshopify.com domain, e.g. acme.myshopify.com (got "${shopDomain.slice(0, 100)}")`);
   if (!args["endpoint-only"] && args["webhook-secret"] === undefined) fail(2, "--webhook-secret is required (the endpoint's signing secret, whsec_…)");
 
   // App modules validate the environment on import; load them only once the arguments are known to be usable.

@@ -11,7 +11,16 @@ function useField(initial: string) {
   return [value, setValue] as const;
 }
 
-export function FormTextField(props: { name: string; label: string; initial: string; error?: string; helpText?: string; type?: "text" | "email" | "number" | "password" | "time"; multiline?: number; placeholder?: string }) {
+export function FormTextField(props: {
+  name: string;
+  label: string;
+  initial: string;
+  error?: string;
+  helpText?: string;
+  type?: "text" | "email" | "number" | "password" | "time";
+  multiline?: number;
+  placeholder?: string;
+}) {
   const [value, setValue] = useField(props.initial);
   return (
     <>
@@ -31,7 +40,14 @@ export function FormTextField(props: { name: string; label: string; initial: str
   );
 }
 
-export function FormSelect(props: { name: string; label: string; initial: string; options: { label: string; value: string }[]; error?: string; helpText?: string }) {
+export function FormSelect(props: {
+  name: string;
+  label: string;
+  initial: string;
+  options: { label: string; value: string }[];
+  error?: string;
+  helpText?: string;
+}) {
   const [value, setValue] = useField(props.initial);
   return (
     <>

@@ -50,7 +50,7 @@ export function PageError({ title }: { title: string }): ReactNode {
       </Page>
     );
   }
-  if (isRouteErrorResponse(error) || (error instanceof Response)) return boundary.error(error);
+  if (isRouteErrorResponse(error) || error instanceof Response) return boundary.error(error);
   return (
     <Page title={title}>
       <Layout>

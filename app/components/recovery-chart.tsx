@@ -36,7 +36,10 @@ export function RecoveryChart({ data }: { data: DailyPoint[] }) {
   const labelEvery = Math.max(1, Math.ceil(data.length / 8));
   const ticks = [0, max / 4, max / 2, (3 * max) / 4, max].filter((t) => Number.isInteger(t));
   const line = data.map((d, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(d.recovered).toFixed(1)}`).join(" ");
-  const totals = data.reduce((a, d) => ({ abandoned: a.abandoned + d.abandonedShopify + d.abandonedStripe, recovered: a.recovered + d.recovered }), { abandoned: 0, recovered: 0 });
+  const totals = data.reduce((a, d) => ({ abandoned: a.abandoned + d.abandonedShopify + d.abandonedStripe, recovered: a.recovered + d.recovered }), {
+    abandoned: 0,
+    recovered: 0,
+  });
 
   return (
     <figure style={{ margin: 0 }}>
@@ -50,7 +53,9 @@ export function RecoveryChart({ data }: { data: DailyPoint[] }) {
         {ticks.map((t) => (
           <g key={t}>
             <line x1={PAD.left} x2={W - PAD.right} y1={y(t)} y2={y(t)} stroke="#e3e3e3" strokeDasharray={t ? "3 3" : undefined} />
-            <text x={PAD.left - 6} y={y(t) + 4} textAnchor="end" fontSize={11} fill="#616161">{t}</text>
+            <text x={PAD.left - 6} y={y(t) + 4} textAnchor="end" fontSize={11} fill="#616161">
+              {t}
+            </text>
           </g>
         ))}
         {data.map((d, i) => {
@@ -61,9 +66,17 @@ export function RecoveryChart({ data }: { data: DailyPoint[] }) {
               <title>{`${d.day}: ${d.abandonedShopify} abandoned on Shopify, ${d.abandonedStripe} on Stripe, ${d.recovered} recovered by link`}</title>
               {/* A transparent full-height target so the tooltip shows on days with nothing abandoned too. */}
               <rect x={x(i) - slot / 2} y={PAD.top} width={slot} height={innerH} fill="transparent" />
-              {d.abandonedShopify > 0 ? <rect className="reclaim-chart-bar" x={x(i) - barW / 2} y={shopifyTop} width={barW} height={y(0) - shopifyTop} fill={COLORS.shopify} /> : null}
-              {d.abandonedStripe > 0 ? <rect className="reclaim-chart-bar" x={x(i) - barW / 2} y={stripeTop} width={barW} height={shopifyTop - stripeTop} fill={COLORS.stripe} /> : null}
-              {i % labelEvery === 0 ? <text x={x(i)} y={H - 6} textAnchor="middle" fontSize={11} fill="#616161">{d.day.slice(5)}</text> : null}
+              {d.abandonedShopify > 0 ? (
+                <rect className="reclaim-chart-bar" x={x(i) - barW / 2} y={shopifyTop} width={barW} height={y(0) - shopifyTop} fill={COLORS.shopify} />
+              ) : null}
+              {d.abandonedStripe > 0 ? (
+                <rect className="reclaim-chart-bar" x={x(i) - barW / 2} y={stripeTop} width={barW} height={shopifyTop - stripeTop} fill={COLORS.stripe} />
+              ) : null}
+              {i % labelEvery === 0 ? (
+                <text x={x(i)} y={H - 6} textAnchor="middle" fontSize={11} fill="#616161">
+                  {d.day.slice(5)}
+                </text>
+              ) : null}
             </g>
           );
         })}

@@ -143,9 +143,11 @@ export async function createDatabaseIfMissing(maintenanceUrl: string, database: 
   try {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
     if (rowCount) return;
-    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}${template ? ` TEMPLATE ${pg.escapeIdentifier(template)}` : ""}`).catch((error: { code?: string }) => {
-      if (error.code !== "42P04" && error.code !== "23505") throw error; // duplicate_database / unique_violation: made by another process
-    });
+    await client
+      .query(`CREATE DATABASE ${pg.escapeIdentifier(database)}${template ? ` TEMPLATE ${pg.escapeIdentifier(template)}` : ""}`)
+      .catch((error: { code?: string }) => {
+        if (error.code !== "42P04" && error.code !== "23505") throw error; // duplicate_database / unique_violation: made by another process
+      });
   } finally {
     await client.end();
   }

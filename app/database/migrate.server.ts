@@ -54,14 +54,18 @@ export async function applyMigrations(url: string, dir: string = MIGRATIONS_DIR)
     const done = new Map(rows.map((row) => [row.name, row.checksum]));
     for (const name of done.keys()) {
       if (!migrations.some((m) => m.name === name)) {
-        throw new MigrationError(`The database has migration ${name}, which this version of Reclaim does not know: is an older version running against a newer database?`);
+        throw new MigrationError(
+          `The database has migration ${name}, which this version of Reclaim does not know: is an older version running against a newer database?`,
+        );
       }
     }
     for (const migration of migrations) {
       const checksum = done.get(migration.name);
       if (checksum !== undefined) {
         if (checksum !== migration.checksum) {
-          throw new MigrationError(`Migration ${migration.name} was changed after it was applied (checksum differs): add a new migration instead of editing an applied one`);
+          throw new MigrationError(
+            `Migration ${migration.name} was changed after it was applied (checksum differs): add a new migration instead of editing an applied one`,
+          );
         }
         continue;
       }

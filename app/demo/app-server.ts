@@ -41,7 +41,10 @@ export function createAppHandler(o: { buildDir: string; build: ServerBuild; appO
     res.type("text/javascript").set("Cache-Control", "no-store").send(standIn);
   });
   app.get(FONT_PATH, (_req, res) => {
-    res.type("text/css").set("Cache-Control", "max-age=3600").send("/* Inter comes from Shopify's CDN, which the offline demo does not reach: Polaris falls back to system fonts. */\n");
+    res
+      .type("text/css")
+      .set("Cache-Control", "max-age=3600")
+      .send("/* Inter comes from Shopify's CDN, which the offline demo does not reach: Polaris falls back to system fonts. */\n");
   });
   const client = path.join(o.buildDir, "client");
   app.use("/assets", express.static(path.join(client, "assets"), { immutable: true, maxAge: "1y" }));

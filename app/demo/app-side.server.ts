@@ -34,7 +34,9 @@ export interface DemoShopSetup {
 export async function offlineSession(shopDomain: string) {
   const row = await db.session.findFirst({ where: { shop: shopDomain, isOnline: false } });
   // Tokens are stored encrypted (app/security/encrypted-session-storage.server.ts); the fake needs them in clear.
-  return row ? { ...row, accessToken: openToken(row.accessToken, row.id, "accessToken"), refreshToken: openToken(row.refreshToken, row.id, "refreshToken") } : null;
+  return row
+    ? { ...row, accessToken: openToken(row.accessToken, row.id, "accessToken"), refreshToken: openToken(row.refreshToken, row.id, "refreshToken") }
+    : null;
 }
 
 export async function findShop(shopDomain: string) {

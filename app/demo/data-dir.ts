@@ -17,7 +17,11 @@ export interface DemoSecrets {
   stripeApiKey: string;
 }
 
-const alnum = (bytes: number) => randomBytes(bytes).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, bytes);
+const alnum = (bytes: number) =>
+  randomBytes(bytes)
+    .toString("base64")
+    .replace(/[^A-Za-z0-9]/g, "")
+    .slice(0, bytes);
 
 export function readJson<T>(file: string): T | null {
   if (!existsSync(file)) return null;
@@ -66,7 +70,6 @@ export async function demoDatabaseUrl(dataDir: string): Promise<string> {
   const port = Number(readFileSync(path.join(dataDir, "postgres.port"), "utf8"));
   return embeddedDatabaseUrl({ dataDir: path.join(dataDir, "postgres"), port, database: "reclaim_demo" });
 }
-
 
 /** Deletes the demo's data but keeps the app build (derived from the sources, checked against them on start). */
 export function resetDataDir(dataDir: string, keep: string[]): void {

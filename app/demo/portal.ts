@@ -79,10 +79,13 @@ export function createPortal(d: PortalDeps) {
     src.searchParams.set("locale", "en");
     src.searchParams.set("id_token", token());
     const config = { appOrigin: d.appOrigin, path: appPath, refreshMs: d.refreshMs };
-    res.set("Cache-Control", "no-store").type("html").send(
-      page(
-        `Reclaim · ${d.shop.name} · demo admin`,
-        `<div class="admin">
+    res
+      .set("Cache-Control", "no-store")
+      .type("html")
+      .send(
+        page(
+          `Reclaim · ${d.shop.name} · demo admin`,
+          `<div class="admin">
   <aside><div class="store">${esc(d.shop.name)}<div class="muted">${esc(d.shop.domain)}</div></div>
     <div class="section">Apps</div><div class="app-name">Reclaim</div><nav id="app-menu"></nav>
     <div class="section">Demo</div><nav><a href="/inbox">Inbox <span class="badge" id="inbox-count">0</span></a></nav>
@@ -92,18 +95,18 @@ export function createPortal(d: PortalDeps) {
 <div id="toast" class="toast" role="status" aria-live="polite"></div>
 <script type="application/json" id="demo-config">${JSON.stringify(config).replace(/</g, "\\u003c")}</script>
 <script src="/admin.js"></script>`,
-        {
-          head: `<style>
+          {
+            head: `<style>
 body{height:100vh;display:flex;flex-direction:column}.admin{flex:1;display:flex;min-height:0}
 aside{width:220px;background:#ebebeb;border-right:1px solid var(--line);padding:12px;overflow:auto}aside nav a{display:block;padding:6px 10px;border-radius:8px;color:var(--ink);text-decoration:none}aside nav a.active,aside nav a:hover{background:#fff}
 .store{font-weight:600;margin-bottom:16px}.section{font-size:12px;color:var(--muted);text-transform:uppercase;margin:16px 0 6px}.app-name{font-weight:600;padding:0 10px 4px}
 section{flex:1;min-width:0}iframe{width:100%;height:100%;border:0;background:#f1f1f1}
 .toast{position:fixed;bottom:24px;left:50%;transform:translateX(-50%);background:#1a1a1a;color:#fff;padding:10px 16px;border-radius:8px;opacity:0;transition:opacity .2s;pointer-events:none}.toast.visible{opacity:1}.toast.error{background:#8e1f0b}
 </style>`,
-          topbar: `<div class="topbar"><strong>Reclaim demo admin</strong><span class="muted">plays Shopify's admin on this machine</span><span class="spacer"></span><span id="demo-clock" class="muted"></span><label class="muted"><input type="checkbox" id="live" checked> live</label><button class="secondary" id="pause" type="button">Pause</button><a href="/inbox">Inbox</a></div>`,
-        },
-      ),
-    );
+            topbar: `<div class="topbar"><strong>Reclaim demo admin</strong><span class="muted">plays Shopify's admin on this machine</span><span class="spacer"></span><span id="demo-clock" class="muted"></span><label class="muted"><input type="checkbox" id="live" checked> live</label><button class="secondary" id="pause" type="button">Pause</button><a href="/inbox">Inbox</a></div>`,
+          },
+        ),
+      );
   });
 
   app.get("/admin.js", (_req, res) => {
@@ -133,7 +136,9 @@ section{flex:1;min-width:0}iframe{width:100%;height:100%;border:0;background:#f1
     const o = d.shopper?.outcome(entry.id);
     if (!o || o.decision === "waiting") return "";
     if (o.decision === "ignored") return `<span class="badge">demo shopper: not opened</span>`;
-    return o.bought ? `<span class="badge ok">demo shopper: clicked and bought</span>` : `<span class="badge info">demo shopper: clicked (${esc(o.note)})</span>`;
+    return o.bought
+      ? `<span class="badge ok">demo shopper: clicked and bought</span>`
+      : `<span class="badge info">demo shopper: clicked (${esc(o.note)})</span>`;
   };
 
   app.get("/inbox", async (_req, res, next) => {
@@ -148,17 +153,20 @@ section{flex:1;min-width:0}iframe{width:100%;height:100%;border:0;background:#f1
         })
         .join("");
       const count = d.inbox.list().length;
-      res.set("Cache-Control", "no-store").type("html").send(
-        page(
-          "Demo inbox",
-          `<main><div class="card"><div class="row"><h1>Inbox</h1><span class="spacer"></span><span id="new-mail"></span></div>
+      res
+        .set("Cache-Control", "no-store")
+        .type("html")
+        .send(
+          page(
+            "Demo inbox",
+            `<main><div class="card"><div class="row"><h1>Inbox</h1><span class="spacer"></span><span id="new-mail"></span></div>
 <p class="muted">Every email Reclaim sends in the demo is delivered over SMTP to 127.0.0.1:${d.inbox.port} and kept here (nothing leaves this machine). Times are demo time (UTC).</p>
 ${count === 0 ? `<p>No emails yet. Reclaim's first email goes out 1 hour (demo time) after a cart is abandoned.</p>` : `<table><thead><tr><th>Received</th><th>To</th><th>Subject</th><th></th></tr></thead><tbody>${rows}</tbody></table>`}
 </div></main>
 <script>(function(){var n=${count};setInterval(function(){fetch("/api/status").then(function(r){return r.json()}).then(function(s){if(s.inbox.emails>n){var el=document.getElementById("new-mail");el.innerHTML='<a href="/inbox">'+(s.inbox.emails-n)+' new — refresh</a>'}})},3000)})()</script>`,
-          { topbar },
-        ),
-      );
+            { topbar },
+          ),
+        );
     } catch (error) {
       next(error);
     }
@@ -179,15 +187,22 @@ ${count === 0 ? `<p>No emails yet. Reclaim's first email goes out 1 hour (demo t
     try {
       const entry = d.inbox.get(req.params.id!);
       const mail = entry ? await d.inbox.read(entry.id) : null;
-      if (!entry || !mail) return res.status(404).type("html").send(page("Not found", `<main><div class="card">No such email. <a href="/inbox">Back to the inbox</a></div></main>`, { topbar }));
+      if (!entry || !mail)
+        return res
+          .status(404)
+          .type("html")
+          .send(page("Not found", `<main><div class="card">No such email. <a href="/inbox">Back to the inbox</a></div></main>`, { topbar }));
       const header = (name: string) => {
         const line = mail.headerLines.find((h) => h.key === name);
         return line ? line.line.slice(line.line.indexOf(":") + 1).trim() : "";
       };
-      res.set("Cache-Control", "no-store").type("html").send(
-        page(
-          entry.subject,
-          `<main><div class="card"><h1>${esc(entry.subject)}</h1>
+      res
+        .set("Cache-Control", "no-store")
+        .type("html")
+        .send(
+          page(
+            entry.subject,
+            `<main><div class="card"><h1>${esc(entry.subject)}</h1>
 <table><tbody>
 <tr><th>From</th><td>${esc(entry.from)}</td></tr><tr><th>To</th><td>${esc(entry.to.join(", "))}</td></tr>
 <tr><th>Date</th><td>${esc(mail.date ? demoTime(mail.date.getTime()) : demoTime(entry.receivedAt))} (demo time, UTC)</td></tr>
@@ -199,9 +214,9 @@ ${count === 0 ? `<p>No emails yet. Reclaim's first email goes out 1 hour (demo t
 <p><a href="/inbox">← Inbox</a> · <a href="/inbox/${esc(entry.id)}/raw">View the raw message (.eml)</a></p>
 <details><summary>Text version</summary><pre style="white-space:pre-wrap">${esc(mail.text ?? "")}</pre></details>
 </div></main>`,
-          { topbar },
-        ),
-      );
+            { topbar },
+          ),
+        );
     } catch (error) {
       next(error);
     }
@@ -224,7 +239,8 @@ ${count === 0 ? `<p>No emails yet. Reclaim's first email goes out 1 hour (demo t
       res
         .set({
           "Cache-Control": "no-store",
-          "Content-Security-Policy": "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; img-src http: data:; style-src 'unsafe-inline'",
+          "Content-Security-Policy":
+            "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; img-src http: data:; style-src 'unsafe-inline'",
         })
         .type("html")
         .send(html);
@@ -245,11 +261,18 @@ ${count === 0 ? `<p>No emails yet. Reclaim's first email goes out 1 hour (demo t
   app.get("/store/images/:name", (req, res) => {
     const name = (req.params.name ?? "").replace(/\.svg$/, "");
     const words = name.split("-").filter(Boolean);
-    const initials = words.slice(0, 2).map((w) => w[0]!.toUpperCase()).join("") || "?";
+    const initials =
+      words
+        .slice(0, 2)
+        .map((w) => w[0]!.toUpperCase())
+        .join("") || "?";
     const hue = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
-    res.type("image/svg+xml").set("Cache-Control", "max-age=86400").send(
-      `<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128"><rect width="128" height="128" rx="16" fill="hsl(${hue},45%,82%)"/><text x="64" y="76" font-family="Arial,sans-serif" font-size="40" font-weight="700" text-anchor="middle" fill="hsl(${hue},40%,30%)">${esc(initials)}</text></svg>`,
-    );
+    res
+      .type("image/svg+xml")
+      .set("Cache-Control", "max-age=86400")
+      .send(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128"><rect width="128" height="128" rx="16" fill="hsl(${hue},45%,82%)"/><text x="64" y="76" font-family="Arial,sans-serif" font-size="40" font-weight="700" text-anchor="middle" fill="hsl(${hue},40%,30%)">${esc(initials)}</text></svg>`,
+      );
   });
 
   // https://<shop>/discount/<code>?redirect=<path>: the storefront applies the code, then goes to the path.
@@ -283,10 +306,13 @@ ${count === 0 ? `<p>No emails yet. Reclaim's first email goes out 1 hour (demo t
       )
       .join("");
     const who = checkout.customer ? [checkout.customer.firstName, checkout.customer.lastName].filter(Boolean).join(" ") : "";
-    res.set("Cache-Control", "no-store").type("html").send(
-      page(
-        `Checkout · ${d.shop.name}`,
-        `<main><div class="card"><h1>${esc(d.shop.name)} · Checkout</h1>
+    res
+      .set("Cache-Control", "no-store")
+      .type("html")
+      .send(
+        page(
+          `Checkout · ${d.shop.name}`,
+          `<main><div class="card"><h1>${esc(d.shop.name)} · Checkout</h1>
 <p class="muted">Your cart was saved${who ? ` for ${esc(who)}` : ""}${checkout.email ? ` (${esc(checkout.email)})` : ""}. This page plays the store's checkout in the demo.</p>
 <table><tbody>${lines}
 <tr><td></td><td>Shipping</td><td style="text-align:right">${esc(moneyText(checkout.shippingPrice.presentment, cur))}</td></tr>
@@ -296,21 +322,30 @@ ${discount && off > 0 ? `<tr><td></td><td>Discount <span class="badge ok">${esc(
 ${discountCode && !discount ? `<p class="note">The code ${esc(discountCode)} is not known to the store.</p>` : ""}
 <form method="post" action="${esc(action)}" style="margin-top:16px"><input type="hidden" name="intent" value="complete"><button type="submit">Complete purchase</button></form>
 </div></main>`,
-        { topbar },
-      ),
-    );
+          { topbar },
+        ),
+      );
   };
 
   const donePage = (res: Response, title: string, message: string, status = 200) =>
-    res.status(status).set("Cache-Control", "no-store").type("html").send(
-      page(title, `<main><div class="card"><h1>${esc(title)}</h1><p>${message}</p><p><a href="/">Back to the admin</a> · <a href="/inbox">Inbox</a></p></div></main>`, { topbar }),
-    );
+    res
+      .status(status)
+      .set("Cache-Control", "no-store")
+      .type("html")
+      .send(
+        page(
+          title,
+          `<main><div class="card"><h1>${esc(title)}</h1><p>${message}</p><p><a href="/">Back to the admin</a> · <a href="/inbox">Inbox</a></p></div></main>`,
+          { topbar },
+        ),
+      );
 
   const recoverPaths = ["/store/:shopId/checkouts/ac/:token/recover", "/store/:shopId/checkouts/:token/recover"];
   app.get(recoverPaths, (req, res) => {
     const checkout = findCheckout(req);
     if (!checkout) return donePage(res, "Checkout not found", "This recovery link does not match a checkout of the demo store.", 404);
-    if (checkout.completedAt) return donePage(res, "Order already placed", `This checkout was completed on ${esc(demoTime(checkout.completedAt))} (demo time). Nothing more to pay.`);
+    if (checkout.completedAt)
+      return donePage(res, "Order already placed", `This checkout was completed on ${esc(demoTime(checkout.completedAt))} (demo time). Nothing more to pay.`);
     const discount = typeof req.query.discount === "string" ? req.query.discount : null;
     checkoutPage(res, checkout, discount, req.originalUrl);
   });
@@ -335,16 +370,24 @@ ${discountCode && !discount ? `<p class="note">The code ${esc(discountCode)} is 
     const session = d.stripe.byRecoveryToken(req.params.token ?? "");
     if (!session) return donePage(res, "Link not found", "This Stripe recovery link is not known to the demo.", 404);
     if (session.state === "recovered") return donePage(res, "Already paid", "This cart was already paid through its recovery link.");
-    const lines = session.items.map((i) => `<tr><td><strong>${esc(i.description)}</strong><div class="muted">Qty ${i.quantity}</div></td><td style="text-align:right">${esc(moneyText(i.unitAmount * i.quantity, session.currency))}</td></tr>`).join("");
-    res.set("Cache-Control", "no-store").type("html").send(
-      page(
-        `Pay ${d.shop.name}`,
-        `<main><div class="card"><h1>Pay ${esc(d.shop.name)}</h1><p class="muted">${esc(session.email)} · This page plays Stripe Checkout's recovery page in the demo.</p>
+    const lines = session.items
+      .map(
+        (i) =>
+          `<tr><td><strong>${esc(i.description)}</strong><div class="muted">Qty ${i.quantity}</div></td><td style="text-align:right">${esc(moneyText(i.unitAmount * i.quantity, session.currency))}</td></tr>`,
+      )
+      .join("");
+    res
+      .set("Cache-Control", "no-store")
+      .type("html")
+      .send(
+        page(
+          `Pay ${d.shop.name}`,
+          `<main><div class="card"><h1>Pay ${esc(d.shop.name)}</h1><p class="muted">${esc(session.email)} · This page plays Stripe Checkout's recovery page in the demo.</p>
 <table><tbody>${lines}<tr><td class="total">Total</td><td class="total" style="text-align:right">${esc(moneyText(session.amountTotal, session.currency))}</td></tr></tbody></table>
 <form method="post" action="${esc(req.originalUrl)}" style="margin-top:16px"><input type="hidden" name="intent" value="complete"><button type="submit">Pay ${esc(moneyText(session.amountTotal, session.currency))}</button></form></div></main>`,
-        { topbar },
-      ),
-    );
+          { topbar },
+        ),
+      );
   });
 
   app.post("/stripe/r/:token", (req, res) => {

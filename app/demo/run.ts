@@ -38,7 +38,9 @@ async function bind(port: number, what: string): Promise<{ server: Server; port:
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(error.code === "EADDRINUSE" ? new Error(`Port ${port} (${what}) is in use. Stop what uses it, or pick another port (npm run demo -- --help).`) : error),
+      reject(
+        error.code === "EADDRINUSE" ? new Error(`Port ${port} (${what}) is in use. Stop what uses it, or pick another port (npm run demo -- --help).`) : error,
+      ),
     );
     server.listen(port, "127.0.0.1", () => resolve());
   });
@@ -110,7 +112,9 @@ export async function runDemo(config: DemoConfig): Promise<void> {
 async function start(config: DemoConfig, closers: Closer[], state: { save: () => void }, stopping: () => boolean): Promise<void> {
   const started = performance.now();
   const dataDir = config.dataDir;
-  say(`Reclaim demo — data in ${path.relative(ROOT, dataDir) || dataDir}, clock ×${config.speed} (1 h of campaign delay takes ${formatSeconds(3_600_000 / config.speed)})`);
+  say(
+    `Reclaim demo — data in ${path.relative(ROOT, dataDir) || dataDir}, clock ×${config.speed} (1 h of campaign delay takes ${formatSeconds(3_600_000 / config.speed)})`,
+  );
   ensureDir(dataDir);
   const unlock = lockDataDir(dataDir);
   closers.push({ name: "data folder lock", close: unlock });
@@ -133,7 +137,10 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
   if (stopping()) return;
 
   const build = await ensureBuild(ROOT, config.buildDir);
-  step("app build", build.built ? `built in ${formatSeconds(build.ms)} (${path.relative(ROOT, config.buildDir)})` : `up to date (${path.relative(ROOT, config.buildDir)})`);
+  step(
+    "app build",
+    build.built ? `built in ${formatSeconds(build.ms)} (${path.relative(ROOT, config.buildDir)})` : `up to date (${path.relative(ROOT, config.buildDir)})`,
+  );
   if (stopping()) return;
 
   // The clock: from where the last run stopped (or now, the first time), never behind the data.
@@ -235,16 +242,29 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
 
   // The app's HTTP server.
   const { createAppHandler } = await import("./app-server");
-  const appHandler = createAppHandler({ buildDir: config.buildDir, build: serverBuild, appOrigin, adminOrigin: portalOrigin, allowedHosts: loopbackHosts(appHttp.port) });
+  const appHandler = createAppHandler({
+    buildDir: config.buildDir,
+    build: serverBuild,
+    appOrigin,
+    adminOrigin: portalOrigin,
+    allowedHosts: loopbackHosts(appHttp.port),
+  });
   appHttp.server.removeAllListeners("request");
   appHttp.server.on("request", appHandler);
   step("Reclaim app", `${appOrigin} (production build, served in development mode)`);
 
   // Install: Shopify's admin opens the app with a session token; the app exchanges it for an offline token (the fake
   // answers), stores the session and installs the shop — the same path as a real installation.
-  const installToken = signDemoSessionToken({ shop: SHOP_DOMAIN, apiKey: secrets.shopifyApiKey, apiSecret: secrets.shopifyApiSecret, now: clock.now(), lifetimeMs: 60_000 * config.speed });
+  const installToken = signDemoSessionToken({
+    shop: SHOP_DOMAIN,
+    apiKey: secrets.shopifyApiKey,
+    apiSecret: secrets.shopifyApiSecret,
+    now: clock.now(),
+    lifetimeMs: 60_000 * config.speed,
+  });
   const installUrl = new URL("/app", appOrigin);
-  for (const [k, v] of Object.entries({ embedded: "1", shop: SHOP_DOMAIN, host: adminHostParam(SHOP_DOMAIN), locale: "en", id_token: installToken })) installUrl.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({ embedded: "1", shop: SHOP_DOMAIN, host: adminHostParam(SHOP_DOMAIN), locale: "en", id_token: installToken }))
+    installUrl.searchParams.set(k, v);
   const { BROWSER_USER_AGENT } = await import("./click-links");
   const opened = await fetch(installUrl, { headers: { "user-agent": BROWSER_USER_AGENT, accept: "text/html" } });
   const openedBody = await opened.text();
@@ -323,7 +343,10 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
     },
   });
   step("job runner", "the app's jobs (sync, ingest, sweep, send) on the demo clock");
-  step("simulators", `a new abandoned cart every ~${config.paceSeconds} s per source (Shopify, Stripe)${shopper ? "; the demo shopper reads emails and buys" : ""}`);
+  step(
+    "simulators",
+    `a new abandoned cart every ~${config.paceSeconds} s per source (Shopify, Stripe)${shopper ? "; the demo shopper reads emails and buys" : ""}`,
+  );
 
   const control = {
     async pause() {
@@ -347,7 +370,14 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
     demoTime: new Date(clock.now()).toISOString(),
     speed: config.speed,
     shop: SHOP_DOMAIN,
-    urls: { admin: `${portalOrigin}/`, inbox: `${portalOrigin}/inbox`, app: appOrigin, smtp: `smtp://127.0.0.1:${inbox.port}`, shopifyAdminApi: fakeAdmin.url, stripeApi: fakeStripe.url },
+    urls: {
+      admin: `${portalOrigin}/`,
+      inbox: `${portalOrigin}/inbox`,
+      app: appOrigin,
+      smtp: `smtp://127.0.0.1:${inbox.port}`,
+      shopifyAdminApi: fakeAdmin.url,
+      stripeApi: fakeStripe.url,
+    },
     inbox: { emails: inbox.list().length },
     shopify: { checkouts: store.checkoutCount, completed: store.rawCheckouts().filter((c) => c.completedAt).length, webhooksPending: living.outbox.pending },
     stripe: {
@@ -387,4 +417,3 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
 function formatSeconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
-

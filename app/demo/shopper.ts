@@ -7,10 +7,7 @@ import { prng } from "../../test/fakes/shopify-admin/generator";
 import { BROWSER_USER_AGENT, type ClickLinks } from "./click-links";
 import type { InboxEntry } from "./inbox";
 
-export type ShopperOutcome =
-  | { decision: "waiting"; at: number }
-  | { decision: "ignored" }
-  | { decision: "clicked"; bought: boolean; note: string };
+export type ShopperOutcome = { decision: "waiting"; at: number } | { decision: "ignored" } | { decision: "clicked"; bought: boolean; note: string };
 
 export interface ShopperState {
   outcomes: Record<string, ShopperOutcome>;
@@ -105,7 +102,8 @@ export class DemoShopper {
   restore(saved: ShopperState): void {
     this.state = saved;
     // Visits interrupted by a stop are not replayed.
-    for (const [id, o] of Object.entries(this.state.outcomes)) if (o.decision === "clicked" && o.note === "following the link") this.state.outcomes[id] = { decision: "ignored" };
+    for (const [id, o] of Object.entries(this.state.outcomes))
+      if (o.decision === "clicked" && o.note === "following the link") this.state.outcomes[id] = { decision: "ignored" };
     this.random = prng(saved.seed + Object.keys(saved.outcomes).length);
   }
 }

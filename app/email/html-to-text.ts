@@ -6,7 +6,22 @@
  */
 import { convert, type HtmlToTextOptions } from "html-to-text";
 
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", "#39": "'", times: "×", mdash: "—", ndash: "–", hellip: "…", euro: "€", pound: "£", copy: "©" };
+const ENTITIES: Record<string, string> = {
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  nbsp: " ",
+  "#39": "'",
+  times: "×",
+  mdash: "—",
+  ndash: "–",
+  hellip: "…",
+  euro: "€",
+  pound: "£",
+  copy: "©",
+};
 
 export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+\d*);/gi, (m, name: string) => {
@@ -36,7 +51,11 @@ const OPTIONS: HtmlToTextOptions = {
     { selector: "a", options: { linkBrackets: ["(", ")"], hideLinkHrefIfSameAsText: true, noAnchorUrl: true } as Record<string, unknown> },
     { selector: "img", format: "altOnly" },
     ...["h1", "h2", "h3", "h4", "h5", "h6"].map((h) => ({ selector: h, options: { uppercase: false, leadingLineBreaks: 2, trailingLineBreaks: 2 } })),
-    { selector: "table", format: "dataTable", options: { colSpacing: 2, uppercaseHeaderCells: false, leadingLineBreaks: 2, trailingLineBreaks: 2, maxColumnWidth: 1_000 } },
+    {
+      selector: "table",
+      format: "dataTable",
+      options: { colSpacing: 2, uppercaseHeaderCells: false, leadingLineBreaks: 2, trailingLineBreaks: 2, maxColumnWidth: 1_000 },
+    },
     { selector: "ul", options: { itemPrefix: "- " } },
     block("blockquote"),
     // Hidden preheaders are for the inbox preview only.
@@ -45,11 +64,18 @@ const OPTIONS: HtmlToTextOptions = {
 };
 
 export function htmlToText(html: string): string {
-  return convert(html, OPTIONS)
-    .split("\n")
-    // Table columns are padded to line up; two spaces between cells are enough in a mail client's proportional font.
-    .map((line) => line.replace(/[\u00a0\r\t]/g, " ").replace(/ {2,}/g, "  ").trim())
-    .join("\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
+  return (
+    convert(html, OPTIONS)
+      .split("\n")
+      // Table columns are padded to line up; two spaces between cells are enough in a mail client's proportional font.
+      .map((line) =>
+        line
+          .replace(/[\u00a0\r\t]/g, " ")
+          .replace(/ {2,}/g, "  ")
+          .trim(),
+      )
+      .join("\n")
+      .replace(/\n{3,}/g, "\n\n")
+      .trim()
+  );
 }

@@ -105,7 +105,10 @@ async function contactForToken(db: PrismaClient, token: string | null) {
   if (!messageId) return null;
   const message = await db.message.findUnique({
     where: { id: messageId },
-    select: { shop: { select: { name: true, domain: true, grantedScopes: true, mirrorUnsubscribes: true, uninstalledAt: true } }, recovery: { select: { contact: true } } },
+    select: {
+      shop: { select: { name: true, domain: true, grantedScopes: true, mirrorUnsubscribes: true, uninstalledAt: true } },
+      recovery: { select: { contact: true } },
+    },
   });
   const contact = message?.recovery.contact;
   if (!message || !contact) return null;

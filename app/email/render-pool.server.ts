@@ -47,9 +47,19 @@ export class RenderBusyError extends Error {
 
 /** The problem a template gets when it runs into the hard time limit. */
 export function tooSlowProblem(timeoutMs: number): TemplateProblem {
-  return { field: "body", message: `This template took too long to render (over ${formatSeconds(timeoutMs)}) and was stopped. Look for a loop that runs very many times, such as {% for %} over a large range`, line: null, column: null };
+  return {
+    field: "body",
+    message: `This template took too long to render (over ${formatSeconds(timeoutMs)}) and was stopped. Look for a loop that runs very many times, such as {% for %} over a large range`,
+    line: null,
+    column: null,
+  };
 }
-const TOO_MUCH_MEMORY: TemplateProblem = { field: "body", message: "This template needed too much memory to render and was stopped. Look for a loop or filter that builds very large text", line: null, column: null };
+const TOO_MUCH_MEMORY: TemplateProblem = {
+  field: "body",
+  message: "This template needed too much memory to render and was stopped. Look for a loop or filter that builds very large text",
+  line: null,
+  column: null,
+};
 const formatSeconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`);
 
 /**
@@ -131,7 +141,9 @@ export class RenderPool {
       const slot = [...this.slots].find((s) => s.ready && !s.running);
       if (!slot) {
         // Start workers for the tasks that could run now, up to the pool's size (each takes a task once it is ready).
-        const runnable = this.queue.filter((p, i) => p.key === null || (!this.runningKeys.has(p.key) && this.queue.findIndex((q) => q.key === p.key) === i)).length;
+        const runnable = this.queue.filter(
+          (p, i) => p.key === null || (!this.runningKeys.has(p.key) && this.queue.findIndex((q) => q.key === p.key) === i),
+        ).length;
         let starting = [...this.slots].filter((s) => !s.ready).length;
         while (starting < runnable && this.slots.size < this.options.size) {
           this.spawn();
@@ -242,7 +254,11 @@ function unexpected(outcome: RenderOutcome): Error {
  * renderEmail (app/email/render.ts), in a worker: throws TemplateRenderError for the template's own failures (including
  * the time and memory limits), and any other error when nothing could render it (the caller may try again later).
  */
-export async function renderEmailInWorker(step: StepTemplate, vars: TemplateVariables, options: { key?: string; pool?: RenderPool } = {}): Promise<RenderedEmail> {
+export async function renderEmailInWorker(
+  step: StepTemplate,
+  vars: TemplateVariables,
+  options: { key?: string; pool?: RenderPool } = {},
+): Promise<RenderedEmail> {
   const outcome = await (options.pool ?? renderPool()).run({ kind: "render", step: { subject: step.subject, bodyTemplate: step.bodyTemplate }, vars }, options);
   if (outcome.kind === "rendered") return outcome.email;
   if (outcome.kind === "template_error") throw new TemplateRenderError(outcome.problem);
@@ -250,8 +266,15 @@ export async function renderEmailInWorker(step: StepTemplate, vars: TemplateVari
 }
 
 /** checkTemplate (app/email/render.ts), in a worker: a template that runs into a limit is one more problem. */
-export async function checkTemplateInWorker(step: StepTemplate, sample: TemplateVariables, options: { key?: string; pool?: RenderPool } = {}): Promise<TemplateProblem[]> {
-  const outcome = await (options.pool ?? renderPool()).run({ kind: "check", step: { subject: step.subject, bodyTemplate: step.bodyTemplate }, sample }, options);
+export async function checkTemplateInWorker(
+  step: StepTemplate,
+  sample: TemplateVariables,
+  options: { key?: string; pool?: RenderPool } = {},
+): Promise<TemplateProblem[]> {
+  const outcome = await (options.pool ?? renderPool()).run(
+    { kind: "check", step: { subject: step.subject, bodyTemplate: step.bodyTemplate }, sample },
+    options,
+  );
   if (outcome.kind === "checked") return outcome.problems;
   if (outcome.kind === "template_error") return [outcome.problem];
   throw unexpected(outcome);

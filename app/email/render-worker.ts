@@ -12,9 +12,7 @@ import { parentPort } from "node:worker_threads";
 import { checkTemplate, renderEmail, TemplateRenderError, type RenderedEmail, type StepTemplate, type TemplateProblem } from "./render";
 import type { TemplateVariables } from "../recovery/template";
 
-export type RenderTask =
-  | { kind: "check"; step: StepTemplate; sample: TemplateVariables }
-  | { kind: "render"; step: StepTemplate; vars: TemplateVariables };
+export type RenderTask = { kind: "check"; step: StepTemplate; sample: TemplateVariables } | { kind: "render"; step: StepTemplate; vars: TemplateVariables };
 
 export type RenderOutcome =
   | { kind: "checked"; problems: TemplateProblem[] }

@@ -65,7 +65,8 @@ export function checkTemplate(step: StepTemplate, sample: TemplateVariables): Te
   if (!step.subject.trim()) problems.push({ field: "subject", message: "Subject can't be empty", line: null, column: null });
   if (step.subject.length > MAX_SUBJECT_LENGTH * 2) problems.push({ field: "subject", message: "Subject is too long", line: null, column: null });
   if (!step.bodyTemplate.trim()) problems.push({ field: "body", message: "Template can't be empty", line: null, column: null });
-  if (step.bodyTemplate.length > MAX_BODY_LENGTH) problems.push({ field: "body", message: `Template is longer than ${MAX_BODY_LENGTH} characters`, line: null, column: null });
+  if (step.bodyTemplate.length > MAX_BODY_LENGTH)
+    problems.push({ field: "body", message: `Template is longer than ${MAX_BODY_LENGTH} characters`, line: null, column: null });
   if (problems.length) return problems;
   for (const [field, source, engine] of [
     ["subject", step.subject, strictText],
@@ -136,9 +137,7 @@ const FONT = `-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial
 /** The frame around every email: responsive container, shop name, merchant body, compliance footer. */
 function layout({ subject, body, vars }: { subject: string; body: string; vars: TemplateVariables }): string {
   const shopName = escapeHtml(vars.shop.name);
-  const address = vars.shop.postal_address.trim()
-    ? escapeHtml(vars.shop.postal_address.trim()).replace(/\r?\n/g, "<br>")
-    : escapeHtml(vars.shop.domain);
+  const address = vars.shop.postal_address.trim() ? escapeHtml(vars.shop.postal_address.trim()).replace(/\r?\n/g, "<br>") : escapeHtml(vars.shop.domain);
   const unsubscribe = escapeHtml(vars.unsubscribe_url);
   return `<!DOCTYPE html>
 <html lang="${escapeHtml(vars.checkout.locale)}">
@@ -167,10 +166,12 @@ function layout({ subject, body, vars }: { subject: string; body: string; vars: 
       <table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" style="width:600px;max-width:600px;background:#ffffff;border-radius:12px;">
         <tr>
           <td class="content" style="padding:32px;font-family:${FONT};color:#111827;">
-            ${vars.shop.logo_url
-              // Brand kit: the logo (https only, checked on save and in templateVariables) replaces the shop's name on top.
-              ? `<div style="margin:0 0 24px;"><img src="${escapeHtml(vars.shop.logo_url)}" alt="${shopName}" height="40" style="display:block;height:40px;max-width:200px;width:auto;border:0;"></div>`
-              : `<div style="margin:0 0 24px;font-size:13px;font-weight:700;letter-spacing:.08em;text-transform:uppercase;color:#6b7280;">${shopName}</div>`}
+            ${
+              vars.shop.logo_url
+                ? // Brand kit: the logo (https only, checked on save and in templateVariables) replaces the shop's name on top.
+                  `<div style="margin:0 0 24px;"><img src="${escapeHtml(vars.shop.logo_url)}" alt="${shopName}" height="40" style="display:block;height:40px;max-width:200px;width:auto;border:0;"></div>`
+                : `<div style="margin:0 0 24px;font-size:13px;font-weight:700;letter-spacing:.08em;text-transform:uppercase;color:#6b7280;">${shopName}</div>`
+            }
 ${body}
           </td>
         </tr>

@@ -43,10 +43,18 @@ export const emailSettingsSchema = z
     senderName: optionalText(100, "Sender name"),
     senderEmail: optionalEmail("Sender email"),
     replyTo: optionalEmail("Reply-to"),
-    smtpHost: optionalText(255, "SMTP host").refine((v) => v === null || /^[A-Za-z0-9.-]+$/.test(v), "SMTP host must be a host name, like smtp.postmarkapp.com"),
+    smtpHost: optionalText(255, "SMTP host").refine(
+      (v) => v === null || /^[A-Za-z0-9.-]+$/.test(v),
+      "SMTP host must be a host name, like smtp.postmarkapp.com",
+    ),
     smtpPort: z.preprocess(
       (v) => (v === "" || v === undefined ? null : v),
-      z.coerce.number({ invalid_type_error: "SMTP port must be a number, like 587" }).int("SMTP port must be a whole number, like 587").min(1, "SMTP port must be between 1 and 65535").max(65535, "SMTP port must be between 1 and 65535").nullable(),
+      z.coerce
+        .number({ invalid_type_error: "SMTP port must be a number, like 587" })
+        .int("SMTP port must be a whole number, like 587")
+        .min(1, "SMTP port must be between 1 and 65535")
+        .max(65535, "SMTP port must be between 1 and 65535")
+        .nullable(),
     ),
     smtpSecure: z.preprocess((v) => v === true || v === "true" || v === "on", z.boolean()),
     smtpUser: optionalText(255, "SMTP user"),
@@ -63,7 +71,8 @@ export const emailSettingsSchema = z
     if (!v.smtpHost) ctx.addIssue({ code: "custom", path: ["smtpHost"], message: "SMTP host is required" });
     if (!v.smtpPort) ctx.addIssue({ code: "custom", path: ["smtpPort"], message: "SMTP port is required" });
     if (!v.senderEmail) ctx.addIssue({ code: "custom", path: ["senderEmail"], message: "Sender email is required" });
-    if (!v.postalAddress) ctx.addIssue({ code: "custom", path: ["postalAddress"], message: "Postal address is required: every marketing email must show it (CAN-SPAM)" });
+    if (!v.postalAddress)
+      ctx.addIssue({ code: "custom", path: ["postalAddress"], message: "Postal address is required: every marketing email must show it (CAN-SPAM)" });
   });
 
 export type SaveSettingsResult = { ok: true; warnings: Record<string, string> } | { ok: false; fieldErrors: Record<string, string> };
@@ -137,7 +146,11 @@ export const brandSettingsSchema = z.object({
     .refine((v) => v === null || /^#[0-9a-f]{6}$/.test(v), "Accent colour must be a hex colour like #1a73e8"),
 });
 
-export async function saveBrandSettings(db: PrismaClient, shopId: string, input: unknown): Promise<{ ok: true } | { ok: false; fieldErrors: Record<string, string> }> {
+export async function saveBrandSettings(
+  db: PrismaClient,
+  shopId: string,
+  input: unknown,
+): Promise<{ ok: true } | { ok: false; fieldErrors: Record<string, string> }> {
   const parsed = brandSettingsSchema.safeParse(input);
   if (!parsed.success) return { ok: false, fieldErrors: fieldErrorsOf(parsed.error) };
   await db.shop.update({ where: { id: shopId }, data: parsed.data });
@@ -176,7 +189,9 @@ export async function sendTestEmail(
   to: string,
   options: { step?: { subject: string; bodyTemplate: string }; input?: TemplateInput; unsaved?: Record<string, unknown> } = {},
 ): Promise<{ ok: true; messageId: string; logged: boolean } | { ok: false; error: string; fieldErrors?: Record<string, string>; retryAfterSeconds?: number }> {
-  if (!z.string().email().safeParse(to.trim()).success) return { ok: false, error: "Enter the email address to send the test to" };
+  if (!to.trim()) return { ok: false, error: "Enter the email address to send the test to" };
+  if (!z.string().email().safeParse(to.trim()).success)
+    return { ok: false, error: `"${to.trim().slice(0, 80)}" is not an email address: enter one like you@yourshop.com` };
   // Within the shop's test-email allowance (docs/decisions/079).
   const limited = takeTestSend(shopId);
   if (limited) return { ok: false, error: limited.message, retryAfterSeconds: limited.retryAfterSeconds };
@@ -186,7 +201,12 @@ export async function sendTestEmail(
     const checked = await checkEmailSettings(options.unsaved);
     if (!checked.ok) return { ok: false, error: "Fix the settings marked above, then send the test again.", fieldErrors: checked.fieldErrors };
     const { smtpPassword, ...settings } = checked.settings;
-    shop = { ...stored, ...settings, smtpPort: settings.smtpPort ?? null, ...(smtpPassword ? { smtpPasswordEncrypted: encryptSecret(smtpPassword, { model: "Shop", column: "smtpPasswordEncrypted", rowId: stored.id }) } : {}) };
+    shop = {
+      ...stored,
+      ...settings,
+      smtpPort: settings.smtpPort ?? null,
+      ...(smtpPassword ? { smtpPasswordEncrypted: encryptSecret(smtpPassword, { model: "Shop", column: "smtpPasswordEncrypted", rowId: stored.id }) } : {}),
+    };
   }
   const problem = emailSetupProblem(shop);
   if (problem) return { ok: false, error: problem };
@@ -196,7 +216,11 @@ export async function sendTestEmail(
   let rendered;
   try {
     // In a render worker, one at a time per shop with its previews (app/email/render-pool.server.ts).
-    rendered = await renderEmailInWorker(step, templateVariables({ ...input, links: { recoveryUrl: `https://${stored.domain}`, unsubscribeUrl: links.unsubscribeUrl } }), { key: editorRenderKey(shopId) });
+    rendered = await renderEmailInWorker(
+      step,
+      templateVariables({ ...input, links: { recoveryUrl: `https://${stored.domain}`, unsubscribeUrl: links.unsubscribeUrl } }),
+      { key: editorRenderKey(shopId) },
+    );
   } catch (error) {
     if (error instanceof TemplateRenderError) return { ok: false, error: `The template could not be rendered: ${error.problem.message}` };
     if (error instanceof RenderBusyError) return { ok: false, error: `${error.message}.`, retryAfterSeconds: 2 };

@@ -27,7 +27,12 @@ export type AdminCallFailure = { ok: false; permanent: boolean; message: string 
 
 /** Reads what the Shopify library threw: only throttling, 5xx and network errors are worth another try. */
 export function adminFailure(error: unknown): AdminCallFailure {
-  const e = error as { name?: string; message?: string; response?: { code?: number }; body?: { errors?: { graphQLErrors?: { extensions?: { code?: string } }[] } } };
+  const e = error as {
+    name?: string;
+    message?: string;
+    response?: { code?: number };
+    body?: { errors?: { graphQLErrors?: { extensions?: { code?: string } }[] } };
+  };
   // The library's error classes all keep `name === "Error"`; the class is only visible through the constructor.
   const kind = (error as { constructor?: { name?: string } } | null)?.constructor?.name ?? e.name ?? "Error";
   const message = `${kind}: ${e.message ?? String(error)}`.slice(0, 500);

@@ -29,12 +29,29 @@ METADATA.addAddress("fd00:ec2::254", "ipv6"); // AWS IPv6 metadata
 /** Not a public unicast address: loopback, private, link-local, CGNAT, "this network", multicast, reserved. */
 const NON_PUBLIC = new BlockList();
 for (const [net, bits] of [
-  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
-  ["192.0.0.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15], ["224.0.0.0", 4], ["240.0.0.0", 4],
-] as const) NON_PUBLIC.addSubnet(net, bits, "ipv4");
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const)
+  NON_PUBLIC.addSubnet(net, bits, "ipv4");
 for (const [net, bits] of [
-  ["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10], ["fec0::", 10], ["ff00::", 8], ["100::", 64],
-] as const) NON_PUBLIC.addSubnet(net, bits, "ipv6");
+  ["::", 128],
+  ["::1", 128],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["fec0::", 10],
+  ["ff00::", 8],
+  ["100::", 64],
+] as const)
+  NON_PUBLIC.addSubnet(net, bits, "ipv6");
 
 /** The eight 16-bit groups of an IPv6 address (any textual form, including a dotted IPv4 tail). */
 function ipv6Groups(address: string): number[] {
@@ -101,7 +118,10 @@ export async function checkSmtpDestination(
   secure: boolean,
   allowPrivate: boolean = env.SMTP_ALLOW_PRIVATE_HOSTS,
 ): Promise<SmtpDestination> {
-  const name = host.trim().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  const name = host
+    .trim()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
   if (!name) return refuse("smtpHost", "Enter your SMTP server's host name");
   let addresses: string[];
   if (isIP(name)) addresses = [name];

@@ -72,7 +72,12 @@ function buildTransport(shop: ShopEmailSettings, destination: CheckedDestination
     secure: shop.smtpSecure,
     requireTLS: destination.requireTLS, // STARTTLS is mandatory unless implicit TLS (465) or an operator-allowed local host
     tls: { servername: destination.host },
-    auth: shop.smtpUser ? { user: shop.smtpUser, pass: shop.smtpPasswordEncrypted ? decryptSecret(shop.smtpPasswordEncrypted, { model: "Shop", column: "smtpPasswordEncrypted", rowId: shop.id }) : "" } : undefined,
+    auth: shop.smtpUser
+      ? {
+          user: shop.smtpUser,
+          pass: shop.smtpPasswordEncrypted ? decryptSecret(shop.smtpPasswordEncrypted, { model: "Shop", column: "smtpPasswordEncrypted", rowId: shop.id }) : "",
+        }
+      : undefined,
     // A pool keeps a couple of connections open: one TLS handshake per many emails.
     pool: true,
     maxConnections: 3,
@@ -139,12 +144,22 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETU
  * the message may have been delivered, and at-most-once wins over a retry (docs/decisions/020).
  */
 export function classifySendError(error: unknown, destination?: { host?: string | null; port?: number | null }): SendFailure {
-  const e = error as { message?: string; code?: string; originalCode?: string; responseCode?: number; command?: string; response?: string; timeoutType?: string };
+  const e = error as {
+    message?: string;
+    code?: string;
+    originalCode?: string;
+    responseCode?: number;
+    command?: string;
+    response?: string;
+    timeoutType?: string;
+  };
   // The merchant reads this on the timeline: words, not "ESOCKET at CONN". A server's reply text is kept (it is the
   // merchant's own server, and "5.1.1 No such user" is the useful part).
-  const message = (typeof e.responseCode === "number" && e.responseCode >= 400
-    ? `${describeSendError(error, destination)}: ${e.response ?? e.message ?? ""}`
-    : describeSendError(error, destination)).slice(0, 500);
+  const message = (
+    typeof e.responseCode === "number" && e.responseCode >= 400
+      ? `${describeSendError(error, destination)}: ${e.response ?? e.message ?? ""}`
+      : describeSendError(error, destination)
+  ).slice(0, 500);
   if (typeof e.responseCode === "number" && e.responseCode >= 400) {
     if (e.responseCode < 500) return { kind: "retry", message };
     const hardBounce = e.command === "RCPT TO" && [550, 551, 553].includes(e.responseCode);

@@ -21,7 +21,9 @@ interface FlowTriggerReceiveData {
 }
 
 /** What went wrong, in words a merchant can act on; never a token (known secret shapes are masked). */
-export function describeFlowFailure(outcome: Exclude<AdminOutcome<FlowTriggerReceiveData>, { kind: "ok" }> | { kind: "user_errors"; messages: string[] }): string {
+export function describeFlowFailure(
+  outcome: Exclude<AdminOutcome<FlowTriggerReceiveData>, { kind: "ok" }> | { kind: "user_errors"; messages: string[] },
+): string {
   const text = (() => {
     switch (outcome.kind) {
       case "user_errors":
@@ -117,7 +119,12 @@ export async function retryDelivery(db: PrismaClient, shopId: string, deliveryId
     if (delivery.status === "withdrawn") return { ok: false, status: 409, message: "This trigger was withdrawn: the purchase no longer counts as recovered." };
     await tx.flowTriggerDelivery.update({ where: { id: delivery.id }, data: { status: "pending" } });
     // Same key as the original job: a job still queued is moved to now rather than doubled.
-    await enqueueJob(tx, FIRE_FLOW_TRIGGER_JOB, { deliveryId: delivery.id }, { key: flowJobKey(delivery.id), shopId, runAt: now, maxAttempts: FLOW_MAX_ATTEMPTS });
+    await enqueueJob(
+      tx,
+      FIRE_FLOW_TRIGGER_JOB,
+      { deliveryId: delivery.id },
+      { key: flowJobKey(delivery.id), shopId, runAt: now, maxAttempts: FLOW_MAX_ATTEMPTS },
+    );
     return { ok: true };
   });
 }
@@ -143,13 +150,29 @@ export interface DeliveryRow {
 }
 
 /** The shop's most recent deliveries, newest first, with each pending one's next attempt. */
-export async function listDeliveries(db: PrismaClient, shopId: string, take = 50): Promise<{ rows: DeliveryRow[]; counts: Record<DeliveryRow["status"], number> }> {
+export async function listDeliveries(
+  db: PrismaClient,
+  shopId: string,
+  take = 50,
+): Promise<{ rows: DeliveryRow[]; counts: Record<DeliveryRow["status"], number> }> {
   const [deliveries, grouped] = await Promise.all([
     db.flowTriggerDelivery.findMany({
       where: { shopId },
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       take,
-      include: { conversion: { select: { recoveryId: true, amountMinor: true, currency: true, method: true, reversedAt: true, reversedReason: true, recovery: { select: { name: true } } } } },
+      include: {
+        conversion: {
+          select: {
+            recoveryId: true,
+            amountMinor: true,
+            currency: true,
+            method: true,
+            reversedAt: true,
+            reversedReason: true,
+            recovery: { select: { name: true } },
+          },
+        },
+      },
     }),
     db.flowTriggerDelivery.groupBy({ by: ["status"], where: { shopId }, _count: { _all: true } }),
   ]);

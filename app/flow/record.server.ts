@@ -7,13 +7,7 @@
 import type { Conversion, Prisma } from "@prisma/client";
 import { env } from "../env.server";
 import { enqueueJob } from "../jobs/queue.server";
-import {
-  checkoutRecoveredPayload,
-  FIRE_FLOW_TRIGGER_JOB,
-  recoveryPageUrl,
-  type AttributionMethod,
-  type SourceName,
-} from "./checkout-recovered";
+import { checkoutRecoveredPayload, FIRE_FLOW_TRIGGER_JOB, recoveryPageUrl, type AttributionMethod, type SourceName } from "./checkout-recovered";
 
 type Tx = Prisma.TransactionClient;
 
@@ -51,11 +45,16 @@ export async function recordFlowTrigger(tx: Tx, conversion: Conversion, now: Dat
     data: { shopId: conversion.shopId, conversionId: conversion.id, payload: JSON.stringify(payload) },
     select: { id: true },
   });
-  await enqueueJob(tx, FIRE_FLOW_TRIGGER_JOB, { deliveryId: delivery.id }, {
-    key: flowJobKey(delivery.id),
-    shopId: conversion.shopId,
-    runAt: now,
-    maxAttempts: FLOW_MAX_ATTEMPTS,
-  });
+  await enqueueJob(
+    tx,
+    FIRE_FLOW_TRIGGER_JOB,
+    { deliveryId: delivery.id },
+    {
+      key: flowJobKey(delivery.id),
+      shopId: conversion.shopId,
+      runAt: now,
+      maxAttempts: FLOW_MAX_ATTEMPTS,
+    },
+  );
   return delivery.id;
 }

@@ -1,7 +1,18 @@
 import { EventEmitter } from "node:events";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
-import { Logger, run, runMigrations, runOnce, type Job as GraphileJob, type LogFunctionFactory, type Runner, type Task, type TaskList, type WorkerEvents } from "graphile-worker";
+import {
+  Logger,
+  run,
+  runMigrations,
+  runOnce,
+  type Job as GraphileJob,
+  type LogFunctionFactory,
+  type Runner,
+  type Task,
+  type TaskList,
+  type WorkerEvents,
+} from "graphile-worker";
 import type { ZodType } from "zod";
 import { CANCELLED_PREFIX, QUEUE_SCHEMA, shopOfQueue, SUPERSEDED } from "./queue.server";
 
@@ -163,7 +174,9 @@ function taskFor(definition: JobDefinition<any>, deps: TaskDeps): Task {
     } catch (error) {
       const message = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 2000);
       const retry = !(error instanceof PermanentJobError) && job.attempts < job.max_attempts;
-      const runAt = retry ? new Date(deps.clock.now().getTime() + (definition.backoffMs ?? ((a: number) => defaultBackoffMs(a, deps.random)))(job.attempts)) : null;
+      const runAt = retry
+        ? new Date(deps.clock.now().getTime() + (definition.backoffMs ?? ((a: number) => defaultBackoffMs(a, deps.random)))(job.attempts))
+        : null;
       // Our own failJob: the definition's backoff in the clock's time, or failed for good (attempts = max_attempts), the
       // error kept, the job and its lane unlocked. Only the lock's owner may do it (a reaped job belongs to someone else).
       await deps.pool.query(
@@ -198,10 +211,11 @@ export function taskListFor(definitions: JobDefinition<any>[], deps: TaskDeps): 
 export async function unlockStaleJobs(pool: pg.Pool, timeoutMs: number, now: Date = new Date()): Promise<number> {
   const before = new Date(now.getTime() - timeoutMs);
   // A dead worker's job that was not to be retried anyway (superseded by its next run, or cancelled): removed.
-  await pool.query(
-    `DELETE FROM ${S}._private_jobs WHERE locked_at < $1 AND attempts >= max_attempts AND (last_error = $2 OR starts_with(last_error, $3))`,
-    [before, SUPERSEDED, CANCELLED_PREFIX],
-  );
+  await pool.query(`DELETE FROM ${S}._private_jobs WHERE locked_at < $1 AND attempts >= max_attempts AND (last_error = $2 OR starts_with(last_error, $3))`, [
+    before,
+    SUPERSEDED,
+    CANCELLED_PREFIX,
+  ]);
   const { rows } = await pool.query<{ n: number }>(
     `WITH j AS (
        UPDATE ${S}._private_jobs SET locked_at = NULL, locked_by = NULL, last_error = 'worker stopped responding; unlocked', updated_at = now()
@@ -294,7 +308,14 @@ export async function drainJobs(options: EngineOptions & { maxJobs?: number }): 
     const before = ran;
     await unlockStaleJobs(pool, lockTimeoutMs, clock.now());
     await runOnce(
-      { pgPool: poolOnClock(pool, clock), schema: QUEUE_SCHEMA, concurrency: options.concurrency ?? 1, noHandleSignals: true, useNodeTime: true, logger: quietLogger },
+      {
+        pgPool: poolOnClock(pool, clock),
+        schema: QUEUE_SCHEMA,
+        concurrency: options.concurrency ?? 1,
+        noHandleSignals: true,
+        useNodeTime: true,
+        logger: quietLogger,
+      },
       counted,
     );
     // Look again until a round runs nothing (a job may have queued another that is already due).
@@ -323,8 +344,7 @@ export function poolOnClock(pool: pg.Pool, clock: Clock): pg.Pool {
   return new Proxy(pool, {
     get(target, prop, receiver) {
       if (prop === "connect") {
-        const wrap = (client: pg.PoolClient) =>
-          new Proxy(client, { get: (c, p) => (p === "query" ? patchQuery(c.query.bind(c)) : Reflect.get(c, p, c)) });
+        const wrap = (client: pg.PoolClient) => new Proxy(client, { get: (c, p) => (p === "query" ? patchQuery(c.query.bind(c)) : Reflect.get(c, p, c)) });
         return (...args: unknown[]) => {
           // graphile-worker's run() takes its LISTEN client with the callback form of connect().
           const callback = args[0] as ((error: Error | undefined, client?: pg.PoolClient, release?: (e?: unknown) => void) => void) | undefined;

@@ -90,16 +90,19 @@ export interface EnqueueOptions {
 /** Adds a job. Safe inside a transaction; one statement (never a caught unique violation, which would abort it). */
 export async function enqueueJob<N extends JobName>(db: Db, name: N, payload: JobPayloads[N], options: EnqueueOptions = {}): Promise<string> {
   const runAt = options.runAt ?? new Date();
-  const args = [name, JSON.stringify(payload ?? {}), queueNameFor(name, options.shopId), runAt, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, options.key ?? null];
+  const args = [
+    name,
+    JSON.stringify(payload ?? {}),
+    queueNameFor(name, options.shopId),
+    runAt,
+    options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    options.key ?? null,
+  ];
   const add = `${S}.add_job($1::text, $2::json, queue_name => $3::text, run_at => $4::timestamptz, max_attempts => $5::int, job_key => $6::text, job_key_mode => 'replace')`;
   if (options.key && options.keyMode === "replace") {
     // A running holder of the key (the job queueing its own next run) is superseded: graphile-worker's replace takes
     // its key and its retries; the note tells the stale-lock reaper that such a job, if its worker dies, is not a failure.
-    await db.$executeRawUnsafe(
-      `UPDATE ${S}._private_jobs SET last_error = $2 WHERE key = $1 AND locked_at IS NOT NULL`,
-      options.key,
-      SUPERSEDED,
-    );
+    await db.$executeRawUnsafe(`UPDATE ${S}._private_jobs SET last_error = $2 WHERE key = $1 AND locked_at IS NOT NULL`, options.key, SUPERSEDED);
   }
   if (!options.key || options.keyMode === "replace") {
     const rows = await db.$queryRawUnsafe<{ id: string }[]>(`SELECT (${add}).id::text AS "id"`, ...args);

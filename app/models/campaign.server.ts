@@ -67,10 +67,24 @@ export const stepInputSchema = z
     subject: z.string().max(400, "Subject must be at most 400 characters"),
     // Bounded here, before any parsing or rendering, so a hostile template costs nothing (SECURITY.md, Merchant content).
     bodyTemplate: z.string().max(MAX_BODY_LENGTH, `Body must be at most ${MAX_BODY_LENGTH.toLocaleString("en")} characters`),
-    incentiveType: z.enum(["percentage", "fixed_amount"], { errorMap: () => ({ message: "Choose an incentive type" }) }).nullable().default(null),
+    incentiveType: z
+      .enum(["percentage", "fixed_amount"], { errorMap: () => ({ message: "Choose an incentive type" }) })
+      .nullable()
+      .default(null),
     /** Percent (1–100), or a fixed amount in minor units of the shop's currency (the editor converts what is typed). */
-    incentiveValue: z.coerce.number(wholeNumber("Discount")).int("Discount must be a whole number").positive("Discount must be more than 0").nullable().default(null),
-    incentiveExpiresDays: z.coerce.number(wholeNumber("Code validity")).int("Code validity must be a whole number of days").min(1, "Code validity must be at least 1 day").max(90, "Code validity must be at most 90 days").nullable().default(null),
+    incentiveValue: z.coerce
+      .number(wholeNumber("Discount"))
+      .int("Discount must be a whole number")
+      .positive("Discount must be more than 0")
+      .nullable()
+      .default(null),
+    incentiveExpiresDays: z.coerce
+      .number(wholeNumber("Code validity"))
+      .int("Code validity must be a whole number of days")
+      .min(1, "Code validity must be at least 1 day")
+      .max(90, "Code validity must be at most 90 days")
+      .nullable()
+      .default(null),
     /** A promotion code created in Stripe; shown for Stripe recoveries whose session allowed promotion codes. */
     stripePromotionCode: z
       .string()
@@ -83,9 +97,14 @@ export const stepInputSchema = z
   })
   .superRefine((v, ctx) => {
     if (v.incentiveType && !v.incentiveValue) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "Enter the discount this step gives" });
-    if (v.incentiveType === "percentage" && (v.incentiveValue ?? 0) > 100) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "A percentage discount must be 100 or less" });
+    if (v.incentiveType === "percentage" && (v.incentiveValue ?? 0) > 100)
+      ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "A percentage discount must be 100 or less" });
     if (v.stripePromotionCode && !v.incentiveType) {
-      ctx.addIssue({ code: "custom", path: ["stripePromotionCode"], message: "A Stripe promotion code needs an incentive (type and value) describing what the code gives" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["stripePromotionCode"],
+        message: "A Stripe promotion code needs an incentive (type and value) describing what the code gives",
+      });
     }
   });
 
@@ -102,12 +121,11 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string> {
 export type StepInput = z.input<typeof stepInputSchema>;
 
 export type SaveStepResult =
-  | { ok: true; step: CampaignStep; warnings: string[] }
-  | { ok: false; problems: TemplateProblem[]; fieldErrors: Record<string, string> };
+  { ok: true; step: CampaignStep; warnings: string[] } | { ok: false; problems: TemplateProblem[]; fieldErrors: Record<string, string> };
 
 /** Saves one step after checking its templates; nothing is written when anything is wrong. */
 export async function saveCampaignStep(db: PrismaClient, shopId: string, stepId: string, input: StepInput): Promise<SaveStepResult> {
-  const step = await db.campaignStep.findFirst({ where: { id: stepId, campaign: { shopId } }, include: { campaign: { include: { steps: true } }, } });
+  const step = await db.campaignStep.findFirst({ where: { id: stepId, campaign: { shopId } }, include: { campaign: { include: { steps: true } } } });
   if (!step) return { ok: false, problems: [], fieldErrors: { step: "not found" } };
   const parsed = stepInputSchema.safeParse(input);
   if (!parsed.success) return { ok: false, problems: [], fieldErrors: fieldErrorsOf(parsed.error) };
@@ -116,7 +134,9 @@ export async function saveCampaignStep(db: PrismaClient, shopId: string, stepId:
   if (order) return { ok: false, problems: [], fieldErrors: { delayMinutes: order } };
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
   // Off the event loop, one at a time per shop (app/email/render-pool.server.ts).
-  const problems = await checkTemplateInWorker(parsed.data, templateVariables(sampleTemplateInput(shopTemplateFacts(shop), shop.currency)), { key: editorRenderKey(shopId) }).catch((error: unknown) => {
+  const problems = await checkTemplateInWorker(parsed.data, templateVariables(sampleTemplateInput(shopTemplateFacts(shop), shop.currency)), {
+    key: editorRenderKey(shopId),
+  }).catch((error: unknown) => {
     if (error instanceof RenderBusyError) return [{ field: "body" as const, message: `${error.message}; nothing was saved`, line: null, column: null }];
     throw error;
   });
@@ -146,14 +166,26 @@ export async function updateCampaignFilters(db: PrismaClient, shopId: string, ca
 }
 
 type PreviewShop = Parameters<typeof templateInputFor>[0] & { currency: string };
-type StepForPreview = { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null; stripePromotionCode?: string | null };
+type StepForPreview = {
+  subject: string;
+  bodyTemplate: string;
+  incentiveType: string | null;
+  incentiveValue: number | null;
+  incentiveExpiresDays: number | null;
+  stripePromotionCode?: string | null;
+};
 
 /**
  * What a preview or a test of a step shows: the chosen recovery (or sample data in the shop's currency) with this
  * step's own incentive, as the real send would give it (a made-up code; none when the step has no incentive, or for a
  * Stripe cart that could not use the step's promotion code).
  */
-export async function previewTemplateInput(db: PrismaClient, shop: PreviewShop & { id: string }, step: StepForPreview, options: { recoveryId?: string; now?: Date } = {}): Promise<TemplateInput> {
+export async function previewTemplateInput(
+  db: PrismaClient,
+  shop: PreviewShop & { id: string },
+  step: StepForPreview,
+  options: { recoveryId?: string; now?: Date } = {},
+): Promise<TemplateInput> {
   const now = options.now ?? new Date();
   const sample = sampleTemplateInput(shopTemplateFacts(shop), shop.currency);
   const incentive = stepIncentive(step);
@@ -161,7 +193,15 @@ export async function previewTemplateInput(db: PrismaClient, shop: PreviewShop &
   if (!recovery) {
     return {
       ...sample,
-      incentive: incentive ? { code: "BACK-PREVIEW", type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000) } : null,
+      incentive: incentive
+        ? {
+            code: "BACK-PREVIEW",
+            type: incentive.type,
+            value: incentive.value,
+            currency: shop.currency,
+            expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000),
+          }
+        : null,
     };
   }
   let metadata: Record<string, unknown> | null = null;
@@ -170,11 +210,22 @@ export async function previewTemplateInput(db: PrismaClient, shop: PreviewShop &
   } catch {
     metadata = null;
   }
-  return templateInputFor(shop, recovery, sample.links, incentive && recovery.source === "shopify"
-    ? { code: "BACK-PREVIEW", type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000) }
-    : incentive && recovery.source === "stripe" && step.stripePromotionCode && stripeAllowsPromotionCodes(metadata)
-      ? { code: step.stripePromotionCode, type: incentive.type, value: incentive.value, currency: recovery.currency, expiresAt: null }
-      : null);
+  return templateInputFor(
+    shop,
+    recovery,
+    sample.links,
+    incentive && recovery.source === "shopify"
+      ? {
+          code: "BACK-PREVIEW",
+          type: incentive.type,
+          value: incentive.value,
+          currency: shop.currency,
+          expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000),
+        }
+      : incentive && recovery.source === "stripe" && step.stripePromotionCode && stripeAllowsPromotionCodes(metadata)
+        ? { code: step.stripePromotionCode, type: incentive.type, value: incentive.value, currency: recovery.currency, expiresAt: null }
+        : null,
+  );
 }
 
 /**

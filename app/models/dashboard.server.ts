@@ -10,8 +10,6 @@ import { messageSentence, messageTime, reasonInWords, wontBeEmailedReason } from
  * starts with shopId; aggregates run in SQL so the loaders stay fast at a million recoveries (bench/dashboard.ts).
  */
 
-
-
 export interface SourceFigures {
   abandoned: number;
   abandonedValueMinor: number;
@@ -94,12 +92,35 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
   const implied = q.consentPolicy === "implied";
   const consentOk = implied ? Prisma.sql`r.consent <> 'opt_out'` : Prisma.sql`r.consent = 'opt_in'`;
 
-  type StatRow = { source: Source; day: string; abandoned: number; abandonedValueMinor: number; noEmail: number; noRecoveryLink: number; optIn: number; optOut: number; consentUnknown: number; recovered: number; emailsSent: number; clicks: number; linkConversions: number; linkRevenueMinor: number; windowConversions: number; windowRevenueMinor: number };
+  type StatRow = {
+    source: Source;
+    day: string;
+    abandoned: number;
+    abandonedValueMinor: number;
+    noEmail: number;
+    noRecoveryLink: number;
+    optIn: number;
+    optOut: number;
+    consentUnknown: number;
+    recovered: number;
+    emailsSent: number;
+    clicks: number;
+    linkConversions: number;
+    linkRevenueMinor: number;
+    windowConversions: number;
+    windowRevenueMinor: number;
+  };
   const [stats, unsubscribed, expired, currencies, perCurrency] = await Promise.all([
     // Money sums are BigInt columns; one day's sum is far below 2^53, so a JS number holds it exactly.
-    db.dailyStat
-      .findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } })
-      .then((rows) => rows.map((r): StatRow => ({ ...r, source: r.source as Source, abandonedValueMinor: Number(r.abandonedValueMinor), linkRevenueMinor: Number(r.linkRevenueMinor), windowRevenueMinor: Number(r.windowRevenueMinor) }))),
+    db.dailyStat.findMany({ where: { shopId: q.shopId, currency: q.currency, day: { gte: fromDay, lte: toDay } }, orderBy: { day: "asc" } }).then((rows) =>
+      rows.map((r): StatRow => ({
+        ...r,
+        source: r.source as Source,
+        abandonedValueMinor: Number(r.abandonedValueMinor),
+        linkRevenueMinor: Number(r.linkRevenueMinor),
+        windowRevenueMinor: Number(r.windowRevenueMinor),
+      })),
+    ),
     db.$queryRaw<{ source: Source; n: bigint }[]>`
       SELECT r."source" AS "source", COUNT(*) AS "n"
       FROM "Recovery" r
@@ -288,7 +309,10 @@ export function cartTitle(r: { name: string | null; firstName: string | null; em
   return who ?? what ?? `Checkout …${r.externalId.slice(-6)}`;
 }
 
-interface Cursor { at: string; id: string }
+interface Cursor {
+  at: string;
+  id: string;
+}
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString("base64url");
 function decodeCursor(value: string | null | undefined): Cursor | null {
   if (!value) return null;
@@ -331,8 +355,20 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
       : { OR: [{ abandonedAt: { gt: at } }, { abandonedAt: at, id: { gt: c.id } }] };
   };
   const select = {
-    id: true, source: true, externalId: true, name: true, email: true, consent: true, status: true, totalMinor: true, currency: true,
-    abandonedAt: true, notContactableReason: true, pixelOnly: true, firstName: true, lineItems: true,
+    id: true,
+    source: true,
+    externalId: true,
+    name: true,
+    email: true,
+    consent: true,
+    status: true,
+    totalMinor: true,
+    currency: true,
+    abandonedAt: true,
+    notContactableReason: true,
+    pixelOnly: true,
+    firstName: true,
+    lineItems: true,
     contact: { select: { unsubscribedAt: true, suppressedAt: true } },
   } as const;
 
@@ -400,7 +436,11 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
 export type TimelineEvent =
   | { at: string; kind: "abandoned"; label: string }
   | {
-      at: string; kind: "message"; label: string; status: string; detail: string | null;
+      at: string;
+      kind: "message";
+      label: string;
+      status: string;
+      detail: string | null;
       /** The message, when its email as sent can be opened ("View this email"). */
       viewableMessageId: string | null;
       /** What the decision log recorded for this email (codes and details), shown under "Technical details". */
@@ -438,7 +478,18 @@ export async function loadRecoveryDetail(
       // bodyHtml stays in the database: only "View this email" reads it.
       messages: {
         orderBy: { position: "asc" },
-        select: { id: true, position: true, status: true, scheduledFor: true, sentAt: true, subject: true, skipReason: true, lastError: true, updatedAt: true, bodyHtml: false },
+        select: {
+          id: true,
+          position: true,
+          status: true,
+          scheduledFor: true,
+          sentAt: true,
+          subject: true,
+          skipReason: true,
+          lastError: true,
+          updatedAt: true,
+          bodyHtml: false,
+        },
       },
       decisions: { orderBy: { decidedAt: "asc" } },
       clicks: { orderBy: { clickedAt: "asc" } },
@@ -456,11 +507,20 @@ export async function loadRecoveryDetail(
     contact: recovery.contact,
     messages: recovery.messages,
   });
-  const timeline: TimelineEvent[] = [{ at: recovery.abandonedAt.toISOString(), kind: "abandoned", label: `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}` }];
+  const timeline: TimelineEvent[] = [
+    { at: recovery.abandonedAt.toISOString(), kind: "abandoned", label: `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}` },
+  ];
   const technicalOf = (messageId: string) =>
-    recovery.decisions.filter((d) => d.messageId === messageId).map((d) => ({ at: d.decidedAt.toISOString(), outcome: d.outcome, reason: d.reason, detail: d.detail }));
+    recovery.decisions
+      .filter((d) => d.messageId === messageId)
+      .map((d) => ({ at: d.decidedAt.toISOString(), outcome: d.outcome, reason: d.reason, detail: d.detail }));
   for (const m of recovery.messages) {
-    const times = { status: m.status, scheduledFor: m.scheduledFor.toISOString(), sentAt: m.sentAt?.toISOString() ?? null, updatedAt: m.updatedAt.toISOString() };
+    const times = {
+      status: m.status,
+      scheduledFor: m.scheduledFor.toISOString(),
+      sentAt: m.sentAt?.toISOString() ?? null,
+      updatedAt: m.updatedAt.toISOString(),
+    };
     timeline.push({
       at: messageTime(times, nowIso),
       kind: "message",
@@ -475,11 +535,25 @@ export async function loadRecoveryDetail(
     // Sends, skips, holds and cancels of an email are on that email's line (and under its technical details).
     if (d.outcome === "send" || (d.messageId && recovery.messages.some((m) => m.id === d.messageId))) {
       if (d.outcome === "hold") {
-        timeline.push({ at: d.decidedAt.toISOString(), kind: "decision", label: `Email ${recovery.messages.find((m) => m.id === d.messageId)?.position ?? ""} postponed: ${d.detail ?? reasonInWords(d.reason)}`, outcome: d.outcome, reason: d.reason, detail: d.detail });
+        timeline.push({
+          at: d.decidedAt.toISOString(),
+          kind: "decision",
+          label: `Email ${recovery.messages.find((m) => m.id === d.messageId)?.position ?? ""} postponed: ${d.detail ?? reasonInWords(d.reason)}`,
+          outcome: d.outcome,
+          reason: d.reason,
+          detail: d.detail,
+        });
       }
       continue;
     }
-    timeline.push({ at: d.decidedAt.toISOString(), kind: "decision", label: d.detail ?? reasonInWords(d.reason), outcome: d.outcome, reason: d.reason, detail: d.detail });
+    timeline.push({
+      at: d.decidedAt.toISOString(),
+      kind: "decision",
+      label: d.detail ?? reasonInWords(d.reason),
+      outcome: d.outcome,
+      reason: d.reason,
+      detail: d.detail,
+    });
   }
   for (const c of recovery.clicks) timeline.push({ at: c.clickedAt.toISOString(), kind: "click", label: "Clicked the recovery link" });
   for (const v of recovery.conversions) {
@@ -505,7 +579,14 @@ export async function loadRecoveryDetail(
     firstName: recovery.firstName,
     consent: recovery.consent,
     consentEvidence: JSON.parse(recovery.consentEvidence) as Record<string, unknown>,
-    lineItems: JSON.parse(recovery.lineItems) as { title: string; variantTitle: string | null; quantity: number; imageUrl: string | null; unitPriceMinor: number; totalPriceMinor: number }[],
+    lineItems: JSON.parse(recovery.lineItems) as {
+      title: string;
+      variantTitle: string | null;
+      quantity: number;
+      imageUrl: string | null;
+      unitPriceMinor: number;
+      totalPriceMinor: number;
+    }[],
     totalMinor: Number(recovery.totalMinor),
     currency: recovery.currency,
     locale: recovery.locale,

@@ -24,7 +24,13 @@ export async function loadHealth(db: PrismaClient, shop: Shop, now: Date): Promi
     shopifyEmailPolicy: shop.shopifyEmailPolicy,
     heldForShopifyEmailLast7d: held,
     shopifySync: sync
-      ? { status: sync.status, lastSuccessAt: sync.lastSuccessAt, lastError: sync.lastError, intervalMinutes: shop.syncIntervalMinutes, installedAt: shop.installedAt }
+      ? {
+          status: sync.status,
+          lastSuccessAt: sync.lastSuccessAt,
+          lastError: sync.lastError,
+          intervalMinutes: shop.syncIntervalMinutes,
+          installedAt: shop.installedAt,
+        }
       : null,
   });
 }

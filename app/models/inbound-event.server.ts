@@ -87,7 +87,7 @@ SELECT "id" FROM inserted, jobs`;
 
 async function writeGroup(db: PrismaClient, group: Pending[]): Promise<("new" | "duplicate")[]> {
   const ids = group.map(() => randomUUID());
-  const column = <T,>(pick: (p: Pending) => T) => group.map(pick);
+  const column = <T>(pick: (p: Pending) => T) => group.map(pick);
   const rows = (await db.$queryRawUnsafe(
     WRITE_GROUP_SQL,
     ids,

@@ -110,8 +110,13 @@ async function findExistingRecovery(tx: Tx, shopId: string, e: CheckoutObserved,
     take: 20,
   });
   // Which checkout this is: the event's own token, else the one the id match knows, else the newest row's.
-  const anchor = e.checkoutToken ?? byId?.checkoutToken ?? [...byToken].sort((a, b) => b.abandonedAt.getTime() - a.abandonedAt.getTime()).find((r) => r.checkoutToken)?.checkoutToken ?? null;
-  const sameCheckout = (r: Recovery) => !r.checkoutToken || !anchor || r.checkoutToken === anchor || tokens.includes(r.checkoutToken) && r.checkoutToken === e.cartToken;
+  const anchor =
+    e.checkoutToken ??
+    byId?.checkoutToken ??
+    [...byToken].sort((a, b) => b.abandonedAt.getTime() - a.abandonedAt.getTime()).find((r) => r.checkoutToken)?.checkoutToken ??
+    null;
+  const sameCheckout = (r: Recovery) =>
+    !r.checkoutToken || !anchor || r.checkoutToken === anchor || (tokens.includes(r.checkoutToken) && r.checkoutToken === e.cartToken);
   const rows = [...(byId ? [byId] : []), ...byToken.filter(sameCheckout)];
   if (rows.length <= 1) return rows[0] ?? null;
   return mergeSplitRecoveries(tx, shopId, rows, now);
@@ -127,14 +132,20 @@ async function findExistingRecovery(tx: Tx, shopId: string, e: CheckoutObserved,
 async function mergeSplitRecoveries(tx: Tx, shopId: string, rows: Recovery[], now: Date): Promise<Recovery> {
   const firstContact = new Map<string, number>();
   for (const r of rows) {
-    const m = await tx.message.findFirst({ where: { recoveryId: r.id, status: { in: ["claimed", "sending", "sent"] } }, orderBy: { createdAt: "asc" }, select: { createdAt: true } });
+    const m = await tx.message.findFirst({
+      where: { recoveryId: r.id, status: { in: ["claimed", "sending", "sent"] } },
+      orderBy: { createdAt: "asc" },
+      select: { createdAt: true },
+    });
     firstContact.set(r.id, m ? m.createdAt.getTime() : Number.POSITIVE_INFINITY);
   }
-  const ranked = [...rows].sort((a, b) =>
-    Number(isBought(b.status)) - Number(isBought(a.status))
-    || firstContact.get(a.id)! - firstContact.get(b.id)!
-    || Number(a.pixelOnly) - Number(b.pixelOnly)
-    || a.createdAt.getTime() - b.createdAt.getTime());
+  const ranked = [...rows].sort(
+    (a, b) =>
+      Number(isBought(b.status)) - Number(isBought(a.status)) ||
+      firstContact.get(a.id)! - firstContact.get(b.id)! ||
+      Number(a.pixelOnly) - Number(b.pixelOnly) ||
+      a.createdAt.getTime() - b.createdAt.getTime(),
+  );
   let keeper = ranked[0]!;
   for (const other of ranked.slice(1)) {
     const detail = `The same checkout as another recovery (${keeper.id}); joined by its checkout and cart tokens`;
@@ -142,20 +153,39 @@ async function mergeSplitRecoveries(tx: Tx, shopId: string, rows: Recovery[], no
     // One purchase, counted once: the other record's credit moves to the kept one, or is reversed if it has its own.
     const keeperCredited = await tx.conversion.count({ where: { recoveryId: keeper.id, reversedAt: null } });
     if (keeperCredited > 0) {
-      await tx.conversion.updateMany({ where: { recoveryId: other.id, reversedAt: null }, data: { reversedAt: now, reversedReason: "duplicate record of this checkout" } });
+      await tx.conversion.updateMany({
+        where: { recoveryId: other.id, reversedAt: null },
+        data: { reversedAt: now, reversedReason: "duplicate record of this checkout" },
+      });
     } else {
       await tx.conversion.updateMany({ where: { recoveryId: other.id }, data: { recoveryId: keeper.id } });
     }
     await tx.recovery.update({
       where: { id: other.id },
-      data: { status: "merged", notContactableReason: "merged", mergedIntoId: keeper.id, externalId: `merged:${other.id}`, checkoutToken: null, cartToken: null },
+      data: {
+        status: "merged",
+        notContactableReason: "merged",
+        mergedIntoId: keeper.id,
+        externalId: `merged:${other.id}`,
+        checkoutToken: null,
+        cartToken: null,
+      },
     });
     await tx.decisionLog.create({ data: { shopId, recoveryId: other.id, outcome: "merge", reason: "duplicate", detail, decidedAt: now } });
     // The vendor id moves to the kept row (a real gid beats a token placeholder), then the other's facts are folded in.
     const gid = keeper.externalId.startsWith("token:") && !other.externalId.startsWith("token:") ? other.externalId : keeper.externalId;
     if (gid !== keeper.externalId) keeper = await tx.recovery.update({ where: { id: keeper.id }, data: { externalId: gid } });
     keeper = (await storeObservation(tx, shopId, keeper, { ...observationOf(other), externalId: keeper.externalId })).recovery;
-    await tx.decisionLog.create({ data: { shopId, recoveryId: keeper.id, outcome: "merge", reason: "duplicate", detail: `Another record of this checkout (${other.id}) was merged into this one`, decidedAt: now } });
+    await tx.decisionLog.create({
+      data: {
+        shopId,
+        recoveryId: keeper.id,
+        outcome: "merge",
+        reason: "duplicate",
+        detail: `Another record of this checkout (${other.id}) was merged into this one`,
+        decidedAt: now,
+      },
+    });
   }
   return keeper;
 }
@@ -226,8 +256,7 @@ async function storeObservation(tx: Tx, shopId: string, existing: Recovery | nul
   const contact = await upsertContact(tx, shopId, merged.email, { firstName: merged.firstName, shopifyCustomerId: e.shopifyCustomerId });
 
   // A real vendor id replaces a token placeholder; never the other way round.
-  const externalId =
-    existing && !(existing.externalId.startsWith("token:") && !e.externalId.startsWith("token:")) ? existing.externalId : e.externalId;
+  const externalId = existing && !(existing.externalId.startsWith("token:") && !e.externalId.startsWith("token:")) ? existing.externalId : e.externalId;
   const data = {
     externalId,
     checkoutToken: merged.checkoutToken,
@@ -269,9 +298,15 @@ async function storeObservation(tx: Tx, shopId: string, existing: Recovery | nul
     });
   }
 
-  const startChanged = (data.startedAt?.getTime() ?? null) !== (existing?.startedAt?.getTime() ?? null) || data.checkoutMode !== (existing?.checkoutMode ?? null);
+  const startChanged =
+    (data.startedAt?.getTime() ?? null) !== (existing?.startedAt?.getTime() ?? null) || data.checkoutMode !== (existing?.checkoutMode ?? null);
   const recovery = existing
-    ? merged.changed || startChanged || externalId !== existing.externalId || data.contactId !== existing.contactId || data.cartToken !== existing.cartToken || confirming
+    ? merged.changed ||
+      startChanged ||
+      externalId !== existing.externalId ||
+      data.contactId !== existing.contactId ||
+      data.cartToken !== existing.cartToken ||
+      confirming
       ? await tx.recovery.update({ where: { id: existing.id }, data })
       : existing
     : await tx.recovery.create({ data: { ...data, shopId, source: e.source } });
@@ -284,16 +319,28 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
 
   let completed = false;
   if (merged.becameCompleted && merged.completedAt) {
-    completed = await creditLinkConversion(tx, recovery, {
-      matchedBy: e.source === "shopify" ? "completedAt" : "recovered_from",
-      source: e.source,
-      externalId: recovery.externalId,
-      amountMinor: Number(recovery.totalMinor),
-      currency: recovery.currency,
-      at: merged.completedAt,
-    }, now);
-    await notePurchase(tx, recovery.shopId, recovery.contactId, merged.completedAt, recovery.id, now,
-      e.source === "shopify" ? "completed this checkout on Shopify" : "completed this session on Stripe");
+    completed = await creditLinkConversion(
+      tx,
+      recovery,
+      {
+        matchedBy: e.source === "shopify" ? "completedAt" : "recovered_from",
+        source: e.source,
+        externalId: recovery.externalId,
+        amountMinor: Number(recovery.totalMinor),
+        currency: recovery.currency,
+        at: merged.completedAt,
+      },
+      now,
+    );
+    await notePurchase(
+      tx,
+      recovery.shopId,
+      recovery.contactId,
+      merged.completedAt,
+      recovery.id,
+      now,
+      e.source === "shopify" ? "completed this checkout on Shopify" : "completed this session on Stripe",
+    );
   }
 
   // A purchase that arrived first (Stripe recovered_from, a Shopify order with this checkout token) completes it now.
@@ -311,14 +358,24 @@ async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved, now: 
     orderBy: { occurredAt: "asc" },
   });
   if (earlier && !isBought(recovery.status)) {
-    completed = (await creditLinkConversion(tx, recovery, {
-      matchedBy: earlier.recoveredFrom ? "recovered_from" : earlier.checkoutToken && earlier.checkoutToken === recovery.checkoutToken ? "checkout_token" : "cart_token",
-      source: earlier.source,
-      externalId: earlier.externalId,
-      amountMinor: Number(earlier.amountMinor),
-      currency: earlier.currency,
-      at: earlier.occurredAt,
-    }, now)) || completed;
+    completed =
+      (await creditLinkConversion(
+        tx,
+        recovery,
+        {
+          matchedBy: earlier.recoveredFrom
+            ? "recovered_from"
+            : earlier.checkoutToken && earlier.checkoutToken === recovery.checkoutToken
+              ? "checkout_token"
+              : "cart_token",
+          source: earlier.source,
+          externalId: earlier.externalId,
+          amountMinor: Number(earlier.amountMinor),
+          currency: earlier.currency,
+          at: earlier.occurredAt,
+        },
+        now,
+      )) || completed;
   }
 
   // Schedule the campaign the first time the recovery can be contacted (new, or it just gained an email or link),
@@ -401,14 +458,28 @@ export const startedNoLaterThan = (at: Date): Prisma.RecoveryWhereInput => ({
  * A contact bought something: remember it (decisions re-check it before every send) and stop the pending messages
  * of their other recoveries started before the purchase, whatever their source.
  */
-async function notePurchase(tx: Tx, shopId: string, contactId: string | null, at: Date, exceptRecoveryId: string | null, now: Date, detail: string): Promise<number> {
+async function notePurchase(
+  tx: Tx,
+  shopId: string,
+  contactId: string | null,
+  at: Date,
+  exceptRecoveryId: string | null,
+  now: Date,
+  detail: string,
+): Promise<number> {
   if (!contactId) return 0;
   const contact = await tx.contact.findUnique({ where: { id: contactId }, select: { lastPurchaseAt: true } });
   if (!contact?.lastPurchaseAt || contact.lastPurchaseAt < at) {
     await tx.contact.update({ where: { id: contactId }, data: { lastPurchaseAt: at } });
   }
   const others = await tx.recovery.findMany({
-    where: { shopId, contactId, ...startedNoLaterThan(at), status: { in: ["open", "contacting"] }, ...(exceptRecoveryId ? { id: { not: exceptRecoveryId } } : {}) },
+    where: {
+      shopId,
+      contactId,
+      ...startedNoLaterThan(at),
+      status: { in: ["open", "contacting"] },
+      ...(exceptRecoveryId ? { id: { not: exceptRecoveryId } } : {}),
+    },
     select: { id: true },
   });
   let stopped = 0;
@@ -443,40 +514,46 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
   const email = normalizeEmail(e.email);
   const contact = await upsertContact(tx, shopId, email, { shopifyCustomerId: e.shopifyCustomerId });
   const existing = await tx.purchase.findUnique({ where: { shopId_source_externalId: { shopId, source: e.source, externalId: e.externalId } } });
-  const purchase =
-    existing ??
-    (await tx.purchase.create({ data: purchaseRow(shopId, e, email, contact?.id ?? null) }));
+  const purchase = existing ?? (await tx.purchase.create({ data: purchaseRow(shopId, e, email, contact?.id ?? null) }));
   const converted: string[] = [];
 
   // 1. Link attribution: the purchase names the recovery (Stripe recovered_from) or completes the same checkout.
-  const byCheckoutToken = !e.recoveredFrom && e.checkoutToken
-    ? await tx.recovery.findFirst({ where: { shopId, source: e.source, checkoutToken: e.checkoutToken } })
-    : null;
+  const byCheckoutToken =
+    !e.recoveredFrom && e.checkoutToken ? await tx.recovery.findFirst({ where: { shopId, source: e.source, checkoutToken: e.checkoutToken } }) : null;
   // By cart token. An order naming a checkout token that no record has is another checkout of that cart than the
   // records that name theirs: only a record that knows no checkout token yet (the poll's) can be it.
-  const byCartToken = !e.recoveredFrom && !byCheckoutToken && e.cartToken
-    ? await tx.recovery.findFirst({
-        where: { shopId, source: e.source, cartToken: e.cartToken, ...(e.checkoutToken ? { checkoutToken: null } : {}) },
-        orderBy: { abandonedAt: "desc" },
-      })
-    : null;
+  const byCartToken =
+    !e.recoveredFrom && !byCheckoutToken && e.cartToken
+      ? await tx.recovery.findFirst({
+          where: { shopId, source: e.source, cartToken: e.cartToken, ...(e.checkoutToken ? { checkoutToken: null } : {}) },
+          orderBy: { abandonedAt: "desc" },
+        })
+      : null;
   const target = e.recoveredFrom
     ? await tx.recovery.findUnique({ where: { shopId_source_externalId: { shopId, source: "stripe", externalId: e.recoveredFrom } } })
     : (byCheckoutToken ?? byCartToken);
   // An order carries both tokens: it teaches the record the one it lacks (a pixel record has no cart token, a poll
   // record no checkout token), so the poll and webhooks that come later join it instead of starting another.
   if (target && !e.recoveredFrom && ((!target.cartToken && e.cartToken) || (!target.checkoutToken && e.checkoutToken))) {
-    await tx.recovery.update({ where: { id: target.id }, data: { cartToken: target.cartToken ?? e.cartToken ?? null, checkoutToken: target.checkoutToken ?? e.checkoutToken ?? null } });
+    await tx.recovery.update({
+      where: { id: target.id },
+      data: { cartToken: target.cartToken ?? e.cartToken ?? null, checkoutToken: target.checkoutToken ?? e.checkoutToken ?? null },
+    });
   }
   if (target) {
-    const credited = await creditLinkConversion(tx, target, {
-      matchedBy: e.recoveredFrom ? "recovered_from" : byCheckoutToken ? "checkout_token" : "cart_token",
-      source: e.source,
-      externalId: e.externalId,
-      amountMinor: e.amount.amountMinor,
-      currency: e.amount.currency,
-      at: e.occurredAt,
-    }, now);
+    const credited = await creditLinkConversion(
+      tx,
+      target,
+      {
+        matchedBy: e.recoveredFrom ? "recovered_from" : byCheckoutToken ? "checkout_token" : "cart_token",
+        source: e.source,
+        externalId: e.externalId,
+        amountMinor: e.amount.amountMinor,
+        currency: e.amount.currency,
+        at: e.occurredAt,
+      },
+      now,
+    );
     if (credited) converted.push(target.id);
   } else if (contact) {
     // 2. Window attribution: the same contact clicked a recovery email within the shop's window before buying.
@@ -510,8 +587,15 @@ async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: 
     }
   }
 
-  const stopped = await notePurchase(tx, shopId, contact?.id ?? null, e.occurredAt, null, now,
-    e.source === "stripe" ? "bought on Stripe" : "ordered on Shopify");
+  const stopped = await notePurchase(
+    tx,
+    shopId,
+    contact?.id ?? null,
+    e.occurredAt,
+    null,
+    now,
+    e.source === "stripe" ? "bought on Stripe" : "ordered on Shopify",
+  );
   return { kind: "purchase", purchaseId: purchase.id, created: !existing, convertedRecoveryIds: converted, stoppedMessages: stopped };
 }
 
@@ -546,7 +630,12 @@ async function purchaseRefusal(tx: Tx, shopId: string, e: PurchaseObserved, now:
  * order, changes nothing) and order-independent (a cancellation that arrives before its order stores the Purchase
  * already cancelled, so the late orders/create is not counted).
  */
-export async function ingestPurchaseCancellation(db: PrismaClient, shopId: string, e: PurchaseObserved & { cancelledAt: Date }, now: Date): Promise<IngestResult> {
+export async function ingestPurchaseCancellation(
+  db: PrismaClient,
+  shopId: string,
+  e: PurchaseObserved & { cancelledAt: Date },
+  now: Date,
+): Promise<IngestResult> {
   return db.$transaction(async (tx) => {
     await lockShopIngest(tx, shopId);
     if (e.test === true) return ignoredPurchase(e, TEST_ORDER_REASON);
@@ -599,9 +688,7 @@ async function cancelPurchase(tx: Tx, shopId: string, e: PurchaseObserved, cance
     });
     if (done.count === 0) continue;
     reversed.push(conversion.id);
-    const status = conversion.method === "link" && isBought(conversion.recovery.status)
-      ? await statusAfterReversal(tx, conversion.recoveryId)
-      : null;
+    const status = conversion.method === "link" && isBought(conversion.recovery.status) ? await statusAfterReversal(tx, conversion.recoveryId) : null;
     if (status) await tx.recovery.update({ where: { id: conversion.recoveryId }, data: { status } });
     const amount = formatMoney({ amountMinor: Number(conversion.amountMinor), currency: conversion.currency });
     await tx.decisionLog.create({
@@ -610,7 +697,8 @@ async function cancelPurchase(tx: Tx, shopId: string, e: PurchaseObserved, cance
         recoveryId: conversion.recoveryId,
         outcome: "cancel",
         reason: "order_cancelled",
-        detail: `The order was cancelled on Shopify: its ${amount} no longer counts as recovered` +
+        detail:
+          `The order was cancelled on Shopify: its ${amount} no longer counts as recovered` +
           (conversion.method === "window" ? " (by window)" : "") +
           (status ? `; the recovery is ${status === "lost" ? "lost" : `${status} again`}` : ""),
         decidedAt: now,
@@ -670,7 +758,12 @@ function pixelObservation(e: CheckoutPixelObserved): CheckoutObserved {
 }
 
 async function ingestPixelCheckout(tx: Tx, shopId: string, e: CheckoutPixelObserved, now: Date): Promise<IngestResult> {
-  const done = (recoveryId: string | null, outcome: PixelIngestOutcome, reason?: string): IngestResult => ({ kind: "pixel", recoveryId, outcome, ...(reason ? { reason } : {}) });
+  const done = (recoveryId: string | null, outcome: PixelIngestOutcome, reason?: string): IngestResult => ({
+    kind: "pixel",
+    recoveryId,
+    outcome,
+    ...(reason ? { reason } : {}),
+  });
   const existing = await tx.recovery.findFirst({ where: { shopId, source: "shopify", checkoutToken: e.checkoutToken }, orderBy: { createdAt: "asc" } });
 
   if (e.event === "checkout_completed") {

@@ -39,7 +39,6 @@ export const STALE_CLAIM_MS = 10 * 60_000;
 export const MAX_SEND_ATTEMPTS = 5;
 export const SEND_JOB_MAX_ATTEMPTS = 5;
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // Scheduling (called by ingest, in the ingest transaction)
 
@@ -56,7 +55,8 @@ export type ScheduleOutcome =
  */
 export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: Recovery, now: Date): Promise<ScheduleOutcome> {
   // A pixel-only recovery waits for Shopify to confirm it (docs/decisions/050): the campaign starts at confirmation.
-  if (recovery.notContactableReason || !recovery.contactId || recovery.completedAt || recovery.status !== "open" || recovery.pixelOnly) return { kind: "not_applicable" };
+  if (recovery.notContactableReason || !recovery.contactId || recovery.completedAt || recovery.status !== "open" || recovery.pixelOnly)
+    return { kind: "not_applicable" };
   if ((await tx.message.count({ where: { recoveryId: recovery.id } })) > 0) return { kind: "not_applicable" };
   const log = (outcome: string, reason: string, detail: string) =>
     tx.decisionLog.create({ data: { shopId: recovery.shopId, recoveryId: recovery.id, outcome, reason, detail, decidedAt: now } });
@@ -98,7 +98,13 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
     return { kind: "superseded", byRecoveryId: newer.id };
   }
   const older = await tx.recovery.findMany({
-    where: { shopId: recovery.shopId, contactId: recovery.contactId, id: { not: recovery.id }, abandonedAt: { lte: recovery.abandonedAt }, status: { in: ["open", "contacting"] } },
+    where: {
+      shopId: recovery.shopId,
+      contactId: recovery.contactId,
+      id: { not: recovery.id },
+      abandonedAt: { lte: recovery.abandonedAt },
+      status: { in: ["open", "contacting"] },
+    },
     select: { id: true },
   });
   const detail = `A newer checkout on ${recovery.source === "stripe" ? "Stripe" : "Shopify"} replaces this one`;
@@ -116,7 +122,10 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
   const campaigns = await campaignsForScheduling(tx, recovery.shopId);
   // A shop with no campaign at all is one whose install step has not run yet: nothing to explain per recovery.
   if (campaigns.length === 0) return { kind: "none", reason: "no_campaign" };
-  const chosen = chooseCampaign(campaigns, { ...recovery, totalMinor: Number(recovery.totalMinor) } as Omit<Recovery, "totalMinor"> & { totalMinor: number; source: "shopify" | "stripe" });
+  const chosen = chooseCampaign(campaigns, { ...recovery, totalMinor: Number(recovery.totalMinor) } as Omit<Recovery, "totalMinor"> & {
+    totalMinor: number;
+    source: "shopify" | "stripe";
+  });
   if (!chosen.campaign) {
     await log("skip", "no_matching_campaign", chosen.detail);
     return { kind: "none", reason: "no_matching_campaign" };
@@ -141,7 +150,11 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
   });
   const firstDueAt = plan.messages[0]!.scheduledFor;
   if (plan.shiftedByMs > 0) {
-    await log("hold", "late_start", `Detected ${Math.round(plan.shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`);
+    await log(
+      "hold",
+      "late_start",
+      `Detected ${Math.round(plan.shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`,
+    );
   }
   await ensureSweepScheduled(tx, firstDueAt);
   return { kind: "scheduled", messages: plan.messages.length, firstDueAt };
@@ -221,15 +234,28 @@ export async function recoverInterruptedSends(db: Db, now: Date, staleMs = STALE
     at,
     before,
   );
-  const unknown = (await db.$queryRawUnsafe(
-    `SELECT "id", "shopId", "recoveryId" FROM "Message" WHERE "status" = 'sending' AND "claimedAt" < $1`,
-    before,
-  )) as { id: string; shopId: string; recoveryId: string }[];
+  const unknown = (await db.$queryRawUnsafe(`SELECT "id", "shopId", "recoveryId" FROM "Message" WHERE "status" = 'sending' AND "claimedAt" < $1`, before)) as {
+    id: string;
+    shopId: string;
+    recoveryId: string;
+  }[];
   if (unknown.length > 0) {
-    const detail = "The worker stopped while handing this email to the mail server: it may or may not have been delivered, and it is not resent so nobody gets it twice";
-    await db.message.updateMany({ where: { id: { in: unknown.map((m) => m.id) }, status: "sending" }, data: { status: "failed", lastError: detail, updatedAt: now } });
+    const detail =
+      "The worker stopped while handing this email to the mail server: it may or may not have been delivered, and it is not resent so nobody gets it twice";
+    await db.message.updateMany({
+      where: { id: { in: unknown.map((m) => m.id) }, status: "sending" },
+      data: { status: "failed", lastError: detail, updatedAt: now },
+    });
     await db.decisionLog.createMany({
-      data: unknown.map((m) => ({ shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id, outcome: "fail", reason: "delivery_unknown", detail, decidedAt: now })),
+      data: unknown.map((m) => ({
+        shopId: m.shopId,
+        recoveryId: m.recoveryId,
+        messageId: m.id,
+        outcome: "fail",
+        reason: "delivery_unknown",
+        detail,
+        decidedAt: now,
+      })),
     });
   }
   return { requeued, markedUnknown: unknown.length };
@@ -243,7 +269,16 @@ export async function recoverInterruptedSends(db: Db, now: Date, staleMs = STALE
 // See docs/decisions/024-send-path-in-raw-sql.md. Raw results still come back typed: timestamp → Date, boolean → boolean; bigint → string (node-postgres), hence Number().
 
 export interface SendRow {
-  message: { id: string; shopId: string; recoveryId: string; status: string; scheduledFor: Date; attempts: number; discountCode: string | null; position: number };
+  message: {
+    id: string;
+    shopId: string;
+    recoveryId: string;
+    status: string;
+    scheduledFor: Date;
+    attempts: number;
+    discountCode: string | null;
+    position: number;
+  };
   recovery: Pick<
     Recovery,
     | "id"
@@ -288,10 +323,36 @@ export interface SendHistory {
 }
 
 const SHOP_COLUMNS = [
-  "id", "domain", "name", "email", "currency", "locale", "timezone", "installedAt", "uninstalledAt", "grantedScopes", "consentPolicy",
-  "frequencyCapHours", "quietHoursStartMinute", "quietHoursEndMinute", "attributionWindowDays", "backfillDays", "syncIntervalMinutes",
-  "postalAddress", "emailTransport", "senderName", "senderEmail", "replyTo", "smtpHost", "smtpPort", "smtpSecure", "smtpUser",
-  "smtpPasswordEncrypted", "shopifyEmailPolicy", "createdAt", "updatedAt",
+  "id",
+  "domain",
+  "name",
+  "email",
+  "currency",
+  "locale",
+  "timezone",
+  "installedAt",
+  "uninstalledAt",
+  "grantedScopes",
+  "consentPolicy",
+  "frequencyCapHours",
+  "quietHoursStartMinute",
+  "quietHoursEndMinute",
+  "attributionWindowDays",
+  "backfillDays",
+  "syncIntervalMinutes",
+  "postalAddress",
+  "emailTransport",
+  "senderName",
+  "senderEmail",
+  "replyTo",
+  "smtpHost",
+  "smtpPort",
+  "smtpSecure",
+  "smtpUser",
+  "smtpPasswordEncrypted",
+  "shopifyEmailPolicy",
+  "createdAt",
+  "updatedAt",
 ] as const satisfies readonly (keyof Shop)[];
 
 const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."scheduledFor", m."attempts", m."discountCode", m."position",
@@ -333,7 +394,16 @@ export async function loadMessageForSend(db: Db, messageId: string): Promise<Sen
   if (!row) return null;
   const shop = Object.fromEntries(SHOP_COLUMNS.map((c) => [c, row[`s_${c}`]])) as unknown as Shop;
   return {
-    message: { id: row.id, shopId: row.shopId, recoveryId: row.recoveryId, status: row.status, scheduledFor: row.scheduledFor, attempts: Number(row.attempts), discountCode: row.discountCode, position: Number(row.position) },
+    message: {
+      id: row.id,
+      shopId: row.shopId,
+      recoveryId: row.recoveryId,
+      status: row.status,
+      scheduledFor: row.scheduledFor,
+      attempts: Number(row.attempts),
+      discountCode: row.discountCode,
+      position: Number(row.position),
+    },
     recovery: {
       id: row.recoveryId,
       shopId: row.shopId,
@@ -363,7 +433,12 @@ export async function loadMessageForSend(db: Db, messageId: string): Promise<Sen
       shopifyEmailCheckedAt: row.r_shopifyEmailCheckedAt,
     },
     contact: row.c_id
-      ? { unsubscribedAt: row.c_unsubscribedAt, suppressedAt: row.c_suppressedAt, suppressionReason: row.c_suppressionReason, lastPurchaseAt: row.c_lastPurchaseAt }
+      ? {
+          unsubscribedAt: row.c_unsubscribedAt,
+          suppressedAt: row.c_suppressedAt,
+          suppressionReason: row.c_suppressionReason,
+          lastPurchaseAt: row.c_lastPurchaseAt,
+        }
       : null,
     step: {
       subject: row.st_subject,
@@ -465,7 +540,10 @@ export async function markSent(
     // By claim token, not status: if the sweep gave up on a slow send in the meantime, the truth is still "sent".
     db.$executeRawUnsafe(
       `UPDATE "Message" SET "status" = 'sent', "sentAt" = $1, "providerMessageId" = $2, "lastError" = NULL, "updatedAt" = $1 WHERE "id" = $3 AND "claimedBy" = $4`,
-      at, delivery.providerMessageId, m.id, claimToken,
+      at,
+      delivery.providerMessageId,
+      m.id,
+      claimToken,
     ),
     db.$executeRawUnsafe(`UPDATE "Contact" SET "lastEmailedAt" = $1, "updatedAt" = $1 WHERE "id" = $2`, at, m.contactId),
     // First email of the recovery: open → contacting.
@@ -474,7 +552,12 @@ export async function markSent(
       : []),
     db.$executeRawUnsafe(
       `INSERT INTO "DecisionLog" ("id", "shopId", "recoveryId", "messageId", "outcome", "reason", "detail", "decidedAt") VALUES ($1, $2, $3, $4, 'send', 'sent', $5, $6)`,
-      `dl${randomUUID().replace(/-/g, "")}`, m.shopId, m.recoveryId, m.id, delivery.detail, at,
+      `dl${randomUUID().replace(/-/g, "")}`,
+      m.shopId,
+      m.recoveryId,
+      m.id,
+      delivery.detail,
+      at,
     ),
   ]);
 }
@@ -490,10 +573,23 @@ export async function finishWithoutSending(
   await db.$transaction([
     db.message.updateMany({
       where: { id: m.id, claimedBy: claimToken, status: { in: ["claimed", "sending"] } },
-      data: { status: outcome.status, skipReason: outcome.status === "skipped" ? outcome.reason : null, lastError: outcome.status === "failed" ? outcome.detail : null, updatedAt: now },
+      data: {
+        status: outcome.status,
+        skipReason: outcome.status === "skipped" ? outcome.reason : null,
+        lastError: outcome.status === "failed" ? outcome.detail : null,
+        updatedAt: now,
+      },
     }),
     db.decisionLog.create({
-      data: { shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id, outcome: outcome.status === "skipped" ? "skip" : "fail", reason: outcome.reason, detail: outcome.detail, decidedAt: now },
+      data: {
+        shopId: m.shopId,
+        recoveryId: m.recoveryId,
+        messageId: m.id,
+        outcome: outcome.status === "skipped" ? "skip" : "fail",
+        reason: outcome.reason,
+        detail: outcome.detail,
+        decidedAt: now,
+      },
     }),
   ]);
 }
@@ -511,7 +607,9 @@ export async function holdMessage(
       where: { id: m.id, claimedBy: claimToken, status: "claimed" },
       data: { status: "scheduled", scheduledFor: hold.until, claimedBy: null, attempts: { decrement: 1 }, updatedAt: now },
     }),
-    db.decisionLog.create({ data: { shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id, outcome: "hold", reason: hold.reason, detail: hold.detail, decidedAt: now } }),
+    db.decisionLog.create({
+      data: { shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id, outcome: "hold", reason: hold.reason, detail: hold.detail, decidedAt: now },
+    }),
   ]);
   await ensureSweepScheduled(db, hold.until);
 }

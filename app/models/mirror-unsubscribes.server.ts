@@ -25,7 +25,10 @@ export type MirrorUnsubscribesState = "off" | "on" | "requested" | "granted_off"
 type ShopMirrorFields = { mirrorUnsubscribes: boolean; grantedScopes: string };
 
 export function scopeList(grantedScopes: string): string[] {
-  return grantedScopes.split(",").map((s) => s.trim()).filter(Boolean);
+  return grantedScopes
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function hasMirrorScope(grantedScopes: string): boolean {

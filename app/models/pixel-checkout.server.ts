@@ -58,43 +58,46 @@ export async function mergePixelEvent(
   cap: number,
 ): Promise<MergeOutcome> {
   const { shopId, eventId, observation: e, receivedAt } = input;
-  return db.$transaction(async (tx) => {
-    let row = await lockRow(tx, shopId, e.checkoutToken);
-    if (!row) {
-      if (await newPixelCheckoutsCapReached(tx, shopId, receivedAt, cap)) return "capped";
-      const id = randomUUID();
-      const state = mergePixelState(null, e);
-      const inserted = await tx.$queryRaw<{ id: string }[]>`
+  return db.$transaction(
+    async (tx) => {
+      let row = await lockRow(tx, shopId, e.checkoutToken);
+      if (!row) {
+        if (await newPixelCheckoutsCapReached(tx, shopId, receivedAt, cap)) return "capped";
+        const id = randomUUID();
+        const state = mergePixelState(null, e);
+        const inserted = await tx.$queryRaw<{ id: string }[]>`
         INSERT INTO "PixelCheckout" ("id", "shopId", "checkoutToken", "state", "completedAt", "lastEvent", "recentEventIds", "eventCount", "firstSeenAt", "lastSeenAt")
         VALUES (${id}, ${shopId}, ${e.checkoutToken}, ${state ? JSON.stringify(state) : null}, ${mergePixelCompletion(null, e)}, ${e.event}, ${JSON.stringify([eventId])}, 1, ${receivedAt}, ${receivedAt})
         ON CONFLICT ("shopId", "checkoutToken") DO NOTHING
         RETURNING "id"`;
-      if (inserted[0]) {
-        await enqueue(tx, id, shopId);
-        return "new";
+        if (inserted[0]) {
+          await enqueue(tx, id, shopId);
+          return "new";
+        }
+        // Another request created it a moment ago (the insert waited for it to commit): merge into theirs.
+        row = await lockRow(tx, shopId, e.checkoutToken);
+        if (!row) throw new Error(`pixel checkout ${e.checkoutToken} vanished while it was being merged`);
       }
-      // Another request created it a moment ago (the insert waited for it to commit): merge into theirs.
-      row = await lockRow(tx, shopId, e.checkoutToken);
-      if (!row) throw new Error(`pixel checkout ${e.checkoutToken} vanished while it was being merged`);
-    }
-    const recent = parseIds(row.recentEventIds);
-    if (recent.includes(eventId)) return "duplicate";
-    const state = mergePixelState(parsePixelState(row.state), e);
-    await tx.pixelCheckout.update({
-      where: { id: row.id },
-      data: {
-        state: state ? JSON.stringify(state) : null,
-        completedAt: mergePixelCompletion(row.completedAt, e),
-        lastEvent: e.event,
-        recentEventIds: JSON.stringify([...recent, eventId].slice(-RECENT_EVENT_IDS)),
-        eventCount: { increment: 1 },
-        lastSeenAt: receivedAt,
-      },
-    });
-    await enqueue(tx, row.id, shopId);
-    return "merged";
-    // A burst for one checkout queues on its row lock, a few milliseconds each: wait for that rather than fail.
-  }, { maxWait: 10_000, timeout: 10_000 });
+      const recent = parseIds(row.recentEventIds);
+      if (recent.includes(eventId)) return "duplicate";
+      const state = mergePixelState(parsePixelState(row.state), e);
+      await tx.pixelCheckout.update({
+        where: { id: row.id },
+        data: {
+          state: state ? JSON.stringify(state) : null,
+          completedAt: mergePixelCompletion(row.completedAt, e),
+          lastEvent: e.event,
+          recentEventIds: JSON.stringify([...recent, eventId].slice(-RECENT_EVENT_IDS)),
+          eventCount: { increment: 1 },
+          lastSeenAt: receivedAt,
+        },
+      });
+      await enqueue(tx, row.id, shopId);
+      return "merged";
+      // A burst for one checkout queues on its row lock, a few milliseconds each: wait for that rather than fail.
+    },
+    { maxWait: 10_000, timeout: 10_000 },
+  );
 }
 
 function parseIds(raw: string): string[] {
@@ -113,8 +116,14 @@ function parseIds(raw: string): string[] {
 export async function lastPixelEvent(db: PrismaClient, shop: { id: string; domain: string }): Promise<{ at: Date; name: string } | null> {
   const [merged, legacy] = await Promise.all([
     db.pixelCheckout.findFirst({ where: { shopId: shop.id }, orderBy: { lastSeenAt: "desc" }, select: { lastSeenAt: true, lastEvent: true } }),
-    db.inboundEvent.findFirst({ where: { source: "pixel", receiver: shop.domain }, orderBy: { receivedAt: "desc" }, select: { receivedAt: true, topic: true } }),
+    db.inboundEvent.findFirst({
+      where: { source: "pixel", receiver: shop.domain },
+      orderBy: { receivedAt: "desc" },
+      select: { receivedAt: true, topic: true },
+    }),
   ]);
-  const candidates = [merged && { at: merged.lastSeenAt, name: merged.lastEvent }, legacy && { at: legacy.receivedAt, name: legacy.topic }].filter((c): c is { at: Date; name: string } => Boolean(c));
+  const candidates = [merged && { at: merged.lastSeenAt, name: merged.lastEvent }, legacy && { at: legacy.receivedAt, name: legacy.topic }].filter(
+    (c): c is { at: Date; name: string } => Boolean(c),
+  );
   return candidates.sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
 }

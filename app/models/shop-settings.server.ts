@@ -23,22 +23,35 @@ function isTimeZone(value: string): boolean {
 export const policySettingsSchema = z
   .object({
     consentPolicy: z.enum(["explicit", "implied"], { errorMap: () => ({ message: "must be explicit or implied" }) }),
-    frequencyCapHours: z.coerce.number({ invalid_type_error: "must be a number of hours" }).int("must be a whole number of hours").min(1, "must be at least 1 hour").max(720, "must be at most 720 hours (30 days)"),
+    frequencyCapHours: z.coerce
+      .number({ invalid_type_error: "must be a number of hours" })
+      .int("must be a whole number of hours")
+      .min(1, "must be at least 1 hour")
+      .max(720, "must be at most 720 hours (30 days)"),
     quietHoursStart: time,
     quietHoursEnd: time,
     timezone: z.string().trim().min(1, "is required").refine(isTimeZone, "must be an IANA time zone such as Europe/Paris"),
-    attributionWindowDays: z.coerce.number({ invalid_type_error: "must be a number of days" }).int("must be a whole number of days").min(1, "must be at least 1 day").max(30, "must be at most 30 days"),
+    attributionWindowDays: z.coerce
+      .number({ invalid_type_error: "must be a number of days" })
+      .int("must be a whole number of days")
+      .min(1, "must be at least 1 day")
+      .max(30, "must be at most 30 days"),
   })
   .superRefine((v, ctx) => {
     if (Boolean(v.quietHoursStart) !== Boolean(v.quietHoursEnd)) {
-      ctx.addIssue({ code: "custom", path: [v.quietHoursStart ? "quietHoursEnd" : "quietHoursStart"], message: "set both ends of the quiet hours, or neither" });
+      ctx.addIssue({
+        code: "custom",
+        path: [v.quietHoursStart ? "quietHoursEnd" : "quietHoursStart"],
+        message: "set both ends of the quiet hours, or neither",
+      });
     } else if (v.quietHoursStart && v.quietHoursStart === v.quietHoursEnd) {
       ctx.addIssue({ code: "custom", path: ["quietHoursEnd"], message: "must differ from the start" });
     }
   });
 
 const toMinute = (hhmm: string | null | undefined) => (hhmm ? Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3)) : null);
-const toHHMM = (minute: number | null) => (minute === null ? "" : `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`);
+const toHHMM = (minute: number | null) =>
+  minute === null ? "" : `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
 
 export type SavePolicyResult = { ok: true } | { ok: false; fieldErrors: Record<string, string> };
 

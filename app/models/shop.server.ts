@@ -67,13 +67,20 @@ async function reinstall(existing: Shop, scope: string, now: Date): Promise<Shop
 
 /** Applies planResume (app/recovery/resume-after-reinstall.ts) to the shop's scheduled emails, logging each decision. */
 async function resumeScheduledEmails(tx: Prisma.TransactionClient, shopId: string, now: Date) {
-  const overdue = await tx.message.findMany({ where: { shopId, status: "scheduled", scheduledFor: { lt: now } }, select: { recoveryId: true }, distinct: ["recoveryId"] });
+  const overdue = await tx.message.findMany({
+    where: { shopId, status: "scheduled", scheduledFor: { lt: now } },
+    select: { recoveryId: true },
+    distinct: ["recoveryId"],
+  });
   if (overdue.length === 0) return { emailsResumed: 0, campaignsStopped: 0 };
   const pending = await tx.message.findMany({
     where: { shopId, status: "scheduled", recoveryId: { in: overdue.map((m) => m.recoveryId) } },
     select: { id: true, recoveryId: true, position: true, scheduledFor: true },
   });
-  const plan = planResume(pending.map((m) => ({ messageId: m.id, recoveryId: m.recoveryId, position: m.position, scheduledFor: m.scheduledFor })), now);
+  const plan = planResume(
+    pending.map((m) => ({ messageId: m.id, recoveryId: m.recoveryId, position: m.position, scheduledFor: m.scheduledFor })),
+    now,
+  );
   const at = now;
   const hours = (ms: number) => Math.max(1, Math.round(ms / 3_600_000));
   // Raw statements: one per email (a shop back after two days may have thousands), each a cheap primary-key update.
@@ -92,7 +99,10 @@ async function resumeScheduledEmails(tx: Prisma.TransactionClient, shopId: strin
     })),
   });
   for (const stop of plan.tooLate) {
-    await tx.message.updateMany({ where: { id: { in: stop.messageIds }, status: "scheduled" }, data: { status: "cancelled", skipReason: "too_old", updatedAt: now } });
+    await tx.message.updateMany({
+      where: { id: { in: stop.messageIds }, status: "scheduled" },
+      data: { status: "cancelled", skipReason: "too_old", updatedAt: now },
+    });
     await tx.decisionLog.create({
       data: {
         shopId,
@@ -122,7 +132,10 @@ const KEEP_ON_UNINSTALL = ["process-shopify-webhook", "process-stripe-event"];
  * `triggeredAt` (X-Shopify-Triggered-At): a retried delivery of an uninstall that happened before the shop was
  * installed again is stale and changes nothing.
  */
-export async function markShopUninstalled(domain: string, options: { now?: Date; triggeredAt?: Date | null } = {}): Promise<"uninstalled" | "stale" | "unknown"> {
+export async function markShopUninstalled(
+  domain: string,
+  options: { now?: Date; triggeredAt?: Date | null } = {},
+): Promise<"uninstalled" | "stale" | "unknown"> {
   const now = options.now ?? new Date();
   const shop = await db.shop.findUnique({ where: { domain }, select: { id: true, installedAt: true, uninstalledAt: true } });
   if (shop && options.triggeredAt && shop.installedAt > options.triggeredAt) {

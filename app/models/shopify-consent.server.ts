@@ -70,7 +70,8 @@ export async function applyShopifyConsentUpdate(
     // A contact found by email learns its Shopify customer id (later updates and orders then find it by id too).
     if (update.shopifyCustomerId) {
       const ids = contacts.filter((c) => c.shopifyCustomerId === null).map((c) => c.id);
-      if (ids.length > 0) await tx.contact.updateMany({ where: { id: { in: ids }, shopifyCustomerId: null }, data: { shopifyCustomerId: update.shopifyCustomerId } });
+      if (ids.length > 0)
+        await tx.contact.updateMany({ where: { id: { in: ids }, shopifyCustomerId: null }, data: { shopifyCustomerId: update.shopifyCustomerId } });
     }
     if (update.state === "unknown") return { kind: "no_signal", contacts: contacts.length };
 

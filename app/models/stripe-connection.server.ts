@@ -127,7 +127,10 @@ export const endpointPath = (connectionId: string) => `/webhooks/stripe/${connec
  */
 export function proposedConnectionId(shopId: string): string {
   const digest = createHmac("sha256", env.LINK_SIGNING_SECRET).update(`stripe-connection:${shopId}`).digest();
-  return `c${BigInt(`0x${digest.subarray(0, 16).toString("hex")}`).toString(36).padStart(24, "0").slice(0, 24)}`;
+  return `c${BigInt(`0x${digest.subarray(0, 16).toString("hex")}`)
+    .toString(36)
+    .padStart(24, "0")
+    .slice(0, 24)}`;
 }
 
 /** The endpoint path of the shop's connection, or the one it will have once connected. */
@@ -235,7 +238,12 @@ export async function connectStripe(
     try {
       const id = proposedConnectionId(shopId);
       const created = await db.stripeConnection.create({
-        data: { id, shopId, webhookSecretEncrypted: encryptSecret(secret, secretPlace(id, "webhookSecretEncrypted")), ...(apiKey ? apiKeyColumns(id, apiKey) : {}) },
+        data: {
+          id,
+          shopId,
+          webhookSecretEncrypted: encryptSecret(secret, secretPlace(id, "webhookSecretEncrypted")),
+          ...(apiKey ? apiKeyColumns(id, apiKey) : {}),
+        },
       });
       return { ok: true, connection: toView(created, now), created: true };
     } catch (error) {

@@ -14,7 +14,9 @@ export async function paymentLinkFacts(
   now: Date,
   fetch: () => Promise<PaymentLinkFacts>,
 ): Promise<PaymentLinkFacts> {
-  const cached = await db.stripePaymentLink.findUnique({ where: { connectionId_paymentLinkId: { connectionId: where.connectionId, paymentLinkId: where.paymentLinkId } } });
+  const cached = await db.stripePaymentLink.findUnique({
+    where: { connectionId_paymentLinkId: { connectionId: where.connectionId, paymentLinkId: where.paymentLinkId } },
+  });
   if (cached && cached.shopId === where.shopId && now.getTime() - cached.fetchedAt.getTime() < PAYMENT_LINK_CACHE_MS) {
     return { ok: true, url: cached.url, active: cached.active, allowPromotionCodes: cached.allowPromotionCodes };
   }

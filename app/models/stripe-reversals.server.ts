@@ -17,10 +17,7 @@ import { lockShopIngest, statusAfterReversal } from "./ingest.server";
 
 type Tx = Prisma.TransactionClient;
 
-export type ReversalOutcome =
-  | { kind: "applied"; conversionIds: string[] }
-  | { kind: "unchanged" }
-  | { kind: "no_purchase"; reason: string };
+export type ReversalOutcome = { kind: "applied"; conversionIds: string[] } | { kind: "unchanged" } | { kind: "no_purchase"; reason: string };
 
 const NO_PURCHASE = (pi: string | null): ReversalOutcome => ({
   kind: "no_purchase",
@@ -101,12 +98,25 @@ export async function applyStripeRefund(db: PrismaClient, shopId: string, f: Ref
         const status = await reverse(tx, c, f.at, "refunded");
         if (status !== undefined) {
           if (!changed.includes(c.id)) changed.push(c.id);
-          await log(tx, c, "cancel", "refunded", `Refunded in full on Stripe: its ${amount(c.amountMinor, c.currency)} no longer counts as recovered${statusNote(status)}`, now);
+          await log(
+            tx,
+            c,
+            "cancel",
+            "refunded",
+            `Refunded in full on Stripe: its ${amount(c.amountMinor, c.currency)} no longer counts as recovered${statusNote(status)}`,
+            now,
+          );
         }
       } else if (refunded > c.refundedMinor) {
         const left = c.amountMinor - refunded;
-        await log(tx, c, "adjust", "partially_refunded",
-          `Partly refunded on Stripe: ${amount(refunded, c.currency)} refunded so far, ${amount(left, c.currency)} of ${amount(c.amountMinor, c.currency)} still counts as recovered`, now);
+        await log(
+          tx,
+          c,
+          "adjust",
+          "partially_refunded",
+          `Partly refunded on Stripe: ${amount(refunded, c.currency)} refunded so far, ${amount(left, c.currency)} of ${amount(c.amountMinor, c.currency)} still counts as recovered`,
+          now,
+        );
       }
     }
     return changed.length > 0 ? { kind: "applied", conversionIds: changed } : { kind: "unchanged" };
@@ -142,15 +152,28 @@ export async function applyStripeDispute(db: PrismaClient, shopId: string, f: Di
         changed.push(c.id);
         // Only a reversal for the dispute is undone: one refunded in full meanwhile has reason `refunded` and stays out.
         if (c.method === "link") await tx.recovery.update({ where: { id: c.recoveryId }, data: { status: statusAfterLinkPurchase(c.messageId !== null) } });
-        await log(tx, c, "restore", "dispute_won",
-          `The dispute was closed in the merchant's favour (${f.status}): ${amount(c.amountMinor - c.refundedMinor, c.currency)} counts as recovered again`, now);
+        await log(
+          tx,
+          c,
+          "restore",
+          "dispute_won",
+          `The dispute was closed in the merchant's favour (${f.status}): ${amount(c.amountMinor - c.refundedMinor, c.currency)} counts as recovered again`,
+          now,
+        );
       } else if (f.phase === "closed") {
         // Lost (or any other final state): reversed for good (also when its `created` event never arrived).
         if (!c.reversedAt) {
           const status = await reverse(tx, c, f.at, "dispute_lost");
           if (status === undefined) continue;
           changed.push(c.id);
-          await log(tx, c, "cancel", "dispute_lost", `The buyer won a dispute on Stripe (${f.status ?? "closed"}): its ${amount(c.amountMinor - c.refundedMinor, c.currency)} no longer counts as recovered${statusNote(status)}`, now);
+          await log(
+            tx,
+            c,
+            "cancel",
+            "dispute_lost",
+            `The buyer won a dispute on Stripe (${f.status ?? "closed"}): its ${amount(c.amountMinor - c.refundedMinor, c.currency)} no longer counts as recovered${statusNote(status)}`,
+            now,
+          );
           continue;
         }
         const done = await tx.conversion.updateMany({ where: { id: c.id, reversedReason: "disputed" }, data: { reversedReason: "dispute_lost" } });
@@ -162,8 +185,14 @@ export async function applyStripeDispute(db: PrismaClient, shopId: string, f: Di
         const status = await reverse(tx, c, f.at, "disputed");
         if (status === undefined) continue;
         changed.push(c.id);
-        await log(tx, c, "cancel", "disputed",
-          `The buyer disputed the payment on Stripe: its ${amount(c.amountMinor - c.refundedMinor, c.currency)} does not count as recovered while the dispute is open${statusNote(status)}`, now);
+        await log(
+          tx,
+          c,
+          "cancel",
+          "disputed",
+          `The buyer disputed the payment on Stripe: its ${amount(c.amountMinor - c.refundedMinor, c.currency)} does not count as recovered while the dispute is open${statusNote(status)}`,
+          now,
+        );
       }
     }
     return changed.length > 0 ? { kind: "applied", conversionIds: changed } : { kind: "unchanged" };
@@ -212,8 +241,14 @@ export async function applyStripePaymentFailed(db: PrismaClient, shopId: string,
       const status = await reverse(tx, c, failedAt, "payment_failed");
       if (status === undefined) continue;
       reversed.push(c.id);
-      await log(tx, c, "cancel", "payment_failed",
-        `The delayed payment for this Stripe session failed: its ${amount(c.amountMinor - c.refundedMinor, c.currency)} no longer counts as recovered${statusNote(status)}`, now);
+      await log(
+        tx,
+        c,
+        "cancel",
+        "payment_failed",
+        `The delayed payment for this Stripe session failed: its ${amount(c.amountMinor - c.refundedMinor, c.currency)} no longer counts as recovered${statusNote(status)}`,
+        now,
+      );
     }
     return { kind: "applied", conversionIds: reversed };
   });

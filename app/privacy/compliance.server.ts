@@ -25,7 +25,12 @@ export interface ComplianceContext {
  */
 export type ComplianceOutcome = { kind: "recorded" } | { kind: "event_deleted" } | { kind: "unreadable"; reason: string };
 
-export async function processComplianceDelivery(db: PrismaClient, event: InboundEvent, topic: ComplianceTopic, ctx: ComplianceContext): Promise<ComplianceOutcome> {
+export async function processComplianceDelivery(
+  db: PrismaClient,
+  event: InboundEvent,
+  topic: ComplianceTopic,
+  ctx: ComplianceContext,
+): Promise<ComplianceOutcome> {
   if (topic === "shop/redact") return processShopRedact(db, event, ctx);
 
   const shop = await db.shop.findUnique({ where: { domain: event.receiver }, select: { id: true, domain: true } });
@@ -46,7 +51,15 @@ export async function processComplianceDelivery(db: PrismaClient, event: Inbound
     if (!(error instanceof CompliancePayloadError)) throw error;
     await db.complianceRequest.upsert({
       where: { inboundEventId: event.id },
-      create: { shopId: shop.id, topic, inboundEventId: event.id, status: "done", summary: JSON.stringify({ error: error.message }), receivedAt: event.receivedAt, completedAt: ctx.now },
+      create: {
+        shopId: shop.id,
+        topic,
+        inboundEventId: event.id,
+        status: "done",
+        summary: JSON.stringify({ error: error.message }),
+        receivedAt: event.receivedAt,
+        completedAt: ctx.now,
+      },
       update: { status: "done", summary: JSON.stringify({ error: error.message }), completedAt: ctx.now },
     });
     return { kind: "unreadable", reason: error.message };

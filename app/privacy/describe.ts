@@ -41,7 +41,9 @@ export function describeRequest(request: { topic: string; status: string; summar
   }
 
   if (request.topic === "customers/redact") {
-    const withThem = [num(s.messages) && plural(num(s.messages), "email"), num(s.clicks) && plural(num(s.clicks), "click")].filter((p): p is string => Boolean(p));
+    const withThem = [num(s.messages) && plural(num(s.messages), "email"), num(s.clicks) && plural(num(s.clicks), "click")].filter((p): p is string =>
+      Boolean(p),
+    );
     const removed = [
       num(s.recoveries) && `${plural(num(s.recoveries), "abandoned checkout")}${withThem.length ? ` (with ${list(withThem)})` : ""}`,
       num(s.purchases) && plural(num(s.purchases), "purchase"),

@@ -58,7 +58,13 @@ export function buildExport(f: Footprint, subject: PrivacySubject, now: Date): C
       "happened to them, clicks, purchases credited to those emails, and the webhook bodies Shopify and Stripe sent about them.",
     shop: f.shop.domain,
     generatedAt: now.toISOString(),
-    request: { customerId: subject.customerId, email: subject.email, phone: subject.phone, ordersRequested: subject.orderIds, dataRequestId: subject.dataRequestId },
+    request: {
+      customerId: subject.customerId,
+      email: subject.email,
+      phone: subject.phone,
+      ordersRequested: subject.orderIds,
+      dataRequestId: subject.dataRequestId,
+    },
     contacts: f.contacts.map((c) => ({
       email: c.email,
       firstName: c.firstName,
@@ -108,9 +114,13 @@ export function buildExport(f: Footprint, subject: PrivacySubject, now: Date): C
           externalId: c.externalId,
           amount: { amountMinor: Number(c.amountMinor), currency: c.currency },
           convertedAt: iso(c.convertedAt),
-          flowTrigger: f.flowDeliveries.filter((d) => d.conversionId === c.id).map((d) => ({ status: d.status, payload: json(d.payload), sentAt: iso(d.sentAt) })),
+          flowTrigger: f.flowDeliveries
+            .filter((d) => d.conversionId === c.id)
+            .map((d) => ({ status: d.status, payload: json(d.payload), sentAt: iso(d.sentAt) })),
         })),
-      decisions: f.decisions.filter((d) => d.recoveryId === r.id).map((d) => ({ outcome: d.outcome, reason: d.reason, detail: d.detail, at: iso(d.decidedAt) })),
+      decisions: f.decisions
+        .filter((d) => d.recoveryId === r.id)
+        .map((d) => ({ outcome: d.outcome, reason: d.reason, detail: d.detail, at: iso(d.decidedAt) })),
     })),
     purchases: f.purchases.map((p) => ({
       source: p.source,

@@ -4,7 +4,20 @@
  * checkout tokens, Stripe sessions and orders of their recoveries and purchases), so a checkout stored before the
  * buyer typed an email, or a Stripe session that only carries `client_reference_id`, is found too.
  */
-import { Prisma, type Click, type ComplianceRequest, type Contact, type Conversion, type DecisionLog, type FlowTriggerDelivery, type Message, type PixelCheckout, type PrismaClient, type Purchase, type Recovery } from "@prisma/client";
+import {
+  Prisma,
+  type Click,
+  type ComplianceRequest,
+  type Contact,
+  type Conversion,
+  type DecisionLog,
+  type FlowTriggerDelivery,
+  type Message,
+  type PixelCheckout,
+  type PrismaClient,
+  type Purchase,
+  type Recovery,
+} from "@prisma/client";
 import { emailHash } from "./email-hash.server";
 import {
   clientReferenceIds,
@@ -179,7 +192,10 @@ export async function findFootprint(db: Db, shop: { id: string; domain: string }
   const purchases = purchaseOr.length ? await db.purchase.findMany({ where: { shopId, OR: purchaseOr }, orderBy: { occurredAt: "asc" } }) : [];
 
   // 3. Deliveries about those records that do not name the person (a checkout before the email was typed).
-  const recordIds = [...recoveries.flatMap((r) => [r.externalId, r.checkoutToken, r.cartToken]), ...purchases.flatMap((p) => [p.externalId, p.checkoutToken, p.cartToken])];
+  const recordIds = [
+    ...recoveries.flatMap((r) => [r.externalId, r.checkoutToken, r.cartToken]),
+    ...purchases.flatMap((p) => [p.externalId, p.checkoutToken, p.cartToken]),
+  ];
   const about = needlesFor({
     tokens: unique(recordIds.map((id) => (id?.startsWith("token:") ? id.slice(6) : id)).filter((id) => id && !id.startsWith("gid://"))) as string[],
     digits: unique(recordIds.map((id) => (id ? gidDigits(id) : null))),

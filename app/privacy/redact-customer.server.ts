@@ -76,7 +76,6 @@ export async function redactCustomer(
 
 async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOptions): Promise<RedactionSummary> {
   const shopId = f.shop.id;
-  const at = now;
 
   // 1. Nothing more goes out: pending emails are cancelled (a send in progress re-checks its claim and stops).
   const pending = f.messages.filter((m) => m.status === "scheduled" || m.status === "claimed").map((m) => m.id);
@@ -101,7 +100,10 @@ async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOp
   for (const ids of chunks(rowIds)) {
     const picked = await tx.$queryRaw<{ id: string }[]>`
       SELECT id::text AS id FROM ${Prisma.raw(JOBS_WITH_PAYLOAD)} WHERE locked_at IS NULL AND attempts < max_attempts AND ${inScope}
-        AND (${Prisma.join(ids.map((id) => Prisma.sql`strpos(payload::text, ${id}) > 0`), " OR ")})`;
+        AND (${Prisma.join(
+          ids.map((id) => Prisma.sql`strpos(payload::text, ${id}) > 0`),
+          " OR ",
+        )})`;
     if (picked.length) jobsCancelled += await cancelJobsSql(tx, `id::text = ANY($1::text[])`, [picked.map((j) => j.id)], "customer data redacted");
   }
   // Jobs that carry the person in their payload or error text (an SMTP refusal quotes the address).
@@ -120,7 +122,10 @@ async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOp
       // A failed job stays for operators, without the person.
       await tx.$executeRawUnsafe(
         `UPDATE ${QUEUE_SCHEMA}._private_jobs SET payload = CASE WHEN $2 THEN '{}'::json ELSE payload END, last_error = CASE WHEN $3 THEN $4 ELSE last_error END WHERE id = $1::bigint`,
-        job.id, inPayload, inError, REDACTED_TEXT,
+        job.id,
+        inPayload,
+        inError,
+        REDACTED_TEXT,
       );
     }
   }
@@ -146,7 +151,10 @@ async function applyRedaction(tx: Tx, f: Footprint, now: Date, options: RedactOp
     const flows = await tx.$queryRaw<{ id: string; payload: string; lastError: string | null }[]>`
       SELECT "id", "payload", "lastError" FROM "FlowTriggerDelivery" WHERE "shopId" = ${shopId} AND (${mentionSql("payload", needles)} OR ${mentionSql("lastError", needles)})`;
     for (const flow of flows.filter((d) => mentions(d.payload, needles) || mentions(d.lastError, needles))) {
-      await tx.flowTriggerDelivery.update({ where: { id: flow.id }, data: { payload: JSON.stringify({ redacted: true }), lastError: flow.lastError ? REDACTED_TEXT : null } });
+      await tx.flowTriggerDelivery.update({
+        where: { id: flow.id },
+        data: { payload: JSON.stringify({ redacted: true }), lastError: flow.lastError ? REDACTED_TEXT : null },
+      });
     }
   }
 

@@ -3,7 +3,7 @@
  * A shop that has been reinstalled since is installed again and keeps its data (docs/decisions/040-privacy-requests.md).
  * Idempotent: a second delivery finds nothing left and deletes nothing more.
  */
-import { Prisma, type PrismaClient } from "@prisma/client";
+import type { PrismaClient } from "@prisma/client";
 import { cancelJobsSql } from "../jobs/queue.server";
 import { shopReceivers } from "./footprint.server";
 

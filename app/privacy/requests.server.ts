@@ -25,7 +25,9 @@ export async function listPrivacyRequests(db: PrismaClient, shopId: string, take
     select: { id: true, topic: true, receivedAt: true, completedAt: true, status: true, customerId: true, dataRequestId: true, orderIds: true, summary: true },
   });
   const withExport = new Set(
-    (await db.complianceRequest.findMany({ where: { shopId, id: { in: rows.map((r) => r.id) }, export: { not: null } }, select: { id: true } })).map((r) => r.id),
+    (await db.complianceRequest.findMany({ where: { shopId, id: { in: rows.map((r) => r.id) }, export: { not: null } }, select: { id: true } })).map(
+      (r) => r.id,
+    ),
   );
   return rows.map((r) => {
     let orderIds: string[] = [];

@@ -132,7 +132,7 @@ export const hasNeedles = (n: Needles) => n.emails.length + n.phones.length + n.
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isAlnum = (c: number) => isDigit(c) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 /** Characters that would make the text around a match part of a longer address (`jo`+ann@…, ann@…`.au`). */
-const emailLocalChar = (c: number) => isAlnum(c) || c === 46 /* . */ || c === 95 /* _ */ || c === 43 /* + */ || c === 45 /* - */;
+const emailLocalChar = (c: number) => isAlnum(c) || c === 46 /* . */ || c === 95 /* _ */ || c === 43 /* + */ || c === 45; /* - */
 const domainChar = (c: number) => isAlnum(c) || c === 45 /* - */ || c === 95; /* _ */
 const tokenChar = (c: number) => isAlnum(c) || c === 95 /* _ */ || c === 45; /* - */
 

@@ -7,13 +7,15 @@ import { localMinuteOfDay, inQuietHours } from "./quiet-hours";
 const NOW = new Date("2026-11-20T15:00:00Z"); // 10:00 in New York, 16:00 in Berlin
 const H = 3_600_000;
 
-function input(overrides: {
-  recovery?: Partial<DecisionInput["recovery"]>;
-  contact?: Partial<NonNullable<DecisionInput["contact"]>> | null;
-  policy?: Partial<DecisionInput["policy"]>;
-  history?: Partial<DecisionInput["history"]>;
-  now?: Date;
-} = {}): DecisionInput {
+function input(
+  overrides: {
+    recovery?: Partial<DecisionInput["recovery"]>;
+    contact?: Partial<NonNullable<DecisionInput["contact"]>> | null;
+    policy?: Partial<DecisionInput["policy"]>;
+    history?: Partial<DecisionInput["history"]>;
+    now?: Date;
+  } = {},
+): DecisionInput {
   return {
     now: overrides.now ?? NOW,
     recovery: {
@@ -31,9 +33,7 @@ function input(overrides: {
       ...overrides.recovery,
     },
     contact:
-      overrides.contact === null
-        ? null
-        : { unsubscribedAt: null, suppressedAt: null, suppressionReason: null, lastPurchaseAt: null, ...overrides.contact },
+      overrides.contact === null ? null : { unsubscribedAt: null, suppressedAt: null, suppressionReason: null, lastPurchaseAt: null, ...overrides.contact },
     policy: { consentPolicy: "explicit", frequencyCapHours: 16, quietHours: null, timeZone: "America/New_York", setupProblem: null, ...overrides.policy },
     history: { newerRecovery: null, purchaseSinceAbandonment: null, lastEmailedForOtherRecoveryAt: null, ...overrides.history },
   };
@@ -158,7 +158,9 @@ describe("decide: the checkout pixel can delay an email, never cause or suppress
   });
 
   it("says 'unconfirmed' rather than 'no recovery link' for a pixel-only checkout (the pixel never knows the link)", () => {
-    expect(decide(input({ recovery: { pixelOnly: true, recoveryUrl: null, notContactableReason: "no_recovery_link" } }))).toMatchObject({ reason: "unconfirmed" });
+    expect(decide(input({ recovery: { pixelOnly: true, recoveryUrl: null, notContactableReason: "no_recovery_link" } }))).toMatchObject({
+      reason: "unconfirmed",
+    });
   });
 
   it("holds after a completion only the pixel reported, until the hold window ends", () => {
@@ -191,7 +193,9 @@ describe("decide: the checkout pixel can delay an email, never cause or suppress
         if (withPing.outcome === "hold") {
           expect(withPing.until.getTime() - now.getTime()).toBeLessThanOrEqual(PIXEL_COMPLETION_HOLD_MS);
           // At the end of the hold the same checkout is sent.
-          expect(decide(input({ now: withPing.until, recovery: { abandonedAt: new Date(now.getTime() - 2 * H), pixelCompletedAt: reported } })).outcome).toBe("send");
+          expect(decide(input({ now: withPing.until, recovery: { abandonedAt: new Date(now.getTime() - 2 * H), pixelCompletedAt: reported } })).outcome).toBe(
+            "send",
+          );
         } else {
           expect(withPing.outcome).toBe("send");
         }
@@ -202,10 +206,17 @@ describe("decide: the checkout pixel can delay an email, never cause or suppress
 });
 
 describe("decide: consent changed in Shopify (docs/decisions/073)", () => {
-  const shopifyOptOut = { state: "opt_out" as Consent, source: SHOPIFY_CONSENT_UPDATE_SOURCE, detail: { state: "unsubscribed", opt_in_level: "single_opt_in" }, at: "2026-11-20T13:30:00.000Z" };
+  const shopifyOptOut = {
+    state: "opt_out" as Consent,
+    source: SHOPIFY_CONSENT_UPDATE_SOURCE,
+    detail: { state: "unsubscribed", opt_in_level: "single_opt_in" },
+    at: "2026-11-20T13:30:00.000Z",
+  };
 
   it("an unsubscribed contact whose recovery carries Shopify's unsubscribe is skipped with a log naming Shopify", () => {
-    const d = decide(input({ recovery: { consent: "opt_out", consentEvidence: shopifyOptOut }, contact: { unsubscribedAt: new Date("2026-11-20T13:30:00Z") } }));
+    const d = decide(
+      input({ recovery: { consent: "opt_out", consentEvidence: shopifyOptOut }, contact: { unsubscribedAt: new Date("2026-11-20T13:30:00Z") } }),
+    );
     expect(d).toEqual({ outcome: "skip", reason: "unsubscribed", detail: "Unsubscribed in Shopify on 2026-11-20 13:30 UTC" });
   });
 
@@ -222,7 +233,11 @@ describe("decide: consent changed in Shopify (docs/decisions/073)", () => {
   });
 
   it("a Shopify opt-in after abandonment is consent under the explicit policy", () => {
-    const d = decide(input({ recovery: { consent: "opt_in", consentEvidence: { ...shopifyOptOut, state: "opt_in", detail: { state: "subscribed", opt_in_level: "single_opt_in" } } } }));
+    const d = decide(
+      input({
+        recovery: { consent: "opt_in", consentEvidence: { ...shopifyOptOut, state: "opt_in", detail: { state: "subscribed", opt_in_level: "single_opt_in" } } },
+      }),
+    );
     expect(d.outcome).toBe("send");
     expect(d.detail).toContain("shopify.customers_email_marketing_consent: state=subscribed");
   });

@@ -160,7 +160,8 @@ export function decide(input: DecisionInput): Decision {
   }
   if (c.unsubscribedAt) return skip("unsubscribed", unsubscribedInShopify(r.consent, r.consentEvidence) ?? `Unsubscribed on ${day(c.unsubscribedAt)}`);
   if (c.suppressedAt) {
-    const why = c.suppressionReason === "hard_bounce" ? "the address bounced" : c.suppressionReason === "complaint" ? "a spam complaint" : "suppressed by the merchant";
+    const why =
+      c.suppressionReason === "hard_bounce" ? "the address bounced" : c.suppressionReason === "complaint" ? "a spam complaint" : "suppressed by the merchant";
     return skip("suppressed", `Address suppressed (${why})`);
   }
   if (r.completedAt || r.status === "recovered" || r.status === "purchased") return skip("purchased", "This checkout was completed");
@@ -207,10 +208,16 @@ export function decide(input: DecisionInput): Decision {
   if (s) {
     if (s.state === "SENT") {
       const when = s.sentAt ? ` on ${day(s.sentAt)}` : "";
-      return skip("shopify_email", `Shopify's own abandoned-checkout email was sent${when}: Reclaim holds its campaign for this checkout (${SHOPIFY_EMAIL_SETTING})`);
+      return skip(
+        "shopify_email",
+        `Shopify's own abandoned-checkout email was sent${when}: Reclaim holds its campaign for this checkout (${SHOPIFY_EMAIL_SETTING})`,
+      );
     }
     if (s.state === "SCHEDULED") {
-      return skip("shopify_email", `Shopify's own abandoned-checkout email is scheduled for this checkout: Reclaim holds its campaign so the buyer is not emailed twice (${SHOPIFY_EMAIL_SETTING})`);
+      return skip(
+        "shopify_email",
+        `Shopify's own abandoned-checkout email is scheduled for this checkout: Reclaim holds its campaign so the buyer is not emailed twice (${SHOPIFY_EMAIL_SETTING})`,
+      );
     }
     if (s.state === "awaiting_checkout_id") {
       if (s.holdsSoFar < SHOPIFY_CHECKOUT_ID_MAX_HOLDS) {
@@ -245,7 +252,10 @@ export function decide(input: DecisionInput): Decision {
   if (policy.frequencyCapHours > 0 && h.lastEmailedForOtherRecoveryAt) {
     const capEnds = h.lastEmailedForOtherRecoveryAt.getTime() + policy.frequencyCapHours * 3_600_000;
     if (capEnds > now.getTime()) {
-      return skip("frequency_cap", `Already emailed for another checkout on ${day(h.lastEmailedForOtherRecoveryAt)} (limit: one per ${policy.frequencyCapHours} h)`);
+      return skip(
+        "frequency_cap",
+        `Already emailed for another checkout on ${day(h.lastEmailedForOtherRecoveryAt)} (limit: one per ${policy.frequencyCapHours} h)`,
+      );
     }
   }
   return { outcome: "send", reason: "ok", detail: `Consent ${describeConsent(r.consent, r.consentEvidence)} under the ${policy.consentPolicy} policy${note}` };

@@ -8,7 +8,10 @@ export const MAX_FIRST_NAME_CHARS = 40;
  */
 export function boundedFirstName(name: string | null | undefined): string | null {
   if (!name) return null;
-  const clean = name.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, " ").replace(/\s+/g, " ").trim();
+  const clean = name
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   const cut = Array.from(clean).slice(0, MAX_FIRST_NAME_CHARS).join("").trim();
   return cut || null;
 }

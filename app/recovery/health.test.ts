@@ -9,7 +9,13 @@ const ok: HealthFacts = {
   lastFailure: null,
   shopifyEmailPolicy: "defer",
   heldForShopifyEmailLast7d: 0,
-  shopifySync: { status: "healthy", lastSuccessAt: new Date(now.getTime() - 5 * 60_000), lastError: null, intervalMinutes: 5, installedAt: new Date("2026-11-01T00:00:00Z") },
+  shopifySync: {
+    status: "healthy",
+    lastSuccessAt: new Date(now.getTime() - 5 * 60_000),
+    lastError: null,
+    intervalMinutes: 5,
+    installedAt: new Date("2026-11-01T00:00:00Z"),
+  },
 };
 const keys = (f: Partial<HealthFacts>) => healthIssues({ ...ok, ...f }).map((i) => `${i.key}:${i.tone}`);
 
@@ -22,7 +28,11 @@ describe("the Overview's health strip", () => {
   });
   it("failed sends in the last 24 h, with the latest reason", () => {
     const [issue] = healthIssues({ ...ok, failedLast24h: 3, lastFailure: "The mail server refused the login" });
-    expect(issue).toMatchObject({ key: "failed_sends", title: "3 emails failed in the last 24 hours", body: "The most recent failure: The mail server refused the login" });
+    expect(issue).toMatchObject({
+      key: "failed_sends",
+      title: "3 emails failed in the last 24 hours",
+      body: "The most recent failure: The mail server refused the login",
+    });
   });
   it("Shopify's own email: a warning under send anyway, a note when carts were left to it", () => {
     expect(keys({ shopifyEmailPolicy: "send_anyway" })).toEqual(["shopify_email:warning"]);
@@ -32,6 +42,13 @@ describe("the Overview's health strip", () => {
     expect(keys({ shopifySync: { ...ok.shopifySync!, status: "unhealthy", lastError: "Shopify refused the access token" } })).toEqual(["sync:critical"]);
     expect(keys({ shopifySync: { ...ok.shopifySync!, lastSuccessAt: new Date(now.getTime() - 29 * 60_000) } })).toEqual([]);
     const late = healthIssues({ ...ok, shopifySync: { ...ok.shopifySync!, lastSuccessAt: new Date(now.getTime() - 3 * 3_600_000) } });
-    expect(late).toMatchObject([{ key: "sync", tone: "warning", body: "Last successful sync 3 hours ago. New abandoned checkouts are not picked up meanwhile.", action: { intent: "sync" } }]);
+    expect(late).toMatchObject([
+      {
+        key: "sync",
+        tone: "warning",
+        body: "Last successful sync 3 hours ago. New abandoned checkouts are not picked up meanwhile.",
+        action: { intent: "sync" },
+      },
+    ]);
   });
 });

@@ -21,8 +21,7 @@ export const DEFAULT_INCENTIVE_EXPIRES_DAYS = 7;
 
 /** What a merchant is told about incentives for each source (shown in the campaign editor). */
 export const INCENTIVE_BY_SOURCE: Record<Source, string> = {
-  shopify:
-    "Shopify checkouts: Reclaim creates a unique single-use discount code for each checkout and applies it through the email's link.",
+  shopify: "Shopify checkouts: Reclaim creates a unique single-use discount code for each checkout and applies it through the email's link.",
   stripe:
     "Stripe checkouts: Reclaim creates no code. Enter a promotion code you created in Stripe (Product catalogue → Coupons → Promotion codes) that gives this discount: the email shows it only for sessions created with after_expiration.recovery.allow_promotion_codes (or Payment Links that allow promotion codes). For any other Stripe cart this step is sent without the incentive, because the buyer could not enter the code.",
 };
@@ -32,7 +31,11 @@ export function stripeAllowsPromotionCodes(sourceMetadata: Record<string, unknow
   return sourceMetadata?.allow_promotion_codes === true;
 }
 
-export function stepIncentive(step: { incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null }): StepIncentive | null {
+export function stepIncentive(step: {
+  incentiveType: string | null;
+  incentiveValue: number | null;
+  incentiveExpiresDays: number | null;
+}): StepIncentive | null {
   if ((step.incentiveType !== "percentage" && step.incentiveType !== "fixed_amount") || !step.incentiveValue || step.incentiveValue <= 0) return null;
   return { type: step.incentiveType, value: step.incentiveValue, expiresDays: step.incentiveExpiresDays ?? DEFAULT_INCENTIVE_EXPIRES_DAYS };
 }

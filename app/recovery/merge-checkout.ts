@@ -49,8 +49,7 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
   if (!stored) return { ...fresh, becameCompleted: fresh.completedAt !== null, changed: true };
 
   const newer = seen.updatedAt.getTime() >= stored.sourceUpdatedAt.getTime();
-  const pick = <T>(incoming: T | null, current: T | null): T | null =>
-    newer ? (incoming ?? current) : (current ?? incoming);
+  const pick = <T>(incoming: T | null, current: T | null): T | null => (newer ? (incoming ?? current) : (current ?? incoming));
 
   // Consent: explicit evidence beats "unknown"; between two explicit ones the newer observation wins.
   let consent = stored.consent;
@@ -72,9 +71,10 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
     firstName: pick(seen.firstName, stored.firstName),
     consent,
     consentEvidence,
-    lineItems: seen.lineItems && seen.lineItems.length > 0 && (newer || stored.lineItems.length === 0)
-      ? withKnownImages(seen.lineItems, stored.lineItems)
-      : withKnownImages(stored.lineItems, seen.lineItems ?? []),
+    lineItems:
+      seen.lineItems && seen.lineItems.length > 0 && (newer || stored.lineItems.length === 0)
+        ? withKnownImages(seen.lineItems, stored.lineItems)
+        : withKnownImages(stored.lineItems, seen.lineItems ?? []),
     recoveryUrl: pick(seen.recoveryUrl, stored.recoveryUrl),
     recoveryUrlExpiresAt: pick(seen.recoveryUrlExpiresAt, stored.recoveryUrlExpiresAt),
     checkoutToken: stored.checkoutToken ?? fresh.checkoutToken,
@@ -96,7 +96,7 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
 function withKnownImages(incoming: LineItem[], stored: LineItem[]): LineItem[] {
   if (incoming.every((item) => item.imageUrl)) return incoming;
   const known = new Map(stored.filter((item) => item.imageUrl).map((item) => [`${item.title}\u0000${item.variantTitle ?? ""}`, item.imageUrl]));
-  return incoming.map((item) => item.imageUrl ? item : { ...item, imageUrl: known.get(`${item.title}\u0000${item.variantTitle ?? ""}`) ?? null });
+  return incoming.map((item) => (item.imageUrl ? item : { ...item, imageUrl: known.get(`${item.title}\u0000${item.variantTitle ?? ""}`) ?? null }));
 }
 
 /** Why a recovery can never be contacted, or null if it can (consent is decided later, per send). */

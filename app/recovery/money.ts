@@ -2,8 +2,29 @@ import type { Money } from "./model";
 
 /** ISO 4217 minor-unit exponents that differ from 2 (the ones a shop is likely to use). */
 const EXPONENT: Record<string, number> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
 };
 
 export function currencyExponent(currency: string): number {
@@ -31,8 +52,9 @@ export function toMinorUnits(amount: string, currency: string): number {
 export function formatMoney(money: Money, locale = "en"): string {
   const exp = currencyExponent(money.currency);
   try {
-    return new Intl.NumberFormat(locale, { style: "currency", currency: money.currency, minimumFractionDigits: exp, maximumFractionDigits: exp })
-      .format(money.amountMinor / 10 ** exp);
+    return new Intl.NumberFormat(locale, { style: "currency", currency: money.currency, minimumFractionDigits: exp, maximumFractionDigits: exp }).format(
+      money.amountMinor / 10 ** exp,
+    );
   } catch {
     return `${(money.amountMinor / 10 ** exp).toFixed(exp)} ${money.currency}`;
   }

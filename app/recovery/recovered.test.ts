@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { addConversion, countsAsRecovered, currencySummary, isBought, periodBounds, rateText, recoveredAmountMinor, statusAfterLinkPurchase, type RecoveredByCurrency } from "./recovered";
+import {
+  addConversion,
+  countsAsRecovered,
+  currencySummary,
+  isBought,
+  periodBounds,
+  rateText,
+  recoveredAmountMinor,
+  statusAfterLinkPurchase,
+  type RecoveredByCurrency,
+} from "./recovered";
 import { stepOrderProblem } from "./schedule";
 
 describe("the one definition of recovered (docs/decisions/082)", () => {
@@ -55,7 +65,9 @@ describe("steps stay in order", () => {
   it("refuses Email 2 before (or with) Email 1, and Email 1 after Email 2, in words", () => {
     expect(stepOrderProblem(steps, "s2", 30)).toBe("Email 2 must be sent after Email 1 (1 hour after abandonment): use a delay longer than 1 hour");
     expect(stepOrderProblem(steps, "s2", 60)).toMatch(/^Email 2 must be sent after Email 1/);
-    expect(stepOrderProblem(steps, "s1", 30 * 60)).toBe("Email 1 must be sent before Email 2 (24 hours after abandonment): use a delay shorter than 24 hours, or change Email 2 first");
+    expect(stepOrderProblem(steps, "s1", 30 * 60)).toBe(
+      "Email 1 must be sent before Email 2 (24 hours after abandonment): use a delay shorter than 24 hours, or change Email 2 first",
+    );
   });
   it("accepts a delay between its neighbours", () => {
     expect(stepOrderProblem(steps, "s2", 2 * 60)).toBeNull();

@@ -5,7 +5,12 @@ import { MAX_CATCH_UP_MS } from "./schedule";
 const H = 3_600_000;
 const now = new Date("2027-03-10T12:00:00Z");
 const at = (hoursFromNow: number) => new Date(now.getTime() + hoursFromNow * H);
-const step = (recoveryId: string, position: number, dueInHours: number): PendingStep => ({ messageId: `${recoveryId}-${position}`, recoveryId, position, scheduledFor: at(dueInHours) });
+const step = (recoveryId: string, position: number, dueInHours: number): PendingStep => ({
+  messageId: `${recoveryId}-${position}`,
+  recoveryId,
+  position,
+  scheduledFor: at(dueInHours),
+});
 
 describe("planResume", () => {
   it("moves a recovery's next step to now and the later ones by the same amount", () => {
@@ -24,7 +29,10 @@ describe("planResume", () => {
 
   it("leaves alone recoveries with nothing overdue, and handles each recovery separately", () => {
     const plan = planResume([step("a", 1, 3), step("b", 1, -1), step("b", 2, 22)], now);
-    expect(plan.moved.map((m) => [m.messageId, m.scheduledFor])).toEqual([["b-1", now], ["b-2", at(23)]]);
+    expect(plan.moved.map((m) => [m.messageId, m.scheduledFor])).toEqual([
+      ["b-1", now],
+      ["b-2", at(23)],
+    ]);
   });
 
   it("stops a campaign whose next step is overdue by more than the catch-up limit", () => {

@@ -1,6 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { campaignFilterMismatch, chooseCampaign, MAX_CATCH_UP_MS, parseCurrencies, planMessages, stepSpacingWarnings, type CampaignForScheduling } from "./schedule";
+import {
+  campaignFilterMismatch,
+  chooseCampaign,
+  MAX_CATCH_UP_MS,
+  parseCurrencies,
+  planMessages,
+  stepSpacingWarnings,
+  type CampaignForScheduling,
+} from "./schedule";
 
 const T0 = new Date("2026-11-20T10:00:00Z");
 const H = 3_600_000;
@@ -100,7 +108,12 @@ describe("planMessages", () => {
   });
 
   it("warns about steps that are not later than the previous one", () => {
-    expect(stepSpacingWarnings([{ position: 1, delayMinutes: 60 }, { position: 2, delayMinutes: 60 }])).toHaveLength(1);
+    expect(
+      stepSpacingWarnings([
+        { position: 1, delayMinutes: 60 },
+        { position: 2, delayMinutes: 60 },
+      ]),
+    ).toHaveLength(1);
     expect(stepSpacingWarnings(campaign().steps)).toEqual([]);
   });
 });

@@ -86,12 +86,7 @@ export function chooseCampaign(
 }
 
 /** Each step is due `delayMinutes` after the abandonment; a late-detected recovery starts now and keeps the spacing. */
-export function planMessages(
-  campaign: Pick<CampaignForScheduling, "id" | "steps">,
-  abandonedAt: Date,
-  now: Date,
-  maxCatchUpMs = MAX_CATCH_UP_MS,
-): Plan {
+export function planMessages(campaign: Pick<CampaignForScheduling, "id" | "steps">, abandonedAt: Date, now: Date, maxCatchUpMs = MAX_CATCH_UP_MS): Plan {
   const steps = [...campaign.steps].sort((a, b) => a.position - b.position);
   if (steps.length === 0) return { kind: "none", reason: "no_matching_campaign", detail: "The campaign has no steps" };
   const firstDue = abandonedAt.getTime() + steps[0]!.delayMinutes * 60_000;

@@ -8,7 +8,13 @@ describe("template variables", () => {
     const input = sampleTemplateInput();
     const vars = templateVariables({
       ...input,
-      recovery: { ...input.recovery, currency: "EUR", locale: "de-DE", totalMinor: 123450, lineItems: [{ title: "Mantel", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 61725, totalPriceMinor: 123450 }] },
+      recovery: {
+        ...input.recovery,
+        currency: "EUR",
+        locale: "de-DE",
+        totalMinor: 123450,
+        lineItems: [{ title: "Mantel", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 61725, totalPriceMinor: 123450 }],
+      },
     });
     expect(vars.checkout.total).toBe("1.234,50\u00a0€");
     expect(vars.checkout.line_items[0]).toMatchObject({ title: "Mantel", quantity: 2, price: "617,25\u00a0€", line_price: "1.234,50\u00a0€" });
@@ -29,7 +35,10 @@ describe("template variables", () => {
 
   it("describes the incentive and its expiry in the buyer's locale", () => {
     const input = sampleTemplateInput({ timeZone: "UTC" });
-    const vars = templateVariables({ ...input, incentive: { code: "BACK-ABCDEFGH", type: "fixed_amount", value: 500, currency: "EUR", expiresAt: new Date("2026-12-01T12:00:00Z") } });
+    const vars = templateVariables({
+      ...input,
+      incentive: { code: "BACK-ABCDEFGH", type: "fixed_amount", value: 500, currency: "EUR", expiresAt: new Date("2026-12-01T12:00:00Z") },
+    });
     expect(vars.incentive).toEqual({ code: "BACK-ABCDEFGH", description: "€5.00", expires_on: "December 1, 2026" });
     expect(templateVariables({ ...input, incentive: null }).incentive).toBeNull();
   });
@@ -48,7 +57,13 @@ describe("incentives", () => {
 
   it("builds a single-use, expiring DiscountCodeBasicInput (percentage and fixed amount)", () => {
     const now = new Date("2026-11-20T10:00:00Z");
-    const pct = discountCodeBasicInput({ code: "BACK-AAAA2222", incentive: { type: "percentage", value: 15, expiresDays: 7 }, shopCurrency: "USD", checkoutName: "#1001", now });
+    const pct = discountCodeBasicInput({
+      code: "BACK-AAAA2222",
+      incentive: { type: "percentage", value: 15, expiresDays: 7 },
+      shopCurrency: "USD",
+      checkoutName: "#1001",
+      now,
+    });
     expect(pct).toMatchObject({
       code: "BACK-AAAA2222",
       usageLimit: 1,
@@ -57,7 +72,13 @@ describe("incentives", () => {
       context: { all: "ALL" },
       customerGets: { value: { percentage: 0.15 }, items: { all: true } },
     });
-    const fixed = discountCodeBasicInput({ code: "BACK-BBBB3333", incentive: { type: "fixed_amount", value: 500, expiresDays: 3 }, shopCurrency: "JPY", checkoutName: null, now });
+    const fixed = discountCodeBasicInput({
+      code: "BACK-BBBB3333",
+      incentive: { type: "fixed_amount", value: 500, expiresDays: 3 },
+      shopCurrency: "JPY",
+      checkoutName: null,
+      now,
+    });
     expect(fixed.customerGets.value).toEqual({ discountAmount: { amount: "500", appliesOnEachItem: false } });
   });
 

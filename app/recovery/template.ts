@@ -189,7 +189,14 @@ export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}, c
       firstName: "Alex",
       email: "alex@example.com",
       lineItems: [
-        { title: "Merino crew sweater", variantTitle: "Forest / M", quantity: 1, imageUrl: "https://cdn.shopify.com/s/files/sample-sweater.jpg", unitPriceMinor: 8900, totalPriceMinor: 8900 },
+        {
+          title: "Merino crew sweater",
+          variantTitle: "Forest / M",
+          quantity: 1,
+          imageUrl: "https://cdn.shopify.com/s/files/sample-sweater.jpg",
+          unitPriceMinor: 8900,
+          totalPriceMinor: 8900,
+        },
         { title: "Wool socks", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 1450, totalPriceMinor: 2900 },
       ],
       totalMinor: 11800,

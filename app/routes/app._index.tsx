@@ -2,7 +2,21 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation, useSearchParams, useSubmit } from "@remix-run/react";
 import {
-  Badge, Banner, BlockStack, Box, Button, Card, DataTable, EmptyState, InlineGrid, InlineStack, Layout, List, Page, Select, Text,
+  Badge,
+  Banner,
+  BlockStack,
+  Box,
+  Button,
+  Card,
+  DataTable,
+  EmptyState,
+  InlineGrid,
+  InlineStack,
+  Layout,
+  List,
+  Page,
+  Select,
+  Text,
 } from "@shopify/polaris";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
@@ -23,7 +37,11 @@ import { loadHealth } from "../models/health.server";
 
 const query = z.object({
   period: z.enum(PERIODS).catch("30"),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional().catch(undefined),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional()
+    .catch(undefined),
 });
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
@@ -50,7 +68,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     isEmpty: !anyRecovery,
     sync: {
       shopify: shopifySync
-        ? { status: shopifySync.status, lastSuccessAt: shopifySync.lastSuccessAt?.toISOString() ?? null, lastError: shopifySync.lastError, backfillStatus: shopifySync.backfillStatus }
+        ? {
+            status: shopifySync.status,
+            lastSuccessAt: shopifySync.lastSuccessAt?.toISOString() ?? null,
+            lastError: shopifySync.lastError,
+            backfillStatus: shopifySync.backfillStatus,
+          }
         : null,
       stripe: stripe ? { connectedAt: stripe.createdAt.toISOString(), lastEventAt: stripe.lastEventAt?.toISOString() ?? null } : null,
     },
@@ -86,12 +109,7 @@ export default function Overview() {
 
   const filters = (
     <InlineStack gap="300" blockAlign="end">
-      <Select
-        label="Period"
-        options={PERIODS.map((p) => ({ label: PERIOD_LABELS[p], value: p }))}
-        value={period}
-        onChange={(v) => setParam("period", v)}
-      />
+      <Select label="Period" options={PERIODS.map((p) => ({ label: PERIOD_LABELS[p], value: p }))} value={period} onChange={(v) => setParam("period", v)} />
       <Select label="Currency" options={overview.currencies.map((c) => ({ label: c, value: c }))} value={cur} onChange={(v) => setParam("currency", v)} />
     </InlineStack>
   );
@@ -103,14 +121,28 @@ export default function Overview() {
     ["Contactable", ...rows.map((f) => number(f.contactable, locale)), number(t.contactable, locale)],
     ["Emails sent", ...rows.map((f) => number(f.emailsSent, locale)), number(t.emailsSent, locale)],
     ["Clicks", ...rows.map((f) => number(f.clicks, locale)), number(t.clicks, locale)],
-    ["Recovered by link", ...rows.map((f) => `${number(f.recoveredByLink.count, locale)} · ${fmtMoney(f.recoveredByLink.revenueMinor)}`), `${number(t.recoveredByLink.count, locale)} · ${fmtMoney(t.recoveredByLink.revenueMinor)}`],
-    ["Recovered by window", ...rows.map((f) => `${number(f.recoveredByWindow.count, locale)} · ${fmtMoney(f.recoveredByWindow.revenueMinor)}`), `${number(t.recoveredByWindow.count, locale)} · ${fmtMoney(t.recoveredByWindow.revenueMinor)}`],
-    ["Recovered by link ÷ abandoned carts", ...rows.map((f) => percent(f.abandoned ? f.recoveredByLink.count / f.abandoned : null, locale)), percent(overview.recoveryRate, locale)],
+    [
+      "Recovered by link",
+      ...rows.map((f) => `${number(f.recoveredByLink.count, locale)} · ${fmtMoney(f.recoveredByLink.revenueMinor)}`),
+      `${number(t.recoveredByLink.count, locale)} · ${fmtMoney(t.recoveredByLink.revenueMinor)}`,
+    ],
+    [
+      "Recovered by window",
+      ...rows.map((f) => `${number(f.recoveredByWindow.count, locale)} · ${fmtMoney(f.recoveredByWindow.revenueMinor)}`),
+      `${number(t.recoveredByWindow.count, locale)} · ${fmtMoney(t.recoveredByWindow.revenueMinor)}`,
+    ],
+    [
+      "Recovered by link ÷ abandoned carts",
+      ...rows.map((f) => percent(f.abandoned ? f.recoveredByLink.count / f.abandoned : null, locale)),
+      percent(overview.recoveryRate, locale),
+    ],
   ];
   // One definition of recovered (docs/decisions/082), in the selected currency; other currencies summarised, never added.
   const byLink = currencySummary(overview.recoveredByCurrency, "link", cur, locale);
   const byWindow = currencySummary(overview.recoveredByCurrency, "window", cur, locale);
-  const otherAbandoned = Object.entries(overview.abandonedByCurrency).filter(([c, a]) => c !== cur && a.count > 0).sort(([a], [b]) => a.localeCompare(b));
+  const otherAbandoned = Object.entries(overview.abandonedByCurrency)
+    .filter(([c, a]) => c !== cur && a.count > 0)
+    .sort(([a], [b]) => a.localeCompare(b));
   const otherAbandonedText = otherAbandoned.length
     ? `+ ${otherAbandoned.length} other ${otherAbandoned.length === 1 ? "currency" : "currencies"}: ${otherAbandoned.map(([c, a]) => `${number(a.count, locale)} · ${money(a.valueMinor, c, locale)}`).join(", ")}`
     : null;
@@ -119,13 +151,19 @@ export default function Overview() {
   const syncCard = (
     <Card>
       <BlockStack gap="300">
-        <Text as="h2" variant="headingMd">Sources</Text>
+        <Text as="h2" variant="headingMd">
+          Sources
+        </Text>
         <InlineStack align="space-between" blockAlign="center">
           <BlockStack gap="100">
             <InlineStack gap="200">
-              <Text as="span" fontWeight="semibold">Shopify checkouts</Text>
+              <Text as="span" fontWeight="semibold">
+                Shopify checkouts
+              </Text>
               {sync.shopify ? (
-                <Badge tone={sync.shopify.status === "healthy" ? "success" : sync.shopify.status === "degraded" ? "warning" : "critical"}>{sync.shopify.status}</Badge>
+                <Badge tone={sync.shopify.status === "healthy" ? "success" : sync.shopify.status === "degraded" ? "warning" : "critical"}>
+                  {sync.shopify.status}
+                </Badge>
               ) : (
                 <Badge>not synced yet</Badge>
               )}
@@ -133,21 +171,33 @@ export default function Overview() {
             <Text as="p" tone="subdued">
               {sync.shopify?.lastSuccessAt ? `Last synced ${dateTime(sync.shopify.lastSuccessAt, locale, timezone)}` : "No successful sync yet"}
             </Text>
-            {sync.shopify?.lastError ? <Text as="p" tone="critical">{sync.shopify.lastError}</Text> : null}
+            {sync.shopify?.lastError ? (
+              <Text as="p" tone="critical">
+                {sync.shopify.lastError}
+              </Text>
+            ) : null}
           </BlockStack>
           <Form method="post">
             <input type="hidden" name="intent" value="sync" />
-            <Button submit loading={syncing}>Sync now</Button>
+            <Button submit loading={syncing}>
+              Sync now
+            </Button>
           </Form>
         </InlineStack>
         <InlineStack align="space-between" blockAlign="center">
           <BlockStack gap="100">
             <InlineStack gap="200">
-              <Text as="span" fontWeight="semibold">Stripe Checkout</Text>
+              <Text as="span" fontWeight="semibold">
+                Stripe Checkout
+              </Text>
               {sync.stripe ? <Badge tone="success">connected</Badge> : <Badge>not connected</Badge>}
             </InlineStack>
             <Text as="p" tone="subdued">
-              {sync.stripe?.lastEventAt ? `Last event ${dateTime(sync.stripe.lastEventAt, locale, timezone)}` : sync.stripe ? "Waiting for the first event" : "Connect Stripe to recover Stripe Checkout sessions too"}
+              {sync.stripe?.lastEventAt
+                ? `Last event ${dateTime(sync.stripe.lastEventAt, locale, timezone)}`
+                : sync.stripe
+                  ? "Waiting for the first event"
+                  : "Connect Stripe to recover Stripe Checkout sessions too"}
             </Text>
           </BlockStack>
           <Button url="/app/settings/stripe">{sync.stripe ? "Manage" : "Connect Stripe"}</Button>
@@ -170,10 +220,15 @@ export default function Overview() {
         <NavigationProgress />
         <Layout>
           {demoBanner}
-        <HealthStrip issues={health} />
+          <HealthStrip issues={health} />
           <Layout.Section>
             <Card>
-              <EmptyState heading="No abandoned carts yet" image="" action={{ content: "Review your campaign", url: "/app/campaigns" }} secondaryAction={{ content: "Connect Stripe", url: "/app/settings/stripe" }}>
+              <EmptyState
+                heading="No abandoned carts yet"
+                image=""
+                action={{ content: "Review your campaign", url: "/app/campaigns" }}
+                secondaryAction={{ content: "Connect Stripe", url: "/app/settings/stripe" }}
+              >
                 <p>Reclaim is pulling your store's abandoned checkouts in the background and will list them here as they come in.</p>
                 <List type="number">
                   <List.Item>Check your sender address and postal address in Settings: every recovery email carries them.</List.Item>
@@ -201,7 +256,11 @@ export default function Overview() {
             {/* Two columns at most beside the sidebar: four did not fit a money figure at 1024 and 1440 px (issue 21). */}
             <InlineGrid columns={{ xs: 1, sm: 2 }} gap="400">
               <Stat label="Abandoned" value={number(t.abandoned, locale)} detail={fmtMoney(t.abandonedValueMinor)} others={otherAbandonedText} />
-              <Stat label="Contactable" value={percent(t.abandoned ? t.contactable / t.abandoned : null, locale)} detail={rateText(t.contactable, t.abandoned, "abandoned carts", locale)} />
+              <Stat
+                label="Contactable"
+                value={percent(t.abandoned ? t.contactable / t.abandoned : null, locale)}
+                detail={rateText(t.contactable, t.abandoned, "abandoned carts", locale)}
+              />
               <Stat
                 testId="overview-recovered-link"
                 label="Recovered by link"
@@ -218,7 +277,9 @@ export default function Overview() {
             </InlineGrid>
             <Card>
               <BlockStack gap="200">
-                <Text as="h2" variant="headingMd">Abandoned and recovered per day</Text>
+                <Text as="h2" variant="headingMd">
+                  Abandoned and recovered per day
+                </Text>
                 <RecoveryChart data={overview.daily} />
               </BlockStack>
             </Card>
@@ -236,31 +297,44 @@ export default function Overview() {
             {syncCard}
             <Card>
               <BlockStack gap="200">
-                <Text as="h2" variant="headingMd">Why some carts can't be emailed</Text>
+                <Text as="h2" variant="headingMd">
+                  Why some carts can't be emailed
+                </Text>
                 {notContactable.length === 0 ? (
-                  <Text as="p" tone="subdued">Every abandoned cart in this period can be contacted.</Text>
+                  <Text as="p" tone="subdued">
+                    Every abandoned cart in this period can be contacted.
+                  </Text>
                 ) : (
                   <List>
                     {notContactable.map(([reason, n]) => (
-                      <List.Item key={reason}>{NOT_CONTACTABLE_LABELS[reason]}: {number(n, locale)}</List.Item>
+                      <List.Item key={reason}>
+                        {NOT_CONTACTABLE_LABELS[reason]}: {number(n, locale)}
+                      </List.Item>
                     ))}
                   </List>
                 )}
                 <Box>
-                  <Text as="p" tone="subdued" variant="bodySm">Emails sent: {number(t.emailsSent, locale)} · clicks: {number(t.clicks, locale)}</Text>
+                  <Text as="p" tone="subdued" variant="bodySm">
+                    Emails sent: {number(t.emailsSent, locale)} · clicks: {number(t.clicks, locale)}
+                  </Text>
                 </Box>
               </BlockStack>
             </Card>
             {overview.heldForShopifyEmail > 0 ? (
               <Card>
                 <BlockStack gap="200">
-                  <Text as="h2" variant="headingMd">Left to Shopify's own email</Text>
+                  <Text as="h2" variant="headingMd">
+                    Left to Shopify's own email
+                  </Text>
                   <Text as="p">
                     {number(overview.heldForShopifyEmail, locale)} {overview.heldForShopifyEmail === 1 ? "cart was" : "carts were"} held in this period because
-                    Shopify's own abandoned-checkout email had already been sent or scheduled for {overview.heldForShopifyEmail === 1 ? "it" : "them"}, so the buyer is not emailed twice.
+                    Shopify's own abandoned-checkout email had already been sent or scheduled for {overview.heldForShopifyEmail === 1 ? "it" : "them"}, so the
+                    buyer is not emailed twice.
                   </Text>
                   <Box>
-                    <Button variant="plain" url="/app/settings#shopify-email">Change this in Settings</Button>
+                    <Button variant="plain" url="/app/settings#shopify-email">
+                      Change this in Settings
+                    </Button>
                   </Box>
                 </BlockStack>
               </Card>
@@ -277,10 +351,20 @@ function Stat({ label, value, detail, others, testId }: { label: string; value: 
     <Card>
       <div data-testid={testId} data-stat={label}>
         <BlockStack gap="100">
-          <Text as="h3" variant="headingSm" tone="subdued">{label}</Text>
-          <Text as="p" variant="headingLg" numeric breakWord>{value}</Text>
-          <Text as="p" variant="bodySm" tone="subdued" breakWord>{detail}</Text>
-          {others ? <Text as="p" variant="bodySm" tone="subdued" breakWord>{others}</Text> : null}
+          <Text as="h3" variant="headingSm" tone="subdued">
+            {label}
+          </Text>
+          <Text as="p" variant="headingLg" numeric breakWord>
+            {value}
+          </Text>
+          <Text as="p" variant="bodySm" tone="subdued" breakWord>
+            {detail}
+          </Text>
+          {others ? (
+            <Text as="p" variant="bodySm" tone="subdued" breakWord>
+              {others}
+            </Text>
+          ) : null}
         </BlockStack>
       </div>
     </Card>

@@ -1,7 +1,36 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { json } from "@remix-run/node";
-import { Form, useActionData, useBeforeUnload, useBlocker, useFetcher, useLoaderData, useNavigation, useSubmit, type ShouldRevalidateFunction } from "@remix-run/react";
-import { Badge, Banner, BlockStack, Box, Button, Card, Collapsible, FormLayout, InlineGrid, InlineStack, Layout, List, Modal, Page, Select, Tabs, Text, TextField } from "@shopify/polaris";
+import {
+  Form,
+  useActionData,
+  useBeforeUnload,
+  useBlocker,
+  useFetcher,
+  useLoaderData,
+  useNavigation,
+  useSubmit,
+  type ShouldRevalidateFunction,
+} from "@remix-run/react";
+import {
+  Badge,
+  Banner,
+  BlockStack,
+  Box,
+  Button,
+  Card,
+  Collapsible,
+  FormLayout,
+  InlineGrid,
+  InlineStack,
+  Layout,
+  List,
+  Modal,
+  Page,
+  Select,
+  Tabs,
+  Text,
+  TextField,
+} from "@shopify/polaris";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { requireAdmin } from "../auth.server";
 import { FormSelect, FormTextField } from "../components/form-fields";
@@ -44,7 +73,8 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
         bodyTemplate: s.bodyTemplate,
         incentiveType: s.incentiveType ?? "",
         // A fixed amount is stored in minor units and shown in the shop currency's own units: 500 → "5.00" (JPY 500 → "500").
-        incentiveValue: s.incentiveValue === null ? "" : s.incentiveType === "fixed_amount" ? decimalString(s.incentiveValue, shop.currency) : String(s.incentiveValue),
+        incentiveValue:
+          s.incentiveValue === null ? "" : s.incentiveType === "fixed_amount" ? decimalString(s.incentiveValue, shop.currency) : String(s.incentiveValue),
         incentiveExpiresDays: s.incentiveExpiresDays === null ? "" : String(s.incentiveExpiresDays),
         stripePromotionCode: s.stripePromotionCode ?? "",
       })),
@@ -60,7 +90,15 @@ const cartLabel = (r: { source: string; name: string | null; email: string | nul
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data ? `${data.campaign.name} · Campaigns` : "Campaign") }];
 
-interface StepFields { delayHours?: string; subject?: string; bodyTemplate?: string; incentiveType?: string; incentiveValue?: string; incentiveExpiresDays?: string; stripePromotionCode?: string }
+interface StepFields {
+  delayHours?: string;
+  subject?: string;
+  bodyTemplate?: string;
+  incentiveType?: string;
+  incentiveValue?: string;
+  incentiveExpiresDays?: string;
+  stripePromotionCode?: string;
+}
 
 const wholeNumber = (v: string | undefined) => (v?.trim() ? Number(v) : null);
 
@@ -92,7 +130,7 @@ function stepInput(f: StepFields, currency: string) {
       incentiveType: (f.incentiveType || null) as "percentage" | "fixed_amount" | null,
       incentiveValue,
       incentiveExpiresDays: f.incentiveType ? wholeNumber(f.incentiveExpiresDays) : null,
-      stripePromotionCode: f.incentiveType ? (f.stripePromotionCode?.trim() || null) : null,
+      stripePromotionCode: f.incentiveType ? f.stripePromotionCode?.trim() || null : null,
     },
   };
 }
@@ -110,14 +148,20 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
       try {
         minCartMinor = toMinorUnits(fields.minCart, shop.currency);
       } catch {
-        return json({ intent, ok: false, fieldErrors: { minCartMinor: `Minimum cart value must be an amount in ${shop.currency}, like 25 or 25.50` } }, { status: 400 });
+        return json(
+          { intent, ok: false, fieldErrors: { minCartMinor: `Minimum cart value must be an amount in ${shop.currency}, like 25 or 25.50` } },
+          { status: 400 },
+        );
       }
     }
     const result = await updateCampaignFilters(db, shop.id, campaign.id, {
       name: fields.name,
       sources: fields.sources as "both" | "shopify" | "stripe",
       minCartMinor,
-      currencies: (fields.currencies ?? "").split(",").map((c) => c.trim()).filter(Boolean),
+      currencies: (fields.currencies ?? "")
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
     });
     return result.ok ? json({ intent, ok: true, message: "Campaign saved." }) : json({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
   }
@@ -132,7 +176,11 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
     if (Object.keys(errors).length) return json({ intent, ok: false as const, problems: [], message: Object.values(errors)[0] });
     const result = await previewStep(db, shop.id, input, { recoveryId: fields.recoveryId || undefined });
     // Past the shop's preview allowance: 429, and the editor shows why (docs/decisions/079).
-    if (!result.ok && result.limited) return json({ intent, ok: false as const, problems: [], message: result.limited.message }, { status: 429, headers: { "retry-after": String(result.limited.retryAfterSeconds) } });
+    if (!result.ok && result.limited)
+      return json(
+        { intent, ok: false as const, problems: [], message: result.limited.message },
+        { status: 429, headers: { "retry-after": String(result.limited.retryAfterSeconds) } },
+      );
     return json(result.ok ? { intent, ok: true as const, email: result.email } : { intent, ok: false as const, problems: result.problems });
   }
   if (intent === "test-email") {
@@ -141,7 +189,12 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
     const data = await previewTemplateInput(db, shop, input, { recoveryId: fields.recoveryId || undefined });
     const result = await sendTestEmail(db, shop.id, fields.to ?? "", { step: input, input: data });
     return result.ok
-      ? json({ intent, stepId, ok: true, message: result.logged ? `Test email written to the server log (Log only: nothing was sent to ${fields.to}).` : `Test email sent to ${fields.to}.` })
+      ? json({
+          intent,
+          stepId,
+          ok: true,
+          message: result.logged ? `Test email written to the server log (Log only: nothing was sent to ${fields.to}).` : `Test email sent to ${fields.to}.`,
+        })
       : json({ intent, stepId, ok: false, fieldErrors: { to: result.error } }, { status: result.retryAfterSeconds ? 429 : 400 });
   }
   return json({ intent, ok: false, message: "Unknown action" }, { status: 400 });
@@ -151,7 +204,15 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
 export const shouldRevalidate: ShouldRevalidateFunction = ({ formData, defaultShouldRevalidate }) =>
   formData?.get("intent") === "preview" ? false : defaultShouldRevalidate;
 
-type ActionData = { intent: string; stepId?: string; ok: boolean; message?: string; warnings?: string[]; fieldErrors?: Record<string, string>; problems?: { field: string; message: string; line: number | null; column: number | null }[] };
+type ActionData = {
+  intent: string;
+  stepId?: string;
+  ok: boolean;
+  message?: string;
+  warnings?: string[];
+  fieldErrors?: Record<string, string>;
+  problems?: { field: string; message: string; line: number | null; column: number | null }[];
+};
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
 type Step = LoaderData["campaign"]["steps"][number];
 
@@ -169,7 +230,7 @@ export default function CampaignEditor() {
   const { campaign, recoveries, variableHelp, incentiveBySource, currency, locale } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as ActionData | undefined;
   const navigation = useNavigation();
-  const filterErrors = result?.intent === "filters" && !result.ok ? result.fieldErrors ?? {} : {};
+  const filterErrors = result?.intent === "filters" && !result.ok ? (result.fieldErrors ?? {}) : {};
   const [selected, setSelected] = useState(0);
   // Which steps have edits not saved yet: the tab shows it, and leaving the page asks first.
   const [dirty, setDirty] = useState<Record<string, boolean>>({});
@@ -177,11 +238,14 @@ export default function CampaignEditor() {
   const anyDirty = Object.values(dirty).some(Boolean);
   const blocker = useBlocker(({ currentLocation, nextLocation }) => anyDirty && currentLocation.pathname !== nextLocation.pathname);
   useBeforeUnload(
-    useCallback((event: BeforeUnloadEvent) => {
-      if (!anyDirty) return;
-      event.preventDefault();
-      event.returnValue = "";
-    }, [anyDirty]),
+    useCallback(
+      (event: BeforeUnloadEvent) => {
+        if (!anyDirty) return;
+        event.preventDefault();
+        event.returnValue = "";
+      },
+      [anyDirty],
+    ),
   );
   // "Preview with" is one choice for the whole campaign, kept while switching emails.
   const [previewCart, setPreviewCart] = useState("");
@@ -194,7 +258,11 @@ export default function CampaignEditor() {
   }));
 
   return (
-    <Page backAction={{ content: "Campaigns", url: "/app/campaigns" }} title={campaign.name} titleMetadata={campaign.enabled ? <Badge tone="success">Enabled</Badge> : <Badge>Disabled</Badge>}>
+    <Page
+      backAction={{ content: "Campaigns", url: "/app/campaigns" }}
+      title={campaign.name}
+      titleMetadata={campaign.enabled ? <Badge tone="success">Enabled</Badge> : <Badge>Disabled</Badge>}
+    >
       <NavigationProgress />
       <Layout>
         <Layout.AnnotatedSection title="Which carts" description="Carts that match get this campaign's emails. A cart matches at most one campaign.">
@@ -202,14 +270,44 @@ export default function CampaignEditor() {
             <Form method="post">
               <input type="hidden" name="intent" value="filters" />
               <FormLayout>
-                {result?.intent === "filters" ? <Banner tone={result.ok ? "success" : "critical"}>{result.ok ? result.message : "Please fix the fields marked below. Nothing was saved."}</Banner> : null}
+                {result?.intent === "filters" ? (
+                  <Banner tone={result.ok ? "success" : "critical"}>
+                    {result.ok ? result.message : "Please fix the fields marked below. Nothing was saved."}
+                  </Banner>
+                ) : null}
                 <FormTextField name="name" label="Name" initial={campaign.name} error={filterErrors.name} />
-                <FormSelect name="sources" label="Carts from" initial={campaign.sources} options={[{ label: "Shopify and Stripe", value: "both" }, { label: "Shopify only", value: "shopify" }, { label: "Stripe only", value: "stripe" }]} error={filterErrors.sources} />
+                <FormSelect
+                  name="sources"
+                  label="Carts from"
+                  initial={campaign.sources}
+                  options={[
+                    { label: "Shopify and Stripe", value: "both" },
+                    { label: "Shopify only", value: "shopify" },
+                    { label: "Stripe only", value: "stripe" },
+                  ]}
+                  error={filterErrors.sources}
+                />
                 <FormLayout.Group>
-                  <FormTextField name="minCart" label={`Minimum cart value (${currency})`} initial={campaign.minCart} error={filterErrors.minCartMinor} helpText="Empty: any value." />
-                  <FormTextField name="currencies" label="Only these currencies" initial={campaign.currencies} error={filterErrors.currencies} helpText="Comma-separated ISO codes, e.g. USD, EUR. Empty: all." />
+                  <FormTextField
+                    name="minCart"
+                    label={`Minimum cart value (${currency})`}
+                    initial={campaign.minCart}
+                    error={filterErrors.minCartMinor}
+                    helpText="Empty: any value."
+                  />
+                  <FormTextField
+                    name="currencies"
+                    label="Only these currencies"
+                    initial={campaign.currencies}
+                    error={filterErrors.currencies}
+                    helpText="Comma-separated ISO codes, e.g. USD, EUR. Empty: all."
+                  />
                 </FormLayout.Group>
-                <InlineStack align="end"><Button submit variant="primary" loading={navigation.formData?.get("intent") === "filters"}>Save</Button></InlineStack>
+                <InlineStack align="end">
+                  <Button submit variant="primary" loading={navigation.formData?.get("intent") === "filters"}>
+                    Save
+                  </Button>
+                </InlineStack>
               </FormLayout>
             </Form>
           </Card>
@@ -219,7 +317,14 @@ export default function CampaignEditor() {
             <Tabs tabs={tabs} selected={selected} onSelect={setSelected} fitted>
               {/* Every step stays mounted (hidden when not selected), so switching emails keeps unsaved edits. */}
               {campaign.steps.map((step, i) => (
-                <div key={step.id} id={`step-panel-${step.id}`} data-step-panel={step.position} role="tabpanel" aria-labelledby={`step-${step.id}`} hidden={i !== selected}>
+                <div
+                  key={step.id}
+                  id={`step-panel-${step.id}`}
+                  data-step-panel={step.position}
+                  role="tabpanel"
+                  aria-labelledby={`step-${step.id}`}
+                  hidden={i !== selected}
+                >
                   <Box padding="400">
                     <StepEditor
                       step={step}
@@ -244,7 +349,9 @@ export default function CampaignEditor() {
           <Card>
             <List>
               {Object.entries(variableHelp).map(([name, help]) => (
-                <List.Item key={name}><code>{`{{ ${name} }}`}</code> — {help}</List.Item>
+                <List.Item key={name}>
+                  <code>{`{{ ${name} }}`}</code> — {help}
+                </List.Item>
               ))}
             </List>
           </Card>
@@ -258,7 +365,10 @@ export default function CampaignEditor() {
         secondaryActions={[{ content: "Stay on this page", onAction: () => blocker.reset?.() }]}
       >
         <Modal.Section>
-          <Text as="p">{`Changes to ${campaign.steps.filter((s) => dirty[s.id]).map((s) => `Email ${s.position}`).join(", ")} are not saved yet. They will be lost if you leave.`}</Text>
+          <Text as="p">{`Changes to ${campaign.steps
+            .filter((s) => dirty[s.id])
+            .map((s) => `Email ${s.position}`)
+            .join(", ")} are not saved yet. They will be lost if you leave.`}</Text>
         </Modal.Section>
       </Modal>
     </Page>
@@ -309,13 +419,18 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [fields, previewCart, active]);
 
-  const errors = result && !result.ok ? result.fieldErrors ?? {} : {};
-  const problems = [...(result && !result.ok ? result.problems ?? [] : []), ...(preview.data && !preview.data.ok ? preview.data.problems ?? [] : [])];
+  const errors = result && !result.ok ? (result.fieldErrors ?? {}) : {};
+  const problems = [...(result && !result.ok ? (result.problems ?? []) : []), ...(preview.data && !preview.data.ok ? (preview.data.problems ?? []) : [])];
   // The renderer's message already says where (line and column): shown as it is, never with the position again.
   const problemText = (field: string) => problems.find((p) => p.field === field)?.message;
-  const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent && navigation.formData?.get("stepId") === step.id;
+  const busy = (intent: string) =>
+    navigation.state === "submitting" && navigation.formData?.get("intent") === intent && navigation.formData?.get("stepId") === step.id;
   const stepFormData = () => ({ stepId: step.id, ...(fields as Record<string, string>) });
-  const cartOptions = [{ label: "Sample data", value: "" }, ...recoveries, ...(chosenOption && !recoveries.some((r) => r.value === chosenOption.value) ? [chosenOption] : [])];
+  const cartOptions = [
+    { label: "Sample data", value: "" },
+    ...recoveries,
+    ...(chosenOption && !recoveries.some((r) => r.value === chosenOption.value) ? [chosenOption] : []),
+  ];
   const exp = currencyExponent(currency);
   const amountExample = formatMoney({ amountMinor: 5 * 10 ** exp, currency }, locale);
   const bodyError = errors.bodyTemplate ?? problemText("body");
@@ -325,7 +440,13 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
       {result?.intent === "save-step" ? (
         <Banner tone={result.ok ? "success" : "critical"}>
           {result.ok ? result.message : `Email ${step.position} was not saved: fix what is marked below.`}
-          {result.warnings?.length ? <List>{result.warnings.map((w) => <List.Item key={w}>{w}</List.Item>)}</List> : null}
+          {result.warnings?.length ? (
+            <List>
+              {result.warnings.map((w) => (
+                <List.Item key={w}>{w}</List.Item>
+              ))}
+            </List>
+          ) : null}
         </Banner>
       ) : null}
       <InlineGrid columns={{ xs: 1, lg: 2 }} gap="400">
@@ -338,11 +459,30 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
               autoComplete="off"
               type="number"
               error={errors.delayMinutes}
-              helpText={previous ? `Must be more than Email ${previous.position}'s ${previous.delayHours} hours.` : "Sent after the checks (consent, unsubscribes, purchases, caps) pass."}
+              helpText={
+                previous
+                  ? `Must be more than Email ${previous.position}'s ${previous.delayHours} hours.`
+                  : "Sent after the checks (consent, unsubscribes, purchases, caps) pass."
+              }
             />
-            <TextField label="Subject" value={fields.subject ?? ""} onChange={set("subject")} autoComplete="off" error={errors.subject ?? problemText("subject")} />
+            <TextField
+              label="Subject"
+              value={fields.subject ?? ""}
+              onChange={set("subject")}
+              autoComplete="off"
+              error={errors.subject ?? problemText("subject")}
+            />
             <FormLayout.Group>
-              <Select label="Incentive" value={fields.incentiveType ?? ""} onChange={set("incentiveType")} options={[{ label: "None", value: "" }, { label: "Percentage off", value: "percentage" }, { label: `Fixed amount off (${currency})`, value: "fixed_amount" }]} />
+              <Select
+                label="Incentive"
+                value={fields.incentiveType ?? ""}
+                onChange={set("incentiveType")}
+                options={[
+                  { label: "None", value: "" },
+                  { label: "Percentage off", value: "percentage" },
+                  { label: `Fixed amount off (${currency})`, value: "fixed_amount" },
+                ]}
+              />
               {fields.incentiveType ? (
                 <TextField
                   label={fields.incentiveType === "percentage" ? "Percent off" : `Amount off (${currency})`}
@@ -352,10 +492,23 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
                   inputMode="decimal"
                   suffix={fields.incentiveType === "percentage" ? "%" : currency}
                   error={errors.incentiveValue}
-                  helpText={fields.incentiveType === "fixed_amount" ? `In ${currency}: 5 means ${amountExample} off. Shopify converts it for carts in other currencies.` : undefined}
+                  helpText={
+                    fields.incentiveType === "fixed_amount"
+                      ? `In ${currency}: 5 means ${amountExample} off. Shopify converts it for carts in other currencies.`
+                      : undefined
+                  }
                 />
               ) : null}
-              {fields.incentiveType ? <TextField label="Code expires after (days)" value={fields.incentiveExpiresDays ?? ""} onChange={set("incentiveExpiresDays")} autoComplete="off" type="number" error={errors.incentiveExpiresDays} /> : null}
+              {fields.incentiveType ? (
+                <TextField
+                  label="Code expires after (days)"
+                  value={fields.incentiveExpiresDays ?? ""}
+                  onChange={set("incentiveExpiresDays")}
+                  autoComplete="off"
+                  type="number"
+                  error={errors.incentiveExpiresDays}
+                />
+              ) : null}
             </FormLayout.Group>
             {fields.incentiveType ? (
               <TextField
@@ -372,29 +525,71 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
                 }
               />
             ) : null}
-            {fields.incentiveType ? <Text as="p" tone="subdued" variant="bodySm">{incentiveBySource.shopify} {incentiveBySource.stripe}</Text> : null}
+            {fields.incentiveType ? (
+              <Text as="p" tone="subdued" variant="bodySm">
+                {incentiveBySource.shopify} {incentiveBySource.stripe}
+              </Text>
+            ) : null}
             <BlockStack gap="200">
               <InlineStack align="space-between" blockAlign="center">
-                <Text as="span" variant="bodyMd" fontWeight="medium">Body</Text>
+                <Text as="span" variant="bodyMd" fontWeight="medium">
+                  Body
+                </Text>
                 <Button variant="plain" onClick={() => setShowBody((v) => !v)} ariaExpanded={showBody} ariaControls={`body-${step.id}`}>
                   {showBody ? "Hide the HTML" : "Edit the HTML (Liquid)"}
                 </Button>
               </InlineStack>
-              {bodyError && !showBody ? <Text as="p" tone="critical">{bodyError}</Text> : null}
+              {bodyError && !showBody ? (
+                <Text as="p" tone="critical">
+                  {bodyError}
+                </Text>
+              ) : null}
               <Collapsible id={`body-${step.id}`} open={showBody || Boolean(bodyError)}>
-                <TextField label="Body (Liquid)" labelHidden value={fields.bodyTemplate ?? ""} onChange={set("bodyTemplate")} autoComplete="off" multiline={12} maxHeight={360} monospaced error={bodyError} />
+                <TextField
+                  label="Body (Liquid)"
+                  labelHidden
+                  value={fields.bodyTemplate ?? ""}
+                  onChange={set("bodyTemplate")}
+                  autoComplete="off"
+                  multiline={12}
+                  maxHeight={360}
+                  monospaced
+                  error={bodyError}
+                />
               </Collapsible>
             </BlockStack>
           </FormLayout>
           <InlineStack align="end" gap="200">
             {dirty ? <Button onClick={() => setFields(JSON.parse(saved) as StepFields)}>Discard changes</Button> : null}
-            <Button variant="primary" loading={busy("save-step")} onClick={() => submit({ intent: "save-step", ...stepFormData() }, { method: "post" })}>{`Save email ${step.position}`}</Button>
+            <Button
+              variant="primary"
+              loading={busy("save-step")}
+              onClick={() => submit({ intent: "save-step", ...stepFormData() }, { method: "post" })}
+            >{`Save email ${step.position}`}</Button>
           </InlineStack>
           <InlineStack gap="200" blockAlign="end">
-            <Box minWidth="240px"><TextField label="Send a test of this email to" value={to} onChange={setTo} autoComplete="email" type="email" error={result?.intent === "test-email" && !result.ok ? result.fieldErrors?.to ?? Object.values(result.fieldErrors ?? {})[0] : undefined} /></Box>
-            <Button loading={busy("test-email")} onClick={() => submit({ intent: "test-email", to, recoveryId: previewCart, ...stepFormData() }, { method: "post" })}>Send test</Button>
+            <Box minWidth="240px">
+              <TextField
+                label="Send a test of this email to"
+                value={to}
+                onChange={setTo}
+                autoComplete="email"
+                type="email"
+                error={result?.intent === "test-email" && !result.ok ? (result.fieldErrors?.to ?? Object.values(result.fieldErrors ?? {})[0]) : undefined}
+              />
+            </Box>
+            <Button
+              loading={busy("test-email")}
+              onClick={() => submit({ intent: "test-email", to, recoveryId: previewCart, ...stepFormData() }, { method: "post" })}
+            >
+              Send test
+            </Button>
           </InlineStack>
-          {result?.intent === "test-email" && result.ok ? <Text as="p" tone="success">{result.message}</Text> : null}
+          {result?.intent === "test-email" && result.ok ? (
+            <Text as="p" tone="success">
+              {result.message}
+            </Text>
+          ) : null}
         </BlockStack>
         <BlockStack gap="200">
           <Select
@@ -410,7 +605,12 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
           />
           {preview.data?.ok && preview.data.email ? (
             <BlockStack gap="100">
-              <Text as="p"><Text as="span" tone="subdued">Subject: </Text>{preview.data.email.subject}</Text>
+              <Text as="p">
+                <Text as="span" tone="subdued">
+                  Subject:{" "}
+                </Text>
+                {preview.data.email.subject}
+              </Text>
               {/* No scripts run in the preview (no allow-scripts); same origin only so its height can be read and the
                   whole email, button included, shows without an inner scroll bar. */}
               <iframe
@@ -428,7 +628,9 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
           ) : preview.data && !preview.data.ok ? (
             <Banner tone="warning">{preview.data.message ?? "The preview shows once the template has no errors."}</Banner>
           ) : (
-            <Text as="p" tone="subdued">Rendering…</Text>
+            <Text as="p" tone="subdued">
+              Rendering…
+            </Text>
           )}
         </BlockStack>
       </InlineGrid>

@@ -14,7 +14,14 @@ import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
 import { pageTitle } from "../components/page-title";
 
-const query = z.object({ period: z.enum(PERIODS).catch("30"), currency: z.string().regex(/^[A-Z]{3}$/).optional().catch(undefined) });
+const query = z.object({
+  period: z.enum(PERIODS).catch("30"),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional()
+    .catch(undefined),
+});
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
@@ -76,8 +83,14 @@ export default function Campaigns() {
     const s = currencySummary(byCurrency, method, currency, locale);
     return (
       <BlockStack gap="050">
-        <Text as="span" numeric>{s.text}</Text>
-        {s.othersText ? <Text as="span" variant="bodySm" tone="subdued">{s.othersText}</Text> : null}
+        <Text as="span" numeric>
+          {s.text}
+        </Text>
+        {s.othersText ? (
+          <Text as="span" variant="bodySm" tone="subdued">
+            {s.othersText}
+          </Text>
+        ) : null}
       </BlockStack>
     );
   };
@@ -88,10 +101,15 @@ export default function Campaigns() {
       <Page title="Campaigns">
         <Card>
           <EmptyState heading="No campaign yet" image="">
-            <p>A campaign is the series of emails sent after a cart is abandoned. Start from the recommended one: 1 hour, 24 hours and 72 hours after abandonment, the last with a discount.</p>
+            <p>
+              A campaign is the series of emails sent after a cart is abandoned. Start from the recommended one: 1 hour, 24 hours and 72 hours after
+              abandonment, the last with a discount.
+            </p>
             <Form method="post">
               <input type="hidden" name="intent" value="create-default" />
-              <Button submit variant="primary" loading={navigation.state === "submitting"}>Create the default campaign</Button>
+              <Button submit variant="primary" loading={navigation.state === "submitting"}>
+                Create the default campaign
+              </Button>
             </Form>
           </EmptyState>
         </Card>
@@ -120,24 +138,47 @@ export default function Campaigns() {
             resourceName={{ singular: "campaign", plural: "campaigns" }}
             itemCount={campaigns.length}
             selectable={false}
-            headings={[{ title: "Campaign" }, { title: "Status" }, { title: "Carts from" }, { title: "Steps", alignment: "end" }, { title: "Emails sent", alignment: "end" }, { title: "Recovered by link" }, { title: "Recovered by window" }, { title: "" }]}
+            headings={[
+              { title: "Campaign" },
+              { title: "Status" },
+              { title: "Carts from" },
+              { title: "Steps", alignment: "end" },
+              { title: "Emails sent", alignment: "end" },
+              { title: "Recovered by link" },
+              { title: "Recovered by window" },
+              { title: "" },
+            ]}
           >
             {campaigns.map((c, index) => (
               <IndexTable.Row id={c.id} key={c.id} position={index} onClick={() => navigate(`/app/campaigns/${c.id}`)}>
-                <IndexTable.Cell><Text as="span" fontWeight="semibold">{c.name}</Text></IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" fontWeight="semibold">
+                    {c.name}
+                  </Text>
+                </IndexTable.Cell>
                 <IndexTable.Cell>{c.enabled ? <Badge tone="success">Enabled</Badge> : <Badge>Disabled</Badge>}</IndexTable.Cell>
                 <IndexTable.Cell>{SOURCES[c.sources] ?? c.sources}</IndexTable.Cell>
-                <IndexTable.Cell><InlineStack align="end">{number(c.steps, locale)}</InlineStack></IndexTable.Cell>
-                <IndexTable.Cell><InlineStack align="end">{number(c.sent, locale)}</InlineStack></IndexTable.Cell>
-                <IndexTable.Cell><div data-testid={`campaign-recovered-link-${c.id}`}>{figure(c.recovered, "link")}</div></IndexTable.Cell>
+                <IndexTable.Cell>
+                  <InlineStack align="end">{number(c.steps, locale)}</InlineStack>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <InlineStack align="end">{number(c.sent, locale)}</InlineStack>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <div data-testid={`campaign-recovered-link-${c.id}`}>{figure(c.recovered, "link")}</div>
+                </IndexTable.Cell>
                 <IndexTable.Cell>{figure(c.recovered, "window")}</IndexTable.Cell>
                 <IndexTable.Cell>
                   {/* Stops the row's click so that toggling does not also open the campaign. */}
                   <div onClick={(e) => e.stopPropagation()}>
                     {c.enabled ? (
-                      <Button size="slim" onClick={() => setConfirmDisable({ id: c.id, name: c.name })}>Disable</Button>
+                      <Button size="slim" onClick={() => setConfirmDisable({ id: c.id, name: c.name })}>
+                        Disable
+                      </Button>
                     ) : (
-                      <Button size="slim" onClick={() => toggle(c.id, "enable")}>Enable</Button>
+                      <Button size="slim" onClick={() => toggle(c.id, "enable")}>
+                        Enable
+                      </Button>
                     )}
                   </div>
                 </IndexTable.Cell>
@@ -164,7 +205,10 @@ export default function Campaigns() {
         secondaryActions={[{ content: "Keep it on", onAction: () => setConfirmDisable(null) }]}
       >
         <Modal.Section>
-          <Text as="p">No new abandoned cart will enter this campaign while it is off, and the emails it has already scheduled are not sent (each cart's timeline will say the campaign was turned off). You can enable it again at any time; emails skipped while it was off are not sent later.</Text>
+          <Text as="p">
+            No new abandoned cart will enter this campaign while it is off, and the emails it has already scheduled are not sent (each cart's timeline will say
+            the campaign was turned off). You can enable it again at any time; emails skipped while it was off are not sent later.
+          </Text>
         </Modal.Section>
       </Modal>
     </Page>

@@ -1,9 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { json } from "@remix-run/node";
 import { Form, Link as RemixLink, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import {
-  Banner, BlockStack, Box, Button, Card, InlineStack, Layout, Modal, Page, Text, Thumbnail,
-} from "@shopify/polaris";
+import { Banner, BlockStack, Box, Button, Card, InlineStack, Layout, Modal, Page, Text, Thumbnail } from "@shopify/polaris";
 import { useState, type ReactNode } from "react";
 import { requireAdmin } from "../auth.server";
 import { LabelledBadge, SourceBadge } from "../components/badges";
@@ -71,10 +69,24 @@ export default function RecoveryDetail() {
       titleMetadata={
         <InlineStack gap="200">
           <SourceBadge source={r.source} />
-          <LabelledBadge what="Status" tone={RECOVERY_STATUS_TONE[r.status]}>{recoveryStatusLabel(r.status)}</LabelledBadge>
-          {wont ? <LabelledBadge what="Note" tone="warning">{wont}</LabelledBadge> : null}
-          {r.checkoutMode === "subscription" ? <LabelledBadge what="Mode" tone="info">Subscription</LabelledBadge> : null}
-          {r.pixelOnly ? <LabelledBadge what="Note" tone="attention">Unconfirmed (seen at checkout)</LabelledBadge> : null}
+          <LabelledBadge what="Status" tone={RECOVERY_STATUS_TONE[r.status]}>
+            {recoveryStatusLabel(r.status)}
+          </LabelledBadge>
+          {wont ? (
+            <LabelledBadge what="Note" tone="warning">
+              {wont}
+            </LabelledBadge>
+          ) : null}
+          {r.checkoutMode === "subscription" ? (
+            <LabelledBadge what="Mode" tone="info">
+              Subscription
+            </LabelledBadge>
+          ) : null}
+          {r.pixelOnly ? (
+            <LabelledBadge what="Note" tone="attention">
+              Unconfirmed (seen at checkout)
+            </LabelledBadge>
+          ) : null}
         </InlineStack>
       }
       subtitle={`Abandoned ${dateTime(r.abandonedAt, locale, timezone)} · ${money(r.totalMinor, r.currency, locale)}`}
@@ -106,37 +118,65 @@ export default function RecoveryDetail() {
           <BlockStack gap="400">
             <Card>
               <BlockStack gap="300">
-                <Text as="h2" variant="headingMd">Cart</Text>
+                <Text as="h2" variant="headingMd">
+                  Cart
+                </Text>
                 {r.lineItems.length === 0 ? (
-                  <Text as="p" tone="subdued">No line items were available for this cart.</Text>
+                  <Text as="p" tone="subdued">
+                    No line items were available for this cart.
+                  </Text>
                 ) : (
                   r.lineItems.map((item, i) => (
                     <InlineStack key={i} gap="300" blockAlign="center" wrap={false}>
                       <Thumbnail source={item.imageUrl ?? "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"} alt={item.title} size="small" />
                       <Box width="100%">
-                        <Text as="p" fontWeight="semibold">{item.title}</Text>
-                        {item.variantTitle ? <Text as="p" tone="subdued">{item.variantTitle}</Text> : null}
+                        <Text as="p" fontWeight="semibold">
+                          {item.title}
+                        </Text>
+                        {item.variantTitle ? (
+                          <Text as="p" tone="subdued">
+                            {item.variantTitle}
+                          </Text>
+                        ) : null}
                       </Box>
-                      <Text as="span" numeric>{item.quantity} × {money(item.unitPriceMinor, r.currency, locale)}</Text>
-                      <Text as="span" numeric fontWeight="semibold">{money(item.totalPriceMinor, r.currency, locale)}</Text>
+                      <Text as="span" numeric>
+                        {item.quantity} × {money(item.unitPriceMinor, r.currency, locale)}
+                      </Text>
+                      <Text as="span" numeric fontWeight="semibold">
+                        {money(item.totalPriceMinor, r.currency, locale)}
+                      </Text>
                     </InlineStack>
                   ))
                 )}
-                <InlineStack align="end"><Text as="p" variant="headingSm">Total {money(r.totalMinor, r.currency, locale)}</Text></InlineStack>
+                <InlineStack align="end">
+                  <Text as="p" variant="headingSm">
+                    Total {money(r.totalMinor, r.currency, locale)}
+                  </Text>
+                </InlineStack>
               </BlockStack>
             </Card>
             <Card>
               <BlockStack gap="300">
-                <Text as="h2" variant="headingMd">Timeline</Text>
+                <Text as="h2" variant="headingMd">
+                  Timeline
+                </Text>
                 <ol style={{ listStyle: "none", padding: 0, margin: 0 }} aria-label="Timeline">
                   {r.timeline.map((e, i) => (
                     <li key={i} style={{ padding: "8px 0", borderTop: i ? "1px solid var(--p-color-border-secondary)" : undefined }}>
                       <InlineStack gap="300" wrap={false} blockAlign="start">
-                        <Box minWidth="150px"><Text as="span" tone="subdued" variant="bodySm">{dateTime(e.at, locale, timezone)}</Text></Box>
+                        <Box minWidth="150px">
+                          <Text as="span" tone="subdued" variant="bodySm">
+                            {dateTime(e.at, locale, timezone)}
+                          </Text>
+                        </Box>
                         <div style={{ minWidth: 0, overflowWrap: "anywhere" }}>
                           <BlockStack gap="100">
                             <Text as="p">{e.label}</Text>
-                            {e.kind === "conversion" ? <Text as="span" tone="success" variant="bodySm">{money(e.amountMinor, e.currency, locale)}</Text> : null}
+                            {e.kind === "conversion" ? (
+                              <Text as="span" tone="success" variant="bodySm">
+                                {money(e.amountMinor, e.currency, locale)}
+                              </Text>
+                            ) : null}
                             {e.kind === "message" && e.viewableMessageId ? (
                               <RemixLink to={`/app/recoveries/${r.id}/emails/${e.viewableMessageId}`}>View this email</RemixLink>
                             ) : null}
@@ -144,7 +184,10 @@ export default function RecoveryDetail() {
                               <TechnicalDetails>
                                 {e.technical.map((t, j) => (
                                   <p key={j} style={{ margin: "0 0 4px" }}>
-                                    <code>{t.outcome} · {t.reason}</code> ({dateTime(t.at, locale, timezone)}){t.detail ? `: ${t.detail}` : ""}
+                                    <code>
+                                      {t.outcome} · {t.reason}
+                                    </code>{" "}
+                                    ({dateTime(t.at, locale, timezone)}){t.detail ? `: ${t.detail}` : ""}
                                   </p>
                                 ))}
                                 {e.detail ? <p style={{ margin: 0 }}>Last error: {e.detail}</p> : null}
@@ -170,33 +213,64 @@ export default function RecoveryDetail() {
           <BlockStack gap="400">
             <Card>
               <BlockStack gap="200">
-                <Text as="h2" variant="headingMd">Contact</Text>
-                <Text as="p">{r.email ?? "No email address"}{r.firstName ? ` (${r.firstName})` : ""}</Text>
-                {r.contact?.unsubscribedAt ? <LabelledBadge what="Note" tone="warning">{`Unsubscribed ${dateTime(r.contact.unsubscribedAt, locale, timezone)}`}</LabelledBadge> : null}
-                {r.contact?.suppressedAt ? <LabelledBadge what="Note" tone="critical">{`Suppressed: ${reasonInWords(r.contact.suppressionReason === "hard_bounce" ? "hard_bounce" : "suppressed")}`}</LabelledBadge> : null}
-                <Text as="h3" variant="headingSm">Consent</Text>
+                <Text as="h2" variant="headingMd">
+                  Contact
+                </Text>
+                <Text as="p">
+                  {r.email ?? "No email address"}
+                  {r.firstName ? ` (${r.firstName})` : ""}
+                </Text>
+                {r.contact?.unsubscribedAt ? (
+                  <LabelledBadge what="Note" tone="warning">{`Unsubscribed ${dateTime(r.contact.unsubscribedAt, locale, timezone)}`}</LabelledBadge>
+                ) : null}
+                {r.contact?.suppressedAt ? (
+                  <LabelledBadge
+                    what="Note"
+                    tone="critical"
+                  >{`Suppressed: ${reasonInWords(r.contact.suppressionReason === "hard_bounce" ? "hard_bounce" : "suppressed")}`}</LabelledBadge>
+                ) : null}
+                <Text as="h3" variant="headingSm">
+                  Consent
+                </Text>
                 <Text as="p">{CONSENT_LABEL[r.consent] ?? r.consent}</Text>
                 {evidence.length > 0 ? (
                   <TechnicalDetails>
-                    <pre style={{ margin: 0, whiteSpace: "pre-wrap", overflowWrap: "anywhere", fontSize: 12 }}>{JSON.stringify(r.consentEvidence, null, 2)}</pre>
+                    <pre style={{ margin: 0, whiteSpace: "pre-wrap", overflowWrap: "anywhere", fontSize: 12 }}>
+                      {JSON.stringify(r.consentEvidence, null, 2)}
+                    </pre>
                   </TechnicalDetails>
                 ) : null}
-                {r.recoveryUrlExpiresAt ? <Text as="p" tone="subdued">Recovery link valid until {dateTime(r.recoveryUrlExpiresAt, locale, timezone)}</Text> : null}
+                {r.recoveryUrlExpiresAt ? (
+                  <Text as="p" tone="subdued">
+                    Recovery link valid until {dateTime(r.recoveryUrlExpiresAt, locale, timezone)}
+                  </Text>
+                ) : null}
               </BlockStack>
             </Card>
             <Card>
               <BlockStack gap="200">
-                <Text as="h2" variant="headingMd">Actions</Text>
+                <Text as="h2" variant="headingMd">
+                  Actions
+                </Text>
                 <Text as="p" tone="subdued">
-                  {wont ? `No email will be sent: ${reasonInWords(r.wontBeEmailed)}.` : `${r.pendingMessages} ${r.pendingMessages === 1 ? "email" : "emails"} scheduled.`}
+                  {wont
+                    ? `No email will be sent: ${reasonInWords(r.wontBeEmailed)}.`
+                    : `${r.pendingMessages} ${r.pendingMessages === 1 ? "email" : "emails"} scheduled.`}
                 </Text>
                 <InlineStack gap="200">
-                  <Button tone="critical" disabled={r.pendingMessages === 0} loading={busy && navigation.formData?.get("intent") === "stop"} onClick={() => setConfirming("stop")}>
+                  <Button
+                    tone="critical"
+                    disabled={r.pendingMessages === 0}
+                    loading={busy && navigation.formData?.get("intent") === "stop"}
+                    onClick={() => setConfirming("stop")}
+                  >
                     Stop emails for this cart…
                   </Button>
                   {/* A recovery that won't be emailed offers no send: the send would only be skipped again. */}
                   {wont ? null : (
-                    <Button onClick={() => setConfirming("send-now")} disabled={r.pendingMessages === 0}>Send the next email now…</Button>
+                    <Button onClick={() => setConfirming("send-now")} disabled={r.pendingMessages === 0}>
+                      Send the next email now…
+                    </Button>
                   )}
                 </InlineStack>
               </BlockStack>
@@ -208,11 +282,15 @@ export default function RecoveryDetail() {
         <Modal.Section>
           <Form method="post" onSubmit={() => setConfirming(null)}>
             <BlockStack gap="300">
-              <Text as="p">The next scheduled email goes out now instead of at its planned time. Consent, unsubscribes and purchases are still checked first.</Text>
+              <Text as="p">
+                The next scheduled email goes out now instead of at its planned time. Consent, unsubscribes and purchases are still checked first.
+              </Text>
               <input type="hidden" name="intent" value="send-now" />
               <InlineStack gap="200" align="end">
                 <Button onClick={() => setConfirming(null)}>Cancel</Button>
-                <Button submit variant="primary">Send now</Button>
+                <Button submit variant="primary">
+                  Send now
+                </Button>
               </InlineStack>
             </BlockStack>
           </Form>
@@ -228,7 +306,9 @@ export default function RecoveryDetail() {
               <input type="hidden" name="intent" value="stop" />
               <InlineStack gap="200" align="end">
                 <Button onClick={() => setConfirming(null)}>Keep emails</Button>
-                <Button submit variant="primary" tone="critical">Stop emails</Button>
+                <Button submit variant="primary" tone="critical">
+                  Stop emails
+                </Button>
               </InlineStack>
             </BlockStack>
           </Form>

@@ -34,13 +34,20 @@ export default function SentEmail() {
       <BlockStack gap="400">
         <Card>
           <BlockStack gap="200">
-            <Text as="h2" variant="headingMd">Subject</Text>
+            <Text as="h2" variant="headingMd">
+              Subject
+            </Text>
             <Text as="p">{email.subject}</Text>
           </BlockStack>
         </Card>
         <Banner tone="info">Links are turned off here, so viewing the email never counts as a click or unsubscribes the buyer.</Banner>
         <Card padding="0">
-          <iframe title={`Email ${email.position} as sent`} sandbox="" srcDoc={email.html} style={{ width: "100%", height: 720, border: 0, display: "block" }} />
+          <iframe
+            title={`Email ${email.position} as sent`}
+            sandbox=""
+            srcDoc={email.html}
+            style={{ width: "100%", height: 720, border: 0, display: "block" }}
+          />
         </Card>
       </BlockStack>
     </Page>

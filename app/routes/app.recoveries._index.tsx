@@ -2,7 +2,18 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { json } from "@remix-run/node";
 import { Link, useLoaderData, useNavigate, useSearchParams } from "@remix-run/react";
 import {
-  Banner, BlockStack, Box, Card, ChoiceList, EmptyState, Filters, IndexTable, InlineStack, Page, Text, TextField,
+  Banner,
+  BlockStack,
+  Box,
+  Card,
+  ChoiceList,
+  EmptyState,
+  Filters,
+  IndexTable,
+  InlineStack,
+  Page,
+  Text,
+  TextField,
   type BadgeProps,
 } from "@shopify/polaris";
 import { useEffect, useMemo, useState } from "react";
@@ -18,7 +29,10 @@ import { db } from "../db.server";
 import { listRecoveries } from "../models/dashboard.server";
 import { toMinorUnits } from "../recovery/money";
 
-const dateParam = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use the format YYYY-MM-DD").refine((v) => !Number.isNaN(Date.parse(v)), "Not a real date");
+const dateParam = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Use the format YYYY-MM-DD")
+  .refine((v) => !Number.isNaN(Date.parse(v)), "Not a real date");
 const amountParam = z.string().regex(/^\d+(\.\d{1,3})?$/, "Enter an amount like 25 or 25.50");
 const filterSchema = z.object({
   source: z.enum(["shopify", "stripe"]).optional(),
@@ -65,7 +79,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
       search: filters.q,
     },
   });
-  const anyAtAll = page.rows.length > 0 || Object.keys(filters).length > 0 ? true : Boolean(await db.recovery.findFirst({ where: { shopId: shop.id }, select: { id: true } }));
+  const anyAtAll =
+    page.rows.length > 0 || Object.keys(filters).length > 0 ? true : Boolean(await db.recovery.findFirst({ where: { shopId: shop.id }, select: { id: true } }));
   return json({ ...page, errors, locale: shop.locale, timezone: shop.timezone, currency: shop.currency, anyAtAll });
 };
 
@@ -112,16 +127,35 @@ export default function Recoveries() {
     key,
     label: title,
     filter: (
-      <ChoiceList title={title} titleHidden choices={choices} selected={params.get(key) ? [params.get(key)!] : []} onChange={(v) => go({ [key]: v[0] ?? null })} />
+      <ChoiceList
+        title={title}
+        titleHidden
+        choices={choices}
+        selected={params.get(key) ? [params.get(key)!] : []}
+        onChange={(v) => go({ [key]: v[0] ?? null })}
+      />
     ),
     pinned: true,
   });
 
   const filters = [
-    choice("source", "Source", [{ label: "Shopify", value: "shopify" }, { label: "Stripe", value: "stripe" }]),
-    choice("status", "Status", STATUS_FILTERS.map((s) => ({ label: statusWords(s), value: s }))),
-    choice("hasEmail", "Has email", [{ label: "With email", value: "yes" }, { label: "Without email", value: "no" }]),
-    choice("hasConsent", "Has consent", [{ label: "Opted in", value: "yes" }, { label: "Not opted in", value: "no" }]),
+    choice("source", "Source", [
+      { label: "Shopify", value: "shopify" },
+      { label: "Stripe", value: "stripe" },
+    ]),
+    choice(
+      "status",
+      "Status",
+      STATUS_FILTERS.map((s) => ({ label: statusWords(s), value: s })),
+    ),
+    choice("hasEmail", "Has email", [
+      { label: "With email", value: "yes" },
+      { label: "Without email", value: "no" },
+    ]),
+    choice("hasConsent", "Has consent", [
+      { label: "Opted in", value: "yes" },
+      { label: "Not opted in", value: "no" },
+    ]),
     {
       key: "value",
       label: "Value",
@@ -137,8 +171,28 @@ export default function Recoveries() {
       label: "Abandoned between",
       filter: (
         <BlockStack gap="200">
-          <TextField label="From" type="date" value={from} onChange={(v) => { setFrom(v); go({ from: v }); }} autoComplete="off" error={errors.from} />
-          <TextField label="To" type="date" value={to} onChange={(v) => { setTo(v); go({ to: v }); }} autoComplete="off" error={errors.to} />
+          <TextField
+            label="From"
+            type="date"
+            value={from}
+            onChange={(v) => {
+              setFrom(v);
+              go({ from: v });
+            }}
+            autoComplete="off"
+            error={errors.from}
+          />
+          <TextField
+            label="To"
+            type="date"
+            value={to}
+            onChange={(v) => {
+              setTo(v);
+              go({ to: v });
+            }}
+            autoComplete="off"
+            error={errors.to}
+          />
         </BlockStack>
       ),
     },
@@ -147,59 +201,141 @@ export default function Recoveries() {
     ...(["source", "status", "hasEmail", "hasConsent"] as const)
       .filter((k) => params.get(k))
       .map((k) => ({ key: k, label: `${FILTER_LABEL[k]}: ${FILTER_VALUE_LABEL[k]?.[params.get(k)!] ?? params.get(k)}`, onRemove: () => go({ [k]: null }) })),
-    ...(params.get("min") || params.get("max") ? [{ key: "value", label: `Value ${params.get("min") ?? "0"}–${params.get("max") ?? "∞"}`, onRemove: () => { setMin(""); setMax(""); go({ min: null, max: null }); } }] : []),
-    ...(params.get("from") || params.get("to") ? [{ key: "dates", label: `Abandoned ${params.get("from") ?? "…"} – ${params.get("to") ?? "…"}`, onRemove: () => { setFrom(""); setTo(""); go({ from: null, to: null }); } }] : []),
+    ...(params.get("min") || params.get("max")
+      ? [
+          {
+            key: "value",
+            label: `Value ${params.get("min") ?? "0"}–${params.get("max") ?? "∞"}`,
+            onRemove: () => {
+              setMin("");
+              setMax("");
+              go({ min: null, max: null });
+            },
+          },
+        ]
+      : []),
+    ...(params.get("from") || params.get("to")
+      ? [
+          {
+            key: "dates",
+            label: `Abandoned ${params.get("from") ?? "…"} – ${params.get("to") ?? "…"}`,
+            onRemove: () => {
+              setFrom("");
+              setTo("");
+              go({ from: null, to: null });
+            },
+          },
+        ]
+      : []),
   ];
   const errorList = Object.entries(errors).filter(([, m]) => m);
   // The table is rebuilt only when its data changes, not on every keystroke in the search box: re-rendering 25 Polaris
   // rows per key press took ~800 ms at 4× CPU slowdown (bench/web-vitals.ts, INP).
   const table = useMemo(
     () => (
-              <IndexTable
-                resourceName={{ singular: "recovery", plural: "recoveries" }}
-                itemCount={rows.length}
-                selectable={false}
-                emptyState={<Box padding="400"><Text as="p" tone="subdued">No recoveries match these filters.</Text></Box>}
-                headings={[{ title: "Cart" }, { title: "Source" }, { title: "Email" }, { title: "Consent" }, { title: "Status" }, { title: "Value", alignment: "end" }, { title: "Abandoned" }, { title: "Emails sent", alignment: "end" }, { title: "Next email" }]}
-                pagination={{
-                  hasNext: Boolean(nextCursor),
-                  hasPrevious: Boolean(previousCursor),
-                  onNext: () => { const n = new URLSearchParams(params); n.delete("before"); n.set("after", nextCursor!); navigate(`?${n}`); },
-                  onPrevious: () => { const n = new URLSearchParams(params); n.delete("after"); n.set("before", previousCursor!); navigate(`?${n}`); },
-                }}
-              >
-                {rows.map((r, index) => (
-                  <IndexTable.Row id={r.id} key={r.id} position={index} onClick={() => navigate(`/app/recoveries/${r.id}`)}>
-                    {/* A real link: reachable with Tab, opened with Enter, announced as a link (the row's click is a mouse shortcut). */}
-                    <IndexTable.Cell>
-                      <Link to={`/app/recoveries/${r.id}`} className="reclaim-row-link" onClick={(e) => e.stopPropagation()}>
-                        <Text as="span" fontWeight="semibold">{r.title}</Text>
-                      </Link>
-                    </IndexTable.Cell>
-                    <IndexTable.Cell><SourceBadge source={r.source} /></IndexTable.Cell>
-                    <IndexTable.Cell>{r.email ?? <Text as="span" tone="subdued">no email</Text>}</IndexTable.Cell>
-                    <IndexTable.Cell>{r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}</IndexTable.Cell>
-                    <IndexTable.Cell>
-                      <InlineStack gap="100" wrap={false}>
-                        <LabelledBadge what="Status" tone={STATUS_TONE[r.status]}>{statusWords(r.status)}</LabelledBadge>
-                        {r.pixelOnly ? <LabelledBadge what="Note" tone="attention">Unconfirmed (seen at checkout)</LabelledBadge> : null}
-                      </InlineStack>
-                    </IndexTable.Cell>
-                    <IndexTable.Cell><InlineStack align="end"><Text as="span" numeric>{money(r.totalMinor, r.currency, locale)}</Text></InlineStack></IndexTable.Cell>
-                    <IndexTable.Cell>{dateTime(r.abandonedAt, locale, timezone)}</IndexTable.Cell>
-                    <IndexTable.Cell><InlineStack align="end"><Text as="span" numeric>{r.emailsSent}</Text></InlineStack></IndexTable.Cell>
-                    <IndexTable.Cell>
-                      {r.wontBeEmailed ? (
-                        <Text as="span" tone="caution">Won't be emailed: {reasonInWords(r.wontBeEmailed)}</Text>
-                      ) : r.nextEmailAt ? (
-                        dateTime(r.nextEmailAt, locale, timezone)
-                      ) : (
-                        <Text as="span" tone="subdued">None planned</Text>
-                      )}
-                    </IndexTable.Cell>
-                  </IndexTable.Row>
-                ))}
-              </IndexTable>
+      <IndexTable
+        resourceName={{ singular: "recovery", plural: "recoveries" }}
+        itemCount={rows.length}
+        selectable={false}
+        emptyState={
+          <Box padding="400">
+            <Text as="p" tone="subdued">
+              No recoveries match these filters.
+            </Text>
+          </Box>
+        }
+        headings={[
+          { title: "Cart" },
+          { title: "Source" },
+          { title: "Email" },
+          { title: "Consent" },
+          { title: "Status" },
+          { title: "Value", alignment: "end" },
+          { title: "Abandoned" },
+          { title: "Emails sent", alignment: "end" },
+          { title: "Next email" },
+        ]}
+        pagination={{
+          hasNext: Boolean(nextCursor),
+          hasPrevious: Boolean(previousCursor),
+          onNext: () => {
+            const n = new URLSearchParams(params);
+            n.delete("before");
+            n.set("after", nextCursor!);
+            navigate(`?${n}`);
+          },
+          onPrevious: () => {
+            const n = new URLSearchParams(params);
+            n.delete("after");
+            n.set("before", previousCursor!);
+            navigate(`?${n}`);
+          },
+        }}
+      >
+        {rows.map((r, index) => (
+          <IndexTable.Row id={r.id} key={r.id} position={index} onClick={() => navigate(`/app/recoveries/${r.id}`)}>
+            {/* A real link: reachable with Tab, opened with Enter, announced as a link (the row's click is a mouse shortcut). */}
+            <IndexTable.Cell>
+              <Link to={`/app/recoveries/${r.id}`} className="reclaim-row-link" onClick={(e) => e.stopPropagation()}>
+                <Text as="span" fontWeight="semibold">
+                  {r.title}
+                </Text>
+              </Link>
+            </IndexTable.Cell>
+            <IndexTable.Cell>
+              <SourceBadge source={r.source} />
+            </IndexTable.Cell>
+            <IndexTable.Cell>
+              {r.email ?? (
+                <Text as="span" tone="subdued">
+                  no email
+                </Text>
+              )}
+            </IndexTable.Cell>
+            <IndexTable.Cell>{r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}</IndexTable.Cell>
+            <IndexTable.Cell>
+              <InlineStack gap="100" wrap={false}>
+                <LabelledBadge what="Status" tone={STATUS_TONE[r.status]}>
+                  {statusWords(r.status)}
+                </LabelledBadge>
+                {r.pixelOnly ? (
+                  <LabelledBadge what="Note" tone="attention">
+                    Unconfirmed (seen at checkout)
+                  </LabelledBadge>
+                ) : null}
+              </InlineStack>
+            </IndexTable.Cell>
+            <IndexTable.Cell>
+              <InlineStack align="end">
+                <Text as="span" numeric>
+                  {money(r.totalMinor, r.currency, locale)}
+                </Text>
+              </InlineStack>
+            </IndexTable.Cell>
+            <IndexTable.Cell>{dateTime(r.abandonedAt, locale, timezone)}</IndexTable.Cell>
+            <IndexTable.Cell>
+              <InlineStack align="end">
+                <Text as="span" numeric>
+                  {r.emailsSent}
+                </Text>
+              </InlineStack>
+            </IndexTable.Cell>
+            <IndexTable.Cell>
+              {r.wontBeEmailed ? (
+                <Text as="span" tone="caution">
+                  Won't be emailed: {reasonInWords(r.wontBeEmailed)}
+                </Text>
+              ) : r.nextEmailAt ? (
+                dateTime(r.nextEmailAt, locale, timezone)
+              ) : (
+                <Text as="span" tone="subdued">
+                  None planned
+                </Text>
+              )}
+            </IndexTable.Cell>
+          </IndexTable.Row>
+        ))}
+      </IndexTable>
     ),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [rows, nextCursor, previousCursor, params, locale, timezone],
@@ -223,7 +359,13 @@ export default function Recoveries() {
       <BlockStack gap="300">
         {errorList.length > 0 ? (
           <Banner tone="warning" title="Some filters were ignored">
-            <ul>{errorList.map(([k, m]) => <li key={k}>{k}: {m}</li>)}</ul>
+            <ul>
+              {errorList.map(([k, m]) => (
+                <li key={k}>
+                  {k}: {m}
+                </li>
+              ))}
+            </ul>
           </Banner>
         ) : null}
         <Card padding="0">
@@ -231,10 +373,20 @@ export default function Recoveries() {
             queryValue={query}
             queryPlaceholder="Search by email, name, checkout or order number"
             onQueryChange={setQuery}
-            onQueryClear={() => { setQuery(""); go({ q: null }); }}
+            onQueryClear={() => {
+              setQuery("");
+              go({ q: null });
+            }}
             filters={filters}
             appliedFilters={applied}
-            onClearAll={() => { setQuery(""); setMin(""); setMax(""); setFrom(""); setTo(""); navigate("?", { replace: true }); }}
+            onClearAll={() => {
+              setQuery("");
+              setMin("");
+              setMax("");
+              setFrom("");
+              setTo("");
+              navigate("?", { replace: true });
+            }}
           />
           {table}
         </Card>

@@ -83,10 +83,15 @@ export default function FlowSettings() {
         <Layout.Section>
           <Card>
             <BlockStack gap="300">
-              <Text as="h2" variant="headingMd">What the trigger carries</Text>
+              <Text as="h2" variant="headingMd">
+                What the trigger carries
+              </Text>
               <Text as="p">
-                In Shopify Flow, start a workflow with the trigger <Text as="span" fontWeight="semibold">Checkout recovered</Text> from Reclaim
-                (handle <InlineCode>{handle}</InlineCode>). It fires once per credited purchase, for Shopify checkouts and Stripe sessions alike,
+                In Shopify Flow, start a workflow with the trigger{" "}
+                <Text as="span" fontWeight="semibold">
+                  Checkout recovered
+                </Text>{" "}
+                from Reclaim (handle <InlineCode>{handle}</InlineCode>). It fires once per credited purchase, for Shopify checkouts and Stripe sessions alike,
                 and only for purchases that followed a Reclaim email (the ones counted as recovered on the dashboard).
               </Text>
               <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
@@ -94,17 +99,21 @@ export default function FlowSettings() {
                   <li key={f.payloadKey} style={{ padding: "8px 0", borderTop: i ? "1px solid var(--p-color-border-secondary)" : undefined }}>
                     <BlockStack gap="100">
                       <InlineStack gap="200" blockAlign="center">
-                        <Text as="span" fontWeight="semibold">{f.type === "customer_reference" ? "Customer" : f.payloadKey}</Text>
+                        <Text as="span" fontWeight="semibold">
+                          {f.type === "customer_reference" ? "Customer" : f.payloadKey}
+                        </Text>
                         <Badge>{TYPE_LABEL[f.type] ?? f.type}</Badge>
                       </InlineStack>
-                      <Text as="p" tone="subdued">{f.description}</Text>
+                      <Text as="p" tone="subdued">
+                        {f.description}
+                      </Text>
                     </BlockStack>
                   </li>
                 ))}
               </ul>
               <Text as="p" tone="subdued">
-                A trigger is delivered at least once: if Reclaim stops right after Flow accepted it, it is sent again on restart.
-                Use Recovery ID in your workflow if a duplicate would matter.
+                A trigger is delivered at least once: if Reclaim stops right after Flow accepted it, it is sent again on restart. Use Recovery ID in your
+                workflow if a duplicate would matter.
               </Text>
             </BlockStack>
           </Card>
@@ -114,7 +123,9 @@ export default function FlowSettings() {
           <Card>
             <BlockStack gap="300">
               <InlineStack align="space-between" blockAlign="center">
-                <Text as="h2" variant="headingMd">Recent deliveries</Text>
+                <Text as="h2" variant="headingMd">
+                  Recent deliveries
+                </Text>
                 <InlineStack gap="200">
                   <Badge tone="success">{`${counts.sent} sent`}</Badge>
                   <Badge tone="attention">{`${counts.pending} pending`}</Badge>
@@ -128,13 +139,19 @@ export default function FlowSettings() {
               ) : (
                 <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
                   {deliveries.map((d, i) => (
-                    <li key={d.id} id={`delivery-${d.id}`} style={{ padding: "12px 0", borderTop: i ? "1px solid var(--p-color-border-secondary)" : undefined }}>
+                    <li
+                      key={d.id}
+                      id={`delivery-${d.id}`}
+                      style={{ padding: "12px 0", borderTop: i ? "1px solid var(--p-color-border-secondary)" : undefined }}
+                    >
                       <InlineStack align="space-between" blockAlign="start" wrap={false} gap="400">
                         <BlockStack gap="100">
                           <InlineStack gap="200" blockAlign="center">
                             <Badge tone={STATUS_TONE[d.status]}>{d.status}</Badge>
                             <RemixLink to={`/app/recoveries/${d.recoveryId}`}>{d.recoveryName ?? "Recovery"}</RemixLink>
-                            <Text as="span" numeric>{money(d.amountMinor, d.currency, locale)}</Text>
+                            <Text as="span" numeric>
+                              {money(d.amountMinor, d.currency, locale)}
+                            </Text>
                             <Text as="span" tone="subdued">{`by ${d.method}`}</Text>
                           </InlineStack>
                           <Text as="p" tone="subdued" variant="bodySm">
@@ -142,11 +159,11 @@ export default function FlowSettings() {
                               ? `Sent ${dateTime(d.sentAt, locale, timezone)}`
                               : d.status === "withdrawn"
                                 ? "Withdrawn before it was sent"
-                              : d.status === "pending"
-                                ? d.nextAttemptAt
-                                  ? `${d.attempts === 0 ? "Sending" : "Next attempt"} ${dateTime(d.nextAttemptAt, locale, timezone)}`
-                                  : "Not scheduled (stopped when Reclaim was uninstalled). Retry to send it."
-                                : `Gave up after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`}
+                                : d.status === "pending"
+                                  ? d.nextAttemptAt
+                                    ? `${d.attempts === 0 ? "Sending" : "Next attempt"} ${dateTime(d.nextAttemptAt, locale, timezone)}`
+                                    : "Not scheduled (stopped when Reclaim was uninstalled). Retry to send it."
+                                  : `Gave up after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`}
                             {d.attempts > 0 && d.status !== "failed" ? ` · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}` : ""}
                           </Text>
                           {d.reversed ? (
@@ -155,14 +172,18 @@ export default function FlowSettings() {
                             </Text>
                           ) : null}
                           {d.lastError && d.status !== "sent" && d.status !== "withdrawn" ? (
-                            <Box paddingBlockStart="100"><Text as="p" tone="critical" variant="bodySm">{`Last error: ${d.lastError}`}</Text></Box>
+                            <Box paddingBlockStart="100">
+                              <Text as="p" tone="critical" variant="bodySm">{`Last error: ${d.lastError}`}</Text>
+                            </Box>
                           ) : null}
                         </BlockStack>
                         {d.status !== "sent" && d.status !== "withdrawn" ? (
                           <Form method="post">
                             <input type="hidden" name="intent" value="retry" />
                             <input type="hidden" name="deliveryId" value={d.id} />
-                            <Button submit loading={retrying(d.id)}>{d.status === "failed" ? "Retry" : "Retry now"}</Button>
+                            <Button submit loading={retrying(d.id)}>
+                              {d.status === "failed" ? "Retry" : "Retry now"}
+                            </Button>
                           </Form>
                         ) : null}
                       </InlineStack>

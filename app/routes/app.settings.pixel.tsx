@@ -28,10 +28,7 @@ const EVENT_NAMES: Record<string, string> = {
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const [lastEvent, unconfirmed] = await Promise.all([
-    lastPixelEvent(db, shop),
-    db.recovery.count({ where: { shopId: shop.id, pixelOnly: true } }),
-  ]);
+  const [lastEvent, unconfirmed] = await Promise.all([lastPixelEvent(db, shop), db.recovery.count({ where: { shopId: shop.id, pixelOnly: true } })]);
   return json({
     status: (shop.webPixelStatus as WebPixelStatus) ?? "not_activated",
     error: shop.webPixelError,
@@ -88,13 +85,19 @@ export default function PixelSettings() {
           <Card>
             <BlockStack gap="300">
               <InlineStack gap="200" blockAlign="center">
-                <Text as="h2" variant="headingMd">Status</Text>
+                <Text as="h2" variant="headingMd">
+                  Status
+                </Text>
                 <Badge tone={status.tone}>{status.label}</Badge>
               </InlineStack>
-              {data.status === "not_activated" && <Text as="p">Reclaim turns the pixel on when it is installed. If that has not happened yet, activate it here.</Text>}
+              {data.status === "not_activated" && (
+                <Text as="p">Reclaim turns the pixel on when it is installed. If that has not happened yet, activate it here.</Text>
+              )}
               {data.error && data.status !== "active" && <Banner tone={data.status === "missing_scopes" ? "warning" : "critical"}>{data.error}</Banner>}
               <Text as="p">
-                {data.lastEvent ? `Last event received: ${data.lastEvent.name}, ${when(data.lastEvent.at)}.` : "No event received yet. Events arrive when buyers who allow marketing reach checkout."}
+                {data.lastEvent
+                  ? `Last event received: ${data.lastEvent.name}, ${when(data.lastEvent.at)}.`
+                  : "No event received yet. Events arrive when buyers who allow marketing reach checkout."}
               </Text>
               {data.updatedAt && <Text as="p" tone="subdued">{`Last activation attempt: ${when(data.updatedAt)}.`}</Text>}
               {data.unconfirmed > 0 && (
@@ -103,7 +106,9 @@ export default function PixelSettings() {
               <InlineStack>
                 <Form method="post">
                   <input type="hidden" name="intent" value="activate" />
-                  <Button submit loading={busy}>Activate again</Button>
+                  <Button submit loading={busy}>
+                    Activate again
+                  </Button>
                 </Form>
               </InlineStack>
             </BlockStack>
@@ -112,11 +117,18 @@ export default function PixelSettings() {
         <Layout.Section variant="oneHalf">
           <Card>
             <BlockStack gap="200">
-              <Text as="h2" variant="headingMd">What it does</Text>
+              <Text as="h2" variant="headingMd">
+                What it does
+              </Text>
               <List>
-                <List.Item>Shows a checkout under Recoveries the moment the buyer enters their email, marked “Unconfirmed (seen at checkout)”, instead of at the next sync.</List.Item>
+                <List.Item>
+                  Shows a checkout under Recoveries the moment the buyer enters their email, marked “Unconfirmed (seen at checkout)”, instead of at the next
+                  sync.
+                </List.Item>
                 <List.Item>{`Reports completed checkouts, so a reminder due at that moment waits up to ${data.holdHours} hours for Shopify's order instead of going out.`}</List.Item>
-                <List.Item>Runs only for visitors who allow marketing, in Shopify's sandbox, and sends the checkout's email, marketing choice, items and totals.</List.Item>
+                <List.Item>
+                  Runs only for visitors who allow marketing, in Shopify's sandbox, and sends the checkout's email, marketing choice, items and totals.
+                </List.Item>
               </List>
             </BlockStack>
           </Card>
@@ -124,9 +136,13 @@ export default function PixelSettings() {
         <Layout.Section variant="oneHalf">
           <Card>
             <BlockStack gap="200">
-              <Text as="h2" variant="headingMd">What it never does</Text>
+              <Text as="h2" variant="headingMd">
+                What it never does
+              </Text>
               <List>
-                <List.Item>Never causes an email on its own: Reclaim emails a checkout only after Shopify confirms it, with Shopify's email address and consent.</List.Item>
+                <List.Item>
+                  Never causes an email on its own: Reclaim emails a checkout only after Shopify confirms it, with Shopify's email address and consent.
+                </List.Item>
                 <List.Item>Never records a sale or changes recovered revenue: those come from your orders only.</List.Item>
                 <List.Item>{`Never stops an email for good: if no order confirms a reported completion within ${data.holdHours} hours, reminders resume.`}</List.Item>
                 <List.Item>Never collects addresses, phone numbers or payment details, and never reads cookies.</List.Item>

@@ -2,7 +2,22 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json } from "@remix-run/node";
 import { useFetcher, useLoaderData } from "@remix-run/react";
 import { useAppBridge } from "@shopify/app-bridge-react";
-import { Badge, Banner, BlockStack, Button, Card, EmptyState, IndexTable, InlineCode, InlineStack, Layout, List, Page, Text, type BadgeProps } from "@shopify/polaris";
+import {
+  Badge,
+  Banner,
+  BlockStack,
+  Button,
+  Card,
+  EmptyState,
+  IndexTable,
+  InlineCode,
+  InlineStack,
+  Layout,
+  List,
+  Page,
+  Text,
+  type BadgeProps,
+} from "@shopify/polaris";
 import { useState } from "react";
 import { requireAdmin } from "../auth.server";
 import { dateTime } from "../components/format";
@@ -87,7 +102,11 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     case "recheck": {
       const checked = await recheckGrantedScopes(admin);
       if (!checked) return answer(admin.shop, false, "Shopify did not answer. Reload the page in a moment to see the permission as Shopify reports it.");
-      return answer(checked, true, hasMirrorScope(checked.grantedScopes) ? "Reclaim has the permission to update customers." : "Reclaim no longer has the permission to update customers.");
+      return answer(
+        checked,
+        true,
+        hasMirrorScope(checked.grantedScopes) ? "Reclaim has the permission to update customers." : "Reclaim no longer has the permission to update customers.",
+      );
     }
     default:
       return json({ ok: false, state: mirrorUnsubscribesState(admin.shop), message: "Unknown action." }, { status: 400 });
@@ -169,19 +188,16 @@ function MirrorUnsubscribesCard({ state }: { state: MirrorUnsubscribesState }) {
           <Badge tone={view.tone}>{view.label}</Badge>
         </InlineStack>
         <Text as="p">
-          When a buyer unsubscribes from a Reclaim email, Reclaim also marks them as unsubscribed from email marketing in Shopify, on their customer
-          record. Your other marketing (Shopify Email, other apps, your newsletters) then respects their choice too. Reclaim never subscribes anyone
-          and changes nothing else about your customers. Buyers who are not Shopify customers (for example, Stripe-only buyers) are unsubscribed in
-          Reclaim only.
+          When a buyer unsubscribes from a Reclaim email, Reclaim also marks them as unsubscribed from email marketing in Shopify, on their customer record.
+          Your other marketing (Shopify Email, other apps, your newsletters) then respects their choice too. Reclaim never subscribes anyone and changes nothing
+          else about your customers. Buyers who are not Shopify customers (for example, Stripe-only buyers) are unsubscribed in Reclaim only.
         </Text>
         <Text as="p" tone="subdued">
-          The permission: Shopify&apos;s &quot;write customers&quot; access (<InlineCode>write_customers</InlineCode>) lets Reclaim update customer records. Reclaim
-          works without it, and asks for it only when you turn this on; Shopify shows you the request to approve. You can remove it at any time.
+          The permission: Shopify&apos;s &quot;write customers&quot; access (<InlineCode>write_customers</InlineCode>) lets Reclaim update customer records.
+          Reclaim works without it, and asks for it only when you turn this on; Shopify shows you the request to approve. You can remove it at any time.
         </Text>
         <Text as="p">{view.detail}</Text>
-        {fetcher.data && fetcher.state === "idle" && (
-          <Banner tone={fetcher.data.ok ? "success" : "warning"}>{fetcher.data.message}</Banner>
-        )}
+        {fetcher.data && fetcher.state === "idle" && <Banner tone={fetcher.data.ok ? "success" : "warning"}>{fetcher.data.message}</Banner>}
         {problem && <Banner tone="critical">{problem}</Banner>}
         <InlineStack gap="200">
           {(state === "off" || state === "granted_off") && (
@@ -278,18 +294,25 @@ export default function PrivacySettings() {
               </Text>
               <List>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">Customer data request:</Text> Reclaim gathers everything it holds about the customer (their
-                  abandoned checkouts from Shopify and Stripe, consent, emails, clicks, purchases) into a file. Download it and send it to the
-                  customer within the deadline that applies to you (30 days under GDPR).
+                  <Text as="span" fontWeight="semibold">
+                    Customer data request:
+                  </Text>{" "}
+                  Reclaim gathers everything it holds about the customer (their abandoned checkouts from Shopify and Stripe, consent, emails, clicks, purchases)
+                  into a file. Download it and send it to the customer within the deadline that applies to you (30 days under GDPR).
                 </List.Item>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">Customer data erasure:</Text> Reclaim deletes the customer&apos;s data from both sources
-                  and cancels any email still scheduled. Your dashboard totals are kept as counts. If the customer had unsubscribed, a one-way
-                  hash of the address is kept so they are not emailed again.
+                  <Text as="span" fontWeight="semibold">
+                    Customer data erasure:
+                  </Text>{" "}
+                  Reclaim deletes the customer&apos;s data from both sources and cancels any email still scheduled. Your dashboard totals are kept as counts. If
+                  the customer had unsubscribed, a one-way hash of the address is kept so they are not emailed again.
                 </List.Item>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">Store data erasure:</Text> Shopify sends it 48 hours after Reclaim is uninstalled, and
-                  Reclaim then deletes everything it holds for the store. Reinstalling before then keeps your data.
+                  <Text as="span" fontWeight="semibold">
+                    Store data erasure:
+                  </Text>{" "}
+                  Shopify sends it 48 hours after Reclaim is uninstalled, and Reclaim then deletes everything it holds for the store. Reinstalling before then
+                  keeps your data.
                 </List.Item>
               </List>
             </BlockStack>
@@ -306,7 +329,14 @@ export default function PrivacySettings() {
                 resourceName={{ singular: "privacy request", plural: "privacy requests" }}
                 itemCount={requests.length}
                 selectable={false}
-                headings={[{ title: "Received" }, { title: "Request" }, { title: "Customer" }, { title: "Status" }, { title: "What Reclaim did" }, { title: "" }]}
+                headings={[
+                  { title: "Received" },
+                  { title: "Request" },
+                  { title: "Customer" },
+                  { title: "Status" },
+                  { title: "What Reclaim did" },
+                  { title: "" },
+                ]}
               >
                 {requests.map((r, index) => (
                   <IndexTable.Row id={r.id} key={r.id} position={index}>

@@ -128,7 +128,8 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       break;
     case "set-mode": {
       const mode = field("mode");
-      if (mode !== "live" && mode !== "test") return json({ intent, saved: null, errors: { form: "Choose live or test mode." } as Record<string, string> }, { status: 422 });
+      if (mode !== "live" && mode !== "test")
+        return json({ intent, saved: null, errors: { form: "Choose live or test mode." } as Record<string, string> }, { status: 422 });
       result = (await setConnectionMode(db, shop.id, connectionId, { mode, connectPlatform: field("connectPlatform") === "on" }))
         ? { ok: true }
         : { ok: false, errors: { webhookSecret: "This Stripe connection no longer exists. Reload the page." } };
@@ -153,17 +154,7 @@ function SecretField({ label, name, helpText, error, reset }: { label: string; n
   const [value, setValue] = useState("");
   useEffect(() => setValue(""), [reset]);
   return (
-    <TextField
-      label={label}
-      name={name}
-      type="password"
-      autoComplete="off"
-      value={value}
-      onChange={setValue}
-      helpText={helpText}
-      error={error}
-      monospaced
-    />
+    <TextField label={label} name={name} type="password" autoComplete="off" value={value} onChange={setValue} helpText={helpText} error={error} monospaced />
   );
 }
 
@@ -184,8 +175,8 @@ export default function StripeSettings() {
         {!stripeSourceEnabled && (
           <Layout.Section>
             <Banner tone="warning" title="Stripe recovery is turned off on this deployment">
-              This Reclaim deployment runs with STRIPE_SOURCE_ENABLED=false (as listed on the Shopify App Store, which does not allow apps
-              that send buyers to a checkout other than Shopify&apos;s). Stripe events are refused and no Stripe cart is emailed.
+              This Reclaim deployment runs with STRIPE_SOURCE_ENABLED=false (as listed on the Shopify App Store, which does not allow apps that send buyers to a
+              checkout other than Shopify&apos;s). Stripe events are refused and no Stripe cart is emailed.
             </Banner>
           </Layout.Section>
         )}
@@ -206,13 +197,14 @@ export default function StripeSettings() {
               <Text as="h2" variant="headingMd">
                 1. Add an endpoint in Stripe
               </Text>
-              <Text as="p">
-                In Stripe, open Developers → Webhooks → Add endpoint, and enter this endpoint URL:
-              </Text>
+              <Text as="p">In Stripe, open Developers → Webhooks → Add endpoint, and enter this endpoint URL:</Text>
               <TextField label="Endpoint URL" value={endpointUrl} readOnly autoComplete="off" monospaced onChange={() => {}} />
               <Text as="p">
                 Under API version, choose <InlineCode>{apiVersion}</InlineCode> (the version Reclaim reads), and under payload style choose{" "}
-                <Text as="span" fontWeight="semibold">Snapshot</Text>: thin payloads carry no session, so Reclaim acknowledges them and ignores them.
+                <Text as="span" fontWeight="semibold">
+                  Snapshot
+                </Text>
+                : thin payloads carry no session, so Reclaim acknowledges them and ignores them.
               </Text>
               <Text as="p">{`Select these ${eventTypes.length} events (Reclaim ignores any other):`}</Text>
               <List>
@@ -263,7 +255,9 @@ export default function StripeSettings() {
                   {connection.lastEventAt ? (
                     <Text as="p">{`Last event received ${utc(connection.lastEventAt)}.`}</Text>
                   ) : (
-                    <Text as="p" tone="subdued">No event received yet. In Stripe, use “Send test event” on the endpoint to check.</Text>
+                    <Text as="p" tone="subdued">
+                      No event received yet. In Stripe, use “Send test event” on the endpoint to check.
+                    </Text>
                   )}
                   {connection.previousSecretExpiresAt && (
                     <Banner tone="info">
@@ -316,9 +310,8 @@ export default function StripeSettings() {
                   )}
                 </InlineStack>
                 <Text as="p">
-                  Stripe does not put a session's items in its webhooks. With a restricted key, Reclaim fetches them for each abandoned
-                  session; without one, recoveries have no line items and say why. In Stripe, create the restricted key with these
-                  permissions (everything else None):
+                  Stripe does not put a session's items in its webhooks. With a restricted key, Reclaim fetches them for each abandoned session; without one,
+                  recoveries have no line items and say why. In Stripe, create the restricted key with these permissions (everything else None):
                 </Text>
                 <List>
                   {keyPermissions.map((p) => (
@@ -398,8 +391,8 @@ export default function StripeSettings() {
                       </label>
                     </InlineStack>
                     <label>
-                      <input type="checkbox" name="connectPlatform" defaultChecked={connection.connectPlatform} /> This endpoint is a Connect
-                      platform&apos;s (&quot;Events on Connected accounts&quot;): accept events from connected accounts
+                      <input type="checkbox" name="connectPlatform" defaultChecked={connection.connectPlatform} /> This endpoint is a Connect platform&apos;s
+                      (&quot;Events on Connected accounts&quot;): accept events from connected accounts
                     </label>
                     <Button submit loading={busy}>
                       Save mode
@@ -420,41 +413,48 @@ export default function StripeSettings() {
               <Text as="p">Set these when your site creates Checkout Sessions:</Text>
               <List type="number">
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">Sessions stay open 24 hours.</Text> Stripe reports an abandoned session only when it
-                  expires, so by default your first reminder goes out a day late. Set <InlineCode>expires_at</InlineCode> to as little as 30
-                  minutes after creation (the minimum; 24 hours is the default and the maximum).
+                  <Text as="span" fontWeight="semibold">
+                    Sessions stay open 24 hours.
+                  </Text>{" "}
+                  Stripe reports an abandoned session only when it expires, so by default your first reminder goes out a day late. Set{" "}
+                  <InlineCode>expires_at</InlineCode> to as little as 30 minutes after creation (the minimum; 24 hours is the default and the maximum).
                 </List.Item>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">No recovery link unless you ask for one.</Text> Without{" "}
-                  <InlineCode>after_expiration.recovery.enabled</InlineCode> = <InlineCode>true</InlineCode>, an expired session has no link to
-                  bring the buyer back, and Reclaim records it as not contactable. Add{" "}
-                  <InlineCode>after_expiration.recovery.allow_promotion_codes</InlineCode> = <InlineCode>true</InlineCode> if your reminders
-                  offer a discount code.
+                  <Text as="span" fontWeight="semibold">
+                    No recovery link unless you ask for one.
+                  </Text>{" "}
+                  Without <InlineCode>after_expiration.recovery.enabled</InlineCode> = <InlineCode>true</InlineCode>, an expired session has no link to bring
+                  the buyer back, and Reclaim records it as not contactable. Add <InlineCode>after_expiration.recovery.allow_promotion_codes</InlineCode> ={" "}
+                  <InlineCode>true</InlineCode> if your reminders offer a discount code.
                 </List.Item>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">No email or consent without consent collection.</Text> For a guest, Stripe shares the
-                  email only if the buyer agreed to promotional emails. Set <InlineCode>consent_collection.promotions</InlineCode> ={" "}
-                  <InlineCode>auto</InlineCode> (Stripe offers it to US merchants and customers only). If you collect consent before checkout
-                  (any country), pass the email as <InlineCode>customer_email</InlineCode> and the consent as session metadata:{" "}
-                  <InlineCode>reclaim_marketing_consent</InlineCode> = <InlineCode>opt_in</InlineCode> (or <InlineCode>opt_out</InlineCode>) and{" "}
-                  <InlineCode>reclaim_consent_collected_at</InlineCode> = when the buyer gave it (ISO 8601 such as{" "}
-                  <InlineCode>2026-11-02T09:30:00Z</InlineCode>, or Unix seconds). Reclaim keeps both as the consent evidence and honours it
-                  under the explicit policy; without a time no later than the session&apos;s creation it is ignored. Stripe&apos;s own
-                  consent answer, when there is one, wins.
+                  <Text as="span" fontWeight="semibold">
+                    No email or consent without consent collection.
+                  </Text>{" "}
+                  For a guest, Stripe shares the email only if the buyer agreed to promotional emails. Set{" "}
+                  <InlineCode>consent_collection.promotions</InlineCode> = <InlineCode>auto</InlineCode> (Stripe offers it to US merchants and customers only).
+                  If you collect consent before checkout (any country), pass the email as <InlineCode>customer_email</InlineCode> and the consent as session
+                  metadata: <InlineCode>reclaim_marketing_consent</InlineCode> = <InlineCode>opt_in</InlineCode> (or <InlineCode>opt_out</InlineCode>) and{" "}
+                  <InlineCode>reclaim_consent_collected_at</InlineCode> = when the buyer gave it (ISO 8601 such as <InlineCode>2026-11-02T09:30:00Z</InlineCode>
+                  , or Unix seconds). Reclaim keeps both as the consent evidence and honours it under the explicit policy; without a time no later than the
+                  session&apos;s creation it is ignored. Stripe&apos;s own consent answer, when there is one, wins.
                 </List.Item>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">Payment Links have no recovery setting.</Text> Stripe gives no recovery link for a
-                  session started from a Payment Link. Reclaim sends the buyer back to the Payment Link itself, with their email prefilled (
-                  <InlineCode>prefilled_email</InlineCode>); it reads the link&apos;s address with your restricted key, so the key needs
-                  Payment Links: Read. Without it, or once the link is deactivated, those carts are recorded as having no recovery link, with
-                  the reason.
+                  <Text as="span" fontWeight="semibold">
+                    Payment Links have no recovery setting.
+                  </Text>{" "}
+                  Stripe gives no recovery link for a session started from a Payment Link. Reclaim sends the buyer back to the Payment Link itself, with their
+                  email prefilled (<InlineCode>prefilled_email</InlineCode>); it reads the link&apos;s address with your restricted key, so the key needs
+                  Payment Links: Read. Without it, or once the link is deactivated, those carts are recorded as having no recovery link, with the reason.
                 </List.Item>
                 <List.Item>
-                  <Text as="span" fontWeight="semibold">One customer, one set of reminders.</Text> Reclaim joins a session to the same
-                  customer as their Shopify checkouts by email address. A <InlineCode>client_reference_id</InlineCode> (for example{" "}
-                  <InlineCode>shopify_customer_7012345678901</InlineCode>) is kept with the recovery as a reference only: anyone can add one
-                  to a Payment Link&apos;s address, so it never changes which Shopify customer a buyer is. On a Payment Link, only letters,
-                  digits, - and _ (up to 200) are kept; Stripe silently drops anything else.
+                  <Text as="span" fontWeight="semibold">
+                    One customer, one set of reminders.
+                  </Text>{" "}
+                  Reclaim joins a session to the same customer as their Shopify checkouts by email address. A <InlineCode>client_reference_id</InlineCode> (for
+                  example <InlineCode>shopify_customer_7012345678901</InlineCode>) is kept with the recovery as a reference only: anyone can add one to a
+                  Payment Link&apos;s address, so it never changes which Shopify customer a buyer is. On a Payment Link, only letters, digits, - and _ (up to
+                  200) are kept; Stripe silently drops anything else.
                 </List.Item>
               </List>
               <Box background="bg-surface-secondary" padding="300" borderRadius="200">
@@ -494,15 +494,16 @@ export default function StripeSettings() {
                 <Form method="post" onSubmit={() => setConfirmDisconnect(false)}>
                   <BlockStack gap="300">
                     <Text as="p">
-                      Stripe&apos;s events are refused from then on: sessions that expire are no longer recovered, and purchases made through
-                      recovery links already sent are no longer credited. Recoveries already made stay. Connecting again needs the signing
-                      secret of a Stripe endpoint.
+                      Stripe&apos;s events are refused from then on: sessions that expire are no longer recovered, and purchases made through recovery links
+                      already sent are no longer credited. Recoveries already made stay. Connecting again needs the signing secret of a Stripe endpoint.
                     </Text>
                     <input type="hidden" name="intent" value="disconnect" />
                     <input type="hidden" name="connectionId" value={connection.id} />
                     <InlineStack gap="200" align="end">
                       <Button onClick={() => setConfirmDisconnect(false)}>Keep Stripe connected</Button>
-                      <Button submit variant="primary" tone="critical">Disconnect Stripe</Button>
+                      <Button submit variant="primary" tone="critical">
+                        Disconnect Stripe
+                      </Button>
                     </InlineStack>
                   </BlockStack>
                 </Form>

@@ -15,5 +15,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     return new Response(null, { status: 302, headers: { Location: result.location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" } });
   }
   const body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Link unavailable</title></head><body style="font-family:system-ui,sans-serif;max-width:520px;margin:4rem auto;padding:0 1rem;line-height:1.5"><h1 style="font-size:1.4rem">Link unavailable</h1><p>${escapeHtml(result.message)}</p></body></html>`;
-  return new Response(body, { status: result.status, headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "X-Robots-Tag": "noindex" } });
+  return new Response(body, {
+    status: result.status,
+    headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "X-Robots-Tag": "noindex" },
+  });
 };

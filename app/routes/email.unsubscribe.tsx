@@ -36,7 +36,9 @@ export default function Unsubscribe() {
   const acted = useActionData<typeof action>() as UnsubscribeView | undefined;
   const view = acted ?? loaded;
   return (
-    <main style={{ fontFamily: "system-ui, -apple-system, sans-serif", maxWidth: 520, margin: "4rem auto", padding: "0 1rem", lineHeight: 1.55, color: "#111827" }}>
+    <main
+      style={{ fontFamily: "system-ui, -apple-system, sans-serif", maxWidth: 520, margin: "4rem auto", padding: "0 1rem", lineHeight: 1.55, color: "#111827" }}
+    >
       {view.state === "invalid" ? (
         <>
           <h1 style={{ fontSize: "1.4rem" }}>This unsubscribe link is not valid</h1>
@@ -54,7 +56,10 @@ export default function Unsubscribe() {
             {view.maskedEmail} will no longer receive reminder emails about unfinished checkouts from {view.shopName}.
           </p>
           <Form method="post">
-            <button type="submit" style={{ font: "inherit", padding: "0.6rem 1.2rem", borderRadius: 8, border: 0, background: "#111827", color: "#fff", cursor: "pointer" }}>
+            <button
+              type="submit"
+              style={{ font: "inherit", padding: "0.6rem 1.2rem", borderRadius: 8, border: 0, background: "#111827", color: "#fff", cursor: "pointer" }}
+            >
               Unsubscribe
             </button>
           </Form>
@@ -78,8 +83,8 @@ function Scope({ view }: { view: Extract<UnsubscribeView, { shopName: string }> 
     <p style={{ color: "#4b5563" }}>Your email marketing preference is also updated to "unsubscribed" with {view.shopName}.</p>
   ) : (
     <p style={{ color: "#4b5563" }}>
-      This applies to the cart reminders {view.shopName} sends through Reclaim. It does not change other email subscriptions you may have
-      with {view.shopName}; to change those, use the unsubscribe link in those emails.
+      This applies to the cart reminders {view.shopName} sends through Reclaim. It does not change other email subscriptions you may have with {view.shopName};
+      to change those, use the unsubscribe link in those emails.
     </p>
   );
 }

@@ -15,7 +15,11 @@ export const openToken = <T extends string | null | undefined>(token: T, session
 const open: Change = (token, sessionId, column) => openToken(token, sessionId, column);
 
 const withTokens = (session: Session, change: Change) =>
-  new Session({ ...session.toObject(), accessToken: change(session.accessToken, session.id, "accessToken"), refreshToken: change(session.refreshToken, session.id, "refreshToken") });
+  new Session({
+    ...session.toObject(),
+    accessToken: change(session.accessToken, session.id, "accessToken"),
+    refreshToken: change(session.refreshToken, session.id, "refreshToken"),
+  });
 
 /**
  * Shopify's Prisma session storage, with the access and refresh tokens encrypted at rest under ENCRYPTION_KEYS (the

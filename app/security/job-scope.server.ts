@@ -5,11 +5,7 @@ import { PermanentJobError } from "../jobs/engine.server";
  * a row of another shop fails at once, before it changes anything, with the reason kept on the job. The owner is looked
  * up only for jobs that carry a shop (sweeps across shops have none).
  */
-export async function refuseOtherShopsRow(
-  job: { shopId: string | null },
-  ownerShopId: () => Promise<string | null | undefined>,
-  what: string,
-): Promise<void> {
+export async function refuseOtherShopsRow(job: { shopId: string | null }, ownerShopId: () => Promise<string | null | undefined>, what: string): Promise<void> {
   if (!job.shopId) return;
   const owner = await ownerShopId();
   if (owner && owner !== job.shopId) throw new PermanentJobError(`${what} belongs to another shop than this job's (${job.shopId})`);

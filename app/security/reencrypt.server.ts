@@ -26,7 +26,12 @@ export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promis
   const next = (value: string | null, place: SecretPlace) =>
     value && isEncrypted(value) && needsReencryption(value, ring) ? encryptSecret(decryptSecret(value, place, ring), place, ring) : value;
 
-  async function each(model: keyof typeof ENCRYPTED_COLUMNS, ids: () => Promise<string[]>, read: (id: string) => Promise<Row | null>, write: (id: string, expected: Row, data: Row) => Promise<number>) {
+  async function each(
+    model: keyof typeof ENCRYPTED_COLUMNS,
+    ids: () => Promise<string[]>,
+    read: (id: string) => Promise<Row | null>,
+    write: (id: string, expected: Row, data: Row) => Promise<number>,
+  ) {
     const columns = ENCRYPTED_COLUMNS[model];
     for (const id of await ids()) {
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -56,7 +61,11 @@ export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promis
             previousWebhookSecretEncrypted: expected.previousWebhookSecretEncrypted,
             apiKeyEncrypted: expected.apiKeyEncrypted,
           },
-          data: { webhookSecretEncrypted: data.webhookSecretEncrypted!, previousWebhookSecretEncrypted: data.previousWebhookSecretEncrypted, apiKeyEncrypted: data.apiKeyEncrypted },
+          data: {
+            webhookSecretEncrypted: data.webhookSecretEncrypted!,
+            previousWebhookSecretEncrypted: data.previousWebhookSecretEncrypted,
+            apiKeyEncrypted: data.apiKeyEncrypted,
+          },
         })
       ).count,
   );
@@ -65,7 +74,12 @@ export async function reencryptSecrets(db: PrismaClient, ring?: KeyRing): Promis
     async () => (await db.shop.findMany({ where: { smtpPasswordEncrypted: { not: null } }, select: { id: true } })).map((r) => r.id),
     (id) => db.shop.findUnique({ where: { id }, select: { id: true, smtpPasswordEncrypted: true } }) as Promise<Row | null>,
     async (id, expected, data) =>
-      (await db.shop.updateMany({ where: { id, smtpPasswordEncrypted: expected.smtpPasswordEncrypted }, data: { smtpPasswordEncrypted: data.smtpPasswordEncrypted } })).count,
+      (
+        await db.shop.updateMany({
+          where: { id, smtpPasswordEncrypted: expected.smtpPasswordEncrypted },
+          data: { smtpPasswordEncrypted: data.smtpPasswordEncrypted },
+        })
+      ).count,
   );
   await each(
     "Session",

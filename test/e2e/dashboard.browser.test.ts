@@ -70,11 +70,13 @@ describe("dashboard in Chromium", () => {
     await expect.poll(() => subject.isVisible()).toBe(true);
     await subject.fill("Still thinking it over, {{ customer.first_name | default: 'friend' }}?");
     await view.page.getByRole("button", { name: "Save email 1" }).click();
-    await expect.poll(() => view.page.getByText("Step saved.").isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => view.page.getByText("Email 1 saved.").isVisible(), { timeout: 10_000 }).toBe(true);
     await expect.poll(() => view.page.locator("iframe[title='Preview of email 1']").count(), { timeout: 10_000 }).toBe(1);
     await view.page.screenshot({ path: screenshotPath("campaign-editor"), fullPage: true });
     await view.goto(`/app/campaigns/${seeded.campaign.id}`);
-    await expect.poll(() => view.page.getByLabel("Subject").first().inputValue()).toBe("Still thinking it over, {{ customer.first_name | default: 'friend' }}?");
+    await expect
+      .poll(() => view.page.getByLabel("Subject").first().inputValue())
+      .toBe("Still thinking it over, {{ customer.first_name | default: 'friend' }}?");
     expect(view.consoleErrors).toEqual([]);
   });
 

@@ -53,7 +53,10 @@ async function overviewRows(page: Page): Promise<Record<string, string[]>> {
 /** The currency of the recovery an email was about. */
 async function currencyOfMessage(messageId: string | null): Promise<string | null> {
   if (!messageId) return null;
-  const row = await queryOne<{ currency: string }>(`SELECT r."currency" AS "currency" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."id" = $1`, [messageId]);
+  const row = await queryOne<{ currency: string }>(
+    `SELECT r."currency" AS "currency" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."id" = $1`,
+    [messageId],
+  );
   return row?.currency ?? null;
 }
 
@@ -145,7 +148,10 @@ describe("the demo in Chromium, as printed, with no interception", () => {
             const rows = page.locator("tbody tr", { has: page.locator(".badge", { hasText: source }) });
             for (const row of (await rows.all()).slice(0, 5)) {
               await row.locator("a").first().click();
-              const button = page.frameLocator('iframe[title="Email body"]').locator("a", { hasText: /Return to your cart|Complete your order/ }).first();
+              const button = page
+                .frameLocator('iframe[title="Email body"]')
+                .locator("a", { hasText: /Return to your cart|Complete your order/ })
+                .first();
               const href = await button.getAttribute("href", { timeout: 15_000 });
               messageId = /[?&]t=([^.&]+)/.exec(decodeURIComponent(href ?? ""))?.[1] ?? null;
               // The overview shows one currency at a time (the shop's, USD); a tenth of the demo's carts are in another.
@@ -175,7 +181,10 @@ describe("the demo in Chromium, as printed, with no interception", () => {
       // The purchase flows back: Stripe's checkout.session.completed with recovered_from, or Shopify's completedAt seen
       // by the next poll — a conversion credited to that email, by link.
       const conversion = () =>
-        queryOne<{ method: string; source: string }>(`SELECT v."method" AS "method", r."source" AS "source" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."id" = (SELECT "recoveryId" FROM "Message" WHERE "id" = $1)`, [messageId]);
+        queryOne<{ method: string; source: string }>(
+          `SELECT v."method" AS "method", r."source" AS "source" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."id" = (SELECT "recoveryId" FROM "Message" WHERE "id" = $1)`,
+          [messageId],
+        );
       await expect.poll(conversion, { timeout: 60_000, interval: 1000 }).toEqual({ method: "link", source: source.toLowerCase() });
 
       // And the merchant sees it on the overview.

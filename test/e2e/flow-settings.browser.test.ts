@@ -25,7 +25,14 @@ beforeAll(async () => {
   });
   failedId = (
     await db.flowTriggerDelivery.create({
-      data: { shopId: seeded.shop.id, conversionId: window!.id, status: "failed", attempts: 8, lastError: "Shopify Flow refused the trigger: Trigger is not enabled", payload: "{}" },
+      data: {
+        shopId: seeded.shop.id,
+        conversionId: window!.id,
+        status: "failed",
+        attempts: 8,
+        lastError: "Shopify Flow refused the trigger: Trigger is not enabled",
+        payload: "{}",
+      },
     })
   ).id;
   ({ server, browser, stop } = await startBrowserApp());

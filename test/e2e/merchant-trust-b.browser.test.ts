@@ -24,7 +24,13 @@ beforeAll(async () => {
   seeded = await seedShop(db, TEST_SHOP, { prefix: "alpha" });
   // A first name to search by, and a Stripe cart whose session id is all the source gives as a name.
   await db.recovery.update({ where: { id: seeded.shopifyRecoveries[1]!.id }, data: { firstName: "Philippa" } });
-  await db.recovery.update({ where: { id: seeded.stripeRecoveries[1]!.id }, data: { firstName: "Sam", lineItems: JSON.stringify([{ title: "Annual plan", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 6000, totalPriceMinor: 6000 }]) } });
+  await db.recovery.update({
+    where: { id: seeded.stripeRecoveries[1]!.id },
+    data: {
+      firstName: "Sam",
+      lineItems: JSON.stringify([{ title: "Annual plan", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 6000, totalPriceMinor: 6000 }]),
+    },
+  });
   sentMessageId = (await db.message.findFirstOrThrow({ where: { recoveryId: seeded.shopifyRecoveries[1]!.id, status: "sent" } })).id;
   const { connectStripe } = await import("~/models/stripe-connection.server");
   const connected = await connectStripe(db, seeded.shop.id, { webhookSecret: `whsec_${"b".repeat(32)}` });
@@ -33,13 +39,27 @@ beforeAll(async () => {
   await db.campaign.update({ where: { id: seeded.campaign.id }, data: { enabled: false } });
   await db.message.create({
     data: {
-      shopId: seeded.shop.id, recoveryId: seeded.shopifyRecoveries[0]!.id, campaignId: seeded.campaign.id, stepId: seeded.campaign.steps[2]!.id, position: 3,
-      status: "failed", scheduledFor: new Date(Date.now() - 3_600_000), lastError: "The mail server refused it: 550 sender not allowed",
+      shopId: seeded.shop.id,
+      recoveryId: seeded.shopifyRecoveries[0]!.id,
+      campaignId: seeded.campaign.id,
+      stepId: seeded.campaign.steps[2]!.id,
+      position: 3,
+      status: "failed",
+      scheduledFor: new Date(Date.now() - 3_600_000),
+      lastError: "The mail server refused it: 550 sender not allowed",
     },
   });
   complianceId = (
     await db.complianceRequest.create({
-      data: { shopId: seeded.shop.id, topic: "customers/data_request", inboundEventId: "alpha-inbound-dr", customerId: "7001", email: "alpha-buyer1@example.com", status: "done", export: JSON.stringify({ recoveries: [] }) },
+      data: {
+        shopId: seeded.shop.id,
+        topic: "customers/data_request",
+        inboundEventId: "alpha-inbound-dr",
+        customerId: "7001",
+        email: "alpha-buyer1@example.com",
+        status: "done",
+        export: JSON.stringify({ recoveries: [] }),
+      },
     })
   ).id;
   ({ server, browser, stop } = await startBrowserApp());
@@ -59,19 +79,20 @@ async function axeViolations(page: Page): Promise<string[]> {
 }
 
 describe("every admin page", () => {
-  const pages = () => [
-    ["/app", "Overview · Reclaim"],
-    ["/app/recoveries", "Recoveries · Reclaim"],
-    [`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}`, "#1001 · Recoveries · Reclaim"],
-    [`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}/emails/${sentMessageId}`, "Email 1 as sent · Reclaim"],
-    ["/app/campaigns", "Campaigns · Reclaim"],
-    [`/app/campaigns/${seeded.campaign.id}`, "Default · Campaigns · Reclaim"],
-    ["/app/settings", "Settings · Reclaim"],
-    ["/app/settings/stripe", "Stripe · Settings · Reclaim"],
-    ["/app/settings/pixel", "Checkout pixel · Settings · Reclaim"],
-    ["/app/settings/privacy", "Privacy · Settings · Reclaim"],
-    ["/app/settings/flow", "Shopify Flow · Settings · Reclaim"],
-  ] as const;
+  const pages = () =>
+    [
+      ["/app", "Overview · Reclaim"],
+      ["/app/recoveries", "Recoveries · Reclaim"],
+      [`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}`, "#1001 · Recoveries · Reclaim"],
+      [`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}/emails/${sentMessageId}`, "Email 1 as sent · Reclaim"],
+      ["/app/campaigns", "Campaigns · Reclaim"],
+      [`/app/campaigns/${seeded.campaign.id}`, "Default · Campaigns · Reclaim"],
+      ["/app/settings", "Settings · Reclaim"],
+      ["/app/settings/stripe", "Stripe · Settings · Reclaim"],
+      ["/app/settings/pixel", "Checkout pixel · Settings · Reclaim"],
+      ["/app/settings/privacy", "Privacy · Settings · Reclaim"],
+      ["/app/settings/flow", "Shopify Flow · Settings · Reclaim"],
+    ] as const;
 
   it("has its own document title and no serious or critical axe violation", async () => {
     expect(complianceId).toBeTruthy();
@@ -131,7 +152,11 @@ describe("recoveries list", () => {
     expect(await rows.first().locator(".Polaris-Badge").first().textContent()).toBe("Source: Shopify");
 
     const search = view.page.getByPlaceholder("Search by email, name, checkout or order number");
-    for (const [q, expected] of [["philippa", "#1001"], ["1002", "#1002"], ["buyer0@exa", "#1000"]] as const) {
+    for (const [q, expected] of [
+      ["philippa", "#1001"],
+      ["1002", "#1002"],
+      ["buyer0@exa", "#1000"],
+    ] as const) {
       await search.fill(q);
       await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
       await expect.poll(() => rows.first().innerText()).toContain(expected);
@@ -159,7 +184,17 @@ describe("one recovery", () => {
 
   it("a recovery that will never be emailed says why, shows no email as scheduled and offers no send button", async () => {
     const recovery = seeded.shopifyRecoveries[3]!; // consent unknown under the explicit policy
-    await db.message.create({ data: { shopId: seeded.shop.id, recoveryId: recovery.id, campaignId: seeded.campaign.id, stepId: seeded.campaign.steps[1]!.id, position: 2, status: "scheduled", scheduledFor: new Date(Date.now() + 3_600_000) } });
+    await db.message.create({
+      data: {
+        shopId: seeded.shop.id,
+        recoveryId: recovery.id,
+        campaignId: seeded.campaign.id,
+        stepId: seeded.campaign.steps[1]!.id,
+        position: 2,
+        status: "scheduled",
+        scheduledFor: new Date(Date.now() + 3_600_000),
+      },
+    });
     const view = await openEmbedded(browser, server.url);
     await view.goto(`/app/recoveries/${recovery.id}`);
     await expect.poll(() => view.page.getByText("Won't be emailed: the buyer has not agreed to marketing emails").first().isVisible()).toBe(true);

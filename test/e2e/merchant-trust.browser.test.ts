@@ -25,13 +25,39 @@ beforeAll(async () => {
   // Its only email was skipped (frequency cap), so the campaign "touched" it without ever writing to the buyer: the old
   // Campaigns page counted this purchase and the list showed it as recovered.
   const never = seeded.stripeRecoveries[1]!;
-  await db.message.create({ data: { shopId: seeded.shop.id, recoveryId: never.id, campaignId: seeded.campaign.id, stepId: seeded.campaign.steps.find((s) => s.position === 1)!.id, position: 1, status: "skipped", skipReason: "frequency_cap", scheduledFor: new Date(Date.now() - 5 * 3_600_000) } });
-  await db.conversion.create({ data: { shopId: seeded.shop.id, recoveryId: never.id, messageId: null, method: "link", matchedBy: "recovered_from", source: "stripe", externalId: "cs_paid_no_email", amountMinor: 777_700, currency: "USD", convertedAt: new Date(Date.now() - 3_600_000) } });
+  await db.message.create({
+    data: {
+      shopId: seeded.shop.id,
+      recoveryId: never.id,
+      campaignId: seeded.campaign.id,
+      stepId: seeded.campaign.steps.find((s) => s.position === 1)!.id,
+      position: 1,
+      status: "skipped",
+      skipReason: "frequency_cap",
+      scheduledFor: new Date(Date.now() - 5 * 3_600_000),
+    },
+  });
+  await db.conversion.create({
+    data: {
+      shopId: seeded.shop.id,
+      recoveryId: never.id,
+      messageId: null,
+      method: "link",
+      matchedBy: "recovered_from",
+      source: "stripe",
+      externalId: "cs_paid_no_email",
+      amountMinor: 777_700,
+      currency: "USD",
+      convertedAt: new Date(Date.now() - 3_600_000),
+    },
+  });
   await db.recovery.update({ where: { id: never.id }, data: { status: "purchased", completedAt: new Date() } });
   // Email 1 shows its incentive, so the preview proves which discount it uses.
   await db.campaignStep.update({
     where: { campaignId_position: { campaignId: seeded.campaign.id, position: 1 } },
-    data: { bodyTemplate: `<p>Hi</p>{% if incentive %}<p id="incentive">{{ incentive.description }} off with {{ incentive.code }}</p>{% endif %}<a href="{{ recovery_url }}">Finish</a>` },
+    data: {
+      bodyTemplate: `<p>Hi</p>{% if incentive %}<p id="incentive">{{ incentive.description }} off with {{ incentive.code }}</p>{% endif %}<a href="{{ recovery_url }}">Finish</a>`,
+    },
   });
   sink = await startSmtpSink();
   ({ server, browser, stop } = await startBrowserApp());
@@ -58,7 +84,9 @@ describe("numbers a merchant can trust, in Chromium", () => {
 
     for (const width of [1440, 1024]) {
       await view.page.setViewportSize({ width, height: 900 });
-      const clipped = await view.page.locator("[data-stat] p").evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
+      const clipped = await view.page
+        .locator("[data-stat] p")
+        .evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
       expect(clipped, `clipped at ${width} px`).toEqual([]);
       await view.page.screenshot({ path: screenshotPath(`overview-${width}`), fullPage: true });
     }
@@ -81,7 +109,16 @@ describe("numbers a merchant can trust, in Chromium", () => {
     await panel.getByLabel("Code expires after (days)").fill("7");
     // Before saving, the preview already follows the step's own discount.
     const preview = view.page.frameLocator('iframe[title="Preview of email 1"]');
-    await expect.poll(() => preview.locator("#incentive").textContent().catch(() => ""), { timeout: 10_000 }).toContain("$5.00 off");
+    await expect
+      .poll(
+        () =>
+          preview
+            .locator("#incentive")
+            .textContent()
+            .catch(() => ""),
+        { timeout: 10_000 },
+      )
+      .toContain("$5.00 off");
     await panel.getByRole("button", { name: "Save email 1" }).click();
     await expect.poll(() => panel.getByText("Email 1 saved.").isVisible(), { timeout: 10_000 }).toBe(true);
     const step = await db.campaignStep.findUniqueOrThrow({ where: { campaignId_position: { campaignId: seeded.campaign.id, position: 1 } } });
@@ -89,13 +126,25 @@ describe("numbers a merchant can trust, in Chromium", () => {
 
     await view.goto(`/app/campaigns/${seeded.campaign.id}`);
     await expect.poll(() => panel.getByLabel("Amount off (USD)").inputValue()).toBe("5.00");
-    await expect.poll(() => preview.locator("#incentive").textContent().catch(() => ""), { timeout: 10_000 }).toContain("$5.00 off");
+    await expect
+      .poll(
+        () =>
+          preview
+            .locator("#incentive")
+            .textContent()
+            .catch(() => ""),
+        { timeout: 10_000 },
+      )
+      .toContain("$5.00 off");
     await view.page.screenshot({ path: screenshotPath("campaign-editor"), fullPage: true });
     expect(view.consoleErrors).toEqual([]);
   });
 
   it("Send test email uses the settings on screen, unsaved: the sink gets it, and a bogus port on screen fails in words", async () => {
-    await db.shop.update({ where: { id: seeded.shop.id }, data: { emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: 9, senderEmail: "shop@trust.example", postalAddress: "1 Main St" } });
+    await db.shop.update({
+      where: { id: seeded.shop.id },
+      data: { emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: 9, senderEmail: "shop@trust.example", postalAddress: "1 Main St" },
+    });
     const view = await openEmbedded(browser, server.url);
     await view.goto("/app/settings");
     await expect.poll(() => view.page.getByLabel("SMTP port").isVisible()).toBe(true);
@@ -116,7 +165,11 @@ describe("numbers a merchant can trust, in Chromium", () => {
 
     await view.page.getByLabel("SMTP port").fill("2");
     await view.page.getByRole("button", { name: "Send test email" }).click();
-    await expect.poll(() => view.page.getByText("Could not connect to 127.0.0.1 on port 2: connection refused. Check the host and port").first().isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect
+      .poll(() => view.page.getByText("Could not connect to 127.0.0.1 on port 2: connection refused. Check the host and port").first().isVisible(), {
+        timeout: 15_000,
+      })
+      .toBe(true);
     expect(sink.received).toHaveLength(1);
     // "Log only" is not offered to a merchant (the server runs as production).
     expect(await view.page.getByLabel("Transport").locator("option").allTextContents()).toEqual(["SMTP"]);

@@ -38,7 +38,11 @@ describe("Settings → Privacy: Mirror unsubscribes to Shopify, in Chromium", ()
     // App Bridge's Scopes API, as the real one answers when the merchant declines the permission dialog.
     await view.page.evaluate(() => {
       window.__scopeCalls = [];
-      const detail = { granted: ["read_orders", "read_customers", "write_discounts"], required: ["read_orders", "read_customers", "write_discounts"], optional: ["write_customers"] };
+      const detail = {
+        granted: ["read_orders", "read_customers", "write_discounts"],
+        required: ["read_orders", "read_customers", "write_discounts"],
+        optional: ["write_customers"],
+      };
       Object.assign(window.shopify, {
         scopes: {
           query: async () => detail,

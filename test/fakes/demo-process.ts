@@ -68,12 +68,18 @@ export function spawnDemo(args: string[], env: NodeJS.ProcessEnv = demoEnv()): {
 export async function startDemo(o: { dataDir: string; buildDir: string; args?: string[]; timeoutMs?: number }): Promise<DemoProcess> {
   const { child, output, exited } = spawnDemo([
     "--enable-demo",
-    "--port", "0",
-    "--app-port", "0",
-    "--smtp-port", "0",
-    "--db-port", "0",
-    "--data-dir", o.dataDir,
-    "--build-dir", o.buildDir,
+    "--port",
+    "0",
+    "--app-port",
+    "0",
+    "--smtp-port",
+    "0",
+    "--db-port",
+    "0",
+    "--data-dir",
+    o.dataDir,
+    "--build-dir",
+    o.buildDir,
     ...(o.args ?? []),
   ]);
   const url = await new Promise<string>((resolve, reject) => {

@@ -8,7 +8,9 @@
   var params = new URLSearchParams(location.search);
   window.shopify = {
     config: { apiKey: script && script.dataset.apiKey, shop: params.get("shop"), host: params.get("host") },
-    idToken: function () { return window.__reclaimTestToken(); },
+    idToken: function () {
+      return window.__reclaimTestToken();
+    },
     toast: { show: function () {} },
     loading: function () {},
   };

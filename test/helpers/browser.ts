@@ -21,7 +21,8 @@ export interface ChromiumBuild {
 export function resolveChromium(environment: NodeJS.ProcessEnv = process.env): ChromiumBuild {
   const configured = environment.CHROMIUM_PATH?.trim();
   if (configured) {
-    if (!existsSync(configured)) throw new Error(`CHROMIUM_PATH is ${configured}, which does not exist: unset it to use the Chromium from npm (@sparticuz/chromium)`);
+    if (!existsSync(configured))
+      throw new Error(`CHROMIUM_PATH is ${configured}, which does not exist: unset it to use the Chromium from npm (@sparticuz/chromium)`);
     return { executablePath: configured, source: "CHROMIUM_PATH", env: {} };
   }
   const dir = unpackNpmChromium();
@@ -43,7 +44,11 @@ function unpackNpmChromium(): string {
   mkdirSync(staging, { recursive: true });
   try {
     const script = `const { default: c } = await import("@sparticuz/chromium"); process.stdout.write(await c.executablePath());`;
-    const binary = execFileSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, TMPDIR: staging }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const binary = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, TMPDIR: staging },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     if (binary !== path.join(staging, "chromium")) throw new Error(`@sparticuz/chromium unpacked to ${binary}, not into ${staging}`);
     // The package's fonts.conf names /tmp/fonts; ours names the unpacked fonts, after the system's when it has any.
     writeFileSync(
@@ -117,7 +122,11 @@ export async function startBrowserApp() {
  * Starts the production server as `npm start` does: the compiled server/index.ts (`<buildDir>/node/server/index.js`)
  * under plain `node`, no tsx, on a random loopback port.
  */
-export async function startServer(options: { buildDir: string; databaseUrl: string; env?: Record<string, string> }): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
+export async function startServer(options: {
+  buildDir: string;
+  databaseUrl: string;
+  env?: Record<string, string>;
+}): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [path.join(options.buildDir, "node/server/index.js")], {
     env: {
       ...withoutLoaders(process.env),
@@ -147,7 +156,11 @@ export async function startServer(options: { buildDir: string; databaseUrl: stri
   return {
     url,
     process: child,
-    stop: () => new Promise((resolve) => { child.once("exit", () => resolve()); child.kill("SIGTERM"); }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
   };
 }
 
@@ -171,7 +184,16 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: build.executablePath,
     env: { ...process.env, ...build.env },
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
@@ -194,7 +216,9 @@ export async function openEmbedded(browser: Browser, baseUrl: string, shop = TES
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, userAgent });
   const page = await context.newPage();
   const consoleErrors: string[] = [];
-  page.on("console", (message) => { if (message.type() === "error") consoleErrors.push(message.text()); });
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
   await page.exposeFunction("__reclaimTestToken", () => signSessionToken({ shop }));
   await context.route("**/*", (route) => {

@@ -10,7 +10,9 @@ export async function cloneDueRecoveries(db: PrismaClient, templateRecoveryId: s
     `INSERT INTO "Contact" ("id", "shopId", "email", "firstName", "createdAt", "updatedAt")
      SELECT $2 || '-c' || i, r."shopId", $2 || '-' || i || '@example.com', r."firstName", now(), now()
      FROM "Recovery" r, generate_series(1, $3) AS n(i) WHERE r."id" = $1`,
-    templateRecoveryId, prefix, count,
+    templateRecoveryId,
+    prefix,
+    count,
   );
   await db.$executeRawUnsafe(
     `INSERT INTO "Recovery" ("id", "shopId", "source", "externalId", "checkoutToken", "name", "contactId", "email", "firstName", "consent",
@@ -20,12 +22,17 @@ export async function cloneDueRecoveries(db: PrismaClient, templateRecoveryId: s
        r."firstName", r."consent", r."consentEvidence", r."lineItems", r."totalMinor", r."currency", r."locale", r."discountCodes",
        r."recoveryUrl", r."sourceMetadata", r."abandonedAt", r."sourceUpdatedAt", r."status", now(), now()
      FROM "Recovery" r, generate_series(1, $3) AS n(i) WHERE r."id" = $1`,
-    templateRecoveryId, prefix, count,
+    templateRecoveryId,
+    prefix,
+    count,
   );
   await db.$executeRawUnsafe(
     `INSERT INTO "Message" ("id", "shopId", "recoveryId", "campaignId", "stepId", "position", "status", "scheduledFor", "toEmail", "attempts", "createdAt", "updatedAt")
      SELECT $2 || '-m' || i, m."shopId", $2 || '-r' || i, m."campaignId", m."stepId", m."position", 'scheduled', $4, $2 || '-' || i || '@example.com', 0, now(), now()
      FROM "Message" m, generate_series(1, $3) AS n(i) WHERE m."recoveryId" = $1 AND m."position" = 1`,
-    templateRecoveryId, prefix, count, dueAt,
+    templateRecoveryId,
+    prefix,
+    count,
+    dueAt,
   );
 }

@@ -5,7 +5,17 @@
  * (waiting, or waiting for a retry), `running` (locked), `failed` (no attempt left, error kept). Finished jobs are gone.
  */
 import type { PrismaClient } from "@prisma/client";
-import { drainJobs, queuePool, startWorker, systemClock, unlockStaleJobs, type Clock, type EngineOptions, type JobDefinition, type JobWorker } from "~/jobs/engine.server";
+import {
+  drainJobs,
+  queuePool,
+  startWorker,
+  systemClock,
+  unlockStaleJobs,
+  type Clock,
+  type EngineOptions,
+  type JobDefinition,
+  type JobWorker,
+} from "~/jobs/engine.server";
 import { JOBS_WITH_PAYLOAD, QUEUE_SCHEMA, shopOfQueue } from "~/jobs/queue.server";
 
 export { defaultBackoffMs, defineJob, PermanentJobError, type Clock } from "~/jobs/engine.server";

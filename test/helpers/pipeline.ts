@@ -108,7 +108,14 @@ export function shopifyCheckout(at: Date, overrides: Partial<CheckoutObserved> =
     shopifyCustomerId: `gid://shopify/Customer/${7000 + n}`,
     consent: { state: "opt_in", source: "shopify.checkout.buyer_accepts_marketing", detail: { buyer_accepts_marketing: true } },
     lineItems: [
-      { title: "Linen shirt", variantTitle: "Sand / L", quantity: 1, imageUrl: "https://cdn.shopify.com/s/files/shirt.jpg", unitPriceMinor: 6450, totalPriceMinor: 6450 },
+      {
+        title: "Linen shirt",
+        variantTitle: "Sand / L",
+        quantity: 1,
+        imageUrl: "https://cdn.shopify.com/s/files/shirt.jpg",
+        unitPriceMinor: 6450,
+        totalPriceMinor: 6450,
+      },
       { title: "Canvas tote", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 1800, totalPriceMinor: 3600 },
     ],
     total: { amountMinor: 10050, currency: "USD" },
@@ -147,9 +154,25 @@ export function stripeSession(at: Date, overrides: Partial<CheckoutObserved> = {
 }
 
 export function stripePayment(email: string, at: Date, overrides: Partial<PurchaseObserved> = {}): PurchaseObserved {
-  return { kind: "purchase.observed", source: "stripe", externalId: `cs_test_paid_${next()}`, email, amount: { amountMinor: 5000, currency: "USD" }, occurredAt: at, ...overrides };
+  return {
+    kind: "purchase.observed",
+    source: "stripe",
+    externalId: `cs_test_paid_${next()}`,
+    email,
+    amount: { amountMinor: 5000, currency: "USD" },
+    occurredAt: at,
+    ...overrides,
+  };
 }
 
 export function shopifyOrder(email: string, at: Date, overrides: Partial<PurchaseObserved> = {}): PurchaseObserved {
-  return { kind: "purchase.observed", source: "shopify", externalId: `gid://shopify/Order/${500 + next()}`, email, amount: { amountMinor: 5000, currency: "USD" }, occurredAt: at, ...overrides };
+  return {
+    kind: "purchase.observed",
+    source: "shopify",
+    externalId: `gid://shopify/Order/${500 + next()}`,
+    email,
+    amount: { amountMinor: 5000, currency: "USD" },
+    occurredAt: at,
+    ...overrides,
+  };
 }

@@ -18,7 +18,11 @@ if (fakeAdmin) {
     const request = new Request(input, init);
     const target = new URL(request.url);
     const body = request.method === "GET" ? undefined : await request.arrayBuffer();
-    return fetch(`${fakeAdmin}/__shop/${encodeURIComponent(target.hostname)}${target.pathname}${target.search}`, { method: request.method, headers: request.headers, body });
+    return fetch(`${fakeAdmin}/__shop/${encodeURIComponent(target.hostname)}${target.pathname}${target.search}`, {
+      method: request.method,
+      headers: request.headers,
+      body,
+    });
   }) as typeof fetch);
 }
 

@@ -33,7 +33,9 @@ export function signSessionToken(overrides: SessionTokenOverrides = {}): string 
     sid: randomUUID(),
   };
   const unsigned = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
-  const signature = createHmac("sha256", overrides.secret ?? TEST_ENV.SHOPIFY_API_SECRET).update(unsigned).digest("base64url");
+  const signature = createHmac("sha256", overrides.secret ?? TEST_ENV.SHOPIFY_API_SECRET)
+    .update(unsigned)
+    .digest("base64url");
   return `${unsigned}.${signature}`;
 }
 
@@ -81,7 +83,11 @@ export interface WebhookOptions {
 /** A Shopify webhook delivery, signed like Shopify signs it: base64 HMAC-SHA256 of the raw body with the app secret. */
 export function shopifyWebhookRequest(uri: string, topic: string, body: unknown, options: WebhookOptions = {}): Request {
   const raw = typeof body === "string" ? body : JSON.stringify(body);
-  const hmac = options.hmac ?? createHmac("sha256", options.secret ?? TEST_ENV.SHOPIFY_API_SECRET).update(raw, "utf8").digest("base64");
+  const hmac =
+    options.hmac ??
+    createHmac("sha256", options.secret ?? TEST_ENV.SHOPIFY_API_SECRET)
+      .update(raw, "utf8")
+      .digest("base64");
   return new Request(new URL(uri, TEST_ENV.SHOPIFY_APP_URL), {
     method: "POST",
     body: raw,

@@ -129,5 +129,10 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
 /** Header value as a plain string (mailparser gives structured values for some headers). */
 export function header(mail: ReceivedMail, name: string): string | undefined {
   const line = mail.parsed.headerLines.find((h) => h.key === name.toLowerCase());
-  return line ? line.line.slice(line.line.indexOf(":") + 1).replace(/\r?\n\s+/g, " ").trim() : undefined;
+  return line
+    ? line.line
+        .slice(line.line.indexOf(":") + 1)
+        .replace(/\r?\n\s+/g, " ")
+        .trim()
+    : undefined;
 }

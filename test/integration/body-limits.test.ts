@@ -23,7 +23,9 @@ beforeAll(async () => {
   admin = await startAdminApp();
   const seeded = await seedShop(admin.db, TEST_SHOP);
   const shop = seeded.shop;
-  const compliance = await admin.db.complianceRequest.create({ data: { shopId: shop.id, topic: "customers/data_request", inboundEventId: "limits-dr", status: "done", export: "{}" } });
+  const compliance = await admin.db.complianceRequest.create({
+    data: { shopId: shop.id, topic: "customers/data_request", inboundEventId: "limits-dr", status: "done", export: "{}" },
+  });
   // A real id of the shop's own for each `$id` route, so each action gets as far as reading its body.
   ids = { "app.recoveries": seeded.shopifyRecoveries[0]!.id, "app.campaigns": seeded.campaign.id, "app.privacy.exports": compliance.id };
   await admin.db.shop.create({ data: { domain: OTHER_SHOP } });
@@ -59,7 +61,12 @@ function postTargets(): { routeId: string; url: string; headers: Record<string, 
     const segments: string[] = [];
     for (let r: (typeof routes)[string] | undefined = route; r; r = r.parentId ? routes[r.parentId] : undefined) if (r.path) segments.unshift(r.path);
     const owner = Object.entries(ids).find(([prefix]) => routeId.startsWith(`routes/${prefix}.`))?.[1];
-    const path = "/" + segments.join("/").replace(":connectionId", connectionId).replace(/:(\w+)/g, owner ?? "cm0000000000000000000000");
+    const path =
+      "/" +
+      segments
+        .join("/")
+        .replace(":connectionId", connectionId)
+        .replace(/:(\w+)/g, owner ?? "cm0000000000000000000000");
     const admin = routeId.startsWith("routes/app");
     targets.push({
       routeId,
@@ -68,7 +75,15 @@ function postTargets(): { routeId: string; url: string; headers: Record<string, 
         "content-type": routeId.startsWith("routes/webhooks") || routeId === "routes/pixel.events" ? "application/json" : "application/x-www-form-urlencoded",
         ...(admin ? { authorization: `Bearer ${signSessionToken()}` } : {}),
         // Shopify's headers, signed over nothing: the size check comes before the HMAC.
-        ...(routeId.startsWith("routes/webhooks.") && !routeId.includes("stripe") ? { "x-shopify-hmac-sha256": "AAAA", "x-shopify-topic": "orders/create", "x-shopify-shop-domain": TEST_SHOP, "x-shopify-webhook-id": "w1", "x-shopify-api-version": "2026-10" } : {}),
+        ...(routeId.startsWith("routes/webhooks.") && !routeId.includes("stripe")
+          ? {
+              "x-shopify-hmac-sha256": "AAAA",
+              "x-shopify-topic": "orders/create",
+              "x-shopify-shop-domain": TEST_SHOP,
+              "x-shopify-webhook-id": "w1",
+              "x-shopify-api-version": "2026-10",
+            }
+          : {}),
       },
     });
   }
@@ -78,7 +93,9 @@ function postTargets(): { routeId: string; url: string; headers: Record<string, 
 describe("over 1 MB", () => {
   it("finds the routes that take a body (so none is left out below)", () => {
     const ids = postTargets().map((t) => t.routeId);
-    expect(ids).toEqual(expect.arrayContaining(["routes/app.settings._index", "routes/webhooks.checkouts", "routes/webhooks.stripe.$connectionId", "routes/email.unsubscribe"]));
+    expect(ids).toEqual(
+      expect.arrayContaining(["routes/app.settings._index", "routes/webhooks.checkouts", "routes/webhooks.stripe.$connectionId", "routes/email.unsubscribe"]),
+    );
   });
 
   it.each([
@@ -88,7 +105,14 @@ describe("over 1 MB", () => {
     const before = { events: await admin.db.inboundEvent.count(), jobs: await jobTable(admin.db).count() };
     for (const target of postTargets()) {
       const { body: b, headers, duplex } = body(MB + 1, declared);
-      const response = await admin.app.handle(new Request(new URL(target.url, "https://reclaim.test"), { method: "POST", body: b, headers: { ...target.headers, ...headers }, ...(duplex ? { duplex } : {}) } as RequestInit));
+      const response = await admin.app.handle(
+        new Request(new URL(target.url, "https://reclaim.test"), {
+          method: "POST",
+          body: b,
+          headers: { ...target.headers, ...headers },
+          ...(duplex ? { duplex } : {}),
+        } as RequestInit),
+      );
       // The benchmark's verify-only endpoint is off outside the benchmark: 404 before it reads anything.
       expect(response.status, target.routeId).toBe(target.routeId.includes("stripe-verify-only") ? 404 : 413);
     }
@@ -117,7 +141,9 @@ describe("deeply nested JSON", () => {
 
   it("a signed Stripe event nested past 64 levels is refused with 400 and not stored", async () => {
     const before = await admin.db.inboundEvent.count();
-    const response = await admin.app.handle(stripeWebhookRequest(`/webhooks/stripe/${connectionId}`, null, { secret: SECRET, body: `{"id":"evt_1","object":"event","data":${deep(10_000)}}` }));
+    const response = await admin.app.handle(
+      stripeWebhookRequest(`/webhooks/stripe/${connectionId}`, null, { secret: SECRET, body: `{"id":"evt_1","object":"event","data":${deep(10_000)}}` }),
+    );
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(/nested deeper than 64/);
     expect(await admin.db.inboundEvent.count()).toBe(before);
@@ -128,8 +154,19 @@ describe("unreadable bodies", () => {
   it.each([
     ["a signed Shopify body that is not JSON", () => shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", "{not json")],
     ["a signed Shopify body that is JSON but not an object", () => shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", "[1,2,3]")],
-    ["a truncated multipart form", () => new Request("https://reclaim.test/app/settings?_data=routes%2Fapp.settings._index", { method: "POST", headers: { authorization: `Bearer ${signSessionToken()}`, "content-type": "multipart/form-data; boundary=xyz" }, body: "--xyz\r\nContent-Disposition: form-data; name=\"intent\"\r\n\r\npoli" })],
-    ["a form post with no body and no content type", () => new Request("https://reclaim.test/app?_data=routes%2Fapp._index", { method: "POST", headers: { authorization: `Bearer ${signSessionToken()}` } })],
+    [
+      "a truncated multipart form",
+      () =>
+        new Request("https://reclaim.test/app/settings?_data=routes%2Fapp.settings._index", {
+          method: "POST",
+          headers: { authorization: `Bearer ${signSessionToken()}`, "content-type": "multipart/form-data; boundary=xyz" },
+          body: '--xyz\r\nContent-Disposition: form-data; name="intent"\r\n\r\npoli',
+        }),
+    ],
+    [
+      "a form post with no body and no content type",
+      () => new Request("https://reclaim.test/app?_data=routes%2Fapp._index", { method: "POST", headers: { authorization: `Bearer ${signSessionToken()}` } }),
+    ],
   ])("%s gets 400, not 500", async (_what, request) => {
     expect((await admin.app.handle(request())).status).toBe(400);
   });

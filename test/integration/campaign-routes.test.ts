@@ -22,8 +22,15 @@ beforeAll(async () => {
 afterAll(() => admin?.close());
 
 const stepForm = (overrides: Record<string, string> = {}) => ({
-  intent: "save-step", stepId: steps[0]!.id, delayHours: "2", subject: "You left something, {{ customer.first_name | default: 'there' }}",
-  bodyTemplate: "<p>Your cart at {{ shop.name }} is waiting: <a href=\"{{ recovery_url }}\">finish</a></p>", incentiveType: "", incentiveValue: "", incentiveExpiresDays: "", ...overrides,
+  intent: "save-step",
+  stepId: steps[0]!.id,
+  delayHours: "2",
+  subject: "You left something, {{ customer.first_name | default: 'there' }}",
+  bodyTemplate: '<p>Your cart at {{ shop.name }} is waiting: <a href="{{ recovery_url }}">finish</a></p>',
+  incentiveType: "",
+  incentiveValue: "",
+  incentiveExpiresDays: "",
+  ...overrides,
 });
 
 describe("campaigns", () => {
@@ -51,12 +58,16 @@ describe("campaigns", () => {
   });
 
   it("takes a fixed-amount discount in the shop currency's units: 5 is 5.00 EUR, stored as 500", async () => {
-    const { status } = await post(stepForm({ stepId: steps[2]!.id, delayHours: "72", incentiveType: "fixed_amount", incentiveValue: "5", incentiveExpiresDays: "7" }));
+    const { status } = await post(
+      stepForm({ stepId: steps[2]!.id, delayHours: "72", incentiveType: "fixed_amount", incentiveValue: "5", incentiveExpiresDays: "7" }),
+    );
     expect(status).toBe(200);
     expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[2]!.id } })).toMatchObject({ incentiveType: "fixed_amount", incentiveValue: 500 });
     const { body } = await admin.data(`/app/campaigns/${campaignId}`, ROUTE);
     expect(body.campaign.steps[2].incentiveValue).toBe("5.00");
-    const bad = await post(stepForm({ stepId: steps[2]!.id, delayHours: "72", incentiveType: "fixed_amount", incentiveValue: "five", incentiveExpiresDays: "7" }));
+    const bad = await post(
+      stepForm({ stepId: steps[2]!.id, delayHours: "72", incentiveType: "fixed_amount", incentiveValue: "five", incentiveExpiresDays: "7" }),
+    );
     expect(bad.body.fieldErrors).toEqual({ incentiveValue: "Amount must be an amount in EUR, like 5 or 5.50" });
   });
 
@@ -64,7 +75,10 @@ describe("campaigns", () => {
     const { status, body } = await post(stepForm());
     expect(status).toBe(200);
     expect(body.message).toBe("Email 1 saved.");
-    expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).toMatchObject({ delayMinutes: 120, subject: expect.stringContaining("You left something") });
+    expect(await db.campaignStep.findUniqueOrThrow({ where: { id: steps[0]!.id } })).toMatchObject({
+      delayMinutes: 120,
+      subject: expect.stringContaining("You left something"),
+    });
   });
 
   it("reports a broken template with line and column and saves nothing", async () => {
@@ -113,7 +127,12 @@ describe("campaigns", () => {
 
   it("saves the campaign's filters and refuses a bad minimum", async () => {
     expect((await post({ intent: "filters", name: "Big carts", sources: "shopify", minCart: "49.90", currencies: "eur, usd" })).status).toBe(200);
-    expect(await db.campaign.findUniqueOrThrow({ where: { id: campaignId } })).toMatchObject({ name: "Big carts", sources: "shopify", minCartMinor: 4990, currencies: "EUR,USD" });
+    expect(await db.campaign.findUniqueOrThrow({ where: { id: campaignId } })).toMatchObject({
+      name: "Big carts",
+      sources: "shopify",
+      minCartMinor: 4990,
+      currencies: "EUR,USD",
+    });
     const bad = await post({ intent: "filters", name: "Big carts", sources: "shopify", minCart: "lots", currencies: "" });
     expect(bad.status).toBe(400);
     expect(bad.body.fieldErrors.minCartMinor).toContain("amount");

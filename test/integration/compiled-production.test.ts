@@ -13,7 +13,11 @@ import { TEST_ENV } from "../setup/test-env";
 // run JavaScript under plain `node`, with no tsx and no TypeScript, and what they import is still installed after
 // `npm prune --omit=dev`. This run's build is the one every browser and multi-process test uses (buildApp).
 const buildDir = path.join(process.env.RECLAIM_TEST_RUN_DIR!, "build");
-const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string>; scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  scripts: Record<string, string>;
+};
 const children: ChildProcess[] = [];
 const databases: string[] = [];
 
@@ -38,7 +42,11 @@ function compiledImports(): { file: string; specifier: string; dynamic: boolean 
   expect(files).toEqual(expect.arrayContaining(["server/index.js", "server/worker.js", "scripts/migrate.js"]));
   return files.flatMap((file) => {
     const text = readFileSync(path.join(dir, file), "utf8");
-    const statics = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?\bfrom\s*"([^"]+)"|^\s*import\s*"([^"]+)"/gm)].map((m) => ({ file, specifier: (m[1] ?? m[2])!, dynamic: false }));
+    const statics = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?\bfrom\s*"([^"]+)"|^\s*import\s*"([^"]+)"/gm)].map((m) => ({
+      file,
+      specifier: (m[1] ?? m[2])!,
+      dynamic: false,
+    }));
     const dynamics = [...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)].map((m) => ({ file, specifier: m[1]!, dynamic: true }));
     return [...statics, ...dynamics];
   });
@@ -114,7 +122,10 @@ describe("production runs compiled JavaScript", () => {
     await client.query("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
     try {
       const migrate = path.join(buildDir, "node/scripts/migrate.js");
-      const { stdout } = await promisify(execFile)(process.execPath, [migrate], { env: { ...withoutLoaders(process.env), DATABASE_URL: url }, encoding: "utf8" });
+      const { stdout } = await promisify(execFile)(process.execPath, [migrate], {
+        env: { ...withoutLoaders(process.env), DATABASE_URL: url },
+        encoding: "utf8",
+      });
       expect(stdout).toMatch(/^Applied \d+ migration\(s\)/);
       const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "_reclaim_migrations"`);
       expect(Number(rows[0]!.n)).toBe(readdirSync("prisma/migrations", { withFileTypes: true }).filter((e) => e.isDirectory()).length);

@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { bearerRequest, embeddedRequest, OTHER_SHOP, shopifyWebhookRequest, signSessionToken, TEST_SHOP } from "../helpers/shopify";
-import { checkoutWebhookPayload, orderCreatePayload, type AddressRecord, type CustomerRecord, type LineItemRecord, type ShopStore } from "../fakes/shopify-admin";
+import {
+  checkoutWebhookPayload,
+  orderCreatePayload,
+  type AddressRecord,
+  type CustomerRecord,
+  type LineItemRecord,
+  type ShopStore,
+} from "../fakes/shopify-admin";
 import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
 import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
@@ -64,22 +71,61 @@ const deliverStripe = async (event: unknown) => {
 const mailTo = (email: string) => p.sink.received.filter((m) => m.rcptTo.includes(email.toLowerCase()));
 
 const lineItem = (id: number, title: string, cents: number): LineItemRecord => ({
-  id, title, variantTitle: null, quantity: 1, sku: null, vendor: null, image: null, variantId: null, productId: null,
-  unitPrice: { shop: cents, presentment: cents }, discountedUnitPrice: { shop: cents, presentment: cents }, requiresShipping: true, taxable: true, grams: 200,
+  id,
+  title,
+  variantTitle: null,
+  quantity: 1,
+  sku: null,
+  vendor: null,
+  image: null,
+  variantId: null,
+  productId: null,
+  unitPrice: { shop: cents, presentment: cents },
+  discountedUnitPrice: { shop: cents, presentment: cents },
+  requiresShipping: true,
+  taxable: true,
+  grams: 200,
 });
 const address = (c: { first: string; last: string; phone: string | null }): AddressRecord => ({
-  firstName: c.first, lastName: c.last, company: null, address1: "12 Harbour Road", address2: null, city: "Cork", province: null, provinceCode: null,
-  country: "Ireland", countryCode: "IE", zip: "T12 X2Y3", phone: c.phone,
+  firstName: c.first,
+  lastName: c.last,
+  company: null,
+  address1: "12 Harbour Road",
+  address2: null,
+  city: "Cork",
+  province: null,
+  provinceCode: null,
+  country: "Ireland",
+  countryCode: "IE",
+  zip: "T12 X2Y3",
+  phone: c.phone,
 });
 const customer = (c: typeof ZELDA | typeof OTTO | typeof UNA): CustomerRecord => ({
-  id: c.id, firstName: c.first, lastName: c.last, email: c.email, phone: c.phone, marketingState: "SUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN",
-  marketingUpdatedAt: T0.toISOString(), locale: "en", createdAt: T0.toISOString(), updatedAt: T0.toISOString(), tags: [],
+  id: c.id,
+  firstName: c.first,
+  lastName: c.last,
+  email: c.email,
+  phone: c.phone,
+  marketingState: "SUBSCRIBED",
+  marketingOptInLevel: "SINGLE_OPT_IN",
+  marketingUpdatedAt: T0.toISOString(),
+  locale: "en",
+  createdAt: T0.toISOString(),
+  updatedAt: T0.toISOString(),
+  tags: [],
 });
 /** A checkout in the fake shop, delivered as Shopify's signed checkouts/create webhook. */
 async function abandonCheckout(c: typeof ZELDA | typeof OTTO | typeof UNA, when: Date, title: string) {
   const checkout = store.upsertCheckout({
-    customer: customer(c), email: c.email, phone: c.phone, buyerAcceptsMarketing: true, lineItems: [lineItem(store.nextId(), title, 8900)],
-    billingAddress: address(c), shippingAddress: address(c), createdAt: when.toISOString(), updatedAt: when.toISOString(),
+    customer: customer(c),
+    email: c.email,
+    phone: c.phone,
+    buyerAcceptsMarketing: true,
+    lineItems: [lineItem(store.nextId(), title, 8900)],
+    billingAddress: address(c),
+    shippingAddress: address(c),
+    createdAt: when.toISOString(),
+    updatedAt: when.toISOString(),
   });
   await deliver("/webhooks/checkouts", "checkouts/create", checkoutWebhookPayload(store, checkout));
   return checkout;
@@ -94,7 +140,9 @@ const privacyRequest = (c: typeof ZELDA, extra: Record<string, unknown>) => ({
 type Row = Record<string, unknown>;
 /** Every row of every table, listed from the catalogue (a table added later is included without a change here). */
 async function dumpAll(): Promise<Record<string, Row[]>> {
-  const tables = await p.db.$queryRawUnsafe<{ name: string }[]>(`SELECT table_name::text AS "name" FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_reclaim_migrations' ORDER BY 1`);
+  const tables = await p.db.$queryRawUnsafe<{ name: string }[]>(
+    `SELECT table_name::text AS "name" FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_reclaim_migrations' ORDER BY 1`,
+  );
   const out: Record<string, Row[]> = {};
   // Ordered by the whole row, as text: a stable order without a rowid.
   for (const { name } of tables) out[name] = await p.db.$queryRawUnsafe<Row[]>(`SELECT * FROM "${name}" t ORDER BY t::text`);
@@ -140,12 +188,23 @@ describe("a customer with data in both sources", () => {
     expect((await app.handle(new Request(clickUrl))).status).toBe(302);
 
     // She completes the checkout: orders/create joins it by checkout token (a link conversion).
-    await deliver("/webhooks/orders/create", "orders/create", orderCreatePayload(store, zeldaCheckout, { orderId: ZELDA_ORDER, createdAt: at(1.5).toISOString() }));
+    await deliver(
+      "/webhooks/orders/create",
+      "orders/create",
+      orderCreatePayload(store, zeldaCheckout, { orderId: ZELDA_ORDER, createdAt: at(1.5).toISOString() }),
+    );
     await p.runAt(at(1.5));
 
     // Later she abandons a Stripe Checkout session; client_reference_id names her Shopify customer.
     // (Started after her Shopify order: a session started before it would count as bought since, and not be emailed.)
-    const session = expiredSession({ email: ZELDA.email, name: `${ZELDA.first} ${ZELDA.last}`, promotions: "opt_in", clientReferenceId: `shopify_customer_${ZELDA.id}`, amountTotal: 5600, created: Math.floor(at(1.6).getTime() / 1000) });
+    const session = expiredSession({
+      email: ZELDA.email,
+      name: `${ZELDA.first} ${ZELDA.last}`,
+      promotions: "opt_in",
+      clientReferenceId: `shopify_customer_${ZELDA.id}`,
+      amountTotal: 5600,
+      created: Math.floor(at(1.6).getTime() / 1000),
+    });
     stripeSessionId = session.id;
     await deliverStripe(stripeEvent("checkout.session.expired", session, { created: Math.floor(at(2).getTime() / 1000) }));
     await p.runAt(at(2));
@@ -161,12 +220,18 @@ describe("a customer with data in both sources", () => {
     // The same address is a customer of another shop too: that shop's data is never in scope.
     const { stripeSession } = await import("../helpers/pipeline");
     // (No recovery link: it is never emailed, so the other shop's rows stay still while this file's clock moves.)
-    await p.ingest(otherShop, stripeSession(at(2), { email: ZELDA.email.toLowerCase(), firstName: ZELDA.first, recoveryUrl: null, recoveryUrlExpiresAt: null }));
+    await p.ingest(
+      otherShop,
+      stripeSession(at(2), { email: ZELDA.email.toLowerCase(), firstName: ZELDA.first, recoveryUrl: null, recoveryUrlExpiresAt: null }),
+    );
 
     const contact = await p.db.contact.findFirstOrThrow({ where: { shopId: shop.id, email: ZELDA.email.toLowerCase() } });
     expect(contact.shopifyCustomerId).toBe(`gid://shopify/Customer/${ZELDA.id}`);
     const recoveries = await p.db.recovery.findMany({ where: { shopId: shop.id, contactId: contact.id }, orderBy: { abandonedAt: "asc" } });
-    expect(recoveries.map((r) => [r.source, r.status])).toEqual([["shopify", "recovered"], ["stripe", "contacting"]]);
+    expect(recoveries.map((r) => [r.source, r.status])).toEqual([
+      ["shopify", "recovered"],
+      ["stripe", "contacting"],
+    ]);
     expect(mailTo(ZELDA.email)).toHaveLength(2);
     expect(await p.db.message.count({ where: { recoveryId: recoveries[1]!.id, status: "scheduled" } })).toBe(2);
     expect(await p.db.click.count({ where: { recoveryId: recoveries[0]!.id } })).toBe(1);
@@ -184,21 +249,36 @@ describe("customers/data_request", () => {
     await p.runAt(at(4));
     const request = await p.db.complianceRequest.findFirstOrThrow({ where: { shopId: shop.id, topic: "customers/data_request" } });
     requestId = request.id;
-    expect(request).toMatchObject({ status: "done", customerId: String(ZELDA.id), email: ZELDA.email.toLowerCase(), dataRequestId: "9911", orderIds: JSON.stringify([String(ZELDA_ORDER)]) });
+    expect(request).toMatchObject({
+      status: "done",
+      customerId: String(ZELDA.id),
+      email: ZELDA.email.toLowerCase(),
+      dataRequestId: "9911",
+      orderIds: JSON.stringify([String(ZELDA_ORDER)]),
+    });
     expect(request.completedAt).not.toBeNull();
 
     const doc = JSON.parse(request.export!);
     expect(doc.shop).toBe(TEST_SHOP);
     expect(doc.request).toMatchObject({ customerId: String(ZELDA.id), email: ZELDA.email.toLowerCase(), dataRequestId: "9911" });
-    expect(doc.contacts).toEqual([expect.objectContaining({ email: ZELDA.email.toLowerCase(), firstName: "Zelda", shopifyCustomerId: `gid://shopify/Customer/${ZELDA.id}` })]);
+    expect(doc.contacts).toEqual([
+      expect.objectContaining({ email: ZELDA.email.toLowerCase(), firstName: "Zelda", shopifyCustomerId: `gid://shopify/Customer/${ZELDA.id}` }),
+    ]);
     const [shopify, stripe] = doc.recoveries;
     expect(shopify).toMatchObject({ source: "shopify", status: "recovered", email: ZELDA.email.toLowerCase(), consent: "opt_in" });
     expect(shopify.consentEvidence).toMatchObject({ source: "shopify.checkout.buyer_accepts_marketing", detail: { buyer_accepts_marketing: true } });
     expect(shopify.lineItems).toEqual([expect.objectContaining({ title: "Brass desk lamp" })]);
     expect(shopify.emails[0]).toMatchObject({ step: 1, status: "sent", to: ZELDA.email.toLowerCase() });
     expect(shopify.emails[0].clickedAt).toHaveLength(1);
-    expect(shopify.conversions).toEqual([expect.objectContaining({ method: "link", matchedBy: "checkout_token", externalId: `gid://shopify/Order/${ZELDA_ORDER}` })]);
-    expect(stripe).toMatchObject({ source: "stripe", externalId: stripeSessionId, consent: "opt_in", sourceMetadata: expect.objectContaining({ client_reference_id: `shopify_customer_${ZELDA.id}` }) });
+    expect(shopify.conversions).toEqual([
+      expect.objectContaining({ method: "link", matchedBy: "checkout_token", externalId: `gid://shopify/Order/${ZELDA_ORDER}` }),
+    ]);
+    expect(stripe).toMatchObject({
+      source: "stripe",
+      externalId: stripeSessionId,
+      consent: "opt_in",
+      sourceMetadata: expect.objectContaining({ client_reference_id: `shopify_customer_${ZELDA.id}` }),
+    });
     expect(stripe.consentEvidence).toMatchObject({ source: "stripe.consent.promotions", state: "opt_in" });
     expect(stripe.emails.map((m: { status: string }) => m.status)).toEqual(["sent", "scheduled", "scheduled"]);
     expect(doc.purchases).toEqual([expect.objectContaining({ source: "shopify", externalId: `gid://shopify/Order/${ZELDA_ORDER}` })]);
@@ -211,14 +291,25 @@ describe("customers/data_request", () => {
 
     const serialised = request.export!.toLowerCase();
     for (const other of [OTTO.email, OTTO.last, UNA.email]) expect(serialised).not.toContain(other.toLowerCase());
-    expect(JSON.parse(request.summary)).toEqual({ contacts: 1, recoveries: 2, messages: 6, emailsSent: 2, clicks: 1, conversions: 1, purchases: 1, webhookDeliveries: 3 });
+    expect(JSON.parse(request.summary)).toEqual({
+      contacts: 1,
+      recoveries: 2,
+      messages: 6,
+      emailsSent: 2,
+      clicks: 1,
+      conversions: 1,
+      purchases: 1,
+      webhookDeliveries: 3,
+    });
   });
 
   it("is downloadable as a JSON attachment by that shop only", async () => {
     const response = await app.handle(bearerRequest(`/app/privacy/exports/${requestId}`));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(response.headers.get("content-disposition")).toBe(`attachment; filename="reclaim-customer-${ZELDA.id}-${new Date().toISOString().slice(0, 10)}.json"`);
+    expect(response.headers.get("content-disposition")).toBe(
+      `attachment; filename="reclaim-customer-${ZELDA.id}-${new Date().toISOString().slice(0, 10)}.json"`,
+    );
     expect(response.headers.get("cache-control")).toBe("no-store");
     const stored = await p.db.complianceRequest.findUniqueOrThrow({ where: { id: requestId } });
     expect(await response.text()).toBe(stored.export);
@@ -244,7 +335,9 @@ describe("customers/data_request", () => {
         outcome: "Found 2 abandoned checkouts, 2 emails sent, 1 click, 1 purchase and 3 stored webhooks. Download the file and send it to the customer.",
       }),
     ]);
-    const other = await (await app.handle(bearerRequest("/app/settings/privacy?_data=routes%2Fapp.settings.privacy", {}, signSessionToken({ shop: OTHER_SHOP })))).json();
+    const other = await (
+      await app.handle(bearerRequest("/app/settings/privacy?_data=routes%2Fapp.settings.privacy", {}, signSessionToken({ shop: OTHER_SHOP })))
+    ).json();
     expect(other.requests).toEqual([]);
     const html = await (await app.handle(embeddedRequest("/app/settings/privacy"))).text();
     expect(html).toContain("Privacy requests");
@@ -265,7 +358,10 @@ describe("customers/redact", () => {
 
   const ottoRows = async () => {
     const contact = await p.db.contact.findFirstOrThrow({ where: { shopId: shop.id, email: OTTO.email } });
-    const recoveries = await p.db.recovery.findMany({ where: { contactId: contact.id }, include: { messages: true, clicks: true, conversions: true, decisions: true } });
+    const recoveries = await p.db.recovery.findMany({
+      where: { contactId: contact.id },
+      include: { messages: true, clicks: true, conversions: true, decisions: true },
+    });
     const events = await p.db.inboundEvent.findMany({ where: { payload: { contains: OTTO.email } } });
     return { contact, recoveries, events };
   };
@@ -288,7 +384,17 @@ describe("customers/redact", () => {
     expect(request.status).toBe("done");
     expect(request.customerId).toBe(String(ZELDA.id));
     expect(request.email).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(JSON.parse(request.summary)).toMatchObject({ recoveries: 2, messagesCancelled: 2, messages: 6, clicks: 1, conversions: 1, purchases: 1, contacts: 1, exportsRemoved: 1, keptSuppressions: [] });
+    expect(JSON.parse(request.summary)).toMatchObject({
+      recoveries: 2,
+      messagesCancelled: 2,
+      messages: 6,
+      clicks: 1,
+      conversions: 1,
+      purchases: 1,
+      contacts: 1,
+      exportsRemoved: 1,
+      keptSuppressions: [],
+    });
 
     // Nowhere in this shop, in any table: name, email, phone, customer id.
     expect(await mentionsOf(zeldaNeedles, { exceptShops: [otherShop], allow: keepRequestIds })).toEqual([]);
@@ -320,13 +426,18 @@ describe("customers/redact", () => {
         false,
         "Deleted 2 abandoned checkouts (with 6 emails and 1 click), 1 purchase, 1 contact and 4 stored webhooks; dashboard totals are unchanged. 2 pending emails were cancelled.",
       ],
-      ["Customer data request", false, "Found 2 abandoned checkouts, 2 emails sent, 1 click, 1 purchase and 3 stored webhooks. The file was deleted when the customer's data was erased."],
+      [
+        "Customer data request",
+        false,
+        "Found 2 abandoned checkouts, 2 emails sent, 1 click, 1 purchase and 3 stored webhooks. The file was deleted when the customer's data was erased.",
+      ],
     ]);
   });
 
   it("changes nothing more when Shopify sends it again, as a retry or as a new delivery", async () => {
     const webhookId = "c0ffee00-redact-again";
-    const keep = (tables: Record<string, Row[]>) => Object.fromEntries(Object.entries(tables).filter(([t]) => !["InboundEvent", "Job", "ComplianceRequest"].includes(t)));
+    const keep = (tables: Record<string, Row[]>) =>
+      Object.fromEntries(Object.entries(tables).filter(([t]) => !["InboundEvent", "Job", "ComplianceRequest"].includes(t)));
     const before = keep(await dumpAll());
     await deliver("/webhooks/compliance", "customers/redact", privacyRequest(ZELDA, { orders_to_redact: [ZELDA_ORDER] }), { webhookId });
     await deliver("/webhooks/compliance", "customers/redact", privacyRequest(ZELDA, { orders_to_redact: [ZELDA_ORDER] }), { webhookId });
@@ -340,7 +451,12 @@ describe("customers/redact", () => {
   });
 
   it("keeps an unsubscribe as a hash of the address only, so the person is not emailed again", async () => {
-    await deliver("/webhooks/compliance", "customers/redact", { shop_id: 954889, shop_domain: TEST_SHOP, customer: { id: UNA.id, email: UNA.email, phone: null }, orders_to_redact: [] });
+    await deliver("/webhooks/compliance", "customers/redact", {
+      shop_id: 954889,
+      shop_domain: TEST_SHOP,
+      customer: { id: UNA.id, email: UNA.email, phone: null },
+      orders_to_redact: [],
+    });
     await p.runAt(at(31));
     expect(await mentionsOf([UNA.email, UNA.last, UNA.id], { exceptShops: [otherShop], allow: keepRequestIds })).toEqual([]);
     const { suppressionAfterRedaction } = await import("~/privacy/suppression.server");

@@ -30,7 +30,10 @@ describe("under concurrency (separate connections, one database)", () => {
       const b = await p.ingest(shop, shopifyCheckout(new Date(t.getTime() + 60_000), { email }));
       // The newer checkout superseded the older one's scheduled emails; but one of those was in flight then (claimed),
       // failed at the mail server and was put back for a retry, which comes due with the newer checkout's first email.
-      await p.db.message.updateMany({ where: { recoveryId: a.kind === "checkout" ? a.recoveryId : "", position: 1 }, data: { status: "scheduled", skipReason: null } });
+      await p.db.message.updateMany({
+        where: { recoveryId: a.kind === "checkout" ? a.recoveryId : "", position: 1 },
+        data: { status: "scheduled", skipReason: null },
+      });
       const messages = await p.db.message.findMany({
         where: { recoveryId: { in: [a, b].map((r) => (r.kind === "checkout" ? r.recoveryId : "")) }, position: 1 },
         include: { recovery: { select: { contactId: true } } },
@@ -41,7 +44,14 @@ describe("under concurrency (separate connections, one database)", () => {
       for (const m of messages) expect(await claimMessage(p.db, m.id, `claim-${m.id}`, now)).toBe(true);
       const results = await Promise.all(
         messages.map((m, i) =>
-          handOff(clients[i]!, { id: m.id, recoveryId: m.recoveryId, contactId: m.recovery.contactId! }, `claim-${m.id}`, capSince, { toEmail: email, discountCode: null, subject: "Hi", bodyHtml: "<p>Hi</p>" }, now),
+          handOff(
+            clients[i]!,
+            { id: m.id, recoveryId: m.recoveryId, contactId: m.recovery.contactId! },
+            `claim-${m.id}`,
+            capSince,
+            { toEmail: email, discountCode: null, subject: "Hi", bodyHtml: "<p>Hi</p>" },
+            now,
+          ),
         ),
       );
       outcomes.push(results.sort());
@@ -128,7 +138,10 @@ describe("under concurrency (separate connections, one database)", () => {
     const abandoned = shopifyCheckout(t);
     await p.ingest(shop, abandoned);
     // The first email went out before the purchase: only then is it Reclaim's to count (docs/decisions/082).
-    const first = await p.db.message.findFirstOrThrow({ where: { shopId: shop.id, recovery: { externalId: abandoned.externalId } }, orderBy: { position: "asc" } });
+    const first = await p.db.message.findFirstOrThrow({
+      where: { shopId: shop.id, recovery: { externalId: abandoned.externalId } },
+      orderBy: { position: "asc" },
+    });
     await p.db.message.update({ where: { id: first.id }, data: { status: "sent", sentAt: new Date(t.getTime() + H / 2) } });
     const completed = { ...abandoned, completedAt: new Date(t.getTime() + H), updatedAt: new Date(t.getTime() + H) };
     const results = await Promise.all(clients.map((c) => ingestSourceEvent(c, shop.id, completed, new Date(t.getTime() + H))));

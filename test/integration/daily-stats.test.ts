@@ -27,7 +27,20 @@ async function fromStats(shopId: string) {
   const out: Record<string, unknown>[] = [];
   for (const r of rows) {
     if (r.abandoned || r.abandonedValueMinor || r.noEmail || r.noRecoveryLink || r.optIn || r.optOut || r.consentUnknown || r.recovered)
-      out.push({ kind: "rec", day: r.day, currency: r.currency, source: r.source, a: r.abandoned, b: r.abandonedValueMinor, c: r.noEmail, d: r.noRecoveryLink, e: r.optIn, f: r.optOut, g: r.consentUnknown, h: r.recovered });
+      out.push({
+        kind: "rec",
+        day: r.day,
+        currency: r.currency,
+        source: r.source,
+        a: r.abandoned,
+        b: r.abandonedValueMinor,
+        c: r.noEmail,
+        d: r.noRecoveryLink,
+        e: r.optIn,
+        f: r.optOut,
+        g: r.consentUnknown,
+        h: r.recovered,
+      });
     if (r.emailsSent) out.push({ kind: "sent", day: r.day, currency: r.currency, source: r.source, a: r.emailsSent, b: 0, c: 0, d: 0, e: 0, f: 0, g: 0, h: 0 });
     if (r.clicks) out.push({ kind: "clk", day: r.day, currency: r.currency, source: r.source, a: r.clicks, b: 0, c: 0, d: 0, e: 0, f: 0, g: 0, h: 0 });
   }
@@ -35,7 +48,9 @@ async function fromStats(shopId: string) {
 }
 
 const normalise = (rows: Record<string, unknown>[]) =>
-  rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v]))).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+  rows
+    .map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])))
+    .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
 
 const day = fc.integer({ min: 1, max: 5 }).map((d) => new Date(Date.UTC(2026, 10, d, 12)));
 const recoveryFields = fc.record({
@@ -52,7 +67,18 @@ const recoveryFields = fc.record({
 });
 const op = fc.oneof(
   fc.record({ kind: fc.constant("create" as const), fields: recoveryFields }),
-  fc.record({ kind: fc.constant("update" as const), pick: fc.nat(), fields: recoveryFields.map((f) => ({ status: f.status, consent: f.consent, totalMinor: f.totalMinor, notContactableReason: f.notContactableReason, abandonedAt: f.abandonedAt, pixelOnly: f.pixelOnly })) }),
+  fc.record({
+    kind: fc.constant("update" as const),
+    pick: fc.nat(),
+    fields: recoveryFields.map((f) => ({
+      status: f.status,
+      consent: f.consent,
+      totalMinor: f.totalMinor,
+      notContactableReason: f.notContactableReason,
+      abandonedAt: f.abandonedAt,
+      pixelOnly: f.pixelOnly,
+    })),
+  }),
   fc.record({ kind: fc.constant("send" as const), pick: fc.nat(), at: day }),
   fc.record({ kind: fc.constant("unsend" as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant("click" as const), pick: fc.nat(), at: day }),
@@ -64,14 +90,32 @@ describe("dashboard daily totals (DailyStat triggers)", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), async (ops) => {
         const shop = await db.shop.create({ data: { domain: `stats-${run++}-${Date.now()}.myshopify.com` } });
-        const campaign = await db.campaign.create({ data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 1, subject: "s", bodyTemplate: "b" } } }, include: { steps: true } });
+        const campaign = await db.campaign.create({
+          data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 1, subject: "s", bodyTemplate: "b" } } },
+          include: { steps: true },
+        });
         const recoveries: string[] = [];
         const messages: string[] = [];
         for (const o of ops) {
           if (o.kind === "create") {
-            const r = await db.recovery.create({ data: { ...o.fields, shopId: shop.id, externalId: `x${recoveries.length}`, sourceUpdatedAt: o.fields.abandonedAt } });
+            const r = await db.recovery.create({
+              data: { ...o.fields, shopId: shop.id, externalId: `x${recoveries.length}`, sourceUpdatedAt: o.fields.abandonedAt },
+            });
             recoveries.push(r.id);
-            messages.push((await db.message.create({ data: { shopId: shop.id, recoveryId: r.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, scheduledFor: o.fields.abandonedAt } })).id);
+            messages.push(
+              (
+                await db.message.create({
+                  data: {
+                    shopId: shop.id,
+                    recoveryId: r.id,
+                    campaignId: campaign.id,
+                    stepId: campaign.steps[0]!.id,
+                    position: 1,
+                    scheduledFor: o.fields.abandonedAt,
+                  },
+                })
+              ).id,
+            );
           } else if (recoveries.length > 0) {
             const i = o.pick % recoveries.length;
             if (o.kind === "update") await db.recovery.update({ where: { id: recoveries[i]! }, data: o.fields });
@@ -89,12 +133,56 @@ describe("dashboard daily totals (DailyStat triggers)", () => {
   it("credits conversions to the day, currency and source they happened in, link and window apart", async () => {
     const shop = await db.shop.create({ data: { domain: "conv.myshopify.com" } });
     const at = new Date("2026-11-03T10:00:00Z");
-    const r = await db.recovery.create({ data: { shopId: shop.id, source: "stripe", externalId: "cs_1", totalMinor: 500, currency: "EUR", abandonedAt: at, sourceUpdatedAt: at } });
-    const campaign = await db.campaign.create({ data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } }, include: { steps: true } });
-    const message = await db.message.create({ data: { shopId: shop.id, recoveryId: r.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, status: "sent", scheduledFor: at, sentAt: at } });
-    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, messageId: message.id, method: "link", matchedBy: "recovered_from", source: "stripe", externalId: "cs_2", amountMinor: 450, currency: "EUR", convertedAt: new Date("2026-11-04T09:00:00Z") } });
-    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, messageId: message.id, method: "window", matchedBy: "payment", source: "stripe", externalId: "cs_3", amountMinor: 990, currency: "EUR", convertedAt: new Date("2026-11-04T11:00:00Z") } });
-    const stat = await db.dailyStat.findUniqueOrThrow({ where: { shopId_currency_day_source: { shopId: shop.id, currency: "EUR", day: "2026-11-04", source: "stripe" } } });
+    const r = await db.recovery.create({
+      data: { shopId: shop.id, source: "stripe", externalId: "cs_1", totalMinor: 500, currency: "EUR", abandonedAt: at, sourceUpdatedAt: at },
+    });
+    const campaign = await db.campaign.create({
+      data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } },
+      include: { steps: true },
+    });
+    const message = await db.message.create({
+      data: {
+        shopId: shop.id,
+        recoveryId: r.id,
+        campaignId: campaign.id,
+        stepId: campaign.steps[0]!.id,
+        position: 1,
+        status: "sent",
+        scheduledFor: at,
+        sentAt: at,
+      },
+    });
+    await db.conversion.create({
+      data: {
+        shopId: shop.id,
+        recoveryId: r.id,
+        messageId: message.id,
+        method: "link",
+        matchedBy: "recovered_from",
+        source: "stripe",
+        externalId: "cs_2",
+        amountMinor: 450,
+        currency: "EUR",
+        convertedAt: new Date("2026-11-04T09:00:00Z"),
+      },
+    });
+    await db.conversion.create({
+      data: {
+        shopId: shop.id,
+        recoveryId: r.id,
+        messageId: message.id,
+        method: "window",
+        matchedBy: "payment",
+        source: "stripe",
+        externalId: "cs_3",
+        amountMinor: 990,
+        currency: "EUR",
+        convertedAt: new Date("2026-11-04T11:00:00Z"),
+      },
+    });
+    const stat = await db.dailyStat.findUniqueOrThrow({
+      where: { shopId_currency_day_source: { shopId: shop.id, currency: "EUR", day: "2026-11-04", source: "stripe" } },
+    });
     expect(stat).toMatchObject({ linkConversions: 1, linkRevenueMinor: 450n, windowConversions: 1, windowRevenueMinor: 990n });
   });
 
@@ -102,13 +190,50 @@ describe("dashboard daily totals (DailyStat triggers)", () => {
     const { loadOverview } = await import("~/models/dashboard.server");
     const shop = await db.shop.create({ data: { domain: "yen.myshopify.com", currency: "JPY" } });
     const at = new Date("2026-11-03T10:00:00Z");
-    const campaign = await db.campaign.create({ data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } }, include: { steps: true } });
+    const campaign = await db.campaign.create({
+      data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } },
+      include: { steps: true },
+    });
     // Three carts of ¥1,500,000,000 (a 32-bit column holds at most 2,147,483,647), each recovered by link.
     const big = 1_500_000_000;
     for (let i = 0; i < 3; i++) {
-      const r = await db.recovery.create({ data: { shopId: shop.id, source: "shopify", externalId: `gid://shopify/AbandonedCheckout/${i}`, totalMinor: big, currency: "JPY", abandonedAt: at, sourceUpdatedAt: at } });
-      const m = await db.message.create({ data: { shopId: shop.id, recoveryId: r.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, status: "sent", scheduledFor: at, sentAt: at } });
-      await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, messageId: m.id, method: "link", matchedBy: "completedAt", source: "shopify", externalId: r.externalId, amountMinor: big, currency: "JPY", convertedAt: new Date("2026-11-03T12:00:00Z") } });
+      const r = await db.recovery.create({
+        data: {
+          shopId: shop.id,
+          source: "shopify",
+          externalId: `gid://shopify/AbandonedCheckout/${i}`,
+          totalMinor: big,
+          currency: "JPY",
+          abandonedAt: at,
+          sourceUpdatedAt: at,
+        },
+      });
+      const m = await db.message.create({
+        data: {
+          shopId: shop.id,
+          recoveryId: r.id,
+          campaignId: campaign.id,
+          stepId: campaign.steps[0]!.id,
+          position: 1,
+          status: "sent",
+          scheduledFor: at,
+          sentAt: at,
+        },
+      });
+      await db.conversion.create({
+        data: {
+          shopId: shop.id,
+          recoveryId: r.id,
+          messageId: m.id,
+          method: "link",
+          matchedBy: "completedAt",
+          source: "shopify",
+          externalId: r.externalId,
+          amountMinor: big,
+          currency: "JPY",
+          convertedAt: new Date("2026-11-03T12:00:00Z"),
+        },
+      });
     }
     const overview = await loadOverview(db, { shopId: shop.id, from: at, to: at, currency: "JPY", consentPolicy: "explicit", now: at });
     expect(overview.total.abandonedValueMinor).toBe(3 * big);
@@ -118,8 +243,30 @@ describe("dashboard daily totals (DailyStat triggers)", () => {
   it("does not count a checkout completed before Reclaim sent anything as recovered (e.g. from the install backfill)", async () => {
     const shop = await db.shop.create({ data: { domain: "backfill.myshopify.com" } });
     const at = new Date("2026-11-02T10:00:00Z");
-    const r = await db.recovery.create({ data: { shopId: shop.id, source: "shopify", externalId: "gid://shopify/AbandonedCheckout/9", totalMinor: 500, currency: "USD", abandonedAt: at, sourceUpdatedAt: at } });
-    await db.conversion.create({ data: { shopId: shop.id, recoveryId: r.id, method: "link", matchedBy: "completedAt", source: "shopify", externalId: r.externalId, amountMinor: 500, currency: "USD", convertedAt: new Date("2026-11-02T12:00:00Z") } });
+    const r = await db.recovery.create({
+      data: {
+        shopId: shop.id,
+        source: "shopify",
+        externalId: "gid://shopify/AbandonedCheckout/9",
+        totalMinor: 500,
+        currency: "USD",
+        abandonedAt: at,
+        sourceUpdatedAt: at,
+      },
+    });
+    await db.conversion.create({
+      data: {
+        shopId: shop.id,
+        recoveryId: r.id,
+        method: "link",
+        matchedBy: "completedAt",
+        source: "shopify",
+        externalId: r.externalId,
+        amountMinor: 500,
+        currency: "USD",
+        convertedAt: new Date("2026-11-02T12:00:00Z"),
+      },
+    });
     expect(await db.dailyStat.findMany({ where: { shopId: shop.id, linkConversions: { gt: 0 } } })).toEqual([]);
     expect(await db.conversion.count({ where: { shopId: shop.id } })).toBe(1); // the fact is kept
   });

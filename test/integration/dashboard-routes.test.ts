@@ -27,14 +27,28 @@ describe("overview", () => {
     const { overview } = body;
     expect(overview.currency).toBe("USD");
     expect(overview.bySource.shopify).toMatchObject({
-      abandoned: 4, abandonedValueMinor: 1000 + 2000 + 3000 + 4000, contactable: 2, emailsSent: 2, clicks: 1,
+      abandoned: 4,
+      abandonedValueMinor: 1000 + 2000 + 3000 + 4000,
+      contactable: 2,
+      emailsSent: 2,
+      clicks: 1,
       notContactable: { no_email: 1, no_consent: 1, no_recovery_link: 0, unsubscribed: 0, link_expired: 0 },
-      recoveredByLink: { count: 1, revenueMinor: 1000 }, recoveredByWindow: { count: 0, revenueMinor: 0 },
+      recoveredByLink: { count: 1, revenueMinor: 1000 },
+      recoveredByWindow: { count: 0, revenueMinor: 0 },
     });
-    expect(overview.bySource.stripe).toMatchObject({ abandoned: 2, contactable: 2, emailsSent: 1, clicks: 1, recoveredByLink: { count: 0 }, recoveredByWindow: { count: 1, revenueMinor: 5500 } });
+    expect(overview.bySource.stripe).toMatchObject({
+      abandoned: 2,
+      contactable: 2,
+      emailsSent: 1,
+      clicks: 1,
+      recoveredByLink: { count: 0 },
+      recoveredByWindow: { count: 1, revenueMinor: 5500 },
+    });
     expect(overview.recoveryRate).toBeCloseTo(1 / 6);
     expect(overview.daily.length).toBeGreaterThanOrEqual(30);
-    expect(overview.daily.reduce((n: number, d: { abandonedShopify: number; abandonedStripe: number }) => n + d.abandonedShopify + d.abandonedStripe, 0)).toBe(6);
+    expect(overview.daily.reduce((n: number, d: { abandonedShopify: number; abandonedStripe: number }) => n + d.abandonedShopify + d.abandonedStripe, 0)).toBe(
+      6,
+    );
   });
 
   it("renders the figures formatted for the shop, with the chart drawn on the server", async () => {

@@ -60,7 +60,9 @@ async function progress(): Promise<Progress> {
         shopId: shop?.id ?? null,
         recoveries: await bySource(`SELECT COUNT(*) AS "n" FROM "Recovery" WHERE "source" = $1`),
         sent: await count(`SELECT COUNT(*) AS "n" FROM "Message" WHERE "status" = 'sent'`),
-        creditedConversions: await bySource(`SELECT COUNT(*) AS "n" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = $1 AND v."method" = 'link' AND v."messageId" IS NOT NULL`),
+        creditedConversions: await bySource(
+          `SELECT COUNT(*) AS "n" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = $1 AND v."method" = 'link' AND v."messageId" IS NOT NULL`,
+        ),
       };
     });
   } catch {
@@ -87,14 +89,39 @@ async function expectedFigures(shopId: string, source: string, currency: string,
   return withDb(async (db) => {
     // $1 shopId, $2 source, $3 currency, $4 from, $5 to (, $6 method).
     const params = [shopId, source, currency, from, to];
-    const abandoned = await one(db, `SELECT COUNT(*) AS "n", COALESCE(SUM("totalMinor"), 0) AS "v" FROM "Recovery" WHERE "shopId" = $1 AND "source" = $2 AND "currency" = $3 AND "abandonedAt" >= $4 AND "abandonedAt" < $5`, params);
-    const sent = await one(db, `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."shopId" = $1 AND m."status" = 'sent' AND m."sentAt" >= $4 AND m."sentAt" < $5 AND r."source" = $2 AND r."currency" = $3`, params);
-    const clicks = await one(db, `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Click" c JOIN "Recovery" r ON r."id" = c."recoveryId" WHERE c."shopId" = $1 AND c."clickedAt" >= $4 AND c."clickedAt" < $5 AND r."source" = $2 AND r."currency" = $3`, params);
+    const abandoned = await one(
+      db,
+      `SELECT COUNT(*) AS "n", COALESCE(SUM("totalMinor"), 0) AS "v" FROM "Recovery" WHERE "shopId" = $1 AND "source" = $2 AND "currency" = $3 AND "abandonedAt" >= $4 AND "abandonedAt" < $5`,
+      params,
+    );
+    const sent = await one(
+      db,
+      `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."shopId" = $1 AND m."status" = 'sent' AND m."sentAt" >= $4 AND m."sentAt" < $5 AND r."source" = $2 AND r."currency" = $3`,
+      params,
+    );
+    const clicks = await one(
+      db,
+      `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Click" c JOIN "Recovery" r ON r."id" = c."recoveryId" WHERE c."shopId" = $1 AND c."clickedAt" >= $4 AND c."clickedAt" < $5 AND r."source" = $2 AND r."currency" = $3`,
+      params,
+    );
     const conversions = (method: string) =>
-      one(db, `SELECT COUNT(*) AS "n", COALESCE(SUM(v."amountMinor"), 0) AS "v" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE v."shopId" = $1 AND v."method" = $6 AND v."messageId" IS NOT NULL AND v."convertedAt" >= $4 AND v."convertedAt" < $5 AND v."currency" = $3 AND r."source" = $2`, [...params, method]);
+      one(
+        db,
+        `SELECT COUNT(*) AS "n", COALESCE(SUM(v."amountMinor"), 0) AS "v" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE v."shopId" = $1 AND v."method" = $6 AND v."messageId" IS NOT NULL AND v."convertedAt" >= $4 AND v."convertedAt" < $5 AND v."currency" = $3 AND r."source" = $2`,
+        [...params, method],
+      );
     const link = await conversions("link");
     const window = await conversions("window");
-    return { abandoned: abandoned.n, abandonedValue: abandoned.v, emailsSent: sent.n, clicks: clicks.n, linkCount: link.n, linkRevenue: link.v, windowCount: window.n, windowRevenue: window.v };
+    return {
+      abandoned: abandoned.n,
+      abandonedValue: abandoned.v,
+      emailsSent: sent.n,
+      clicks: clicks.n,
+      linkCount: link.n,
+      linkRevenue: link.v,
+      windowCount: window.n,
+      windowRevenue: window.v,
+    };
   });
 }
 
@@ -129,7 +156,9 @@ function figuresFromCells(rows: Map<string, string[]>, column: number): Figures 
     return value;
   };
   const pair = (label: string) => {
-    const [count, revenue] = cell(label).split("·").map((s) => s.trim());
+    const [count, revenue] = cell(label)
+      .split("·")
+      .map((s) => s.trim());
     return { count: whole(count!), revenue: minor(revenue!) };
   };
   const link = pair("Recovered by link");
@@ -229,7 +258,18 @@ describe("npm run demo: a running demo", () => {
 
   it("prints what it starts, on which loopback port, and the URL to open", async () => {
     const out = demo.output();
-    for (const part of ["database", "app build", "demo clock", "SMTP inbox", "Shopify Admin API (fake)", "Stripe API (fake)", "Reclaim app", "job runner", "simulators", "demo admin"]) {
+    for (const part of [
+      "database",
+      "app build",
+      "demo clock",
+      "SMTP inbox",
+      "Shopify Admin API (fake)",
+      "Stripe API (fake)",
+      "Reclaim app",
+      "job runner",
+      "simulators",
+      "demo admin",
+    ]) {
       expect(out).toContain(`✓ ${part}`);
     }
     const status = await demo.status();
@@ -237,30 +277,35 @@ describe("npm run demo: a running demo", () => {
     expect(status.urls.admin).toBe(`${demo.url}/`);
   });
 
-  it(
-    "both sources produce recoveries, emails reach the inbox, and the shopper's purchases come back as credited conversions",
-    async () => {
-      const seen = await waitFor(
-        "recoveries, emails and credited conversions from both sources",
-        progress,
-        (p) => (p.recoveries.shopify ?? 0) > 0 && (p.recoveries.stripe ?? 0) > 0 && p.sent > 0 && (p.creditedConversions.shopify ?? 0) > 0 && (p.creditedConversions.stripe ?? 0) > 0,
-        150_000,
-      );
-      const status = await demo.status();
-      // Every email the app marked sent went through SMTP into the inbox (and none was lost to a timeout).
-      expect(status.inbox.emails).toBeGreaterThanOrEqual(seen.sent);
-      expect(status.shopper!.bought).toBeGreaterThan(0);
-      await withDb(async (db) => {
-        expect((await one(db, `SELECT COUNT(*) AS "n" FROM "Message" WHERE "status" = 'failed'`)).n).toBe(0);
-        // Stripe conversions are matched by recovered_from, Shopify ones by completedAt on the same checkout.
-        const stripeMatch = (await db.query<{ method: string }>(`SELECT v."method", v."messageId" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = 'stripe' AND v."messageId" IS NOT NULL LIMIT 1`)).rows[0]!;
-        expect(stripeMatch.method).toBe("link");
-      });
-      // No spurious timeouts on the compressed clock (docs/decisions/061): no email lost, no job given up.
-      expect(demo.output()).not.toMatch(/email not delivered|job failed|shopify sync failed/);
-    },
-    180_000,
-  );
+  it("both sources produce recoveries, emails reach the inbox, and the shopper's purchases come back as credited conversions", async () => {
+    const seen = await waitFor(
+      "recoveries, emails and credited conversions from both sources",
+      progress,
+      (p) =>
+        (p.recoveries.shopify ?? 0) > 0 &&
+        (p.recoveries.stripe ?? 0) > 0 &&
+        p.sent > 0 &&
+        (p.creditedConversions.shopify ?? 0) > 0 &&
+        (p.creditedConversions.stripe ?? 0) > 0,
+      150_000,
+    );
+    const status = await demo.status();
+    // Every email the app marked sent went through SMTP into the inbox (and none was lost to a timeout).
+    expect(status.inbox.emails).toBeGreaterThanOrEqual(seen.sent);
+    expect(status.shopper!.bought).toBeGreaterThan(0);
+    await withDb(async (db) => {
+      expect((await one(db, `SELECT COUNT(*) AS "n" FROM "Message" WHERE "status" = 'failed'`)).n).toBe(0);
+      // Stripe conversions are matched by recovered_from, Shopify ones by completedAt on the same checkout.
+      const stripeMatch = (
+        await db.query<{ method: string }>(
+          `SELECT v."method", v."messageId" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = 'stripe' AND v."messageId" IS NOT NULL LIMIT 1`,
+        )
+      ).rows[0]!;
+      expect(stripeMatch.method).toBe("link");
+    });
+    // No spurious timeouts on the compressed clock (docs/decisions/061): no email lost, no job given up.
+    expect(demo.output()).not.toMatch(/email not delivered|job failed|shopify sync failed/);
+  }, 180_000);
 
   it("the overview shows exactly what the database holds (simulation paused)", async () => {
     const paused = (await (await demo.post("/api/pause")).json()) as { paused: boolean; demoTime: string };
@@ -311,7 +356,9 @@ describe("npm run demo: a running demo", () => {
     expect(html).not.toContain("cdn.shopify.com/shopifycloud/app-bridge.js");
     expect(page.headers.get("content-security-policy")).toContain(`frame-ancestors ${new URL(status.urls.admin).origin} `);
     // A request without a token the admin signed is refused as in production.
-    const refused = await fetch(new URL("/app?_data=routes%2Fapp._index", status.urls.app), { headers: { authorization: "Bearer not-a-token", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36" } });
+    const refused = await fetch(new URL("/app?_data=routes%2Fapp._index", status.urls.app), {
+      headers: { authorization: "Bearer not-a-token", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36" },
+    });
     expect(refused.status).toBe(401);
     // DNS rebinding: a request for another host name is refused before the app sees it.
     expect(await statusWithHost(status.urls.admin, "attacker.example")).toBe(403);
@@ -320,7 +367,22 @@ describe("npm run demo: a running demo", () => {
   });
 
   it("a second demo on the same data folder is refused, before it touches anything", async () => {
-    const second = spawnDemo(["--enable-demo", "--reset", "--port", "0", "--app-port", "0", "--smtp-port", "0", "--db-port", "0", "--data-dir", DATA_DIR, "--build-dir", BUILD_DIR]);
+    const second = spawnDemo([
+      "--enable-demo",
+      "--reset",
+      "--port",
+      "0",
+      "--app-port",
+      "0",
+      "--smtp-port",
+      "0",
+      "--db-port",
+      "0",
+      "--data-dir",
+      DATA_DIR,
+      "--build-dir",
+      BUILD_DIR,
+    ]);
     expect(await second.exited).toBe(1);
     expect(second.output()).toMatch(/another demo \(process \d+\) is using/);
     expect((await progress()).shopId).not.toBeNull(); // --reset did not run
@@ -332,7 +394,12 @@ describe("npm run demo: a running demo", () => {
     const ports = [status.urls.admin, status.urls.app, status.urls.smtp, status.urls.shopifyAdminApi, status.urls.stripeApi].map(portOf);
     for (const port of ports) expect(await portOpen(port)).toBe(true);
     const p = await progress();
-    firstRun = { shopId: p.shopId!, emails: status.inbox.emails, recoveries: (p.recoveries.shopify ?? 0) + (p.recoveries.stripe ?? 0), stoppedAt: Date.parse(status.demoTime) };
+    firstRun = {
+      shopId: p.shopId!,
+      emails: status.inbox.emails,
+      recoveries: (p.recoveries.shopify ?? 0) + (p.recoveries.stripe ?? 0),
+      stoppedAt: Date.parse(status.demoTime),
+    };
     expect(await demo.stop("SIGINT")).toBe(0);
     expect(demo.output()).toContain("Stopped.");
     for (const port of ports) expect(await portOpen(port)).toBe(false);

@@ -30,7 +30,13 @@ describe("fairness between shops", () => {
     const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const runner = new JobRunner({ db: p.db, definitions: jobDefinitions, clock: p.clock, concurrency: 4, shopConcurrency: 2, pollIntervalMs: 20 });
-    const firstOfEachSmallShop = () => new Set(p.sink.received.flatMap((m) => m.rcptTo).filter((a) => a.startsWith("small-")).map((a) => a.split("-")[1])).size;
+    const firstOfEachSmallShop = () =>
+      new Set(
+        p.sink.received
+          .flatMap((m) => m.rcptTo)
+          .filter((a) => a.startsWith("small-"))
+          .map((a) => a.split("-")[1]),
+      ).size;
     runner.start();
     try {
       const started = Date.now();

@@ -43,7 +43,11 @@ async function postRetry(form: Record<string, string>, token = signSessionToken(
 }
 /** What a person reads on the server-rendered page. */
 const pageText = async (path = "/app/settings/flow") =>
-  (await (await app.handle(embeddedRequest(path))).text()).replace(/<!-- -->/g, "").replace(/&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+  (await (await app.handle(embeddedRequest(path))).text())
+    .replace(/<!-- -->/g, "")
+    .replace(/&#x27;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&");
 
 const triggersOf = (shop: Shop) => p.admin.store(shop.domain).flowTriggers;
 const mailTo = (email: string) => p.sink.received.filter((m) => m.rcptTo.includes(email));
@@ -92,7 +96,10 @@ describe("firing on every conversion Reclaim claims", () => {
 
     // Redelivered checkout and order events credit nothing new and fire nothing new.
     await p.ingest(shop, completed);
-    await p.ingest(shop, shopifyOrder(checkout.email!, p.clock.now(), { checkoutToken: checkout.checkoutToken, shopifyCustomerId: checkout.shopifyCustomerId }));
+    await p.ingest(
+      shop,
+      shopifyOrder(checkout.email!, p.clock.now(), { checkoutToken: checkout.checkoutToken, shopifyCustomerId: checkout.shopifyCustomerId }),
+    );
     await p.ingest(shop, completed);
     await p.drain();
     expect(await p.db.flowTriggerDelivery.count({ where: { shopId: shop.id } })).toBe(1);
@@ -188,7 +195,21 @@ describe("a purchase that is taken back", () => {
   const cancel = async (shop: Shop, checkout: ReturnType<typeof shopifyCheckout>, orderId: number) => {
     const { ingestPurchaseCancellation } = await import("~/models/ingest.server");
     const at = p.clock.now();
-    await ingestPurchaseCancellation(p.db, shop.id, { kind: "purchase.observed", source: "shopify", externalId: `gid://shopify/Order/${orderId}`, email: checkout.email, checkoutToken: checkout.checkoutToken, amount: { amountMinor: 10050, currency: "USD" }, occurredAt: at, cancelledAt: at }, at);
+    await ingestPurchaseCancellation(
+      p.db,
+      shop.id,
+      {
+        kind: "purchase.observed",
+        source: "shopify",
+        externalId: `gid://shopify/Order/${orderId}`,
+        email: checkout.email,
+        checkoutToken: checkout.checkoutToken,
+        amount: { amountMinor: 10050, currency: "USD" },
+        occurredAt: at,
+        cancelledAt: at,
+      },
+      at,
+    );
   };
 
   it("before its trigger went out: the trigger is withdrawn, never sent, and cannot be retried", async () => {
@@ -226,7 +247,12 @@ describe("failures: retried, visible, never lost", () => {
     await p.drain();
 
     const failedOnce = await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } });
-    expect(failedOnce).toMatchObject({ status: "pending", attempts: 1, sentAt: null, lastError: "Shopify Flow refused the trigger: Flow is temporarily unavailable" });
+    expect(failedOnce).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      sentAt: null,
+      lastError: "Shopify Flow refused the trigger: Flow is temporarily unavailable",
+    });
     const retryAt = new Date(p.clock.now().getTime() + MIN);
     const { status, body } = await flowPage();
     expect(status).toBe(200);
@@ -244,7 +270,12 @@ describe("failures: retried, visible, never lost", () => {
     expect(calls().map((c) => c.accepted)).toEqual([false]);
     await p.runAt(retryAt);
     expect(calls().map((c) => c.accepted)).toEqual([false, true]);
-    expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "sent", attempts: 2, lastError: null, sentAt: retryAt });
+    expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({
+      status: "sent",
+      attempts: 2,
+      lastError: null,
+      sentAt: retryAt,
+    });
     expect((await flowPage()).body.deliveries.find((d: { id: string }) => d.id === delivery.id)).toMatchObject({ status: "sent", nextAttemptAt: null });
   });
 
@@ -259,8 +290,16 @@ describe("failures: retried, visible, never lost", () => {
     }
     await p.drain();
     const failed = await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } });
-    expect(failed).toMatchObject({ status: "failed", attempts: 8, sentAt: null, lastError: "Shopify Flow refused the trigger: Trigger is not enabled for this shop" });
-    expect(await jobTable(p.db).findFirstOrThrow({ where: { name: "fire-flow-trigger", payload: { contains: delivery.id } } })).toMatchObject({ status: "failed", attempts: 8 });
+    expect(failed).toMatchObject({
+      status: "failed",
+      attempts: 8,
+      sentAt: null,
+      lastError: "Shopify Flow refused the trigger: Trigger is not enabled for this shop",
+    });
+    expect(await jobTable(p.db).findFirstOrThrow({ where: { name: "fire-flow-trigger", payload: { contains: delivery.id } } })).toMatchObject({
+      status: "failed",
+      attempts: 8,
+    });
 
     // Visible: on the Flow page (row and count) and as a count on the settings overview.
     const page = await flowPage();
@@ -281,7 +320,11 @@ describe("failures: retried, visible, never lost", () => {
     expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "pending" });
     await p.drain();
     expect(await p.db.flowTriggerDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toMatchObject({ status: "sent", attempts: 9, lastError: null });
-    expect(triggersOf(testShop).filter((c) => JSON.stringify(c.payload) === failed.payload).map((c) => c.accepted)).toEqual([...Array(8).fill(false), true]);
+    expect(
+      triggersOf(testShop)
+        .filter((c) => JSON.stringify(c.payload) === failed.payload)
+        .map((c) => c.accepted),
+    ).toEqual([...Array(8).fill(false), true]);
     expect((await flowPage()).body.counts.failed).toBe(before);
     expect(await pageText(`/app/recoveries/${recoveryId}`)).toMatch(/Shopify Flow “Checkout recovered”: sent [^.]+\. /);
 
@@ -336,7 +379,14 @@ describe("Settings → Shopify Flow", () => {
     expect(status).toBe(200);
     expect(body.handle).toBe("checkout-recovered");
     expect(body.fields.map((f: { payloadKey: string }) => f.payloadKey)).toEqual([
-      "customer_id", "Recovered amount", "Currency", "Source", "Purchase source", "Attribution method", "Recovery ID", "Reclaim recovery page",
+      "customer_id",
+      "Recovered amount",
+      "Currency",
+      "Source",
+      "Purchase source",
+      "Attribution method",
+      "Recovery ID",
+      "Reclaim recovery page",
     ]);
     expect(await pageText()).toContain("Checkout recovered");
   });

@@ -39,7 +39,9 @@ describe("the webhook inbox", () => {
     rollBack();
 
     expect(await failing).toBe("duplicate key in another request");
-    const event = await db.inboundEvent.findUnique({ where: { source_receiver_externalId: { source: "stripe", receiver: "conn0123456789", externalId: "evt_during_rollback" } } });
+    const event = await db.inboundEvent.findUnique({
+      where: { source_receiver_externalId: { source: "stripe", receiver: "conn0123456789", externalId: "evt_during_rollback" } },
+    });
     expect(event).not.toBeNull();
     expect(await jobFor(event!.id)).toHaveLength(1);
     expect(await db.shop.findUnique({ where: { domain: "rolled-back.myshopify.com" } })).toBeNull();
@@ -57,7 +59,9 @@ describe("the webhook inbox", () => {
       expect(event).toMatchObject({ source: "stripe", topic: "checkout.session.expired", processedAt: null, error: null });
       expect(event.receivedAt.getTime()).toBeGreaterThanOrEqual(before.getTime());
       // Stored as UTC (the column has no zone): the database's own UTC clock reading agrees with what Prisma reads.
-      const [raw] = await db.$queryRaw<{ stored: string }[]>`SELECT to_char("receivedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "stored" FROM "InboundEvent" WHERE "id" = ${event.id}`;
+      const [raw] = await db.$queryRaw<
+        { stored: string }[]
+      >`SELECT to_char("receivedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "stored" FROM "InboundEvent" WHERE "id" = ${event.id}`;
       expect(raw!.stored).toBe(event.receivedAt.toISOString());
       const jobs = await jobFor(event.id);
       expect(jobs).toHaveLength(1);

@@ -67,7 +67,12 @@ describe("ingesting checkouts", () => {
     await ingestSourceEvent(db, shopId, shopifyCheckout({ updatedAt: new Date("2026-11-20T09:06:00Z") }), NOW);
     const rows = await db.recovery.findMany({ where: { shopId } });
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ externalId: "gid://shopify/AbandonedCheckout/1001", email: "guest@example.com", consent: "opt_in", notContactableReason: null });
+    expect(rows[0]).toMatchObject({
+      externalId: "gid://shopify/AbandonedCheckout/1001",
+      email: "guest@example.com",
+      consent: "opt_in",
+      notContactableReason: null,
+    });
     expect(JSON.parse(rows[0]!.lineItems)).toHaveLength(1);
   });
 
@@ -118,8 +123,13 @@ describe("ingesting checkouts", () => {
 describe("ingesting purchases", () => {
   it("a Stripe session completed before the expired one it recovers still ends recovered (recovered_from)", async () => {
     const purchase: PurchaseObserved = {
-      kind: "purchase.observed", source: "stripe", externalId: "cs_test_completed_2", email: "guest@example.com",
-      recoveredFrom: "cs_test_expired_1", amount: { amountMinor: 4900, currency: "USD" }, occurredAt: new Date("2026-11-20T10:00:00Z"),
+      kind: "purchase.observed",
+      source: "stripe",
+      externalId: "cs_test_completed_2",
+      email: "guest@example.com",
+      recoveredFrom: "cs_test_expired_1",
+      amount: { amountMinor: 4900, currency: "USD" },
+      occurredAt: new Date("2026-11-20T10:00:00Z"),
     };
     await ingestSourceEvent(db, shopId, purchase, NOW);
     await ingestSourceEvent(db, shopId, stripeSession(), NOW);
@@ -139,23 +149,45 @@ describe("ingesting purchases", () => {
   it("a purchase on Stripe stops the pending messages of the same contact's Shopify recovery", async () => {
     const { recoveryId } = (await ingestSourceEvent(db, shopId, webhookCheckout(), NOW)) as { recoveryId: string };
     await scheduleMessage(recoveryId);
-    const result = await ingestSourceEvent(db, shopId, {
-      kind: "purchase.observed", source: "stripe", externalId: "cs_other", email: "GUEST@example.com",
-      amount: { amountMinor: 100, currency: "USD" }, occurredAt: new Date("2026-11-20T10:00:00Z"),
-    }, NOW);
+    const result = await ingestSourceEvent(
+      db,
+      shopId,
+      {
+        kind: "purchase.observed",
+        source: "stripe",
+        externalId: "cs_other",
+        email: "GUEST@example.com",
+        amount: { amountMinor: 100, currency: "USD" },
+        occurredAt: new Date("2026-11-20T10:00:00Z"),
+      },
+      NOW,
+    );
     expect(result).toMatchObject({ stoppedMessages: 1 });
     expect(await db.message.findFirstOrThrow({ where: { recoveryId } })).toMatchObject({ status: "cancelled", skipReason: "purchased" });
-    expect(await db.decisionLog.findFirstOrThrow({ where: { recoveryId } })).toMatchObject({ outcome: "cancel", reason: "purchased", detail: "bought on Stripe" });
+    expect(await db.decisionLog.findFirstOrThrow({ where: { recoveryId } })).toMatchObject({
+      outcome: "cancel",
+      reason: "purchased",
+      detail: "bought on Stripe",
+    });
   });
 
   it("an order by a contact who clicked a recovery email within the window is credited by window, separately from link", async () => {
     const { recoveryId } = (await ingestSourceEvent(db, shopId, webhookCheckout(), NOW)) as { recoveryId: string };
     const message = await scheduleMessage(recoveryId, "sent");
     await db.click.create({ data: { shopId, messageId: message.id, recoveryId, clickedAt: new Date("2026-11-21T09:00:00Z") } });
-    await ingestSourceEvent(db, shopId, {
-      kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/9", email: "guest@example.com",
-      amount: { amountMinor: 3100, currency: "EUR" }, occurredAt: new Date("2026-11-23T09:00:00Z"),
-    }, NOW);
+    await ingestSourceEvent(
+      db,
+      shopId,
+      {
+        kind: "purchase.observed",
+        source: "shopify",
+        externalId: "gid://shopify/Order/9",
+        email: "guest@example.com",
+        amount: { amountMinor: 3100, currency: "EUR" },
+        occurredAt: new Date("2026-11-23T09:00:00Z"),
+      },
+      NOW,
+    );
     const conversions = await db.conversion.findMany({ where: { recoveryId } });
     expect(conversions).toEqual([expect.objectContaining({ method: "window", matchedBy: "order", amountMinor: 3100n, messageId: message.id })]);
   });
@@ -164,18 +196,37 @@ describe("ingesting purchases", () => {
     const { recoveryId } = (await ingestSourceEvent(db, shopId, webhookCheckout(), NOW)) as { recoveryId: string };
     const message = await scheduleMessage(recoveryId, "sent");
     await db.click.create({ data: { shopId, messageId: message.id, recoveryId, clickedAt: new Date("2026-11-21T09:00:00Z") } });
-    await ingestSourceEvent(db, shopId, {
-      kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/10", email: "guest@example.com",
-      amount: { amountMinor: 3100, currency: "EUR" }, occurredAt: new Date("2026-11-27T09:00:01Z"),
-    }, NOW);
+    await ingestSourceEvent(
+      db,
+      shopId,
+      {
+        kind: "purchase.observed",
+        source: "shopify",
+        externalId: "gid://shopify/Order/10",
+        email: "guest@example.com",
+        amount: { amountMinor: 3100, currency: "EUR" },
+        occurredAt: new Date("2026-11-27T09:00:01Z"),
+      },
+      NOW,
+    );
     expect(await db.conversion.count({ where: { recoveryId } })).toBe(0);
   });
 
   it("an order with the checkout's token completes that checkout (link), even before the checkout is seen", async () => {
-    await ingestSourceEvent(db, shopId, {
-      kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/11", email: "guest@example.com", checkoutToken: "tok-1001",
-      amount: { amountMinor: 2500, currency: "EUR" }, occurredAt: new Date("2026-11-20T10:30:00Z"),
-    }, NOW);
+    await ingestSourceEvent(
+      db,
+      shopId,
+      {
+        kind: "purchase.observed",
+        source: "shopify",
+        externalId: "gid://shopify/Order/11",
+        email: "guest@example.com",
+        checkoutToken: "tok-1001",
+        amount: { amountMinor: 2500, currency: "EUR" },
+        occurredAt: new Date("2026-11-20T10:30:00Z"),
+      },
+      NOW,
+    );
     await ingestSourceEvent(db, shopId, shopifyCheckout(), NOW);
     const recovery = await db.recovery.findFirstOrThrow({ where: { shopId } });
     expect(recovery.status).toBe("purchased"); // no Reclaim email before the order (docs/decisions/082)
@@ -186,10 +237,20 @@ describe("ingesting purchases", () => {
 describe("ingesting orders by cart token", () => {
   it("an order that carries only the cart token completes the checkout it came from (link, cart_token)", async () => {
     await ingestSourceEvent(db, shopId, webhookCheckout({ cartToken: "cart-77" }), NOW);
-    await ingestSourceEvent(db, shopId, {
-      kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/77", email: null, cartToken: "cart-77",
-      amount: { amountMinor: 2500, currency: "EUR" }, occurredAt: new Date("2026-11-20T10:45:00Z"),
-    }, NOW);
+    await ingestSourceEvent(
+      db,
+      shopId,
+      {
+        kind: "purchase.observed",
+        source: "shopify",
+        externalId: "gid://shopify/Order/77",
+        email: null,
+        cartToken: "cart-77",
+        amount: { amountMinor: 2500, currency: "EUR" },
+        occurredAt: new Date("2026-11-20T10:45:00Z"),
+      },
+      NOW,
+    );
     const recovery = await db.recovery.findFirstOrThrow({ where: { shopId } });
     expect(recovery).toMatchObject({ status: "purchased", cartToken: "cart-77" }); // no email before it (082)
     expect(await db.conversion.findFirstOrThrow({ where: { recoveryId: recovery.id } })).toMatchObject({ method: "link", matchedBy: "cart_token" });
@@ -197,8 +258,20 @@ describe("ingesting orders by cart token", () => {
 });
 
 async function scheduleMessage(recoveryId: string, status = "scheduled") {
-  const campaign = await db.campaign.create({ data: { shopId, name: "Test", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } }, include: { steps: true } });
+  const campaign = await db.campaign.create({
+    data: { shopId, name: "Test", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } },
+    include: { steps: true },
+  });
   return db.message.create({
-    data: { shopId, recoveryId, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, status, scheduledFor: NOW, sentAt: status === "sent" ? new Date("2026-11-20T10:00:00Z") : null },
+    data: {
+      shopId,
+      recoveryId,
+      campaignId: campaign.id,
+      stepId: campaign.steps[0]!.id,
+      position: 1,
+      status,
+      scheduledFor: NOW,
+      sentAt: status === "sent" ? new Date("2026-11-20T10:00:00Z") : null,
+    },
   });
 }

@@ -116,18 +116,101 @@ async function seed(domain: string, prefix: string, secret: string): Promise<Sho
   if (!connected.ok) throw new Error(`could not connect Stripe for ${domain}`);
   // A privacy request with an export, and an unprocessed inbound delivery of each source (no job: nothing runs them).
   const compliance = await db.complianceRequest.create({
-    data: { shopId: s.shop.id, topic: "customers/data_request", inboundEventId: `${prefix}-inbound-dr`, customerId: "7001", email: recovery.email, status: "done", export: JSON.stringify({ recoveries: [recovery.id] }) },
+    data: {
+      shopId: s.shop.id,
+      topic: "customers/data_request",
+      inboundEventId: `${prefix}-inbound-dr`,
+      customerId: "7001",
+      email: recovery.email,
+      status: "done",
+      export: JSON.stringify({ recoveries: [recovery.id] }),
+    },
   });
-  await db.inboundEvent.create({ data: { source: "shopify", receiver: domain, externalId: `${prefix}-webhook-1`, topic: "checkouts/update", payload: JSON.stringify({ token: checkoutToken, email: recovery.email, created_at: "2026-11-20T10:00:00Z", updated_at: "2026-11-20T10:00:00Z", total_price: "1.00" }) } });
-  await db.inboundEvent.create({ data: { source: "pixel", receiver: domain, externalId: `${prefix}-pixel-1`, topic: "checkout_started", payload: JSON.stringify({ event: { id: `${prefix}-pixel-1`, name: "checkout_started", at: new Date().toISOString() }, checkout: { token: checkoutToken, email: recovery.email, buyerAcceptsEmailMarketing: true, currencyCode: "USD", totalPrice: { amount: 1, currencyCode: "USD" }, subtotalPrice: null, lineItemCount: 0, lineItems: [] } }) } });
+  await db.inboundEvent.create({
+    data: {
+      source: "shopify",
+      receiver: domain,
+      externalId: `${prefix}-webhook-1`,
+      topic: "checkouts/update",
+      payload: JSON.stringify({
+        token: checkoutToken,
+        email: recovery.email,
+        created_at: "2026-11-20T10:00:00Z",
+        updated_at: "2026-11-20T10:00:00Z",
+        total_price: "1.00",
+      }),
+    },
+  });
+  await db.inboundEvent.create({
+    data: {
+      source: "pixel",
+      receiver: domain,
+      externalId: `${prefix}-pixel-1`,
+      topic: "checkout_started",
+      payload: JSON.stringify({
+        event: { id: `${prefix}-pixel-1`, name: "checkout_started", at: new Date().toISOString() },
+        checkout: {
+          token: checkoutToken,
+          email: recovery.email,
+          buyerAcceptsEmailMarketing: true,
+          currencyCode: "USD",
+          totalPrice: { amount: 1, currencyCode: "USD" },
+          subtotalPrice: null,
+          lineItemCount: 0,
+          lineItems: [],
+        },
+      }),
+    },
+  });
   // The same checkout as the pixel's merged row (docs/decisions/079), with an event not yet processed.
   const pixelAt = new Date().toISOString();
-  await db.pixelCheckout.create({ data: { shopId: s.shop.id, checkoutToken, lastEvent: "checkout_contact_info_submitted", recentEventIds: JSON.stringify([`${prefix}-pixel-2`]), state: JSON.stringify({ event: "checkout_contact_info_submitted", email: recovery.email, buyerAcceptsEmailMarketing: true, lineItems: [], total: { amountMinor: 100, currency: "USD" }, at: pixelAt, startedAt: pixelAt }) } });
-  await db.inboundEvent.create({ data: { source: "stripe", receiver: connected.connection.id, externalId: `evt_${prefix}_1`, topic: "checkout.session.expired", payload: JSON.stringify(stripeEvent("checkout.session.expired", expiredSession({ email: recovery.email }))) } });
-  await db.stripePaymentLink.create({ data: { shopId: s.shop.id, connectionId: connected.connection.id, paymentLinkId: `plink_${prefix}_1`, url: `https://buy.stripe.com/test_${prefix}`, active: true, fetchedAt: new Date() } });
+  await db.pixelCheckout.create({
+    data: {
+      shopId: s.shop.id,
+      checkoutToken,
+      lastEvent: "checkout_contact_info_submitted",
+      recentEventIds: JSON.stringify([`${prefix}-pixel-2`]),
+      state: JSON.stringify({
+        event: "checkout_contact_info_submitted",
+        email: recovery.email,
+        buyerAcceptsEmailMarketing: true,
+        lineItems: [],
+        total: { amountMinor: 100, currency: "USD" },
+        at: pixelAt,
+        startedAt: pixelAt,
+      }),
+    },
+  });
+  await db.inboundEvent.create({
+    data: {
+      source: "stripe",
+      receiver: connected.connection.id,
+      externalId: `evt_${prefix}_1`,
+      topic: "checkout.session.expired",
+      payload: JSON.stringify(stripeEvent("checkout.session.expired", expiredSession({ email: recovery.email }))),
+    },
+  });
+  await db.stripePaymentLink.create({
+    data: {
+      shopId: s.shop.id,
+      connectionId: connected.connection.id,
+      paymentLinkId: `plink_${prefix}_1`,
+      url: `https://buy.stripe.com/test_${prefix}`,
+      active: true,
+      fetchedAt: new Date(),
+    },
+  });
   // A message due now (a send job naming it would send it).
   const due = await db.message.create({
-    data: { shopId: s.shop.id, recoveryId: s.shopifyRecoveries[0]!.id, campaignId: s.campaign.id, stepId: s.campaign.steps[2]!.id, position: 3, status: "scheduled", scheduledFor: new Date(Date.now() - 60_000) },
+    data: {
+      shopId: s.shop.id,
+      recoveryId: s.shopifyRecoveries[0]!.id,
+      campaignId: s.campaign.id,
+      stepId: s.campaign.steps[2]!.id,
+      position: 3,
+      status: "scheduled",
+      scheduledFor: new Date(Date.now() - 60_000),
+    },
   });
   const stripeRecovery = s.stripeRecoveries[1]!;
   const sentMessage = await db.message.findFirstOrThrow({ where: { recoveryId: recovery.id, status: "sent", bodyHtml: { not: null } }, select: { id: true } });
@@ -173,8 +256,16 @@ function ownedBy(model: string, ids: ShopIds, hasShopId: boolean): Record<string
 async function snapshot(ids: ShopIds): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const model of Prisma.dmmf.datamodel.models) {
-    const delegate = (db as unknown as Record<string, { findMany(args: unknown): Promise<unknown[]> }>)[model.name.charAt(0).toLowerCase() + model.name.slice(1)]!;
-    const rows = await delegate.findMany({ where: ownedBy(model.name, ids, model.fields.some((f) => f.name === "shopId")) });
+    const delegate = (db as unknown as Record<string, { findMany(args: unknown): Promise<unknown[]> }>)[
+      model.name.charAt(0).toLowerCase() + model.name.slice(1)
+    ]!;
+    const rows = await delegate.findMany({
+      where: ownedBy(
+        model.name,
+        ids,
+        model.fields.some((f) => f.name === "shopId"),
+      ),
+    });
     out[model.name] = rows.map((r) => JSON.stringify(r, (_key, v) => (typeof v === "bigint" ? v.toString() : v))).sort();
   }
   return out;
@@ -273,11 +364,17 @@ describe("every route is in the matrix", () => {
     const routeIds = [...PRESENT];
     expect(routeIds.filter((id) => !ROUTES[id])).toEqual([]);
     // The build serves exactly these routes.
-    expect(Object.keys(admin.app.build.routes).filter((id) => id !== "root").sort()).toEqual(routeIds.sort());
+    expect(
+      Object.keys(admin.app.build.routes)
+        .filter((id) => id !== "root")
+        .sort(),
+    ).toEqual(routeIds.sort());
   });
 
   it("has something of A's to leak: A's rows are seeded in every model a shop owns", () => {
-    const empty = Object.entries(before).filter(([, rows]) => rows.length === 0).map(([m]) => m);
+    const empty = Object.entries(before)
+      .filter(([, rows]) => rows.length === 0)
+      .map(([m]) => m);
     // Models A has no row of are those the matrix cannot produce without running A's own processes.
     expect(empty.filter((m) => !["Purchase", "DecisionLog", "Job", "FlowTriggerDelivery", "SourceSync"].includes(m))).toEqual([]);
     expect(fingerprints.length).toBeGreaterThan(30);
@@ -334,7 +431,11 @@ describe("embedded admin: shop B's session token against shop A's ids", () => {
     for (const [routeId, klass] of adminRoutes) {
       if (klass.kind !== "admin-id") continue;
       const ofA = await admin.data(urlOf(routeId, klass.param(A)), routeId, tokenB());
-      const missing = await admin.data(urlOf(routeId, Object.fromEntries(Object.keys(klass.param(A)).map((k) => [k, "cm0000000000000000000000"]))), routeId, tokenB());
+      const missing = await admin.data(
+        urlOf(routeId, Object.fromEntries(Object.keys(klass.param(A)).map((k) => [k, "cm0000000000000000000000"]))),
+        routeId,
+        tokenB(),
+      );
       expect(ofA).toEqual(missing);
     }
   });
@@ -346,15 +447,41 @@ describe("public email links", () => {
     // B's buyer with A's buyer's address (the same person shops at both).
     const contact = await db.contact.create({ data: { shopId: B.shop, email: A.email } });
     const recovery = await db.recovery.create({
-      data: { shopId: B.shop, source: "shopify", externalId: "gid://shopify/AbandonedCheckout/beta-same-buyer", contactId: contact.id, email: A.email, consent: "opt_in", totalMinor: 100, currency: "USD", recoveryUrl: "https://beta.example/recover", abandonedAt: new Date(), sourceUpdatedAt: new Date() },
+      data: {
+        shopId: B.shop,
+        source: "shopify",
+        externalId: "gid://shopify/AbandonedCheckout/beta-same-buyer",
+        contactId: contact.id,
+        email: A.email,
+        consent: "opt_in",
+        totalMinor: 100,
+        currency: "USD",
+        recoveryUrl: "https://beta.example/recover",
+        abandonedAt: new Date(),
+        sourceUpdatedAt: new Date(),
+      },
     });
-    const message = await db.message.create({ data: { shopId: B.shop, recoveryId: recovery.id, campaignId: B.campaign, stepId: B.step, position: 1, status: "sent", scheduledFor: new Date(), sentAt: new Date(), toEmail: A.email } });
+    const message = await db.message.create({
+      data: {
+        shopId: B.shop,
+        recoveryId: recovery.id,
+        campaignId: B.campaign,
+        stepId: B.step,
+        position: 1,
+        status: "sent",
+        scheduledFor: new Date(),
+        sentAt: new Date(),
+        toEmail: A.email,
+      },
+    });
     const links = messageLinks(message.id);
 
     const click = await admin.app.handle(new Request(links.clickUrl));
     expect(click.status).toBe(302);
     expect(click.headers.get("location")).toBe("https://beta.example/recover");
-    const unsubscribe = await admin.app.handle(new Request(`${links.unsubscribeUrl}&_data=routes/email.unsubscribe`, { method: "POST", body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }) }));
+    const unsubscribe = await admin.app.handle(
+      new Request(`${links.unsubscribeUrl}&_data=routes/email.unsubscribe`, { method: "POST", body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }) }),
+    );
     expect(unsubscribe.status).toBe(200);
     expect((await db.contact.findUniqueOrThrow({ where: { id: contact.id } })).unsubscribedAt).not.toBeNull();
     expect(await db.click.count({ where: { messageId: message.id } })).toBe(1);
@@ -366,19 +493,49 @@ describe("Shopify webhooks: deliveries for shop B naming shop A's checkouts, ord
   it("change B's rows only", async () => {
     const deliver = (uri: string, topic: string, body: unknown) => admin.app.handle(shopifyWebhookRequest(uri, topic, body, { shop: OTHER_SHOP }));
     const at = new Date(Date.now() - 3_600_000).toISOString();
-    const checkout = { id: "alpha1", token: A.checkoutToken, cart_token: A.cartToken, email: A.email, created_at: at, updated_at: at, total_price: "12.00", currency: "USD", abandoned_checkout_url: "https://beta.example/ac", line_items: [] };
+    const checkout = {
+      id: "alpha1",
+      token: A.checkoutToken,
+      cart_token: A.cartToken,
+      email: A.email,
+      created_at: at,
+      updated_at: at,
+      total_price: "12.00",
+      currency: "USD",
+      abandoned_checkout_url: "https://beta.example/ac",
+      line_items: [],
+    };
     const covered = new Set<string>();
     for (const [routeId, klass] of Object.entries(ROUTES)) {
       if (klass.kind !== "shopify-webhook") continue;
       for (const topic of klass.topics) {
         covered.add(routeId);
         if (topic === "app/uninstalled") continue; // last, below: it stops B's jobs
-        const body =
-          topic.startsWith("checkouts/") ? checkout
-          : topic === "orders/create" ? { id: 990001, admin_graphql_api_id: "gid://shopify/Order/990001", email: A.email, checkout_token: A.checkoutToken, cart_token: A.cartToken, total_price: "12.00", currency: "USD", created_at: at }
-          : topic.startsWith("customers/") ? { shop_id: 1, shop_domain: OTHER_SHOP, customer: { id: 7001, email: A.email }, orders_requested: [990001], orders_to_redact: [990001], data_request: { id: 1 } }
-          : topic === "app/scopes_update" ? { id: 1, previous: ["read_orders"], current: ["read_orders"], updated_at: at }
-          : { id: 1, domain: OTHER_SHOP };
+        const body = topic.startsWith("checkouts/")
+          ? checkout
+          : topic === "orders/create"
+            ? {
+                id: 990001,
+                admin_graphql_api_id: "gid://shopify/Order/990001",
+                email: A.email,
+                checkout_token: A.checkoutToken,
+                cart_token: A.cartToken,
+                total_price: "12.00",
+                currency: "USD",
+                created_at: at,
+              }
+            : topic.startsWith("customers/")
+              ? {
+                  shop_id: 1,
+                  shop_domain: OTHER_SHOP,
+                  customer: { id: 7001, email: A.email },
+                  orders_requested: [990001],
+                  orders_to_redact: [990001],
+                  data_request: { id: 1 },
+                }
+              : topic === "app/scopes_update"
+                ? { id: 1, previous: ["read_orders"], current: ["read_orders"], updated_at: at }
+                : { id: 1, domain: OTHER_SHOP };
         const response = await deliver(urlOf(routeId), topic, body);
         expect(response.status, topic).toBe(200);
         // Processed one by one: the checkout must be seen before customers/redact erases B's copy of it.
@@ -390,18 +547,30 @@ describe("Shopify webhooks: deliveries for shop B naming shop A's checkouts, ord
         await expectAUnchanged();
       }
     }
-    expect([...covered].sort()).toEqual(Object.entries(ROUTES).filter(([, c]) => c.kind === "shopify-webhook").map(([id]) => id).filter((id) => PRESENT.has(id)).sort());
-    expect(await db.inboundEvent.count({ where: { receiver: OTHER_SHOP, source: "shopify", processedAt: null, externalId: { not: "beta-webhook-1" } } })).toBe(0);
+    expect([...covered].sort()).toEqual(
+      Object.entries(ROUTES)
+        .filter(([, c]) => c.kind === "shopify-webhook")
+        .map(([id]) => id)
+        .filter((id) => PRESENT.has(id))
+        .sort(),
+    );
+    expect(await db.inboundEvent.count({ where: { receiver: OTHER_SHOP, source: "shopify", processedAt: null, externalId: { not: "beta-webhook-1" } } })).toBe(
+      0,
+    );
   });
 });
 
 describe("Stripe webhooks: events for B's connection naming A's sessions", () => {
   it("change B's rows only, and A's endpoint refuses B's signature", async () => {
-    const to = (connection: string, event: unknown, secret: string) => admin.app.handle(stripeWebhookRequest(`/webhooks/stripe/${connection}`, event, { secret }));
+    const to = (connection: string, event: unknown, secret: string) =>
+      admin.app.handle(stripeWebhookRequest(`/webhooks/stripe/${connection}`, event, { secret }));
     // Same session ids as A's recoveries, A's buyer, and a completion "recovered from" A's expired session.
     const expired = stripeEvent("checkout.session.expired", expiredSession({ id: A.stripeSessionId, email: A.email }));
     const completed = stripeEvent("checkout.session.completed", completedSession({ email: A.email, recoveredFrom: A.otherStripeSessionId }));
-    const succeeded = stripeEvent("checkout.session.async_payment_succeeded", completedSession({ id: A.otherStripeSessionId, email: A.email, recoveredFrom: A.stripeSessionId }));
+    const succeeded = stripeEvent(
+      "checkout.session.async_payment_succeeded",
+      completedSession({ id: A.otherStripeSessionId, email: A.email, recoveredFrom: A.stripeSessionId }),
+    );
     for (const event of [expired, completed, succeeded]) expect((await to(B.connection, event, SECRET_B)).status).toBe(200);
 
     // B's secret is not A's: A's endpoint refuses the event and stores nothing.
@@ -422,8 +591,20 @@ describe("checkout pixel: events under B's collector key naming A's checkout", (
         method: "POST",
         headers: { "content-type": "text/plain", "x-forwarded-for": "203.0.113.9" },
         body: JSON.stringify({
-          v: 1, shop, key, event: { id, name: "checkout_started", at: new Date().toISOString() },
-          checkout: { token: A.checkoutToken, email: A.email, buyerAcceptsEmailMarketing: true, currencyCode: "USD", totalPrice: { amount: 12, currencyCode: "USD" }, subtotalPrice: null, lineItemCount: 0, lineItems: [] },
+          v: 1,
+          shop,
+          key,
+          event: { id, name: "checkout_started", at: new Date().toISOString() },
+          checkout: {
+            token: A.checkoutToken,
+            email: A.email,
+            buyerAcceptsEmailMarketing: true,
+            currencyCode: "USD",
+            totalPrice: { amount: 12, currencyCode: "USD" },
+            subtotalPrice: null,
+            lineItemCount: 0,
+            lineItems: [],
+          },
         }),
       });
     expect((await admin.app.handle(event(OTHER_SHOP, collectorKeyFor(OTHER_SHOP), "beta-pixel-event-2"))).status).toBe(202);
@@ -438,7 +619,9 @@ describe("checkout pixel: events under B's collector key naming A's checkout", (
 /** Every job the runner knows: what payload would make it act on A's rows, or why no payload can. */
 const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | Record<string, string>) | { none: string }> = {
   "send-message": (ids) => ({ messageId: ids.message }),
-  "process-shopify-webhook": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "shopify" } })).id }),
+  "process-shopify-webhook": async (ids) => ({
+    inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "shopify" } })).id,
+  }),
   "process-stripe-event": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.connection } })).id }),
   "enrich-stripe-recovery": async (ids) => ({ inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.connection } })).id }),
   "process-pixel-event": async (ids) => ({ pixelCheckoutId: (await db.pixelCheckout.findFirstOrThrow({ where: { shopId: ids.shop } })).id }),
@@ -448,8 +631,12 @@ const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | 
   "activate-web-pixel": (ids) => ({ shopId: ids.shop }),
   "fire-flow-trigger": { none: "A has no Flow delivery in this matrix; the job checks the delivery's shop like the others" },
   "send-due-messages": { none: "the sweep across all shops: it carries no shop and enqueues each message's send job with the message's shop" },
-  "repair-split-checkouts": { none: "a one-off repair across all shops: it carries no shop and merges only rows of one shop sharing one cart token, each under that shop's ingest lock" },
-  "prune-retention": { none: "retention across all shops: it carries no shop and deletes only by age (old webhook bodies, old finished jobs), never by a shop's request" },
+  "repair-split-checkouts": {
+    none: "a one-off repair across all shops: it carries no shop and merges only rows of one shop sharing one cart token, each under that shop's ingest lock",
+  },
+  "prune-retention": {
+    none: "retention across all shops: it carries no shop and deletes only by age (old webhook bodies, old finished jobs), never by a shop's request",
+  },
 };
 
 describe("jobs for shop B naming A's rows", () => {
@@ -464,16 +651,23 @@ describe("jobs for shop B naming A's rows", () => {
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const definition = jobDefinitions.find((d) => d.name === name);
     if (!definition) throw new Error(`${name} is listed in JOBS but not registered`);
-    const id = await enqueueJob(db, name as import("~/jobs/queue.server").JobName, await (payload as (ids: ShopIds) => Promise<Record<string, string>>)(A), { shopId: B.shop });
+    const id = await enqueueJob(db, name as import("~/jobs/queue.server").JobName, await (payload as (ids: ShopIds) => Promise<Record<string, string>>)(A), {
+      shopId: B.shop,
+    });
     await new JobRunner({ db, definitions: [definition] }).drain();
     await expectAUnchanged();
-    expect(await jobTable(db).findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "failed", lastError: expect.stringMatching(/belongs to another shop/) });
+    expect(await jobTable(db).findUniqueOrThrow({ where: { id } })).toMatchObject({
+      status: "failed",
+      lastError: expect.stringMatching(/belongs to another shop/),
+    });
   });
 });
 
 describe("app/uninstalled for shop B", () => {
   it("uninstalls B only", async () => {
-    const response = await admin.app.handle(shopifyWebhookRequest(urlOf("routes/webhooks.app.uninstalled"), "app/uninstalled", { id: 1, domain: OTHER_SHOP }, { shop: OTHER_SHOP }));
+    const response = await admin.app.handle(
+      shopifyWebhookRequest(urlOf("routes/webhooks.app.uninstalled"), "app/uninstalled", { id: 1, domain: OTHER_SHOP }, { shop: OTHER_SHOP }),
+    );
     expect(response.status).toBe(200);
     await drainJobs();
     expect((await db.shop.findUniqueOrThrow({ where: { id: B.shop } })).uninstalledAt).not.toBeNull();

@@ -8,8 +8,12 @@ import { jobTable } from "../helpers/jobs";
 
 class FakeClock implements Clock {
   constructor(public current = new Date("2026-11-20T12:00:00Z")) {}
-  now() { return new Date(this.current); }
-  advance(ms: number) { this.current = new Date(this.current.getTime() + ms); }
+  now() {
+    return new Date(this.current);
+  }
+  advance(ms: number) {
+    this.current = new Date(this.current.getTime() + ms);
+  }
 }
 
 beforeEach(async () => {
@@ -20,7 +24,14 @@ describe("job runner", () => {
   it("retries a failing job with growing backoff, then marks it failed with the error kept", async () => {
     const clock = new FakeClock();
     const attempts: Date[] = [];
-    const flaky = defineJob({ name: "flaky", payload: z.object({}), run: async ({ clock }) => { attempts.push(clock.now()); throw new Error("SMTP 421 try later"); } });
+    const flaky = defineJob({
+      name: "flaky",
+      payload: z.object({}),
+      run: async ({ clock }) => {
+        attempts.push(clock.now());
+        throw new Error("SMTP 421 try later");
+      },
+    });
     const runner = new JobRunner({ db, definitions: [flaky], clock, random: () => 0.5 });
     const id = await enqueueJob(db, "flaky", {}, { maxAttempts: 4, runAt: clock.now() });
 
@@ -43,14 +54,23 @@ describe("job runner", () => {
   });
 
   it("does not retry a permanent error or an invalid payload", async () => {
-    const bad = defineJob({ name: "strict", payload: z.object({ n: z.number() }), run: async () => { throw new PermanentJobError("nothing to do"); } });
+    const bad = defineJob({
+      name: "strict",
+      payload: z.object({ n: z.number() }),
+      run: async () => {
+        throw new PermanentJobError("nothing to do");
+      },
+    });
     const runner = new JobRunner({ db, definitions: [bad] });
     const invalid = await enqueueJob(db, "strict", { n: "x" });
     const permanent = await enqueueJob(db, "strict", { n: 1 });
     await runner.drain();
     expect(await jobTable(db).findUniqueOrThrow({ where: { id: invalid } })).toMatchObject({ status: "failed", attempts: 1 });
     expect((await jobTable(db).findUniqueOrThrow({ where: { id: invalid } })).lastError).toContain("Invalid payload: n Expected number");
-    expect(await jobTable(db).findUniqueOrThrow({ where: { id: permanent } })).toMatchObject({ status: "failed", lastError: "PermanentJobError: nothing to do" });
+    expect(await jobTable(db).findUniqueOrThrow({ where: { id: permanent } })).toMatchObject({
+      status: "failed",
+      lastError: "PermanentJobError: nothing to do",
+    });
   });
 
   it("never runs one job twice concurrently, with several runners polling the same queue", async () => {
@@ -108,7 +128,14 @@ describe("job runner", () => {
 
     let ran = 0;
     let attempt = 0;
-    const hang = defineJob({ name: "hang", payload: z.object({}), run: async ({ job }) => { ran++; attempt = job.attempts; } });
+    const hang = defineJob({
+      name: "hang",
+      payload: z.object({}),
+      run: async ({ job }) => {
+        ran++;
+        attempt = job.attempts;
+      },
+    });
     const survivor = new JobRunner({ db, definitions: [hang], workerId: "survivor", lockTimeoutMs: 600 });
     expect(await survivor.drain()).toBe(0); // the lock is still fresh: the other worker might be alive
     await new Promise((r) => setTimeout(r, 700));

@@ -47,23 +47,39 @@ beforeAll(async () => {
   const old = enc.parseKeyRing(OLD_KEY);
   const shop = await db.shop.create({
     data: {
-      domain: TEST_SHOP, emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: sink.port, smtpUser: "mailer", senderEmail: "hi@rotation.test",
-      postalAddress: "1 Key Street", smtpPasswordEncrypted: encryptSecretV1(PLAIN.smtpPassword, old),
+      domain: TEST_SHOP,
+      emailTransport: "smtp",
+      smtpHost: "127.0.0.1",
+      smtpPort: sink.port,
+      smtpUser: "mailer",
+      senderEmail: "hi@rotation.test",
+      postalAddress: "1 Key Street",
+      smtpPasswordEncrypted: encryptSecretV1(PLAIN.smtpPassword, old),
     },
   });
   shopId = shop.id;
   const connection = await db.stripeConnection.create({
     data: {
-      shopId, webhookSecretEncrypted: encryptSecretV1(PLAIN.webhookSecret, old), previousWebhookSecretEncrypted: encryptSecretV1(PLAIN.previousWebhookSecret, old),
-      previousSecretExpiresAt: new Date(Date.now() + 86_400_000), apiKeyEncrypted: encryptSecretV1(PLAIN.apiKey, old), apiKeyLast4: "6789", livemode: false,
+      shopId,
+      webhookSecretEncrypted: encryptSecretV1(PLAIN.webhookSecret, old),
+      previousWebhookSecretEncrypted: encryptSecretV1(PLAIN.previousWebhookSecret, old),
+      previousSecretExpiresAt: new Date(Date.now() + 86_400_000),
+      apiKeyEncrypted: encryptSecretV1(PLAIN.apiKey, old),
+      apiKeyLast4: "6789",
+      livemode: false,
     },
   });
   connectionId = connection.id;
   // An offline session stored before the rotation (Shopify access and refresh tokens, encrypted at rest).
   await db.session.create({
     data: {
-      id: `offline_${TEST_SHOP}`, shop: TEST_SHOP, state: "", isOnline: false, scope: "read_orders",
-      accessToken: encryptSecretV1(PLAIN.accessToken, old), refreshToken: encryptSecretV1(PLAIN.refreshToken, old),
+      id: `offline_${TEST_SHOP}`,
+      shop: TEST_SHOP,
+      state: "",
+      isOnline: false,
+      scope: "read_orders",
+      accessToken: encryptSecretV1(PLAIN.accessToken, old),
+      refreshToken: encryptSecretV1(PLAIN.refreshToken, old),
     },
   });
 });
@@ -115,7 +131,11 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
     const listed = Object.fromEntries(Object.entries(ENCRYPTED_COLUMNS).map(([m, cols]) => [m, [...cols].sort()]));
     expect(listed).toEqual(inSchema);
     // …and this test seeds each of them, so the rotation below covers every one.
-    expect(Object.keys(await encryptedValues()).sort()).toEqual(Object.entries(inSchema).flatMap(([m, cols]) => cols.map((c) => `${m}.${c}`)).sort());
+    expect(Object.keys(await encryptedValues()).sort()).toEqual(
+      Object.entries(inSchema)
+        .flatMap(([m, cols]) => cols.map((c) => `${m}.${c}`))
+        .sort(),
+    );
   });
 
   it("keeps reading secrets written under the old key once a new key is put first, and writes new ones with the new key", async () => {
@@ -138,14 +158,24 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
     const onlyNewKey = enc.parseKeyRing(NEW_KEY);
     const values = await encryptedValues();
     for (const value of Object.values(values)) expect(value).toMatch(/^v2\.k2\./);
-    expect(Object.entries(values).map(([name, v]) => enc.decryptSecret(v!, placeOf(name), onlyNewKey))).toEqual([PLAIN.smtpPassword, PLAIN.webhookSecret, PLAIN.previousWebhookSecret, PLAIN.apiKey, PLAIN.accessToken, PLAIN.refreshToken]);
+    expect(Object.entries(values).map(([name, v]) => enc.decryptSecret(v!, placeOf(name), onlyNewKey))).toEqual([
+      PLAIN.smtpPassword,
+      PLAIN.webhookSecret,
+      PLAIN.previousWebhookSecret,
+      PLAIN.apiKey,
+      PLAIN.accessToken,
+      PLAIN.refreshToken,
+    ]);
     // Each is bound to its own place now: read from any other column, none opens.
     const names = Object.keys(values);
     for (const [name, value] of Object.entries(values)) {
-      for (const other of names.filter((n) => n !== name)) expect(() => enc.decryptSecret(value!, placeOf(other), onlyNewKey)).toThrow(/cannot be decrypted for this row/);
+      for (const other of names.filter((n) => n !== name))
+        expect(() => enc.decryptSecret(value!, placeOf(other), onlyNewKey)).toThrow(/cannot be decrypted for this row/);
     }
     // The old key alone can read none of it any more: it really is unused.
-    expect(() => enc.decryptSecret(values["StripeConnection.webhookSecretEncrypted"]!, placeOf("StripeConnection.webhookSecretEncrypted"), enc.parseKeyRing(OLD_KEY))).toThrow(/"k2" is not in ENCRYPTION_KEYS/);
+    expect(() =>
+      enc.decryptSecret(values["StripeConnection.webhookSecretEncrypted"]!, placeOf("StripeConnection.webhookSecretEncrypted"), enc.parseKeyRing(OLD_KEY)),
+    ).toThrow(/"k2" is not in ENCRYPTION_KEYS/);
     // Running it again finds nothing left to do.
     expect((await runKeysRotate()).stdout).toBe("Re-encrypted 0 record(s) with the current key.\n");
   });
@@ -162,7 +192,10 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
   it("never overwrites a secret the merchant changes while the rotation runs", async () => {
     const { reencryptSecrets } = await import("~/security/reencrypt.server");
     const old = enc.parseKeyRing(OLD_KEY);
-    await db.stripeConnection.update({ where: { id: connectionId }, data: { webhookSecretEncrypted: enc.encryptSecret(PLAIN.webhookSecret, placeOf("StripeConnection.webhookSecretEncrypted"), old) } });
+    await db.stripeConnection.update({
+      where: { id: connectionId },
+      data: { webhookSecretEncrypted: enc.encryptSecret(PLAIN.webhookSecret, placeOf("StripeConnection.webhookSecretEncrypted"), old) },
+    });
     const merchantsNewSecret = "whsec_savedDuringTheRotation0123456789x";
     let interleaved = false;
     // The merchant saves a new signing secret between the rotation's read and its write.
@@ -174,7 +207,10 @@ describe("ENCRYPTION_KEYS rotation without downtime", () => {
             if (method !== "updateMany" || interleaved) return Reflect.get(delegate, method, r);
             return async (args: Parameters<typeof delegate.updateMany>[0]) => {
               interleaved = true;
-              await db.stripeConnection.update({ where: { id: connectionId }, data: { webhookSecretEncrypted: enc.encryptSecret(merchantsNewSecret, placeOf("StripeConnection.webhookSecretEncrypted")) } });
+              await db.stripeConnection.update({
+                where: { id: connectionId },
+                data: { webhookSecretEncrypted: enc.encryptSecret(merchantsNewSecret, placeOf("StripeConnection.webhookSecretEncrypted")) },
+              });
               return delegate.updateMany(args);
             };
           },
@@ -194,7 +230,9 @@ describe("LINK_SIGNING_SECRETS rotation keeps sent links working", () => {
   beforeAll(async () => {
     app = await loadApp();
     const seeded = await seedShop(db, "links-rotation.myshopify.com");
-    messageId = (await db.message.findFirstOrThrow({ where: { shopId: seeded.shop.id, status: "sent", recovery: { source: "shopify", status: { not: "recovered" } } } })).id;
+    messageId = (
+      await db.message.findFirstOrThrow({ where: { shopId: seeded.shop.id, status: "sent", recovery: { source: "shopify", status: { not: "recovered" } } } })
+    ).id;
   });
   afterAll(() => app?.close());
 
@@ -209,7 +247,9 @@ describe("LINK_SIGNING_SECRETS rotation keeps sent links working", () => {
     const click = await app.handle(new Request(`https://reclaim.test/email/click?t=${signLinkToken("click", messageId, OLD_LINK_SECRET)}`));
     expect(click.status).toBe(302);
     expect(click.headers.get("location")).toBe("https://example.com/recover");
-    const unsubscribe = await app.handle(new Request(`https://reclaim.test/email/unsubscribe?t=${signLinkToken("unsubscribe", messageId, OLD_LINK_SECRET)}&_data=routes/email.unsubscribe`));
+    const unsubscribe = await app.handle(
+      new Request(`https://reclaim.test/email/unsubscribe?t=${signLinkToken("unsubscribe", messageId, OLD_LINK_SECRET)}&_data=routes/email.unsubscribe`),
+    );
     expect(unsubscribe.status).toBe(200);
     expect(await unsubscribe.json()).toMatchObject({ state: "confirm" });
 
@@ -224,10 +264,21 @@ describe("LINK_SIGNING_SECRETS rotation keeps sent links working", () => {
     const a = "a".repeat(32);
     const b = "b".repeat(32);
     const c = "c".repeat(32);
-    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: a })).toMatchObject({ LINK_SIGNING_SECRET: a, LINK_SIGNING_SECRETS: [a] });
-    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: c, LINK_SIGNING_SECRETS: `${a}, ${b}` })).toMatchObject({ LINK_SIGNING_SECRET: a, LINK_SIGNING_SECRETS: [a, b, c] });
-    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: undefined, LINK_SIGNING_SECRETS: b })).toMatchObject({ LINK_SIGNING_SECRET: b, LINK_SIGNING_SECRETS: [b] });
+    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: a })).toMatchObject({
+      LINK_SIGNING_SECRET: a,
+      LINK_SIGNING_SECRETS: [a],
+    });
+    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: c, LINK_SIGNING_SECRETS: `${a}, ${b}` })).toMatchObject({
+      LINK_SIGNING_SECRET: a,
+      LINK_SIGNING_SECRETS: [a, b, c],
+    });
+    expect(parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: undefined, LINK_SIGNING_SECRETS: b })).toMatchObject({
+      LINK_SIGNING_SECRET: b,
+      LINK_SIGNING_SECRETS: [b],
+    });
     expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRET: undefined })).toThrow("LINK_SIGNING_SECRET is missing");
-    expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRETS: `${a},short` })).toThrow("LINK_SIGNING_SECRETS must be a comma-separated list");
+    expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL, LINK_SIGNING_SECRETS: `${a},short` })).toThrow(
+      "LINK_SIGNING_SECRETS must be a comma-separated list",
+    );
   });
 });

@@ -37,7 +37,10 @@ describe("the email as sent", () => {
     const { loadRecoveryDetail } = await import("~/models/dashboard.server");
     const detail = await loadRecoveryDetail(p.db, shop.id, message.recoveryId, { formatAt: (iso) => `<${iso}>` });
     const line = detail!.timeline.find((e) => e.kind === "message" && e.status === "sent");
-    expect(line).toMatchObject({ label: `Email 1 sent on <${message.sentAt!.toISOString()}> — subject: “${mail.parsed.subject}”`, viewableMessageId: message.id });
+    expect(line).toMatchObject({
+      label: `Email 1 sent on <${message.sentAt!.toISOString()}> — subject: “${mail.parsed.subject}”`,
+      viewableMessageId: message.id,
+    });
 
     const { loadSentEmail } = await import("~/models/sent-email.server");
     const email = await loadSentEmail(p.db, shop.id, message.recoveryId, message.id);
@@ -80,10 +83,17 @@ describe("search and list", () => {
 
   it("names a Stripe cart by its buyer and first item, and lists emails sent and the next email", async () => {
     const shop = await p.newShop();
-    await p.ingest(shop, stripeSession(T0, { email: "sam@example.com", firstName: "Sam", lineItems: [
-      { title: "Annual plan", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 1000, totalPriceMinor: 1000 },
-      { title: "Setup fee", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 500, totalPriceMinor: 500 },
-    ] }));
+    await p.ingest(
+      shop,
+      stripeSession(T0, {
+        email: "sam@example.com",
+        firstName: "Sam",
+        lineItems: [
+          { title: "Annual plan", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 1000, totalPriceMinor: 1000 },
+          { title: "Setup fee", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 500, totalPriceMinor: 500 },
+        ],
+      }),
+    );
     await p.runAt(new Date(T0.getTime() + 60 * MIN));
     const [row] = await list(shop.id);
     expect(row!.title).toBe("Sam — Annual plan + 1 more");
@@ -95,7 +105,13 @@ describe("search and list", () => {
 
   it("a buyer who has not agreed to marketing emails: the list and the detail say it won't be emailed, and no email is shown as scheduled", async () => {
     const shop = await p.newShop();
-    await p.ingest(shop, shopifyCheckout(T0, { email: "no-consent@example.com", consent: { state: "unknown", source: "shopify.checkout.buyer_accepts_marketing", detail: { buyer_accepts_marketing: false } } }));
+    await p.ingest(
+      shop,
+      shopifyCheckout(T0, {
+        email: "no-consent@example.com",
+        consent: { state: "unknown", source: "shopify.checkout.buyer_accepts_marketing", detail: { buyer_accepts_marketing: false } },
+      }),
+    );
     const [row] = await list(shop.id);
     expect(row!.wontBeEmailed).toBe("no_consent");
     expect(row!.nextEmailAt).toBeNull();

@@ -40,7 +40,10 @@ async function shape(url: string) {
     `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
      WHERE table_schema = 'public' AND table_name <> '_reclaim_migrations' ORDER BY table_name, column_name`,
   );
-  const indexes = await query(url, `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_reclaim_migrations' ORDER BY indexname`);
+  const indexes = await query(
+    url,
+    `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_reclaim_migrations' ORDER BY indexname`,
+  );
   const constraints = await query(
     url,
     `SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
@@ -52,11 +55,15 @@ async function shape(url: string) {
 describe("migrations", () => {
   it("the committed migrations build exactly the database that schema.prisma describes (no drift)", async () => {
     // The schema's own SQL (what `prisma migrate diff` derives from schema.prisma), applied to an empty database.
-    const sql = execFileSync(path.resolve("node_modules/.bin/prisma"), ["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], {
-      env: { ...process.env, CHECKPOINT_DISABLE: "1" },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const sql = execFileSync(
+      path.resolve("node_modules/.bin/prisma"),
+      ["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
+      {
+        env: { ...process.env, CHECKPOINT_DISABLE: "1" },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const fromSchema = await emptyDatabase();
     await query(fromSchema, sql);
     const migrated = await shape(process.env.DATABASE_URL!);
@@ -66,7 +73,14 @@ describe("migrations", () => {
 
   it("installs the triggers that keep the dashboard's daily totals (they live outside schema.prisma)", async () => {
     const rows = await query<{ tgname: string }>(process.env.DATABASE_URL!, `SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname`);
-    expect(rows.map((r) => r.tgname)).toEqual(["Click_daily_stat", "Conversion_daily_stat", "Conversion_refunded_daily_stat", "Conversion_reversed_daily_stat", "Message_daily_stat", "Recovery_daily_stat"]);
+    expect(rows.map((r) => r.tgname)).toEqual([
+      "Click_daily_stat",
+      "Conversion_daily_stat",
+      "Conversion_refunded_daily_stat",
+      "Conversion_reversed_daily_stat",
+      "Message_daily_stat",
+      "Recovery_daily_stat",
+    ]);
   });
 
   it("applies each migration once, even when several instances run `npm run setup` at the same moment", async () => {
@@ -94,7 +108,9 @@ describe("migrations", () => {
     expect(await applyMigrations(url, dir)).toEqual(["001_a"]);
 
     write("001_a", `CREATE TABLE "A" ("id" bigint PRIMARY KEY);`);
-    await expect(applyMigrations(url, dir)).rejects.toThrow(new MigrationError("Migration 001_a was changed after it was applied (checksum differs): add a new migration instead of editing an applied one"));
+    await expect(applyMigrations(url, dir)).rejects.toThrow(
+      new MigrationError("Migration 001_a was changed after it was applied (checksum differs): add a new migration instead of editing an applied one"),
+    );
 
     write("001_a", `CREATE TABLE "A" ("id" int PRIMARY KEY);`);
     write("002_b", `CREATE TABLE "B" ("id" int); INSERT INTO "A" VALUES (1); SELECT nonsense FROM nowhere;`);

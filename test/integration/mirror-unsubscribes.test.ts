@@ -65,7 +65,12 @@ async function runJobs() {
 
 async function scopesUpdate(shop: TestShop, previous: string, current: string) {
   const update = { id: 1, shop_id: "gid://shopify/Shop/1", previous: previous.split(","), current: current.split(","), updated_at: new Date().toISOString() };
-  const response = await admin.app.handle(shopifyWebhookRequest("/webhooks/app/scopes_update", "app/scopes_update", update, { shop: shop.domain, webhookId: `scopes-${shop.domain}-${current.length}-${Date.now()}` }));
+  const response = await admin.app.handle(
+    shopifyWebhookRequest("/webhooks/app/scopes_update", "app/scopes_update", update, {
+      shop: shop.domain,
+      webhookId: `scopes-${shop.domain}-${current.length}-${Date.now()}`,
+    }),
+  );
   expect(response.status).toBe(200);
   await runJobs();
 }
@@ -116,7 +121,13 @@ describe("Settings → Privacy: turning it on and off", () => {
   it("refuses to claim 'on' when the browser says granted but Shopify does not", async () => {
     const shop = await installedShop("claims");
     // A forged post: App Bridge's answer says granted, and the form carries scopes. Shopify (the fake) disagrees.
-    const { body } = await post(shop, { intent: "enable", requestResult: "granted-all", scopes: "write_customers", grantedScopes: WITH_WRITE_CUSTOMERS, state: "on" });
+    const { body } = await post(shop, {
+      intent: "enable",
+      requestResult: "granted-all",
+      scopes: "write_customers",
+      grantedScopes: WITH_WRITE_CUSTOMERS,
+      state: "on",
+    });
     expect(body).toMatchObject({ ok: false, state: "requested" });
     expect(scopeQueries(shop)).toHaveLength(1); // the server asked Shopify
     expect((await db.shop.findUniqueOrThrow({ where: { id: shop.id } })).grantedScopes).toBe(BASE);
@@ -191,8 +202,18 @@ describe("the unsubscribe path and the mirror job", () => {
     const email = `buyer${id}@example.com`;
     const at = new Date().toISOString();
     fake.store(shop.domain).upsertCustomer({
-      id, firstName: "Robin", lastName: null, email, phone: null, marketingState: "SUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN",
-      marketingUpdatedAt: at, locale: "en", createdAt: at, updatedAt: at, tags: [],
+      id,
+      firstName: "Robin",
+      lastName: null,
+      email,
+      phone: null,
+      marketingState: "SUBSCRIBED",
+      marketingOptInLevel: "SINGLE_OPT_IN",
+      marketingUpdatedAt: at,
+      locale: "en",
+      createdAt: at,
+      updatedAt: at,
+      tags: [],
     });
     const contact = await db.contact.create({ data: { shopId: shop.id, email, shopifyCustomerId: `gid://shopify/Customer/${id}` } });
     const { unsubscribeContact } = await import("~/models/contact.server");
@@ -239,6 +260,8 @@ describe("the unsubscribe path and the mirror job", () => {
     expect(fake.store(off.domain).consentUpdates).toEqual([]);
     expect(fake.store(revoked.domain).consentUpdates).toEqual([]);
     // Both jobs succeeded (doing nothing): graphile-worker removed them; none failed or waits for a retry.
-    expect(await jobTable(db).findMany({ where: { name: "mirror-unsubscribe-to-shopify", shopId: { in: [off.id, revoked.id] } }, select: { status: true } })).toEqual([]);
+    expect(
+      await jobTable(db).findMany({ where: { name: "mirror-unsubscribe-to-shopify", shopId: { in: [off.id, revoked.id] } }, select: { status: true } }),
+    ).toEqual([]);
   });
 });

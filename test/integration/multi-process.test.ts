@@ -72,8 +72,17 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   const shop = await db.shop.create({
     data: {
-      domain: TEST_SHOP, name: "Acme Outfitters", currency: "USD", timezone: "UTC", emailTransport: "smtp", smtpHost: sink.host, smtpPort: sink.port,
-      senderName: "Acme Outfitters", senderEmail: "hello@acme.test", postalAddress: "1 Market Street, Springfield 12345, USA", grantedScopes: "",
+      domain: TEST_SHOP,
+      name: "Acme Outfitters",
+      currency: "USD",
+      timezone: "UTC",
+      emailTransport: "smtp",
+      smtpHost: sink.host,
+      smtpPort: sink.port,
+      senderName: "Acme Outfitters",
+      senderEmail: "hello@acme.test",
+      postalAddress: "1 Market Street, Springfield 12345, USA",
+      grantedScopes: "",
     },
   });
   shopId = shop.id;
@@ -111,7 +120,13 @@ function stripeDelivery(i: number): Delivery {
   return {
     id: String(event.id),
     send: async (base) =>
-      (await fetch(`${base}/webhooks/stripe/${connectionId}`, { method: "POST", body, headers: { "content-type": "application/json", "stripe-signature": stripeSignature(body, webhookSecret) } })).status,
+      (
+        await fetch(`${base}/webhooks/stripe/${connectionId}`, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json", "stripe-signature": stripeSignature(body, webhookSecret) },
+        })
+      ).status,
   };
 }
 
@@ -119,8 +134,17 @@ function shopifyDelivery(i: number): Delivery {
   const now = new Date().toISOString();
   const webhookId = `mp-webhook-${i}`;
   const checkout = {
-    id: 9_000_000 + i, token: `mp-token-${i}`, cart_token: `mp-cart-${i}`, email: `shopper${i}@example.com`, buyer_accepts_marketing: true,
-    created_at: now, updated_at: now, total_price: "25.00", currency: "USD", presentment_currency: "USD", line_items: [],
+    id: 9_000_000 + i,
+    token: `mp-token-${i}`,
+    cart_token: `mp-cart-${i}`,
+    email: `shopper${i}@example.com`,
+    buyer_accepts_marketing: true,
+    created_at: now,
+    updated_at: now,
+    total_price: "25.00",
+    currency: "USD",
+    presentment_currency: "USD",
+    line_items: [],
     abandoned_checkout_url: `https://${TEST_SHOP}/checkouts/mp-token-${i}/recover?key=k${i}`,
   };
   return {
@@ -134,7 +158,10 @@ function shopifyDelivery(i: number): Delivery {
 
 describe("two web processes and two workers on one database, one worker killed mid-run", () => {
   it("processes every acknowledged event exactly once, emails nobody twice, and leaves no job stuck", async () => {
-    const deliveries = [...Array.from({ length: STRIPE_EVENTS }, (_, i) => stripeDelivery(i)), ...Array.from({ length: SHOPIFY_EVENTS }, (_, i) => shopifyDelivery(i))];
+    const deliveries = [
+      ...Array.from({ length: STRIPE_EVENTS }, (_, i) => stripeDelivery(i)),
+      ...Array.from({ length: SHOPIFY_EVENTS }, (_, i) => shopifyDelivery(i)),
+    ];
     // Interleave the sources, alternate the web processes, and redeliver some to the other web process.
     const plan: { delivery: Delivery; web: number }[] = deliveries.map((delivery, i) => ({ delivery, web: i % 2 }));
     for (let i = 0; i < REDELIVERED; i++) plan.splice(40 + i * 6, 0, { delivery: deliveries[i * 5]!, web: (i * 5 + 1) % 2 });
@@ -186,7 +213,10 @@ describe("two web processes and two workers on one database, one worker killed m
     await until("sends to settle", async () => (await db.message.count({ where: { shopId, status: "scheduled", scheduledFor: { lte: new Date() } } })) === 0);
     const interrupted = await recoverInterruptedSends(db, new Date(Date.now() + STALE_CLAIM_MS + 1_000));
     await ensureSweepScheduled(db, new Date());
-    await until("every due email to be sent or visibly failed", async () => (await db.message.count({ where: { shopId, status: { in: ["scheduled", "sending"] }, scheduledFor: { lte: new Date() } } })) === 0);
+    await until(
+      "every due email to be sent or visibly failed",
+      async () => (await db.message.count({ where: { shopId, status: { in: ["scheduled", "sending"] }, scheduledFor: { lte: new Date() } } })) === 0,
+    );
 
     // Nobody received the email twice (the SMTP server counts per recipient).
     const perRecipient = new Map<string, number>();
@@ -206,6 +236,14 @@ describe("two web processes and two workers on one database, one worker killed m
     // No job left running or overdue.
     await until("the queue to be idle", async () => (await jobTable(db).count({ where: { status: "running" } })) === 0, 30_000);
     expect(await jobTable(db).count({ where: { status: "failed" } })).toBe(0);
-    expect(await jobTable(db).count({ where: { status: "queued", name: { notIn: ["send-due-messages", "prune-retention", "sync-shopify-checkouts", "repair-split-checkouts"] }, runAt: { lt: new Date(Date.now() - 5_000) } } })).toBe(0);
+    expect(
+      await jobTable(db).count({
+        where: {
+          status: "queued",
+          name: { notIn: ["send-due-messages", "prune-retention", "sync-shopify-checkouts", "repair-split-checkouts"] },
+          runAt: { lt: new Date(Date.now() - 5_000) },
+        },
+      }),
+    ).toBe(0);
   }, 300_000);
 });

@@ -57,7 +57,10 @@ describe("campaigns", () => {
     const mine = await p.newShop();
     const theirs = await p.newShop();
     const step = await p.db.campaignStep.findFirstOrThrow({ where: { campaign: { shopId: theirs.id } } });
-    expect(await saveCampaignStep(p.db, mine.id, step.id, { delayMinutes: 90, subject: "x", bodyTemplate: "<p>x</p>" })).toMatchObject({ ok: false, fieldErrors: { step: "not found" } });
+    expect(await saveCampaignStep(p.db, mine.id, step.id, { delayMinutes: 90, subject: "x", bodyTemplate: "<p>x</p>" })).toMatchObject({
+      ok: false,
+      fieldErrors: { step: "not found" },
+    });
   });
 
   it("previews a step with sample data, or against a real recovery of either source", async () => {
@@ -81,7 +84,13 @@ describe("email settings", () => {
     const { loadEmailSettings, saveEmailSettings, sendTestEmail } = await import("~/email/settings.server");
     const sink = await startSmtpSink({ auth: { user: "mailer", pass: "app-password-123" } });
     const shop = await p.newShop({ name: "Settings Shop" });
-    const bad = await saveEmailSettings(p.db, shop.id, { emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: sink.port, smtpSecure: false, postalAddress: "" });
+    const bad = await saveEmailSettings(p.db, shop.id, {
+      emailTransport: "smtp",
+      smtpHost: "127.0.0.1",
+      smtpPort: sink.port,
+      smtpSecure: false,
+      postalAddress: "",
+    });
     expect(bad).toEqual({ ok: false, fieldErrors: { senderEmail: "Sender email is required", postalAddress: expect.stringMatching(/required/) } });
 
     expect(
@@ -105,7 +114,15 @@ describe("email settings", () => {
     expect(JSON.stringify(shown)).not.toContain("app-password");
 
     // Saving again without a password keeps the stored one.
-    await saveEmailSettings(p.db, shop.id, { emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: sink.port, smtpUser: "mailer", smtpPassword: "", senderEmail: "hi@settings.test", postalAddress: "5 Harbour Road, Cork, Ireland" });
+    await saveEmailSettings(p.db, shop.id, {
+      emailTransport: "smtp",
+      smtpHost: "127.0.0.1",
+      smtpPort: sink.port,
+      smtpUser: "mailer",
+      smtpPassword: "",
+      senderEmail: "hi@settings.test",
+      postalAddress: "5 Harbour Road, Cork, Ireland",
+    });
     expect((await p.db.shop.findUniqueOrThrow({ where: { id: shop.id } })).smtpPasswordEncrypted).toBe(stored.smtpPasswordEncrypted);
 
     expect(await sendTestEmail(p.db, shop.id, "me@settings.test")).toMatchObject({ ok: true });
@@ -114,7 +131,10 @@ describe("email settings", () => {
     expect(mail!.parsed.subject).toMatch(/^\[Test\] /);
     expect(header(mail!, "List-Unsubscribe-Post")).toBe("List-Unsubscribe=One-Click");
     expect(String(mail!.parsed.html)).toContain("5 Harbour Road, Cork, Ireland");
-    expect(await sendTestEmail(p.db, shop.id, "not-an-address")).toEqual({ ok: false, error: "Enter a valid email address" });
+    expect(await sendTestEmail(p.db, shop.id, "not-an-address")).toEqual({
+      ok: false,
+      error: '"not-an-address" is not an email address: enter one like you@yourshop.com',
+    });
     const { closeTransports } = await import("~/email/transport.server");
     closeTransports();
     await sink.close();

@@ -22,7 +22,11 @@ const mailTo = (email: string) => p.sink.received.filter((m) => m.rcptTo.include
 const unsubscribeUrlOf = (mail: ReceivedMail) => header(mail, "List-Unsubscribe")!.slice(1, -1);
 /** What a person reads on the page (React's text separators and entities removed). */
 const textOf = async (response: Response) =>
-  (await response.text()).replace(/<!-- -->/g, "").replace(/&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+  (await response.text())
+    .replace(/<!-- -->/g, "")
+    .replace(/&#x27;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&");
 /** The POST a mailbox provider makes for RFC 8058 one-click: no cookie, no login, just the body. */
 const oneClick = (url: string) =>
   app.handle(new Request(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" }));
@@ -56,7 +60,7 @@ describe("one-click unsubscribe", () => {
     expect(response.status).toBe(200);
     const html = await textOf(response);
     expect(html).toContain("You're unsubscribed");
-    expect(html).toContain("also updated to \"unsubscribed\" with Northwind");
+    expect(html).toContain('also updated to "unsubscribed" with Northwind');
     const contact = await p.db.contact.findFirstOrThrow({ where: { shopId: shop.id, email: "optout@example.com" } });
     expect(contact.unsubscribedAt).not.toBeNull();
 
@@ -73,7 +77,9 @@ describe("one-click unsubscribe", () => {
       ["cancelled", "unsubscribed"],
       ["cancelled", "unsubscribed"],
     ]);
-    expect((await p.db.decisionLog.findFirstOrThrow({ where: { recoveryId, reason: "unsubscribed" } })).detail).toBe("Unsubscribed (one-click unsubscribe from the inbox)");
+    expect((await p.db.decisionLog.findFirstOrThrow({ where: { recoveryId, reason: "unsubscribed" } })).detail).toBe(
+      "Unsubscribed (one-click unsubscribe from the inbox)",
+    );
 
     // Mirrored to the Shopify customer with customerEmailMarketingConsentUpdate, a valid 2026-10 document.
     const updates = p.admin.store(shop.domain).consentUpdates;
@@ -120,7 +126,9 @@ describe("one-click unsubscribe", () => {
     const mail = mailTo("victim@example.com")[0]!;
     const url = new URL(unsubscribeUrlOf(mail));
     const token = url.searchParams.get("t")!;
-    const clickToken = new URL(/href="(https:\/\/reclaim\.test\/email\/click[^"]+)"/.exec(String(mail.parsed.html))![1]!.replace(/&amp;/g, "&")).searchParams.get("t")!;
+    const clickToken = new URL(
+      /href="(https:\/\/reclaim\.test\/email\/click[^"]+)"/.exec(String(mail.parsed.html))![1]!.replace(/&amp;/g, "&"),
+    ).searchParams.get("t")!;
     for (const bad of [token.slice(0, -2), `${token.split(".")[0]}.${"A".repeat(22)}`, clickToken, "", "x.y"]) {
       const response = await oneClick(`https://reclaim.test/email/unsubscribe?t=${encodeURIComponent(bad)}`);
       expect(response.status).toBe(400);
@@ -141,7 +149,9 @@ describe("attribution: by link and by window, stored with their method, never su
     // Recovery B: the buyer clicks the email, then pays on Stripe for something else (window).
     await p.ingest(shop, stripeSession(t, { email: "window@example.com" }));
     await p.runAt(new Date(t.getTime() + H));
-    const clickUrl = /href="(https:\/\/reclaim\.test\/email\/click[^"]+)"/.exec(String(mailTo("window@example.com")[0]!.parsed.html))![1]!.replace(/&amp;/g, "&");
+    const clickUrl = /href="(https:\/\/reclaim\.test\/email\/click[^"]+)"/
+      .exec(String(mailTo("window@example.com")[0]!.parsed.html))![1]!
+      .replace(/&amp;/g, "&");
     expect((await app.handle(new Request(clickUrl))).status).toBe(302);
     const click = await p.db.click.findFirstOrThrow({ where: { shopId: shop.id } });
 

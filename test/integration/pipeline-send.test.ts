@@ -45,7 +45,11 @@ describe("the recovery pipeline, end to end", () => {
     await p.runAt(new Date(T0.getTime() + 200 * H));
     expect(p.sink.received).toHaveLength(6);
 
-    const messages = await p.db.message.findMany({ where: { shopId: shop.id }, include: { recovery: true }, orderBy: [{ recoveryId: "asc" }, { position: "asc" }] });
+    const messages = await p.db.message.findMany({
+      where: { shopId: shop.id },
+      include: { recovery: true },
+      orderBy: [{ recoveryId: "asc" }, { position: "asc" }],
+    });
     expect(messages).toHaveLength(6);
     for (const m of messages) {
       expect(m.status).toBe("sent");

@@ -27,7 +27,13 @@ describe("decide: every skip has a reason a merchant can read", () => {
   it("no consent: an unknown marketing state is not consent under the default (explicit) policy", async () => {
     const shop = await p.newShop();
     const t = p.clock.now();
-    const { recoveryId } = (await p.ingest(shop, shopifyCheckout(t, { email: "quiet@example.com", consent: { state: "unknown", source: "shopify.checkout.buyer_accepts_marketing", detail: { buyer_accepts_marketing: false } } }))) as { recoveryId: string };
+    const { recoveryId } = (await p.ingest(
+      shop,
+      shopifyCheckout(t, {
+        email: "quiet@example.com",
+        consent: { state: "unknown", source: "shopify.checkout.buyer_accepts_marketing", detail: { buyer_accepts_marketing: false } },
+      }),
+    )) as { recoveryId: string };
     await p.runAt(hoursAfter(t, 1));
     expect(sentTo("quiet@example.com")).toBe(0);
     expect((await messages(recoveryId))[0]).toMatchObject({ status: "skipped", skipReason: "no_consent" });
@@ -40,8 +46,14 @@ describe("decide: every skip has a reason a merchant can read", () => {
   it("…and the documented weaker `implied` policy does send when consent is unknown (but never after an opt-out)", async () => {
     const shop = await p.newShop({ consentPolicy: "implied" });
     const t = p.clock.now();
-    await p.ingest(shop, stripeSession(t, { email: "unknown@example.com", consent: { state: "unknown", source: "stripe.consent.promotions", detail: { promotions: null } } }));
-    const { recoveryId } = (await p.ingest(shop, stripeSession(t, { email: "optout@example.com", consent: { state: "opt_out", source: "stripe.consent.promotions", detail: { promotions: "opt_out" } } }))) as { recoveryId: string };
+    await p.ingest(
+      shop,
+      stripeSession(t, { email: "unknown@example.com", consent: { state: "unknown", source: "stripe.consent.promotions", detail: { promotions: null } } }),
+    );
+    const { recoveryId } = (await p.ingest(
+      shop,
+      stripeSession(t, { email: "optout@example.com", consent: { state: "opt_out", source: "stripe.consent.promotions", detail: { promotions: "opt_out" } } }),
+    )) as { recoveryId: string };
     await p.runAt(hoursAfter(t, 1));
     expect(sentTo("unknown@example.com")).toBe(1);
     expect(sentTo("optout@example.com")).toBe(0);
@@ -67,7 +79,11 @@ describe("decide: every skip has a reason a merchant can read", () => {
       ["cancelled", "unsubscribed"],
       ["cancelled", "unsubscribed"],
     ]);
-    expect((await decisions(shop.id, b.recoveryId)).map((d) => `${d.outcome}:${d.reason}`)).toEqual(["skip:unsubscribed", "cancel:unsubscribed", "cancel:unsubscribed"]);
+    expect((await decisions(shop.id, b.recoveryId)).map((d) => `${d.outcome}:${d.reason}`)).toEqual([
+      "skip:unsubscribed",
+      "cancel:unsubscribed",
+      "cancel:unsubscribed",
+    ]);
   });
 
   it("campaign turned off: the emails it had already scheduled are not sent, and the log says why", async () => {
@@ -128,7 +144,9 @@ describe("decide: every skip has a reason a merchant can read", () => {
     await p.ingest(shop, shopifyOrder("buyer-b@example.com", hoursAfter(t, 0.5)));
     for (const h of [1, 24, 72]) await p.runAt(hoursAfter(t, h));
     expect(sentTo("buyer-b@example.com")).toBe(0);
-    expect((await decisions(shop.id, recoveryId)).map((d) => `${d.outcome}:${d.reason}:${d.detail}`)).toEqual(Array(3).fill("cancel:purchased:ordered on Shopify"));
+    expect((await decisions(shop.id, recoveryId)).map((d) => `${d.outcome}:${d.reason}:${d.detail}`)).toEqual(
+      Array(3).fill("cancel:purchased:ordered on Shopify"),
+    );
   });
 
   it("purchased, re-checked right before sending: a purchase that slipped past the cancel (e.g. stored while the message was being sent) still stops it", async () => {
@@ -136,7 +154,17 @@ describe("decide: every skip has a reason a merchant can read", () => {
     const t = p.clock.now();
     const { recoveryId } = (await p.ingest(shop, shopifyCheckout(t, { email: "racer@example.com" }))) as { recoveryId: string };
     // Stored directly, as a concurrent writer would, without going through ingest's cancellation.
-    await p.db.purchase.create({ data: { shopId: shop.id, source: "stripe", externalId: "cs_race", email: "racer@example.com", amountMinor: 100, currency: "USD", occurredAt: hoursAfter(t, 0.5) } });
+    await p.db.purchase.create({
+      data: {
+        shopId: shop.id,
+        source: "stripe",
+        externalId: "cs_race",
+        email: "racer@example.com",
+        amountMinor: 100,
+        currency: "USD",
+        occurredAt: hoursAfter(t, 0.5),
+      },
+    });
     await p.runAt(hoursAfter(t, 1));
     expect(sentTo("racer@example.com")).toBe(0);
     expect((await messages(recoveryId)).map((m) => m.skipReason)).toEqual(["purchased", "purchased", "purchased"]);
@@ -169,7 +197,18 @@ describe("decide: every skip has a reason a merchant can read", () => {
     // A newer recovery written directly (no ingest, so nothing was cancelled yet).
     const contact = await p.db.contact.findFirstOrThrow({ where: { shopId: shop.id, email: "twice@example.com" } });
     await p.db.recovery.create({
-      data: { shopId: shop.id, source: "stripe", externalId: "cs_newer_direct", contactId: contact.id, email: contact.email, totalMinor: 100, currency: "USD", recoveryUrl: "https://checkout.stripe.com/x", abandonedAt: hoursAfter(t, 0.5), sourceUpdatedAt: hoursAfter(t, 0.5) },
+      data: {
+        shopId: shop.id,
+        source: "stripe",
+        externalId: "cs_newer_direct",
+        contactId: contact.id,
+        email: contact.email,
+        totalMinor: 100,
+        currency: "USD",
+        recoveryUrl: "https://checkout.stripe.com/x",
+        abandonedAt: hoursAfter(t, 0.5),
+        sourceUpdatedAt: hoursAfter(t, 0.5),
+      },
     });
     await p.runAt(hoursAfter(t, 1));
     expect((await messages(recoveryId))[0]).toMatchObject({ status: "skipped", skipReason: "superseded" });
@@ -196,7 +235,9 @@ describe("decide: every skip has a reason a merchant can read", () => {
   it("link expired: a Stripe recovery link past its expiry is not sent, and the later steps end with it", async () => {
     const shop = await p.newShop();
     const t = p.clock.now();
-    const { recoveryId } = (await p.ingest(shop, stripeSession(t, { email: "late@example.com", recoveryUrlExpiresAt: hoursAfter(t, 20) }))) as { recoveryId: string };
+    const { recoveryId } = (await p.ingest(shop, stripeSession(t, { email: "late@example.com", recoveryUrlExpiresAt: hoursAfter(t, 20) }))) as {
+      recoveryId: string;
+    };
     for (const h of [1, 24, 72]) await p.runAt(hoursAfter(t, h));
     expect(sentTo("late@example.com")).toBe(1);
     expect((await messages(recoveryId)).map((m) => [m.status, m.skipReason])).toEqual([

@@ -18,12 +18,16 @@ describe("the due-message sweep", () => {
     await p.db.$executeRawUnsafe(
       `INSERT INTO "Recovery" ("id","shopId","source","externalId","totalMinor","currency","abandonedAt","sourceUpdatedAt","createdAt","updatedAt")
        SELECT 'plan-r' || i, $2, 'stripe', 'cs_plan_' || i, 100, 'USD', $3, $3, $3, $3 FROM generate_series(1, $1) AS n(i)`,
-      5_000, shop.id, later,
+      5_000,
+      shop.id,
+      later,
     );
     await p.db.$executeRawUnsafe(
       `INSERT INTO "Message" ("id","shopId","recoveryId","campaignId","stepId","position","status","scheduledFor","attempts","createdAt","updatedAt")
        SELECT 'plan-m' || substr(r."id", 7), r."shopId", r."id", $1, $2, 1, 'scheduled', $3, 0, $3, $3 FROM "Recovery" r WHERE r."id" LIKE 'plan-r%'`,
-      step.campaignId, step.id, later,
+      step.campaignId,
+      step.id,
+      later,
     );
     await p.db.$executeRawUnsafe(`ANALYZE "Message"`);
     const [row] = (await p.db.$queryRawUnsafe(`EXPLAIN (FORMAT JSON) ${ENQUEUE_DUE_SQL}`, p.clock.now(), 1000, 100)) as { "QUERY PLAN": unknown }[];
@@ -58,15 +62,25 @@ describe("the due-message sweep", () => {
     await p.db.$executeRawUnsafe(
       `INSERT INTO "Recovery" ("id","shopId","source","externalId","totalMinor","currency","abandonedAt","sourceUpdatedAt","createdAt","updatedAt")
        SELECT 'bulk-r' || i, $2, 'stripe', 'cs_bulk_' || i, 100, 'USD', $3, $3, $3, $3 FROM generate_series(1, $1) AS n(i)`,
-      count, shop.id, at,
+      count,
+      shop.id,
+      at,
     );
     await p.db.$executeRawUnsafe(
       `INSERT INTO "Message" ("id","shopId","recoveryId","campaignId","stepId","position","status","scheduledFor","attempts","createdAt","updatedAt")
        SELECT 'bulk-m' || substr(r."id", 7), r."shopId", r."id", $1, $2, 1, 'scheduled', $3, 0, $3, $3 FROM "Recovery" r WHERE r."id" LIKE 'bulk-r%'`,
-      step.campaignId, step.id, at,
+      step.campaignId,
+      step.id,
+      at,
     );
     const job = await jobTable(p.db).create({ data: { name: "send-due-messages", payload: "{}", runAt: due } });
-    await sendDueMessages.run({ payload: {}, db: p.db, clock: p.clock, job: { id: job.id, name: job.name, attempts: 1, shopId: null }, signal: new AbortController().signal });
+    await sendDueMessages.run({
+      payload: {},
+      db: p.db,
+      clock: p.clock,
+      job: { id: job.id, name: job.name, attempts: 1, shopId: null },
+      signal: new AbortController().signal,
+    });
     // One shop alone: share after share (SWEEP_PER_SHOP each) until the batch is full, and the next run a second later.
     expect(SWEEP_PER_SHOP).toBeLessThan(SWEEP_BATCH);
     expect(await jobTable(p.db).count({ where: { name: "send-message", status: "queued" } })).toBe(SWEEP_BATCH);

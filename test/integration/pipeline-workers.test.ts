@@ -40,7 +40,8 @@ const ready = (child: ChildProcess) =>
     });
     child.once("exit", (code) => reject(new Error(`worker exited (${code}) before it was ready`)));
   });
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode ? resolve() : child.once("exit", () => resolve())));
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode ? resolve() : child.once("exit", () => resolve())));
 
 describe("sending at most once", () => {
   it("two workers racing over the same messages (two runners, different worker ids, duplicated jobs) send each once", async () => {
@@ -85,7 +86,8 @@ describe("sending at most once", () => {
     const messages = await p.db.message.findMany({ where: { shopId: shop.id, position: 1 } });
     const created: string[] = [];
     for (const m of messages) {
-      for (let copy = 0; copy < 2; copy++) created.push((await jobTable(p.db).create({ data: { name: SEND_MESSAGE_JOB, payload: JSON.stringify({ messageId: m.id }), runAt: due } })).id);
+      for (let copy = 0; copy < 2; copy++)
+        created.push((await jobTable(p.db).create({ data: { name: SEND_MESSAGE_JOB, payload: JSON.stringify({ messageId: m.id }), runAt: due } })).id);
     }
     const children = [startChildWorker(due, { waitForGo: true }), startChildWorker(due, { waitForGo: true })];
     const ranBy = children.map((child) => {

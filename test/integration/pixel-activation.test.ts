@@ -59,7 +59,10 @@ async function install(domain: string, scope: string) {
 }
 
 const pixelCalls = (domain: string) =>
-  fake.documents(domain).filter((d) => /webPixel(Create|Update)/.test(d.query)).map((d) => /^\s*(?:#graphql\s*)?mutation\s+(\w+)/.exec(d.query)?.[1]);
+  fake
+    .documents(domain)
+    .filter((d) => /webPixel(Create|Update)/.test(d.query))
+    .map((d) => /^\s*(?:#graphql\s*)?mutation\s+(\w+)/.exec(d.query)?.[1]);
 
 describe("activation on install", () => {
   it("the install flow turns the pixel on with this shop's settings, and the collector accepts what the pixel then sends", async () => {
@@ -96,7 +99,13 @@ describe("activation on install", () => {
     const domain = await connectedShop("granted-later", WITHOUT_PIXEL_SCOPES);
     expect((await install(domain, WITHOUT_PIXEL_SCOPES)).webPixelStatus).toBe("missing_scopes");
     fake.setScopes(domain, WITH_PIXEL_SCOPES);
-    const update = { id: 1, shop_id: "gid://shopify/Shop/1", previous: WITHOUT_PIXEL_SCOPES.split(","), current: WITH_PIXEL_SCOPES.split(","), updated_at: new Date().toISOString() };
+    const update = {
+      id: 1,
+      shop_id: "gid://shopify/Shop/1",
+      previous: WITHOUT_PIXEL_SCOPES.split(","),
+      current: WITH_PIXEL_SCOPES.split(","),
+      updated_at: new Date().toISOString(),
+    };
     const response = await app.handle(shopifyWebhookRequest("/webhooks/app/scopes_update", "app/scopes_update", update, { shop: domain }));
     expect(response.status).toBe(200);
     await runJobs(); // processes the webhook, which queues the activation
@@ -133,7 +142,11 @@ describe("activation on install", () => {
 
   it("a shop that already has Reclaim's pixel (TAKEN) gets it updated, never a second one", async () => {
     const domain = await connectedShop("taken");
-    fake.store(domain).webPixels.push({ id: "gid://shopify/WebPixel/777", settings: JSON.stringify({ collectorUrl: "https://old.example/pixel/events", shopDomain: domain, collectorKey: "stale" }), at: new Date().toISOString() });
+    fake.store(domain).webPixels.push({
+      id: "gid://shopify/WebPixel/777",
+      settings: JSON.stringify({ collectorUrl: "https://old.example/pixel/events", shopDomain: domain, collectorKey: "stale" }),
+      at: new Date().toISOString(),
+    });
     const shop = await install(domain, WITH_PIXEL_SCOPES);
     expect(pixelCalls(domain)).toEqual(["ReclaimWebPixelCreate", "ReclaimWebPixelUpdate"]);
     expect(shop).toMatchObject({ webPixelStatus: "active", webPixelId: "gid://shopify/WebPixel/777" });
@@ -159,7 +172,9 @@ describe("Settings → Checkout pixel", () => {
     expect(body).toMatchObject({ status: "active", error: null, lastEvent: null, unconfirmed: 0, holdHours: 2 });
 
     const settings = JSON.parse(fake.store(domain).webPixels[0]!.settings as string);
-    await app.handle(collectorRequest(pixelBody(settings, "checkout_contact_info_submitted", pixelCheckout({ token: "settings-tok", email: "waiting@example.com" }))!));
+    await app.handle(
+      collectorRequest(pixelBody(settings, "checkout_contact_info_submitted", pixelCheckout({ token: "settings-tok", email: "waiting@example.com" }))!),
+    );
     await runJobs();
     ({ body } = await page(domain));
     expect(body.lastEvent).toMatchObject({ name: "contact details entered" });
@@ -178,7 +193,8 @@ describe("Settings → Checkout pixel", () => {
     const response = await app.handle(embeddedRequest("/app/settings/pixel", signSessionToken({ shop: domain }), domain));
     expect(response.status).toBe(200);
     const html = await response.text();
-    for (const text of ["Checkout pixel", "Active", "What it never does", "Never causes an email on its own", "Activate again", "No event received yet"]) expect(html).toContain(text);
+    for (const text of ["Checkout pixel", "Active", "What it never does", "Never causes an email on its own", "Activate again", "No event received yet"])
+      expect(html).toContain(text);
   });
 
   it("without the scopes, the page says which permissions to approve", async () => {

@@ -44,13 +44,17 @@ async function processQueued() {
 async function shopWithSync(name: string): Promise<{ shop: Shop; store: ShopStore; domain: string }> {
   const { store, shop } = await h.addShop(`${name}-${Date.now().toString(36)}.myshopify.com`);
   // Caught up: the next poll reads only what changes from now on.
-  await h.db.sourceSync.create({ data: { shopId: shop.id, source: "shopify", watermark: new Date(Math.min(h.clock, Date.now()) - 10 * 60_000), backfillStatus: "done" } });
+  await h.db.sourceSync.create({
+    data: { shopId: shop.id, source: "shopify", watermark: new Date(Math.min(h.clock, Date.now()) - 10 * 60_000), backfillStatus: "done" },
+  });
   return { shop, store, domain: store.shop.domain };
 }
 
 /** Shopify's checkouts/update for a stored checkout, through the real route and its processing job. */
 async function deliverCheckoutWebhook(store: ShopStore, checkout: Parameters<typeof checkoutWebhookPayload>[1], domain: string) {
-  const response = await app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkoutWebhookPayload(store, checkout), { shop: domain }));
+  const response = await app.handle(
+    shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkoutWebhookPayload(store, checkout), { shop: domain }),
+  );
   expect(response.status).toBe(200);
   h.clock = Math.max(h.clock, Date.now());
   await h.runDueJobs();
@@ -83,7 +87,9 @@ describe("what the collector refuses, storing nothing", () => {
   };
 
   it("answers a CORS preflight, and sends CORS headers with every answer (the pixel runs on the shop's origin)", async () => {
-    const preflight = await app.handle(collectorRequest("", { method: "OPTIONS", headers: { origin: "https://acme.example", "access-control-request-method": "POST" } }));
+    const preflight = await app.handle(
+      collectorRequest("", { method: "OPTIONS", headers: { origin: "https://acme.example", "access-control-request-method": "POST" } }),
+    );
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
@@ -120,14 +126,26 @@ describe("what the collector refuses, storing nothing", () => {
     const big = mutate((b) => (b.checkout.lineItems[0].title = "x".repeat(MAX_PIXEL_BODY_BYTES)));
     expect((await post(big)).status).toBe(413);
     const chunks = [big.slice(0, 9000), big.slice(9000)];
-    const stream = new ReadableStream({ pull(c) { const next = chunks.shift(); if (next) c.enqueue(new TextEncoder().encode(next)); else c.close(); } });
-    const streamed = await app.handle(new Request(collectorRequest("").url, { method: "POST", body: stream, duplex: "half", headers: { "x-forwarded-for": "198.18.0.1" } } as RequestInit));
+    const stream = new ReadableStream({
+      pull(c) {
+        const next = chunks.shift();
+        if (next) c.enqueue(new TextEncoder().encode(next));
+        else c.close();
+      },
+    });
+    const streamed = await app.handle(
+      new Request(collectorRequest("").url, { method: "POST", body: stream, duplex: "half", headers: { "x-forwarded-for": "198.18.0.1" } } as RequestInit),
+    );
     expect(streamed.status).toBe(413);
     await nothingStored();
   });
 
   it("a key that is not this shop's → 403 (events cannot be filed under another shop without reading its pages)", async () => {
-    const otherShopsKey = pixelBody({ shopDomain: domain, collectorKey: collectorKeyFor("other-shop.myshopify.com") }, "checkout_started", pixelCheckout({ token: newToken() }))!;
+    const otherShopsKey = pixelBody(
+      { shopDomain: domain, collectorKey: collectorKeyFor("other-shop.myshopify.com") },
+      "checkout_started",
+      pixelCheckout({ token: newToken() }),
+    )!;
     const answer = await post(otherShopsKey);
     expect(answer.status).toBe(403);
     await nothingStored();
@@ -173,7 +191,11 @@ describe("rate limits", () => {
     const answers: Awaited<ReturnType<typeof post>>[] = [];
     // Batches of concurrent requests, as a busy storefront sends them, until the shop's bucket runs dry.
     while (!answers.some((a) => a.status === 429) && answers.length < SHOP_LIMIT.capacity * 3) {
-      answers.push(...(await Promise.all(Array.from({ length: 100 }, () => post(pixelBody(settingsFor(domain), "checkout_started", pixelCheckout({ token: newToken() }))!)))));
+      answers.push(
+        ...(await Promise.all(
+          Array.from({ length: 100 }, () => post(pixelBody(settingsFor(domain), "checkout_started", pixelCheckout({ token: newToken() }))!)),
+        )),
+      );
     }
     const accepted = answers.filter((a) => a.status === 202).length;
     const refused = answers.filter((a) => a.status !== 202);
@@ -211,10 +233,20 @@ describe("daily cap on new checkouts (the collector key is public)", () => {
     // Seeded directly: cap − 1 checkouts first seen today, and older ones that no longer count.
     const recent = new Date(Date.now() - 60 * 60_000);
     const old = new Date(Date.now() - 25 * 60 * 60_000);
-    const row = (i: number, seenAt: Date) => ({ shopId: shop.id, checkoutToken: `seed-${i}`, lastEvent: "checkout_started", firstSeenAt: seenAt, lastSeenAt: seenAt, processedCount: 1 });
+    const row = (i: number, seenAt: Date) => ({
+      shopId: shop.id,
+      checkoutToken: `seed-${i}`,
+      lastEvent: "checkout_started",
+      firstSeenAt: seenAt,
+      lastSeenAt: seenAt,
+      processedCount: 1,
+    });
     await h.db.pixelCheckout.createMany({ data: Array.from({ length: CAP + 100 }, (_, i) => row(i, i < CAP - 1 ? recent : old)) });
     const send = async (client: string) => {
-      const response = await receivePixelEvent(collectorRequest(pixelBody(settingsFor(domain), "checkout_started", pixelCheckout({ token: newToken() }))!, { client }), client);
+      const response = await receivePixelEvent(
+        collectorRequest(pixelBody(settingsFor(domain), "checkout_started", pixelCheckout({ token: newToken() }))!, { client }),
+        client,
+      );
       return { status: response.status, headers: response.headers, body: (await response.json()) as { error?: string } };
     };
 
@@ -228,7 +260,10 @@ describe("daily cap on new checkouts (the collector key is public)", () => {
     expect(await pixelEvents(domain)).toBe(stored);
     expect(await jobTable(h.db).count({ where: { shopId: shop.id, name: "process-pixel-event" } })).toBe(jobs);
     // Another shop is unaffected.
-    const other = await receivePixelEvent(collectorRequest(pixelBody(settingsFor(neighbour), "checkout_started", pixelCheckout({ token: newToken() }))!, { client: "192.0.2.92" }), "192.0.2.92");
+    const other = await receivePixelEvent(
+      collectorRequest(pixelBody(settingsFor(neighbour), "checkout_started", pixelCheckout({ token: newToken() }))!, { client: "192.0.2.92" }),
+      "192.0.2.92",
+    );
     expect(other.status).toBe(202);
     await jobTable(h.db).deleteMany({ where: { shopId: shop.id, name: "process-pixel-event" } });
     await h.db.pixelCheckout.deleteMany({ where: { shopId: shop.id, checkoutToken: { startsWith: "seed-" } } });
@@ -238,7 +273,9 @@ describe("daily cap on new checkouts (the collector key is public)", () => {
 describe("duplicates and out-of-order events change nothing", () => {
   it("the same event, sent three times and at once, is stored and applied once", async () => {
     const { domain, shop } = await shopWithSync("duplicates");
-    const body = pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: newToken(), email: "dup@example.com" }), { id: "evt-dup-1" })!;
+    const body = pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: newToken(), email: "dup@example.com" }), {
+      id: "evt-dup-1",
+    })!;
     const first = await post(body);
     const again = await Promise.all([post(body), post(body), post(body)]);
     expect(first.body?.status).toBe("accepted");
@@ -252,7 +289,12 @@ describe("duplicates and out-of-order events change nothing", () => {
     // The same checkout reported again under new event ids (the buyer reloads checkout): nothing changes.
     const before = rows[0]!;
     const { token } = JSON.parse(body).checkout;
-    for (let i = 0; i < 2; i++) await post(pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token, email: "dup@example.com" }), { at: new Date(JSON.parse(body).event.at) })!);
+    for (let i = 0; i < 2; i++)
+      await post(
+        pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token, email: "dup@example.com" }), {
+          at: new Date(JSON.parse(body).event.at),
+        })!,
+      );
     await processQueued();
     const after = await h.db.recovery.findMany({ where: { shopId: shop.id } });
     expect(after).toHaveLength(1);
@@ -264,8 +306,18 @@ describe("duplicates and out-of-order events change nothing", () => {
     const token = newToken();
     const t1 = new Date(Date.now() - 10 * 60_000);
     const t2 = new Date(Date.now() - 2 * 60_000);
-    const newer = pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token, email: "second@example.com", totalPrice: { amount: 120, currencyCode: "USD" }, lineItems: [pixelLine("Boots", 1, 120)] }), { at: t2 })!;
-    const older = pixelBody(settingsFor(domain), "checkout_started", pixelCheckout({ token, email: "first@example.com", totalPrice: { amount: 80, currencyCode: "USD" }, lineItems: [pixelLine("Socks", 4, 20)] }), { at: t1 })!;
+    const newer = pixelBody(
+      settingsFor(domain),
+      "checkout_contact_info_submitted",
+      pixelCheckout({ token, email: "second@example.com", totalPrice: { amount: 120, currencyCode: "USD" }, lineItems: [pixelLine("Boots", 1, 120)] }),
+      { at: t2 },
+    )!;
+    const older = pixelBody(
+      settingsFor(domain),
+      "checkout_started",
+      pixelCheckout({ token, email: "first@example.com", totalPrice: { amount: 80, currencyCode: "USD" }, lineItems: [pixelLine("Socks", 4, 20)] }),
+      { at: t1 },
+    )!;
     await post(newer);
     await processQueued();
     await post(older);
@@ -304,15 +356,42 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
       token: newToken(),
       createdAt: startedAt.toISOString(),
       updatedAt: startedAt.toISOString(),
-      customer: { id: 880001, firstName: "Noor", lastName: "K", email: "noor@example.com", phone: null, marketingState: "SUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN", marketingUpdatedAt: startedAt.toISOString(), locale: "en", createdAt: startedAt.toISOString(), updatedAt: startedAt.toISOString(), tags: [] },
+      customer: {
+        id: 880001,
+        firstName: "Noor",
+        lastName: "K",
+        email: "noor@example.com",
+        phone: null,
+        marketingState: "SUBSCRIBED",
+        marketingOptInLevel: "SINGLE_OPT_IN",
+        marketingUpdatedAt: startedAt.toISOString(),
+        locale: "en",
+        createdAt: startedAt.toISOString(),
+        updatedAt: startedAt.toISOString(),
+        tags: [],
+      },
       email: "noor@example.com",
     });
     // The buyer typed their email with capitals and did not tick the box in this session; Shopify knows them as subscribed.
-    await post(pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: checkout.token, email: "Noor@Example.com", buyerAcceptsEmailMarketing: false }), { at: new Date(startedAt.getTime() + 60_000) })!);
+    await post(
+      pixelBody(
+        settingsFor(domain),
+        "checkout_contact_info_submitted",
+        pixelCheckout({ token: checkout.token, email: "Noor@Example.com", buyerAcceptsEmailMarketing: false }),
+        { at: new Date(startedAt.getTime() + 60_000) },
+      )!,
+    );
     await processQueued();
 
     const seen = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id } });
-    expect(seen).toMatchObject({ externalId: `token:${checkout.token}`, pixelOnly: true, email: "noor@example.com", recoveryUrl: null, contactId: null, consent: "unknown" });
+    expect(seen).toMatchObject({
+      externalId: `token:${checkout.token}`,
+      pixelOnly: true,
+      email: "noor@example.com",
+      recoveryUrl: null,
+      contactId: null,
+      consent: "unknown",
+    });
     expect(await h.db.message.count({ where: { recoveryId: seen.id } })).toBe(0);
     expect(await listRows(domain)).toEqual([expect.objectContaining({ id: seen.id, email: "noor@example.com", pixelOnly: true })]);
     for (const path of ["/app/recoveries", `/app/recoveries/${seen.id}`]) {
@@ -341,19 +420,34 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
     const messages = await h.db.message.findMany({ where: { recoveryId: seen.id }, orderBy: { position: "asc" } });
     expect(messages.map((m) => m.scheduledFor.getTime() - startedAt.getTime())).toEqual([1, 24, 72].map((hours) => hours * 3_600_000));
     expect(await listRows(domain)).toEqual([expect.objectContaining({ id: seen.id, pixelOnly: false, externalId: gid(checkout.id) })]);
-    expect(await (await app.handle(embeddedRequest("/app/recoveries", signSessionToken({ shop: domain }), domain))).text()).not.toContain("Unconfirmed (seen at checkout)");
+    expect(await (await app.handle(embeddedRequest("/app/recoveries", signSessionToken({ shop: domain }), domain))).text()).not.toContain(
+      "Unconfirmed (seen at checkout)",
+    );
 
     // Later pixel data does not touch a confirmed checkout.
     await post(pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: checkout.token, email: "someone.else@example.com" }))!);
     await processQueued();
-    expect(await h.db.recovery.findFirstOrThrow({ where: { id: seen.id } })).toMatchObject({ email: "noor@example.com", consent: "opt_in", totalMinor: rows[0]!.totalMinor });
+    expect(await h.db.recovery.findFirstOrThrow({ where: { id: seen.id } })).toMatchObject({
+      email: "noor@example.com",
+      consent: "opt_in",
+      totalMinor: rows[0]!.totalMinor,
+    });
   });
 
   it("a guest: the poll (no email in GraphQL, no checkout token) cannot confirm the pixel's record; the webhook joins all three into one", async () => {
     const { shop, store, domain } = await shopWithSync("guest");
     const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
-    const checkout = store.upsertCheckout({ token: newToken(), customer: null, email: "guest.typed@example.org", buyerAcceptsMarketing: true, createdAt: at.toISOString(), updatedAt: at.toISOString() });
-    await post(pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: checkout.token, email: "guest.typed@example.org" }), { at })!);
+    const checkout = store.upsertCheckout({
+      token: newToken(),
+      customer: null,
+      email: "guest.typed@example.org",
+      buyerAcceptsMarketing: true,
+      createdAt: at.toISOString(),
+      updatedAt: at.toISOString(),
+    });
+    await post(
+      pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: checkout.token, email: "guest.typed@example.org" }), { at })!,
+    );
     await processQueued();
     await poll(shop.id);
     const polled = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id, pixelOnly: false } });
@@ -364,21 +458,50 @@ describe("seen at contact capture, then confirmed by Shopify on the same record"
     await deliverCheckoutWebhook(store, checkout, domain);
     const live = await h.db.recovery.findMany({ where: { shopId: shop.id, status: { not: "merged" } } });
     expect(live).toHaveLength(1);
-    expect(live[0]).toMatchObject({ id: polled.id, externalId: gid(checkout.id), email: "guest.typed@example.org", consent: "opt_in", notContactableReason: null, pixelOnly: false });
+    expect(live[0]).toMatchObject({
+      id: polled.id,
+      externalId: gid(checkout.id),
+      email: "guest.typed@example.org",
+      consent: "opt_in",
+      notContactableReason: null,
+      pixelOnly: false,
+    });
     expect(await h.db.recovery.count({ where: { shopId: shop.id, status: "merged", mergedIntoId: polled.id } })).toBe(1);
   });
 
   it("an order that arrives before Shopify lists the checkout: the confirmation keeps the order's completion and credit", async () => {
     const { shop, store, domain } = await shopWithSync("order-first");
     const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 2 * 60_000);
-    const checkout = store.upsertCheckout({ token: newToken(), customer: null, email: "quick.buyer@example.org", createdAt: at.toISOString(), updatedAt: at.toISOString() });
-    await post(pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: checkout.token, email: "quick.buyer@example.org" }), { at })!);
+    const checkout = store.upsertCheckout({
+      token: newToken(),
+      customer: null,
+      email: "quick.buyer@example.org",
+      createdAt: at.toISOString(),
+      updatedAt: at.toISOString(),
+    });
+    await post(
+      pixelBody(settingsFor(domain), "checkout_contact_info_submitted", pixelCheckout({ token: checkout.token, email: "quick.buyer@example.org" }), { at })!,
+    );
     await processQueued();
     const { ingestSourceEvent } = await import("~/models/ingest.server");
     const orderedAt = new Date(at.getTime() + 60_000);
     // An order carries the checkout token and the cart token (as real orders/create bodies do): it teaches the pixel's
     // record the cart token, which is how the poll then finds it.
-    await ingestSourceEvent(h.db, shop.id, { kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/9100", email: "quick.buyer@example.org", checkoutToken: checkout.token, cartToken: checkout.cartToken, amount: { amountMinor: 10050, currency: "USD" }, occurredAt: orderedAt }, h.now());
+    await ingestSourceEvent(
+      h.db,
+      shop.id,
+      {
+        kind: "purchase.observed",
+        source: "shopify",
+        externalId: "gid://shopify/Order/9100",
+        email: "quick.buyer@example.org",
+        checkoutToken: checkout.token,
+        cartToken: checkout.cartToken,
+        amount: { amountMinor: 10050, currency: "USD" },
+        occurredAt: orderedAt,
+      },
+      h.now(),
+    );
     // Shopify's list still shows the checkout as abandoned (its completion not there yet) when the poll reads it.
 
     await poll(shop.id);

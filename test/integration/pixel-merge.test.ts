@@ -54,7 +54,14 @@ function body(shop: Shop, token: string, e: PixelEvent) {
       totalPrice: { amount: e.total, currencyCode: "USD" },
       subtotalPrice: null,
       lineItemCount: e.items.reduce((n, i) => n + i.quantity, 0),
-      lineItems: e.items.map((i) => ({ title: i.title, variantTitle: null, quantity: i.quantity, unitPrice: { amount: i.price, currencyCode: "USD" }, linePrice: { amount: i.price * i.quantity, currencyCode: "USD" }, imageUrl: null })),
+      lineItems: e.items.map((i) => ({
+        title: i.title,
+        variantTitle: null,
+        quantity: i.quantity,
+        unitPrice: { amount: i.price, currencyCode: "USD" },
+        linePrice: { amount: i.price * i.quantity, currencyCode: "USD" },
+        imageUrl: null,
+      })),
     },
   };
 }
@@ -133,19 +140,35 @@ describe("a burst of events for one checkout", () => {
     expect(await db.inboundEvent.count({ where: { receiver: merged.domain } })).toBe(0);
 
     expect(await runJobs()).toBe(1);
-    await ingestOneByOne(reference, token, events.map((event, i) => ({ event, receivedAt: arrival(i) })));
+    await ingestOneByOne(
+      reference,
+      token,
+      events.map((event, i) => ({ event, receivedAt: arrival(i) })),
+    );
     const got = comparable(await recoveryOf(merged, token));
     expect(got).not.toBeNull();
     expect(got).toEqual(comparable(await recoveryOf(reference, token)));
     expect(got).toMatchObject({ pixelOnly: true, abandonedAt: new Date(base).toISOString(), pixelCompletedAt: expect.any(String) });
-    expect(await db.pixelCheckout.findFirstOrThrow({ where: { shopId: merged.id } })).toMatchObject({ processedCount: 1_000, processedAt: expect.any(Date), error: null });
+    expect(await db.pixelCheckout.findFirstOrThrow({ where: { shopId: merged.id } })).toMatchObject({
+      processedCount: 1_000,
+      processedAt: expect.any(Date),
+      error: null,
+    });
     expect(await pixelJobs(merged, "queued")).toBe(0);
   });
 
   it("a redelivered event id is a duplicate: not counted, no job", async () => {
     const shop = await newShop("redelivered");
     const token = `dup${Date.now().toString(36)}`;
-    const e: PixelEvent = { id: "same-id", name: "checkout_contact_info_submitted", at: new Date(Date.now() - 60_000), email: "dup@example.com", accepts: true, total: 20, items: [{ title: "Mug", quantity: 1, price: 20 }] };
+    const e: PixelEvent = {
+      id: "same-id",
+      name: "checkout_contact_info_submitted",
+      at: new Date(Date.now() - 60_000),
+      email: "dup@example.com",
+      accepts: true,
+      total: 20,
+      items: [{ title: "Mug", quantity: 1, price: 20 }],
+    };
     expect((await post(shop, token, e, new Date())).body.status).toBe("accepted");
     await runJobs();
     const answers = await Promise.all([1, 2, 3].map(() => post(shop, token, e, new Date())));
@@ -157,7 +180,15 @@ describe("a burst of events for one checkout", () => {
   it("an event merged while its checkout is being processed is applied too: a job is queued behind the running one", async () => {
     const shop = await newShop("while-running");
     const token = `run${Date.now().toString(36)}`;
-    const first: PixelEvent = { id: "r-1", name: "checkout_contact_info_submitted", at: new Date(Date.now() - 120_000), email: "first@example.com", accepts: null, total: 20, items: [{ title: "Mug", quantity: 1, price: 20 }] };
+    const first: PixelEvent = {
+      id: "r-1",
+      name: "checkout_contact_info_submitted",
+      at: new Date(Date.now() - 120_000),
+      email: "first@example.com",
+      accepts: null,
+      total: 20,
+      items: [{ title: "Mug", quantity: 1, price: 20 }],
+    };
     const second: PixelEvent = { ...first, id: "r-2", at: new Date(Date.now() - 60_000), email: "second@example.com", total: 30 };
     await post(shop, token, first, new Date());
     const job = await jobTable(db).findFirstOrThrow({ where: { shopId: shop.id, name: "process-pixel-event" } });
@@ -183,9 +214,23 @@ describe("new checkouts per shop per day are capped; known checkouts still merge
       const recent = new Date(Date.now() - 60 * 60_000);
       const old = new Date(Date.now() - 25 * 60 * 60_000);
       await db.pixelCheckout.createMany({
-        data: Array.from({ length: CAP + 20 }, (_, i) => ({ shopId: shop.id, checkoutToken: `seed-${i}`, lastEvent: "checkout_started", firstSeenAt: i < CAP - 1 ? recent : old, lastSeenAt: i < CAP - 1 ? recent : old })),
+        data: Array.from({ length: CAP + 20 }, (_, i) => ({
+          shopId: shop.id,
+          checkoutToken: `seed-${i}`,
+          lastEvent: "checkout_started",
+          firstSeenAt: i < CAP - 1 ? recent : old,
+          lastSeenAt: i < CAP - 1 ? recent : old,
+        })),
       });
-      const e = (id: string): PixelEvent => ({ id, name: "checkout_contact_info_submitted", at: new Date(Date.now() - 60_000), email: "capped@example.com", accepts: true, total: 20, items: [{ title: "Mug", quantity: 1, price: 20 }] });
+      const e = (id: string): PixelEvent => ({
+        id,
+        name: "checkout_contact_info_submitted",
+        at: new Date(Date.now() - 60_000),
+        email: "capped@example.com",
+        accepts: true,
+        total: 20,
+        items: [{ title: "Mug", quantity: 1, price: 20 }],
+      });
       expect((await post(shop, "last-new-one", e("c-1"), new Date())).status).toBe(202);
       const rows = await db.pixelCheckout.count({ where: { shopId: shop.id } });
       const jobs = await pixelJobs(shop);
@@ -212,7 +257,10 @@ describe("merged processing equals processing each event, for any sequence of ev
     email: fc.option(fc.constantFrom("ann@example.com", "Ann@Example.com ", "bo@example.org", "not-an-email"), { nil: null }),
     accepts: fc.option(fc.boolean(), { nil: null }),
     total: fc.integer({ min: 0, max: 500 }),
-    items: fc.array(fc.record({ title: fc.constantFrom("Mug", "Tote", "Socks"), quantity: fc.integer({ min: 1, max: 3 }), price: fc.integer({ min: 1, max: 90 }) }), { maxLength: 3 }),
+    items: fc.array(
+      fc.record({ title: fc.constantFrom("Mug", "Tote", "Socks"), quantity: fc.integer({ min: 1, max: 3 }), price: fc.integer({ min: 1, max: 90 }) }),
+      { maxLength: 3 },
+    ),
   });
 
   it("gives the same recovery, whether processed once at the end or part-way through", async () => {
@@ -238,7 +286,15 @@ describe("merged processing equals processing each event, for any sequence of ev
           if (completionAt !== null && firstWithEmail >= 0) {
             let s = completionAt;
             while (seen.has(s)) s++;
-            events.splice(firstWithEmail + 1, 0, { id: `p${run}-done`, name: "checkout_completed", at: new Date(base + s * 1000), email: null, accepts: null, total: 0, items: [] });
+            events.splice(firstWithEmail + 1, 0, {
+              id: `p${run}-done`,
+              name: "checkout_completed",
+              at: new Date(base + s * 1000),
+              email: null,
+              accepts: null,
+              total: 0,
+              items: [],
+            });
           }
           const merged = await newShop(`prop${run}`);
           const reference = await newShop(`prop${run}-ref`);
@@ -250,7 +306,11 @@ describe("merged processing equals processing each event, for any sequence of ev
             if (i + 1 === processAfter) await runJobs();
           }
           await runJobs();
-          await ingestOneByOne(reference, token, events.map((event, i) => ({ event, receivedAt: arrivals[i]! })));
+          await ingestOneByOne(
+            reference,
+            token,
+            events.map((event, i) => ({ event, receivedAt: arrivals[i]! })),
+          );
           expect(comparable(await recoveryOf(merged, token))).toEqual(comparable(await recoveryOf(reference, token)));
           expect(await db.pixelCheckout.count({ where: { shopId: merged.id } })).toBe(1);
         },
@@ -266,7 +326,20 @@ describe("merged processing equals processing each event, for any sequence of ev
     await post(shop, token, { id: "cf-1", name: "checkout_completed", at: new Date(t + 60_000), email: null, accepts: null, total: 0, items: [] }, new Date());
     await runJobs();
     expect(await recoveryOf(shop, token)).toBeNull();
-    await post(shop, token, { id: "cf-2", name: "checkout_contact_info_submitted", at: new Date(t), email: "late@example.com", accepts: true, total: 20, items: [{ title: "Mug", quantity: 1, price: 20 }] }, new Date());
+    await post(
+      shop,
+      token,
+      {
+        id: "cf-2",
+        name: "checkout_contact_info_submitted",
+        at: new Date(t),
+        email: "late@example.com",
+        accepts: true,
+        total: 20,
+        items: [{ title: "Mug", quantity: 1, price: 20 }],
+      },
+      new Date(),
+    );
     await runJobs();
     expect(await recoveryOf(shop, token)).toMatchObject({ pixelOnly: true, email: "late@example.com", pixelCompletedAt: new Date(t + 60_000) });
   });

@@ -57,7 +57,10 @@ async function confirmByWebhook(shop: Shop, checkout: { token: string; email: st
     currency: "USD",
     presentment_currency: "USD",
     total_price: "100.50",
-    line_items: [{ title: "Linen shirt", quantity: 1, price: "64.50", line_price: "64.50" }, { title: "Canvas tote", quantity: 2, price: "18.00", line_price: "36.00" }],
+    line_items: [
+      { title: "Linen shirt", quantity: 1, price: "64.50", line_price: "64.50" },
+      { title: "Canvas tote", quantity: 2, price: "18.00", line_price: "36.00" },
+    ],
     customer: { id: 42_000 + n, email: checkout.email, first_name: "Robin" },
   };
   const response = await app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", body, { shop: shop.domain }));
@@ -108,9 +111,14 @@ describe("pixel data alone never causes an email", () => {
     const recovery = await p.db.recovery.findFirstOrThrow({ where: { shopId: shop.id, checkoutToken: t } });
     // Give it everything a send needs, as if a bug had scheduled it: a contact, a link, a due message.
     const contact = await p.db.contact.create({ data: { shopId: shop.id, email: "defence.in.depth@example.com" } });
-    await p.db.recovery.update({ where: { id: recovery.id }, data: { contactId: contact.id, recoveryUrl: `https://${shop.domain}/1/checkouts/ac/${t}/recover?key=x`, notContactableReason: null } });
+    await p.db.recovery.update({
+      where: { id: recovery.id },
+      data: { contactId: contact.id, recoveryUrl: `https://${shop.domain}/1/checkouts/ac/${t}/recover?key=x`, notContactableReason: null },
+    });
     const campaign = await p.db.campaign.findFirstOrThrow({ where: { shopId: shop.id }, include: { steps: { orderBy: { position: "asc" } } } });
-    const message = await p.db.message.create({ data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, scheduledFor: p.clock.now() } });
+    const message = await p.db.message.create({
+      data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, scheduledFor: p.clock.now() },
+    });
     const { ensureSweepScheduled } = await import("~/models/message.server");
     await ensureSweepScheduled(p.db, p.clock.now());
     await p.runAt(new Date(p.clock.now().getTime() + MIN));

@@ -39,22 +39,56 @@ const deliver = async (topic: string, body: unknown) => {
   expect(response.status).toBe(200);
 };
 const lineItem = (id: number, title: string): LineItemRecord => ({
-  id, title, variantTitle: null, quantity: 1, sku: null, vendor: null, image: null, variantId: null, productId: null,
-  unitPrice: { shop: 5000, presentment: 5000 }, discountedUnitPrice: { shop: 5000, presentment: 5000 }, requiresShipping: true, taxable: true, grams: 200,
+  id,
+  title,
+  variantTitle: null,
+  quantity: 1,
+  sku: null,
+  vendor: null,
+  image: null,
+  variantId: null,
+  productId: null,
+  unitPrice: { shop: 5000, presentment: 5000 },
+  discountedUnitPrice: { shop: 5000, presentment: 5000 },
+  requiresShipping: true,
+  taxable: true,
+  grams: 200,
 });
 const customer = (c: Person): CustomerRecord => ({
-  id: c.id, firstName: c.first, lastName: "Doe", email: c.email, phone: c.phone, marketingState: "SUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN",
-  marketingUpdatedAt: T0.toISOString(), locale: "en", createdAt: T0.toISOString(), updatedAt: T0.toISOString(), tags: [],
+  id: c.id,
+  firstName: c.first,
+  lastName: "Doe",
+  email: c.email,
+  phone: c.phone,
+  marketingState: "SUBSCRIBED",
+  marketingOptInLevel: "SINGLE_OPT_IN",
+  marketingUpdatedAt: T0.toISOString(),
+  locale: "en",
+  createdAt: T0.toISOString(),
+  updatedAt: T0.toISOString(),
+  tags: [],
 });
 async function abandonCheckout(c: Person, title: string) {
   const checkout = store.upsertCheckout({
-    customer: customer(c), email: c.email, phone: c.phone, buyerAcceptsMarketing: true, lineItems: [lineItem(store.nextId(), title)],
-    billingAddress: null, shippingAddress: null, createdAt: T0.toISOString(), updatedAt: T0.toISOString(),
+    customer: customer(c),
+    email: c.email,
+    phone: c.phone,
+    buyerAcceptsMarketing: true,
+    lineItems: [lineItem(store.nextId(), title)],
+    billingAddress: null,
+    shippingAddress: null,
+    createdAt: T0.toISOString(),
+    updatedAt: T0.toISOString(),
   } as Parameters<ShopStore["upsertCheckout"]>[0]);
   await deliver("checkouts/create", checkoutWebhookPayload(store, checkout));
 }
 // The request names Ann by email only (no customer id): the case where only the address can find her.
-const requestAbout = (c: Person, extra: Record<string, unknown>) => ({ shop_id: 954889, shop_domain: TEST_SHOP, customer: { email: c.email, phone: c.phone }, ...extra });
+const requestAbout = (c: Person, extra: Record<string, unknown>) => ({
+  shop_id: 954889,
+  shop_domain: TEST_SHOP,
+  customer: { email: c.email, phone: c.phone },
+  ...extra,
+});
 
 describe("privacy requests about ann@example.com", () => {
   it("set up: three buyers whose addresses contain one another", async () => {
@@ -82,7 +116,9 @@ describe("privacy requests about ann@example.com", () => {
   });
 
   it("customers/redact deletes Ann's data only and leaves the others' recoveries and stored bodies alone", async () => {
-    const othersBefore = await p.db.inboundEvent.findMany({ where: { topic: "checkouts/create", OR: [{ payload: { contains: "joann@" } }, { payload: { contains: ".com.au" } }] } });
+    const othersBefore = await p.db.inboundEvent.findMany({
+      where: { topic: "checkouts/create", OR: [{ payload: { contains: "joann@" } }, { payload: { contains: ".com.au" } }] },
+    });
     expect(othersBefore).toHaveLength(2);
     await deliver("customers/redact", requestAbout(ANN, { orders_to_redact: [] }));
     await p.runAt(at(0.3));

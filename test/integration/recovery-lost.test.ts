@@ -23,7 +23,15 @@ describe("a recovery that did not come back", () => {
     expect(await statusOf(recoveryId)).toBe("contacting");
 
     // The other buyer orders on day 4: recovered, never lost.
-    await p.ingest(shop, { kind: "purchase.observed", source: "shopify", externalId: "gid://shopify/Order/1", email: null, checkoutToken: (await p.db.recovery.findUniqueOrThrow({ where: { id: other.recoveryId } })).checkoutToken, amount: { amountMinor: 10050, currency: "USD" }, occurredAt: new Date(t.getTime() + 4 * DAY) });
+    await p.ingest(shop, {
+      kind: "purchase.observed",
+      source: "shopify",
+      externalId: "gid://shopify/Order/1",
+      email: null,
+      checkoutToken: (await p.db.recovery.findUniqueOrThrow({ where: { id: other.recoveryId } })).checkoutToken,
+      amount: { amountMinor: 10050, currency: "USD" },
+      occurredAt: new Date(t.getTime() + 4 * DAY),
+    });
 
     const lastEmail = new Date(t.getTime() + 72 * H);
     await p.runAt(new Date(lastEmail.getTime() + 5 * DAY - 60_000));
@@ -36,14 +44,20 @@ describe("a recovery that did not come back", () => {
     expect(await p.db.recovery.count({ where: { shopId: shop.id, status: "lost" } })).toBe(1);
 
     // Stripe's recovery link lives 30 days: paying through it later is still a recovery.
-    await p.ingest(shop, stripePayment(session.email!, new Date(t.getTime() + 12 * DAY), { recoveredFrom: session.externalId, amount: { amountMinor: 123450, currency: "EUR" } }));
+    await p.ingest(
+      shop,
+      stripePayment(session.email!, new Date(t.getTime() + 12 * DAY), { recoveredFrom: session.externalId, amount: { amountMinor: 123450, currency: "EUR" } }),
+    );
     expect(await statusOf(recoveryId)).toBe("recovered");
   });
 
   it("stays open while Reclaim never wrote (no consent): 'lost' means an email went out and nothing came back", async () => {
     const shop = await p.newShop();
     const t = p.clock.now();
-    const { recoveryId } = (await p.ingest(shop, stripeSession(t, { consent: { state: "opt_out", source: "stripe.consent.promotions", detail: { promotions: "opt_out" } } }))) as { recoveryId: string };
+    const { recoveryId } = (await p.ingest(
+      shop,
+      stripeSession(t, { consent: { state: "opt_out", source: "stripe.consent.promotions", detail: { promotions: "opt_out" } } }),
+    )) as { recoveryId: string };
     await p.runAt(new Date(t.getTime() + 20 * DAY));
     expect(await p.db.message.count({ where: { recoveryId, status: "sent" } })).toBe(0);
     expect(await statusOf(recoveryId)).toBe("open");

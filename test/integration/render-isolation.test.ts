@@ -38,7 +38,16 @@ afterAll(async () => {
 const ROUTE = "routes/app.campaigns.$id";
 function post(domain: string, form: Record<string, string>) {
   const { id, stepId } = campaigns[domain]!;
-  const fields = { stepId, delayHours: "1", subject: "Still there?", bodyTemplate: "<p>Your cart at {{ shop.name }}</p>", incentiveType: "", incentiveValue: "", incentiveExpiresDays: "", ...form };
+  const fields = {
+    stepId,
+    delayHours: "1",
+    subject: "Still there?",
+    bodyTemplate: "<p>Your cart at {{ shop.name }}</p>",
+    incentiveType: "",
+    incentiveValue: "",
+    incentiveExpiresDays: "",
+    ...form,
+  };
   return admin.post(`/app/campaigns/${id}`, ROUTE, fields, signSessionToken({ shop: domain }));
 }
 
@@ -60,7 +69,10 @@ describe("a template that would spin, in the campaign editor", () => {
     delay.disable();
 
     expect(status).toBe(200);
-    expect(body).toMatchObject({ ok: false, problems: [{ field: "body", line: 1, message: expect.stringMatching(/^This template took too long to render \(over 2 s\) and was stopped/) }] });
+    expect(body).toMatchObject({
+      ok: false,
+      problems: [{ field: "body", line: 1, message: expect.stringMatching(/^This template took too long to render \(over 2 s\) and was stopped/) }],
+    });
     expect(previewDone - started).toBeGreaterThanOrEqual(1_900);
     // The webhook was stored and answered while the template was still spinning, without waiting for it.
     expect(webhook.status).toBe(200);
@@ -93,7 +105,13 @@ describe("per-shop limits on previews and test emails", () => {
         new Request(`https://reclaim.test/app/campaigns/${campaigns[LIMITED_SHOP]!.id}?_data=${encodeURIComponent(ROUTE)}`, {
           method: "POST",
           headers: { authorization: `Bearer ${signSessionToken({ shop: LIMITED_SHOP })}` },
-          body: new URLSearchParams({ intent: "preview", stepId: campaigns[LIMITED_SHOP]!.stepId, subject: "Still there?", bodyTemplate: "<p>x</p>", delayHours: "1" }),
+          body: new URLSearchParams({
+            intent: "preview",
+            stepId: campaigns[LIMITED_SHOP]!.stepId,
+            subject: "Still there?",
+            bodyTemplate: "<p>x</p>",
+            delayHours: "1",
+          }),
         }),
       );
     const started = Date.now();
@@ -110,7 +128,11 @@ describe("per-shop limits on previews and test emails", () => {
     expect(accepted).toBeLessThanOrEqual(PREVIEW_LIMIT.capacity + refills);
     expect(refused?.status).toBe(429);
     expect(Number(refused?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(await refused?.json()).toMatchObject({ ok: false, problems: [], message: expect.stringMatching(/^Too many previews for this shop: at most 60 a minute\. The preview comes back in \d+ seconds?\.$/) });
+    expect(await refused?.json()).toMatchObject({
+      ok: false,
+      problems: [],
+      message: expect.stringMatching(/^Too many previews for this shop: at most 60 a minute\. The preview comes back in \d+ seconds?\.$/),
+    });
     expect((await post(NEIGHBOUR, { intent: "preview" })).status).toBe(200);
   });
 
@@ -124,7 +146,12 @@ describe("per-shop limits on previews and test emails", () => {
     expect(refused.status).toBe(429);
     expect(refused.body.fieldErrors.to).toMatch(/^Too many test emails for this shop: at most 5 a minute\. Try again in \d+ seconds?\.$/);
     // The settings page's test email shares the allowance.
-    const settings = await admin.post("/app/settings", "routes/app.settings._index", { intent: "test-email", to: "me@shop.test" }, signSessionToken({ shop: LIMITED_SHOP }));
+    const settings = await admin.post(
+      "/app/settings",
+      "routes/app.settings._index",
+      { intent: "test-email", to: "me@shop.test" },
+      signSessionToken({ shop: LIMITED_SHOP }),
+    );
     expect(settings.status).toBe(429);
     expect((await post(NEIGHBOUR, { intent: "test-email", to: "me@shop.test" })).status).toBe(200);
   });
@@ -148,7 +175,11 @@ describe("a real send", () => {
     await p.runAt(new Date(t0.getTime() + H + MIN));
 
     const failed = await p.db.message.findFirstOrThrow({ where: { shopId: hostile.id, position: 1 } });
-    expect(failed).toMatchObject({ status: "failed", attempts: 1, lastError: expect.stringMatching(/^The template could not be rendered: body: This template took too long to render \(over 2 s\)/) });
+    expect(failed).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      lastError: expect.stringMatching(/^The template could not be rendered: body: This template took too long to render \(over 2 s\)/),
+    });
     expect(await p.db.decisionLog.count({ where: { messageId: failed.id, outcome: "fail", reason: "template_error" } })).toBe(1);
     expect(p.sink.received.map((m) => m.rcptTo[0])).toEqual(["fine.buyer@example.com"]);
   });

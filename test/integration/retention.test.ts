@@ -19,7 +19,15 @@ afterAll(() => p.close());
 
 async function event(externalId: string, receivedAt: Date, processed: boolean) {
   return p.db.inboundEvent.create({
-    data: { source: "shopify", receiver: "retention.myshopify.com", externalId, topic: "checkouts/update", payload: BODY, receivedAt, processedAt: processed ? receivedAt : null },
+    data: {
+      source: "shopify",
+      receiver: "retention.myshopify.com",
+      externalId,
+      topic: "checkouts/update",
+      payload: BODY,
+      receivedAt,
+      processedAt: processed ? receivedAt : null,
+    },
   });
 }
 /** A job in graphile-worker's queue: queued, or failed (no attempt left, error kept) at `finishedAt`. */
@@ -60,7 +68,9 @@ describe("retention (SECURITY.md › Retention), as the hourly job", () => {
     expect(await body(ancient.id)).toBeUndefined();
     const left = new Set((await jobTable(p.db).findMany({ select: { id: true } })).map((j) => j.id));
     expect(Object.fromEntries(Object.entries(jobs).map(([k, j]) => [k, left.has(j.id)]))).toEqual({
-      failedLastWeek: true, failedLongAgo: false, queuedOld: true,
+      failedLastWeek: true,
+      failedLongAgo: false,
+      queuedOld: true,
     });
     // No buyer data is left in the cleared bodies.
     const rows = await p.db.inboundEvent.findMany({ where: { payload: { contains: "zelda@example.com" } }, select: { externalId: true } });
@@ -68,7 +78,11 @@ describe("retention (SECURITY.md › Retention), as the hourly job", () => {
   });
 
   it("a redelivery of an event whose body was cleared is still recognised as a duplicate", async () => {
-    const outcome = await recordInboundEvent(p.db, { source: "shopify", receiver: "retention.myshopify.com", externalId: "old", topic: "checkouts/update", payload: BODY }, { name: "process-shopify-webhook" });
+    const outcome = await recordInboundEvent(
+      p.db,
+      { source: "shopify", receiver: "retention.myshopify.com", externalId: "old", topic: "checkouts/update", payload: BODY },
+      { name: "process-shopify-webhook" },
+    );
     expect(outcome).toBe("duplicate");
     expect((await p.db.inboundEvent.findFirstOrThrow({ where: { externalId: "old" } })).payload).toBe(EXPIRED_BODY);
   });
@@ -89,7 +103,10 @@ describe("retention (SECURITY.md › Retention), as the hourly job", () => {
          FROM generate_series(1, 12000) g))`,
       ago(40),
     );
-    await p.db.$executeRawUnsafe(`UPDATE graphile_worker._private_jobs SET attempts = max_attempts, last_error = 'boom', updated_at = $1 WHERE key LIKE 'bulk-%'`, ago(40));
+    await p.db.$executeRawUnsafe(
+      `UPDATE graphile_worker._private_jobs SET attempts = max_attempts, last_error = 'boom', updated_at = $1 WHERE key LIKE 'bulk-%'`,
+      ago(40),
+    );
     // Three runs of 5,000: the first two find a full batch and come back a second later.
     for (let i = 0; i < 4; i++) await p.runAt(new Date(p.clock.now().getTime() + (i === 0 ? H : 1_000)));
     expect(await jobTable(p.db).count({ where: { key: { startsWith: "bulk-" } } })).toBe(0);
@@ -101,9 +118,34 @@ describe("clicks on one message are bounded", () => {
     const { recordClick, CLICK_REPEAT_MS, MAX_CLICKS_PER_MESSAGE } = await import("~/email/public-links.server");
     const { messageLinks } = await import("~/email/links.server");
     const shop = await p.newShop();
-    const campaign = await p.db.campaign.create({ data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } }, include: { steps: true } });
-    const recovery = await p.db.recovery.create({ data: { shopId: shop.id, source: "stripe", externalId: "cs_clicks", totalMinor: 500, currency: "EUR", abandonedAt: NOW, sourceUpdatedAt: NOW, recoveryUrl: "https://buy.stripe.com/r/clicks" } });
-    const message = await p.db.message.create({ data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, status: "sent", scheduledFor: NOW, sentAt: NOW } });
+    const campaign = await p.db.campaign.create({
+      data: { shopId: shop.id, name: "c", steps: { create: { position: 1, delayMinutes: 60, subject: "s", bodyTemplate: "b" } } },
+      include: { steps: true },
+    });
+    const recovery = await p.db.recovery.create({
+      data: {
+        shopId: shop.id,
+        source: "stripe",
+        externalId: "cs_clicks",
+        totalMinor: 500,
+        currency: "EUR",
+        abandonedAt: NOW,
+        sourceUpdatedAt: NOW,
+        recoveryUrl: "https://buy.stripe.com/r/clicks",
+      },
+    });
+    const message = await p.db.message.create({
+      data: {
+        shopId: shop.id,
+        recoveryId: recovery.id,
+        campaignId: campaign.id,
+        stepId: campaign.steps[0]!.id,
+        position: 1,
+        status: "sent",
+        scheduledFor: NOW,
+        sentAt: NOW,
+      },
+    });
     const token = new URL(messageLinks(message.id).clickUrl).searchParams.get("t");
     const clickAt = async (ms: number) => {
       const outcome = await recordClick(p.db, token, new Date(NOW.getTime() + ms));

@@ -28,8 +28,14 @@ beforeAll(async () => {
   for (const domain of ["binding-a.myshopify.com", "binding-b.myshopify.com"]) {
     const shop = await db.shop.create({ data: { domain } });
     const saved = await saveEmailSettings(db, shop.id, {
-      emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: sink.port, smtpSecure: false, smtpUser: "mailer",
-      smtpPassword: domain.startsWith("binding-a") ? PASSWORD_A : "smtp-password-of-shop-b", senderEmail: "hello@binding.test", postalAddress: "1 Bound Street",
+      emailTransport: "smtp",
+      smtpHost: "127.0.0.1",
+      smtpPort: sink.port,
+      smtpSecure: false,
+      smtpUser: "mailer",
+      smtpPassword: domain.startsWith("binding-a") ? PASSWORD_A : "smtp-password-of-shop-b",
+      senderEmail: "hello@binding.test",
+      postalAddress: "1 Bound Street",
     });
     expect(saved.ok).toBe(true);
   }
@@ -49,7 +55,10 @@ describe("an encrypted value copied to another shop's row is refused", () => {
     expect(shopA.smtpPasswordEncrypted).toMatch(/^v2\.k1\./);
     await db.shop.update({ where: { id: shopB.id }, data: { smtpPasswordEncrypted: shopA.smtpPasswordEncrypted } });
 
-    expect(await sendTestEmail(db, shopB.id, "owner@binding.test")).toEqual({ ok: false, error: "The stored SMTP password cannot be read for this shop: enter it again in Settings → Email" });
+    expect(await sendTestEmail(db, shopB.id, "owner@binding.test")).toEqual({
+      ok: false,
+      error: "The stored SMTP password cannot be read for this shop: enter it again in Settings → Email",
+    });
     expect(sink.received).toHaveLength(0);
     expect(await sendTestEmail(db, shopA.id, "owner@binding.test")).toMatchObject({ ok: true });
     expect((await sink.waitFor(1))[0]!.user).toBe("mailer");

@@ -27,15 +27,25 @@ beforeAll(async () => {
   admin = await startAdminApp([TEST_SHOP]);
   sink = await startSmtpSink({ auth: { user: "mailer", pass: SMTP_PASSWORD } });
   const seeded = await seedShop(admin.db, TEST_SHOP);
-  const compliance = await admin.db.complianceRequest.create({ data: { shopId: seeded.shop.id, topic: "customers/data_request", inboundEventId: "pages-dr", email: "alpha@example.com", status: "done", export: "{}" } });
+  const compliance = await admin.db.complianceRequest.create({
+    data: { shopId: seeded.shop.id, topic: "customers/data_request", inboundEventId: "pages-dr", email: "alpha@example.com", status: "done", export: "{}" },
+  });
   // A recovery with an email sent, so "view this email" (`/app/recoveries/:id/emails/:messageId`) has one to show.
   const sentEmail = await admin.db.message.findFirstOrThrow({ where: { shopId: seeded.shop.id, status: "sent" } });
   ids = { "app.recoveries": sentEmail.recoveryId, "app.campaigns": seeded.campaign.id, "app.privacy.exports": compliance.id, messageId: sentEmail.id };
 
   // Every secret in place, entered the way a merchant enters them.
   const email = await admin.post("/app/settings", "routes/app.settings._index", {
-    intent: "email", emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: String(sink.port), smtpSecure: "false", smtpUser: "mailer",
-    smtpPassword: SMTP_PASSWORD, senderName: "Pages", senderEmail: "hi@pages.test", postalAddress: "1 Page Road",
+    intent: "email",
+    emailTransport: "smtp",
+    smtpHost: "127.0.0.1",
+    smtpPort: String(sink.port),
+    smtpSecure: "false",
+    smtpUser: "mailer",
+    smtpPassword: SMTP_PASSWORD,
+    senderName: "Pages",
+    senderEmail: "hi@pages.test",
+    postalAddress: "1 Page Road",
   });
   expect(email.status).toBe(200);
   const stripe = await admin.post("/app/settings/stripe", "routes/app.settings.stripe", { intent: "connect", webhookSecret: WEBHOOK_SECRET, apiKey: API_KEY });
@@ -85,15 +95,33 @@ describe("secrets never rendered", () => {
   it("in a test email, its headers, or the answers to saving secrets", async () => {
     // The form posts what is on screen with the test (the password field left empty: the stored one is used).
     const sent = await admin.post("/app/settings", "routes/app.settings._index", {
-      intent: "test-email", to: "owner@pages.test", emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: String(sink.port), smtpSecure: "false",
-      smtpUser: "mailer", smtpPassword: "", senderName: "Pages", senderEmail: "hi@pages.test", postalAddress: "1 Page Road",
+      intent: "test-email",
+      to: "owner@pages.test",
+      emailTransport: "smtp",
+      smtpHost: "127.0.0.1",
+      smtpPort: String(sink.port),
+      smtpSecure: "false",
+      smtpUser: "mailer",
+      smtpPassword: "",
+      senderName: "Pages",
+      senderEmail: "hi@pages.test",
+      postalAddress: "1 Page Road",
     });
     expect(sent.status).toBe(200);
     expectNoSecret("the test-email answer", JSON.stringify(sent.body));
     const [mail] = await sink.waitFor(1);
     expectNoSecret("the test email", mail!.raw);
     // Saving again (with and without a password) never echoes it back.
-    const again = await admin.post("/app/settings", "routes/app.settings._index", { intent: "email", emailTransport: "smtp", smtpHost: "127.0.0.1", smtpPort: String(sink.port), smtpUser: "mailer", smtpPassword: SMTP_PASSWORD, senderEmail: "not an email", postalAddress: "1 Page Road" });
+    const again = await admin.post("/app/settings", "routes/app.settings._index", {
+      intent: "email",
+      emailTransport: "smtp",
+      smtpHost: "127.0.0.1",
+      smtpPort: String(sink.port),
+      smtpUser: "mailer",
+      smtpPassword: SMTP_PASSWORD,
+      senderEmail: "not an email",
+      postalAddress: "1 Page Road",
+    });
     expect(again.status).toBe(400);
     expectNoSecret("a refused email-settings answer", JSON.stringify(again.body));
   });

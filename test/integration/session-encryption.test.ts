@@ -23,7 +23,16 @@ describe("Shopify sessions at rest", () => {
   it("still reads a session stored in clear before tokens were encrypted, and seals it when it is stored again", async () => {
     const { db } = await import("~/db.server");
     const { sessionStorage } = await import("~/shopify.server");
-    await db.session.create({ data: { id: "offline_legacy.myshopify.com", shop: "legacy.myshopify.com", state: "", isOnline: false, scope: "read_orders", accessToken: "shpat_legacy_plain_token" } });
+    await db.session.create({
+      data: {
+        id: "offline_legacy.myshopify.com",
+        shop: "legacy.myshopify.com",
+        state: "",
+        isOnline: false,
+        scope: "read_orders",
+        accessToken: "shpat_legacy_plain_token",
+      },
+    });
     const loaded = await sessionStorage.loadSession("offline_legacy.myshopify.com");
     expect(loaded?.accessToken).toBe("shpat_legacy_plain_token");
     await sessionStorage.storeSession(loaded!);

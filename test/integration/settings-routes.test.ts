@@ -6,7 +6,15 @@ let admin: Awaited<ReturnType<typeof startAdminApp>>;
 let db: typeof admin.db;
 const post = (form: Record<string, string>, token = signSessionToken()) => admin.post("/app/settings", "routes/app.settings._index", form, token);
 
-const validPolicy = { intent: "policy", consentPolicy: "explicit", frequencyCapHours: "24", quietHoursStart: "21:00", quietHoursEnd: "08:00", timezone: "Europe/Paris", attributionWindowDays: "7" };
+const validPolicy = {
+  intent: "policy",
+  consentPolicy: "explicit",
+  frequencyCapHours: "24",
+  quietHoursStart: "21:00",
+  quietHoursEnd: "08:00",
+  timezone: "Europe/Paris",
+  attributionWindowDays: "7",
+};
 
 beforeAll(async () => {
   admin = await startAdminApp();
@@ -26,7 +34,11 @@ describe("settings", () => {
     expect(status).toBe(200);
     expect(body.message).toBe("Recovery policy saved.");
     expect(await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } })).toMatchObject({
-      frequencyCapHours: 24, quietHoursStartMinute: 21 * 60, quietHoursEndMinute: 8 * 60, timezone: "Europe/Paris", attributionWindowDays: 7,
+      frequencyCapHours: 24,
+      quietHoursStartMinute: 21 * 60,
+      quietHoursEndMinute: 8 * 60,
+      timezone: "Europe/Paris",
+      attributionWindowDays: 7,
     });
   });
 
@@ -47,7 +59,19 @@ describe("settings", () => {
   });
 
   it("refuses SMTP settings without a host, port, sender and postal address, saving nothing", async () => {
-    const { status, body } = await post({ intent: "email", emailTransport: "smtp", senderName: "Shop", senderEmail: "", smtpHost: "", smtpPort: "", smtpSecure: "false", smtpUser: "", smtpPassword: "", postalAddress: "", replyTo: "" });
+    const { status, body } = await post({
+      intent: "email",
+      emailTransport: "smtp",
+      senderName: "Shop",
+      senderEmail: "",
+      smtpHost: "",
+      smtpPort: "",
+      smtpSecure: "false",
+      smtpUser: "",
+      smtpPassword: "",
+      postalAddress: "",
+      replyTo: "",
+    });
     expect(status).toBe(400);
     expect(Object.keys(body.fieldErrors).sort()).toEqual(["postalAddress", "senderEmail", "smtpHost", "smtpPort"]);
     expect((await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } })).emailTransport).toBe("log");
@@ -55,7 +79,19 @@ describe("settings", () => {
 
   it("stores the SMTP password encrypted and never renders it back", async () => {
     const password = "smtp-pa55word-do-not-show";
-    const { status } = await post({ intent: "email", emailTransport: "smtp", senderName: "Shop", senderEmail: "shop@example.com", smtpHost: "smtp.example.com", smtpPort: "587", smtpSecure: "false", smtpUser: "apikey", smtpPassword: password, postalAddress: "1 Main St, Springfield", replyTo: "" });
+    const { status } = await post({
+      intent: "email",
+      emailTransport: "smtp",
+      senderName: "Shop",
+      senderEmail: "shop@example.com",
+      smtpHost: "smtp.example.com",
+      smtpPort: "587",
+      smtpSecure: "false",
+      smtpUser: "apikey",
+      smtpPassword: password,
+      postalAddress: "1 Main St, Springfield",
+      replyTo: "",
+    });
     expect(status).toBe(200);
     const shop = await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } });
     expect(shop.smtpPasswordEncrypted).toBeTruthy();

@@ -41,7 +41,11 @@ async function shopWithRealCheckout(name: string, email: string) {
   const { store, shop } = await h.addShop(`${name}.myshopify.com`);
   await h.db.sourceSync.create({ data: { shopId: shop.id, source: "shopify", watermark: h.now(), backfillStatus: "done" } });
   await h.db.campaign.create({
-    data: { shopId: shop.id, name: "Default", steps: { create: [1, 2].map((position) => ({ position, delayMinutes: position * 60, subject: "Still there?", bodyTemplate: "<p>Hi</p>" })) } },
+    data: {
+      shopId: shop.id,
+      name: "Default",
+      steps: { create: [1, 2].map((position) => ({ position, delayMinutes: position * 60, subject: "Still there?", bodyTemplate: "<p>Hi</p>" })) },
+    },
   });
   const at = new Date(h.clock).toISOString();
   const price = { shop: 600, presentment: 600 };
@@ -55,11 +59,24 @@ async function shopWithRealCheckout(name: string, email: string) {
     buyerAcceptsMarketing: true,
     createdAt: at,
     updatedAt: at,
-    lineItems: [{
-      id: 1, title: REAL.line_items[0].title, variantTitle: null, quantity: 1, sku: null, vendor: "Hydrogen Vendor",
-      image: { url: SNOWBOARD_IMAGE, altText: null }, variantId: REAL.line_items[0].variant_id, productId: REAL.line_items[0].product_id,
-      unitPrice: price, discountedUnitPrice: price, requiresShipping: true, taxable: true, grams: 0,
-    }],
+    lineItems: [
+      {
+        id: 1,
+        title: REAL.line_items[0].title,
+        variantTitle: null,
+        quantity: 1,
+        sku: null,
+        vendor: "Hydrogen Vendor",
+        image: { url: SNOWBOARD_IMAGE, altText: null },
+        variantId: REAL.line_items[0].variant_id,
+        productId: REAL.line_items[0].product_id,
+        unitPrice: price,
+        discountedUnitPrice: price,
+        requiresShipping: true,
+        taxable: true,
+        grams: 0,
+      },
+    ],
   });
   // The captured body as a 2026-04 delivery: no `id`; the buyer typed an email and ticked the box; times of this test.
   const { id: _dropped, ...body } = { ...REAL, email, buyer_accepts_marketing: true, created_at: at, updated_at: new Date(h.clock + 1_000).toISOString() };
@@ -82,7 +99,13 @@ describe("a real checkout, seen by the webhook and by the poll", () => {
 
     const { recoveries, messages } = await state(shop.id);
     expect(recoveries).toHaveLength(1);
-    expect(recoveries[0]).toMatchObject({ externalId: gid(checkout.id), checkoutToken: REAL.token, cartToken: REAL.cart_token, email: "snow.buyer@example.org", consent: "opt_in" });
+    expect(recoveries[0]).toMatchObject({
+      externalId: gid(checkout.id),
+      checkoutToken: REAL.token,
+      cartToken: REAL.cart_token,
+      email: "snow.buyer@example.org",
+      consent: "opt_in",
+    });
     expect(JSON.parse(recoveries[0]!.lineItems)[0]).toMatchObject({ title: "The Collection Snowboard: Hydrogen", imageUrl: SNOWBOARD_IMAGE });
     expect(messages.map((m) => m.position).sort()).toEqual([1, 2]);
     expect(await h.db.dailyStat.aggregate({ where: { shopId: shop.id }, _sum: { abandoned: true } })).toMatchObject({ _sum: { abandoned: 1 } });
@@ -98,7 +121,13 @@ describe("a real checkout, seen by the webhook and by the poll", () => {
     await deliver(domain, "checkouts/update", { ...body, updated_at: new Date(h.clock + 60_000).toISOString() });
     const { recoveries, messages } = await state(shop.id);
     expect(recoveries).toHaveLength(1);
-    expect(recoveries[0]).toMatchObject({ externalId: gid(checkout.id), checkoutToken: REAL.token, email: "poll.first@example.org", consent: "opt_in", notContactableReason: null });
+    expect(recoveries[0]).toMatchObject({
+      externalId: gid(checkout.id),
+      checkoutToken: REAL.token,
+      email: "poll.first@example.org",
+      consent: "opt_in",
+      notContactableReason: null,
+    });
     expect(JSON.parse(recoveries[0]!.lineItems)[0]).toMatchObject({ imageUrl: SNOWBOARD_IMAGE });
     expect(messages.map((m) => m.position).sort()).toEqual([1, 2]);
     rows = await h.db.recovery.findMany({ where: { shopId: shop.id } });
@@ -108,7 +137,12 @@ describe("a real checkout, seen by the webhook and by the poll", () => {
   it("another checkout of the same cart (a different token) stays a recovery of its own", async () => {
     const { shop, domain, body } = await shopWithRealCheckout("join-same-cart", "twice@example.org");
     await deliver(domain, "checkouts/create", body);
-    await deliver(domain, "checkouts/create", { ...body, token: "0123456789abcdef0123456789abcdef", created_at: new Date(h.clock + 3_600_000).toISOString(), updated_at: new Date(h.clock + 3_600_000).toISOString() });
+    await deliver(domain, "checkouts/create", {
+      ...body,
+      token: "0123456789abcdef0123456789abcdef",
+      created_at: new Date(h.clock + 3_600_000).toISOString(),
+      updated_at: new Date(h.clock + 3_600_000).toISOString(),
+    });
     expect((await state(shop.id)).recoveries.map((r) => r.checkoutToken).sort()).toEqual(["0123456789abcdef0123456789abcdef", REAL.token].sort());
   });
 });
@@ -118,17 +152,60 @@ describe("checkouts the older join stored twice", () => {
     const { shop, checkout, body } = await shopWithRealCheckout("join-repair", "split@example.org");
     // What the old version stored: the poll under the gid with the URL segment as its "checkout token"…
     const campaign = await h.db.campaign.findFirstOrThrow({ where: { shopId: shop.id }, include: { steps: { orderBy: { position: "asc" } } } });
-    const common = { shopId: shop.id, source: "shopify", email: "split@example.org", consent: "opt_in", totalMinor: 60000n, currency: "USD", abandonedAt: new Date(h.clock), sourceUpdatedAt: new Date(h.clock) };
+    const common = {
+      shopId: shop.id,
+      source: "shopify",
+      email: "split@example.org",
+      consent: "opt_in",
+      totalMinor: 60000n,
+      currency: "USD",
+      abandonedAt: new Date(h.clock),
+      sourceUpdatedAt: new Date(h.clock),
+    };
     const polled = await h.db.recovery.create({
-      data: { ...common, externalId: gid(checkout.id), checkoutToken: REAL.cart_token, cartToken: null, recoveryUrl: body.abandoned_checkout_url, lineItems: JSON.stringify([{ title: "The Collection Snowboard: Hydrogen", variantTitle: null, quantity: 1, imageUrl: SNOWBOARD_IMAGE, unitPriceMinor: 60000, totalPriceMinor: 60000 }]) },
+      data: {
+        ...common,
+        externalId: gid(checkout.id),
+        checkoutToken: REAL.cart_token,
+        cartToken: null,
+        recoveryUrl: body.abandoned_checkout_url,
+        lineItems: JSON.stringify([
+          {
+            title: "The Collection Snowboard: Hydrogen",
+            variantTitle: null,
+            quantity: 1,
+            imageUrl: SNOWBOARD_IMAGE,
+            unitPriceMinor: 60000,
+            totalPriceMinor: 60000,
+          },
+        ]),
+      },
     });
     // …and the 2026-04 webhook under its token, whose first email already went out.
     const hooked = await h.db.recovery.create({
-      data: { ...common, externalId: `token:${REAL.token}`, checkoutToken: REAL.token, cartToken: REAL.cart_token, recoveryUrl: body.abandoned_checkout_url, status: "contacting", createdAt: new Date(h.clock - 60_000) },
+      data: {
+        ...common,
+        externalId: `token:${REAL.token}`,
+        checkoutToken: REAL.token,
+        cartToken: REAL.cart_token,
+        recoveryUrl: body.abandoned_checkout_url,
+        status: "contacting",
+        createdAt: new Date(h.clock - 60_000),
+      },
     });
     const [step1, step2] = campaign.steps;
     const message = (recoveryId: string, step: typeof step1, extra: object = {}) =>
-      h.db.message.create({ data: { shopId: shop.id, recoveryId, campaignId: campaign.id, stepId: step!.id, position: step!.position, scheduledFor: new Date(h.clock + step!.delayMinutes * 60_000), ...extra } });
+      h.db.message.create({
+        data: {
+          shopId: shop.id,
+          recoveryId,
+          campaignId: campaign.id,
+          stepId: step!.id,
+          position: step!.position,
+          scheduledFor: new Date(h.clock + step!.delayMinutes * 60_000),
+          ...extra,
+        },
+      });
     await message(hooked.id, step1, { status: "sent", sentAt: new Date(h.clock), toEmail: "split@example.org" });
     await message(hooked.id, step2);
     await message(polled.id, step1);
@@ -136,7 +213,12 @@ describe("checkouts the older join stored twice", () => {
 
     // The migration's data fix, as committed (read from the migration file and run for real).
     const sql = readFileSync("prisma/migrations/20261206000400_checkout_join/migration.sql", "utf8");
-    for (const statement of sql.replace(/--.*$/gm, "").split(";").map((s) => s.trim()).filter((s) => s.startsWith("UPDATE"))) await h.db.$executeRawUnsafe(statement);
+    for (const statement of sql
+      .replace(/--.*$/gm, "")
+      .split(";")
+      .map((s) => s.trim())
+      .filter((s) => s.startsWith("UPDATE")))
+      await h.db.$executeRawUnsafe(statement);
     expect(await h.db.recovery.findUniqueOrThrow({ where: { id: polled.id } })).toMatchObject({ checkoutToken: null, cartToken: REAL.cart_token });
 
     const { enqueueJob } = await import("~/jobs/queue.server");
@@ -149,7 +231,10 @@ describe("checkouts the older join stored twice", () => {
     expect(await h.db.recovery.findUniqueOrThrow({ where: { id: polled.id } })).toMatchObject({ status: "merged", mergedIntoId: hooked.id });
     // Step 1 went out once (from the kept record); only the kept record's step 2 is still to come.
     const live = await h.db.message.findMany({ where: { shopId: shop.id, status: { in: ["scheduled", "sent"] } }, orderBy: { position: "asc" } });
-    expect(live.map((m) => [m.recoveryId, m.position, m.status])).toEqual([[hooked.id, 1, "sent"], [hooked.id, 2, "scheduled"]]);
+    expect(live.map((m) => [m.recoveryId, m.position, m.status])).toEqual([
+      [hooked.id, 1, "sent"],
+      [hooked.id, 2, "scheduled"],
+    ]);
     expect(await h.db.decisionLog.findFirst({ where: { recoveryId: polled.id, reason: "duplicate" } })).not.toBeNull();
     // The dashboard counts one abandoned checkout and lists one recovery.
     expect(await h.db.dailyStat.aggregate({ where: { shopId: shop.id }, _sum: { abandoned: true } })).toMatchObject({ _sum: { abandoned: 1 } });

@@ -43,19 +43,47 @@ const stamp = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ") + " UT
 let nextCustomer = 7_400_000_000_001;
 function customer(email: string, marketingState: CustomerRecord["marketingState"], at: Date): CustomerRecord {
   return store.upsertCustomer({
-    id: nextCustomer++, firstName: "Robin", lastName: "Ashby", email, phone: null, marketingState, marketingOptInLevel: "SINGLE_OPT_IN",
-    marketingUpdatedAt: at.toISOString(), locale: "en", createdAt: at.toISOString(), updatedAt: at.toISOString(), tags: [],
+    id: nextCustomer++,
+    firstName: "Robin",
+    lastName: "Ashby",
+    email,
+    phone: null,
+    marketingState,
+    marketingOptInLevel: "SINGLE_OPT_IN",
+    marketingUpdatedAt: at.toISOString(),
+    locale: "en",
+    createdAt: at.toISOString(),
+    updatedAt: at.toISOString(),
+    tags: [],
   });
 }
 const lineItem = (): LineItemRecord => ({
-  id: store.nextId(), title: "Wool blanket", variantTitle: null, quantity: 1, sku: null, vendor: null, image: null, variantId: null, productId: null,
-  unitPrice: { shop: 7900, presentment: 7900 }, discountedUnitPrice: { shop: 7900, presentment: 7900 }, requiresShipping: true, taxable: true, grams: 900,
+  id: store.nextId(),
+  title: "Wool blanket",
+  variantTitle: null,
+  quantity: 1,
+  sku: null,
+  vendor: null,
+  image: null,
+  variantId: null,
+  productId: null,
+  unitPrice: { shop: 7900, presentment: 7900 },
+  discountedUnitPrice: { shop: 7900, presentment: 7900 },
+  requiresShipping: true,
+  taxable: true,
+  grams: 900,
 });
 
 /** A checkout abandoned in the fake shop, delivered as Shopify's signed checkouts/create; returns its recovery. */
 async function abandon(c: CustomerRecord, when: Date, buyerAcceptsMarketing: boolean) {
   const checkout = store.upsertCheckout({
-    customer: c, email: c.email, phone: null, buyerAcceptsMarketing, lineItems: [lineItem()], createdAt: when.toISOString(), updatedAt: when.toISOString(),
+    customer: c,
+    email: c.email,
+    phone: null,
+    buyerAcceptsMarketing,
+    lineItems: [lineItem()],
+    createdAt: when.toISOString(),
+    updatedAt: when.toISOString(),
   });
   await deliver("/webhooks/checkouts", "checkouts/create", checkoutWebhookPayload(store, checkout));
   await p.runAt(when);
@@ -70,7 +98,11 @@ const messages = (recoveryId: string) => p.db.message.findMany({ where: { recove
 const decisions = (recoveryId: string) => p.db.decisionLog.findMany({ where: { recoveryId }, orderBy: [{ decidedAt: "asc" }, { id: "asc" }] });
 async function snapshot(recoveryId: string) {
   const recovery = await p.db.recovery.findUniqueOrThrow({ where: { id: recoveryId }, include: { contact: true } });
-  return { recovery: { ...recovery, updatedAt: null, contact: { ...recovery.contact, updatedAt: null } }, messages: await messages(recoveryId), decisions: await decisions(recoveryId) };
+  return {
+    recovery: { ...recovery, updatedAt: null, contact: { ...recovery.contact, updatedAt: null } },
+    messages: await messages(recoveryId),
+    decisions: await decisions(recoveryId),
+  };
 }
 
 describe("customers_email_marketing_consent/update", () => {
@@ -88,13 +120,24 @@ describe("customers_email_marketing_consent/update", () => {
     for (const h of [24, 72, 73]) await p.runAt(new Date(t.getTime() + h * H));
 
     expect(mailTo(robin.email!)).toHaveLength(1);
-    expect((await messages(recovery.id)).map((m) => [m.status, m.skipReason])).toEqual([["sent", null], ["cancelled", "unsubscribed"], ["cancelled", "unsubscribed"]]);
+    expect((await messages(recovery.id)).map((m) => [m.status, m.skipReason])).toEqual([
+      ["sent", null],
+      ["cancelled", "unsubscribed"],
+      ["cancelled", "unsubscribed"],
+    ]);
     const logs = (await decisions(recovery.id)).filter((d) => d.outcome !== "send");
-    expect(logs.map((d) => `${d.outcome}:${d.reason}:${d.detail}`)).toEqual(Array(2).fill(`cancel:unsubscribed:Unsubscribed in Shopify on ${stamp(unsubscribedAt)}`));
+    expect(logs.map((d) => `${d.outcome}:${d.reason}:${d.detail}`)).toEqual(
+      Array(2).fill(`cancel:unsubscribed:Unsubscribed in Shopify on ${stamp(unsubscribedAt)}`),
+    );
     const after = await p.db.recovery.findUniqueOrThrow({ where: { id: recovery.id }, include: { contact: true } });
     expect(after.contact!.unsubscribedAt).toEqual(unsubscribedAt);
     expect(after.consent).toBe("opt_out");
-    expect(JSON.parse(after.consentEvidence)).toMatchObject({ state: "opt_out", source: "shopify.customers_email_marketing_consent", detail: { state: "unsubscribed" }, at: unsubscribedAt.toISOString() });
+    expect(JSON.parse(after.consentEvidence)).toMatchObject({
+      state: "opt_out",
+      source: "shopify.customers_email_marketing_consent",
+      detail: { state: "unsubscribed" },
+      at: unsubscribedAt.toISOString(),
+    });
     const event = await p.db.inboundEvent.findFirstOrThrow({ where: { topic: TOPIC, receiver: TEST_SHOP }, orderBy: { receivedAt: "desc" } });
     expect(event).toMatchObject({ processedAt: expect.any(Date), error: null });
   });
@@ -147,9 +190,22 @@ describe("customers_email_marketing_consent/update", () => {
     });
     const before = await counts();
     const webhookId = "consent-unknown-customer";
-    await deliver(URI, TOPIC, { customer_id: 7_499_999_999_999, email_address: "stranger@example.com", email_marketing_consent: { state: "unsubscribed", opt_in_level: "single_opt_in", consent_updated_at: p.clock.now().toISOString() } }, webhookId);
+    await deliver(
+      URI,
+      TOPIC,
+      {
+        customer_id: 7_499_999_999_999,
+        email_address: "stranger@example.com",
+        email_marketing_consent: { state: "unsubscribed", opt_in_level: "single_opt_in", consent_updated_at: p.clock.now().toISOString() },
+      },
+      webhookId,
+    );
     await p.runAt(new Date(p.clock.now().getTime() + 60_000));
-    expect(await p.db.inboundEvent.findFirstOrThrow({ where: { externalId: webhookId } })).toMatchObject({ topic: TOPIC, processedAt: expect.any(Date), error: null });
+    expect(await p.db.inboundEvent.findFirstOrThrow({ where: { externalId: webhookId } })).toMatchObject({
+      topic: TOPIC,
+      processedAt: expect.any(Date),
+      error: null,
+    });
     expect(await counts()).toEqual(before);
     expect(await jobTable(p.db).count({ where: { name: "process-shopify-webhook", status: { notIn: ["succeeded"] } } })).toBe(0);
   });

@@ -53,12 +53,24 @@ async function shopWithBuyer(email: string, presentmentCurrency: "USD" | "EUR" =
     updatedAt: at,
     currency: "USD",
     presentmentCurrency,
-    lineItems: [{
-      id: 1, title: "Wool scarf", variantTitle: "Grey", quantity: 2, sku: null, vendor: null, image: null, variantId: 11, productId: 12,
-      unitPrice: { shop: 5400, presentment: presentmentCurrency === "EUR" ? 4968 : 5400 },
-      discountedUnitPrice: { shop: 5400, presentment: presentmentCurrency === "EUR" ? 4968 : 5400 },
-      requiresShipping: true, taxable: true, grams: 100,
-    }],
+    lineItems: [
+      {
+        id: 1,
+        title: "Wool scarf",
+        variantTitle: "Grey",
+        quantity: 2,
+        sku: null,
+        vendor: null,
+        image: null,
+        variantId: 11,
+        productId: 12,
+        unitPrice: { shop: 5400, presentment: presentmentCurrency === "EUR" ? 4968 : 5400 },
+        discountedUnitPrice: { shop: 5400, presentment: presentmentCurrency === "EUR" ? 4968 : 5400 },
+        requiresShipping: true,
+        taxable: true,
+        grams: 100,
+      },
+    ],
   });
   return { shop, store, checkout };
 }
@@ -77,7 +89,14 @@ async function abandonedAndEmailed(shop: Shop, store: ShopStore, checkout: Store
 /** The dashboard's figures for today (UTC), in one currency, as the overview page loads them. */
 async function dashboard(shop: Shop, currency: string) {
   const now = p.clock.now();
-  const overview = await loadOverview(p.db, { shopId: shop.id, from: new Date(now.getTime() - 3 * 86_400_000), to: new Date(now.getTime() + 86_400_000), currency, consentPolicy: "explicit", now });
+  const overview = await loadOverview(p.db, {
+    shopId: shop.id,
+    from: new Date(now.getTime() - 3 * 86_400_000),
+    to: new Date(now.getTime() + 86_400_000),
+    currency,
+    consentPolicy: "explicit",
+    now,
+  });
   return {
     recoveredByLink: overview.total.recoveredByLink,
     recoveredByWindow: overview.total.recoveredByWindow,
@@ -110,7 +129,11 @@ describe("a multi-currency order (shop in USD, buyer in EUR)", () => {
       cancelledAt: null,
     });
     // The merchant's EUR figures carry the buyer's €99.36, not the shop's $108.00 relabelled as euros.
-    expect(await dashboard(shop, "EUR")).toEqual({ recoveredByLink: { count: 1, revenueMinor: 9936 }, recoveredByWindow: { count: 0, revenueMinor: 0 }, recoveredRecoveries: 1 });
+    expect(await dashboard(shop, "EUR")).toEqual({
+      recoveredByLink: { count: 1, revenueMinor: 9936 },
+      recoveredByWindow: { count: 0, revenueMinor: 0 },
+      recoveredRecoveries: 1,
+    });
     expect((await dashboard(shop, "USD")).recoveredByLink).toEqual({ count: 0, revenueMinor: 0 });
   });
 });
@@ -124,15 +147,23 @@ describe("orders that are not purchases", () => {
     const scheduled = await p.db.message.findMany({ where: { recoveryId: recovery.id, status: "scheduled" }, select: { id: true } });
 
     // The merchant places a test order (bogus gateway) from this very checkout…
-    const testOrder = await deliver(shop, "/webhooks/orders/create", "orders/create",
-      orderCreatePayload(store, checkout, { orderId: 6_200_000_000_101, createdAt: orderAt(), test: true }));
+    const testOrder = await deliver(
+      shop,
+      "/webhooks/orders/create",
+      "orders/create",
+      orderCreatePayload(store, checkout, { orderId: 6_200_000_000_101, createdAt: orderAt(), test: true }),
+    );
     expect(testOrder.processedAt).not.toBeNull();
     expect(testOrder.error).toBe("ignored: a test order (test: true) is not a purchase");
 
     // …and an order arrives already cancelled (created and cancelled before its delivery was processed).
     const cancelledAt = orderAt();
-    const cancelledOrder = await deliver(shop, "/webhooks/orders/create", "orders/create",
-      orderCreatePayload(store, checkout, { orderId: 6_200_000_000_102, createdAt: cancelledAt, cancelledAt }));
+    const cancelledOrder = await deliver(
+      shop,
+      "/webhooks/orders/create",
+      "orders/create",
+      orderCreatePayload(store, checkout, { orderId: 6_200_000_000_102, createdAt: cancelledAt, cancelledAt }),
+    );
     expect(cancelledOrder.error).toBe("ignored: the order was already cancelled when it arrived, so it is not a purchase");
 
     expect(await p.db.purchase.count({ where: { shopId: shop.id } })).toBe(0);
@@ -177,7 +208,13 @@ describe("orders/cancelled after the order recovered a checkout", () => {
     const createdAt = orderAt();
     await deliver(shop, "/webhooks/orders/create", "orders/create", orderCreatePayload(store, checkout, { orderId: 6_200_000_000_301, createdAt }));
     const conversion = await p.db.conversion.findFirstOrThrow({ where: { recoveryId: recovery.id } });
-    expect(conversion).toMatchObject({ method: "link", matchedBy: "checkout_token", externalId: "gid://shopify/Order/6200000000301", amountMinor: 10800n, reversedAt: null });
+    expect(conversion).toMatchObject({
+      method: "link",
+      matchedBy: "checkout_token",
+      externalId: "gid://shopify/Order/6200000000301",
+      amountMinor: 10800n,
+      reversedAt: null,
+    });
     expect(conversion.messageId).not.toBeNull();
     expect(await p.db.recovery.findUniqueOrThrow({ where: { id: recovery.id } })).toMatchObject({ status: "recovered" });
     expect(await dashboard(shop, "USD")).toEqual({ ...before, recoveredByLink: { count: 1, revenueMinor: 10800 }, recoveredRecoveries: 1 });
@@ -201,7 +238,10 @@ describe("orders/cancelled after the order recovered a checkout", () => {
 
     const detail = await loadRecoveryDetail(p.db, shop.id, recovery.id);
     const cancelledEntry = detail!.timeline.find((e) => e.kind === "decision" && e.reason === "order_cancelled");
-    expect(cancelledEntry).toMatchObject({ outcome: "cancel", label: "The order was cancelled on Shopify: its $108.00 no longer counts as recovered; the recovery is lost" });
+    expect(cancelledEntry).toMatchObject({
+      outcome: "cancel",
+      label: "The order was cancelled on Shopify: its $108.00 no longer counts as recovered; the recovery is lost",
+    });
 
     // Shopify retries the same delivery (same webhook id): stored once, nothing changes.
     await deliver(shop, "/webhooks/orders/cancelled", "orders/cancelled", cancellation, webhookId);
@@ -231,8 +271,12 @@ describe("orders/cancelled after the order recovered a checkout", () => {
     expect(conversions[0]).toMatchObject({ matchedBy: "completedAt", externalId: recovery.externalId });
     expect((await dashboard(shop, "USD")).recoveredByLink).toEqual({ count: 1, revenueMinor: 10800 });
 
-    await deliver(shop, "/webhooks/orders/cancelled", "orders/cancelled",
-      orderCreatePayload(store, completed, { orderId: 6_200_000_000_501, createdAt, cancelledAt: seconds(Date.parse(createdAt) + H) }));
+    await deliver(
+      shop,
+      "/webhooks/orders/cancelled",
+      "orders/cancelled",
+      orderCreatePayload(store, completed, { orderId: 6_200_000_000_501, createdAt, cancelledAt: seconds(Date.parse(createdAt) + H) }),
+    );
     expect(await p.db.conversion.findUniqueOrThrow({ where: { id: conversions[0]!.id } })).toMatchObject({ reversedReason: "order_cancelled" });
     expect((await dashboard(shop, "USD")).recoveredByLink).toEqual({ count: 0, revenueMinor: 0 });
     expect(await p.db.recovery.findUniqueOrThrow({ where: { id: recovery.id } })).toMatchObject({ status: "lost" });
@@ -254,7 +298,20 @@ describe("orders/cancelled after the order recovered a checkout", () => {
     expect(await revenue()).toEqual({ count: 1, revenueMinor: 10800 });
     // A conversion stored already reversed never counts.
     await p.db.conversion.create({
-      data: { shopId: shop.id, recoveryId: recovery.id, messageId: conversion.messageId, method: "window", matchedBy: "order", source: "shopify", externalId: "gid://shopify/Order/1", amountMinor: 500, currency: "USD", convertedAt: t, reversedAt: t, reversedReason: "order_cancelled" },
+      data: {
+        shopId: shop.id,
+        recoveryId: recovery.id,
+        messageId: conversion.messageId,
+        method: "window",
+        matchedBy: "order",
+        source: "shopify",
+        externalId: "gid://shopify/Order/1",
+        amountMinor: 500,
+        currency: "USD",
+        convertedAt: t,
+        reversedAt: t,
+        reversedReason: "order_cancelled",
+      },
     });
     expect((await dashboard(shop, "USD")).recoveredByWindow).toEqual({ count: 0, revenueMinor: 0 });
   });

@@ -81,7 +81,10 @@ describe("defer to Shopify (the default)", () => {
     expect(first).toMatchObject({ status: "skipped", skipReason: "shopify_email" });
     const skip = (await logOf(recovery.id)).find((d) => d.outcome === "skip")!;
     expect(skip.detail).toMatch(/^Shopify's own abandoned-checkout email is scheduled for this checkout: Reclaim holds its campaign/);
-    expect(await p.db.recovery.findUniqueOrThrow({ where: { id: recovery.id } })).toMatchObject({ shopifyEmailState: "SCHEDULED", shopifyEmailHeldAt: at(start, H) });
+    expect(await p.db.recovery.findUniqueOrThrow({ where: { id: recovery.id } })).toMatchObject({
+      shopifyEmailState: "SCHEDULED",
+      shopifyEmailHeldAt: at(start, H),
+    });
     await p.runAt(at(start, 80 * H));
     expect(mailsTo(email)).toHaveLength(0);
   });

@@ -30,15 +30,48 @@ afterAll(async () => {
 });
 
 const customer = (id: number, email: string): CustomerRecord => ({
-  id, firstName: "Robin", lastName: "Doe", email, phone: null, marketingState: "SUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN",
-  marketingUpdatedAt: T0.toISOString(), locale: "en", createdAt: T0.toISOString(), updatedAt: T0.toISOString(), tags: [],
+  id,
+  firstName: "Robin",
+  lastName: "Doe",
+  email,
+  phone: null,
+  marketingState: "SUBSCRIBED",
+  marketingOptInLevel: "SINGLE_OPT_IN",
+  marketingUpdatedAt: T0.toISOString(),
+  locale: "en",
+  createdAt: T0.toISOString(),
+  updatedAt: T0.toISOString(),
+  tags: [],
 });
 /** A signed checkouts/create webhook whose `abandoned_checkout_url` is `url` (null: Shopify's own). */
 async function checkoutWith(email: string, url: string | null) {
   const checkout = store.upsertCheckout({
-    customer: customer(7300000000000 + store.nextId(), email), email, phone: null, buyerAcceptsMarketing: true,
-    lineItems: [{ id: store.nextId(), title: "Lamp", variantTitle: null, quantity: 1, sku: null, vendor: null, image: null, variantId: null, productId: null, unitPrice: { shop: 5000, presentment: 5000 }, discountedUnitPrice: { shop: 5000, presentment: 5000 }, requiresShipping: true, taxable: true, grams: 1 }],
-    billingAddress: null, shippingAddress: null, createdAt: T0.toISOString(), updatedAt: T0.toISOString(),
+    customer: customer(7300000000000 + store.nextId(), email),
+    email,
+    phone: null,
+    buyerAcceptsMarketing: true,
+    lineItems: [
+      {
+        id: store.nextId(),
+        title: "Lamp",
+        variantTitle: null,
+        quantity: 1,
+        sku: null,
+        vendor: null,
+        image: null,
+        variantId: null,
+        productId: null,
+        unitPrice: { shop: 5000, presentment: 5000 },
+        discountedUnitPrice: { shop: 5000, presentment: 5000 },
+        requiresShipping: true,
+        taxable: true,
+        grams: 1,
+      },
+    ],
+    billingAddress: null,
+    shippingAddress: null,
+    createdAt: T0.toISOString(),
+    updatedAt: T0.toISOString(),
   } as Parameters<ShopStore["upsertCheckout"]>[0]);
   const payload = checkoutWebhookPayload(store, checkout) as Record<string, unknown>;
   if (url !== null) payload.abandoned_checkout_url = url;
@@ -87,7 +120,10 @@ describe("Shopify recovery links", () => {
     const refused = await app.handle(new Request(clickUrl));
     expect(refused.status).toBe(302);
     expect(refused.headers.get("location")).toBe(`https://${TEST_SHOP}/`);
-    await p.db.recovery.updateMany({ where: { shopId: shop.id, email: "click@example.com" }, data: { recoveryUrl: "https://evil.example/9/checkouts/ac/t/recover?key=k" } });
+    await p.db.recovery.updateMany({
+      where: { shopId: shop.id, email: "click@example.com" },
+      data: { recoveryUrl: "https://evil.example/9/checkouts/ac/t/recover?key=k" },
+    });
     const rehomed = await app.handle(new Request(clickUrl));
     expect(rehomed.headers.get("location")).toBe(`https://${TEST_SHOP}/9/checkouts/ac/t/recover?key=k`);
   });

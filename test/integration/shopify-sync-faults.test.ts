@@ -61,7 +61,10 @@ describe("rate limit", () => {
     const { shop, all, domain } = await polledShop("faults-max-cost", 30, { maxQueryCost: 200 });
     const { CostPacer } = await import("~/sources/shopify/cost-pacer");
     const pacer = new CostPacer();
-    pacer.observe({ requestedQueryCost: 1, actualQueryCost: 1, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 2000, restoreRate: 100 } }, h.clock);
+    pacer.observe(
+      { requestedQueryCost: 1, actualQueryCost: 1, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 2000, restoreRate: 100 } },
+      h.clock,
+    );
     const result = await sync(shop.id, { pacer });
     expect(result.outcome).toBe("ok");
     expect(h.fake.stats(domain).maxCostExceeded).toBe(1);

@@ -94,7 +94,14 @@ export async function startHarness(start: number = T0): Promise<Harness> {
 
 /** Realistic checkouts for a shop, all created in the `days` before `now` (default: the harness's T0). */
 export function seedCheckouts(store: ShopStore, count: number, options: { seed?: number; now?: number; days?: number; firstId?: number } = {}) {
-  const checkouts = generateCheckouts({ shop: store.shop, count, seed: options.seed ?? 1, now: options.now ?? T0, days: options.days ?? 30, firstId: options.firstId });
+  const checkouts = generateCheckouts({
+    shop: store.shop,
+    count,
+    seed: options.seed ?? 1,
+    now: options.now ?? T0,
+    days: options.days ?? 30,
+    firstId: options.firstId,
+  });
   store.upsertCheckouts(checkouts);
   return checkouts.map((c) => store.getCheckout(c.id!)!);
 }

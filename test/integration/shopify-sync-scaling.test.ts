@@ -13,7 +13,10 @@ async function plan(sql: string, ...params: unknown[]): Promise<string> {
     db.$executeRawUnsafe("SET LOCAL enable_seqscan = off"),
     db.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(`EXPLAIN ${sql}`, ...params),
   ]);
-  return rows.map((r) => r["QUERY PLAN"]).filter((line) => /Index Cond/.test(line)).join(" | ");
+  return rows
+    .map((r) => r["QUERY PLAN"])
+    .filter((line) => /Index Cond/.test(line))
+    .join(" | ");
 }
 
 // A grown shop, so the planner has statistics to choose by: 5,000 recoveries of 250 contacts, each its own token.

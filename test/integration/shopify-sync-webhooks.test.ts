@@ -107,31 +107,69 @@ describe("an order by the same contact", () => {
   it("stops the pending messages of the contact's polled checkout, even with no checkout token on the order", async () => {
     const { store, shop, domain } = await syncedShop("order-stops-messages");
     const customer: CustomerRecord = {
-      id: 880001, firstName: "Omar", lastName: "Haddad", email: "omar@example.com", phone: null, marketingState: "SUBSCRIBED",
-      marketingOptInLevel: "CONFIRMED_OPT_IN", marketingUpdatedAt: "2026-03-01T00:00:00Z", locale: "en",
-      createdAt: "2025-03-01T00:00:00Z", updatedAt: "2025-03-01T00:00:00Z", tags: [],
+      id: 880001,
+      firstName: "Omar",
+      lastName: "Haddad",
+      email: "omar@example.com",
+      phone: null,
+      marketingState: "SUBSCRIBED",
+      marketingOptInLevel: "CONFIRMED_OPT_IN",
+      marketingUpdatedAt: "2026-03-01T00:00:00Z",
+      locale: "en",
+      createdAt: "2025-03-01T00:00:00Z",
+      updatedAt: "2025-03-01T00:00:00Z",
+      tags: [],
     };
     const at = new Date(h.clock).toISOString();
-    const abandoned = store.upsertCheckout({ id: 36_950_000_000_001, customer, email: customer.email, createdAt: at, updatedAt: at, lineItems: seedCheckouts(store, 1, { seed: 7, now: h.clock - DAY })[0]!.lineItems });
+    const abandoned = store.upsertCheckout({
+      id: 36_950_000_000_001,
+      customer,
+      email: customer.email,
+      createdAt: at,
+      updatedAt: at,
+      lineItems: seedCheckouts(store, 1, { seed: 7, now: h.clock - DAY })[0]!.lineItems,
+    });
     await poll(shop.id);
     const recovery = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id, externalId: gid(abandoned.id) } });
     expect(recovery).toMatchObject({ email: "omar@example.com", consent: "opt_in", status: "open" });
 
     const campaign = await h.db.campaign.create({
-      data: { shopId: shop.id, name: "Test", steps: { create: [1, 2].map((position) => ({ position, delayMinutes: position * 60, subject: "Still there?", bodyTemplate: "<p>Hi</p>" })) } },
+      data: {
+        shopId: shop.id,
+        name: "Test",
+        steps: { create: [1, 2].map((position) => ({ position, delayMinutes: position * 60, subject: "Still there?", bodyTemplate: "<p>Hi</p>" })) },
+      },
       include: { steps: true },
     });
     const messages = await Promise.all(
       campaign.steps.map((step) =>
-        h.db.message.create({ data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: step.id, position: step.position, scheduledFor: new Date(h.clock + step.delayMinutes * 60_000) } }),
+        h.db.message.create({
+          data: {
+            shopId: shop.id,
+            recoveryId: recovery.id,
+            campaignId: campaign.id,
+            stepId: step.id,
+            position: step.position,
+            scheduledFor: new Date(h.clock + step.delayMinutes * 60_000),
+          },
+        }),
       ),
     );
 
     // The contact buys something else (another cart, placed later): the order carries their email, not this token.
     h.clock += 30 * 60_000;
     const other = seedCheckouts(store, 1, { seed: 8, now: h.clock, days: 0.001, firstId: 36_950_000_000_100 })[0]!;
-    const order = orderCreatePayload(store, { ...other, email: customer.email, customer } as typeof other, { orderId: 6_100_000_000_001, createdAt: new Date(h.clock).toISOString() });
-    await deliver(domain, "/webhooks/orders/create", "orders/create", { ...order, checkout_token: null, cart_token: null, email: customer.email, contact_email: customer.email });
+    const order = orderCreatePayload(store, { ...other, email: customer.email, customer } as typeof other, {
+      orderId: 6_100_000_000_001,
+      createdAt: new Date(h.clock).toISOString(),
+    });
+    await deliver(domain, "/webhooks/orders/create", "orders/create", {
+      ...order,
+      checkout_token: null,
+      cart_token: null,
+      email: customer.email,
+      contact_email: customer.email,
+    });
 
     for (const m of messages) {
       expect(await h.db.message.findUniqueOrThrow({ where: { id: m.id } })).toMatchObject({ status: "cancelled", skipReason: "purchased" });

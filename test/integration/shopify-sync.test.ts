@@ -47,7 +47,11 @@ describe("backfill, then polls", () => {
     expect(inWindow.length).toBeLessThan(all.length);
     let stored = await recoveriesOf(shop.id);
     expect(stored.map((r) => r.externalId).sort()).toEqual(inWindow.map((c) => gid(c.id)).sort());
-    for (const checkout of inWindow) expectStoredLike(stored.find((r) => r.externalId === gid(checkout.id))!, checkout);
+    for (const checkout of inWindow)
+      expectStoredLike(
+        stored.find((r) => r.externalId === gid(checkout.id))!,
+        checkout,
+      );
     expect(h.fake.bulkOperations(store.shop.domain).map((op) => op.status)).toEqual(["COMPLETED"]);
     let sync = await h.db.sourceSync.findUniqueOrThrow({ where: { shopId_source: { shopId: shop.id, source: "shopify" } } });
     expect(sync).toMatchObject({ status: "healthy", backfillStatus: "done", lastError: null, consecutiveFailures: 0, syncRun: null });
@@ -65,7 +69,11 @@ describe("backfill, then polls", () => {
     await h.syncUntilIdle(shop.id);
     stored = await recoveriesOf(shop.id);
     expect(stored).toHaveLength(inWindow.length + fresh.length);
-    for (const checkout of [...fresh, ...edited, ...completed]) expectStoredLike(stored.find((r) => r.externalId === gid(checkout.id))!, checkout);
+    for (const checkout of [...fresh, ...edited, ...completed])
+      expectStoredLike(
+        stored.find((r) => r.externalId === gid(checkout.id))!,
+        checkout,
+      );
     // Read again by the overlap or not at all, the untouched ones were not written again.
     for (const r of stored.filter((x) => before.has(x.id))) expect(r.updatedAt.getTime()).toBe(before.get(r.id));
     // One Conversion per completed checkout: completed before install, just now, or new and already completed.
@@ -107,15 +115,45 @@ describe("a later completedAt", () => {
     const { startShopifySync } = await import("~/sources/shopify/sync.server");
     await startShopifySync(shop.id, h.db, h.now());
     h.clock += 60_000;
-    const customer = { id: 990001, firstName: "Ana", lastName: "Silva", email: "ana@example.com", phone: null, marketingState: "SUBSCRIBED" as const, marketingOptInLevel: "SINGLE_OPT_IN" as const, marketingUpdatedAt: "2026-01-01T00:00:00Z", locale: "en", createdAt: "2025-01-01T00:00:00Z", updatedAt: "2025-01-01T00:00:00Z", tags: [] };
-    const checkout = store.upsertCheckout({ createdAt: new Date(h.clock).toISOString(), updatedAt: new Date(h.clock).toISOString(), customer, lineItems: seedCheckouts(store, 1, { seed: 5 })[0]!.lineItems });
+    const customer = {
+      id: 990001,
+      firstName: "Ana",
+      lastName: "Silva",
+      email: "ana@example.com",
+      phone: null,
+      marketingState: "SUBSCRIBED" as const,
+      marketingOptInLevel: "SINGLE_OPT_IN" as const,
+      marketingUpdatedAt: "2026-01-01T00:00:00Z",
+      locale: "en",
+      createdAt: "2025-01-01T00:00:00Z",
+      updatedAt: "2025-01-01T00:00:00Z",
+      tags: [],
+    };
+    const checkout = store.upsertCheckout({
+      createdAt: new Date(h.clock).toISOString(),
+      updatedAt: new Date(h.clock).toISOString(),
+      customer,
+      lineItems: seedCheckouts(store, 1, { seed: 5 })[0]!.lineItems,
+    });
     await h.syncUntilIdle(shop.id);
     const recovery = await h.db.recovery.findFirstOrThrow({ where: { shopId: shop.id, externalId: gid(checkout.id) } });
     expect(recovery).toMatchObject({ email: "ana@example.com", consent: "opt_in", completedAt: null, status: "open" });
 
     // A message is waiting for this recovery.
-    const campaign = await h.db.campaign.create({ data: { shopId: shop.id, name: "Test", steps: { create: { position: 1, delayMinutes: 60, subject: "Still thinking?", bodyTemplate: "<p>Hi</p>" } } }, include: { steps: true } });
-    const message = await h.db.message.create({ data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, scheduledFor: new Date(h.clock + 3600_000) } });
+    const campaign = await h.db.campaign.create({
+      data: { shopId: shop.id, name: "Test", steps: { create: { position: 1, delayMinutes: 60, subject: "Still thinking?", bodyTemplate: "<p>Hi</p>" } } },
+      include: { steps: true },
+    });
+    const message = await h.db.message.create({
+      data: {
+        shopId: shop.id,
+        recoveryId: recovery.id,
+        campaignId: campaign.id,
+        stepId: campaign.steps[0]!.id,
+        position: 1,
+        scheduledFor: new Date(h.clock + 3600_000),
+      },
+    });
 
     h.clock += 10 * 60_000;
     store.completeCheckout(checkout.id, new Date(h.clock - 60_000));
@@ -162,7 +200,8 @@ describe("crash and restart", () => {
     const saved = JSON.parse((await h.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } })).syncRun ?? "null");
     expect(saved?.pages ?? 0).toBe(k - 1);
 
-    const pageRequests = () => h.fake.documents(store.shop.domain).filter((d) => d.operationName === null && d.query.includes("ReclaimAbandonedCheckouts(") && d.outcome === "ok");
+    const pageRequests = () =>
+      h.fake.documents(store.shop.domain).filter((d) => d.operationName === null && d.query.includes("ReclaimAbandonedCheckouts(") && d.outcome === "ok");
     const before = pageRequests().length;
     const second = await syncShopifyCheckouts(h.db, shop.id, { now: h.now, sleep: h.sleep });
     expect(second.outcome).toBe("ok");

@@ -5,7 +5,11 @@ import { loadApp } from "../helpers/app-server";
 import { offlineSession, shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
 import { jobTable } from "../helpers/jobs";
 
-interface Subscription { topics?: string[]; compliance_topics?: string[]; uri: string }
+interface Subscription {
+  topics?: string[];
+  compliance_topics?: string[];
+  uri: string;
+}
 const toml = parse(readFileSync("shopify.app.toml", "utf8")) as unknown as { webhooks: { api_version: string; subscriptions: Subscription[] } };
 const subscriptions = toml.webhooks.subscriptions;
 
@@ -20,13 +24,32 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-const checkout = { token: "tok_123", email: "ann@example.com", created_at: "2026-11-20T10:00:00Z", updated_at: "2026-11-20T10:00:00Z", total_price: "10.00", currency: "USD", line_items: [] };
+const checkout = {
+  token: "tok_123",
+  email: "ann@example.com",
+  created_at: "2026-11-20T10:00:00Z",
+  updated_at: "2026-11-20T10:00:00Z",
+  total_price: "10.00",
+  currency: "USD",
+  line_items: [],
+};
 
 describe("shopify.app.toml", () => {
   it("subscribes to every topic Reclaim needs, on the API version the app uses", () => {
     const topics = subscriptions.flatMap((s) => [...(s.topics ?? []), ...(s.compliance_topics ?? [])]).sort();
     expect(topics).toEqual(
-      ["app/scopes_update", "app/uninstalled", "checkouts/create", "checkouts/update", "customers/data_request", "customers/redact", "customers_email_marketing_consent/update", "orders/cancelled", "orders/create", "shop/redact"].sort(),
+      [
+        "app/scopes_update",
+        "app/uninstalled",
+        "checkouts/create",
+        "checkouts/update",
+        "customers/data_request",
+        "customers/redact",
+        "customers_email_marketing_consent/update",
+        "orders/cancelled",
+        "orders/create",
+        "shop/redact",
+      ].sort(),
     );
     expect(toml.webhooks.api_version).toBe("2026-10");
   });
@@ -34,7 +57,9 @@ describe("shopify.app.toml", () => {
   it.each(subscriptions.flatMap((s) => [...(s.topics ?? []), ...(s.compliance_topics ?? [])].map((topic) => [s.uri, topic] as const)))(
     "%s is served by a route that accepts a signed %s delivery",
     async (uri, topic) => {
-      const response = await app.handle(shopifyWebhookRequest(uri, topic, topic.startsWith("checkouts") ? checkout : { id: 1 }, { shop: "toml-routes.myshopify.com" }));
+      const response = await app.handle(
+        shopifyWebhookRequest(uri, topic, topic.startsWith("checkouts") ? checkout : { id: 1 }, { shop: "toml-routes.myshopify.com" }),
+      );
       expect(response.status).toBe(200);
       expect(await db.inboundEvent.count({ where: { topic } })).toBeGreaterThanOrEqual(1);
     },
@@ -70,7 +95,9 @@ describe("Shopify webhook deliveries", () => {
     const webhookId = "5f0a1d2e-concurrent-retries";
     const responses = await Promise.all([
       ...Array.from({ length: 10 }, () => app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkout, { webhookId }))),
-      ...Array.from({ length: 10 }, (_, i) => app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkout, { webhookId: `other-${i}` }))),
+      ...Array.from({ length: 10 }, (_, i) =>
+        app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/update", checkout, { webhookId: `other-${i}` })),
+      ),
     ]);
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(await db.inboundEvent.count({ where: { externalId: webhookId } })).toBe(1);
@@ -84,7 +111,12 @@ describe("Shopify webhook deliveries", () => {
     const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const response = await app.handle(
-      shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", { ...checkout, token: "tok_job", email: "Bea@Example.com", buyer_accepts_marketing: true }),
+      shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", {
+        ...checkout,
+        token: "tok_job",
+        email: "Bea@Example.com",
+        buyer_accepts_marketing: true,
+      }),
     );
     expect(response.status).toBe(200);
     expect(await db.recovery.count({ where: { checkoutToken: "tok_job" } })).toBe(0);
@@ -101,7 +133,9 @@ describe("Shopify webhook deliveries", () => {
     expect(response.status).toBe(200);
     expect(await db.session.count({ where: { shop: TEST_SHOP } })).toBe(0);
     // Only the processing of deliveries already stored stays queued (a later shop/redact must still be honoured).
-    expect(await jobTable(db).count({ where: { shopId: shop.id, status: "queued", name: { notIn: ["process-shopify-webhook", "process-stripe-event"] } } })).toBe(0);
+    expect(
+      await jobTable(db).count({ where: { shopId: shop.id, status: "queued", name: { notIn: ["process-shopify-webhook", "process-stripe-event"] } } }),
+    ).toBe(0);
     expect((await db.shop.findUniqueOrThrow({ where: { id: shop.id } })).uninstalledAt).not.toBeNull();
     expect(await db.recovery.count({ where: { shopId: shop.id } })).toBeGreaterThan(0);
   });

@@ -64,7 +64,10 @@ describe("refused at send (stored settings, or DNS changed since they were saved
     if (dns) resolvesTo(...dns);
     await db.shop.update({ where: { id: shopId }, data: { ...base, smtpHost: host, smtpPort: port } });
     const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
-    const error = await deliver(shop, { from: "hi@shop.test", to: "buyer@example.com", subject: "x", text: "x" }).then(() => null, (e: unknown) => e);
+    const error = await deliver(shop, { from: "hi@shop.test", to: "buyer@example.com", subject: "x", text: "x" }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: "EDESTINATION", field });
     expect(classifySendError(error)).toMatchObject({ kind: "retry" }); // nothing was handed over
     const test = await sendTestEmail(db, shopId, "me@shop.test");
@@ -88,12 +91,33 @@ describe("refused at send (stored settings, or DNS changed since they were saved
 
 describe("the rules", () => {
   it.each([
-    ["10.0.0.1", "private"], ["172.31.255.255", "private"], ["192.168.0.1", "private"], ["127.8.8.8", "private"], ["0.1.2.3", "private"],
-    ["169.254.1.1", "private"], ["100.127.255.255", "private"], ["224.0.0.1", "private"], ["255.255.255.255", "private"],
-    ["::1", "private"], ["::", "private"], ["fe80::1", "private"], ["fc00::1", "private"], ["fdff::1", "private"], ["ff02::1", "private"],
-    ["::ffff:10.0.0.1", "private"], ["::ffff:7f00:1", "private"], ["0:0:0:0:0:ffff:c0a8:0101", "private"], ["64:ff9b::7f00:1", "private"],
-    ["169.254.169.254", "metadata"], ["::ffff:169.254.169.254", "metadata"], ["fd00:ec2::254", "metadata"], ["100.100.100.200", "metadata"],
-    ["8.8.8.8", "public"], ["198.51.100.20", "public"], ["2a00:1450:4001:800::200e", "public"], ["::ffff:8.8.8.8", "public"],
+    ["10.0.0.1", "private"],
+    ["172.31.255.255", "private"],
+    ["192.168.0.1", "private"],
+    ["127.8.8.8", "private"],
+    ["0.1.2.3", "private"],
+    ["169.254.1.1", "private"],
+    ["100.127.255.255", "private"],
+    ["224.0.0.1", "private"],
+    ["255.255.255.255", "private"],
+    ["::1", "private"],
+    ["::", "private"],
+    ["fe80::1", "private"],
+    ["fc00::1", "private"],
+    ["fdff::1", "private"],
+    ["ff02::1", "private"],
+    ["::ffff:10.0.0.1", "private"],
+    ["::ffff:7f00:1", "private"],
+    ["0:0:0:0:0:ffff:c0a8:0101", "private"],
+    ["64:ff9b::7f00:1", "private"],
+    ["169.254.169.254", "metadata"],
+    ["::ffff:169.254.169.254", "metadata"],
+    ["fd00:ec2::254", "metadata"],
+    ["100.100.100.200", "metadata"],
+    ["8.8.8.8", "public"],
+    ["198.51.100.20", "public"],
+    ["2a00:1450:4001:800::200e", "public"],
+    ["::ffff:8.8.8.8", "public"],
   ])("%s is %s", (address, verdict) => {
     expect(classifyAddress(address)).toBe(verdict);
   });
@@ -122,7 +146,10 @@ describe("a host name that does not resolve", () => {
   it("is saved (DNS may be down), then refused at send while it still does not resolve", async () => {
     vi.spyOn(smtpResolver, "lookup").mockRejectedValue(Object.assign(new Error("getaddrinfo ENOTFOUND"), { code: "ENOTFOUND" }));
     expect(await saveEmailSettings(db, shopId, { ...base, smtpHost: "typo.provider.example", smtpPort: 587 })).toMatchObject({ ok: true });
-    expect(await saveEmailSettings(db, shopId, { ...base, smtpHost: "typo.provider.example", smtpPort: 6379 })).toMatchObject({ ok: false, fieldErrors: { smtpPort: expect.any(String) } });
+    expect(await saveEmailSettings(db, shopId, { ...base, smtpHost: "typo.provider.example", smtpPort: 6379 })).toMatchObject({
+      ok: false,
+      fieldErrors: { smtpPort: expect.any(String) },
+    });
     expect(await sendTestEmail(db, shopId, "me@shop.test")).toMatchObject({ ok: false, error: expect.stringMatching(/could not be found/) });
   });
 });

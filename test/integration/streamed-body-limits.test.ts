@@ -42,7 +42,14 @@ function countingBody(bytes: number) {
   return { stream, seen };
 }
 
-const shopifyHeaders = { "content-type": "application/json", "x-shopify-hmac-sha256": "AAAA", "x-shopify-topic": "orders/create", "x-shopify-shop-domain": TEST_SHOP, "x-shopify-webhook-id": "w-stream", "x-shopify-api-version": "2026-10" };
+const shopifyHeaders = {
+  "content-type": "application/json",
+  "x-shopify-hmac-sha256": "AAAA",
+  "x-shopify-topic": "orders/create",
+  "x-shopify-shop-domain": TEST_SHOP,
+  "x-shopify-webhook-id": "w-stream",
+  "x-shopify-api-version": "2026-10",
+};
 const admin_ = () => ({ authorization: `Bearer ${signSessionToken()}`, "content-type": "application/x-www-form-urlencoded" });
 
 const targets: [string, () => string, number, () => Record<string, string>][] = [
@@ -50,7 +57,12 @@ const targets: [string, () => string, number, () => Record<string, string>][] = 
   ["Shopify webhook", () => "/webhooks/checkouts", MB, () => shopifyHeaders],
   ["Shopify compliance webhook", () => "/webhooks/compliance", MB, () => ({ ...shopifyHeaders, "x-shopify-topic": "customers/redact" })],
   ["pixel collector", () => "/pixel/events", 16 * 1024, () => ({ "content-type": "application/json" })],
-  ["email unsubscribe POST", () => "/email/unsubscribe?t=x.y&_data=routes%2Femail.unsubscribe", MB, () => ({ "content-type": "application/x-www-form-urlencoded" })],
+  [
+    "email unsubscribe POST",
+    () => "/email/unsubscribe?t=x.y&_data=routes%2Femail.unsubscribe",
+    MB,
+    () => ({ "content-type": "application/x-www-form-urlencoded" }),
+  ],
   ["admin settings form", () => "/app/settings?_data=routes%2Fapp.settings._index", MB, admin_],
   ["admin pixel settings form", () => "/app/settings/pixel?_data=routes%2Fapp.settings.pixel", 4 * 1024, admin_],
 ];
@@ -75,14 +87,32 @@ describe("Shopify webhooks: the unsigned shop header against the signed body", (
   it("a signed compliance body naming another shop is refused (400) and not stored", async () => {
     const { OTHER_SHOP, shopifyWebhookRequest } = await import("../helpers/shopify");
     const before = await admin.db.inboundEvent.count();
-    const replayed = await admin.app.handle(shopifyWebhookRequest("/webhooks/compliance", "shop/redact", { shop_id: 1, shop_domain: OTHER_SHOP }, { shop: TEST_SHOP }));
+    const replayed = await admin.app.handle(
+      shopifyWebhookRequest("/webhooks/compliance", "shop/redact", { shop_id: 1, shop_domain: OTHER_SHOP }, { shop: TEST_SHOP }),
+    );
     expect(replayed.status).toBe(400);
     expect(await replayed.text()).toMatch(/does not match X-Shopify-Shop-Domain/);
     expect(await admin.db.inboundEvent.count()).toBe(before);
     // The same shop, or Shopify's sample placeholder, is accepted.
-    const same = await admin.app.handle(shopifyWebhookRequest("/webhooks/compliance", "customers/data_request", { shop_id: 1, shop_domain: TEST_SHOP, customer: { id: 1 }, orders_requested: [], data_request: { id: 1 } }));
+    const same = await admin.app.handle(
+      shopifyWebhookRequest("/webhooks/compliance", "customers/data_request", {
+        shop_id: 1,
+        shop_domain: TEST_SHOP,
+        customer: { id: 1 },
+        orders_requested: [],
+        data_request: { id: 1 },
+      }),
+    );
     expect(same.status).toBe(200);
-    const sample = await admin.app.handle(shopifyWebhookRequest("/webhooks/compliance", "customers/data_request", { shop_id: 1, shop_domain: "{shop}.myshopify.com", customer: { id: 2 }, orders_requested: [], data_request: { id: 2 } }));
+    const sample = await admin.app.handle(
+      shopifyWebhookRequest("/webhooks/compliance", "customers/data_request", {
+        shop_id: 1,
+        shop_domain: "{shop}.myshopify.com",
+        customer: { id: 2 },
+        orders_requested: [],
+        data_request: { id: 2 },
+      }),
+    );
     expect(sample.status).toBe(200);
   });
 });

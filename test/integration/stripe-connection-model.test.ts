@@ -57,7 +57,10 @@ describe("Stripe connection model", () => {
     expect((await model.loadVerificationSecrets(db, id, t0))?.secrets).toEqual([NEXT]);
     // Changed behind the model's back (another process): seen once the cache entry is older than SECRET_CACHE_MS.
     const { encryptSecret } = await import("~/security/encryption.server");
-    await db.stripeConnection.update({ where: { id }, data: { webhookSecretEncrypted: encryptSecret(SECRET, { model: "StripeConnection", column: "webhookSecretEncrypted", rowId: id }) } });
+    await db.stripeConnection.update({
+      where: { id },
+      data: { webhookSecretEncrypted: encryptSecret(SECRET, { model: "StripeConnection", column: "webhookSecretEncrypted", rowId: id }) },
+    });
     expect((await model.loadVerificationSecrets(db, id, new Date(t0.getTime() + 1000)))?.secrets).toEqual([NEXT]);
     expect((await model.loadVerificationSecrets(db, id, new Date(t0.getTime() + model.SECRET_CACHE_MS)))?.secrets).toEqual([SECRET]);
     // Changed through the model: seen on the next request.
@@ -82,7 +85,9 @@ describe("Stripe connection model", () => {
     const fresh = await db.shop.create({ data: { domain: "fresh-store.myshopify.com" } });
     const refused = async () => ({ ok: false as const, retryable: false, problem: "Stripe did not accept this key (it may have been deleted or rolled)." });
     expect(await model.connectStripe(db, fresh.id, { webhookSecret: "whsec_" })).toMatchObject({ ok: false, errors: { webhookSecret: expect.any(String) } });
-    expect(await model.connectStripe(db, fresh.id, { webhookSecret: SECRET, apiKey: "rk_test_51Whatever0123456789abcdefgh" }, { checkKey: refused })).toMatchObject({
+    expect(
+      await model.connectStripe(db, fresh.id, { webhookSecret: SECRET, apiKey: "rk_test_51Whatever0123456789abcdefgh" }, { checkKey: refused }),
+    ).toMatchObject({
       ok: false,
       errors: { apiKey: expect.stringContaining("did not accept") },
     });

@@ -34,10 +34,21 @@ async function connectedShop(domain: string, existing?: Shop) {
   const connected = await connectStripe(db, shop.id, { webhookSecret: SECRET });
   if (!connected.ok) throw new Error("could not connect");
   await db.campaign.create({
-    data: { shopId: shop.id, name: "Default", steps: { create: [{ position: 1, delayMinutes: 60, subject: "You left something", bodyTemplate: "…" }, { position: 2, delayMinutes: 1440, subject: "Still there?", bodyTemplate: "…" }] } },
+    data: {
+      shopId: shop.id,
+      name: "Default",
+      steps: {
+        create: [
+          { position: 1, delayMinutes: 60, subject: "You left something", bodyTemplate: "…" },
+          { position: 2, delayMinutes: 1440, subject: "Still there?", bodyTemplate: "…" },
+        ],
+      },
+    },
   });
   const deliver = async (event: unknown, body?: string) => {
-    const response = await app.handle(stripeWebhookRequest(`/webhooks/stripe/${connected.connection.id}`, event, { secret: SECRET, ...(body ? { body } : {}) }));
+    const response = await app.handle(
+      stripeWebhookRequest(`/webhooks/stripe/${connected.connection.id}`, event, { secret: SECRET, ...(body ? { body } : {}) }),
+    );
     return { status: response.status, text: await response.text() };
   };
   return { shop, connectionId: connected.connection.id, deliver };
@@ -109,7 +120,10 @@ describe("a buyer who paid in another session is not told they left their cart",
     await deliver(s.bCompleted);
     await drain();
     const recovery = await expectNoEmail(shop.id, s.a.id);
-    expect(recovery.messages.map((m) => [m.status, m.skipReason])).toEqual([["cancelled", "purchased"], ["cancelled", "purchased"]]);
+    expect(recovery.messages.map((m) => [m.status, m.skipReason])).toEqual([
+      ["cancelled", "purchased"],
+      ["cancelled", "purchased"],
+    ]);
     expect(recovery.decisions.filter((d) => d.reason === "purchased").every((d) => d.outcome === "cancel" && d.detail === "bought on Stripe")).toBe(true);
   });
 });
@@ -133,11 +147,18 @@ describe("live and test mode on one connection", () => {
     // The same endpoint then gets test-mode events (a Connect platform's live endpoint does; so does a misrouted CLI).
     const testExpired = expiredSession({ email: "tess@example.com", livemode: false });
     const testCompleted = completedSession({ email: "liv@example.com", livemode: false, recoveredFrom: live.id });
-    for (const e of [stripeEvent("checkout.session.expired", testExpired), stripeEvent("checkout.session.completed", testCompleted), stripeEvent("checkout.session.expired", expiredSession({ livemode: false }))]) {
+    for (const e of [
+      stripeEvent("checkout.session.expired", testExpired),
+      stripeEvent("checkout.session.completed", testCompleted),
+      stripeEvent("checkout.session.expired", expiredSession({ livemode: false })),
+    ]) {
       expect((await deliver(e)).status).toBe(200);
     }
     // A live event from a connected account, on a connection that is not a Connect platform.
-    const connected = { ...stripeEvent("checkout.session.expired", expiredSession({ email: "acct@example.com", livemode: true })), account: "acct_1PgafTB7WZ01zgkW" };
+    const connected = {
+      ...stripeEvent("checkout.session.expired", expiredSession({ email: "acct@example.com", livemode: true })),
+      account: "acct_1PgafTB7WZ01zgkW",
+    };
     expect((await deliver(connected)).status).toBe(200);
     await drain();
 
@@ -169,7 +190,11 @@ describe("Checkout Session modes", () => {
     const setupExpired: Record<string, any> = { ...expiredSession({ email: "sam@example.com" }), mode: "setup", amount_total: null, currency: null };
     const setupCompleted: Record<string, any> = { ...completedSession({ email: "sam@example.com" }), mode: "setup", amount_total: null, currency: null };
     const subscription: Record<string, any> = { ...expiredSession({ email: "sub@example.com", amountTotal: 1900 }), mode: "subscription" };
-    for (const e of [stripeEvent("checkout.session.expired", setupExpired), stripeEvent("checkout.session.completed", setupCompleted), stripeEvent("checkout.session.expired", subscription)]) {
+    for (const e of [
+      stripeEvent("checkout.session.expired", setupExpired),
+      stripeEvent("checkout.session.completed", setupCompleted),
+      stripeEvent("checkout.session.expired", subscription),
+    ]) {
       expect((await deliver(e)).status).toBe(200);
     }
     await drain();
@@ -201,7 +226,14 @@ describe("recovered revenue follows refunds, disputes and failed payments", () =
   async function overview(shopId: string) {
     const { loadOverview } = await import("~/models/dashboard.server");
     const today = new Date();
-    const o = await loadOverview(db, { shopId, from: new Date(today.getTime() - 86_400_000), to: today, currency: "USD", consentPolicy: "explicit", now: today });
+    const o = await loadOverview(db, {
+      shopId,
+      from: new Date(today.getTime() - 86_400_000),
+      to: today,
+      currency: "USD",
+      consentPolicy: "explicit",
+      now: today,
+    });
     return o.total.recoveredByLink;
   }
 
@@ -224,7 +256,10 @@ describe("recovered revenue follows refunds, disputes and failed payments", () =
     const conversion = await db.conversion.findFirstOrThrow({ where: { recoveryId: recovery.id } });
     expect(conversion).toMatchObject({ refundedMinor: 5000n, reversedReason: "refunded" });
     expect(conversion.reversedAt).not.toBeNull();
-    const decisions = await db.decisionLog.findMany({ where: { recoveryId: recovery.id, reason: { in: ["partially_refunded", "refunded"] } }, orderBy: { decidedAt: "asc" } });
+    const decisions = await db.decisionLog.findMany({
+      where: { recoveryId: recovery.id, reason: { in: ["partially_refunded", "refunded"] } },
+      orderBy: { decidedAt: "asc" },
+    });
     expect(decisions.map((d) => d.reason)).toEqual(["partially_refunded", "refunded"]);
     expect(decisions[0]!.detail).toMatch(/\$15\.00 refunded so far, \$35\.00 of \$50\.00 still counts/);
     expect((await db.recovery.findUniqueOrThrow({ where: { id: recovery.id } })).status).not.toBe("recovered");
@@ -262,7 +297,11 @@ describe("thin events and API versions", () => {
   it("acknowledges a thin event (no data.object) with 2xx and records it as ignored; snapshots keep their api_version", async () => {
     const { connectionId, deliver } = await connectedShop("thin.myshopify.com");
     const session = completedSession({ email: "thin@example.com" });
-    const thin = thinEventNotification("v1.checkout.session.completed", { id: session.id, type: "checkout.session", url: `/v1/checkout/sessions/${session.id}` });
+    const thin = thinEventNotification("v1.checkout.session.completed", {
+      id: session.id,
+      type: "checkout.session",
+      url: `/v1/checkout/sessions/${session.id}`,
+    });
     const answer = await deliver(thin);
     expect(answer.status).toBe(200);
     expect(answer.text).toBe("stored");

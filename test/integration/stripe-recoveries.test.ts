@@ -30,7 +30,11 @@ beforeAll(async () => {
   const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   drain = (at?: Date) => new JobRunner({ db, definitions: jobDefinitions, ...(at ? { clock: { now: () => at } } : {}) }).drain();
-  for (const [name, secret, apiKey] of [["plain", PLAIN_SECRET, null], ["keyed", KEYED_SECRET, API_KEY], ["limited", LIMITED_SECRET, LIMITED_KEY]] as const) {
+  for (const [name, secret, apiKey] of [
+    ["plain", PLAIN_SECRET, null],
+    ["keyed", KEYED_SECRET, API_KEY],
+    ["limited", LIMITED_SECRET, LIMITED_KEY],
+  ] as const) {
     const shop = await db.shop.create({ data: { domain: `recoveries-${name}.myshopify.com`, name: `Shop ${name}` } });
     const connected = await connectStripe(db, shop.id, { webhookSecret: secret, apiKey });
     if (!connected.ok) throw new Error(`could not connect ${name}`);
@@ -141,7 +145,11 @@ describe("consent collected before Checkout (session metadata)", () => {
   it("is not honoured without a consent time no later than the session's creation", async () => {
     const created = Math.floor(Date.now() / 1000) - 3600;
     const later = new Date((created + 600) * 1000).toISOString();
-    const session = expiredSession({ email: "vic@example.de", created, metadata: { reclaim_marketing_consent: "opt_in", reclaim_consent_collected_at: later } });
+    const session = expiredSession({
+      email: "vic@example.de",
+      created,
+      metadata: { reclaim_marketing_consent: "opt_in", reclaim_consent_collected_at: later },
+    });
     const timeless = expiredSession({ email: "wes@example.de", created, metadata: { reclaim_marketing_consent: "opt_in" } });
     await deliver("plain", stripeEvent("checkout.session.expired", session));
     await deliver("plain", stripeEvent("checkout.session.expired", timeless));
@@ -149,7 +157,11 @@ describe("consent collected before Checkout (session metadata)", () => {
     for (const s of [session, timeless]) {
       const recovery = await recoveryOf(s.id);
       expect(recovery.consent).toBe("unknown");
-      expect(JSON.parse(recovery.consentEvidence)).toMatchObject({ state: "unknown", source: "stripe.metadata", detail: { ignored: expect.stringMatching(/reclaim_consent_collected_at/) } });
+      expect(JSON.parse(recovery.consentEvidence)).toMatchObject({
+        state: "unknown",
+        source: "stripe.metadata",
+        detail: { ignored: expect.stringMatching(/reclaim_consent_collected_at/) },
+      });
     }
   });
 
@@ -158,7 +170,10 @@ describe("consent collected before Checkout (session metadata)", () => {
     const session = expiredSession({ email: "xan@example.com", created, promotions: "opt_in" });
     await deliver("plain", stripeEvent("checkout.session.expired", session));
     await drain();
-    expect(JSON.parse((await recoveryOf(session.id)).consentEvidence)).toMatchObject({ source: "stripe.consent.promotions", at: new Date(created * 1000).toISOString() });
+    expect(JSON.parse((await recoveryOf(session.id)).consentEvidence)).toMatchObject({
+      source: "stripe.consent.promotions",
+      at: new Date(created * 1000).toISOString(),
+    });
   });
 });
 
@@ -175,22 +190,26 @@ describe("a Stripe promotion code in an incentive step", () => {
         name: "Stripe code",
         isDefault: true,
         steps: {
-          create: [{
-            position: 1,
-            delayMinutes: 60,
-            subject: "Your cart",
-            bodyTemplate: "{% if incentive %}Use {{ incentive.code }} for {{ incentive.description }} off.{% endif %} <a href=\"{{ recovery_url }}\">Back</a>",
-            incentiveType: "percentage",
-            incentiveValue: 10,
-            stripePromotionCode: "COMEBACK10",
-          }],
+          create: [
+            {
+              position: 1,
+              delayMinutes: 60,
+              subject: "Your cart",
+              bodyTemplate: '{% if incentive %}Use {{ incentive.code }} for {{ incentive.description }} off.{% endif %} <a href="{{ recovery_url }}">Back</a>',
+              incentiveType: "percentage",
+              incentiveValue: 10,
+              stripePromotionCode: "COMEBACK10",
+            },
+          ],
         },
       },
     });
     const allowed = expiredSession({ email: "yara@example.com", promotions: "opt_in", allowPromotionCodes: true });
     const refused = expiredSession({ email: "zed@example.com", promotions: "opt_in", allowPromotionCodes: false });
     for (const s of [allowed, refused]) {
-      expect((await app.handle(stripeWebhookRequest(`/webhooks/stripe/${connected.connection.id}`, stripeEvent("checkout.session.expired", s), { secret }))).status).toBe(200);
+      expect(
+        (await app.handle(stripeWebhookRequest(`/webhooks/stripe/${connected.connection.id}`, stripeEvent("checkout.session.expired", s), { secret }))).status,
+      ).toBe(200);
     }
     await drain();
     expect(await metadataOf(allowed.id)).toMatchObject({ allow_promotion_codes: true });
@@ -235,20 +254,35 @@ describe("line items", () => {
     await deliver("keyed", stripeEvent("checkout.session.expired", session));
     await drain();
     expect(JSON.parse((await recoveryOf(session.id)).lineItems)).toEqual([
-      { title: "Linen shirt", variantTitle: null, quantity: 1, imageUrl: "https://files.stripe.com/links/shirt-front.png", unitPriceMinor: 3900, totalPriceMinor: 3900 },
+      {
+        title: "Linen shirt",
+        variantTitle: null,
+        quantity: 1,
+        imageUrl: "https://files.stripe.com/links/shirt-front.png",
+        unitPriceMinor: 3900,
+        totalPriceMinor: 3900,
+      },
       { title: "Cap", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 1500, totalPriceMinor: 1500 },
     ]);
     expect(fake.requests).toEqual([
-      expect.objectContaining({ path: `/v1/checkout/sessions/${session.id}/line_items`, apiKey: API_KEY, query: expect.objectContaining({ limit: "100", "expand[0]": "data.price.product" }) }),
+      expect.objectContaining({
+        path: `/v1/checkout/sessions/${session.id}/line_items`,
+        apiKey: API_KEY,
+        query: expect.objectContaining({ limit: "100", "expand[0]": "data.price.product" }),
+      }),
     ]);
   });
 
   it("without Products: Read, come without images and the recovery says why", async () => {
     const session = expiredSession({ email: "ben@example.com" });
-    fake.setLineItems(session.id, [lineItem({ description: "Mug", quantity: 2, unitAmount: 900, product: product({ name: "Mug", images: ["https://files.stripe.com/links/mug.png"] }) })]);
+    fake.setLineItems(session.id, [
+      lineItem({ description: "Mug", quantity: 2, unitAmount: 900, product: product({ name: "Mug", images: ["https://files.stripe.com/links/mug.png"] }) }),
+    ]);
     await deliver("limited", stripeEvent("checkout.session.expired", session));
     await drain();
-    expect(JSON.parse((await recoveryOf(session.id)).lineItems)).toEqual([{ title: "Mug", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 900, totalPriceMinor: 1800 }]);
+    expect(JSON.parse((await recoveryOf(session.id)).lineItems)).toEqual([
+      { title: "Mug", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 900, totalPriceMinor: 1800 },
+    ]);
     expect((await metadataOf(session.id)).line_items_note).toMatch(/cannot read Products/);
   });
 
@@ -272,7 +306,9 @@ describe("line items", () => {
 
     await drain(new Date(Date.now() + 2 * 60_000));
     const enriched = await recoveryOf(session.id);
-    expect(JSON.parse(enriched.lineItems)).toEqual([{ title: "Scarf", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 2500, totalPriceMinor: 2500 }]);
+    expect(JSON.parse(enriched.lineItems)).toEqual([
+      { title: "Scarf", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 2500, totalPriceMinor: 2500 },
+    ]);
     expect((await metadataOf(session.id)).line_items_unavailable).toBeUndefined();
     expect(enriched.id).toBe(first.id);
     // The follow-up succeeded: graphile-worker removed it (neither failed nor queued for a retry).

@@ -70,7 +70,11 @@ async function view(shopDomain = TEST_SHOP) {
 }
 async function submit(fields: Record<string, string>, shopDomain = TEST_SHOP) {
   const body = new URLSearchParams(fields);
-  const request = bearerRequest("/app/settings/stripe", { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } }, signSessionToken({ shop: shopDomain }));
+  const request = bearerRequest(
+    "/app/settings/stripe",
+    { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } },
+    signSessionToken({ shop: shopDomain }),
+  );
   const response = await app.handle(request);
   const html = await response.text();
   pages.push(html);
@@ -85,7 +89,12 @@ describe("Settings → Stripe", () => {
     expect(status).toBe(200);
     expect(html).toContain("Polaris-Page");
     expect(html).toContain(`https://reclaim.test/webhooks/stripe/${proposedConnectionId(shop.id)}`);
-    for (const type of ["checkout.session.expired", "checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"]) {
+    for (const type of [
+      "checkout.session.expired",
+      "checkout.session.completed",
+      "checkout.session.async_payment_succeeded",
+      "checkout.session.async_payment_failed",
+    ]) {
       expect(html).toContain(type);
     }
     for (const parameter of ["expires_at", "after_expiration.recovery.enabled", "consent_collection.promotions", "client_reference_id"]) {
@@ -149,12 +158,16 @@ describe("Settings → Stripe", () => {
     expect((await view()).html).toMatch(/Rotating: events signed with the previous secret are accepted until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
 
     for (const secret of [SECRET, NEW_SECRET]) {
-      const response = await app.handle(stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret }));
+      const response = await app.handle(
+        stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret }),
+      );
       expect(response.status).toBe(200);
     }
 
     await submit({ intent: "end-rotation", connectionId: row.id });
-    const ended = await app.handle(stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret: SECRET }));
+    const ended = await app.handle(
+      stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret: SECRET }),
+    );
     expect(ended.status).toBe(400);
   });
 
@@ -176,7 +189,9 @@ describe("Settings → Stripe", () => {
     const { html } = await submit({ intent: "disconnect", connectionId: row.id });
     expect(html).toContain("Stripe is disconnected");
     expect(await connectionCount()).toBe(0);
-    const response = await app.handle(stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret: NEW_SECRET }));
+    const response = await app.handle(
+      stripeWebhookRequest(`/webhooks/stripe/${row.id}`, stripeEvent("checkout.session.expired", expiredSession()), { secret: NEW_SECRET }),
+    );
     expect(response.status).toBe(400);
   });
 

@@ -35,7 +35,9 @@ describe("STRIPE_SOURCE_ENABLED=false", () => {
     const event = stripeEvent("checkout.session.expired", expiredSession({ email: "off@example.com", promotions: "opt_in" }));
     const response = await app.handle(stripeWebhookRequest(`/webhooks/stripe/${connectionId}`, event, { secret: SECRET }));
     expect(response.status).toBe(410);
-    expect(await response.text()).toMatch(/Stripe recovery is turned off on this Reclaim deployment \(STRIPE_SOURCE_ENABLED=false\); this event was not stored/);
+    expect(await response.text()).toMatch(
+      /Stripe recovery is turned off on this Reclaim deployment \(STRIPE_SOURCE_ENABLED=false\); this event was not stored/,
+    );
     expect(await db.inboundEvent.count()).toBe(0);
     expect(await jobTable(db).count()).toBe(0);
     expect(await db.recovery.count()).toBe(0);
@@ -46,7 +48,11 @@ describe("STRIPE_SOURCE_ENABLED=false", () => {
     const { JobRunner } = await import("../helpers/jobs");
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const event = stripeEvent("checkout.session.expired", expiredSession({ email: "before@example.com", promotions: "opt_in" }));
-    await recordInboundEvent(db, { source: "stripe", receiver: connectionId, externalId: event.id, topic: event.type, payload: JSON.stringify(event), shopId }, { name: "process-stripe-event" });
+    await recordInboundEvent(
+      db,
+      { source: "stripe", receiver: connectionId, externalId: event.id, topic: event.type, payload: JSON.stringify(event), shopId },
+      { name: "process-stripe-event" },
+    );
     await new JobRunner({ db, definitions: jobDefinitions }).drain();
     expect(await db.inboundEvent.findFirstOrThrow({ where: { externalId: event.id } })).toMatchObject({
       processedAt: expect.any(Date),
@@ -58,7 +64,11 @@ describe("STRIPE_SOURCE_ENABLED=false", () => {
   it("reports no Stripe purchase to Shopify Flow", async () => {
     const { recordFlowTrigger } = await import("~/flow/record.server");
     const delivered = await db.$transaction((tx) =>
-      recordFlowTrigger(tx, { id: "c1", shopId, recoveryId: "r1", messageId: "m1", source: "stripe", amountMinor: 100n, currency: "USD", method: "link" } as never, new Date()),
+      recordFlowTrigger(
+        tx,
+        { id: "c1", shopId, recoveryId: "r1", messageId: "m1", source: "stripe", amountMinor: 100n, currency: "USD", method: "link" } as never,
+        new Date(),
+      ),
     );
     expect(delivered).toBeNull();
     expect(await db.flowTriggerDelivery.count()).toBe(0);

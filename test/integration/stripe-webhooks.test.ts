@@ -53,11 +53,20 @@ const counts = async () => ({ events: await db.inboundEvent.count(), jobs: await
 
 describe("POST /webhooks/stripe/<connectionId>", () => {
   it("stores a valid event, answers 200 before any processing, and its job makes the recovery", async () => {
-    const session = expiredSession({ email: "Ann@Example.com", amountTotal: 4200, currency: "usd", promotions: "opt_in", clientReferenceId: "cart_17", metadata: { campaign: "fall" } });
+    const session = expiredSession({
+      email: "Ann@Example.com",
+      amountTotal: 4200,
+      currency: "usd",
+      promotions: "opt_in",
+      clientReferenceId: "cart_17",
+      metadata: { campaign: "fall" },
+    });
     const event = stripeEvent("checkout.session.expired", session);
     const response = await deliver(event);
     expect(response.status).toBe(200);
-    const stored = await db.inboundEvent.findUniqueOrThrow({ where: { source_receiver_externalId: { source: "stripe", receiver: connectionId, externalId: event.id } } });
+    const stored = await db.inboundEvent.findUniqueOrThrow({
+      where: { source_receiver_externalId: { source: "stripe", receiver: connectionId, externalId: event.id } },
+    });
     expect(stored).toMatchObject({ topic: "checkout.session.expired", processedAt: null });
     expect(await db.recovery.count({ where: { externalId: session.id } })).toBe(0); // not processed in the request
 
@@ -88,7 +97,10 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
 
   it("fetches line items with the connection's restricted key", async () => {
     const session = expiredSession({ email: "bo@example.com", amountTotal: 3698 });
-    fake.setLineItems(session.id, [lineItem({ description: "T-shirt", quantity: 2, unitAmount: 1099 }), lineItem({ description: "Cap", quantity: 1, unitAmount: 1500 })]);
+    fake.setLineItems(session.id, [
+      lineItem({ description: "T-shirt", quantity: 2, unitAmount: 1099 }),
+      lineItem({ description: "Cap", quantity: 1, unitAmount: 1500 }),
+    ]);
     const response = await deliver(stripeEvent("checkout.session.expired", session), { to: keyedConnectionId, secret: KEYED_SECRET });
     expect(response.status).toBe(200);
     await drain();
@@ -99,7 +111,12 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     ]);
     expect(JSON.parse(recovery.sourceMetadata).line_items_unavailable).toBeUndefined();
     expect(fake.requests).toEqual([
-      expect.objectContaining({ method: "GET", path: `/v1/checkout/sessions/${session.id}/line_items`, apiKey: API_KEY, query: expect.objectContaining({ limit: "100" }) }),
+      expect.objectContaining({
+        method: "GET",
+        path: `/v1/checkout/sessions/${session.id}/line_items`,
+        apiKey: API_KEY,
+        query: expect.objectContaining({ limit: "100" }),
+      }),
     ]);
   });
 
@@ -121,7 +138,10 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
   it("records why there are no line items when Stripe refuses the stored key", async () => {
     const { encryptSecret } = await import("~/security/encryption.server");
     const revoked = "rk_test_51RevokedKeyRevokedKey0123456789zz";
-    await db.stripeConnection.update({ where: { id: keyedConnectionId }, data: { apiKeyEncrypted: encryptSecret(revoked, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: keyedConnectionId }) } });
+    await db.stripeConnection.update({
+      where: { id: keyedConnectionId },
+      data: { apiKeyEncrypted: encryptSecret(revoked, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: keyedConnectionId }) },
+    });
     try {
       const session = expiredSession({ email: "di@example.com" });
       await deliver(stripeEvent("checkout.session.expired", session), { to: keyedConnectionId, secret: KEYED_SECRET });
@@ -129,7 +149,10 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
       const recovery = await db.recovery.findFirstOrThrow({ where: { externalId: session.id } });
       expect(JSON.parse(recovery.sourceMetadata).line_items_unavailable).toBe("Stripe rejected the connected API key");
     } finally {
-      await db.stripeConnection.update({ where: { id: keyedConnectionId }, data: { apiKeyEncrypted: encryptSecret(API_KEY, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: keyedConnectionId }) } });
+      await db.stripeConnection.update({
+        where: { id: keyedConnectionId },
+        data: { apiKeyEncrypted: encryptSecret(API_KEY, { model: "StripeConnection", column: "apiKeyEncrypted", rowId: keyedConnectionId }) },
+      });
     }
   });
 
@@ -215,11 +238,45 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     const abandonedAt = new Date(Date.now() - 3 * 3600_000);
     const contact = await db.contact.create({ data: { shopId: shop.id, email: "ivy@example.com" } });
     const recovery = await db.recovery.create({
-      data: { shopId: shop.id, source: "shopify", externalId: "gid://shopify/AbandonedCheckout/991", contactId: contact.id, email: "ivy@example.com", consent: "opt_in", totalMinor: 3000, currency: "USD", recoveryUrl: "https://reclaim-test.myshopify.com/checkouts/991/recover", abandonedAt, sourceUpdatedAt: abandonedAt, status: "contacting" },
+      data: {
+        shopId: shop.id,
+        source: "shopify",
+        externalId: "gid://shopify/AbandonedCheckout/991",
+        contactId: contact.id,
+        email: "ivy@example.com",
+        consent: "opt_in",
+        totalMinor: 3000,
+        currency: "USD",
+        recoveryUrl: "https://reclaim-test.myshopify.com/checkouts/991/recover",
+        abandonedAt,
+        sourceUpdatedAt: abandonedAt,
+        status: "contacting",
+      },
     });
-    const campaign = await db.campaign.create({ data: { shopId: shop.id, name: "Default", steps: { create: [{ position: 1, delayMinutes: 60, subject: "You left something", bodyTemplate: "…" }, { position: 2, delayMinutes: 1440, subject: "Still there?", bodyTemplate: "…" }] } }, include: { steps: true } });
+    const campaign = await db.campaign.create({
+      data: {
+        shopId: shop.id,
+        name: "Default",
+        steps: {
+          create: [
+            { position: 1, delayMinutes: 60, subject: "You left something", bodyTemplate: "…" },
+            { position: 2, delayMinutes: 1440, subject: "Still there?", bodyTemplate: "…" },
+          ],
+        },
+      },
+      include: { steps: true },
+    });
     for (const step of campaign.steps) {
-      await db.message.create({ data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: step.id, position: step.position, scheduledFor: new Date(abandonedAt.getTime() + step.delayMinutes * 60_000) } });
+      await db.message.create({
+        data: {
+          shopId: shop.id,
+          recoveryId: recovery.id,
+          campaignId: campaign.id,
+          stepId: step.id,
+          position: step.position,
+          scheduledFor: new Date(abandonedAt.getTime() + step.delayMinutes * 60_000),
+        },
+      });
     }
 
     // Bought on Stripe (no recovered_from: a separate purchase), typed with different case.
@@ -227,7 +284,10 @@ describe("POST /webhooks/stripe/<connectionId>", () => {
     await drain();
 
     const messages = await db.message.findMany({ where: { recoveryId: recovery.id } });
-    expect(messages.map((m) => [m.status, m.skipReason])).toEqual([["cancelled", "purchased"], ["cancelled", "purchased"]]);
+    expect(messages.map((m) => [m.status, m.skipReason])).toEqual([
+      ["cancelled", "purchased"],
+      ["cancelled", "purchased"],
+    ]);
     const decisions = await db.decisionLog.findMany({ where: { recoveryId: recovery.id } });
     expect(decisions).toHaveLength(2);
     expect(decisions.every((d) => d.outcome === "cancel" && d.detail === "bought on Stripe")).toBe(true);

@@ -81,9 +81,9 @@ describe("uninstall and reinstall", () => {
     expect(mailTo("ada@example.com")).toHaveLength(1);
     expect(mailTo("bo@example.com")).toHaveLength(0);
     // The emails wait, scheduled (not skipped): the sweep does not pick up an uninstalled shop.
-    expect((await p.db.message.findMany({ where: { recoveryId: { in: [recoveryA, recoveryB] } }, orderBy: { scheduledFor: "asc" } })).map((m) => m.status)).toEqual([
-      "sent", "scheduled", "scheduled", "scheduled", "scheduled", "scheduled",
-    ]);
+    expect(
+      (await p.db.message.findMany({ where: { recoveryId: { in: [recoveryA, recoveryB] } }, orderBy: { scheduledFor: "asc" } })).map((m) => m.status),
+    ).toEqual(["sent", "scheduled", "scheduled", "scheduled", "scheduled", "scheduled"]);
     const newJobs = (await shopJobs(shop.id)).filter((j) => !jobsBefore.includes(j.id));
     expect(newJobs).toEqual([]);
   });
@@ -127,7 +127,10 @@ describe("uninstall and reinstall", () => {
   });
 
   it("reinstall before shop/redact: the campaign resumes now, one email per recovery, the later steps keep their spacing", async () => {
-    const before = await p.db.message.findMany({ where: { recoveryId: { in: [recoveryA, recoveryB] }, status: "scheduled" }, orderBy: { scheduledFor: "asc" } });
+    const before = await p.db.message.findMany({
+      where: { recoveryId: { in: [recoveryA, recoveryB] }, status: "scheduled" },
+      orderBy: { scheduledFor: "asc" },
+    });
     // Token exchange stores a new offline session; the first admin request brings the shop back.
     const { sessionStorage } = await import("~/shopify.server");
     await sessionStorage.storeSession(offlineSession(TEST_SHOP));
@@ -157,7 +160,10 @@ describe("uninstall and reinstall", () => {
     expect(await p.db.campaign.findMany({ where: { shopId: shop.id }, include: { steps: true } })).toEqual(campaignBefore);
     const sync = await p.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } });
     expect(sync.backfillStatus).toBe("done");
-    const polls = p.admin.documents(TEST_SHOP).slice(documentsBefore).filter((d) => /abandonedCheckouts/.test(d.query));
+    const polls = p.admin
+      .documents(TEST_SHOP)
+      .slice(documentsBefore)
+      .filter((d) => /abandonedCheckouts/.test(d.query));
     expect(polls.length).toBeGreaterThan(0);
     const since = new Date(watermarkAtUninstall.getTime() - 2 * MIN).toISOString().replace(/\.\d{3}Z$/, "Z");
     expect(polls[0]!.variables).toMatchObject({ query: expect.stringContaining(`updated_at:>='${since}'`) });

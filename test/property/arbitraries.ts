@@ -33,7 +33,9 @@ export const timeString: fc.Arbitrary<unknown> = fc.oneof(
 
 /** An object with some of `fields` (each from its arbitrary, or anything), plus stray keys. */
 export function fuzzedObject(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> {
-  const withNoise = Object.fromEntries(Object.entries(fields).map(([k, arb]) => [k, fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyJsonValue })]));
+  const withNoise = Object.fromEntries(
+    Object.entries(fields).map(([k, arb]) => [k, fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyJsonValue })]),
+  );
   return fc
     .tuple(fc.record(withNoise, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 12 }), anyJsonValue, { maxKeys: 3 }))
     .map(([known, stray]) => ({ ...stray, ...known }));

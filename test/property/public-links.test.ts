@@ -33,11 +33,13 @@ const hostileToken = () =>
     fc.string({ maxLength: 80 }),
     fc.string({ maxLength: 300, unit: "binary" }),
     fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.stringMatching(/^[A-Za-z0-9_-]{0,30}$/)).map(([id, mac]) => `${id}.${mac}`),
-    fc.tuple(fc.constantFrom("click", "unsubscribe") as fc.Arbitrary<"click" | "unsubscribe">, fc.nat(), fc.constantFrom(..."ABCxyz019-_.%")).map(([which, at, c]) => {
-      const t = tokens[which];
-      const i = at % t.length;
-      return t.slice(0, i) + c + t.slice(i + 1);
-    }),
+    fc
+      .tuple(fc.constantFrom("click", "unsubscribe") as fc.Arbitrary<"click" | "unsubscribe">, fc.nat(), fc.constantFrom(..."ABCxyz019-_.%"))
+      .map(([which, at, c]) => {
+        const t = tokens[which];
+        const i = at % t.length;
+        return t.slice(0, i) + c + t.slice(i + 1);
+      }),
     fc.constant("test.AAAAAAAAAAAAAAAAAAAAAA"),
   );
 

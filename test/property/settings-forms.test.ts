@@ -33,7 +33,26 @@ afterAll(() => admin?.close());
 const value = (...plausible: string[]) =>
   fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...plausible) },
-    { weight: 1, arbitrary: fc.constantFrom("", " ", "0", "-1", "1e3", "0x10", "24.5", "NaN", "99999999999999999999", "null", "true", "<script>", "{{ x }}", "é😀", "a".repeat(5000)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "",
+        " ",
+        "0",
+        "-1",
+        "1e3",
+        "0x10",
+        "24.5",
+        "NaN",
+        "99999999999999999999",
+        "null",
+        "true",
+        "<script>",
+        "{{ x }}",
+        "é😀",
+        "a".repeat(5000),
+      ),
+    },
     { weight: 2, arbitrary: fc.string({ maxLength: 60 }) },
   );
 const form = (fields: Record<string, fc.Arbitrary<string>>) => fc.record(fields, { requiredKeys: [] }) as fc.Arbitrary<Record<string, string>>;
@@ -73,7 +92,14 @@ describe("settings forms with any values", () => {
           attributionWindowDays: value("1", "5", "30", "31"),
         }),
         async (changes) => {
-          const valid = { consentPolicy: "implied", frequencyCapHours: "24", quietHoursStart: "", quietHoursEnd: "", timezone: "UTC", attributionWindowDays: "7" };
+          const valid = {
+            consentPolicy: "implied",
+            frequencyCapHours: "24",
+            quietHoursStart: "",
+            quietHoursEnd: "",
+            timezone: "UTC",
+            attributionWindowDays: "7",
+          };
           seen.add(await expectSaveOrRefusal("/app/settings", "routes/app.settings._index", { intent: "policy", ...valid, ...changes }));
         },
       ),
@@ -109,12 +135,18 @@ describe("settings forms with any values", () => {
         form({
           delayHours: value("1", "24", "0.05", "721"),
           subject: value("Your cart at {{ shop.name }}", "", "{{ nope }}"),
-          bodyTemplate: value("<p>Hi {{ customer.first_name | default: 'there' }}</p>", "{% if %}", "{% include 'package.json' %}", "{% for i in (1..100000000) %}x{% endfor %}"),
+          bodyTemplate: value(
+            "<p>Hi {{ customer.first_name | default: 'there' }}</p>",
+            "{% if %}",
+            "{% include 'package.json' %}",
+            "{% for i in (1..100000000) %}x{% endfor %}",
+          ),
           incentiveType: value("", "percentage", "fixed_amount", "free"),
           incentiveValue: value("10", "101", "-5", ""),
           incentiveExpiresDays: value("7", "0", "91", ""),
         }),
-        async (fields) => void (await expectSaveOrRefusal(`/app/campaigns/${campaignId}`, "routes/app.campaigns.$id", { intent: "save-step", stepId, ...fields })),
+        async (fields) =>
+          void (await expectSaveOrRefusal(`/app/campaigns/${campaignId}`, "routes/app.campaigns.$id", { intent: "save-step", stepId, ...fields })),
       ),
       { numRuns: RUNS.route },
     );
@@ -123,7 +155,12 @@ describe("settings forms with any values", () => {
   it("campaign filters", async () => {
     await fc.assert(
       fc.asyncProperty(
-        form({ name: value("Default", "", "x".repeat(101)), sources: value("both", "shopify", "stripe", "paypal"), minCart: value("25", "25.50", "-1", "abc", ""), currencies: value("USD,EUR", "usd", "US", "") }),
+        form({
+          name: value("Default", "", "x".repeat(101)),
+          sources: value("both", "shopify", "stripe", "paypal"),
+          minCart: value("25", "25.50", "-1", "abc", ""),
+          currencies: value("USD,EUR", "usd", "US", ""),
+        }),
         async (fields) => void (await expectSaveOrRefusal(`/app/campaigns/${campaignId}`, "routes/app.campaigns.$id", { intent: "filters", ...fields })),
       ),
       { numRuns: RUNS.route },
@@ -134,7 +171,10 @@ describe("settings forms with any values", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("connect", "rotate", "set-api-key"),
-        form({ webhookSecret: value("whsec_propertyFormSecret0123456789abcd", "whsec_", "sk_live_x"), apiKey: value("", "pk_test_123", "sk_test_notAKeyWeAccept") }),
+        form({
+          webhookSecret: value("whsec_propertyFormSecret0123456789abcd", "whsec_", "sk_live_x"),
+          apiKey: value("", "pk_test_123", "sk_test_notAKeyWeAccept"),
+        }),
         async (intent, fields) => {
           const connection = await db.stripeConnection.findFirst({ where: { shopId } });
           await expectSaveOrRefusal("/app/settings/stripe", "routes/app.settings.stripe", { intent, connectionId: connection?.id ?? "", ...fields });

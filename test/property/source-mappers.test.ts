@@ -19,7 +19,13 @@ function outcome<T>(map: () => T, allowed: (new (...args: any[]) => Error)[]): {
   }
 }
 
-const shopifyLineItem = fuzzedObject({ title: fc.string(), variant_title: fc.option(fc.string()), quantity: fc.integer(), price: moneyString, line_price: moneyString });
+const shopifyLineItem = fuzzedObject({
+  title: fc.string(),
+  variant_title: fc.option(fc.string()),
+  quantity: fc.integer(),
+  price: moneyString,
+  line_price: moneyString,
+});
 const shopifyCheckout = fuzzedObject({
   id: fc.oneof(fc.integer(), fc.string()),
   token: fc.string({ minLength: 1, maxLength: 40 }),
@@ -74,11 +80,22 @@ const checkoutNode = fuzzedObject({
     id: fc.string(),
     firstName: fc.string(),
     locale: fc.string(),
-    defaultEmailAddress: fuzzedObject({ emailAddress: fc.string(), marketingState: fc.constantFrom("SUBSCRIBED", "UNSUBSCRIBED", "PENDING"), marketingOptInLevel: fc.string(), marketingUpdatedAt: timeString }),
+    defaultEmailAddress: fuzzedObject({
+      emailAddress: fc.string(),
+      marketingState: fc.constantFrom("SUBSCRIBED", "UNSUBSCRIBED", "PENDING"),
+      marketingOptInLevel: fc.string(),
+      marketingUpdatedAt: timeString,
+    }),
   }),
   totalPriceSet: fuzzedObject({ shopMoney: money, presentmentMoney: money }),
 });
-const lineItemNode = fuzzedObject({ title: fc.string(), variantTitle: fc.string(), quantity: fc.integer(), image: fuzzedObject({ url: fc.string() }), originalUnitPriceSet: fuzzedObject({ presentmentMoney: money }) });
+const lineItemNode = fuzzedObject({
+  title: fc.string(),
+  variantTitle: fc.string(),
+  quantity: fc.integer(),
+  image: fuzzedObject({ url: fc.string() }),
+  originalUnitPriceSet: fuzzedObject({ presentmentMoney: money }),
+});
 
 const stripeAmount = fc.oneof(fc.integer({ min: 0, max: 10_000_000 }), anyJsonValue);
 const stripeSession = fuzzedObject({
@@ -104,7 +121,11 @@ const stripeItem = fuzzedObject({
   quantity: fc.integer(),
   currency: fc.constantFrom("usd", "jpy", ""),
   amount_subtotal: stripeAmount,
-  price: fuzzedObject({ unit_amount: stripeAmount, nickname: fc.string(), product: fuzzedObject({ name: fc.string(), images: fc.array(fc.string(), { maxLength: 2 }) }) }),
+  price: fuzzedObject({
+    unit_amount: stripeAmount,
+    nickname: fc.string(),
+    product: fuzzedObject({ name: fc.string(), images: fc.array(fc.string(), { maxLength: 2 }) }),
+  }),
 });
 /** What the job derives from the event's `created`: verify-event only lets through a safe, positive integer. */
 const eventCreated = fc.integer({ min: 1, max: 253_402_300_799 }).map((s) => new Date(s * 1000));
@@ -200,7 +221,15 @@ describe("the sync's reading of Admin API answers", () => {
     const errorBody = fuzzedObject({
       data: anyJsonValue,
       extensions: fuzzedObject({ cost: anyJsonValue }),
-      errors: fuzzedObject({ graphQLErrors: fc.array(fuzzedObject({ message: fc.string(), extensions: fuzzedObject({ code: fc.constantFrom("THROTTLED", "MAX_COST_EXCEEDED", "ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "X") }) }), { maxLength: 3 }) }),
+      errors: fuzzedObject({
+        graphQLErrors: fc.array(
+          fuzzedObject({
+            message: fc.string(),
+            extensions: fuzzedObject({ code: fc.constantFrom("THROTTLED", "MAX_COST_EXCEEDED", "ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "X") }),
+          }),
+          { maxLength: 3 },
+        ),
+      }),
     });
     fc.assert(
       fc.property(
@@ -220,13 +249,19 @@ describe("the sync's reading of Admin API answers", () => {
   it("assembles bulk JSONL lines of any shape without throwing, one checkout at a time", async () => {
     const { BulkCheckoutAssembler } = await import("~/sources/shopify/bulk-jsonl");
     fc.assert(
-      fc.property(fc.array(fc.oneof(fuzzedObject({ id: fc.constantFrom("a", "b", "c"), __parentId: fc.constantFrom("a", "b", "z") }), fc.dictionary(fc.string(), anyJsonValue)), { maxLength: 20 }), (lines) => {
-        const assembler = new BulkCheckoutAssembler();
-        let completed = 0;
-        for (const line of lines) if (assembler.push(line)) completed++;
-        if (assembler.finish()) completed++;
-        expect(completed).toBe(assembler.roots);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(fuzzedObject({ id: fc.constantFrom("a", "b", "c"), __parentId: fc.constantFrom("a", "b", "z") }), fc.dictionary(fc.string(), anyJsonValue)),
+          { maxLength: 20 },
+        ),
+        (lines) => {
+          const assembler = new BulkCheckoutAssembler();
+          let completed = 0;
+          for (const line of lines) if (assembler.push(line)) completed++;
+          if (assembler.finish()) completed++;
+          expect(completed).toBe(assembler.roots);
+        },
+      ),
       { numRuns: RUNS.unit },
     );
   });
@@ -238,7 +273,12 @@ describe("the sync's reading of Admin API answers", () => {
         const bytes = new TextEncoder().encode(text);
         const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
         const chunks = [0, ...points, bytes.length].slice(1).map((end, i, ends) => bytes.subarray(i === 0 ? 0 : ends[i - 1]!, end));
-        const stream = new ReadableStream<Uint8Array>({ start(c) { for (const chunk of chunks) if (chunk.length) c.enqueue(chunk); c.close(); } });
+        const stream = new ReadableStream<Uint8Array>({
+          start(c) {
+            for (const chunk of chunks) if (chunk.length) c.enqueue(chunk);
+            c.close();
+          },
+        });
         const lines: string[] = [];
         for await (const line of readLines(stream)) lines.push(line);
         expect(lines).toEqual(text.split("\n").filter((l) => l.trim()));

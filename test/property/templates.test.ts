@@ -9,19 +9,55 @@ import { checkTemplate, MAX_RENDERED_BODY_LENGTH, MAX_SUBJECT_LENGTH, renderEmai
 import { sampleTemplateInput, templateVariables } from "~/recovery/template";
 import { RUNS } from "./arbitraries";
 
-const vars = templateVariables(sampleTemplateInput({ name: "Fuzz Shop", domain: "fuzz.myshopify.com", postalAddress: "1 Fuzz Street", locale: "en", timeZone: "UTC" }));
+const vars = templateVariables(
+  sampleTemplateInput({ name: "Fuzz Shop", domain: "fuzz.myshopify.com", postalAddress: "1 Fuzz Street", locale: "en", timeZone: "UTC" }),
+);
 
 const variable = fc.oneof(
-  { weight: 5, arbitrary: fc.constantFrom("shop.name", "customer.first_name", "customer.email", "checkout.total", "checkout.item_count", "recovery_url", "unsubscribe_url", "incentive.code", "checkout.line_items.first.title", "'text'", "42") },
+  {
+    weight: 5,
+    arbitrary: fc.constantFrom(
+      "shop.name",
+      "customer.first_name",
+      "customer.email",
+      "checkout.total",
+      "checkout.item_count",
+      "recovery_url",
+      "unsubscribe_url",
+      "incentive.code",
+      "checkout.line_items.first.title",
+      "'text'",
+      "42",
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom("checkout.line_items", "nope", "shop.nope.deeper", "checkout.line_items[0].title", "-1.5", "(1..3)") },
 );
 const filter = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom("upcase", "downcase", "escape", "strip_html", "size", "url_encode", "default: 'there'", "append: '!'", "truncate: 10", "plus: 1") },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      "upcase",
+      "downcase",
+      "escape",
+      "strip_html",
+      "size",
+      "url_encode",
+      "default: 'there'",
+      "append: '!'",
+      "truncate: 10",
+      "plus: 1",
+    ),
+  },
   {
     weight: 1,
     arbitrary: fc.oneof(
       fc.constantFrom("first", "last", "raw", "json", "no_such_filter"),
-      fc.tuple(fc.constantFrom("default", "append", "prepend", "truncate", "split", "join", "plus", "times", "divided_by", "modulo", "slice", "date", "replace"), fc.constantFrom("'x'", "0", "-1", "3", "99999999999", "nope", "'%Y'")).map(([f, a]) => `${f}: ${a}`),
+      fc
+        .tuple(
+          fc.constantFrom("default", "append", "prepend", "truncate", "split", "join", "plus", "times", "divided_by", "modulo", "slice", "date", "replace"),
+          fc.constantFrom("'x'", "0", "-1", "3", "99999999999", "nope", "'%Y'"),
+        )
+        .map(([f, a]) => `${f}: ${a}`),
     ),
   },
 );
@@ -37,12 +73,30 @@ const fragment: fc.Arbitrary<string> = fc.letrec<{ node: string }>((tie) => ({
     output,
     fc.tuple(variable, fc.array(tie("node"), { maxLength: 3 })).map(([v, body]) => `{% if ${v} %}${body.join("")}{% endif %}`),
     fc.tuple(variable, fc.array(tie("node"), { maxLength: 3 })).map(([v, body]) => `{% unless ${v} %}${body.join("")}{% endunless %}`),
-    fc.tuple(fc.constantFrom("checkout.line_items", "(1..3)", "nope", "shop.name"), fc.array(tie("node"), { maxLength: 3 })).map(([c, body]) => `{% for item in ${c} %}${body.join("")}{{ item.title }}{% endfor %}`),
-    fc.constantFrom("{% assign x = 'a' %}", "{% capture c %}x{% endcapture %}{{ c }}", "{% raw %}{{ x }}{% endraw %}", "{% comment %}x{% endcomment %}", "{% cycle 'a', 'b' %}", "{% increment n %}", "{% if %}", "{% endif %}", "{% for %}", "{% else %}", "{% liquid assign y = 1 %}", "{% tablerow i in (1..3) %}{{ i }}{% endtablerow %}"),
+    fc
+      .tuple(fc.constantFrom("checkout.line_items", "(1..3)", "nope", "shop.name"), fc.array(tie("node"), { maxLength: 3 }))
+      .map(([c, body]) => `{% for item in ${c} %}${body.join("")}{{ item.title }}{% endfor %}`),
+    fc.constantFrom(
+      "{% assign x = 'a' %}",
+      "{% capture c %}x{% endcapture %}{{ c }}",
+      "{% raw %}{{ x }}{% endraw %}",
+      "{% comment %}x{% endcomment %}",
+      "{% cycle 'a', 'b' %}",
+      "{% increment n %}",
+      "{% if %}",
+      "{% endif %}",
+      "{% for %}",
+      "{% else %}",
+      "{% liquid assign y = 1 %}",
+      "{% tablerow i in (1..3) %}{{ i }}{% endtablerow %}",
+    ),
   ),
 })).node;
 const template = fc.array(fragment, { maxLength: 8 }).map((parts) => parts.join(""));
-const subjectTemplate = fc.oneof({ weight: 2, arbitrary: fc.constantFrom("Your cart at {{ shop.name }}", "Hi {{ customer.first_name | default: 'there' }}") }, { weight: 1, arbitrary: template });
+const subjectTemplate = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom("Your cart at {{ shop.name }}", "Hi {{ customer.first_name | default: 'there' }}") },
+  { weight: 1, arbitrary: template },
+);
 
 function expectWellFormedProblems(problems: ReturnType<typeof checkTemplate>, step: { subject: string; bodyTemplate: string }) {
   for (const p of problems) {

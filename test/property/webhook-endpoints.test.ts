@@ -35,13 +35,16 @@ async function processAll() {
   await new JobRunner({ db, definitions: jobDefinitions.filter((d) => d.name.startsWith("process-")) }).drain();
   // A customers/redact cancels the pending jobs of that customer's deliveries (app/privacy): not a failure.
   // graphile-worker removes a job when it succeeds and when it is cancelled: every job left did not succeed.
-  const unfinished = await jobTable(db).findMany({ where: { name: { startsWith: "process-" } }, select: { name: true, status: true, lastError: true, payload: true } });
+  const unfinished = await jobTable(db).findMany({
+    where: { name: { startsWith: "process-" } },
+    select: { name: true, status: true, lastError: true, payload: true },
+  });
   // A delivery left unprocessed with no job: its job was cancelled (a customers/redact), which is not a failure.
   const { QUEUE_SCHEMA } = await import("~/jobs/queue.server");
-  const [{ n: unprocessed }] = await db.$queryRawUnsafe<{ n: number }[]>(
+  const [{ n: unprocessed }] = (await db.$queryRawUnsafe<{ n: number }[]>(
     `SELECT count(*)::int AS n FROM "InboundEvent" e WHERE e."processedAt" IS NULL
        AND EXISTS (SELECT 1 FROM ${QUEUE_SCHEMA}._private_jobs j WHERE j.payload->>'inboundEventId' = e."id")`,
-  ) as [{ n: number }];
+  )) as [{ n: number }];
   return { unfinished, unprocessed };
 }
 
@@ -101,12 +104,36 @@ const scopes = fuzzedObject({ current: fc.array(fc.oneof(fc.string(), anyJsonVal
 
 /** Topics and their routes; shop/redact and app/uninstalled are left out: they would end the shop under test. */
 const shopifyDelivery = fc.oneof(
-  fc.tuple(fc.constant("/webhooks/checkouts"), fc.constantFrom("checkouts/create", "checkouts/update"), fc.oneof({ weight: 4, arbitrary: checkout }, { weight: 1, arbitrary: anyJsonValue })),
-  fc.tuple(fc.constant("/webhooks/orders/create"), fc.constant("orders/create"), fc.oneof({ weight: 4, arbitrary: order }, { weight: 1, arbitrary: anyJsonValue })),
-  fc.tuple(fc.constant("/webhooks/orders/cancelled"), fc.constant("orders/cancelled"), fc.oneof({ weight: 4, arbitrary: order }, { weight: 1, arbitrary: anyJsonValue })),
-  fc.tuple(fc.constant("/webhooks/compliance"), fc.constantFrom("customers/data_request", "customers/redact"), fc.oneof({ weight: 4, arbitrary: privacy }, { weight: 1, arbitrary: anyJsonValue })),
-  fc.tuple(fc.constant("/webhooks/app/scopes_update"), fc.constant("app/scopes_update"), fc.oneof({ weight: 4, arbitrary: scopes }, { weight: 1, arbitrary: anyJsonValue })),
-  fc.tuple(fc.constant("/webhooks/customers_email_marketing_consent/update"), fc.constant("customers_email_marketing_consent/update"), fc.oneof({ weight: 4, arbitrary: consentUpdate }, { weight: 1, arbitrary: anyJsonValue })),
+  fc.tuple(
+    fc.constant("/webhooks/checkouts"),
+    fc.constantFrom("checkouts/create", "checkouts/update"),
+    fc.oneof({ weight: 4, arbitrary: checkout }, { weight: 1, arbitrary: anyJsonValue }),
+  ),
+  fc.tuple(
+    fc.constant("/webhooks/orders/create"),
+    fc.constant("orders/create"),
+    fc.oneof({ weight: 4, arbitrary: order }, { weight: 1, arbitrary: anyJsonValue }),
+  ),
+  fc.tuple(
+    fc.constant("/webhooks/orders/cancelled"),
+    fc.constant("orders/cancelled"),
+    fc.oneof({ weight: 4, arbitrary: order }, { weight: 1, arbitrary: anyJsonValue }),
+  ),
+  fc.tuple(
+    fc.constant("/webhooks/compliance"),
+    fc.constantFrom("customers/data_request", "customers/redact"),
+    fc.oneof({ weight: 4, arbitrary: privacy }, { weight: 1, arbitrary: anyJsonValue }),
+  ),
+  fc.tuple(
+    fc.constant("/webhooks/app/scopes_update"),
+    fc.constant("app/scopes_update"),
+    fc.oneof({ weight: 4, arbitrary: scopes }, { weight: 1, arbitrary: anyJsonValue }),
+  ),
+  fc.tuple(
+    fc.constant("/webhooks/customers_email_marketing_consent/update"),
+    fc.constant("customers_email_marketing_consent/update"),
+    fc.oneof({ weight: 4, arbitrary: consentUpdate }, { weight: 1, arbitrary: anyJsonValue }),
+  ),
 );
 
 describe("Shopify webhook endpoints", () => {
@@ -126,12 +153,23 @@ describe("Shopify webhook endpoints", () => {
 
   it("signed bytes of any kind: 200 or 400, never 5xx", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.constantFrom("/webhooks/checkouts", "/webhooks/orders/create", "/webhooks/orders/cancelled", "/webhooks/compliance"), async (bytes, uri) => {
-        const raw = Buffer.from(bytes).toString("utf8");
-        const topic = uri === "/webhooks/checkouts" ? "checkouts/update" : uri === "/webhooks/compliance" ? "customers/redact" : uri === "/webhooks/orders/cancelled" ? "orders/cancelled" : "orders/create";
-        const response = await admin.app.handle(shopifyWebhookRequest(uri, topic, raw));
-        expect([200, 400]).toContain(response.status);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.constantFrom("/webhooks/checkouts", "/webhooks/orders/create", "/webhooks/orders/cancelled", "/webhooks/compliance"),
+        async (bytes, uri) => {
+          const raw = Buffer.from(bytes).toString("utf8");
+          const topic =
+            uri === "/webhooks/checkouts"
+              ? "checkouts/update"
+              : uri === "/webhooks/compliance"
+                ? "customers/redact"
+                : uri === "/webhooks/orders/cancelled"
+                  ? "orders/cancelled"
+                  : "orders/create";
+          const response = await admin.app.handle(shopifyWebhookRequest(uri, topic, raw));
+          expect([200, 400]).toContain(response.status);
+        },
+      ),
       { numRuns: RUNS.route },
     );
     expect(await processAll()).toEqual({ unfinished: [], unprocessed: 0 });
@@ -141,7 +179,9 @@ describe("Shopify webhook endpoints", () => {
     const before = await db.inboundEvent.count();
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 44 }), async (bytes, hmac) => {
-        const response = await admin.app.handle(shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", Buffer.from(bytes).toString("utf8"), { hmac }));
+        const response = await admin.app.handle(
+          shopifyWebhookRequest("/webhooks/checkouts", "checkouts/create", Buffer.from(bytes).toString("utf8"), { hmac }),
+        );
         expect([400, 401]).toContain(response.status);
       }),
       { numRuns: RUNS.route },
@@ -167,7 +207,13 @@ const session = fuzzedObject({
 const stripeEnvelope = fuzzedObject({
   id: fc.stringMatching(/^evt_[A-Za-z0-9]{6,24}$/),
   object: fc.constant("event"),
-  type: fc.constantFrom("checkout.session.expired", "checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed", "invoice.paid"),
+  type: fc.constantFrom(
+    "checkout.session.expired",
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "invoice.paid",
+  ),
   created: fc.oneof(fc.integer({ min: 1, max: 4_000_000_000 }), anyJsonValue),
   livemode: fc.boolean(),
   data: fuzzedObject({ object: fc.oneof({ weight: 5, arbitrary: session }, { weight: 1, arbitrary: anyJsonValue }) }),

@@ -8,7 +8,6 @@ import { databaseUrlFor } from "../helpers/postgres";
 
 const ROOT = path.resolve("test/.tmp");
 
-
 /** The test tiers (vitest.config.ts projects) whose files get a database; `unit` does not. */
 export const DATABASE_PROJECTS = ["integration", "e2e"];
 

@@ -170,14 +170,23 @@ export function scanRunForSecrets(runDir: string, env: Record<string, string | u
  */
 export function scanVerdict(result: ScanResult): { failed: boolean; text: string } {
   if (result.files === 0 || result.lines === 0) {
-    return { failed: true, text: `secret scan: FAILED — it read ${result.lines} log lines from ${result.files} files: the test logs are not where the scan looks\n` };
+    return {
+      failed: true,
+      text: `secret scan: FAILED — it read ${result.lines} log lines from ${result.files} files: the test logs are not where the scan looks\n`,
+    };
   }
   if (result.hits.length === 0) {
     return { failed: false, text: `secret scan: no secret in ${result.lines} log lines from ${result.files} files (${result.secrets} secrets checked)\n` };
   }
-  const shown = result.hits.slice(0, 20).map((h) => `  - ${h.label} in ${h.file} line ${h.line}\n`).join("");
+  const shown = result.hits
+    .slice(0, 20)
+    .map((h) => `  - ${h.label} in ${h.file} line ${h.line}\n`)
+    .join("");
   const more = result.hits.length > 20 ? `  … and ${result.hits.length - 20} more\n` : "";
-  return { failed: true, text: `secret scan: FAILED — ${result.hits.length} log line(s) carry a secret (logs kept in test-results/secret-scan-logs):\n${shown}${more}` };
+  return {
+    failed: true,
+    text: `secret scan: FAILED — ${result.hits.length} log line(s) carry a secret (logs kept in test-results/secret-scan-logs):\n${shown}${more}`,
+  };
 }
 
 /** Appends text to the run's console log (what tests and app code printed through `console`). */

@@ -14,7 +14,15 @@ const importsOf = (source: string) =>
     (m) => m[1] ?? m[2] ?? m[3]!,
   );
 
-const FORBIDDEN = [/^@remix-run\//, /^@shopify\//, /^stripe$/, /^@prisma\//, /\.server(\.tsx?)?$/, /(^|\/)(models|sources|jobs|routes|email)\//, /^~\/(?!recovery\/)/];
+const FORBIDDEN = [
+  /^@remix-run\//,
+  /^@shopify\//,
+  /^stripe$/,
+  /^@prisma\//,
+  /\.server(\.tsx?)?$/,
+  /(^|\/)(models|sources|jobs|routes|email)\//,
+  /^~\/(?!recovery\/)/,
+];
 
 describe("architecture", () => {
   const core = files("app/recovery").filter((f) => !f.endsWith(".test.ts"));
@@ -35,9 +43,7 @@ describe("architecture", () => {
   it("keeps the core off the clock and the environment (time is passed in)", () => {
     const violations = core.flatMap((file) => {
       const source = readFileSync(file, "utf8");
-      return [/process\.env/, /new Date\(\)/, /Date\.now\(\)/]
-        .filter((pattern) => pattern.test(source))
-        .map((pattern) => `${file} uses ${pattern.source}`);
+      return [/process\.env/, /new Date\(\)/, /Date\.now\(\)/].filter((pattern) => pattern.test(source)).map((pattern) => `${file} uses ${pattern.source}`);
     });
     expect(violations).toEqual([]);
   });

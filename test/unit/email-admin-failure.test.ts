@@ -6,13 +6,21 @@ import { adminFailure } from "~/email/shopify-admin.server";
 // error classes, whose `name` is always "Error".
 describe("classifying Admin API failures", () => {
   it("a validation error from GraphQL is permanent", () => {
-    const error = new GraphqlQueryError({ message: "Field 'x' doesn't exist", response: {}, body: { errors: { graphQLErrors: [{ extensions: { code: "undefinedField" } }] } } } as never);
+    const error = new GraphqlQueryError({
+      message: "Field 'x' doesn't exist",
+      response: {},
+      body: { errors: { graphQLErrors: [{ extensions: { code: "undefinedField" } }] } },
+    } as never);
     expect(error.name).toBe("Error");
     expect(adminFailure(error)).toMatchObject({ ok: false, permanent: true });
   });
 
   it("THROTTLED is retried", () => {
-    const error = new GraphqlQueryError({ message: "Throttled", response: {}, body: { errors: { graphQLErrors: [{ extensions: { code: "THROTTLED" } }] } } } as never);
+    const error = new GraphqlQueryError({
+      message: "Throttled",
+      response: {},
+      body: { errors: { graphQLErrors: [{ extensions: { code: "THROTTLED" } }] } },
+    } as never);
     expect(adminFailure(error)).toMatchObject({ permanent: false });
   });
 

@@ -54,7 +54,11 @@ describe("rendering", () => {
     const input = sampleTemplateInput();
     const vars = templateVariables({
       ...input,
-      recovery: { ...input.recovery, firstName: '<img src=x onerror="alert(1)">', lineItems: [{ title: "<script>x()</script>", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 100, totalPriceMinor: 100 }] },
+      recovery: {
+        ...input.recovery,
+        firstName: '<img src=x onerror="alert(1)">',
+        lineItems: [{ title: "<script>x()</script>", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 100, totalPriceMinor: 100 }],
+      },
     });
     const email = renderEmail(DEFAULT_STEPS[0]!, vars);
     expect(email.html).not.toContain("<script>x()");
@@ -87,7 +91,7 @@ describe("htmlToText", () => {
 });
 
 describe("htmlToText on hostile HTML", () => {
-  it.each(["<span", "<!--", "<style", "<a href=\"x\">", "<div style=\"display:none\">"])("converts 400,000 characters of unclosed %s without stalling", (open) => {
+  it.each(["<span", "<!--", "<style", '<a href="x">', '<div style="display:none">'])("converts 400,000 characters of unclosed %s without stalling", (open) => {
     const html = open.repeat(Math.ceil(400_000 / open.length));
     const started = Date.now();
     expect(typeof htmlToText(html)).toBe("string");
@@ -101,4 +105,3 @@ describe("htmlToText on hostile HTML", () => {
     expect(Date.now() - started).toBeLessThan(5_000); // hang guard only
   });
 });
-

@@ -25,7 +25,13 @@ function shop(port: number, overrides: Partial<ShopEmailSettings> = {}): ShopEma
   };
 }
 const mail = (to = "buyer@example.com") => ({ from: "hello@acme.test", to, subject: "Hi", text: "hello", html: "<p>hello</p>" });
-const failureOf = async (p: Promise<unknown>) => classifySendError(await p.then(() => null, (e: unknown) => e));
+const failureOf = async (p: Promise<unknown>) =>
+  classifySendError(
+    await p.then(
+      () => null,
+      (e: unknown) => e,
+    ),
+  );
 
 afterAll(() => closeTransports());
 
@@ -33,7 +39,11 @@ describe("SMTP transport", () => {
   it("logs in with the password stored encrypted, and delivers", async () => {
     const sink = await startSmtpSink({ auth: { user: "smtp-user", pass: "s3cret-Password" } });
     const id = `shop-login-${sink.port}`;
-    const settings = shop(sink.port, { id, smtpUser: "smtp-user", smtpPasswordEncrypted: encryptSecret("s3cret-Password", { model: "Shop", column: "smtpPasswordEncrypted", rowId: id }) });
+    const settings = shop(sink.port, {
+      id,
+      smtpUser: "smtp-user",
+      smtpPasswordEncrypted: encryptSecret("s3cret-Password", { model: "Shop", column: "smtpPasswordEncrypted", rowId: id }),
+    });
     expect(settings.smtpPasswordEncrypted).not.toContain("s3cret");
     await deliver(settings, mail());
     const [received] = await sink.waitFor(1);
@@ -47,7 +57,10 @@ describe("SMTP transport", () => {
     // The neighbour's encrypted password, copied into this shop's row (a bug, a bad restore, a hand-made UPDATE).
     const copied = encryptSecret("s3cret-Password", { model: "Shop", column: "smtpPasswordEncrypted", rowId: "the-neighbour-shop" });
     const settings = shop(sink.port, { id: "this-shop", smtpUser: "smtp-user", smtpPasswordEncrypted: copied });
-    const error = await deliver(settings, mail()).then(() => null, (e: unknown) => e);
+    const error = await deliver(settings, mail()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(classifySendError(error)).toMatchObject({ kind: "retry" });
     expect(plainSendError(error)).toBe("The stored SMTP password cannot be read for this shop: enter it again in Settings → Email");
     expect(sink.received).toHaveLength(0);

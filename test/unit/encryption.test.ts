@@ -1,12 +1,24 @@
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { decryptSecret, encryptSecret, isEncrypted, needsReencryption, parseKeyRing, UnreadableSecretError, type SecretPlace } from "~/security/encryption.server";
+import {
+  decryptSecret,
+  encryptSecret,
+  isEncrypted,
+  needsReencryption,
+  parseKeyRing,
+  UnreadableSecretError,
+  type SecretPlace,
+} from "~/security/encryption.server";
 import { TEST_ENV } from "../setup/test-env";
 import { encryptSecretV1 } from "../helpers/legacy-secret";
 
 const key = () => randomBytes(32).toString("base64");
 const smtp = (rowId: string): SecretPlace => ({ model: "Shop", column: "smtpPasswordEncrypted", rowId });
-const stripe = (column: "webhookSecretEncrypted" | "previousWebhookSecretEncrypted" | "apiKeyEncrypted", rowId: string): SecretPlace => ({ model: "StripeConnection", column, rowId });
+const stripe = (column: "webhookSecretEncrypted" | "previousWebhookSecretEncrypted" | "apiKeyEncrypted", rowId: string): SecretPlace => ({
+  model: "StripeConnection",
+  column,
+  rowId,
+});
 
 describe("secrets at rest", () => {
   it("round-trips and never stores the plaintext", () => {
@@ -41,7 +53,9 @@ describe("each value is bound to its place (associated data)", () => {
   it("a value copied into another shop's row, another row or another column does not decrypt", () => {
     const password = encryptSecret("smtp-password-of-shop-a", smtp("shop-a"));
     expect(() => decryptSecret(password, smtp("shop-b"))).toThrow(UnreadableSecretError);
-    expect(() => decryptSecret(password, smtp("shop-b"))).toThrow("The stored Shop.smtpPasswordEncrypted cannot be decrypted for this row: it was sealed for another place, or altered");
+    expect(() => decryptSecret(password, smtp("shop-b"))).toThrow(
+      "The stored Shop.smtpPasswordEncrypted cannot be decrypted for this row: it was sealed for another place, or altered",
+    );
 
     const secret = encryptSecret("whsec_ofConnectionA", stripe("webhookSecretEncrypted", "conn-a"));
     expect(() => decryptSecret(secret, stripe("webhookSecretEncrypted", "conn-b"))).toThrow(UnreadableSecretError);

@@ -17,7 +17,9 @@ describe("environment validation", () => {
       expect(env.PORT).toBe(3000);
       // Before the embedded server was ever started there is no password yet: the message says what to run.
       process.env.EMBEDDED_POSTGRES_DIR = path.join(dir, "never-started");
-      expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: undefined })).toThrow("DATABASE_URL is not set, and the embedded PostgreSQL has not been started yet (run `npm run setup`)");
+      expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: undefined })).toThrow(
+        "DATABASE_URL is not set, and the embedded PostgreSQL has not been started yet (run `npm run setup`)",
+      );
     } finally {
       if (saved === undefined) delete process.env.EMBEDDED_POSTGRES_DIR;
       else process.env.EMBEDDED_POSTGRES_DIR = saved;

@@ -77,7 +77,10 @@ const FLOW_CUSTOM = ["boolean", "email", "number_decimal", "single_line_text_fie
 const flowField = z
   .object({
     type: z.union([z.enum(FLOW_REFERENCES), z.enum(FLOW_CUSTOM), z.string().regex(/^schema\.[A-Za-z]+$/)]),
-    key: z.string().regex(/^[A-Za-z ]+$/, "custom keys may contain only letters and spaces").optional(),
+    key: z
+      .string()
+      .regex(/^[A-Za-z ]+$/, "custom keys may contain only letters and spaces")
+      .optional(),
     description: z.string().optional(),
   })
   .refine((f) => (FLOW_REFERENCES as readonly string[]).includes(f.type) || f.key, "a custom field needs a key");
@@ -97,7 +100,9 @@ const BY_TYPE: Record<string, z.ZodTypeAny> = { web_pixel_extension: webPixel, f
 // Files
 
 const app = parse(readFileSync("shopify.app.toml", "utf8")) as Record<string, unknown>;
-const declaredScopes = String((app.access_scopes as { scopes?: string } | undefined)?.scopes ?? "").split(",").filter(Boolean);
+const declaredScopes = String((app.access_scopes as { scopes?: string } | undefined)?.scopes ?? "")
+  .split(",")
+  .filter(Boolean);
 
 interface Extension {
   dir: string;
@@ -113,7 +118,9 @@ function extensionsIn(dir: string): Extension[] {
   return extensions.map((config) => ({ dir, config: { ...shared, ...config } }));
 }
 
-const extensionDirs = readdirSync("extensions", { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const extensionDirs = readdirSync("extensions", { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
 const extensions = extensionDirs.flatMap(extensionsIn);
 
 describe("shopify.app.toml", () => {
@@ -154,8 +161,19 @@ describe("extension TOMLs", () => {
   });
 
   it("the shape checks catch what Shopify would refuse (the checks themselves work)", () => {
-    expect(flowTrigger.safeParse({ type: "flow_trigger", name: "x", handle: "a-handle-that-is-far-too-long-for-shopify", description: "d", settings: { fields: [{ type: "customer_reference" }] } }).success).toBe(false);
-    expect(flowTrigger.safeParse({ type: "flow_trigger", name: "x", handle: "ok", description: "d", settings: { fields: [{ type: "single_line_text_field" }] } }).success).toBe(false);
+    expect(
+      flowTrigger.safeParse({
+        type: "flow_trigger",
+        name: "x",
+        handle: "a-handle-that-is-far-too-long-for-shopify",
+        description: "d",
+        settings: { fields: [{ type: "customer_reference" }] },
+      }).success,
+    ).toBe(false);
+    expect(
+      flowTrigger.safeParse({ type: "flow_trigger", name: "x", handle: "ok", description: "d", settings: { fields: [{ type: "single_line_text_field" }] } })
+        .success,
+    ).toBe(false);
     expect(flowTrigger.safeParse({ type: "flow_trigger", name: "x", handle: "ok", description: "d", settings: { fields: [] } }).success).toBe(false);
     const pixel = extensions.find((e) => e.config.type === "web_pixel_extension")!.config;
     expect(webPixel.safeParse({ ...pixel, customer_privacy: { ...(pixel.customer_privacy as object), sale_of_data: "maybe" } }).success).toBe(false);
@@ -219,7 +237,8 @@ function scopesNeeded(document: string): string[] {
         const parent = typeInfo.getParentType();
         const field = typeInfo.getFieldDef();
         if (!parent || !field) return;
-        for (const scope of [...scopesIn(ACCESS.get(`${parent.name}.${field.name}`)), ...scopesIn(ACCESS.get(getNamedType(field.type).name))]) needed.add(scope);
+        for (const scope of [...scopesIn(ACCESS.get(`${parent.name}.${field.name}`)), ...scopesIn(ACCESS.get(getNamedType(field.type).name))])
+          needed.add(scope);
       },
     }),
   );
@@ -251,13 +270,21 @@ describe("access scopes", () => {
   });
 
   it("reads the requirements from the schema (the check itself works)", () => {
-    expect(scopesNeeded(`mutation { webPixelCreate(webPixel: {settings: "{}"}) { webPixel { id } } }`).sort()).toEqual(["read_customer_events", "read_pixels", "write_pixels"]);
+    expect(scopesNeeded(`mutation { webPixelCreate(webPixel: {settings: "{}"}) { webPixel { id } } }`).sort()).toEqual([
+      "read_customer_events",
+      "read_pixels",
+      "write_pixels",
+    ]);
     expect(scopesNeeded(`{ abandonedCheckouts(first: 1) { nodes { customer { id } } } }`).sort()).toEqual(["read_customers", "read_orders"]);
     expect(documents.map(([name]) => name).some((n) => n.includes("WEB_PIXEL_CREATE"))).toBe(true);
   });
 
   it("every scope a document needs is declared in shopify.app.toml (or listed as optional, with why)", () => {
-    const missing = documents.flatMap(([name, text]) => scopesNeeded(text).filter((s) => !covered(s) && !OPTIONAL_SCOPES[s]).map((s) => `${name} needs ${s}`));
+    const missing = documents.flatMap(([name, text]) =>
+      scopesNeeded(text)
+        .filter((s) => !covered(s) && !OPTIONAL_SCOPES[s])
+        .map((s) => `${name} needs ${s}`),
+    );
     expect(missing).toEqual([]);
   });
 

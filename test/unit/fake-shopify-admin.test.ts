@@ -147,9 +147,7 @@ describe("schema", () => {
   it("answers fields the fake does not serve with a clear error, never a silent null", async () => {
     const { domain } = newShop();
     const res = await fake.graphql(domain, `{ shop { name } orders(first: 1) { nodes { id } } }`);
-    expect(res.body.errors).toEqual([
-      expect.objectContaining({ message: "fake does not implement QueryRoot.orders", path: ["orders"] }),
-    ]);
+    expect(res.body.errors).toEqual([expect.objectContaining({ message: "fake does not implement QueryRoot.orders", path: ["orders"] })]);
   });
 });
 
@@ -199,7 +197,10 @@ describe("calculated query cost", () => {
 
   it("charges a mutation 10 points", async () => {
     const { domain } = newShop();
-    const res = await fake.graphql(domain, `mutation { webPixelCreate(webPixel: {settings: "{\\"accountID\\":\\"1\\"}"}) { userErrors { message } webPixel { id } } }`);
+    const res = await fake.graphql(
+      domain,
+      `mutation { webPixelCreate(webPixel: {settings: "{\\"accountID\\":\\"1\\"}"}) { userErrors { message } webPixel { id } } }`,
+    );
     expect(res.body.extensions.cost).toMatchObject({ requestedQueryCost: 10, actualQueryCost: 10 });
   });
 
@@ -304,7 +305,10 @@ describe("abandonedCheckouts pagination and search", () => {
   it("pages backwards with last/before and keeps cursors stable when rows are added", async () => {
     const { domain, store } = newShop();
     seed(store, 30);
-    const first = await fake.graphql(domain, `{ abandonedCheckouts(first: 10) { edges { cursor node { id } } pageInfo { endCursor hasNextPage hasPreviousPage } } }`);
+    const first = await fake.graphql(
+      domain,
+      `{ abandonedCheckouts(first: 10) { edges { cursor node { id } } pageInfo { endCursor hasNextPage hasPreviousPage } } }`,
+    );
     const page1 = first.body.data.abandonedCheckouts;
     expect(page1.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
     // A checkout that sorts before the cursor must not shift the next page.
@@ -368,7 +372,12 @@ describe("abandonedCheckouts pagination and search", () => {
       {
         path: ["abandonedCheckoutsCount"],
         query: "status:open colour:red",
-        parsed: { and: [{ field: "status", match_all: "open" }, { field: "colour", match_all: "red" }] },
+        parsed: {
+          and: [
+            { field: "status", match_all: "open" },
+            { field: "colour", match_all: "red" },
+          ],
+        },
         warnings: [{ field: "colour", message: "Invalid search field for this query.", code: "invalid_field" }],
       },
     ]);
@@ -380,7 +389,11 @@ describe("auth, fetch hook and faults", () => {
     const { domain } = newShop();
     const wrong = await fake.graphql(domain, `{ shop { name } }`, undefined, { accessToken: "nope" });
     expect(wrong).toEqual({ status: 401, body: { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" } });
-    const missing = await fetch(fake.graphqlUrl(domain), { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"query":"{ shop { name } }"}' });
+    const missing = await fetch(fake.graphqlUrl(domain), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: '{"query":"{ shop { name } }"}',
+    });
     expect(missing.status).toBe(401);
     expect(fake.stats(domain).unauthorized).toBe(2);
   });
@@ -470,7 +483,10 @@ describe("protected customer data", () => {
   it("nulls email fields with an ACCESS_DENIED error per field when email is not granted", async () => {
     const { domain, store } = newShop({ protectedCustomerData: { email: false } });
     store.upsertCheckout({ id: 500, customer: customer(42), lineItems: [line(1)] });
-    const res = await fake.graphql(domain, `{ abandonedCheckouts(first: 1) { nodes { id customer { id firstName email defaultEmailAddress { emailAddress marketingState } } } } }`);
+    const res = await fake.graphql(
+      domain,
+      `{ abandonedCheckouts(first: 1) { nodes { id customer { id firstName email defaultEmailAddress { emailAddress marketingState } } } } }`,
+    );
     expect(res.body.data.abandonedCheckouts.nodes[0].customer).toEqual({
       id: "gid://shopify/Customer/42",
       firstName: "Ana",
@@ -561,7 +577,9 @@ describe("bulk operations", () => {
     const run = await fake.graphql(
       domain,
       `mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: false) { bulkOperation { id status } userErrors { field message } } }`,
-      { q: `{ abandonedCheckouts { edges { node { id name totalPriceSet { shopMoney { amount currencyCode } } lineItems { edges { node { id title quantity } } } } } } }` },
+      {
+        q: `{ abandonedCheckouts { edges { node { id name totalPriceSet { shopMoney { amount currencyCode } } lineItems { edges { node { id title quantity } } } } } } }`,
+      },
     );
     const op = run.body.data.bulkOperationRunQuery;
     expect(op.userErrors).toEqual([]);
@@ -569,8 +587,11 @@ describe("bulk operations", () => {
 
     const poll = `{ currentBulkOperation { id status errorCode objectCount rootObjectCount url } }`;
     expect((await fake.graphql(domain, poll)).body.data.currentBulkOperation.status).toBe("RUNNING");
-    const done = (await fake.graphql(domain, `query($id: ID!) { node(id: $id) { ... on BulkOperation { id status errorCode objectCount rootObjectCount url } } }`, { id: op.bulkOperation.id }))
-      .body.data.node;
+    const done = (
+      await fake.graphql(domain, `query($id: ID!) { node(id: $id) { ... on BulkOperation { id status errorCode objectCount rootObjectCount url } } }`, {
+        id: op.bulkOperation.id,
+      })
+    ).body.data.node;
     expect(done.status).toBe("COMPLETED");
     expect(done.errorCode).toBeNull();
 
@@ -580,7 +601,10 @@ describe("bulk operations", () => {
     expect(done.rootObjectCount).toBe(String(checkouts.length));
 
     const text = await (await fetch(done.url)).text();
-    const lines = text.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(checkouts.length + lineCount);
     const seen = new Set<string>();
     for (const l of lines) {
@@ -602,7 +626,10 @@ describe("bulk operations", () => {
 
   it("refuses a nested connection whose parent does not select id", async () => {
     const { domain } = newShop();
-    const res = await fake.graphql(domain, `mutation { bulkOperationRunQuery(query: "{ abandonedCheckouts { nodes { name lineItems { nodes { id } } } } }", groupObjects: false) { bulkOperation { id } userErrors { field message } } }`);
+    const res = await fake.graphql(
+      domain,
+      `mutation { bulkOperationRunQuery(query: "{ abandonedCheckouts { nodes { name lineItems { nodes { id } } } } }", groupObjects: false) { bulkOperation { id } userErrors { field message } } }`,
+    );
     expect(res.body.data.bulkOperationRunQuery.bulkOperation).toBeNull();
     expect(res.body.data.bulkOperationRunQuery.userErrors[0].message).toMatch(/must select the 'id' field/);
   });
@@ -634,9 +661,13 @@ describe("data generator and webhook payloads", () => {
     const { domain, store } = newShop({ ianaTimezone: "America/Toronto" });
     seed(store, 5);
     const c = store.listCheckouts()[2]!;
-    const res = await fake.graphql(domain, `query($id: ID!) { node(id: $id) { ... on AbandonedCheckout { abandonedCheckoutUrl name totalPriceSet { presentmentMoney { amount currencyCode } } } } }`, {
-      id: `gid://shopify/AbandonedCheckout/${c.id}`,
-    });
+    const res = await fake.graphql(
+      domain,
+      `query($id: ID!) { node(id: $id) { ... on AbandonedCheckout { abandonedCheckoutUrl name totalPriceSet { presentmentMoney { amount currencyCode } } } } }`,
+      {
+        id: `gid://shopify/AbandonedCheckout/${c.id}`,
+      },
+    );
     const node = res.body.data.node;
     const hook = checkoutWebhookPayload(store, c.id);
     expect(hook).not.toHaveProperty("id");

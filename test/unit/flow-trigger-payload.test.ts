@@ -35,7 +35,12 @@ const facts = (o: Partial<CheckoutRecoveredFacts> = {}): CheckoutRecoveredFacts 
   ...o,
 });
 
-interface TomlField { type: string; key?: string; description?: string; [other: string]: unknown }
+interface TomlField {
+  type: string;
+  key?: string;
+  description?: string;
+  [other: string]: unknown;
+}
 const toml = parseToml(readFileSync(TOML_PATH, "utf8")) as {
   extensions: { name: string; type: string; handle: string; description?: string; [other: string]: unknown }[];
   settings: { fields: TomlField[] };
@@ -58,7 +63,9 @@ describe("checkoutRecoveredPayload", () => {
   });
 
   it("leaves the customer reference out when the buyer is not a Shopify customer (Stripe-only), and keeps the rest", () => {
-    const payload = checkoutRecoveredPayload(facts({ shopifyCustomerId: null, recoverySource: "stripe", purchaseSource: "stripe", amountMinor: 123450, currency: "eur" }));
+    const payload = checkoutRecoveredPayload(
+      facts({ shopifyCustomerId: null, recoverySource: "stripe", purchaseSource: "stripe", amountMinor: 123450, currency: "eur" }),
+    );
     expect(payload).not.toHaveProperty("customer_id");
     expect(payload).toMatchObject({ "Recovered amount": 1234.5, Currency: "EUR", Source: "Stripe", "Purchase source": "Stripe" });
   });

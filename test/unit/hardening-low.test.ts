@@ -27,7 +27,9 @@ describe("environment", () => {
   });
   it("refuses the .env.example placeholder secrets even though they are long enough", () => {
     expect(() => parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRET: "REPLACE_WITH_32_OR_MORE_RANDOM_CHARACTERS" })).toThrow(/LINK_SIGNING_SECRET is the placeholder/);
-    expect(() => parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRETS: "NEW_SECRET_32_OR_MORE_CHARACTERS,OLD_SECRET_32_OR_MORE_CHARACTERS" })).toThrow(/LINK_SIGNING_SECRETS is the placeholder/);
+    expect(() => parseEnv({ ...TEST_ENV, LINK_SIGNING_SECRETS: "NEW_SECRET_32_OR_MORE_CHARACTERS,OLD_SECRET_32_OR_MORE_CHARACTERS" })).toThrow(
+      /LINK_SIGNING_SECRETS is the placeholder/,
+    );
     expect(() => parseEnv({ ...TEST_ENV, SHOPIFY_API_SECRET: "your-client-secret" })).toThrow(/SHOPIFY_API_SECRET is the placeholder/);
     expect(() => parseEnv({ ...TEST_ENV, DATABASE_URL: process.env.DATABASE_URL })).not.toThrow();
   });

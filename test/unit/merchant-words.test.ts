@@ -9,7 +9,16 @@ import { brandSettingsSchema, emailSettingsSchema } from "~/email/settings.serve
 import { DEFAULT_STEPS } from "~/recovery/campaign-defaults";
 import { sampleTemplateInput, templateVariables } from "~/recovery/template";
 
-const refused = { errno: -111, code: "ESOCKET", syscall: "connect", address: "127.0.0.1", port: 2, originalCode: "ECONNREFUSED", command: "CONN", message: "connect ECONNREFUSED 127.0.0.1:2" };
+const refused = {
+  errno: -111,
+  code: "ESOCKET",
+  syscall: "connect",
+  address: "127.0.0.1",
+  port: 2,
+  originalCode: "ECONNREFUSED",
+  command: "CONN",
+  message: "connect ECONNREFUSED 127.0.0.1:2",
+};
 
 describe("errors in merchant words", () => {
   it("a delay that is not a number says so, not 'Expected number, received nan'", () => {
@@ -19,15 +28,25 @@ describe("errors in merchant words", () => {
   });
 
   it("an SMTP connection refused names the host and port, never ESOCKET at CONN", () => {
-    expect(plainSendError(refused, { host: "mail.example.com", port: 2 })).toBe("Could not connect to mail.example.com on port 2: connection refused. Check the host and port");
+    expect(plainSendError(refused, { host: "mail.example.com", port: 2 })).toBe(
+      "Could not connect to mail.example.com on port 2: connection refused. Check the host and port",
+    );
     const failure = classifySendError(refused);
     expect(failure.message).toBe("Could not connect to 127.0.0.1 on port 2: connection refused. Check the host and port");
     expect(failure.message).not.toMatch(/ESOCKET|CONN:|ECONNREFUSED/);
-    expect(describeSendError({ code: "EDNS", originalCode: "ENOTFOUND" }, { host: "smtp.nowhere.test", port: 587 })).toBe("Could not find the mail server smtp.nowhere.test: check the host name");
+    expect(describeSendError({ code: "EDNS", originalCode: "ENOTFOUND" }, { host: "smtp.nowhere.test", port: 587 })).toBe(
+      "Could not find the mail server smtp.nowhere.test: check the host name",
+    );
   });
 
   it("settings errors are whole sentences keyed by field", () => {
-    const parsed = emailSettingsSchema.safeParse({ emailTransport: "smtp", senderEmail: "not an address", smtpPort: "abc", smtpSecure: "false", postalAddress: "" });
+    const parsed = emailSettingsSchema.safeParse({
+      emailTransport: "smtp",
+      senderEmail: "not an address",
+      smtpPort: "abc",
+      smtpSecure: "false",
+      postalAddress: "",
+    });
     expect(parsed.success).toBe(false);
     expect(fieldErrorsOf(parsed.error!)).toMatchObject({
       senderEmail: "Sender email must be an email address, like hello@yourshop.com",
@@ -35,7 +54,9 @@ describe("errors in merchant words", () => {
     });
     const missing = emailSettingsSchema.safeParse({ emailTransport: "smtp", smtpSecure: "false", postalAddress: "" });
     expect(fieldErrorsOf(missing.error!)).toEqual({
-      smtpHost: "SMTP host is required", smtpPort: "SMTP port is required", senderEmail: "Sender email is required",
+      smtpHost: "SMTP host is required",
+      smtpPort: "SMTP port is required",
+      senderEmail: "Sender email is required",
       postalAddress: "Postal address is required: every marketing email must show it (CAN-SPAM)",
     });
   });
@@ -79,7 +100,10 @@ describe("brand kit and dates in the email", () => {
     expect(brandSettingsSchema.safeParse({ brandLogoUrl: "http://x.test/logo.png", brandAccentColor: "#123456" }).success).toBe(false);
     expect(brandSettingsSchema.safeParse({ brandLogoUrl: "javascript:alert(1)" }).success).toBe(false);
     expect(brandSettingsSchema.safeParse({ brandAccentColor: "red" }).success).toBe(false);
-    expect(brandSettingsSchema.parse({ brandLogoUrl: "https://x.test/l.png", brandAccentColor: "1A73E8" })).toEqual({ brandLogoUrl: "https://x.test/l.png", brandAccentColor: "#1a73e8" });
+    expect(brandSettingsSchema.parse({ brandLogoUrl: "https://x.test/l.png", brandAccentColor: "1A73E8" })).toEqual({
+      brandLogoUrl: "https://x.test/l.png",
+      brandAccentColor: "#1a73e8",
+    });
     // Even a stored bad value never reaches the email.
     expect(render({ logoUrl: "http://x.test/l.png", accentColor: "red;background:url(x)" }).html).not.toMatch(/x\.test|url\(x\)/);
   });

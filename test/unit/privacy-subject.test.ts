@@ -91,7 +91,16 @@ describe("parseForExport", () => {
 
 describe("describeRequest", () => {
   it("says what an erasure removed, that totals are kept, and what was cancelled", () => {
-    const summary = JSON.stringify({ recoveries: 2, messages: 6, clicks: 1, purchases: 1, contacts: 1, webhookBodies: 4, messagesCancelled: 2, keptSuppressions: [{ emailHash: "sha256:x" }] });
+    const summary = JSON.stringify({
+      recoveries: 2,
+      messages: 6,
+      clicks: 1,
+      purchases: 1,
+      contacts: 1,
+      webhookBodies: 4,
+      messagesCancelled: 2,
+      keptSuppressions: [{ emailHash: "sha256:x" }],
+    });
     expect(describeRequest({ topic: "customers/redact", status: "done", summary, hasExport: false })).toBe(
       "Deleted 2 abandoned checkouts (with 6 emails and 1 click), 1 purchase, 1 contact and 4 stored webhooks; dashboard totals are unchanged. " +
         "2 pending emails were cancelled. Their unsubscribe is kept as a one-way hash of the address, so they are not emailed again.",

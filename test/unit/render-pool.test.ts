@@ -107,7 +107,10 @@ describe("a template that would spin", () => {
       delay.disable();
 
       expect(error).toBeInstanceOf(TemplateRenderError);
-      expect((error as TemplateRenderError).problem).toMatchObject({ field: "body", message: expect.stringMatching(/^This template took too long to render \(over 1 s\) and was stopped/) });
+      expect((error as TemplateRenderError).problem).toMatchObject({
+        field: "body",
+        message: expect.stringMatching(/^This template took too long to render \(over 1 s\) and was stopped/),
+      });
       expect(took).toBeGreaterThanOrEqual(950);
       expect(took).toBeLessThan(3_000); // the limit plus a margin for a loaded machine; never the template's own pace
       expect(answers.length).toBeGreaterThan(10);
@@ -127,7 +130,12 @@ describe("a template that would spin", () => {
   it("with the default limits, LiquidJS's own 2 s limit stops it first, naming the line and column", async () => {
     const problems = await checkTemplateInWorker({ subject: "Hi", bodyTemplate: SPIN }, sample, { pool: pool() });
     expect(problems).toEqual([
-      { field: "body", message: expect.stringMatching(/^This template took too long to render \(over 2 s\) and was stopped.* \(line 1, column \d+\)$/), line: 1, column: expect.any(Number) },
+      {
+        field: "body",
+        message: expect.stringMatching(/^This template took too long to render \(over 2 s\) and was stopped.* \(line 1, column \d+\)$/),
+        line: 1,
+        column: expect.any(Number),
+      },
     ]);
   });
 
@@ -198,7 +206,10 @@ describe("no way around the pool", () => {
       if (path.relative(".", file) === path.join("app", "email", "render-worker.ts")) return false;
       const source = readFileSync(file, "utf8");
       // A value import of renderEmail/checkTemplate/renderSubject from the renderer, or a Liquid engine of its own.
-      return /import\s*\{[^}]*\b(?<!type\s)(renderEmail|checkTemplate|renderSubject)\b[^}]*\}\s*from\s*["'][^"']*\/render["']/.test(source) || /from\s*["']liquidjs["']/.test(source) && !file.endsWith(path.join("email", "render.ts"));
+      return (
+        /import\s*\{[^}]*\b(?<!type\s)(renderEmail|checkTemplate|renderSubject)\b[^}]*\}\s*from\s*["'][^"']*\/render["']/.test(source) ||
+        (/from\s*["']liquidjs["']/.test(source) && !file.endsWith(path.join("email", "render.ts")))
+      );
     });
     expect(offenders).toEqual([]);
   });

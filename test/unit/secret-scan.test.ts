@@ -73,7 +73,11 @@ describe("the end-of-run secret scan", () => {
       path.join(src, "example.test.ts"),
       `const SECRET = "whsec_fromASourceFile0123456789";\nconst x = { smtpPassword: "p4ssword-in-a-form" };\nencryptSecret("sealed-value-123");\n`,
     );
-    expect(secretsFromSources(src).map((s) => s.value).sort()).toEqual(["p4ssword-in-a-form", "sealed-value-123", "whsec_fromASourceFile0123456789"]);
+    expect(
+      secretsFromSources(src)
+        .map((s) => s.value)
+        .sort(),
+    ).toEqual(["p4ssword-in-a-form", "sealed-value-123", "whsec_fromASourceFile0123456789"]);
   });
 });
 

@@ -40,12 +40,20 @@ describe("customers_email_marketing_consent/update → consent update", () => {
 
   it("normalises the email and accepts a body without consent_updated_at (null), or without a customer id", () => {
     const u = consentUpdateFromWebhook({ email_address: "  Ann@Example.COM ", email_marketing_consent: { state: "subscribed", consent_updated_at: null } });
-    expect(u).toMatchObject({ shopifyCustomerId: null, email: "ann@example.com", state: "opt_in", at: null, evidence: { at: null, detail: { opt_in_level: null } } });
+    expect(u).toMatchObject({
+      shopifyCustomerId: null,
+      email: "ann@example.com",
+      state: "opt_in",
+      at: null,
+      evidence: { at: null, detail: { opt_in_level: null } },
+    });
   });
 
   it("does not trust an id that JSON.parse has already rounded; the raw reader keeps it exact", () => {
     expect(consentUpdateFromWebhook(JSON.parse(SAMPLE)).shopifyCustomerId).toBeNull();
-    expect(consentUpdateFromWebhook({ customer_id: 207119551, email_marketing_consent: { state: "pending" } }).shopifyCustomerId).toBe("gid://shopify/Customer/207119551");
+    expect(consentUpdateFromWebhook({ customer_id: 207119551, email_marketing_consent: { state: "pending" } }).shopifyCustomerId).toBe(
+      "gid://shopify/Customer/207119551",
+    );
   });
 
   it.each([
@@ -99,13 +107,23 @@ function checkResult(run: () => ReturnType<typeof consentUpdateFromWebhook>) {
 
 describe("property: any JSON returns a consent update or throws ConsentPayloadError, nothing else", () => {
   it("parsed bodies", () => {
-    fc.assert(fc.property(fc.oneof({ weight: 4, arbitrary: consentBody }, { weight: 1, arbitrary: anyJsonValue }), (body) => checkResult(() => consentUpdateFromWebhook(body))), { numRuns: RUNS.unit });
+    fc.assert(
+      fc.property(fc.oneof({ weight: 4, arbitrary: consentBody }, { weight: 1, arbitrary: anyJsonValue }), (body) =>
+        checkResult(() => consentUpdateFromWebhook(body)),
+      ),
+      { numRuns: RUNS.unit },
+    );
   });
 
   it("raw bodies (the stored bytes), including any text at all", () => {
     fc.assert(
-      fc.property(fc.oneof({ weight: 4, arbitrary: consentBody.map((b) => JSON.stringify(b)) }, { weight: 1, arbitrary: fc.string() }, { weight: 1, arbitrary: fc.json() }), (raw) =>
-        checkResult(() => consentUpdateFromRaw(raw)),
+      fc.property(
+        fc.oneof(
+          { weight: 4, arbitrary: consentBody.map((b) => JSON.stringify(b)) },
+          { weight: 1, arbitrary: fc.string() },
+          { weight: 1, arbitrary: fc.json() },
+        ),
+        (raw) => checkResult(() => consentUpdateFromRaw(raw)),
       ),
       { numRuns: RUNS.unit },
     );

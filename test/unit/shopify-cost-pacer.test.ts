@@ -18,7 +18,11 @@ describe("cost pacer", () => {
   });
 
   it("sizes a full page under the 1,000-point single-query cap, whatever the plan's bucket", () => {
-    for (const [max, rate] of [[2000, 100], [10_000, 1000], [20_000, 20_000]] as const) {
+    for (const [max, rate] of [
+      [2000, 100],
+      [10_000, 1000],
+      [20_000, 20_000],
+    ] as const) {
       const pacer = new CostPacer();
       pacer.observe(status(max, max, rate), 0);
       const plan = pacer.planPage(page, 250, 0);

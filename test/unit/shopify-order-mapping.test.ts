@@ -49,10 +49,24 @@ describe("money: the buyer's amount, the shop's kept apart", () => {
         currency: "USD",
         presentmentCurrency: "EUR",
         completedAt: "2026-11-20T10:00:00Z",
-        lineItems: [{
-          id: 1, title: "Wool scarf", variantTitle: null, quantity: 2, sku: null, vendor: null, image: null, variantId: 11, productId: 12,
-          unitPrice: line(5400, 4968), discountedUnitPrice: line(5400, 4968), requiresShipping: true, taxable: true, grams: 100,
-        }],
+        lineItems: [
+          {
+            id: 1,
+            title: "Wool scarf",
+            variantTitle: null,
+            quantity: 2,
+            sku: null,
+            vendor: null,
+            image: null,
+            variantId: 11,
+            productId: 12,
+            unitPrice: line(5400, 4968),
+            discountedUnitPrice: line(5400, 4968),
+            requiresShipping: true,
+            taxable: true,
+            grams: 100,
+          },
+        ],
       });
       const body = orderCreatePayload(store, checkout);
       // The builder sends what Shopify sends: total_price in the shop's currency, both in total_price_set.
@@ -87,7 +101,12 @@ describe("money: the buyer's amount, the shop's kept apart", () => {
   });
 
   it("only without total_price_set: total_price, labelled with `currency` (the shop's), never with presentment_currency", () => {
-    const { total_price_set: _omitted, ...withoutSet }: Record<string, any> = { ...real(), currency: "USD", presentment_currency: "EUR", total_price: "108.00" };
+    const { total_price_set: _omitted, ...withoutSet }: Record<string, any> = {
+      ...real(),
+      currency: "USD",
+      presentment_currency: "EUR",
+      total_price: "108.00",
+    };
     const event = orderWebhookToEvent(withoutSet);
     expect(event.amount).toEqual({ amountMinor: 10800, currency: "USD" });
     expect(event.shopAmount).toEqual({ amountMinor: 10800, currency: "USD" });

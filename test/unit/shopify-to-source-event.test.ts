@@ -35,7 +35,13 @@ function node(overrides: Partial<CheckoutNode> = {}): CheckoutNode {
 }
 
 const lines = [
-  { title: "Merino Crew Sweater", variantTitle: "Navy / M", quantity: 2, image: { url: "https://cdn.shopify.com/s/files/merino.jpg" }, originalUnitPriceSet: { presentmentMoney: { amount: "22.08", currencyCode: "EUR" } } },
+  {
+    title: "Merino Crew Sweater",
+    variantTitle: "Navy / M",
+    quantity: 2,
+    image: { url: "https://cdn.shopify.com/s/files/merino.jpg" },
+    originalUnitPriceSet: { presentmentMoney: { amount: "22.08", currencyCode: "EUR" } },
+  },
   { title: "Gift wrapping", variantTitle: null, quantity: 1, image: null, originalUnitPriceSet: { presentmentMoney: { amount: "5.52", currencyCode: "EUR" } } },
 ];
 
@@ -66,7 +72,14 @@ describe("AbandonedCheckout → CheckoutObserved", () => {
       at: "2026-01-02T03:04:05Z",
     });
     expect(event.lineItems).toEqual([
-      { title: "Merino Crew Sweater", variantTitle: "Navy / M", quantity: 2, imageUrl: "https://cdn.shopify.com/s/files/merino.jpg", unitPriceMinor: 2208, totalPriceMinor: 4416 },
+      {
+        title: "Merino Crew Sweater",
+        variantTitle: "Navy / M",
+        quantity: 2,
+        imageUrl: "https://cdn.shopify.com/s/files/merino.jpg",
+        unitPriceMinor: 2208,
+        totalPriceMinor: 4416,
+      },
       { title: "Gift wrapping", variantTitle: null, quantity: 1, imageUrl: null, unitPriceMinor: 552, totalPriceMinor: 552 },
     ]);
     expect(event.abandonedAt.toISOString()).toBe("2026-11-20T10:00:00.000Z");
@@ -93,7 +106,17 @@ describe("AbandonedCheckout → CheckoutObserved", () => {
   });
 
   it("an email refused as protected data (null emailAddress, or the whole defaultEmailAddress nulled) maps to no email, unknown consent", () => {
-    const leaf = checkoutNodeToEvent(node({ customer: { id: "gid://shopify/Customer/1", firstName: null, locale: null, defaultEmailAddress: { emailAddress: null, marketingState: "SUBSCRIBED", marketingOptInLevel: null, marketingUpdatedAt: null } } }), []);
+    const leaf = checkoutNodeToEvent(
+      node({
+        customer: {
+          id: "gid://shopify/Customer/1",
+          firstName: null,
+          locale: null,
+          defaultEmailAddress: { emailAddress: null, marketingState: "SUBSCRIBED", marketingOptInLevel: null, marketingUpdatedAt: null },
+        },
+      }),
+      [],
+    );
     expect(leaf.email).toBeNull();
     const whole = checkoutNodeToEvent(node({ customer: { id: "gid://shopify/Customer/1", firstName: null, locale: null, defaultEmailAddress: null } }), []);
     expect(whole.email).toBeNull();
@@ -101,7 +124,10 @@ describe("AbandonedCheckout → CheckoutObserved", () => {
   });
 
   it("same shop and presentment money → no separate shop total; zero-decimal currencies stay whole", () => {
-    const event = checkoutNodeToEvent(node({ totalPriceSet: { shopMoney: { amount: "7400.0", currencyCode: "JPY" }, presentmentMoney: { amount: "7400.0", currencyCode: "JPY" } } }), []);
+    const event = checkoutNodeToEvent(
+      node({ totalPriceSet: { shopMoney: { amount: "7400.0", currencyCode: "JPY" }, presentmentMoney: { amount: "7400.0", currencyCode: "JPY" } } }),
+      [],
+    );
     expect(event.total).toEqual({ amountMinor: 7400, currency: "JPY" });
     expect(event.shopTotal).toBeNull();
   });
@@ -127,10 +153,15 @@ describe("AbandonedCheckout → CheckoutObserved", () => {
 describe("tokens in the recovery URL", () => {
   it.each([
     // Live shops (captured payload): the segment after /ac/ is the cart token, not the checkout token.
-    ["https://pixel-testing-rs.myshopify.com/59026964593/checkouts/ac/Z2NwLXVzLWVhc3QxOjAxSkJaTUVRSjgzNUJUN1BTNjEzRFdRUFFQ/recover?key=0385163be3875d3a2117e982d9cc3517&locale=en-US",
-      { checkoutToken: null, cartToken: "Z2NwLXVzLWVhc3QxOjAxSkJaTUVRSjgzNUJUN1BTNjEzRFdRUFFQ" }],
+    [
+      "https://pixel-testing-rs.myshopify.com/59026964593/checkouts/ac/Z2NwLXVzLWVhc3QxOjAxSkJaTUVRSjgzNUJUN1BTNjEzRFdRUFFQ/recover?key=0385163be3875d3a2117e982d9cc3517&locale=en-US",
+      { checkoutToken: null, cartToken: "Z2NwLXVzLWVhc3QxOjAxSkJaTUVRSjgzNUJUN1BTNjEzRFdRUFFQ" },
+    ],
     // Older shops: /checkouts/<checkout token>/recover.
-    ["https://shop.myshopify.com/1234/checkouts/84ad78572dae52a8cbea7d55371afe89/recover?key=k", { checkoutToken: "84ad78572dae52a8cbea7d55371afe89", cartToken: null }],
+    [
+      "https://shop.myshopify.com/1234/checkouts/84ad78572dae52a8cbea7d55371afe89/recover?key=k",
+      { checkoutToken: "84ad78572dae52a8cbea7d55371afe89", cartToken: null },
+    ],
     ["https://checkout.shop.example/checkouts/cn/hWN1/recover", { checkoutToken: null, cartToken: "hWN1" }],
     ["https://shop.example/1/checkouts/ac/%E0%A4%A/recover", { checkoutToken: null, cartToken: null }],
     ["https://shop.example/cart", { checkoutToken: null, cartToken: null }],
@@ -180,6 +211,14 @@ describe("counterexamples property tests found (pinned)", () => {
   });
 
   it("an AbandonedCheckout line item quantity past 2^53 is read as 1", () => {
-    expect(lineItemFromNode({ title: "A", variantTitle: null, quantity: 2 ** 60, image: null, originalUnitPriceSet: { presentmentMoney: { amount: "1.00", currencyCode: "USD" } } } as never).quantity).toBe(1);
+    expect(
+      lineItemFromNode({
+        title: "A",
+        variantTitle: null,
+        quantity: 2 ** 60,
+        image: null,
+        originalUnitPriceSet: { presentmentMoney: { amount: "1.00", currencyCode: "USD" } },
+      } as never).quantity,
+    ).toBe(1);
   });
 });

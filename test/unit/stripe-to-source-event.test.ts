@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { completedSessionToPurchase, expiredSessionToCheckout, shopifyCustomerIdFrom, StripePayloadError, stripeLineItems } from "~/sources/stripe/to-source-event";
+import {
+  completedSessionToPurchase,
+  expiredSessionToCheckout,
+  shopifyCustomerIdFrom,
+  StripePayloadError,
+  stripeLineItems,
+} from "~/sources/stripe/to-source-event";
 import { fromStripeAmount } from "~/sources/stripe/stripe-money";
 import { completedSession, expiredSession, lineItem } from "../fakes/stripe-api/objects";
 
@@ -113,7 +119,10 @@ describe("Stripe amounts and references", () => {
   });
 
   it("maps Stripe line items (fixture shape) to titles, quantities and prices", () => {
-    const items = [lineItem({ description: "T-shirt", quantity: 2, unitAmount: 1099 }), lineItem({ description: "Cap", quantity: 1, unitAmount: 1500, nickname: "Blue" })];
+    const items = [
+      lineItem({ description: "T-shirt", quantity: 2, unitAmount: 1099 }),
+      lineItem({ description: "Cap", quantity: 1, unitAmount: 1500, nickname: "Blue" }),
+    ];
     expect(stripeLineItems(items, "usd")).toEqual([
       { title: "T-shirt", variantTitle: null, quantity: 2, imageUrl: null, unitPriceMinor: 1099, totalPriceMinor: 2198 },
       { title: "Cap", variantTitle: "Blue", quantity: 1, imageUrl: null, unitPriceMinor: 1500, totalPriceMinor: 1500 },

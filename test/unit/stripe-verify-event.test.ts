@@ -8,7 +8,8 @@ const CURRENT = "whsec_currentSecretAAAAAAAAAAAAAAAAAAAA";
 const PREVIOUS = "whsec_previousSecretBBBBBBBBBBBBBBBBBBB";
 const now = Date.now();
 const payload = JSON.stringify(stripeEvent("checkout.session.expired", expiredSession()));
-const sign = (body: string, secret: string, timestamp = Math.floor(now / 1000)) => Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp });
+const sign = (body: string, secret: string, timestamp = Math.floor(now / 1000)) =>
+  Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp });
 
 describe("verifyStripeEvent", () => {
   it("accepts an event signed with the current secret and returns it parsed", () => {
@@ -27,7 +28,10 @@ describe("verifyStripeEvent", () => {
 
   it("accepts a delivery that carries one v1 signature per active secret, as Stripe sends while rolling", () => {
     const t = Math.floor(now / 1000);
-    const v1 = (secret: string) => sign(payload, secret, t).split(",").find((p) => p.startsWith("v1="))!;
+    const v1 = (secret: string) =>
+      sign(payload, secret, t)
+        .split(",")
+        .find((p) => p.startsWith("v1="))!;
     expect(verifyStripeEvent(payload, `t=${t},${v1(PREVIOUS)},${v1(CURRENT)}`, [CURRENT], now).ok).toBe(true);
   });
 

@@ -14,7 +14,9 @@ function testFiles(dir: string): string[] {
 }
 
 const tiersOf = (file: string) =>
-  projects.filter((p) => p.test.include.some((g) => path.matchesGlob(file, g)) && !p.test.exclude.some((g) => path.matchesGlob(file, g))).map((p) => p.test.name);
+  projects
+    .filter((p) => p.test.include.some((g) => path.matchesGlob(file, g)) && !p.test.exclude.some((g) => path.matchesGlob(file, g)))
+    .map((p) => p.test.name);
 
 describe("test tiers", () => {
   it("are unit, integration and e2e", () => {

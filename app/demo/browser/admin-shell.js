@@ -85,7 +85,11 @@
       })
       .then(function (s) {
         paused = s.paused;
-        clock.textContent = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }).format(new Date(s.demoTime)) + " UTC · ×" + s.speed + (s.paused ? " · paused" : "");
+        clock.textContent =
+          new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }).format(new Date(s.demoTime)) +
+          " UTC · ×" +
+          s.speed +
+          (s.paused ? " · paused" : "");
         inboxCount.textContent = String(s.inbox.emails);
         pauseButton.textContent = s.paused ? "Resume" : "Pause";
       })

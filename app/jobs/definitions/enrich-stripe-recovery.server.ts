@@ -22,7 +22,11 @@ export const enrichStripeRecovery = defineJob({
   async run({ payload, db, clock, job }) {
     const row = await db.inboundEvent.findUnique({ where: { id: payload.inboundEventId } });
     if (!row) return; // pruned or redacted: nothing left to enrich
-    await refuseOtherShopsRow(job, async () => (await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { shopId: true } }))?.shopId, `inbound event ${row.id}`);
+    await refuseOtherShopsRow(
+      job,
+      async () => (await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { shopId: true } }))?.shopId,
+      `inbound event ${row.id}`,
+    );
     if (!env.STRIPE_SOURCE_ENABLED || row.source !== "stripe") return;
     const connection = await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { id: true, shopId: true } });
     const shop = connection ? await db.shop.findUnique({ where: { id: connection.shopId }, select: { id: true, currency: true, uninstalledAt: true } }) : null;

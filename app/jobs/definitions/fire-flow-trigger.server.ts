@@ -16,7 +16,11 @@ export const fireFlowTrigger = defineJob({
   payload: z.object({ deliveryId: z.string().min(1) }),
   backoffMs: flowRetryDelayMs,
   async run({ payload, db, clock, job }) {
-    await refuseOtherShopsRow(job, async () => (await db.flowTriggerDelivery.findUnique({ where: { id: payload.deliveryId }, select: { shopId: true } }))?.shopId, `flow trigger delivery ${payload.deliveryId}`);
+    await refuseOtherShopsRow(
+      job,
+      async () => (await db.flowTriggerDelivery.findUnique({ where: { id: payload.deliveryId }, select: { shopId: true } }))?.shopId,
+      `flow trigger delivery ${payload.deliveryId}`,
+    );
     const finalAttempt = job.attempts >= (job.maxAttempts ?? FLOW_MAX_ATTEMPTS);
     const result = await fireDelivery(db, payload.deliveryId, { now: clock.now(), finalAttempt });
     if (result.kind === "stopped") logger.info("flow trigger not sent", { deliveryId: payload.deliveryId, reason: result.message });

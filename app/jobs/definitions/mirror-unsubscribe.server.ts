@@ -22,7 +22,11 @@ export const mirrorUnsubscribe = defineJob({
     if (!contact?.unsubscribedAt) return;
     // The merchant's setting and Shopify's grant, as they are now: turned off or revoked since it was queued, nothing.
     if (!mirrorsUnsubscribes(contact.shop)) return;
-    const result = await mirrorUnsubscribeToShopify(contact.shop.domain, { email: contact.email, shopifyCustomerId: contact.shopifyCustomerId }, contact.unsubscribedAt);
+    const result = await mirrorUnsubscribeToShopify(
+      contact.shop.domain,
+      { email: contact.email, shopifyCustomerId: contact.shopifyCustomerId },
+      contact.unsubscribedAt,
+    );
     if (result.ok) {
       if (result.customerId && result.customerId !== contact.shopifyCustomerId) {
         await db.contact.update({ where: { id: contact.id }, data: { shopifyCustomerId: result.customerId } });

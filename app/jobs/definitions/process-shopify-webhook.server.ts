@@ -37,7 +37,13 @@ export const processShopifyWebhook = defineJob({
       switch (event.topic) {
         case "checkouts/create":
         case "checkouts/update":
-          if (shop) await ingestSourceEvent(db, shop.id, withCheckedShopifyLink(checkoutWebhookToEvent(body), shop.domain, env.SHOPIFY_STOREFRONT_EXTRA_HOSTS), clock.now());
+          if (shop)
+            await ingestSourceEvent(
+              db,
+              shop.id,
+              withCheckedShopifyLink(checkoutWebhookToEvent(body), shop.domain, env.SHOPIFY_STOREFRONT_EXTRA_HOSTS),
+              clock.now(),
+            );
           break;
         case "orders/create":
           if (shop) error = ignoredBecause(await ingestSourceEvent(db, shop.id, orderWebhookToEvent(body), clock.now()));

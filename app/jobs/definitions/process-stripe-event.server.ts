@@ -27,7 +27,11 @@ export const processStripeEvent = defineJob({
     const row = await db.inboundEvent.findUnique({ where: { id: payload.inboundEventId } });
     if (!row) throw new PermanentJobError(`inbound event ${payload.inboundEventId} not found`);
     if (row.processedAt) return;
-    await refuseOtherShopsRow(job, async () => (await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { shopId: true } }))?.shopId, `inbound event ${row.id}`);
+    await refuseOtherShopsRow(
+      job,
+      async () => (await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { shopId: true } }))?.shopId,
+      `inbound event ${row.id}`,
+    );
     const finish = (error: string | null) => db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error } });
 
     if (!env.STRIPE_SOURCE_ENABLED) {
@@ -48,7 +52,12 @@ export const processStripeEvent = defineJob({
     const event: StripeEventEnvelope = parsed;
     // The connection's mode (learned from its first verified event, the API key's mode, or the merchant's choice): events
     // of the other mode, and from connected accounts unless this is a Connect platform, never become recoveries.
-    const gate = await modeGate(db, row.receiver, { livemode: event.livemode === true, account: typeof event.account === "string" ? event.account : null }, clock.now());
+    const gate = await modeGate(
+      db,
+      row.receiver,
+      { livemode: event.livemode === true, account: typeof event.account === "string" ? event.account : null },
+      clock.now(),
+    );
     if (gate?.ignored) {
       await ignore(gate.ignored);
       return;
@@ -88,12 +97,17 @@ export const processStripeEvent = defineJob({
       return;
     }
     if (fetchers.deferred()) {
-      await enqueueJob(db, ENRICH_STRIPE_RECOVERY_JOB, { inboundEventId: row.id }, {
-        key: `${ENRICH_STRIPE_RECOVERY_JOB}:${row.id}`,
-        shopId: shop.id,
-        runAt: new Date(clock.now().getTime() + enrichBackoffMs(0)),
-        maxAttempts: ENRICH_MAX_ATTEMPTS,
-      });
+      await enqueueJob(
+        db,
+        ENRICH_STRIPE_RECOVERY_JOB,
+        { inboundEventId: row.id },
+        {
+          key: `${ENRICH_STRIPE_RECOVERY_JOB}:${row.id}`,
+          shopId: shop.id,
+          runAt: new Date(clock.now().getTime() + enrichBackoffMs(0)),
+          maxAttempts: ENRICH_MAX_ATTEMPTS,
+        },
+      );
     }
     await db.$transaction([
       db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error: null } }),
@@ -137,7 +151,9 @@ export function stripeFetchers(
     const credentials = await loadApiCredentials(db, connection.id);
     if (!credentials) return { problem: `no Stripe API key connected${what}` } as const;
     if (credentials.livemode !== livemode) {
-      return { problem: `the connected API key is a ${credentials.livemode ? "live" : "test"}-mode key and this session is ${livemode ? "live" : "test"}` } as const;
+      return {
+        problem: `the connected API key is a ${credentials.livemode ? "live" : "test"}-mode key and this session is ${livemode ? "live" : "test"}`,
+      } as const;
     }
     return { apiKey: credentials.apiKey } as const;
   };
@@ -156,7 +172,9 @@ export function stripeFetchers(
       const credentials = await credentialsFor(livemode, ", so Reclaim cannot read the Payment Link's address (Payment Links: Read)");
       if ("problem" in credentials) return { ok: false, unavailable: credentials.problem! };
       try {
-        return await paymentLinkFacts(db, { shopId, connectionId: connection.id, paymentLinkId }, now, () => fetchPaymentLink(credentials.apiKey, paymentLinkId));
+        return await paymentLinkFacts(db, { shopId, connectionId: connection.id, paymentLinkId }, now, () =>
+          fetchPaymentLink(credentials.apiKey, paymentLinkId),
+        );
       } catch (error) {
         return { ok: false, unavailable: transient(error, "the Payment Link's address") };
       }

@@ -99,7 +99,8 @@ async function shopifyEmailFacts(db: PrismaClient, row: SendRow, now: Date, cloc
     return { state: found.state, sentAt: found.sentAt };
   }
   logger.warn("Shopify's own email state not read", { messageId: m.id, shop: shop.domain, kind: found.kind, error: found.message });
-  if (found.kind === "retry" && m.attempts < MAX_SEND_ATTEMPTS) return { retry: `Shopify's own abandoned-checkout email could not be checked yet: ${found.message}` };
+  if (found.kind === "retry" && m.attempts < MAX_SEND_ATTEMPTS)
+    return { retry: `Shopify's own abandoned-checkout email could not be checked yet: ${found.message}` };
   return { state: "unverified", why: found.kind === "retry" ? `${found.message}; tried ${m.attempts} times` : found.message };
 }
 const CONTACT_LEVEL_REASONS = new Set<string>(["unsubscribed", "suppressed"]);
@@ -133,7 +134,13 @@ async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: strin
     }
   }
   return {
-    facts: { code, type: incentive.type, value: incentive.value, currency: shop.currency, expiresAt: new Date(createdAt.getTime() + incentive.expiresDays * 86_400_000) },
+    facts: {
+      code,
+      type: incentive.type,
+      value: incentive.value,
+      currency: shop.currency,
+      expiresAt: new Date(createdAt.getTime() + incentive.expiresDays * 86_400_000),
+    },
     note: `code ${code}`,
   };
 }
@@ -142,7 +149,11 @@ async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: strin
  * A Stripe recovery's incentive: the step's merchant-entered Stripe promotion code, only when the session (or Payment
  * Link) allowed promotion codes; otherwise the email goes without it and the log says why (ADR 077).
  */
-async function stripeIncentive(db: PrismaClient, messageId: string, incentive: NonNullable<ReturnType<typeof stepIncentive>>): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
+async function stripeIncentive(
+  db: PrismaClient,
+  messageId: string,
+  incentive: NonNullable<ReturnType<typeof stepIncentive>>,
+): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
   const row = await db.message.findUnique({
     where: { id: messageId },
     select: { step: { select: { stripePromotionCode: true } }, recovery: { select: { sourceMetadata: true, currency: true } } },
@@ -157,7 +168,10 @@ async function stripeIncentive(db: PrismaClient, messageId: string, incentive: N
   }
   if (!stripeAllowsPromotionCodes(metadata)) return { facts: null, note: "incentive not shown (this Stripe session did not allow promotion codes)" };
   // The amount is the merchant's description of their Stripe code; a fixed amount is in the recovery's currency.
-  return { facts: { code, type: incentive.type, value: incentive.value, currency: row.recovery.currency, expiresAt: null }, note: `Stripe promotion code ${code}` };
+  return {
+    facts: { code, type: incentive.type, value: incentive.value, currency: row.recovery.currency, expiresAt: null },
+    note: `Stripe promotion code ${code}`,
+  };
 }
 
 /**
@@ -170,7 +184,11 @@ export const sendMessage = defineJob({
   backoffMs: (attempt) => Math.min(30_000 * 2 ** (attempt - 1), 30 * 60_000),
   async run({ payload, db, clock, job }) {
     const now = clock.now();
-    await refuseOtherShopsRow(job, async () => (await db.message.findUnique({ where: { id: payload.messageId }, select: { shopId: true } }))?.shopId, `message ${payload.messageId}`);
+    await refuseOtherShopsRow(
+      job,
+      async () => (await db.message.findUnique({ where: { id: payload.messageId }, select: { shopId: true } }))?.shopId,
+      `message ${payload.messageId}`,
+    );
     // Claim first (only a due, scheduled message can be claimed, by one worker), then read everything fresh.
     const claimToken = `${job.id}.${job.attempts}.${randomUUID().slice(0, 8)}`;
     if (!(await claimMessage(db, payload.messageId, claimToken, now))) return; // not due, already handled, or another worker has it
@@ -232,7 +250,10 @@ export const sendMessage = defineJob({
       discountCode = incentive.facts?.code ?? null;
       const links = messageLinks(m.id);
       // In a render worker (docs/decisions/079): a template that runs into the time or memory limit is a TemplateRenderError.
-      const rendered = await renderEmailInWorker(row.step, templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts)));
+      const rendered = await renderEmailInWorker(
+        row.step,
+        templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts)),
+      );
       mail = composeMail({
         from: fromAddress(shop),
         replyTo: shop.replyTo,
@@ -246,7 +267,13 @@ export const sendMessage = defineJob({
       sendDetail = incentive.note ? `${decision.detail}; ${incentive.note}` : decision.detail;
     } catch (error) {
       if (error instanceof TemplateRenderError) {
-        await finishWithoutSending(db, ref, claimToken, { status: "failed", reason: "template_error", detail: `The template could not be rendered: ${error.message}` }, now);
+        await finishWithoutSending(
+          db,
+          ref,
+          claimToken,
+          { status: "failed", reason: "template_error", detail: `The template could not be rendered: ${error.message}` },
+          now,
+        );
         return;
       }
       // Nothing was handed over: give the message back for a later attempt.
@@ -258,10 +285,23 @@ export const sendMessage = defineJob({
 
     const capHours = Math.max(0, shop.frequencyCapHours);
     const capSince = capHours > 0 ? new Date(now.getTime() - capHours * 3_600_000) : null;
-    const handed = await handOff(db, { id: m.id, recoveryId: m.recoveryId, contactId: r.contactId! }, claimToken, capSince, { toEmail: r.email!, discountCode, ...sent }, now);
+    const handed = await handOff(
+      db,
+      { id: m.id, recoveryId: m.recoveryId, contactId: r.contactId! },
+      claimToken,
+      capSince,
+      { toEmail: r.email!, discountCode, ...sent },
+      now,
+    );
     if (handed === "lost_claim") return;
     if (handed === "frequency_cap") {
-      await finishWithoutSending(db, ref, claimToken, { status: "skipped", reason: "frequency_cap", detail: `Another checkout's email to this contact went out in the last ${capHours} h` }, now);
+      await finishWithoutSending(
+        db,
+        ref,
+        claimToken,
+        { status: "skipped", reason: "frequency_cap", detail: `Another checkout's email to this contact went out in the last ${capHours} h` },
+        now,
+      );
       return;
     }
 
@@ -274,13 +314,35 @@ export const sendMessage = defineJob({
       if (failure.kind === "retry") {
         await retryLater(db, ref, claimToken, failure.message, now);
       } else if (failure.kind === "rejected") {
-        await finishWithoutSending(db, ref, claimToken, { status: "failed", reason: failure.hardBounce ? "hard_bounce" : "rejected", detail: `The mail server refused it: ${failure.message}` }, now);
+        await finishWithoutSending(
+          db,
+          ref,
+          claimToken,
+          { status: "failed", reason: failure.hardBounce ? "hard_bounce" : "rejected", detail: `The mail server refused it: ${failure.message}` },
+          now,
+        );
         if (failure.hardBounce && r.contactId) await suppressContact(db, r.contactId, "hard_bounce", `The address bounced: ${failure.message}`, now);
       } else {
-        await finishWithoutSending(db, ref, claimToken, { status: "failed", reason: "delivery_unknown", detail: `The connection broke during delivery; not resent so nobody gets it twice: ${failure.message}` }, now);
+        await finishWithoutSending(
+          db,
+          ref,
+          claimToken,
+          {
+            status: "failed",
+            reason: "delivery_unknown",
+            detail: `The connection broke during delivery; not resent so nobody gets it twice: ${failure.message}`,
+          },
+          now,
+        );
       }
       return;
     }
-    await markSent(db, { id: m.id, shopId: m.shopId, recoveryId: m.recoveryId, contactId: r.contactId!, recoveryStatus: r.status }, claimToken, { providerMessageId, detail: sendDetail }, now);
+    await markSent(
+      db,
+      { id: m.id, shopId: m.shopId, recoveryId: m.recoveryId, contactId: r.contactId!, recoveryStatus: r.status },
+      claimToken,
+      { providerMessageId, detail: sendDetail },
+      now,
+    );
   },
 });

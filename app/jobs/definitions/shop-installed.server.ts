@@ -26,4 +26,9 @@ type InstallStep = (shopId: string) => Promise<void>;
 // The first sync comes after the default campaign, so the checkouts it brings in are scheduled at once.
 // The checkout pixel is activated by its own job (its retries must not repeat the other steps).
 // Shop details first: the currency and time zone the rest shows and schedules with.
-const installSteps: InstallStep[] = [(shopId) => storeShopDetails(appDb, shopId), createDefaultCampaign, (shopId) => startShopifySync(shopId), (shopId) => enqueuePixelActivation(shopId)];
+const installSteps: InstallStep[] = [
+  (shopId) => storeShopDetails(appDb, shopId),
+  createDefaultCampaign,
+  (shopId) => startShopifySync(shopId),
+  (shopId) => enqueuePixelActivation(shopId),
+];

@@ -60,7 +60,12 @@ export interface ActivationResult {
 }
 
 export function missingPixelScopes(grantedScopes: string): string[] {
-  const granted = new Set(grantedScopes.split(",").map((s) => s.trim()).filter(Boolean));
+  const granted = new Set(
+    grantedScopes
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   // write_X implies read_X, as on Shopify.
   return PIXEL_SCOPES.filter((scope) => !granted.has(scope) && !granted.has(scope.replace(/^read_/, "write_")));
 }
@@ -75,14 +80,18 @@ interface PixelPayload {
   userErrors: { field: string[] | null; message: string; code: string | null }[];
 }
 
-type Step = { kind: "done"; id: string } | { kind: "user_errors"; errors: PixelPayload["userErrors"] } | { kind: "outcome"; outcome: Exclude<AdminOutcome<unknown>, { kind: "ok" }> };
+type Step =
+  | { kind: "done"; id: string }
+  | { kind: "user_errors"; errors: PixelPayload["userErrors"] }
+  | { kind: "outcome"; outcome: Exclude<AdminOutcome<unknown>, { kind: "ok" }> };
 
 async function mutate(graphql: AdminGraphql, query: string, field: "webPixelCreate" | "webPixelUpdate", variables: Record<string, unknown>): Promise<Step> {
   const outcome = await graphql<Record<string, PixelPayload | null>>(query, variables);
   if (outcome.kind !== "ok") return { kind: "outcome", outcome };
   const payload = outcome.data?.[field];
   // A nullable root field refused for want of a scope comes back as data { field: null } plus ACCESS_DENIED.
-  if (!payload && outcome.denied.length > 0) return { kind: "outcome", outcome: { kind: "access_denied", message: outcome.denied.map((e) => e.message).join(" ") } };
+  if (!payload && outcome.denied.length > 0)
+    return { kind: "outcome", outcome: { kind: "access_denied", message: outcome.denied.map((e) => e.message).join(" ") } };
   if (payload?.webPixel?.id && payload.userErrors.length === 0) return { kind: "done", id: payload.webPixel.id };
   return { kind: "user_errors", errors: payload?.userErrors ?? [{ field: null, message: `${field} returned no pixel`, code: null }] };
 }
@@ -92,7 +101,12 @@ function fromOutcome(outcome: Exclude<AdminOutcome<unknown>, { kind: "ok" }>): A
     case "access_denied":
       return { status: "missing_scopes", webPixelId: null, error: MISSING_SCOPES_MESSAGE([...PIXEL_SCOPES]), retry: false };
     case "unauthorized":
-      return { status: "failed", webPixelId: null, error: `Shopify refused Reclaim's access to this shop (${outcome.message}). Open Reclaim from Apps to sign in again.`, retry: false };
+      return {
+        status: "failed",
+        webPixelId: null,
+        error: `Shopify refused Reclaim's access to this shop (${outcome.message}). Open Reclaim from Apps to sign in again.`,
+        retry: false,
+      };
     case "throttled":
     case "transient":
     case "max_cost":
@@ -119,7 +133,10 @@ function fromUserErrors(errors: PixelPayload["userErrors"]): ActivationResult {
  * Creates or updates Reclaim's pixel with the shop's current settings. Idempotent: an existing pixel (ours, from an
  * earlier activation or install) is updated rather than duplicated.
  */
-export async function activateWebPixel(shop: { domain: string; grantedScopes: string; webPixelId: string | null }, graphql: AdminGraphql): Promise<ActivationResult> {
+export async function activateWebPixel(
+  shop: { domain: string; grantedScopes: string; webPixelId: string | null },
+  graphql: AdminGraphql,
+): Promise<ActivationResult> {
   // Scopes known to be missing: say so without a call Shopify would refuse. (Unknown scopes: ask Shopify.)
   const missing = shop.grantedScopes.trim() ? missingPixelScopes(shop.grantedScopes) : [];
   if (missing.length > 0) return { status: "missing_scopes", webPixelId: null, error: MISSING_SCOPES_MESSAGE(missing), retry: false };
@@ -127,7 +144,9 @@ export async function activateWebPixel(shop: { domain: string; grantedScopes: st
   const webPixel = { settings: JSON.stringify(pixelSettingsFor(shop.domain)) };
   const update = (id: string) => mutate(graphql, WEB_PIXEL_UPDATE, "webPixelUpdate", { id, webPixel });
 
-  let step: Step = shop.webPixelId ? await update(shop.webPixelId) : { kind: "user_errors", errors: [{ field: ["id"], message: "not created yet", code: "NOT_FOUND" }] };
+  let step: Step = shop.webPixelId
+    ? await update(shop.webPixelId)
+    : { kind: "user_errors", errors: [{ field: ["id"], message: "not created yet", code: "NOT_FOUND" }] };
   if (step.kind === "user_errors" && step.errors.some((e) => e.code === "NOT_FOUND")) {
     step = await mutate(graphql, WEB_PIXEL_CREATE, "webPixelCreate", { webPixel });
     if (step.kind === "user_errors" && step.errors.some((e) => e.code === "TAKEN")) {
@@ -142,7 +161,12 @@ export async function activateWebPixel(shop: { domain: string; grantedScopes: st
 }
 
 /** Runs the activation for a stored shop and records its outcome (a failure keeps the pixel id Reclaim knew). */
-export async function activateAndRecord(db: PrismaClient, shopId: string, graphql: (domain: string) => AdminGraphql, now: Date): Promise<ActivationResult | null> {
+export async function activateAndRecord(
+  db: PrismaClient,
+  shopId: string,
+  graphql: (domain: string) => AdminGraphql,
+  now: Date,
+): Promise<ActivationResult | null> {
   const shop = await db.shop.findUnique({ where: { id: shopId }, select: { domain: true, grantedScopes: true, webPixelId: true, uninstalledAt: true } });
   if (!shop || shop.uninstalledAt) return null;
   const result = await activateWebPixel(shop, graphql(shop.domain));

@@ -41,7 +41,10 @@ export function mergePixelState(state: PixelCheckoutState | null, e: CheckoutPix
   return {
     event: newer ? e.event : state.event,
     email: pick(email, state.email)!,
-    buyerAcceptsEmailMarketing: state.buyerAcceptsEmailMarketing === true || e.buyerAcceptsEmailMarketing === true ? true : pick(e.buyerAcceptsEmailMarketing, state.buyerAcceptsEmailMarketing),
+    buyerAcceptsEmailMarketing:
+      state.buyerAcceptsEmailMarketing === true || e.buyerAcceptsEmailMarketing === true
+        ? true
+        : pick(e.buyerAcceptsEmailMarketing, state.buyerAcceptsEmailMarketing),
     lineItems: e.lineItems.length > 0 && (newer || state.lineItems.length === 0) ? e.lineItems : state.lineItems,
     total: newer ? e.total : state.total,
     at: newer ? at : state.at,
@@ -56,7 +59,12 @@ export function mergePixelCompletion(completedAt: Date | null, e: CheckoutPixelO
 }
 
 /** What processing hands to ingest for a merged checkout: the checkout (if the pixel gave an email), then its completion. */
-export function pixelObservations(row: { id: string; checkoutToken: string; state: PixelCheckoutState | null; completedAt: Date | null }): CheckoutPixelObserved[] {
+export function pixelObservations(row: {
+  id: string;
+  checkoutToken: string;
+  state: PixelCheckoutState | null;
+  completedAt: Date | null;
+}): CheckoutPixelObserved[] {
   const observations: CheckoutPixelObserved[] = [];
   const s = row.state;
   if (s) {

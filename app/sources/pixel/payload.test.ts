@@ -14,7 +14,16 @@ function body(overrides: { checkout?: Partial<PixelEventBody["checkout"]>; event
       totalPrice: { amount: 107.45, currencyCode: "EUR" },
       subtotalPrice: { amount: 100.5, currencyCode: "EUR" },
       lineItemCount: 1,
-      lineItems: [{ title: "Shirt", variantTitle: null, quantity: 3, unitPrice: { amount: 0.1 + 0.2, currencyCode: "EUR" }, linePrice: { amount: 0.9, currencyCode: "EUR" }, imageUrl: null }],
+      lineItems: [
+        {
+          title: "Shirt",
+          variantTitle: null,
+          quantity: 3,
+          unitPrice: { amount: 0.1 + 0.2, currencyCode: "EUR" },
+          linePrice: { amount: 0.9, currencyCode: "EUR" },
+          imageUrl: null,
+        },
+      ],
       ...overrides.checkout,
     },
   };
@@ -40,7 +49,10 @@ describe("pixel event → CheckoutPixelObserved", () => {
   it("takes an event dated in the future as happening when it arrived, and refuses one a day off", () => {
     const future = toPixelObservation(body({ event: { at: "2026-11-20T15:00:00.000Z" } }), RECEIVED);
     expect(future.ok && future.value.occurredAt).toEqual(RECEIVED);
-    expect(toPixelObservation(body({ event: { at: "2026-11-18T12:00:00.000Z" } }), RECEIVED)).toMatchObject({ ok: false, reason: expect.stringMatching(/event\.at/) });
+    expect(toPixelObservation(body({ event: { at: "2026-11-18T12:00:00.000Z" } }), RECEIVED)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/event\.at/),
+    });
   });
 
   it("needs a currency from somewhere", () => {

@@ -48,7 +48,9 @@ export const pixelEventBody = z.object({
   }),
   checkout: z.object({
     // Printable ASCII without spaces: it is used as a key and inside `token:<token>`.
-    token: text(200).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces").min(1),
+    token: text(200)
+      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+      .min(1),
     email: text(254).nullable(),
     buyerAcceptsEmailMarketing: z.boolean().nullable(),
     currencyCode: currency.nullable(),

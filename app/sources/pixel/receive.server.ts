@@ -65,7 +65,11 @@ export function pixelPreflight(request: Request): Response {
  */
 export function clientAddress(request: Request, socketAddress?: string | null): string {
   const forwarded = request.headers.get("x-forwarded-for");
-  const last = forwarded?.split(",").map((s) => s.trim()).filter(Boolean).at(-1);
+  const last = forwarded
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .at(-1);
   return last || socketAddress || "unknown";
 }
 
@@ -96,7 +100,13 @@ export async function receivePixelEvent(request: Request, client: string, now: D
   const outcome = await mergePixelEvent(db, { shopId: shop.id, eventId: body.event.id, observation: observation.value, receivedAt: now }, pixelCap.perDay);
   if (outcome === "capped") {
     logger.warn("pixel events refused: daily cap of new checkouts reached", { shop: body.shop, cap: pixelCap.perDay });
-    return reply(429, { error: `this shop's pixel has reported ${pixelCap.perDay} new checkouts in the last 24 hours; events for other checkouts are refused until older ones age out` }, { "retry-after": "3600" });
+    return reply(
+      429,
+      {
+        error: `this shop's pixel has reported ${pixelCap.perDay} new checkouts in the last 24 hours; events for other checkouts are refused until older ones age out`,
+      },
+      { "retry-after": "3600" },
+    );
   }
   if (outcome === "duplicate") logger.debug("pixel event already received", { shop: body.shop, event: body.event.name });
   return reply(202, { status: outcome === "duplicate" ? "duplicate" : "accepted" });

@@ -49,8 +49,7 @@ export function adminGraphqlFor(shopDomain: string): AdminGraphql {
   };
 }
 
-const named = (error: unknown, name: string) =>
-  error instanceof Error && (error.name === name || error.constructor?.name === name);
+const named = (error: unknown, name: string) => error instanceof Error && (error.name === name || error.constructor?.name === name);
 
 /** String(value) throws for objects whose toString is not callable (e.g. a parsed body `{"toString": 1}`). */
 function safeString(value: unknown): string {
@@ -69,8 +68,7 @@ export function classifyAdminError<T>(error: unknown): AdminOutcome<T> {
   }
   if (error instanceof GraphqlQueryError || named(error, "GraphqlQueryError")) {
     const body = (error as GraphqlQueryError).body as
-      | { data?: T | null; extensions?: { cost?: QueryCost }; errors?: { graphQLErrors?: GraphqlErrorEntry[] } }
-      | undefined;
+      { data?: T | null; extensions?: { cost?: QueryCost }; errors?: { graphQLErrors?: GraphqlErrorEntry[] } } | undefined;
     // Read defensively: this runs on whatever came back, and must classify it rather than throw.
     const listed: unknown = body?.errors?.graphQLErrors;
     const errors = (Array.isArray(listed) ? listed : []).filter((e): e is GraphqlErrorEntry => Boolean(e) && typeof e === "object");

@@ -29,9 +29,7 @@ const MAX_INLINE_WAIT_MS = 1_000;
 export type ShopifyEmailState = "SENT" | "SCHEDULED" | "NOT_SENT" | "NONE";
 
 export type ShopifyEmailLookup =
-  | { kind: "found"; state: ShopifyEmailState; sentAt: Date | null }
-  | { kind: "retry"; message: string }
-  | { kind: "refused"; message: string };
+  { kind: "found"; state: ShopifyEmailState; sentAt: Date | null } | { kind: "retry"; message: string } | { kind: "refused"; message: string };
 
 export interface LookupOptions {
   now: () => Date;
@@ -59,7 +57,8 @@ export async function lookupShopifyEmailState(shopDomain: string, abandonedCheck
       if (!abandonment) return { kind: "found", state: "NONE", sentAt: null };
       const state = abandonment.emailState;
       const sentAt = abandonment.emailSentAt ? new Date(abandonment.emailSentAt) : null;
-      if (state === "SENT" || state === "SCHEDULED" || state === "NOT_SENT") return { kind: "found", state, sentAt: sentAt && !Number.isNaN(sentAt.getTime()) ? sentAt : null };
+      if (state === "SENT" || state === "SCHEDULED" || state === "NOT_SENT")
+        return { kind: "found", state, sentAt: sentAt && !Number.isNaN(sentAt.getTime()) ? sentAt : null };
       // A null state with a send time is still a sent email; with neither, Shopify has not emailed.
       if (state === null) return sentAt ? { kind: "found", state: "SENT", sentAt } : { kind: "found", state: "NOT_SENT", sentAt: null };
       return { kind: "refused", message: `Shopify answered an unknown email state ${JSON.stringify(state).slice(0, 40)}` };
@@ -68,7 +67,10 @@ export async function lookupShopifyEmailState(shopDomain: string, abandonedCheck
       pacer.observe(outcome.cost, at);
       return { kind: "retry", message: "Shopify rate-limited the request (THROTTLED)" };
     case "transient":
-      return { kind: "retry", message: outcome.status ? `Shopify answered HTTP ${outcome.status}` : `Shopify did not answer (${outcome.message.slice(0, 200)})` };
+      return {
+        kind: "retry",
+        message: outcome.status ? `Shopify answered HTTP ${outcome.status}` : `Shopify did not answer (${outcome.message.slice(0, 200)})`,
+      };
     case "max_cost":
     case "failed":
       // Not expected for a one-point query; worth another try later (an incident, or an API change we will see in logs).

@@ -169,7 +169,20 @@ interface PageResult {
 
 /** Everything one run needs; lives for one run. */
 class SyncRunContext {
-  readonly stats: SyncStats = { requests: 0, throttled: 0, retries: 0, pages: 0, lineItemRequests: 0, checkouts: 0, backfillCheckouts: 0, unchanged: 0, skipped: 0, apiMs: 0, storeMs: 0, waitMs: 0 };
+  readonly stats: SyncStats = {
+    requests: 0,
+    throttled: 0,
+    retries: 0,
+    pages: 0,
+    lineItemRequests: 0,
+    checkouts: 0,
+    backfillCheckouts: 0,
+    unchanged: 0,
+    skipped: 0,
+    apiMs: 0,
+    storeMs: 0,
+    waitMs: 0,
+  };
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
@@ -262,7 +275,11 @@ class SyncRunContext {
         case "transient": {
           failures += 1;
           this.stats.retries += 1;
-          const detail = outcome.status ? `HTTP ${outcome.status}` : outcome.message.includes("abort") || outcome.message.includes("timeout") ? "request timed out" : "network error";
+          const detail = outcome.status
+            ? `HTTP ${outcome.status}`
+            : outcome.message.includes("abort") || outcome.message.includes("timeout")
+              ? "request timed out"
+              : "network error";
           if (failures >= maxAttempts) throw new SyncFailure("transient", SYNC_MESSAGES.transient(detail), outcome.message);
           await this.sleep(outcome.retryAfterMs ?? retryBackoffMs(failures, this.random));
           continue;
@@ -413,15 +430,13 @@ export function nextWatermark(run: Pick<SyncRun, "startedAt" | "maxSeen">, previ
  */
 async function poll(ctx: SyncRunContext): Promise<"done" | "paused"> {
   const overlap = ctx.options.overlapMs ?? 2 * 60_000;
-  let run: SyncRun =
-    parseSyncRun(ctx.state) ??
-    {
-      from: iso(new Date((ctx.state.watermark ?? ctx.shop.installedAt).getTime() - overlap)),
-      startedAt: iso(ctx.now()),
-      after: null,
-      maxSeen: null,
-      pages: 0,
-    };
+  let run: SyncRun = parseSyncRun(ctx.state) ?? {
+    from: iso(new Date((ctx.state.watermark ?? ctx.shop.installedAt).getTime() - overlap)),
+    startedAt: iso(ctx.now()),
+    after: null,
+    maxSeen: null,
+    pages: 0,
+  };
   let restartedCursor = false;
   for (;;) {
     if (ctx.outOfTime()) {
@@ -506,7 +521,9 @@ async function bulkBackfill(ctx: SyncRunContext, progress: Extract<BackfillProgr
     }
   };
   if (!progress.operationId) {
-    type Run = { bulkOperationRunQuery: { bulkOperation: { id: string; status: string } | null; userErrors: { message: string; code: string | null }[] } | null };
+    type Run = {
+      bulkOperationRunQuery: { bulkOperation: { id: string; status: string } | null; userErrors: { message: string; code: string | null }[] } | null;
+    };
     const query = abandonedCheckoutsBulkQuery(new Date(progress.since), new Date(progress.until));
     const data = await orPaged("bulk start", () => ctx.call<Run>("bulkRun", RUN_BULK_QUERY, { fixed: 10, perItem: 0 }, 1, () => ({ query })));
     if (data === "paged") return { state: "paused" };
@@ -521,7 +538,9 @@ async function bulkBackfill(ctx: SyncRunContext, progress: Extract<BackfillProgr
   }
 
   type Status = { bulkOperation: { id: string; status: string; errorCode: string | null; url: string | null } | null };
-  const data = await orPaged("bulk status", () => ctx.call<Status>("bulkStatus", BULK_OPERATION_STATUS, { fixed: 1, perItem: 0 }, 1, () => ({ id: progress.operationId })));
+  const data = await orPaged("bulk status", () =>
+    ctx.call<Status>("bulkStatus", BULK_OPERATION_STATUS, { fixed: 1, perItem: 0 }, 1, () => ({ id: progress.operationId })),
+  );
   if (data === "paged") return { state: "paused" };
   const op = data?.bulkOperation;
   if (!op || ["CANCELED", "CANCELING", "EXPIRED"].includes(op.status)) {
@@ -552,7 +571,12 @@ async function download(ctx: SyncRunContext, url: string): Promise<Response | "e
       const response = await (ctx.options.download ?? ((u, signal) => fetch(u, { signal })))(url, controller.signal);
       if (response.ok && response.body) return response;
       if (response.status === 403 || response.status === 404 || response.status === 410) return "expired";
-      if (attempt >= maxAttempts) throw new SyncFailure("transient", SYNC_MESSAGES.transient(`HTTP ${response.status} downloading the backfill`), `bulk download HTTP ${response.status}`);
+      if (attempt >= maxAttempts)
+        throw new SyncFailure(
+          "transient",
+          SYNC_MESSAGES.transient(`HTTP ${response.status} downloading the backfill`),
+          `bulk download HTTP ${response.status}`,
+        );
     } catch (error) {
       if (error instanceof SyncFailure) throw error;
       if (attempt >= maxAttempts) throw new SyncFailure("transient", SYNC_MESSAGES.transient("network error downloading the backfill"), String(error));
@@ -626,9 +650,7 @@ async function backfill(ctx: SyncRunContext): Promise<StepResult> {
   if (!progress) {
     const window = backfillWindow(ctx);
     progress =
-      ctx.options.backfillMode === "paged"
-        ? { mode: "paged", ...window, after: null, done: 0 }
-        : { mode: "bulk", ...window, operationId: null, done: 0 };
+      ctx.options.backfillMode === "paged" ? { mode: "paged", ...window, after: null, done: 0 } : { mode: "bulk", ...window, operationId: null, done: 0 };
     ctx.state = await saveBackfill(ctx.db, ctx.state.id, "running", progress);
   }
   if (ctx.outOfTime()) return { state: "paused" };
@@ -648,7 +670,20 @@ export function failureDelayMs(failures: number, random: () => number = Math.ran
 export async function syncShopifyCheckouts(db: PrismaClient, shopId: string, options: ShopifySyncOptions = {}): Promise<ShopifySyncResult> {
   const now = options.now ?? (() => new Date());
   const shop = await db.shop.findUnique({ where: { id: shopId } });
-  const emptyStats: SyncStats = { requests: 0, throttled: 0, retries: 0, pages: 0, lineItemRequests: 0, checkouts: 0, backfillCheckouts: 0, unchanged: 0, skipped: 0, apiMs: 0, storeMs: 0, waitMs: 0 };
+  const emptyStats: SyncStats = {
+    requests: 0,
+    throttled: 0,
+    retries: 0,
+    pages: 0,
+    lineItemRequests: 0,
+    checkouts: 0,
+    backfillCheckouts: 0,
+    unchanged: 0,
+    skipped: 0,
+    apiMs: 0,
+    storeMs: 0,
+    waitMs: 0,
+  };
   if (!shop || shop.uninstalledAt) return { outcome: "skipped", nextRunInMs: 0, more: false, stats: emptyStats };
   let state = await getOrCreateSourceSync(db, shop.id, SHOPIFY_SOURCE, now());
   state = await recordSyncAttempt(db, state.id, now());

@@ -149,9 +149,7 @@ export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[
   };
   const total = { amountMinor: minorOf(presentment), currency: presentment.currencyCode };
   const shopTotal =
-    shop.currencyCode === presentment.currencyCode && shop.amount === presentment.amount
-      ? null
-      : { amountMinor: minorOf(shop), currency: shop.currencyCode };
+    shop.currencyCode === presentment.currencyCode && shop.amount === presentment.amount ? null : { amountMinor: minorOf(shop), currency: shop.currencyCode };
 
   return {
     kind: "checkout.observed",

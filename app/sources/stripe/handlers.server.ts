@@ -40,7 +40,12 @@ const eventCreated = (event: StripeEventEnvelope) => new Date(event.created * 10
 const purchase: Handler = async ({ db, shop, event, now }) => {
   const skip = notACart(sessionOf(event.data.object));
   if (skip) return skip;
-  await ingestSourceEvent(db, shop.id, completedSessionToPurchase(event.data.object, { eventCreated: eventCreated(event), fallbackCurrency: shop.currency }), now);
+  await ingestSourceEvent(
+    db,
+    shop.id,
+    completedSessionToPurchase(event.data.object, { eventCreated: eventCreated(event), fallbackCurrency: shop.currency }),
+    now,
+  );
 };
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 && v.length <= 255 ? v : null);
@@ -53,12 +58,22 @@ function objectOf(event: StripeEventEnvelope, kind: "charge" | "dispute"): Recor
   return o;
 }
 
-const noteFor = (outcome: { kind: string; reason?: string }): HandlerOutcome => (outcome.kind === "no_purchase" && outcome.reason ? { note: outcome.reason } : undefined);
+const noteFor = (outcome: { kind: string; reason?: string }): HandlerOutcome =>
+  outcome.kind === "no_purchase" && outcome.reason ? { note: outcome.reason } : undefined;
 
-const dispute = (phase: "created" | "closed"): Handler => async ({ db, shop, event, now }) => {
-  const d = objectOf(event, "dispute");
-  return noteFor(await applyStripeDispute(db, shop.id, { paymentIntentId: idOf(d.payment_intent), disputeId: d.id as string, phase, status: str(d.status), at: eventCreated(event) }, now));
-};
+const dispute =
+  (phase: "created" | "closed"): Handler =>
+  async ({ db, shop, event, now }) => {
+    const d = objectOf(event, "dispute");
+    return noteFor(
+      await applyStripeDispute(
+        db,
+        shop.id,
+        { paymentIntentId: idOf(d.payment_intent), disputeId: d.id as string, phase, status: str(d.status), at: eventCreated(event) },
+        now,
+      ),
+    );
+  };
 
 /** What Reclaim does with each Checkout Session event it subscribes to; every other type is stored and ignored. */
 export const stripeEventHandlers: Record<HandledStripeEventType, Handler> = {
@@ -106,15 +121,23 @@ export const stripeEventHandlers: Record<HandledStripeEventType, Handler> = {
   "charge.refunded": async ({ db, shop, event, now }) => {
     const charge = objectOf(event, "charge");
     const currency = (str(charge.currency) ?? shop.currency).toUpperCase();
-    const refunded = typeof charge.amount_refunded === "number" && Number.isSafeInteger(charge.amount_refunded) && charge.amount_refunded > 0 ? charge.amount_refunded : 0;
-    return noteFor(await applyStripeRefund(db, shop.id, {
-      paymentIntentId: idOf(charge.payment_intent),
-      chargeId: charge.id as string,
-      refundedMinor: fromStripeAmount(refunded, currency),
-      fullyRefunded: charge.refunded === true,
-      currency,
-      at: eventCreated(event),
-    }, now));
+    const refunded =
+      typeof charge.amount_refunded === "number" && Number.isSafeInteger(charge.amount_refunded) && charge.amount_refunded > 0 ? charge.amount_refunded : 0;
+    return noteFor(
+      await applyStripeRefund(
+        db,
+        shop.id,
+        {
+          paymentIntentId: idOf(charge.payment_intent),
+          chargeId: charge.id as string,
+          refundedMinor: fromStripeAmount(refunded, currency),
+          fullyRefunded: charge.refunded === true,
+          currency,
+          at: eventCreated(event),
+        },
+        now,
+      ),
+    );
   },
   // A dispute reverses the credit while open; closed won restores it, closed lost keeps it reversed.
   "charge.dispute.created": dispute("created"),

@@ -142,9 +142,7 @@ export function isStripeCheckoutUrl(url: string | null | undefined, extraHosts: 
 export const RECOVERY_LINK_FALLBACK_DAYS = 30;
 
 /** A Payment Link as read with the merchant's key (null fields = not read), or why it could not be. */
-export type PaymentLinkFacts =
-  | { ok: true; url: string; active: boolean; allowPromotionCodes: boolean }
-  | { ok: false; unavailable: string };
+export type PaymentLinkFacts = { ok: true; url: string; active: boolean; allowPromotionCodes: boolean } | { ok: false; unavailable: string };
 
 /** The Payment Link's address with the buyer's email prefilled (`prefilled_email`, a documented Payment Link parameter). */
 export function paymentLinkRecoveryUrl(linkUrl: string, email: string | null): string {
@@ -185,17 +183,29 @@ function recoveryLinkOf(session: Json, email: string | null, ctx: ExpiredSession
   const fallbackExpiry = storableDate(new Date(expiresAt.getTime() + RECOVERY_LINK_FALLBACK_DAYS * 86_400_000));
   const stripeUrl = str(recovery?.url);
   if (stripeUrl) {
-    if (!isStripeCheckoutUrl(stripeUrl, ctx.checkoutHosts)) return { url: null, expiresAt: null, allowPromotionCodes: false, unavailable: "the recovery link Stripe sent is not on a Stripe checkout host" };
-    return { url: stripeUrl, expiresAt: unixDate(recovery?.expires_at) ?? fallbackExpiry, allowPromotionCodes: recovery?.allow_promotion_codes === true, unavailable: null };
+    if (!isStripeCheckoutUrl(stripeUrl, ctx.checkoutHosts))
+      return { url: null, expiresAt: null, allowPromotionCodes: false, unavailable: "the recovery link Stripe sent is not on a Stripe checkout host" };
+    return {
+      url: stripeUrl,
+      expiresAt: unixDate(recovery?.expires_at) ?? fallbackExpiry,
+      allowPromotionCodes: recovery?.allow_promotion_codes === true,
+      unavailable: null,
+    };
   }
   const link = paymentLinkIdOf(session) ? ctx.paymentLink : null;
   if (link) {
     if (!link.ok) return { url: null, expiresAt: null, allowPromotionCodes: false, unavailable: link.unavailable };
     if (!link.active) return { url: null, expiresAt: null, allowPromotionCodes: false, unavailable: "the Payment Link was deactivated in Stripe" };
-    if (!isStripeCheckoutUrl(link.url, ctx.checkoutHosts)) return { url: null, expiresAt: null, allowPromotionCodes: false, unavailable: "the Payment Link's address is not on a Stripe checkout host" };
+    if (!isStripeCheckoutUrl(link.url, ctx.checkoutHosts))
+      return { url: null, expiresAt: null, allowPromotionCodes: false, unavailable: "the Payment Link's address is not on a Stripe checkout host" };
     return { url: paymentLinkRecoveryUrl(link.url, email), expiresAt: fallbackExpiry, allowPromotionCodes: link.allowPromotionCodes, unavailable: null };
   }
-  return { url: null, expiresAt: null, allowPromotionCodes: false, unavailable: recovery?.enabled === true ? null : "recovery was not enabled on this Checkout Session" };
+  return {
+    url: null,
+    expiresAt: null,
+    allowPromotionCodes: false,
+    unavailable: recovery?.enabled === true ? null : "recovery was not enabled on this Checkout Session",
+  };
 }
 
 /** `checkout.session.expired` → the checkout a recovery is made of. */

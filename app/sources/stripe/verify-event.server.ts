@@ -86,12 +86,19 @@ function isEventEnvelope(value: unknown): value is StripeEventEnvelope {
   const data = e.data as Record<string, unknown> | undefined;
   return (
     e.object === "event" &&
-    typeof e.id === "string" && e.id.length > 0 && e.id.length <= 255 &&
-    typeof e.type === "string" && e.type.length > 0 &&
+    typeof e.id === "string" &&
+    e.id.length > 0 &&
+    e.id.length <= 255 &&
+    typeof e.type === "string" &&
+    e.type.length > 0 &&
     // Unix seconds the database can store as a date (the job turns `created` into the abandonment time).
-    Number.isSafeInteger(e.created) && (e.created as number) > 0 && (e.created as number) <= 253_402_300_799 &&
-    typeof data === "object" && data !== null &&
-    typeof data.object === "object" && data.object !== null
+    Number.isSafeInteger(e.created) &&
+    (e.created as number) > 0 &&
+    (e.created as number) <= 253_402_300_799 &&
+    typeof data === "object" &&
+    data !== null &&
+    typeof data.object === "object" &&
+    data.object !== null
   );
 }
 
@@ -100,8 +107,15 @@ export function thinEvent(value: unknown): ThinStripeEvent | null {
   if (!value || typeof value !== "object" || Array.isArray(value)) return null;
   const e = value as Record<string, unknown>;
   if (e.object !== "v2.core.event" && e.object !== "event") return null;
-  if (typeof e.id !== "string" || e.id.length === 0 || e.id.length > 255 || typeof e.type !== "string" || e.type.length === 0 || e.type.length > 255) return null;
-  return { id: e.id, type: e.type, thin: true, livemode: typeof e.livemode === "boolean" ? e.livemode : null, api_version: typeof e.api_version === "string" ? e.api_version : null };
+  if (typeof e.id !== "string" || e.id.length === 0 || e.id.length > 255 || typeof e.type !== "string" || e.type.length === 0 || e.type.length > 255)
+    return null;
+  return {
+    id: e.id,
+    type: e.type,
+    thin: true,
+    livemode: typeof e.livemode === "boolean" ? e.livemode : null,
+    api_version: typeof e.api_version === "string" ? e.api_version : null,
+  };
 }
 
 /** Whether a stored payload is a snapshot event the handlers can read (the job re-reads what the route stored). */

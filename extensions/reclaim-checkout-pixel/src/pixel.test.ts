@@ -132,8 +132,22 @@ describe("checkout pixel", () => {
         subtotalPrice: { amount: 100.5, currencyCode: "EUR" },
         lineItemCount: 2,
         lineItems: [
-          { title: "Linen shirt", variantTitle: "Sand / L", quantity: 1, unitPrice: { amount: 64.5, currencyCode: "EUR" }, linePrice: { amount: 64.5, currencyCode: "EUR" }, imageUrl: "https://cdn.shopify.com/s/files/Linen shirt.jpg" },
-          { title: "Canvas tote", variantTitle: "Sand / L", quantity: 2, unitPrice: { amount: 18, currencyCode: "EUR" }, linePrice: { amount: 36, currencyCode: "EUR" }, imageUrl: "https://cdn.shopify.com/s/files/Canvas tote.jpg" },
+          {
+            title: "Linen shirt",
+            variantTitle: "Sand / L",
+            quantity: 1,
+            unitPrice: { amount: 64.5, currencyCode: "EUR" },
+            linePrice: { amount: 64.5, currencyCode: "EUR" },
+            imageUrl: "https://cdn.shopify.com/s/files/Linen shirt.jpg",
+          },
+          {
+            title: "Canvas tote",
+            variantTitle: "Sand / L",
+            quantity: 2,
+            unitPrice: { amount: 18, currencyCode: "EUR" },
+            linePrice: { amount: 36, currencyCode: "EUR" },
+            imageUrl: "https://cdn.shopify.com/s/files/Canvas tote.jpg",
+          },
         ],
       },
     });
@@ -145,9 +159,16 @@ describe("checkout pixel", () => {
     const body = String(px.sent[0]!.init.body);
     expect(body).not.toContain("Private Lane");
     expect(body).not.toContain("+4915112345678");
-    expect(Object.keys(JSON.parse(body).checkout).sort()).toEqual(
-      ["buyerAcceptsEmailMarketing", "currencyCode", "email", "lineItemCount", "lineItems", "subtotalPrice", "token", "totalPrice"],
-    );
+    expect(Object.keys(JSON.parse(body).checkout).sort()).toEqual([
+      "buyerAcceptsEmailMarketing",
+      "currencyCode",
+      "email",
+      "lineItemCount",
+      "lineItems",
+      "subtotalPrice",
+      "token",
+      "totalPrice",
+    ]);
   });
 
   it("reports a buyer who did not tick the marketing box as false, and a checkout without the flag as null", () => {

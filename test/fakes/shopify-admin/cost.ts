@@ -215,7 +215,10 @@ class RequestedCost {
       }
     };
     if (first === undefined && last === undefined) push("you must provide one of first or last");
-    for (const [name, value] of [["first", first], ["last", last]] as const) {
+    for (const [name, value] of [
+      ["first", first],
+      ["last", last],
+    ] as const) {
       if (value === undefined) continue;
       if (value < 0) push(`The ${name} argument must be a non-negative integer.`);
       if (value > maxPageSize) push(`The ${name} argument cannot exceed ${maxPageSize} (requested ${value}).`);
@@ -229,10 +232,7 @@ export interface RequestedCostResult {
   errors: ShopifyGraphQLError[];
 }
 
-export function requestedQueryCost(
-  input: CostInput,
-  options: { maxPageSize?: number; checkPageSize?: boolean } = {},
-): RequestedCostResult {
+export function requestedQueryCost(input: CostInput, options: { maxPageSize?: number; checkPageSize?: boolean } = {}): RequestedCostResult {
   const errors: ShopifyGraphQLError[] = [];
   const walker = new RequestedCost(input, {
     checkPageSize: options.checkPageSize ?? true,
@@ -292,7 +292,12 @@ function actualField(input: CostInput, parent: GraphQLCompositeType, nodes: Fiel
   return OBJECT_COST + actualSelection(input, named, sets, value);
 }
 
-function actualConnectionChildren(input: CostInput, connection: GraphQLCompositeType, sets: readonly SelectionSetNode[], value: Record<string, unknown>): number {
+function actualConnectionChildren(
+  input: CostInput,
+  connection: GraphQLCompositeType,
+  sets: readonly SelectionSetNode[],
+  value: Record<string, unknown>,
+): number {
   // Per returned item: 1 + the cost of whatever was selected on it through `nodes` and `edges.node`.
   const perItem: number[] = [];
   const add = (index: number, cost: number) => {

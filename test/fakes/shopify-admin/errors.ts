@@ -139,11 +139,11 @@ const MAPPERS = new Map<ValidationRule, Mapper>([
           typeName: type,
         });
       }
-      return base(
-        e,
-        `Field must have selections (field '${field}' returns ${type} but has no selections. Did you mean '${field} { ... }'?)`,
-        { code: "selectionMismatch", nodeName: `field '${field}'`, typeName: type },
-      );
+      return base(e, `Field must have selections (field '${field}' returns ${type} but has no selections. Did you mean '${field} { ... }'?)`, {
+        code: "selectionMismatch",
+        nodeName: `field '${field}'`,
+        typeName: type,
+      });
     },
   ],
   [

@@ -58,8 +58,60 @@ export function convert(minor: number, from: string, to: string): number {
   return Math.round(major * rate * 10 ** currencyExponent(to));
 }
 
-const FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farah", "Gustavo", "Hana", "Ivan", "Jules", "Kenji", "Léa", "Mateo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tomás", "Uma", "Viktor", "Wen", "Yara", "Zoë"];
-const LAST = ["Silva", "Okafor", "Dubois", "Ivanova", "Müller", "Haddad", "Pereira", "Sato", "Novak", "Martin", "Tanaka", "Bernard", "García", "Lindqvist", "Rahman", "Patel", "O'Brien", "Rossi", "Nielsen", "López", "Kaur", "Petrov", "Chen", "Haddad", "Ng"];
+const FIRST = [
+  "Ana",
+  "Ben",
+  "Chloé",
+  "Dmitri",
+  "Emma",
+  "Farah",
+  "Gustavo",
+  "Hana",
+  "Ivan",
+  "Jules",
+  "Kenji",
+  "Léa",
+  "Mateo",
+  "Nora",
+  "Omar",
+  "Priya",
+  "Quinn",
+  "Rosa",
+  "Sven",
+  "Tomás",
+  "Uma",
+  "Viktor",
+  "Wen",
+  "Yara",
+  "Zoë",
+];
+const LAST = [
+  "Silva",
+  "Okafor",
+  "Dubois",
+  "Ivanova",
+  "Müller",
+  "Haddad",
+  "Pereira",
+  "Sato",
+  "Novak",
+  "Martin",
+  "Tanaka",
+  "Bernard",
+  "García",
+  "Lindqvist",
+  "Rahman",
+  "Patel",
+  "O'Brien",
+  "Rossi",
+  "Nielsen",
+  "López",
+  "Kaur",
+  "Petrov",
+  "Chen",
+  "Haddad",
+  "Ng",
+];
 const CITIES: [string, string, string, string, string][] = [
   ["Portland", "Oregon", "OR", "United States", "US"],
   ["Toronto", "Ontario", "ON", "Canada", "CA"],
@@ -79,11 +131,31 @@ interface Product {
 }
 
 const PRODUCT_NAMES = [
-  "Merino Crew Sweater", "Canvas Tote", "Trail Running Shoe", "Ceramic Pour-Over Set", "Linen Shirt",
-  "Waxed Field Jacket", "Organic Cotton Tee", "Leather Card Wallet", "Wool Beanie", "Stainless Water Bottle",
-  "Bamboo Cutting Board", "Cast Iron Skillet", "Scented Soy Candle", "Yoga Mat", "Rain Shell",
-  "Denim Selvedge Jeans", "Silk Scarf", "Desk Lamp", "Notebook Set", "Espresso Beans 1kg",
-  "Gift Card", "Sunglasses", "Hiking Socks 3-Pack", "Backpack 22L", "Ceramic Mug",
+  "Merino Crew Sweater",
+  "Canvas Tote",
+  "Trail Running Shoe",
+  "Ceramic Pour-Over Set",
+  "Linen Shirt",
+  "Waxed Field Jacket",
+  "Organic Cotton Tee",
+  "Leather Card Wallet",
+  "Wool Beanie",
+  "Stainless Water Bottle",
+  "Bamboo Cutting Board",
+  "Cast Iron Skillet",
+  "Scented Soy Candle",
+  "Yoga Mat",
+  "Rain Shell",
+  "Denim Selvedge Jeans",
+  "Silk Scarf",
+  "Desk Lamp",
+  "Notebook Set",
+  "Espresso Beans 1kg",
+  "Gift Card",
+  "Sunglasses",
+  "Hiking Socks 3-Pack",
+  "Backpack 22L",
+  "Ceramic Mug",
 ];
 const SIZES = ["XS", "S", "M", "L", "XL"];
 const COLORS = ["Black", "Navy", "Oat", "Forest", "Rust"];
@@ -93,8 +165,7 @@ function catalog(rand: () => number): Product[] {
     const id = 8_100_000_000_000 + i * 7919;
     const base = 900 + Math.floor(rand() * 24_000);
     const kind = i % 3;
-    const variantTitles: (string | null)[] =
-      kind === 0 ? SIZES.map((s) => `${COLORS[i % COLORS.length]} / ${s}`) : kind === 1 ? COLORS.slice(0, 3) : [null];
+    const variantTitles: (string | null)[] = kind === 0 ? SIZES.map((s) => `${COLORS[i % COLORS.length]} / ${s}`) : kind === 1 ? COLORS.slice(0, 3) : [null];
     const handle = title.toLowerCase().replace(/[^a-z0-9]+/g, "-");
     return {
       id,
@@ -113,7 +184,10 @@ function catalog(rand: () => number): Product[] {
 
 function hex(rand: () => number, length = 32): string {
   let out = "";
-  while (out.length < length) out += Math.floor(rand() * 0x100000000).toString(16).padStart(8, "0");
+  while (out.length < length)
+    out += Math.floor(rand() * 0x100000000)
+      .toString(16)
+      .padStart(8, "0");
   return out.slice(0, length);
 }
 
@@ -162,7 +236,7 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
   const guestShare = options.guestShare ?? 0.35;
   const completedShare = options.completedShare ?? 0.25;
   const foreignShare = options.foreignCurrencyShare ?? 0.3;
-  const shopCurrency = typeof options.shop === "string" ? options.shop : options.shop?.currencyCode ?? "USD";
+  const shopCurrency = typeof options.shop === "string" ? options.shop : (options.shop?.currencyCode ?? "USD");
   const products = catalog(prng(options.seed ^ 0x5eed));
 
   // Creation times first, so ids can rise with time as Shopify's do. About one in ten shares
@@ -196,7 +270,10 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
         const first = pick(rand, FIRST);
         const last = pick(rand, LAST);
         const state = customers.length < MARKETING_STATES.length * 2 ? MARKETING_STATES[customers.length % 5]! : pick(rand, MARKETING_STATES);
-        const local = `${first}.${last}`.normalize("NFD").replace(/[^\w.]/g, "").toLowerCase();
+        const local = `${first}.${last}`
+          .normalize("NFD")
+          .replace(/[^\w.]/g, "")
+          .toLowerCase();
         const noEmail = rand() < 0.03;
         const mixedCase = rand() < 0.05;
         const email = noEmail ? null : `${mixedCase ? `${first}.${last}` : local}${customers.length}@${mixedCase ? "Example.COM" : "example.com"}`;
@@ -227,11 +304,23 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
       }
     }
 
-    const presentmentCurrency = rand() < foreignShare ? pick(rand, PRESENTMENT.filter((c) => c !== shopCurrency)) : shopCurrency;
+    const presentmentCurrency =
+      rand() < foreignShare
+        ? pick(
+            rand,
+            PRESENTMENT.filter((c) => c !== shopCurrency),
+          )
+        : shopCurrency;
     const pair = (shopMinor: number): MoneyPair => ({ shop: shopMinor, presentment: convert(shopMinor, shopCurrency, presentmentCurrency) });
 
     // Discount code on about one checkout in seven: 10% or 15% off every line.
-    const discount = rand() < 0.15 ? pick(rand, [{ code: "WELCOME10", pct: 0.1 }, { code: "SPRING15", pct: 0.15 }]) : null;
+    const discount =
+      rand() < 0.15
+        ? pick(rand, [
+            { code: "WELCOME10", pct: 0.1 },
+            { code: "SPRING15", pct: 0.15 },
+          ])
+        : null;
 
     // 1–20 lines, mostly small carts.
     const r = rand();
@@ -244,9 +333,7 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
       const variant = pick(rand, product.variants);
       const unitShop = custom ? 500 + Math.floor(rand() * 5000) : convert(variant.priceMinor, "USD", shopCurrency);
       const unit = pair(unitShop);
-      const discounted = discount
-        ? { shop: Math.round(unit.shop * (1 - discount.pct)), presentment: Math.round(unit.presentment * (1 - discount.pct)) }
-        : unit;
+      const discounted = discount ? { shop: Math.round(unit.shop * (1 - discount.pct)), presentment: Math.round(unit.presentment * (1 - discount.pct)) } : unit;
       lineItems.push({
         id: nextLineId,
         title: custom ? "Gift wrapping" : product.title,

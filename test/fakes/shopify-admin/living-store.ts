@@ -54,8 +54,7 @@ export class LivingStore {
     this.random = prng((o.seed ?? 20261120) ^ 0x51ed);
     this.outbox = new WebhookOutbox({
       fetch: o.fetch,
-      sign: (entry) =>
-        webhookHeaders({ topic: entry.meta.topic!, shop: o.store.shop.domain, body: entry.body, secret: o.secret, webhookId: entry.id }),
+      sign: (entry) => webhookHeaders({ topic: entry.meta.topic!, shop: o.store.shop.domain, body: entry.body, secret: o.secret, webhookId: entry.id }),
     });
   }
 
@@ -65,7 +64,16 @@ export class LivingStore {
 
   /** Checkouts from the day before the app was installed (no webhooks: they predate it); about a fifth completed. */
   seedHistory(now: number, count: number): void {
-    const history = generateCheckouts({ shop: this.store.shop, count, seed: this.state.seed - 1, now, days: 1, completedShare: 0.2, foreignCurrencyShare: 0.1, firstId: this.state.nextId });
+    const history = generateCheckouts({
+      shop: this.store.shop,
+      count,
+      seed: this.state.seed - 1,
+      now,
+      days: 1,
+      completedShare: 0.2,
+      foreignCurrencyShare: 0.1,
+      firstId: this.state.nextId,
+    });
     for (const c of history) this.store.upsertCheckout(this.localise(c));
     this.state.nextId = Math.max(this.state.nextId, ...history.map((c) => c.id! + 1));
   }
@@ -157,7 +165,10 @@ export class LivingStore {
       if (share > 0) {
         const lineItems = current.lineItems.map((li) => ({
           ...li,
-          discountedUnitPrice: { shop: Math.round(li.discountedUnitPrice.shop * (1 - share)), presentment: Math.round(li.discountedUnitPrice.presentment * (1 - share)) },
+          discountedUnitPrice: {
+            shop: Math.round(li.discountedUnitPrice.shop * (1 - share)),
+            presentment: Math.round(li.discountedUnitPrice.presentment * (1 - share)),
+          },
         }));
         const amount = current.lineItems.reduce(
           (acc, li, i) => ({
@@ -166,7 +177,12 @@ export class LivingStore {
           }),
           { shop: 0, presentment: 0 },
         );
-        this.store.upsertCheckout({ id, lineItems, discountCodes: [...current.discountCodes, { code: discount.code, type: "percentage", amount }], updatedAt: new Date(at).toISOString() });
+        this.store.upsertCheckout({
+          id,
+          lineItems,
+          discountCodes: [...current.discountCodes, { code: discount.code, type: "percentage", amount }],
+          updatedAt: new Date(at).toISOString(),
+        });
       }
     }
     const completed = this.store.completeCheckout(id, new Date(at));

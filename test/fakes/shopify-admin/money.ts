@@ -13,7 +13,9 @@ export function currencyExponent(currency: string): number {
 export function restAmount(minor: number, currency: string): string {
   const exp = currencyExponent(currency);
   const negative = minor < 0;
-  const digits = Math.abs(Math.round(minor)).toString().padStart(exp + 1, "0");
+  const digits = Math.abs(Math.round(minor))
+    .toString()
+    .padStart(exp + 1, "0");
   const text = exp === 0 ? digits : `${digits.slice(0, -exp)}.${digits.slice(-exp)}`;
   return negative ? `-${text}` : text;
 }

@@ -50,8 +50,7 @@ const ABANDONED_CHECKOUTS_ACCESS =
   "`read_orders` access scope. Also: The user must have manage_abandoned_checkouts permission. When called by Shopify POS, the user must have the view_abandoned_checkouts retail permission.";
 
 /** requiredAccess of webPixelCreate / webPixelUpdate / webPixel in the 2026-10 schema: both scopes are needed. */
-const WEB_PIXEL_ACCESS =
-  "`write_pixels` access scope. Also: The app requires read_customer_events access scope and user access permission.";
+const WEB_PIXEL_ACCESS = "`write_pixels` access scope. Also: The app requires read_customer_events access scope and user access permission.";
 
 function requirePixelScopes(ctx: ResolverContext, field: string): void {
   requireScope(ctx, "write_pixels", field, WEB_PIXEL_ACCESS);
@@ -215,7 +214,10 @@ function productStub(li: LineItemRecord) {
     id: gid("Product", li.productId),
     legacyResourceId: String(li.productId),
     title: li.title,
-    handle: li.title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, ""),
+    handle: li.title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, ""),
     vendor: li.vendor,
   };
 }
@@ -236,7 +238,13 @@ function variantStub(li: LineItemRecord, shopCurrency: string) {
 }
 
 const emptyConnection: ResolverFn = (args, ctx) =>
-  paginate([], args as PageArgs, () => ({ last_id: 0, last_value: 0 }), (x) => x, { unbounded: ctx.bulk });
+  paginate(
+    [],
+    args as PageArgs,
+    () => ({ last_id: 0, last_value: 0 }),
+    (x) => x,
+    { unbounded: ctx.bulk },
+  );
 
 function lineItemView(li: LineItemRecord, c: CheckoutRecord) {
   const bag = (p: MoneyPair) => moneyBag(p, c.currency, c.presentmentCurrency);
@@ -248,9 +256,7 @@ function lineItemView(li: LineItemRecord, c: CheckoutRecord) {
     variantTitle: li.variantTitle,
     quantity: li.quantity,
     sku: li.sku,
-    image: li.image
-      ? { __typename: "Image", id: null, url: li.image.url, altText: li.image.altText, width: null, height: null }
-      : null,
+    image: li.image ? { __typename: "Image", id: null, url: li.image.url, altText: li.image.altText, width: null, height: null } : null,
     variant: variantStub(li, c.currency),
     product: productStub(li),
     originalUnitPriceSet: bag(li.unitPrice),
@@ -429,8 +435,7 @@ function responsePath(info: Parameters<GraphQLFieldResolver<unknown, ResolverCon
 
 function discountInputErrors(input: Record<string, unknown>, store: ShopStore) {
   const errors: { field: string[]; message: string; code: string; extraInfo: null }[] = [];
-  const err = (field: string, message: string, code: string) =>
-    errors.push({ field: ["basicCodeDiscount", field], message, code, extraInfo: null });
+  const err = (field: string, message: string, code: string) => errors.push({ field: ["basicCodeDiscount", field], message, code, extraInfo: null });
   const code = typeof input.code === "string" ? input.code.trim() : "";
   if (!code) err("code", "Code can't be blank", "BLANK");
   if (!input.title) err("title", "Title can't be blank", "BLANK");
@@ -479,9 +484,15 @@ function discountNodeView(store: ShopStore, d: (typeof store.discounts)[number],
       summary: d.title,
       shortSummary: d.title,
       codes: ((args, ctx) =>
-        paginate([redeemCode], args as PageArgs, () => ({ last_id: numeric, last_value: numeric }), (x) => x, {
-          unbounded: ctx.bulk,
-        })) as ResolverFn,
+        paginate(
+          [redeemCode],
+          args as PageArgs,
+          () => ({ last_id: numeric, last_value: numeric }),
+          (x) => x,
+          {
+            unbounded: ctx.bulk,
+          },
+        )) as ResolverFn,
       codesCount: { __typename: "Count", count: 1, precision: "EXACT" },
     },
   };
@@ -527,7 +538,10 @@ export const queryRoot = {
   app: ((args, ctx) => {
     if (args.id) throw notImplemented("QueryRoot.app(id)");
     const scope = (handle: string) => ({ __typename: "AccessScope", handle, description: handle });
-    const granted = ctx.shop.scope.split(",").map((s) => s.trim()).filter(Boolean);
+    const granted = ctx.shop.scope
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     return {
       __typename: "App",
       requestedAccessScopes: granted.filter((s) => !FAKE_APP_OPTIONAL_SCOPES.includes(s)).map(scope),
@@ -549,9 +563,15 @@ export const queryRoot = {
     requireScope(ctx, "read_orders", "abandonedCheckouts", ABANDONED_CHECKOUTS_ACCESS);
     const rows = searchCheckouts(ctx, args.query as string | null, responsePath(info));
     const sortKey = (args.sortKey as SortKey | undefined) ?? "ID";
-    return paginate(rows, args as PageArgs, (r) => sortPosition(sortKey, r), (r) => checkoutView(ctx.shop.store, r.checkout), {
-      unbounded: ctx.bulk,
-    });
+    return paginate(
+      rows,
+      args as PageArgs,
+      (r) => sortPosition(sortKey, r),
+      (r) => checkoutView(ctx.shop.store, r.checkout),
+      {
+        unbounded: ctx.bulk,
+      },
+    );
   }) as ResolverFn,
 
   abandonedCheckoutsCount: ((args, ctx, info) => {

@@ -2,21 +2,11 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import {
-  buildClientSchema,
-  getNamedType,
-  isObjectType,
-  type GraphQLField,
-  type GraphQLObjectType,
-  type GraphQLSchema,
-  type IntrospectionQuery,
-} from "graphql";
+import { buildClientSchema, getNamedType, isObjectType, type GraphQLField, type GraphQLObjectType, type GraphQLSchema, type IntrospectionQuery } from "graphql";
 
 export const ADMIN_API_VERSION = "2026-10";
 
-export const ADMIN_SCHEMA_FIXTURE = fileURLToPath(
-  new URL("../../fixtures/shopify/admin_2026-10.json.gz", import.meta.url),
-);
+export const ADMIN_SCHEMA_FIXTURE = fileURLToPath(new URL("../../fixtures/shopify/admin_2026-10.json.gz", import.meta.url));
 
 export interface SchemaLoadTiming {
   /** read + gunzip + JSON.parse, in ms */
@@ -57,12 +47,7 @@ export function adminSchemaLoadTiming(): SchemaLoadTiming | undefined {
  */
 export function isConnectionField(field: GraphQLField<unknown, unknown>): boolean {
   const named = getNamedType(field.type);
-  return (
-    isObjectType(named) &&
-    named.name.endsWith("Connection") &&
-    "pageInfo" in named.getFields() &&
-    field.args.some((a) => a.name === "first")
-  );
+  return isObjectType(named) && named.name.endsWith("Connection") && "pageInfo" in named.getFields() && field.args.some((a) => a.name === "first");
 }
 
 /** The node type of a connection type (the type of its `nodes` list). */

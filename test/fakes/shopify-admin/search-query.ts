@@ -298,14 +298,7 @@ export const abandonedCheckoutSearchFields: Record<string, FieldFilter<CheckoutS
 
 /** Free text matches the checkout name, the buyer's email, or the customer's name. */
 export function abandonedCheckoutFreeText(r: CheckoutSearchRecord, text: string): boolean {
-  const haystack = [
-    r.checkout.id.toString(),
-    `#${r.checkout.id}`,
-    r.checkout.email,
-    r.customer?.email,
-    r.customer?.firstName,
-    r.customer?.lastName,
-  ]
+  const haystack = [r.checkout.id.toString(), `#${r.checkout.id}`, r.checkout.email, r.customer?.email, r.customer?.firstName, r.customer?.lastName]
     .filter(Boolean)
     .join(" ")
     .toLowerCase();

@@ -18,14 +18,7 @@ import {
 import { LeakyBucket, type ThrottleStatus } from "./bucket";
 import { BulkOperations, type BulkOperationErrorCode, type BulkOperationRecord } from "./bulk";
 import { actualQueryCost, requestedQueryCost, type CostInput } from "./cost";
-import {
-  INVALID_TOKEN_BODY,
-  maxCostExceededError,
-  syntaxError,
-  throttledError,
-  validateDocument,
-  type ShopifyGraphQLError,
-} from "./errors";
+import { INVALID_TOKEN_BODY, maxCostExceededError, syntaxError, throttledError, validateDocument, type ShopifyGraphQLError } from "./errors";
 import {
   fieldResolver,
   mutationRoot,
@@ -589,9 +582,7 @@ export class FakeShopifyAdminServer {
     const type = String(req.headers["content-type"] ?? "");
     let params: Record<string, string>;
     try {
-      params = type.includes("application/json")
-        ? (JSON.parse(body) as Record<string, string>)
-        : Object.fromEntries(new URLSearchParams(body));
+      params = type.includes("application/json") ? (JSON.parse(body) as Record<string, string>) : Object.fromEntries(new URLSearchParams(body));
     } catch {
       return json(res, 400, { error: "invalid_request", error_description: "Malformed request body" });
     }
@@ -637,7 +628,16 @@ export class FakeShopifyAdminServer {
         ...tokens,
         expires_in: 86_399,
         associated_user_scope: state.scope,
-        associated_user: { id: Number(claims.sub ?? 1), first_name: "Staff", last_name: "Member", email: "staff@example.com", account_owner: true, locale: "en", collaborator: false, email_verified: true },
+        associated_user: {
+          id: Number(claims.sub ?? 1),
+          first_name: "Staff",
+          last_name: "Member",
+          email: "staff@example.com",
+          account_owner: true,
+          locale: "en",
+          collaborator: false,
+          email_verified: true,
+        },
       });
     }
     return json(res, 400, { error: "unsupported_grant_type", error_description: `Unsupported grant_type: ${params.grant_type}` });
@@ -852,10 +852,7 @@ function printType(node: NonNullable<OperationDefinitionNode["variableDefinition
  * child process so that the app's memory is measured alone): `https://<shop>/…` → `baseUrl/…` with the shop in
  * `X-Fake-Shopify-Shop`; `baseUrl` itself passes through; other hosts are refused unless `fallback` is given.
  */
-export function fakeShopifyFetch(
-  baseUrl: string,
-  options: { fallback?: typeof fetch; isShop?: (domain: string) => boolean } = {},
-): typeof fetch {
+export function fakeShopifyFetch(baseUrl: string, options: { fallback?: typeof fetch; isShop?: (domain: string) => boolean } = {}): typeof fetch {
   const own = new URL(baseUrl);
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);

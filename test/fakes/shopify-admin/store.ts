@@ -274,7 +274,7 @@ export class ShopStore {
     const id = fields.id ?? this.nextId();
     const existing = this.checkouts.get(id);
     const now = this.nowIso();
-    let resolvedCustomerId = customerId !== undefined ? customerId : existing?.customerId ?? null;
+    let resolvedCustomerId = customerId !== undefined ? customerId : (existing?.customerId ?? null);
     if (customer !== undefined) {
       if (customer) this.upsertCustomer(customer);
       resolvedCustomerId = customer ? customer.id : null;
@@ -311,7 +311,7 @@ export class ShopStore {
       id,
       customerId: resolvedCustomerId,
       // An upsert is a change: bump updatedAt unless the caller set it.
-      updatedAt: fields.updatedAt ?? (existing ? now : fields.createdAt ?? now),
+      updatedAt: fields.updatedAt ?? (existing ? now : (fields.createdAt ?? now)),
     };
     // The record is a new object: the sorted cache would keep serving the old one (a touched checkout's old
     // updatedAt to searches), so it is rebuilt on the next read.
@@ -330,7 +330,7 @@ export class ShopStore {
   }
 
   private resolve(record: CheckoutRecord): StoredCheckout {
-    const customer = record.customerId != null ? this.customers.get(record.customerId) ?? null : null;
+    const customer = record.customerId != null ? (this.customers.get(record.customerId) ?? null) : null;
     return { ...structuredClone(record), customer: customer && structuredClone(customer) };
   }
 
@@ -379,7 +379,11 @@ export class ShopStore {
    * `not_sent` or `suppressed`. Read back by `abandonmentByAbandonedCheckoutId` and the `email_state:` search. It does
    * not bump updatedAt (whether Shopify does is not documented; the app does not rely on it).
    */
-  setEmailState(id: number | string, state: AbandonmentEmailState, sentAt: Date | string | null = state === "sent" ? new Date(this.now()) : null): StoredCheckout {
+  setEmailState(
+    id: number | string,
+    state: AbandonmentEmailState,
+    sentAt: Date | string | null = state === "sent" ? new Date(this.now()) : null,
+  ): StoredCheckout {
     const record = this.mustGet(id);
     record.emailState = state;
     record.emailSentAt = sentAt === null ? null : new Date(sentAt).toISOString();
@@ -408,6 +412,6 @@ export class ShopStore {
   }
 
   rawCustomer(id: number | null): CustomerRecord | null {
-    return id == null ? null : this.customers.get(id) ?? null;
+    return id == null ? null : (this.customers.get(id) ?? null);
   }
 }

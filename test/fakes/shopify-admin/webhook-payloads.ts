@@ -4,7 +4,16 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { ADMIN_API_VERSION } from "./schema";
 import { restAmount } from "./money";
-import { checkoutTotals, numericId, type AddressRecord, type CustomerRecord, type LineItemRecord, type ShopInfo, type ShopStore, type StoredCheckout } from "./store";
+import {
+  checkoutTotals,
+  numericId,
+  type AddressRecord,
+  type CustomerRecord,
+  type LineItemRecord,
+  type ShopInfo,
+  type ShopStore,
+  type StoredCheckout,
+} from "./store";
 
 /** ISO time in the shop's time zone with its offset, as REST payloads print times. */
 export function restTime(iso: string | null, timeZone: string): string | null {

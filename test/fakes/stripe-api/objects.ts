@@ -106,10 +106,7 @@ export function completedSession(s: SessionState & { recoveredFrom?: string | nu
 }
 
 export type CheckoutEventType =
-  | "checkout.session.expired"
-  | "checkout.session.completed"
-  | "checkout.session.async_payment_succeeded"
-  | "checkout.session.async_payment_failed";
+  "checkout.session.expired" | "checkout.session.completed" | "checkout.session.async_payment_succeeded" | "checkout.session.async_payment_failed";
 
 /** An event envelope (Stripe's `event` fixture) carrying a session. */
 export function stripeEvent(type: CheckoutEventType | string, object: Json, e: { id?: string; created?: number } = {}): Json {
@@ -156,7 +153,14 @@ export function lineItem(i: { description: string; quantity: number; unitAmount:
   item.currency = i.currency ?? "usd";
   item.amount_subtotal = i.unitAmount * i.quantity;
   item.amount_total = item.amount_subtotal;
-  item.price = { ...item.price, id: `price_${suffix(24)}`, currency: item.currency, unit_amount: i.unitAmount, unit_amount_decimal: String(i.unitAmount), nickname: i.nickname ?? null };
+  item.price = {
+    ...item.price,
+    id: `price_${suffix(24)}`,
+    currency: item.currency,
+    unit_amount: i.unitAmount,
+    unit_amount_decimal: String(i.unitAmount),
+    nickname: i.nickname ?? null,
+  };
   if (i.product) item.price.product = i.product.id; // the id, as Stripe lists it unless expanded
   return item;
 }

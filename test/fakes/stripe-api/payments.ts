@@ -13,7 +13,7 @@ const DISPUTE = load("dispute.json");
 
 type Json = Record<string, any>;
 const suffix = (n = 24) => randomBytes(n).toString("base64url").replace(/[-_]/g, "x").slice(0, n);
-const clone = <T,>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 export const newPaymentIntentId = () => `pi_${suffix(24)}`;
 

@@ -94,7 +94,11 @@ export class FakeStripeApi {
     req.resume();
 
     const send = (status: number, body: Json) => {
-      res.writeHead(status, { "content-type": "application/json", "request-id": `req_${randomBytes(7).toString("hex")}`, "stripe-version": "2026-10-28.endive" });
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "request-id": `req_${randomBytes(7).toString("hex")}`,
+        "stripe-version": "2026-10-28.endive",
+      });
       res.end(JSON.stringify(body));
     };
     const error = (status: number, fields: Json) => send(status, { error: { type: "invalid_request_error", ...fields } });
@@ -104,7 +108,8 @@ export class FakeStripeApi {
 
     if (!apiKey) {
       return error(401, {
-        message: "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.",
+        message:
+          "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.",
       });
     }
     const grants = this.keys.get(apiKey);
@@ -164,7 +169,12 @@ export class FakeStripeApi {
       const id = decodeURIComponent(paymentLink[1]!);
       const link = this.paymentLinks.get(id);
       if (!link || link.livemode !== livemode) {
-        return error(404, { code: "resource_missing", doc_url: "https://stripe.com/docs/error-codes/resource-missing", message: `No such payment_link: '${id}'`, param: "id" });
+        return error(404, {
+          code: "resource_missing",
+          doc_url: "https://stripe.com/docs/error-codes/resource-missing",
+          message: `No such payment_link: '${id}'`,
+          param: "id",
+        });
       }
       return send(200, link);
     }

@@ -74,7 +74,24 @@ const CATALOG: SimItem[] = [
   { description: "Print: Harbour at dusk", quantity: 1, unitAmount: 6500 },
 ];
 const FIRST = ["Amara", "Bruno", "Camille", "Deniz", "Elif", "Felix", "Greta", "Hugo", "Ines", "Joon", "Kofi", "Lina", "Marek", "Nadia", "Oskar", "Paz"];
-const LAST = ["Adeyemi", "Bauer", "Castro", "Demir", "Eriksen", "Fontaine", "Gallo", "Hughes", "Ito", "Jansen", "Kowalski", "Lund", "Moreau", "Novak", "Okoro", "Park"];
+const LAST = [
+  "Adeyemi",
+  "Bauer",
+  "Castro",
+  "Demir",
+  "Eriksen",
+  "Fontaine",
+  "Gallo",
+  "Hughes",
+  "Ito",
+  "Jansen",
+  "Kowalski",
+  "Lund",
+  "Moreau",
+  "Novak",
+  "Okoro",
+  "Park",
+];
 /** Sessions kept in the state (older settled ones are dropped). */
 const KEEP = 500;
 
@@ -159,7 +176,10 @@ export class StripeSimulator {
   }
 
   private register(s: SimSession): void {
-    this.o.api.setLineItems(s.id, s.items.map((i) => lineItem({ ...i, currency: s.currency })));
+    this.o.api.setLineItems(
+      s.id,
+      s.items.map((i) => lineItem({ ...i, currency: s.currency })),
+    );
   }
 
   private expire(s: SimSession, at: number): void {
@@ -183,7 +203,15 @@ export class StripeSimulator {
 
   private pay(s: SimSession, at: number): void {
     s.state = "paid";
-    const session = completedSession({ id: s.id, email: s.email, name: s.name, amountTotal: s.amountTotal, currency: s.currency, promotions: s.promotions, created: Math.floor(s.created / 1000) });
+    const session = completedSession({
+      id: s.id,
+      email: s.email,
+      name: s.name,
+      amountTotal: s.amountTotal,
+      currency: s.currency,
+      promotions: s.promotions,
+      created: Math.floor(s.created / 1000),
+    });
     this.deliver(stripeEvent("checkout.session.completed", session, { created: Math.floor(at / 1000) }));
   }
 
