@@ -6,6 +6,8 @@
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 
+/** Milliseconds before each message is acknowledged (a real provider answers in ~100–300 ms): `SINK_LATENCY_MS`. */
+const latencyMs = Number(process.env.SINK_LATENCY_MS ?? 0);
 let received = 0;
 let bytes = 0;
 const server = new SMTPServer({
@@ -17,8 +19,12 @@ const server = new SMTPServer({
   onData(stream, _session, callback) {
     stream.on("data", (chunk: Buffer) => (bytes += chunk.length));
     stream.on("end", () => {
-      received++;
-      callback(null, "Queued");
+      const done = () => {
+        received++;
+        callback(null, "Queued");
+      };
+      if (latencyMs > 0) setTimeout(done, latencyMs);
+      else done();
     });
   },
 });

@@ -16,7 +16,7 @@ import {
   TextField,
   type BadgeProps,
 } from "@shopify/polaris";
-import { useEffect, useMemo, useState } from "react";
+import { useDeferredValue, useEffect, useMemo, useState } from "react";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
 import { LabelledBadge, SourceBadge } from "../components/badges";
@@ -95,7 +95,7 @@ const FILTER_VALUE_LABEL: Record<string, Record<string, string>> = {
 };
 
 export default function Recoveries() {
-  const { rows, nextCursor, previousCursor, errors, locale, timezone, anyAtAll, currency } = useLoaderData<typeof loader>();
+  const { rows: loadedRows, nextCursor, previousCursor, errors, locale, timezone, anyAtAll, currency } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const [query, setQuery] = useState(params.get("q") ?? "");
@@ -230,7 +230,9 @@ export default function Recoveries() {
   ];
   const errorList = Object.entries(errors).filter(([, m]) => m);
   // The table is rebuilt only when its data changes, not on every keystroke in the search box: re-rendering 25 Polaris
-  // rows per key press took ~800 ms at 4× CPU slowdown (bench/web-vitals.ts, INP).
+  // rows per key press took ~800 ms at 4× CPU slowdown (bench/web-vitals.ts, INP). New rows render at low priority
+  // (useDeferredValue): a search result arriving while the merchant types does not hold up the next key press.
+  const rows = useDeferredValue(loadedRows);
   const table = useMemo(
     () => (
       <IndexTable
