@@ -11,11 +11,10 @@
  * starting, and all of the small shops' emails before the big shop has sent 5 % of its backlog. Exits 1 on a miss.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { startBenchDatabase, type BenchDatabase } from "./postgres";
+import { benchAppEnv, startBenchDatabase, type BenchDatabase } from "./postgres";
 import { connect, tsFromMs } from "./seed";
 
 const { values: args } = parseArgs({
@@ -56,17 +55,9 @@ const cleanup: (() => void)[] = [];
 async function main() {
   database = await startBenchDatabase("fairness", log);
   Object.assign(process.env, {
-    NODE_ENV: "production",
-    DATABASE_URL: database.url,
-    SHOPIFY_API_KEY: "bench-api-key",
-    SHOPIFY_API_SECRET: "bench-api-secret",
-    SHOPIFY_APP_URL: "https://reclaim.bench",
-    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
-    LINK_SIGNING_SECRET: randomBytes(32).toString("hex"),
+    ...benchAppEnv(database.url),
     // The local sink is on loopback: the operator's switch for private SMTP hosts (SECURITY.md).
     SMTP_ALLOW_PRIVATE_HOSTS: "true",
-    JOB_RUNNER: "off",
-    LOG_LEVEL: "silent",
   });
   const sink = await startSink();
   cleanup.push(() => sink.stop());

@@ -15,11 +15,10 @@
  * 1 when one is missed.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { startBenchDatabase, type BenchDatabase } from "./postgres";
+import { benchAppEnv, startBenchDatabase, type BenchDatabase } from "./postgres";
 import { bulkLoad, connect, recomputeDailyStats, tsFromMs } from "./seed";
 
 const { values: args } = parseArgs({
@@ -73,17 +72,7 @@ let database: BenchDatabase | null = null;
 
 async function main() {
   database = await startBenchDatabase("pipeline", log);
-  Object.assign(process.env, {
-    NODE_ENV: "production",
-    DATABASE_URL: database.url,
-    SHOPIFY_API_KEY: "bench-api-key",
-    SHOPIFY_API_SECRET: "bench-api-secret",
-    SHOPIFY_APP_URL: "https://reclaim.bench",
-    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
-    LINK_SIGNING_SECRET: randomBytes(32).toString("hex"),
-    JOB_RUNNER: "off",
-    LOG_LEVEL: "silent",
-  });
+  Object.assign(process.env, benchAppEnv(database.url));
   const sink = await startSink();
   cleanup.push(() => sink.stop());
   const now = Date.now();

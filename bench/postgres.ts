@@ -12,6 +12,7 @@
  *
  * Either way the committed migrations are applied with applyMigrations before the URL is returned.
  */
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -106,4 +107,22 @@ export async function startBenchDatabase(name: string, log: (line: string) => vo
     await stop();
     throw error;
   }
+}
+
+/**
+ * The app's environment for a benchmark process on `databaseUrl`: production mode, throwaway keys, no in-process job
+ * runner (each benchmark starts the worker it measures), no logging.
+ */
+export function benchAppEnv(databaseUrl: string): Record<string, string> {
+  return {
+    NODE_ENV: "production",
+    DATABASE_URL: databaseUrl,
+    SHOPIFY_API_KEY: "bench-api-key",
+    SHOPIFY_API_SECRET: "bench-api-secret",
+    SHOPIFY_APP_URL: "https://reclaim.bench",
+    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+    LINK_SIGNING_SECRET: randomBytes(32).toString("hex"),
+    JOB_RUNNER: "off",
+    LOG_LEVEL: "silent",
+  };
 }

@@ -167,9 +167,9 @@ interface PageResult {
   endCursor: string | null;
 }
 
-/** Everything one run needs; lives for one run. */
-class SyncRunContext {
-  readonly stats: SyncStats = {
+/** A run's counters before anything happened. */
+function zeroSyncStats(): SyncStats {
+  return {
     requests: 0,
     throttled: 0,
     retries: 0,
@@ -183,6 +183,11 @@ class SyncRunContext {
     storeMs: 0,
     waitMs: 0,
   };
+}
+
+/** Everything one run needs; lives for one run. */
+class SyncRunContext {
+  readonly stats: SyncStats = zeroSyncStats();
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
@@ -670,20 +675,7 @@ export function failureDelayMs(failures: number, random: () => number = Math.ran
 export async function syncShopifyCheckouts(db: PrismaClient, shopId: string, options: ShopifySyncOptions = {}): Promise<ShopifySyncResult> {
   const now = options.now ?? (() => new Date());
   const shop = await db.shop.findUnique({ where: { id: shopId } });
-  const emptyStats: SyncStats = {
-    requests: 0,
-    throttled: 0,
-    retries: 0,
-    pages: 0,
-    lineItemRequests: 0,
-    checkouts: 0,
-    backfillCheckouts: 0,
-    unchanged: 0,
-    skipped: 0,
-    apiMs: 0,
-    storeMs: 0,
-    waitMs: 0,
-  };
+  const emptyStats = zeroSyncStats();
   if (!shop || shop.uninstalledAt) return { outcome: "skipped", nextRunInMs: 0, more: false, stats: emptyStats };
   let state = await getOrCreateSourceSync(db, shop.id, SHOPIFY_SOURCE, now());
   state = await recordSyncAttempt(db, state.id, now());
