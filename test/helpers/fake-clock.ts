@@ -27,3 +27,13 @@ export class FakeClock {
     return this.advance(hours * 3_600_000);
   }
 }
+
+/**
+ * A whole-minute start for a FakeClock ahead of real time, for tests whose webhook deliveries are stored (and their
+ * jobs queued) at real time and must already be due when the test clock runs them. The margin is wide because on a
+ * loaded CI machine a file's setup (app build, database) took over a minute between import and its first test, and
+ * a one-minute margin then left every delivery in the future.
+ */
+export function startAheadOfRealTime(minutes = 15): Date {
+  return new Date(Math.ceil(Date.now() / 60_000) * 60_000 + minutes * 60_000);
+}

@@ -4,6 +4,7 @@
 // listed from the database catalogue, so a table added later cannot be forgotten.
 import type { Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAheadOfRealTime } from "../helpers/fake-clock";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { bearerRequest, embeddedRequest, OTHER_SHOP, shopifyWebhookRequest, signSessionToken, TEST_SHOP } from "../helpers/shopify";
@@ -30,7 +31,7 @@ const UNA = { id: 7305555555555, first: "Una", last: "Mallory", email: "una.mall
 
 // The test's clock runs a little ahead of real time: deliveries are stored (and their jobs queued) at real time, so
 // they are due when the runner looks.
-const T0 = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000);
+const T0 = startAheadOfRealTime();
 const at = (hours: number) => new Date(T0.getTime() + hours * H);
 
 let app: Awaited<ReturnType<typeof loadApp>>;

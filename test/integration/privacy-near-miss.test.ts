@@ -4,6 +4,7 @@
  */
 import type { Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAheadOfRealTime } from "../helpers/fake-clock";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
@@ -14,7 +15,7 @@ const JOANN = { id: 7302222222222, first: "Joann", email: "joann@example.com", p
 const ANN_AU = { id: 7303333333333, first: "Annie", email: "ann@example.com.au", phone: "+61355501420" };
 type Person = typeof ANN;
 
-const T0 = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000);
+const T0 = startAheadOfRealTime();
 const at = (hours: number) => new Date(T0.getTime() + hours * H);
 
 let app: Awaited<ReturnType<typeof loadApp>>;

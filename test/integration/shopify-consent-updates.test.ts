@@ -3,6 +3,7 @@
 // recoveries, with real emails through SMTP and the send job's decide() on a fake clock.
 import type { Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAheadOfRealTime } from "../helpers/fake-clock";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
@@ -14,7 +15,7 @@ const TOPIC = "customers_email_marketing_consent/update";
 const URI = "/webhooks/customers_email_marketing_consent/update";
 
 // The clock runs ahead of real time: deliveries are stored (and their jobs queued) at real time, so they are due.
-const T0 = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000);
+const T0 = startAheadOfRealTime();
 
 let app: Awaited<ReturnType<typeof loadApp>>;
 let p: Pipeline;

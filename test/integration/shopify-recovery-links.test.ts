@@ -5,12 +5,13 @@
  */
 import type { Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAheadOfRealTime } from "../helpers/fake-clock";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
 import { checkoutWebhookPayload, type CustomerRecord, type ShopStore } from "../fakes/shopify-admin";
 
-const T0 = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000);
+const T0 = startAheadOfRealTime();
 const at = (hours: number) => new Date(T0.getTime() + hours * H);
 
 let app: Awaited<ReturnType<typeof loadApp>>;
