@@ -94,16 +94,13 @@ const schema = z
     JOB_RUNNER: z.enum(["in-process", "off"]).default("in-process"),
     JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     JOB_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
-    /** A shop with this many jobs running waits behind every other shop's due jobs (fairness; work-conserving: runner claimNext). */
-    JOB_SHOP_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     /** A running job whose heartbeat is older than this was left by a dead worker and is queued again (default 5 min). */
     JOB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(300_000),
     /** Retention (app/models/retention.server.ts, SECURITY.md): days a processed webhook/event body is kept. */
     RETENTION_WEBHOOK_BODY_DAYS: z.coerce.number().int().min(1).max(365).default(3),
     /** Days a webhook/event row (id only, for recognising redeliveries) is kept; at least the body's days. */
     RETENTION_WEBHOOK_ROW_DAYS: z.coerce.number().int().min(3).max(3650).default(30),
-    /** Days succeeded and cancelled jobs are kept; failed ones (with their error) are kept RETENTION_FAILED_JOB_DAYS. */
-    RETENTION_JOB_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+    /** Days failed jobs (with their error) are kept; graphile-worker deletes succeeded and cancelled ones itself. */
     RETENTION_FAILED_JOB_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     /**
      * Merchant templates render in worker threads (app/email/render-pool.server.ts, docs/decisions/079): how many at most,
@@ -196,6 +193,23 @@ const schema = z
   });
 
 export type Env = z.infer<typeof schema>;
+
+/**
+ * Settings earlier versions read and this one ignores (zod drops unknown keys, so setting one breaks nothing): each
+ * entry says why, for the warning an operator who still sets it sees at start (`retiredSettingWarnings`).
+ */
+export const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
+  JOB_SHOP_CONCURRENCY:
+    "a shop runs at most one job per lane (intake, sending, other) at a time, so no shop holds more than three job slots (docs/decisions/080-queue-engine.md)",
+  RETENTION_JOB_DAYS: "graphile-worker deletes succeeded and cancelled jobs itself; failed ones are kept RETENTION_FAILED_JOB_DAYS",
+};
+
+/** One line per retired setting present in `source`, naming it (never its value) and what replaced it. */
+export function retiredSettingWarnings(source: Record<string, string | undefined>): string[] {
+  return Object.entries(RETIRED_SETTINGS)
+    .filter(([name]) => source[name] !== undefined)
+    .map(([name, why]) => `${name} is no longer used: ${why}; remove it from the environment`);
+}
 
 export class InvalidEnvironmentError extends Error {
   constructor(public readonly problems: string[]) {

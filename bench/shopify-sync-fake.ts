@@ -4,7 +4,7 @@
  * every checkout, and a bulk result file, in memory). IPC: sends {type:"ready", url}; answers {type:"stats"} with
  * the shop's counters; exits on {type:"close"}.
  */
-import { generateCheckouts, startFakeShopifyAdmin } from "../test/fakes/shopify-admin";
+import { generateCheckouts, startFakeShopifyAdmin } from "../app/demo/fakes/shopify-admin";
 
 interface Config {
   domain: string;

@@ -29,7 +29,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import Stripe from "stripe";
-import { expiredSession, stripeEvent } from "../test/fakes/stripe-api/objects";
+import { expiredSession, stripeEvent } from "../app/demo/fakes/stripe-api/objects";
 import { freePort, startBenchDatabase } from "./postgres";
 import { JOBS_WITH_PAYLOAD } from "../app/jobs/queue.server";
 

@@ -17,6 +17,13 @@ async function main() {
   const database = await ensureDatabase({ migrate: true });
   const app = express();
   app.disable("x-powered-by");
+  // Once stopping, every answer closes its connection: a client or load balancer holding a keep-alive connection moves
+  // to another instance instead of keeping this one busy until the shutdown limit cuts it mid-request.
+  let stopping = false;
+  app.use((_req, res, next) => {
+    if (stopping) res.setHeader("Connection", "close");
+    next();
+  });
   // For a load balancer or an orchestrator: the process is up and serving (it says nothing of the database).
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok");
@@ -52,7 +59,9 @@ async function main() {
   const entry = (await build()).entry.module as unknown as {
     startJobRunner: () => Promise<{ stop(): Promise<void> }>;
   };
-  const { env } = (await import("../app/env.server")) as typeof import("../app/env.server");
+  const { env, retiredSettingWarnings } = (await import("../app/env.server")) as typeof import("../app/env.server");
+  const { logger } = (await import("../app/logger.server")) as typeof import("../app/logger.server");
+  for (const warning of retiredSettingWarnings(process.env)) logger.warn(warning);
   const runner = env.JOB_RUNNER === "in-process" ? await entry.startJobRunner() : null;
 
   const server = app.listen(env.PORT, env.HOST, () => {
@@ -62,6 +71,7 @@ async function main() {
   });
 
   const shutdown = async () => {
+    stopping = true;
     // Stop accepting, let requests in flight finish (a webhook being stored gets its answer), at most 10 s.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 10_000);

@@ -6,6 +6,9 @@ try {
   const database = await ensureDatabase({ migrate: true });
   // Imported here, not at the top, so that an invalid environment prints its message rather than a stack trace.
   const { startJobRunner } = await import("../app/jobs/start-runner.server");
+  const { retiredSettingWarnings } = await import("../app/env.server");
+  const { logger } = await import("../app/logger.server");
+  for (const warning of retiredSettingWarnings(process.env)) logger.warn(warning);
   const runner = await startJobRunner();
   // Which graphile-worker ids are this process's (`locked_by` of its running jobs in graphile_worker.jobs).
   console.log(`Reclaim worker ${process.pid} started: ${runner.workerIds.join(", ")}`);

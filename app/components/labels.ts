@@ -1,5 +1,7 @@
 /** Merchant-facing words for the codes stored in the database (client-safe: used by pages and loaders). */
-export type NotContactableReason = "no_email" | "no_recovery_link" | "no_consent" | "unsubscribed" | "link_expired";
+import type { NotContactableReason } from "../recovery/model";
+
+export type { NotContactableReason };
 
 export const NOT_CONTACTABLE_LABELS: Record<NotContactableReason, string> = {
   no_email: "No email address",

@@ -165,14 +165,14 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
   closers.push({ name: "SMTP inbox", close: () => inbox.close() });
   step("SMTP inbox", `smtp://127.0.0.1:${inbox.port} (${inbox.list().length} emails kept)`);
 
-  const { startFakeShopifyAdmin } = await import("../../test/fakes/shopify-admin");
+  const { startFakeShopifyAdmin } = await import("./fakes/shopify-admin");
   // Offline access tokens last an hour and are refreshed 5 minutes early: on the demo clock that margin would be a
   // fraction of a real second, so the fake's tokens last one real hour (docs/decisions/061).
   const fakeAdmin = await startFakeShopifyAdmin({ accessTokenTtlSeconds: 3600 * config.speed });
   closers.push({ name: "fake Shopify Admin API", close: () => fakeAdmin.close() });
   step("Shopify Admin API (fake)", `${fakeAdmin.url} (Admin GraphQL 2026-10, schema-checked)`);
 
-  const { FakeStripeApi } = await import("../../test/fakes/stripe-api/server");
+  const { FakeStripeApi } = await import("./fakes/stripe-api/server");
   const fakeStripe = new FakeStripeApi().addKey(secrets.stripeApiKey);
   await fakeStripe.start();
   closers.push({ name: "fake Stripe API", close: () => fakeStripe.close() });
@@ -226,7 +226,7 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
     storefrontUrl: storefrontBase,
   });
 
-  const { LivingStore } = await import("../../test/fakes/shopify-admin/living-store");
+  const { LivingStore } = await import("./fakes/shopify-admin/living-store");
   const living = new LivingStore({
     store,
     appUrl: appOrigin,
@@ -280,7 +280,7 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
   });
   step("installed", `${session ? "reopened" : "installed through token exchange"}; email → demo inbox; Stripe connected (${stripeEndpointPath})`);
 
-  const { StripeSimulator } = await import("../../test/fakes/stripe-api/simulator");
+  const { StripeSimulator } = await import("./fakes/stripe-api/simulator");
   const stripe = new StripeSimulator({
     api: fakeStripe,
     endpointUrl: `${appOrigin}${stripeEndpointPath}`,

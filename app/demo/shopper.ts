@@ -3,7 +3,7 @@
  * through the app's real click redirect, and completes some of the purchases on the demo checkout pages — all over
  * HTTP, as a person with a browser would — so conversions show up without anyone at the keyboard. Time is passed in.
  */
-import { prng } from "../../test/fakes/shopify-admin/generator";
+import { prng } from "./fakes/shopify-admin/generator";
 import { BROWSER_USER_AGENT, type ClickLinks } from "./click-links";
 import type { InboxEntry } from "./inbox";
 

@@ -105,6 +105,11 @@ export async function fireDelivery(
   return { kind: "failed", message, final: options.finalAttempt };
 }
 
+/** Trigger deliveries that failed for good (Settings shows the count and links to the list). */
+export function countFailedDeliveries(db: PrismaClient, shopId: string): Promise<number> {
+  return db.flowTriggerDelivery.count({ where: { shopId, status: "failed" } });
+}
+
 export type RetryResult = { ok: true } | { ok: false; status: 404 | 409; message: string };
 
 /**

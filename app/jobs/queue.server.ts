@@ -28,6 +28,7 @@ export interface JobPayloads {
   "mirror-unsubscribe-to-shopify": { contactId: string };
   "sync-shopify-checkouts": { shopId: string };
   "activate-web-pixel": { shopId: string };
+  "refresh-shop-details": { shopId: string };
   "fire-flow-trigger": { deliveryId: string };
   "prune-retention": Record<string, never>;
   "repair-split-checkouts": Record<string, never>;

@@ -8,6 +8,7 @@ import { sendDueMessages } from "./definitions/send-due-messages.server";
 import { sendMessage } from "./definitions/send-message.server";
 import { syncShopifyCheckoutsJob } from "./definitions/sync-shopify-checkouts.server";
 import { activateWebPixelJob } from "./definitions/activate-web-pixel.server";
+import { refreshShopDetails } from "./definitions/refresh-shop-details.server";
 import { processPixelEvent } from "./definitions/process-pixel-event.server";
 import { fireFlowTrigger } from "./definitions/fire-flow-trigger.server";
 import { pruneRetention } from "./definitions/prune-retention.server";
@@ -24,6 +25,7 @@ export const jobDefinitions: JobDefinition<any>[] = [
   mirrorUnsubscribe,
   syncShopifyCheckoutsJob,
   activateWebPixelJob,
+  refreshShopDetails,
   processPixelEvent,
   fireFlowTrigger,
   pruneRetention,

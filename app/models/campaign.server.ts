@@ -36,6 +36,30 @@ export async function ensureDefaultCampaign(db: PrismaClient, shopId: string): P
   });
 }
 
+/** The shop's campaigns for the Campaigns page: the default first, then oldest first, with their step counts. */
+export function listCampaigns(db: PrismaClient, shopId: string) {
+  return db.campaign.findMany({
+    where: { shopId },
+    orderBy: [{ isDefault: "desc" }, { createdAt: "asc" }],
+    include: { _count: { select: { steps: true } } },
+  });
+}
+
+/** One of the shop's campaigns with its steps in order; null for an unknown id or another shop's campaign. */
+export function findShopCampaign(db: PrismaClient, shopId: string, campaignId: string) {
+  return db.campaign.findFirst({ where: { id: campaignId, shopId }, include: { steps: { orderBy: { position: "asc" } } } });
+}
+
+/** The shop's ten latest recoveries with an email: the checkouts a merchant can preview a step against. */
+export function previewRecoveryChoices(db: PrismaClient, shopId: string) {
+  return db.recovery.findMany({
+    where: { shopId, email: { not: null } },
+    orderBy: { abandonedAt: "desc" },
+    take: 10,
+    select: { id: true, name: true, email: true, source: true },
+  });
+}
+
 export async function campaignsForScheduling(db: Db, shopId: string): Promise<CampaignForScheduling[]> {
   const rows = await db.campaign.findMany({
     where: { shopId, enabled: true },

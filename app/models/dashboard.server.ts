@@ -1,6 +1,5 @@
 import { Prisma, type PrismaClient } from "@prisma/client";
-import type { NotContactableReason } from "../components/labels";
-import type { Source } from "../recovery/model";
+import type { NotContactableReason, Source } from "../recovery/model";
 import { addConversion, type RecoveredByCurrency } from "../recovery/recovered";
 export { PERIODS, PERIOD_LABELS, periodBounds, type Period } from "../recovery/recovered";
 import { messageSentence, messageTime, reasonInWords, wontBeEmailedReason } from "../recovery/timeline";
@@ -77,6 +76,11 @@ export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
  */
 export const RECOVERED_CONVERSION = Prisma.sql`c."messageId" IS NOT NULL AND c."reversedAt" IS NULL`;
 export const RECOVERED_AMOUNT = Prisma.sql`(c."amountMinor" - c."refundedMinor")`;
+
+/** Whether the shop has any recovery yet (the Overview shows its first-run state until it has). */
+export async function shopHasRecoveries(db: PrismaClient, shopId: string): Promise<boolean> {
+  return (await db.recovery.findFirst({ where: { shopId }, select: { id: true } })) !== null;
+}
 
 /**
  * The overview for whole UTC days from `from` to `to` (inclusive). Figures come from DailyStat, which triggers keep exact

@@ -23,6 +23,9 @@ export async function loadHealth(db: PrismaClient, shop: Shop, now: Date): Promi
     lastFailure: lastFailed?.lastError ?? null,
     shopifyEmailPolicy: shop.shopifyEmailPolicy,
     heldForShopifyEmailLast7d: held,
+    shopDetailsProblem: shop.detailsProblem,
+    currency: shop.currency,
+    timezone: shop.timezone,
     shopifySync: sync
       ? {
           status: sync.status,

@@ -72,6 +72,7 @@ function toStored(r: Recovery): StoredCheckout {
   return {
     email: r.email,
     firstName: r.firstName,
+    fullName: r.fullName,
     consent: r.consent as StoredCheckout["consent"],
     consentEvidence: r.consentEvidence === "{}" ? null : (JSON.parse(r.consentEvidence) as ConsentEvidence),
     lineItems: JSON.parse(r.lineItems),
@@ -232,6 +233,7 @@ function observationOf(r: Recovery): CheckoutObserved {
     name: r.name,
     email: r.email,
     firstName: r.firstName,
+    fullName: r.fullName,
     consent: evidence ?? { state: r.consent as ConsentEvidence["state"], source: "reclaim.merged", detail: {}, at: null },
     lineItems: r.pixelOnly ? null : JSON.parse(r.lineItems),
     total: { amountMinor: Number(r.totalMinor), currency: r.currency },
@@ -265,6 +267,7 @@ async function storeObservation(tx: Tx, shopId: string, existing: Recovery | nul
     contactId: contact?.id ?? null,
     email: merged.email,
     firstName: merged.firstName,
+    fullName: merged.fullName ?? null,
     consent: merged.consent,
     consentEvidence: JSON.stringify(merged.consentEvidence ?? {}),
     lineItems: JSON.stringify(merged.lineItems),

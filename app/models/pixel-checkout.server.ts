@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { enqueueJob } from "../jobs/queue.server";
 import type { CheckoutPixelObserved } from "../recovery/model";
-import { mergePixelCompletion, mergePixelState, parsePixelState } from "../sources/pixel/merge";
+import { mergePixelCompletion, mergePixelState, parsePixelState } from "../recovery/pixel-merge";
 
 type Tx = Prisma.TransactionClient;
 
@@ -107,6 +107,11 @@ function parseIds(raw: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Recoveries seen only by the pixel, waiting for Shopify to confirm them (Settings › Checkout pixel). */
+export function countUnconfirmedPixelRecoveries(db: PrismaClient, shopId: string): Promise<number> {
+  return db.recovery.count({ where: { shopId, pixelOnly: true } });
 }
 
 /**

@@ -11,7 +11,7 @@
  *   new row, which ingest merges into the recovery as before). Rows not yet processed are kept for their job.
  * - Jobs (graphile-worker): succeeded ones are deleted by the engine when they finish and cancelled ones when cancelled;
  *   failed ones (shown to operators with their error) are deleted `failedJobDays` after their last attempt, with the
- *   shops' queue rows left empty. Queued and running jobs are never touched. (`jobDays` no longer has anything to keep.)
+ *   shops' queue rows left empty. Queued and running jobs are never touched.
  */
 import type { PrismaClient } from "@prisma/client";
 import { deleteFailedJobs } from "../jobs/queue.server";
@@ -19,11 +19,10 @@ import { deleteFailedJobs } from "../jobs/queue.server";
 export interface RetentionPolicy {
   bodyDays: number;
   rowDays: number;
-  jobDays: number;
   failedJobDays: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = { bodyDays: 3, rowDays: 30, jobDays: 7, failedJobDays: 30 };
+export const DEFAULT_RETENTION: RetentionPolicy = { bodyDays: 3, rowDays: 30, failedJobDays: 30 };
 
 /** What a cleared body says instead (the same marker shape as a redaction, so tools reading bodies can tell). */
 export const EXPIRED_BODY = '{"expired":true}';

@@ -61,6 +61,11 @@ export async function getOrCreateSourceSync(db: PrismaClient, shopId: string, so
   }
 }
 
+/** The shop's sync state for a source, or null before its first sync (read only: the Overview's sync line). */
+export function findSourceSync(db: PrismaClient, shopId: string, source: string): Promise<SourceSync | null> {
+  return db.sourceSync.findUnique({ where: { shopId_source: { shopId, source } } });
+}
+
 export function saveSyncRun(db: PrismaClient, id: string, run: SyncRun) {
   return db.sourceSync.update({ where: { id }, data: { syncRun: JSON.stringify(run) } });
 }

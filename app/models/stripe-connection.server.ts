@@ -5,7 +5,7 @@ import { logger } from "../logger.server";
 import { decryptSecret, encryptSecret, UnreadableSecretError } from "../security/encryption.server";
 import { isUniqueViolation } from "./inbound-event.server";
 import { checkApiKey, type KeyCheck } from "../sources/stripe/api.server";
-import { apiKeyIsLive, apiKeyProblem, webhookSecretProblem } from "../sources/stripe/secret-format";
+import { apiKeyIsLive, apiKeyProblem, webhookSecretProblem } from "./stripe-secret-format";
 
 /**
  * A shop's Stripe connection: where its webhooks land (`/webhooks/stripe/<id>`), the endpoint's signing secret and an
@@ -135,7 +135,7 @@ export function proposedConnectionId(shopId: string): string {
 
 /** The endpoint path of the shop's connection, or the one it will have once connected. */
 export async function endpointPathFor(db: PrismaClient, shopId: string): Promise<string> {
-  const existing = await db.stripeConnection.findFirst({ where: { shopId }, orderBy: { createdAt: "asc" }, select: { id: true } });
+  const existing = await theConnection(db, shopId);
   return endpointPath(existing?.id ?? proposedConnectionId(shopId));
 }
 
@@ -179,9 +179,18 @@ function toView(c: StripeConnection, now: Date): StripeConnectionView {
   };
 }
 
-/** The shop's connection (a shop has one; the oldest wins if a script ever made more). */
+/**
+ * Which of a shop's StripeConnection rows is "the" connection: a shop has one, and if a script or a race ever made
+ * more, the oldest wins (its endpoint is the one Stripe was given first). The only place that rule is written: the
+ * settings pages, the Overview and connecting again all go through here.
+ */
+function theConnection(db: PrismaClient, shopId: string): Promise<StripeConnection | null> {
+  return db.stripeConnection.findFirst({ where: { shopId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+}
+
+/** The shop's connection (see theConnection), as the pages show it. */
 export async function getStripeConnection(db: PrismaClient, shopId: string, now = new Date()): Promise<StripeConnectionView | null> {
-  const c = await db.stripeConnection.findFirst({ where: { shopId }, orderBy: { createdAt: "asc" } });
+  const c = await theConnection(db, shopId);
   return c ? toView(c, now) : null;
 }
 
@@ -233,7 +242,7 @@ export async function connectStripe(
   if (errors.webhookSecret || errors.apiKey) return { ok: false, errors };
 
   const secret = input.webhookSecret.trim();
-  const existing = await db.stripeConnection.findFirst({ where: { shopId }, orderBy: { createdAt: "asc" } });
+  const existing = await theConnection(db, shopId);
   if (!existing) {
     try {
       const id = proposedConnectionId(shopId);

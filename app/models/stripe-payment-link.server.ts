@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@prisma/client";
-import type { PaymentLinkFacts } from "../sources/stripe/to-source-event";
+import type { PaymentLinkFacts } from "../recovery/model";
 
 /**
  * Payment Links as read with a connection's key, cached per (connection, link): a busy link expires many sessions a

@@ -82,6 +82,7 @@ export function buildExport(f: Footprint, subject: PrivacySubject, now: Date): C
       checkoutName: r.name,
       email: r.email,
       firstName: r.firstName,
+      fullName: r.fullName,
       consent: r.consent,
       consentEvidence: json(r.consentEvidence),
       lineItems: json(r.lineItems),

@@ -16,6 +16,11 @@ export interface PrivacyRequestRow {
   downloadable: boolean;
 }
 
+/** How many compliance requests Shopify sent for the shop (Settings links to the list when there are any). */
+export function countPrivacyRequests(db: PrismaClient, shopId: string): Promise<number> {
+  return db.complianceRequest.count({ where: { shopId } });
+}
+
 export async function listPrivacyRequests(db: PrismaClient, shopId: string, take = 200): Promise<PrivacyRequestRow[]> {
   // `export` is only tested for presence here: the documents themselves are fetched one at a time, on download.
   const rows = await db.complianceRequest.findMany({

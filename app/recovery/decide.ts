@@ -125,6 +125,19 @@ const day = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ") + " UTC"
 /** The evidence a Shopify consent update leaves on a recovery (customers_email_marketing_consent/update, docs/decisions/073). */
 export const SHOPIFY_CONSENT_UPDATE_SOURCE = "shopify.customers_email_marketing_consent";
 
+/** A Shopify consent update as read from its webhook (app/sources/shopify/consent-webhook.ts parses it). */
+export interface ShopifyConsentUpdate {
+  /** `gid://shopify/Customer/<digits>`, or null when the body names no usable customer id. */
+  shopifyCustomerId: string | null;
+  /** Normalised (trimmed, lower-case); null when absent or not an address. */
+  email: string | null;
+  state: Consent;
+  /** What a recovery's consentEvidence becomes when this update applies to it. */
+  evidence: ConsentEvidence & { source: typeof SHOPIFY_CONSENT_UPDATE_SOURCE };
+  /** When Shopify says consent changed (`consent_updated_at`), or null when it does not say. */
+  at: Date | null;
+}
+
 /** "Unsubscribed in Shopify on …" when the recovery's consent is an opt-out that a Shopify consent update reported. */
 function unsubscribedInShopify(consent: Consent, evidence: ConsentEvidence | null): string | null {
   if (consent !== "opt_out" || evidence?.source !== SHOPIFY_CONSENT_UPDATE_SOURCE) return null;

@@ -15,12 +15,17 @@ export interface HealthFacts {
   /** Carts left to Shopify's own email in the last 7 days (under `defer`). */
   heldForShopifyEmailLast7d: number;
   shopifySync: { status: string; lastSuccessAt: Date | null; lastError: string | null; intervalMinutes: number; installedAt: Date } | null;
+  /** Why the shop's details (currency, time zone…) could not be read from Shopify at install, while retried; null once read. */
+  shopDetailsProblem?: string | null;
+  /** What is used meanwhile. */
+  currency?: string;
+  timezone?: string;
 }
 
 export type HealthAction = { content: string; url: string } | { content: string; intent: "sync" };
 
 export interface HealthIssue {
-  key: "campaign_off" | "failed_sends" | "shopify_email" | "sync";
+  key: "campaign_off" | "failed_sends" | "shopify_email" | "sync" | "shop_details";
   tone: "critical" | "warning" | "info";
   title: string;
   body: string;
@@ -85,6 +90,15 @@ export function healthIssues(f: HealthFacts): HealthIssue[] {
         action: { content: "Sync now", intent: "sync" },
       });
     }
+  }
+  if (f.shopDetailsProblem) {
+    issues.push({
+      key: "shop_details",
+      tone: "warning",
+      title: "Reclaim has not read your store's details from Shopify yet",
+      body: `${f.shopDetailsProblem} Reclaim keeps trying by itself. Until then amounts are shown in ${f.currency ?? "USD"} and quiet hours use ${f.timezone ?? "UTC"}; you can choose the time zone in Settings.`,
+      action: { content: "Open settings", url: "/app/settings" },
+    });
   }
   return issues;
 }

@@ -5,6 +5,7 @@ import { normalizeEmail } from "./model";
 export interface StoredCheckout {
   email: string | null;
   firstName: string | null;
+  fullName?: string | null;
   consent: Consent;
   consentEvidence: ConsentEvidence | null;
   lineItems: LineItem[];
@@ -36,6 +37,7 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
   const fresh: StoredCheckout = {
     email,
     firstName: seen.firstName,
+    fullName: seen.fullName ?? null,
     consent: seen.consent.state,
     consentEvidence: seen.consent.state === "unknown" && !email ? null : seen.consent,
     lineItems: seen.lineItems ?? [],
@@ -69,6 +71,7 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
   const merged: StoredCheckout = {
     email: pick(email, stored.email),
     firstName: pick(seen.firstName, stored.firstName),
+    fullName: pick(seen.fullName ?? null, stored.fullName ?? null),
     consent,
     consentEvidence,
     lineItems:
@@ -85,9 +88,12 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
   return {
     ...merged,
     becameCompleted: stored.completedAt === null && completedAt !== null,
-    changed: JSON.stringify(merged) !== JSON.stringify(stored),
+    changed: comparable(merged) !== comparable(stored),
   };
 }
+
+/** A stored checkout as compared for "changed": fullName may be absent (optional) or null, which is the same. */
+const comparable = ({ fullName, ...rest }: StoredCheckout) => JSON.stringify([rest, fullName ?? null]);
 
 /**
  * Webhook line items carry no image (only GraphQL has them): whichever side's list is kept, an item without an image

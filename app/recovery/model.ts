@@ -38,6 +38,9 @@ export interface LineItem {
 /** `purchased`: its checkout was bought without a Reclaim email before it ("Bought without an email", docs/decisions/082). */
 export type RecoveryStatus = "open" | "contacting" | "recovered" | "purchased" | "lost" | "superseded" | "suppressed" | "merged";
 
+/** Why an abandoned checkout could not be emailed (the Overview funnel counts each; the pages label them). */
+export type NotContactableReason = "no_email" | "no_recovery_link" | "no_consent" | "unsubscribed" | "link_expired";
+
 /** A source reports a checkout (new or updated). Abandoned Shopify checkout, expired Stripe Checkout Session. */
 export interface CheckoutObserved {
   kind: "checkout.observed";
@@ -52,6 +55,8 @@ export interface CheckoutObserved {
   /** Raw email as the source gave it (normalised later); null when the source does not know it (e.g. a guest in GraphQL). */
   email: string | null;
   firstName: string | null;
+  /** The buyer's full name as the source gives it (search only): Shopify first + last name, Stripe's name unsplit. */
+  fullName?: string | null;
   shopifyCustomerId?: string | null;
   consent: ConsentEvidence;
   /** null = this observation does not carry line items (keep what is known). */
@@ -126,12 +131,15 @@ export interface CheckoutPixelObserved {
   occurredAt: Date;
   /**
    * When the checkout was started, if earlier: the earliest of several events merged into this one
-   * (app/sources/pixel/merge.ts). Dates the abandonment, as the earliest event would have.
+   * (app/recovery/pixel-merge.ts). Dates the abandonment, as the earliest event would have.
    */
   startedAt?: Date;
 }
 
 export type SourceEvent = CheckoutObserved | PurchaseObserved | CheckoutPixelObserved;
+
+/** A Stripe Payment Link as read with the merchant's key, or why it could not be (the recovery link of a link's session). */
+export type PaymentLinkFacts = { ok: true; url: string; active: boolean; allowPromotionCodes: boolean } | { ok: false; unavailable: string };
 
 /** Lower-cases and trims an email; returns null for anything that is not plausibly an address. */
 export function normalizeEmail(raw: string | null | undefined): string | null {

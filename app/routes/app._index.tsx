@@ -26,7 +26,7 @@ import { RecoveryChart } from "../components/recovery-chart";
 import { db } from "../db.server";
 import { env } from "../env.server";
 import { NOT_CONTACTABLE_LABELS, type NotContactableReason } from "../components/labels";
-import { loadOverview } from "../models/dashboard.server";
+import { loadOverview, shopHasRecoveries } from "../models/dashboard.server";
 import { currencySummary, PERIOD_LABELS, PERIODS, rateText } from "../recovery/recovered";
 import { requestShopifySync } from "../sources/shopify/sync-request.server";
 import { readFormWithLimit } from "../security/request-limits.server";
@@ -34,6 +34,8 @@ import type { MetaFunction } from "@remix-run/node";
 import { pageTitle } from "../components/page-title";
 import { HealthStrip } from "../components/health-strip";
 import { loadHealth } from "../models/health.server";
+import { findSourceSync } from "../models/source-sync.server";
+import { getStripeConnection } from "../models/stripe-connection.server";
 
 const query = z.object({
   period: z.enum(PERIODS).catch("30"),
@@ -49,11 +51,11 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
   const now = new Date();
   const from = new Date(now.getTime() - (Number(params.period) - 1) * 86_400_000);
-  const [overview, anyRecovery, shopifySync, stripe] = await Promise.all([
+  const [overview, hasRecoveries, shopifySync, stripe] = await Promise.all([
     loadOverview(db, { shopId: shop.id, from, to: now, currency: params.currency ?? shop.currency, consentPolicy: shop.consentPolicy, now }),
-    db.recovery.findFirst({ where: { shopId: shop.id }, select: { id: true } }),
-    db.sourceSync.findUnique({ where: { shopId_source: { shopId: shop.id, source: "shopify" } } }),
-    db.stripeConnection.findFirst({ where: { shopId: shop.id }, orderBy: { createdAt: "desc" }, select: { lastEventAt: true, createdAt: true } }),
+    shopHasRecoveries(db, shop.id),
+    findSourceSync(db, shop.id, "shopify"),
+    getStripeConnection(db, shop.id, now),
   ]);
   // The health strip: campaign off, failed sends, Shopify's own email, sync (app/recovery/health.ts).
   const health = await loadHealth(db, shop, now);
@@ -65,7 +67,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     locale: shop.locale,
     timezone: shop.timezone,
     overview,
-    isEmpty: !anyRecovery,
+    isEmpty: !hasRecoveries,
     sync: {
       shopify: shopifySync
         ? {

@@ -38,7 +38,14 @@ import { NavigationProgress, PageError } from "../components/page-states";
 import { pageTitle } from "../components/page-title";
 import { db } from "../db.server";
 import { sendTestEmail } from "../email/settings.server";
-import { previewStep, previewTemplateInput, saveCampaignStep, updateCampaignFilters } from "../models/campaign.server";
+import {
+  findShopCampaign,
+  previewRecoveryChoices,
+  previewStep,
+  previewTemplateInput,
+  saveCampaignStep,
+  updateCampaignFilters,
+} from "../models/campaign.server";
 import { decimalString, INCENTIVE_BY_SOURCE } from "../recovery/incentive";
 import { currencyExponent, formatMoney, toMinorUnits } from "../recovery/money";
 import { TEMPLATE_VARIABLE_HELP } from "../recovery/template";
@@ -46,14 +53,9 @@ import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const campaign = await db.campaign.findFirst({ where: { id: params.id, shopId: shop.id }, include: { steps: { orderBy: { position: "asc" } } } });
+  const campaign = await findShopCampaign(db, shop.id, params.id ?? "");
   if (!campaign) throw new Response("Campaign not found", { status: 404 });
-  const recent = await db.recovery.findMany({
-    where: { shopId: shop.id, email: { not: null } },
-    orderBy: { abandonedAt: "desc" },
-    take: 10,
-    select: { id: true, name: true, email: true, source: true },
-  });
+  const recent = await previewRecoveryChoices(db, shop.id);
   const exp = currencyExponent(shop.currency);
   return json({
     currency: shop.currency,
@@ -137,7 +139,7 @@ function stepInput(f: StepFields, currency: string) {
 
 export const action = async ({ request, params }: ActionFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const campaign = await db.campaign.findFirst({ where: { id: params.id, shopId: shop.id }, select: { id: true } });
+  const campaign = await findShopCampaign(db, shop.id, params.id ?? "");
   if (!campaign) throw new Response("Campaign not found", { status: 404 });
   const form = Object.fromEntries(await readFormWithLimit(request)) as Record<string, string>;
   const { intent, stepId = "", ...fields } = form;

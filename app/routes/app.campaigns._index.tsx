@@ -8,7 +8,7 @@ import { requireAdmin } from "../auth.server";
 import { number } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { campaignResults, ensureDefaultCampaign, updateCampaignFilters } from "../models/campaign.server";
+import { campaignResults, ensureDefaultCampaign, listCampaigns, updateCampaignFilters } from "../models/campaign.server";
 import { currencySummary, PERIOD_LABELS, PERIODS, periodBounds, type RecoveredByCurrency } from "../recovery/recovered";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
@@ -28,11 +28,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
   // The Overview's period and currency, so the two pages show the same recovered figures.
   const { from, to } = periodBounds(Number(params.period), new Date());
-  const campaigns = await db.campaign.findMany({
-    where: { shopId: shop.id },
-    orderBy: [{ isDefault: "desc" }, { createdAt: "asc" }],
-    include: { _count: { select: { steps: true } } },
-  });
+  const campaigns = await listCampaigns(db, shop.id);
   const results = await Promise.all(campaigns.map((c) => campaignResults(db, shop.id, c.id, { from, to })));
   return json({
     locale: shop.locale,

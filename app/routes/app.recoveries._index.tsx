@@ -16,7 +16,7 @@ import {
   TextField,
   type BadgeProps,
 } from "@shopify/polaris";
-import { useDeferredValue, useEffect, useMemo, useState } from "react";
+import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
 import { LabelledBadge, SourceBadge } from "../components/badges";
@@ -94,34 +94,86 @@ const FILTER_VALUE_LABEL: Record<string, Record<string, string>> = {
   hasConsent: { yes: "opted in", no: "not opted in" },
 };
 
+const SEARCH_PLACEHOLDER = "Search by email, name, checkout or order number";
+const NO_FILTERS: ComponentProps<typeof Filters>["filters"] = [];
+const noop = () => {};
+
+/**
+ * The search box on its own: a key press re-renders this field only, not the filter pills or the page (re-rendering
+ * Polaris' Filters bar per key press cost ~200 ms at 4× CPU slowdown; bench/web-vitals.ts, docs/decisions/084). What
+ * was typed is kept here and sent to the URL after a short pause; a URL change made elsewhere (Clear all, Back) is
+ * shown, but the echo of our own submission never overwrites newer typing.
+ */
+const SearchBox = memo(function SearchBox({ urlQuery, clearedAt, onSearch }: { urlQuery: string; clearedAt: number; onSearch: (q: string) => void }) {
+  const [query, setQuery] = useState(urlQuery);
+  const submitted = useRef(urlQuery);
+  useEffect(() => {
+    if (urlQuery === submitted.current) return;
+    submitted.current = urlQuery;
+    setQuery(urlQuery);
+  }, [urlQuery]);
+  useEffect(() => {
+    if (clearedAt === 0) return;
+    submitted.current = "";
+    setQuery("");
+  }, [clearedAt]);
+  useEffect(() => {
+    if (query === submitted.current) return;
+    const t = setTimeout(() => {
+      submitted.current = query;
+      onSearch(query);
+    }, 350);
+    return () => clearTimeout(t);
+  }, [query, onSearch]);
+  return (
+    <Filters
+      hideFilters
+      filters={NO_FILTERS}
+      queryValue={query}
+      queryPlaceholder={SEARCH_PLACEHOLDER}
+      onQueryChange={setQuery}
+      onQueryClear={() => {
+        setQuery("");
+        submitted.current = "";
+        onSearch("");
+      }}
+      onClearAll={noop}
+    />
+  );
+});
+
+/** The filter pills, re-rendered only when the filters or what is typed in their popovers change. */
+const FilterPills = memo(function FilterPills(props: Pick<ComponentProps<typeof Filters>, "filters" | "appliedFilters" | "onClearAll">) {
+  return <Filters hideQueryField onQueryChange={noop} onQueryClear={noop} {...props} />;
+});
+
 export default function Recoveries() {
   const { rows: loadedRows, nextCursor, previousCursor, errors, locale, timezone, anyAtAll, currency } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const navigate = useNavigate();
-  const [query, setQuery] = useState(params.get("q") ?? "");
+  const [clearedAt, setClearedAt] = useState(0);
   const [min, setMin] = useState(params.get("min") ?? "");
   const [max, setMax] = useState(params.get("max") ?? "");
   const [from, setFrom] = useState(params.get("from") ?? "");
   const [to, setTo] = useState(params.get("to") ?? "");
 
-  const go = (changes: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    next.delete("after");
-    next.delete("before");
-    for (const [k, v] of Object.entries(changes)) {
-      if (v === null || v === "") next.delete(k);
-      else next.set(k, v);
-    }
-    navigate(`?${next.toString()}`, { replace: true });
-  };
-
-  // Typing in the search box filters after a short pause.
-  useEffect(() => {
-    if (query === (params.get("q") ?? "")) return;
-    const t = setTimeout(() => go({ q: query }), 350);
-    return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [query]);
+  // Callbacks handed to memoised children read the current parameters through a ref, so they stay the same function.
+  const paramsRef = useRef(params);
+  paramsRef.current = params;
+  const go = useCallback(
+    (changes: Record<string, string | null>) => {
+      const next = new URLSearchParams(paramsRef.current);
+      next.delete("after");
+      next.delete("before");
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === null || v === "") next.delete(k);
+        else next.set(k, v);
+      }
+      navigate(`?${next.toString()}`, { replace: true });
+    },
+    [navigate],
+  );
+  const search = useCallback((q: string) => go({ q }), [go]);
 
   const choice = (key: FilterKey, title: string, choices: { label: string; value: string }[]) => ({
     key,
@@ -138,96 +190,113 @@ export default function Recoveries() {
     pinned: true,
   });
 
-  const filters = [
-    choice("source", "Source", [
-      { label: "Shopify", value: "shopify" },
-      { label: "Stripe", value: "stripe" },
-    ]),
-    choice(
-      "status",
-      "Status",
-      STATUS_FILTERS.map((s) => ({ label: statusWords(s), value: s })),
-    ),
-    choice("hasEmail", "Has email", [
-      { label: "With email", value: "yes" },
-      { label: "Without email", value: "no" },
-    ]),
-    choice("hasConsent", "Has consent", [
-      { label: "Opted in", value: "yes" },
-      { label: "Not opted in", value: "no" },
-    ]),
-    {
-      key: "value",
-      label: "Value",
-      filter: (
-        <BlockStack gap="200">
-          <TextField label={`Minimum (${currency})`} value={min} onChange={setMin} onBlur={() => go({ min })} autoComplete="off" error={errors.min} />
-          <TextField label={`Maximum (${currency})`} value={max} onChange={setMax} onBlur={() => go({ max })} autoComplete="off" error={errors.max} />
-        </BlockStack>
+  // Rebuilt only when what they show changes (the page re-renders on every navigation state change, e.g. opening a row).
+  const filters = useMemo(
+    () => [
+      choice("source", "Source", [
+        { label: "Shopify", value: "shopify" },
+        { label: "Stripe", value: "stripe" },
+      ]),
+      choice(
+        "status",
+        "Status",
+        STATUS_FILTERS.map((s) => ({ label: statusWords(s), value: s })),
       ),
-    },
-    {
-      key: "dates",
-      label: "Abandoned between",
-      filter: (
-        <BlockStack gap="200">
-          <TextField
-            label="From"
-            type="date"
-            value={from}
-            onChange={(v) => {
-              setFrom(v);
-              go({ from: v });
-            }}
-            autoComplete="off"
-            error={errors.from}
-          />
-          <TextField
-            label="To"
-            type="date"
-            value={to}
-            onChange={(v) => {
-              setTo(v);
-              go({ to: v });
-            }}
-            autoComplete="off"
-            error={errors.to}
-          />
-        </BlockStack>
-      ),
-    },
-  ];
-  const applied = [
-    ...(["source", "status", "hasEmail", "hasConsent"] as const)
-      .filter((k) => params.get(k))
-      .map((k) => ({ key: k, label: `${FILTER_LABEL[k]}: ${FILTER_VALUE_LABEL[k]?.[params.get(k)!] ?? params.get(k)}`, onRemove: () => go({ [k]: null }) })),
-    ...(params.get("min") || params.get("max")
-      ? [
-          {
-            key: "value",
-            label: `Value ${params.get("min") ?? "0"}–${params.get("max") ?? "∞"}`,
-            onRemove: () => {
-              setMin("");
-              setMax("");
-              go({ min: null, max: null });
+      choice("hasEmail", "Has email", [
+        { label: "With email", value: "yes" },
+        { label: "Without email", value: "no" },
+      ]),
+      choice("hasConsent", "Has consent", [
+        { label: "Opted in", value: "yes" },
+        { label: "Not opted in", value: "no" },
+      ]),
+      {
+        key: "value",
+        label: "Value",
+        filter: (
+          <BlockStack gap="200">
+            <TextField label={`Minimum (${currency})`} value={min} onChange={setMin} onBlur={() => go({ min })} autoComplete="off" error={errors.min} />
+            <TextField label={`Maximum (${currency})`} value={max} onChange={setMax} onBlur={() => go({ max })} autoComplete="off" error={errors.max} />
+          </BlockStack>
+        ),
+      },
+      {
+        key: "dates",
+        label: "Abandoned between",
+        filter: (
+          <BlockStack gap="200">
+            <TextField
+              label="From"
+              type="date"
+              value={from}
+              onChange={(v) => {
+                setFrom(v);
+                go({ from: v });
+              }}
+              autoComplete="off"
+              error={errors.from}
+            />
+            <TextField
+              label="To"
+              type="date"
+              value={to}
+              onChange={(v) => {
+                setTo(v);
+                go({ to: v });
+              }}
+              autoComplete="off"
+              error={errors.to}
+            />
+          </BlockStack>
+        ),
+      },
+    ],
+    // `choice` is a plain function of params and go, both listed.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [params, errors, min, max, from, to, currency, go],
+  );
+  const applied = useMemo(
+    () => [
+      ...(["source", "status", "hasEmail", "hasConsent"] as const)
+        .filter((k) => params.get(k))
+        .map((k) => ({ key: k, label: `${FILTER_LABEL[k]}: ${FILTER_VALUE_LABEL[k]?.[params.get(k)!] ?? params.get(k)}`, onRemove: () => go({ [k]: null }) })),
+      ...(params.get("min") || params.get("max")
+        ? [
+            {
+              key: "value",
+              label: `Value ${params.get("min") ?? "0"}–${params.get("max") ?? "∞"}`,
+              onRemove: () => {
+                setMin("");
+                setMax("");
+                go({ min: null, max: null });
+              },
             },
-          },
-        ]
-      : []),
-    ...(params.get("from") || params.get("to")
-      ? [
-          {
-            key: "dates",
-            label: `Abandoned ${params.get("from") ?? "…"} – ${params.get("to") ?? "…"}`,
-            onRemove: () => {
-              setFrom("");
-              setTo("");
-              go({ from: null, to: null });
+          ]
+        : []),
+      ...(params.get("from") || params.get("to")
+        ? [
+            {
+              key: "dates",
+              label: `Abandoned ${params.get("from") ?? "…"} – ${params.get("to") ?? "…"}`,
+              onRemove: () => {
+                setFrom("");
+                setTo("");
+                go({ from: null, to: null });
+              },
             },
-          },
-        ]
-      : []),
-  ];
+          ]
+        : []),
+    ],
+    [params, go],
+  );
+  const clearAll = useCallback(() => {
+    setClearedAt((n) => n + 1);
+    setMin("");
+    setMax("");
+    setFrom("");
+    setTo("");
+    navigate("?", { replace: true });
+  }, [navigate]);
   const errorList = Object.entries(errors).filter(([, m]) => m);
   // The table is rebuilt only when its data changes, not on every keystroke in the search box: re-rendering 25 Polaris
   // rows per key press took ~800 ms at 4× CPU slowdown (bench/web-vitals.ts, INP). New rows render at low priority
@@ -261,13 +330,13 @@ export default function Recoveries() {
           hasNext: Boolean(nextCursor),
           hasPrevious: Boolean(previousCursor),
           onNext: () => {
-            const n = new URLSearchParams(params);
+            const n = new URLSearchParams(paramsRef.current);
             n.delete("before");
             n.set("after", nextCursor!);
             navigate(`?${n}`);
           },
           onPrevious: () => {
-            const n = new URLSearchParams(params);
+            const n = new URLSearchParams(paramsRef.current);
             n.delete("after");
             n.set("before", previousCursor!);
             navigate(`?${n}`);
@@ -340,7 +409,7 @@ export default function Recoveries() {
       </IndexTable>
     ),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [rows, nextCursor, previousCursor, params, locale, timezone],
+    [rows, nextCursor, previousCursor, locale, timezone],
   );
 
   if (!anyAtAll) {
@@ -371,25 +440,8 @@ export default function Recoveries() {
           </Banner>
         ) : null}
         <Card padding="0">
-          <Filters
-            queryValue={query}
-            queryPlaceholder="Search by email, name, checkout or order number"
-            onQueryChange={setQuery}
-            onQueryClear={() => {
-              setQuery("");
-              go({ q: null });
-            }}
-            filters={filters}
-            appliedFilters={applied}
-            onClearAll={() => {
-              setQuery("");
-              setMin("");
-              setMax("");
-              setFrom("");
-              setTo("");
-              navigate("?", { replace: true });
-            }}
-          />
+          <SearchBox urlQuery={params.get("q") ?? ""} clearedAt={clearedAt} onSearch={search} />
+          <FilterPills filters={filters} appliedFilters={applied} onClearAll={clearAll} />
           {table}
         </Card>
       </BlockStack>

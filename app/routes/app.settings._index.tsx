@@ -8,6 +8,9 @@ import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
 import { loadEmailSettings, saveBrandSettings, saveEmailSettings, sendTestEmail } from "../email/settings.server";
 import { env } from "../env.server";
+import { countFailedDeliveries } from "../flow/deliveries.server";
+import { getStripeConnection } from "../models/stripe-connection.server";
+import { countPrivacyRequests } from "../privacy/requests.server";
 import { EmailSendingForm } from "../components/email-sending-form";
 import { loadPolicySettings, savePolicySettings, saveShopifyEmailSettings } from "../models/shop-settings.server";
 import { readFormWithLimit } from "../security/request-limits.server";
@@ -19,13 +22,9 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const [policy, email, stripe, failedFlowTriggers, privacyRequests] = await Promise.all([
     loadPolicySettings(db, shop.id),
     loadEmailSettings(db, shop.id),
-    db.stripeConnection.findFirst({
-      where: { shopId: shop.id },
-      orderBy: { createdAt: "desc" },
-      select: { createdAt: true, lastEventAt: true, apiKeyLast4: true },
-    }),
-    db.flowTriggerDelivery.count({ where: { shopId: shop.id, status: "failed" } }),
-    db.complianceRequest.count({ where: { shopId: shop.id } }),
+    getStripeConnection(db, shop.id),
+    countFailedDeliveries(db, shop.id),
+    countPrivacyRequests(db, shop.id),
   ]);
   return json({
     policy,

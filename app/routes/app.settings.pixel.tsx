@@ -6,11 +6,10 @@ import { requireAdmin } from "../auth.server";
 import { dateTime } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { enqueuePixelActivation } from "../jobs/definitions/activate-web-pixel.server";
 import { PIXEL_COMPLETION_HOLD_MS } from "../recovery/decide";
 import { readFormWithLimit } from "../security/request-limits.server";
-import { lastPixelEvent } from "../models/pixel-checkout.server";
-import { activateAndRecord, type WebPixelStatus } from "../sources/pixel/activate.server";
+import { countUnconfirmedPixelRecoveries, lastPixelEvent } from "../models/pixel-checkout.server";
+import { activateAndRecord, enqueuePixelActivation, type WebPixelStatus } from "../sources/pixel/activate.server";
 import { adminGraphqlFor } from "../sources/shopify/admin-client.server";
 import type { MetaFunction } from "@remix-run/node";
 import { pageTitle } from "../components/page-title";
@@ -28,7 +27,7 @@ const EVENT_NAMES: Record<string, string> = {
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
-  const [lastEvent, unconfirmed] = await Promise.all([lastPixelEvent(db, shop), db.recovery.count({ where: { shopId: shop.id, pixelOnly: true } })]);
+  const [lastEvent, unconfirmed] = await Promise.all([lastPixelEvent(db, shop), countUnconfirmedPixelRecoveries(db, shop.id)]);
   return json({
     status: (shop.webPixelStatus as WebPixelStatus) ?? "not_activated",
     error: shop.webPixelError,
@@ -48,7 +47,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   const result = await activateAndRecord(db, shop.id, adminGraphqlFor, new Date());
   if (!result) return json({ ok: false, message: "Reclaim is not installed on this shop." }, { status: 409 });
   // Shopify did not answer: the job keeps trying with backoff, and this page shows the outcome.
-  if (result.retry) await enqueuePixelActivation(shop.id);
+  if (result.retry) await enqueuePixelActivation(db, shop.id);
   return json(
     result.status === "active"
       ? { ok: true, message: "The checkout pixel is active." }

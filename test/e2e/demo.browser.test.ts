@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoDatabaseUrl } from "../../app/demo/data-dir";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
-import { startDemo, type DemoProcess } from "../fakes/demo-process";
+import { startDemo, type DemoProcess } from "../helpers/demo-process";
 
 // The demo as someone evaluating Reclaim sees it: Chromium opens the URL the demo prints, with no request interception
 // — the demo serves everything the pages load, on loopback, with no network.

@@ -126,6 +126,8 @@ export async function startServer(options: {
   buildDir: string;
   databaseUrl: string;
   env?: Record<string, string>;
+  /** How long it may take to listen (default 30 s; a start while other processes are busy on this machine takes longer). */
+  startTimeoutMs?: number;
 }): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [path.join(options.buildDir, "node/server/index.js")], {
     env: {
@@ -151,7 +153,7 @@ export async function startServer(options: {
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${output}`)));
-    setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    setTimeout(() => reject(new Error(`server did not start:\n${output}`)), options.startTimeoutMs ?? 30_000);
   });
   return {
     url,

@@ -38,8 +38,6 @@ export interface RunnerOptions {
   clock?: Clock;
   workerId?: string;
   concurrency?: number;
-  /** The old runner's per-shop limit: with graphile-worker a shop runs one job per lane (ADR 080); kept for call sites. */
-  shopConcurrency?: number;
   pollIntervalMs?: number;
   lockTimeoutMs?: number;
   random?: () => number;

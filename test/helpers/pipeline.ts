@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { PrismaClient, Shop } from "@prisma/client";
-import { startFakeShopifyAdmin, type FakeShopifyAdmin } from "../fakes/shopify-admin";
+import { startFakeShopifyAdmin, type FakeShopifyAdmin } from "../../app/demo/fakes/shopify-admin";
 import { FakeClock } from "./fake-clock";
 import { offlineSession } from "./shopify";
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "./smtp";

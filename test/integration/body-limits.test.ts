@@ -10,7 +10,7 @@ import { refuseOversizedBodies } from "../../server/body-limit";
 import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
 import { OTHER_SHOP, shopifyWebhookRequest, signSessionToken, TEST_SHOP } from "../helpers/shopify";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
 
 const MB = 1024 * 1024;

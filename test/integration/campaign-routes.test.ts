@@ -48,6 +48,7 @@ describe("campaigns", () => {
   });
 
   it("refuses Email 2 before Email 1 with a field error in words, and a delay that is not a number, saving nothing", async () => {
+    expect((await post(stepForm({ delayHours: "1" }))).status).toBe(200); // Email 1 at 1 hour, whatever ran before
     const before = await db.campaignStep.findUniqueOrThrow({ where: { id: steps[1]!.id } });
     const early = await post(stepForm({ stepId: steps[1]!.id, delayHours: "0.5" }));
     expect(early.status).toBe(400);

@@ -15,9 +15,9 @@ import {
   type CustomerRecord,
   type LineItemRecord,
   type ShopStore,
-} from "../fakes/shopify-admin";
-import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+} from "../../app/demo/fakes/shopify-admin";
+import { expiredSession, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
 
 const SECRET = "whsec_privacyTestSecret0123456789abcdef";

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
 import { embeddedRequest, OTHER_SHOP, signSessionToken, TEST_SHOP } from "../helpers/shopify";
@@ -19,6 +19,13 @@ beforeAll(async () => {
   other = await seedShop(db, OTHER_SHOP, { prefix: "beta", currency: "EUR" });
 });
 afterAll(() => admin?.close());
+// Stop and Send now change the seeded recovery's scheduled Email 2: every test starts from it as seeded (any order).
+beforeEach(async () => {
+  await db.message.updateMany({
+    where: { recoveryId: seeded.shopifyRecoveries[1]!.id, position: 2 },
+    data: { status: "scheduled", scheduledFor: new Date(Date.now() + 3_600_000), skipReason: null },
+  });
+});
 
 describe("overview", () => {
   it("shows abandoned, contactable, sent, clicks and link vs window recoveries, split by source", async () => {

@@ -5,7 +5,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoDatabaseUrl } from "../../app/demo/data-dir";
-import { demoEnv, spawnDemo, startDemo, type DemoProcess } from "../fakes/demo-process";
+import { demoEnv, spawnDemo, startDemo, type DemoProcess } from "../helpers/demo-process";
 
 // `npm run demo` end to end: the real app, job runner and default campaign on the demo clock, against the fake Shopify
 // Admin API, the Stripe simulator and a real SMTP server — checked through the database and the pages it serves.

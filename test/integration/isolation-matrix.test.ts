@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
 import { embeddedRequest, OTHER_SHOP, shopifyWebhookRequest, signSessionToken, TEST_SHOP } from "../helpers/shopify";
-import { completedSession, expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { completedSession, expiredSession, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
 
 type RouteClass =
@@ -629,6 +629,7 @@ const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | 
   "shop-installed": (ids) => ({ shopId: ids.shop }),
   "sync-shopify-checkouts": (ids) => ({ shopId: ids.shop }),
   "activate-web-pixel": (ids) => ({ shopId: ids.shop }),
+  "refresh-shop-details": (ids) => ({ shopId: ids.shop }),
   "fire-flow-trigger": { none: "A has no Flow delivery in this matrix; the job checks the delivery's shop like the others" },
   "send-due-messages": { none: "the sweep across all shops: it carries no shop and enqueues each message's send job with the message's shop" },
   "repair-split-checkouts": {

@@ -3,7 +3,7 @@
 // word: the session's scopes, the app/scopes_update webhook, or the Admin API's `app { installation { accessScopes } }`,
 // asked of the fake Admin API here), and the unsubscribe path and mirror job honouring both the setting and the grant.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeShopifyAdmin, type FakeShopifyAdmin } from "../fakes/shopify-admin";
+import { startFakeShopifyAdmin, type FakeShopifyAdmin } from "../../app/demo/fakes/shopify-admin";
 import { startAdminApp } from "../helpers/admin-app";
 import { FakeClock } from "../helpers/fake-clock";
 import { embeddedRequest, offlineSession, shopifyWebhookRequest, signSessionToken } from "../helpers/shopify";

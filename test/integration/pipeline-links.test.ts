@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { H, shopifyCheckout, shopifyOrder, startPipeline, stripePayment, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { header, type ReceivedMail } from "../helpers/smtp";
-import { loadAdminSchema } from "../fakes/shopify-admin/schema";
+import { loadAdminSchema } from "../../app/demo/fakes/shopify-admin/schema";
 import { jobTable } from "../helpers/jobs";
 
 let p: Pipeline;

@@ -3,7 +3,7 @@ import { validate, parse } from "graphql";
 import { loadApp } from "../helpers/app-server";
 import { H, MIN, shopifyCheckout, startPipeline, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { header, type ReceivedMail } from "../helpers/smtp";
-import { loadAdminSchema } from "../fakes/shopify-admin/schema";
+import { loadAdminSchema } from "../../app/demo/fakes/shopify-admin/schema";
 
 const T0 = new Date("2027-02-01T09:00:00Z");
 let p: Pipeline;

@@ -3,7 +3,7 @@
 // Shopify), Shopify being down (retried by the runner), an existing pixel (webPixelUpdate), and Settings → Checkout
 // pixel with its "Activate again". The settings Reclaim writes are then accepted by the collector.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeShopifyAdmin, type FakeShopifyAdmin } from "../fakes/shopify-admin";
+import { startFakeShopifyAdmin, type FakeShopifyAdmin } from "../../app/demo/fakes/shopify-admin";
 import { loadApp } from "../helpers/app-server";
 import { FakeClock } from "../helpers/fake-clock";
 import { collectorRequest, pixelBody, pixelCheckout } from "../helpers/pixel";

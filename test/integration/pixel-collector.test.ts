@@ -4,7 +4,7 @@
 // confirms on the same record. Bodies are produced by the real pixel code (test/helpers/pixel.ts).
 import type { Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkoutWebhookPayload, type ShopStore } from "../fakes/shopify-admin";
+import { checkoutWebhookPayload, type ShopStore } from "../../app/demo/fakes/shopify-admin";
 import { loadApp } from "../helpers/app-server";
 import { collectorRequest, pixelBody, pixelCheckout, pixelLine } from "../helpers/pixel";
 import { bearerRequest, embeddedRequest, shopifyWebhookRequest, signSessionToken } from "../helpers/shopify";

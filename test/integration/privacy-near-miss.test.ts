@@ -8,7 +8,7 @@ import { startAheadOfRealTime } from "../helpers/fake-clock";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
-import { checkoutWebhookPayload, type CustomerRecord, type LineItemRecord, type ShopStore } from "../fakes/shopify-admin";
+import { checkoutWebhookPayload, type CustomerRecord, type LineItemRecord, type ShopStore } from "../../app/demo/fakes/shopify-admin";
 
 const ANN = { id: 7301111111111, first: "Ann", email: "ann@example.com", phone: "+16135550142" };
 const JOANN = { id: 7302222222222, first: "Joann", email: "joann@example.com", phone: "+16135550143" };

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { offlineSession } from "../helpers/shopify";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp";
-import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { expiredSession, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 
 const PASSWORD_A = "smtp-password-of-shop-a";
 const SECRET_A = "whsec_shopASigningSecret0123456789abcdef";

@@ -8,7 +8,7 @@ import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
 import { embeddedRequest, offlineSession, TEST_SHOP } from "../helpers/shopify";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp";
-import { FakeStripeApi } from "../fakes/stripe-api/server";
+import { FakeStripeApi } from "../../app/demo/fakes/stripe-api/server";
 import { secretsFromEnv } from "../setup/secret-scan";
 import { TEST_ENV } from "../setup/test-env";
 

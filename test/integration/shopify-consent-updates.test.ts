@@ -7,8 +7,8 @@ import { startAheadOfRealTime } from "../helpers/fake-clock";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, stripeSession, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
-import { checkoutWebhookPayload, type CustomerRecord, type LineItemRecord, type ShopStore } from "../fakes/shopify-admin";
-import { customerConsentUpdatePayload } from "../fakes/shopify-admin/webhook-payloads";
+import { checkoutWebhookPayload, type CustomerRecord, type LineItemRecord, type ShopStore } from "../../app/demo/fakes/shopify-admin";
+import { customerConsentUpdatePayload } from "../../app/demo/fakes/shopify-admin/webhook-payloads";
 import { jobTable } from "../helpers/jobs";
 
 const TOPIC = "customers_email_marketing_consent/update";

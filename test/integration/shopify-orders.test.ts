@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadApp } from "../helpers/app-server";
 import { H, MIN, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest } from "../helpers/shopify";
-import { checkoutWebhookPayload, orderCreatePayload, type ShopStore, type StoredCheckout } from "../fakes/shopify-admin";
+import { checkoutWebhookPayload, orderCreatePayload, type ShopStore, type StoredCheckout } from "../../app/demo/fakes/shopify-admin";
 import { loadOverview, loadRecoveryDetail } from "~/models/dashboard.server";
 
 let app: Awaited<ReturnType<typeof loadApp>>;

@@ -4,8 +4,8 @@
 import type { Shop } from "@prisma/client";
 import { parse, validate } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadAdminSchema } from "../fakes/shopify-admin/schema";
-import type { AbandonmentEmailState } from "../fakes/shopify-admin/store";
+import { loadAdminSchema } from "../../app/demo/fakes/shopify-admin/schema";
+import type { AbandonmentEmailState } from "../../app/demo/fakes/shopify-admin/store";
 import { H, MIN, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { jobTable } from "../helpers/jobs";
 

@@ -9,7 +9,7 @@ import { startAheadOfRealTime } from "../helpers/fake-clock";
 import { loadApp } from "../helpers/app-server";
 import { H, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
-import { checkoutWebhookPayload, type CustomerRecord, type ShopStore } from "../fakes/shopify-admin";
+import { checkoutWebhookPayload, type CustomerRecord, type ShopStore } from "../../app/demo/fakes/shopify-admin";
 
 const T0 = startAheadOfRealTime();
 const at = (hours: number) => new Date(T0.getTime() + hours * H);

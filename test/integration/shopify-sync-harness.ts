@@ -4,7 +4,7 @@
 import type { PrismaClient, Shop } from "@prisma/client";
 import { expect } from "vitest";
 import { offlineSession } from "../helpers/shopify";
-import { generateCheckouts, startFakeShopifyAdmin, type AddShopOptions, type FakeShopifyAdmin, type ShopStore } from "../fakes/shopify-admin";
+import { generateCheckouts, startFakeShopifyAdmin, type AddShopOptions, type FakeShopifyAdmin, type ShopStore } from "../../app/demo/fakes/shopify-admin";
 import { jobTable } from "../helpers/jobs";
 
 export const T0 = Date.parse("2026-11-20T12:00:00Z");

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { shopifyWebhookRequest } from "../helpers/shopify";
-import { checkoutWebhookPayload, orderCreatePayload, type CustomerRecord, type ShopStore } from "../fakes/shopify-admin";
+import { checkoutWebhookPayload, orderCreatePayload, type CustomerRecord, type ShopStore } from "../../app/demo/fakes/shopify-admin";
 import { gid, seedCheckouts, startHarness, type Harness } from "./shopify-sync-harness";
 import { jobTable } from "../helpers/jobs";
 
@@ -185,7 +185,7 @@ describe("install and Sync now", () => {
     const { store, shop } = await h.addShop("install-flow.myshopify.com");
     seedCheckouts(store, 12, { seed: 3, now: h.clock - 60_000, days: 5 });
     const { enqueueJob } = await import("~/jobs/queue.server");
-    await enqueueJob(h.db, "shop-installed", { shopId: shop.id }, { shopId: shop.id });
+    await enqueueJob(h.db, "shop-installed", { shopId: shop.id }, { shopId: shop.id, runAt: new Date(h.clock) }); // due on the test clock, not real time
     await h.syncUntilIdle(shop.id);
     expect(await h.db.recovery.count({ where: { shopId: shop.id } })).toBe(12);
     expect(await h.db.sourceSync.findFirstOrThrow({ where: { shopId: shop.id } })).toMatchObject({ status: "healthy", backfillStatus: "done" });

@@ -3,7 +3,7 @@
 // crash after page k then a restart stores each checkout once and misses none; a later completedAt records one
 // Conversion and stops pending messages.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StoredCheckout } from "../fakes/shopify-admin";
+import type { StoredCheckout } from "../../app/demo/fakes/shopify-admin";
 import { gid, seedCheckouts, startHarness, T0, type Harness } from "./shopify-sync-harness";
 import { jobTable } from "../helpers/jobs";
 

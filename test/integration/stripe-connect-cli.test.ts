@@ -3,7 +3,7 @@ import path from "node:path";
 import type { PrismaClient, Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_SHOP } from "../helpers/shopify";
-import { FakeStripeApi } from "../fakes/stripe-api/server";
+import { FakeStripeApi } from "../../app/demo/fakes/stripe-api/server";
 
 const SECRET = "whsec_cliConnectSecret0123456789abcdefgh";
 const NEXT_SECRET = "whsec_cliRotatedSecret0123456789abcdefg";

@@ -6,9 +6,9 @@ import type { PrismaClient, Shop } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { embeddedRequest, offlineSession, signSessionToken, TEST_SHOP } from "../helpers/shopify";
-import { completedSession, expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
-import { dispute, newPaymentIntentId, refundedCharge, thinEventNotification } from "../fakes/stripe-api/payments";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { completedSession, expiredSession, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { dispute, newPaymentIntentId, refundedCharge, thinEventNotification } from "../../app/demo/fakes/stripe-api/payments";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 
 const SECRET = "whsec_realWorldStripeSecret0123456789abcd";
 

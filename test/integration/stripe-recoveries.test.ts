@@ -1,12 +1,12 @@
 // Stripe recoveries a buyer can actually use (docs/decisions/077-stripe-source-and-app-store.md), end to end through
-// the real webhook route and job runner: events built from Stripe's fixtures (test/fakes/stripe-api/objects.ts), signed
-// with Stripe's own helper, and the merchant's Stripe API served by the fake (test/fakes/stripe-api/server.ts).
+// the real webhook route and job runner: events built from Stripe's fixtures (app/demo/fakes/stripe-api/objects.ts), signed
+// with Stripe's own helper, and the merchant's Stripe API served by the fake (app/demo/fakes/stripe-api/server.ts).
 import type { PrismaClient, Shop } from "@prisma/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
-import { expiredSession, lineItem, paymentLink, product, stripeEvent } from "../fakes/stripe-api/objects";
-import { FakeStripeApi } from "../fakes/stripe-api/server";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { expiredSession, lineItem, paymentLink, product, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { FakeStripeApi } from "../../app/demo/fakes/stripe-api/server";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
 
 const PLAIN_SECRET = "whsec_recoveriesPlainSecret0123456789ab";

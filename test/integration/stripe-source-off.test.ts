@@ -4,8 +4,8 @@
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
-import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { expiredSession, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
 
 const SECRET = "whsec_sourceOffSecret0123456789abcdefghij";

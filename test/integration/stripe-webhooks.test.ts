@@ -2,9 +2,9 @@ import type { PrismaClient, Shop } from "@prisma/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { OTHER_SHOP, TEST_SHOP } from "../helpers/shopify";
-import { completedSession, expiredSession, lineItem, stripeEvent } from "../fakes/stripe-api/objects";
-import { FakeStripeApi } from "../fakes/stripe-api/server";
-import { stripeWebhookRequest, type DeliveryOptions } from "../fakes/stripe-api/webhooks";
+import { completedSession, expiredSession, lineItem, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { FakeStripeApi } from "../../app/demo/fakes/stripe-api/server";
+import { stripeWebhookRequest, type DeliveryOptions } from "../../app/demo/fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
 
 // Two shops: one connected with only a signing secret, one with a restricted API key too (line items come from the fake).

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAdminApp } from "../helpers/admin-app";
 import { shopifyWebhookRequest, TEST_SHOP } from "../helpers/shopify";
-import { stripeWebhookRequest } from "../fakes/stripe-api/webhooks";
+import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 import { anyJsonValue, fuzzedObject, moneyString, RUNS, timeString } from "./arbitraries";
 import { jobTable } from "../helpers/jobs";
 

@@ -14,7 +14,7 @@ import {
   LINE_ITEMS_COST_MODEL,
   PAGE_COST_MODEL,
 } from "~/sources/shopify/abandoned-checkouts-query";
-import { loadAdminSchema, requestedQueryCost } from "../fakes/shopify-admin";
+import { loadAdminSchema, requestedQueryCost } from "../../app/demo/fakes/shopify-admin";
 
 const APP = path.resolve("app");
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CUSTOMER_BY_EMAIL, CUSTOMER_EMAIL_UNSUBSCRIBE, unsubscribeConsentInput } from "~/email/shopify-admin.server";
 import { DISCOUNT_CODE_BASIC_CREATE, discountCodeBasicInput } from "~/recovery/incentive";
 import { SHOPIFY_EMAIL_STATE_QUERY } from "~/sources/shopify/shopify-email-state.server";
-import { loadAdminSchema } from "../fakes/shopify-admin/schema";
+import { loadAdminSchema } from "../../app/demo/fakes/shopify-admin/schema";
 
 /** Validates a document and its variables against the real Admin API 2026-10 schema (offline introspection). */
 function check(query: string, variables: Record<string, unknown>) {

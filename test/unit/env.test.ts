@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidEnvironmentError, parseEnv } from "~/env.server";
+import { InvalidEnvironmentError, parseEnv, retiredSettingWarnings } from "~/env.server";
 import { TEST_ENV } from "../setup/test-env";
 
 describe("environment validation", () => {
@@ -35,6 +35,19 @@ describe("environment validation", () => {
   ])("fails fast naming %s", (_name, override, message) => {
     expect(() => parseEnv({ ...TEST_ENV, ...override })).toThrow(InvalidEnvironmentError);
     expect(() => parseEnv({ ...TEST_ENV, ...override })).toThrow(message);
+  });
+
+  it("still starts with a retired setting set, and names it in a warning (never its value)", () => {
+    const retired = { ...TEST_ENV, DATABASE_URL: "postgresql://reclaim@127.0.0.1:5432/reclaim", JOB_SHOP_CONCURRENCY: "3", RETENTION_JOB_DAYS: "14" };
+    const env = parseEnv(retired);
+    expect(env).not.toHaveProperty("JOB_SHOP_CONCURRENCY");
+    expect(env).not.toHaveProperty("RETENTION_JOB_DAYS");
+    const warnings = retiredSettingWarnings(retired);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/^JOB_SHOP_CONCURRENCY is no longer used: a shop runs at most one job per lane/);
+    expect(warnings[1]).toMatch(/^RETENTION_JOB_DAYS is no longer used: graphile-worker deletes succeeded and cancelled jobs itself/);
+    expect(warnings.join("\n")).not.toMatch(/\b(3|14)\b/);
+    expect(retiredSettingWarnings({ ...TEST_ENV })).toEqual([]);
   });
 
   it("never echoes a secret's value in the error", () => {

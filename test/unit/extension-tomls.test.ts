@@ -12,7 +12,7 @@ import { z } from "zod";
 import { abandonedCheckoutsBulkQuery } from "~/sources/shopify/abandoned-checkouts-query";
 import { pixelSettingsFor } from "~/sources/pixel/activate.server";
 import { parseEnv } from "~/env.server";
-import { ADMIN_SCHEMA_FIXTURE, loadAdminSchema } from "../fakes/shopify-admin/schema";
+import { ADMIN_SCHEMA_FIXTURE, loadAdminSchema } from "../../app/demo/fakes/shopify-admin/schema";
 import { TEST_ENV } from "../setup/test-env";
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import {
   type CustomerRecord,
   type FakeShopifyAdmin,
   type LineItemRecord,
-} from "../fakes/shopify-admin";
+} from "../../app/demo/fakes/shopify-admin";
 
 const T0 = Date.parse("2026-11-20T12:00:00Z");
 let clock = T0;

@@ -16,7 +16,7 @@ import {
   recoveryPageUrl,
   type CheckoutRecoveredFacts,
 } from "~/flow/checkout-recovered";
-import { loadAdminSchema } from "../fakes/shopify-admin";
+import { loadAdminSchema } from "../../app/demo/fakes/shopify-admin";
 
 const TOML_PATH = "extensions/reclaim-checkout-recovered/shopify.extension.toml";
 /** Field types Flow accepts on a trigger (CLI: supportedTriggerTypes, TRIGGER_SUPPORTED_COMMERCE_OBJECTS). */

@@ -5,7 +5,7 @@ import { SessionNotFoundError } from "@shopify/shopify-app-remix/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyAdminError } from "~/sources/shopify/admin-client.server";
 import { ABANDONED_CHECKOUTS_PAGE } from "~/sources/shopify/abandoned-checkouts-query";
-import { fakeShopifyFetch, generateCheckouts, startFakeShopifyAdmin, type FakeShopifyAdmin } from "../fakes/shopify-admin";
+import { fakeShopifyFetch, generateCheckouts, startFakeShopifyAdmin, type FakeShopifyAdmin } from "../../app/demo/fakes/shopify-admin";
 
 const cost = { requestedQueryCost: 962, actualQueryCost: null, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 12, restoreRate: 100 } };
 const graphqlError = (errors: unknown[], data: unknown = null) =>

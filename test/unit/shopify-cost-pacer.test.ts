@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CostPacer, retryBackoffMs } from "~/sources/shopify/cost-pacer";
-import { LeakyBucket } from "../fakes/shopify-admin";
+import { LeakyBucket } from "../../app/demo/fakes/shopify-admin";
 
 const status = (currentlyAvailable: number, maximumAvailable = 2000, restoreRate = 100) => ({
   requestedQueryCost: 10,

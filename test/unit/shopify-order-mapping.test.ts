@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { orderCancelledWebhookToEvent, orderWebhookToEvent, PayloadError } from "~/sources/shopify/webhook-mapping";
-import { startFakeShopifyAdmin, orderCreatePayload } from "../fakes/shopify-admin";
+import { startFakeShopifyAdmin, orderCreatePayload } from "../../app/demo/fakes/shopify-admin";
 
 const real = () => JSON.parse(readFileSync("test/fixtures/shopify/real/orders-create.json", "utf8")) as Record<string, any>;
 

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lineItem, newSessionId } from "../fakes/stripe-api/objects";
-import { FakeStripeApi } from "../fakes/stripe-api/server";
+import { lineItem, newSessionId } from "../../app/demo/fakes/stripe-api/objects";
+import { FakeStripeApi } from "../../app/demo/fakes/stripe-api/server";
 
 // The fake must answer like Stripe, or tests against it prove nothing: its objects are checked against Stripe's
 // OpenAPI schema (test/fixtures/stripe/checkout.session.schema.json), its errors against the SDK's error classes.

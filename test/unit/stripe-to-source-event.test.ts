@@ -7,7 +7,7 @@ import {
   stripeLineItems,
 } from "~/sources/stripe/to-source-event";
 import { fromStripeAmount } from "~/sources/stripe/stripe-money";
-import { completedSession, expiredSession, lineItem } from "../fakes/stripe-api/objects";
+import { completedSession, expiredSession, lineItem } from "../../app/demo/fakes/stripe-api/objects";
 
 const at = new Date("2026-11-20T12:00:00Z");
 const ctx = { eventCreated: at, lineItems: null, lineItemsUnavailable: "no Stripe API key connected", fallbackCurrency: "EUR" };

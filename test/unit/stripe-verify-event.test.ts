@@ -2,7 +2,7 @@ import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { apiBaseOptions } from "~/sources/stripe/stripe-client.server";
 import { verifyStripeEvent } from "~/sources/stripe/verify-event.server";
-import { expiredSession, stripeEvent } from "../fakes/stripe-api/objects";
+import { expiredSession, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
 
 const CURRENT = "whsec_currentSecretAAAAAAAAAAAAAAAAAAAA";
 const PREVIOUS = "whsec_previousSecretBBBBBBBBBBBBBBBBBBB";

@@ -1,13 +1,9 @@
 import { z } from "zod";
-import { db as appDb } from "../../db.server";
-import { enqueueJob } from "../queue.server";
 import { logger } from "../../logger.server";
-import { activateAndRecord } from "../../sources/pixel/activate.server";
+import { ACTIVATE_WEB_PIXEL_JOB, activateAndRecord } from "../../sources/pixel/activate.server";
 import { adminGraphqlFor } from "../../sources/shopify/admin-client.server";
 import { defineJob } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
-
-export const ACTIVATE_WEB_PIXEL_JOB = "activate-web-pixel";
 
 /**
  * Turns the checkout pixel on for a shop (webPixelCreate / webPixelUpdate) and records the outcome on the Shop row for
@@ -25,8 +21,3 @@ export const activateWebPixelJob = defineJob({
     if (result.retry) throw new Error(result.error ?? "pixel activation failed");
   },
 });
-
-/** Install step (shop-installed): activation runs as its own job so its retries never hold up the first sync. */
-export async function enqueuePixelActivation(shopId: string, db = appDb): Promise<void> {
-  await enqueueJob(db, ACTIVATE_WEB_PIXEL_JOB, { shopId }, { key: `${ACTIVATE_WEB_PIXEL_JOB}:${shopId}`, shopId });
-}

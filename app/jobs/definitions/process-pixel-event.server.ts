@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ingestSourceEvent } from "../../models/ingest.server";
 import { PIXEL_EVENT_JOB } from "../../models/pixel-checkout.server";
-import { parsePixelState, pixelObservations } from "../../sources/pixel/merge";
+import { parsePixelState, pixelObservations } from "../../recovery/pixel-merge";
 import { pixelEventBody, toPixelObservation, describeIssues } from "../../sources/pixel/payload";
 import { defineJob, PermanentJobError, type JobContext } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";

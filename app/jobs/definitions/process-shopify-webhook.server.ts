@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { enqueuePixelActivation } from "./activate-web-pixel.server";
+import { enqueuePixelActivation } from "../../sources/pixel/activate.server";
 import { ingestPurchaseCancellation, ingestSourceEvent, type IngestResult } from "../../models/ingest.server";
 import { checkoutWebhookToEvent, orderCancelledWebhookToEvent, orderWebhookToEvent, PayloadError } from "../../sources/shopify/webhook-mapping";
 import { withCheckedShopifyLink } from "../../sources/shopify/recovery-url";
@@ -62,7 +62,7 @@ export const processShopifyWebhook = defineJob({
           if (shop) await db.shop.update({ where: { id: shop.id }, data: { grantedScopes: current } });
           await db.session.updateMany({ where: { shop: event.receiver }, data: { scope: current } });
           // Pixel scopes granted after install: activate the pixel now rather than wait for "Activate again".
-          if (shop && !shop.uninstalledAt && shop.webPixelStatus === "missing_scopes") await enqueuePixelActivation(shop.id, db);
+          if (shop && !shop.uninstalledAt && shop.webPixelStatus === "missing_scopes") await enqueuePixelActivation(db, shop.id);
           break;
         }
         case "customers/data_request":

@@ -33,7 +33,6 @@ export const pruneRetention = defineJob({
     const result = await pruneExpired(db, now, {
       bodyDays: env.RETENTION_WEBHOOK_BODY_DAYS,
       rowDays: env.RETENTION_WEBHOOK_ROW_DAYS,
-      jobDays: env.RETENTION_JOB_DAYS,
       failedJobDays: env.RETENTION_FAILED_JOB_DAYS,
     });
     await scheduleNextPrune(db, new Date(now.getTime() + (result.more ? 1_000 : PRUNE_INTERVAL_MS)));

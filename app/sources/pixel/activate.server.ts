@@ -3,8 +3,9 @@
  * collector key), or `webPixelUpdate` when the shop already has Reclaim's pixel, and records the outcome on the Shop
  * row in words a merchant can act on. Called by the activate-web-pixel job (install) and Settings → Checkout pixel.
  */
-import type { PrismaClient } from "@prisma/client";
+import type { Prisma, PrismaClient } from "@prisma/client";
 import { env } from "../../env.server";
+import { enqueueJob } from "../../jobs/queue.server";
 import type { AdminGraphql, AdminOutcome } from "../shopify/admin-client.server";
 import { collectorKeyFor } from "./collector-key.server";
 
@@ -180,4 +181,14 @@ export async function activateAndRecord(
     },
   });
   return result;
+}
+
+export const ACTIVATE_WEB_PIXEL_JOB = "activate-web-pixel";
+
+/**
+ * Queues the activate-web-pixel job (install step, a scopes update, Settings → Checkout pixel): activation runs as its
+ * own job so its retries never hold up the first sync. One per shop at a time (job key).
+ */
+export async function enqueuePixelActivation(db: PrismaClient | Prisma.TransactionClient, shopId: string): Promise<void> {
+  await enqueueJob(db, ACTIVATE_WEB_PIXEL_JOB, { shopId }, { key: `${ACTIVATE_WEB_PIXEL_JOB}:${shopId}`, shopId });
 }

@@ -22,6 +22,7 @@ const CHECKOUT_FIELDS = `
       customer {
         id
         firstName
+        lastName
         locale
         defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }
       }

@@ -12,8 +12,8 @@
  * trusted as an id. See docs/decisions/073-shopify-consent-updates.md.
  */
 import { parse as parseLossless } from "lossless-json";
-import { SHOPIFY_CONSENT_UPDATE_SOURCE } from "../../recovery/decide";
-import type { Consent, ConsentEvidence } from "../../recovery/model";
+import { SHOPIFY_CONSENT_UPDATE_SOURCE, type ShopifyConsentUpdate } from "../../recovery/decide";
+import type { Consent } from "../../recovery/model";
 import { normalizeEmail } from "../../recovery/model";
 import { storableDate } from "../../recovery/storable";
 import { PayloadError } from "./webhook-mapping";
@@ -21,21 +21,11 @@ import { PayloadError } from "./webhook-mapping";
 export const CONSENT_UPDATE_TOPIC = "customers_email_marketing_consent/update";
 export const CONSENT_UPDATE_EVIDENCE_SOURCE = SHOPIFY_CONSENT_UPDATE_SOURCE;
 
+export type { ShopifyConsentUpdate };
+
 /** The only error this module throws: the body cannot be read as a consent update (never becomes readable). */
 export class ConsentPayloadError extends PayloadError {
   name = "ConsentPayloadError";
-}
-
-export interface ShopifyConsentUpdate {
-  /** `gid://shopify/Customer/<digits>`, or null when the body names no usable customer id. */
-  shopifyCustomerId: string | null;
-  /** Normalised (trimmed, lower-case); null when absent or not an address. */
-  email: string | null;
-  state: Consent;
-  /** What a recovery's consentEvidence becomes when this update applies to it. */
-  evidence: ConsentEvidence & { source: typeof CONSENT_UPDATE_EVIDENCE_SOURCE };
-  /** When Shopify says consent changed (`consent_updated_at`), or null when it does not say. */
-  at: Date | null;
 }
 
 type Json = Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { fullNameOf } from "../../recovery/full-name";
 import type { CheckoutObserved, Consent, ConsentEvidence, LineItem } from "../../recovery/model";
 import { toMinorUnits } from "../../recovery/money";
 import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
@@ -40,6 +41,8 @@ export interface CheckoutNode {
   customer: {
     id: string;
     firstName: string | null;
+    /** Absent in nodes stored before the query selected it. */
+    lastName?: string | null;
     locale: string | null;
     /** null for a customer without email, and (graphql-js) when the email was refused as protected data */
     defaultEmailAddress: CustomerEmailAddressNode | null;
@@ -159,6 +162,7 @@ export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[
     name: node.name || null,
     email: address?.emailAddress ?? null,
     firstName: customer?.firstName || null,
+    fullName: fullNameOf(customer?.firstName, customer?.lastName),
     shopifyCustomerId: customer?.id ?? null,
     consent,
     lineItems: lineItems ? lineItems.filter((item) => item && typeof item === "object").map(lineItemFromNode) : null,

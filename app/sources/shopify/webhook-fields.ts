@@ -30,10 +30,10 @@ const CHECKOUT: Shape = {
   abandoned_checkout_url: true,
   discount_codes: [{ code: true }],
   line_items: [{ title: true, presentment_title: true, variant_title: true, quantity: true, price: true, line_price: true }],
-  customer: { id: true, admin_graphql_api_id: true, email: true, first_name: true },
-  // Only for the buyer's first name when the checkout has no customer.
-  billing_address: { first_name: true },
-  shipping_address: { first_name: true },
+  customer: { id: true, admin_graphql_api_id: true, email: true, first_name: true, last_name: true },
+  // Only for the buyer's name when the checkout has no customer (the last name is kept for search: docs/decisions/084).
+  billing_address: { first_name: true, last_name: true },
+  shipping_address: { first_name: true, last_name: true },
 };
 
 const MONEY = { amount: true, currency_code: true } as const;

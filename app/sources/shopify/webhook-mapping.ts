@@ -1,4 +1,5 @@
 import type { CheckoutObserved, ConsentEvidence, LineItem, Money, PurchaseObserved } from "../../recovery/model";
+import { fullNameOf } from "../../recovery/full-name";
 import { toMinorUnits } from "../../recovery/money";
 import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 
@@ -86,6 +87,10 @@ export function checkoutWebhookToEvent(p: Json): CheckoutObserved {
     name: str(p.name),
     email: str(p.email) ?? str(customer?.email),
     firstName: str(customer?.first_name) ?? str(p.billing_address?.first_name) ?? str(p.shipping_address?.first_name),
+    // Both parts from the same object: the first of customer, billing and shipping address that has a last name.
+    fullName: ((named) => (named ? fullNameOf(named.first_name, named.last_name) : null))(
+      [customer, p.billing_address, p.shipping_address].find((o) => o && typeof o === "object" && str(o.last_name)),
+    ),
     shopifyCustomerId: customerGid(customer),
     consent,
     lineItems: lineItems(p.line_items, currency),

@@ -1,5 +1,6 @@
+import { fullNameOf } from "../../recovery/full-name";
 import { onExtraHost } from "../../security/extra-hosts";
-import type { CheckoutObserved, ConsentEvidence, LineItem, PurchaseObserved } from "../../recovery/model";
+import type { CheckoutObserved, ConsentEvidence, LineItem, PaymentLinkFacts, PurchaseObserved } from "../../recovery/model";
 import { MAX_STORED_MINOR, storableDate } from "../../recovery/storable";
 import { fromStripeAmount } from "./stripe-money";
 
@@ -141,8 +142,7 @@ export function isStripeCheckoutUrl(url: string | null | undefined, extraHosts: 
 /** When Stripe gives no expiry for a recovery link: 30 days after the session expired (Stripe's documented lifetime). */
 export const RECOVERY_LINK_FALLBACK_DAYS = 30;
 
-/** A Payment Link as read with the merchant's key (null fields = not read), or why it could not be. */
-export type PaymentLinkFacts = { ok: true; url: string; active: boolean; allowPromotionCodes: boolean } | { ok: false; unavailable: string };
+export type { PaymentLinkFacts };
 
 /** The Payment Link's address with the buyer's email prefilled (`prefilled_email`, a documented Payment Link parameter). */
 export function paymentLinkRecoveryUrl(linkUrl: string, email: string | null): string {
@@ -225,6 +225,8 @@ export function expiredSessionToCheckout(eventObject: unknown, ctx: ExpiredSessi
     name: null,
     email,
     firstName: name ? (name.trim().split(/\s+/)[0] ?? null) : null,
+    // Unsplit: "first word = first name" is a guess, and only search uses the full name (docs/decisions/084).
+    fullName: fullNameOf(name, null),
     // Never from client_reference_id: public input (a Payment Link URL parameter) must not claim a Shopify identity.
     shopifyCustomerId: null,
     consent: consentEvidence(session, ctx.eventCreated),

@@ -11,7 +11,7 @@
  * - the pixel's marketing box: once ticked it stays ticked (explicit consent beats "unknown" in mergeCheckout);
  * - the checkout started at the earliest event merged; a completion is kept apart, at its earliest report.
  */
-import { normalizeEmail, type CheckoutPixelObserved, type LineItem, type Money } from "../../recovery/model";
+import { normalizeEmail, type CheckoutPixelObserved, type LineItem, type Money } from "./model";
 
 export interface PixelCheckoutState {
   /** The newest checkout event's name (`checkout_started` or `checkout_contact_info_submitted`). */

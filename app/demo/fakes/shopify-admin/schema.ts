@@ -6,7 +6,7 @@ import { buildClientSchema, getNamedType, isObjectType, type GraphQLField, type 
 
 export const ADMIN_API_VERSION = "2026-10";
 
-export const ADMIN_SCHEMA_FIXTURE = fileURLToPath(new URL("../../fixtures/shopify/admin_2026-10.json.gz", import.meta.url));
+export const ADMIN_SCHEMA_FIXTURE = fileURLToPath(new URL("../../../../test/fixtures/shopify/admin_2026-10.json.gz", import.meta.url));
 
 export interface SchemaLoadTiming {
   /** read + gunzip + JSON.parse, in ms */

@@ -1,6 +1,5 @@
 // Drives `npm run demo` (app/demo/main.ts) as a child process for the demo's tests: random loopback ports, its own
-// data folder, the build shared between the test files of one run. Not a fake itself; it sits with the fakes the demo
-// is made of.
+// data folder, the build shared between the test files of one run.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";

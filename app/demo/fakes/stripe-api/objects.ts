@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../fixtures/stripe");
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../test/fixtures/stripe");
 const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), "utf8")) as Record<string, any>;
 const SESSION = load("checkout.session.json");
 const EVENT = load("event.json");
