@@ -488,10 +488,13 @@ function sourceAndDate(value: string | null): { source: "shopify" | "stripe"; at
  */
 export async function claimDueMessages(db: Db, shopId: string, claimToken: string, now: Date, limit: number): Promise<string[]> {
   const rows = await db.$queryRawUnsafe<{ id: string }[]>(
-    `UPDATE "Message" m SET "status" = 'claimed', "claimedAt" = $1, "claimedBy" = $2, "attempts" = m."attempts" + 1, "updatedAt" = $1
-     FROM (SELECT "id" FROM "Message" WHERE "shopId" = $3 AND "status" = 'scheduled' AND "scheduledFor" <= $1
-           ORDER BY "scheduledFor" LIMIT $4 FOR UPDATE SKIP LOCKED) d
-     WHERE m."id" = d."id" AND m."status" = 'scheduled'
+    // The ids are picked once (a materialized CTE): a LIMIT sub-select joined into the UPDATE may be re-run by the plan,
+    // each run locking another `limit` rows (seen: 30 claimed for a limit of 5).
+    `WITH d AS MATERIALIZED (
+       SELECT "id" FROM "Message" WHERE "shopId" = $3 AND "status" = 'scheduled' AND "scheduledFor" <= $1
+       ORDER BY "scheduledFor" LIMIT $4 FOR UPDATE SKIP LOCKED)
+     UPDATE "Message" m SET "status" = 'claimed', "claimedAt" = $1, "claimedBy" = $2, "attempts" = m."attempts" + 1, "updatedAt" = $1
+     FROM d WHERE m."id" = d."id" AND m."status" = 'scheduled'
      RETURNING m."id"`,
     now,
     claimToken,
