@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pipeline [-- --recoveries 300000 --send 6000 --latency-ms 150]`
+ * `npm run bench:pipeline [-- --recoveries 150000 --send 6000 --latency-ms 150]`
  *
  * The recovery pipeline at scale, the realistic case (issue 14, docs/decisions/085-sends-in-flight.md), on PostgreSQL
  * (bench/postgres.ts: a private embedded cluster with default durability, fsync on, unless DATABASE_URL is set):
@@ -24,7 +24,7 @@ import { bulkLoad, connect, recomputeDailyStats, tsFromMs } from "./seed";
 
 const { values: args } = parseArgs({
   options: {
-    recoveries: { type: "string", default: "300000" },
+    recoveries: { type: "string", default: "150000" },
     send: { type: "string", default: "6000" },
     "latency-ms": { type: "string", default: "150" },
   },
