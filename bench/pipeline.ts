@@ -147,7 +147,7 @@ async function main() {
   const delays = DEFAULT_STEPS.map((s) => s.delayMinutes * 60_000);
 
   // Recovery i belongs to contact k = i / 3 in shop k % 100; j = i % 3 is which of the contact's three it is:
-  // 0 = ten days old, all three steps sent; 1 = five days old, superseded after its first email; 2 = the newest:
+  // 0 = ten days old, all three steps sent (lost); 1 = five days old, superseded after its first email; 2 = the newest:
   // for contacts k < 2 × SEND its step `due_step` is due (phase A: k < SEND; phase B: parked 30 days ahead until phase A
   // is done), for the others all steps are ahead. Contacts alternate Shopify (even k) and Stripe (odd k).
   await bulkLoad(raw, ["Contact", "Recovery", "Message"], async () => {
@@ -185,7 +185,8 @@ async function main() {
            CASE WHEN stripe THEN 'EUR' ELSE 'USD' END, CASE WHEN stripe THEN 'de-DE' ELSE 'en' END,
            CASE WHEN stripe THEN 'https://checkout.stripe.com/c/pay/cs_bench_' || i ELSE 'https://' || shop || '.myshopify.com/1/checkouts/ac/tok' || i || '/recover?key=k' || i END,
            CASE WHEN stripe THEN ${tsFromMs(`$4::bigint + 60 * ${DAY}::bigint`)} END, ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")},
-           CASE WHEN j = 1 THEN 'superseded' WHEN j = 0 OR due_step > 1 THEN 'contacting' ELSE 'open' END,
+           -- Ten days old, every email out and the attribution window past: already closed as lost by earlier sweeps.
+           CASE WHEN j = 1 THEN 'superseded' WHEN j = 0 THEN 'lost' WHEN due_step > 1 THEN 'contacting' ELSE 'open' END,
            CASE WHEN stripe THEN '{"allow_promotion_codes":true}' ELSE '{}' END,
            -- Shopify carts: the sync has just read that Shopify sent no email of its own (ADR 075), so no look-up at send.
            CASE WHEN stripe THEN NULL ELSE 'NOT_SENT' END, CASE WHEN stripe THEN NULL ELSE ${tsFromMs("$4::bigint")} END,
@@ -221,6 +222,7 @@ async function main() {
     [Date.now()],
   );
   const counts = Object.fromEntries(Object.entries(countRows[0]!).map(([k, v]) => [k, Number(v)]));
+  await raw.end();
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   log(`seeded in ${seedSeconds.toFixed(1)} s: ${JSON.stringify(counts)}`);
 

@@ -402,7 +402,7 @@ export const sendShopMessages = defineJob({
         if (rows[0]) limit = shopInFlightLimit(rows[0].shop);
         const prepared: Prepared[] = [];
         // Rendering runs in the render pool's workers; Shopify look-ups (own email, discount codes) are paced per shop.
-        await eachLimited(rows, Math.max(2, env.RENDER_WORKERS * 2), async (row) => {
+        await eachLimited(rows, env.RENDER_WORKERS, async (row) => {
           const p = await prepare(db, row, claimToken, now, clock);
           if (p) prepared.push(p);
         });
