@@ -94,6 +94,19 @@ const schema = z
     JOB_RUNNER: z.enum(["in-process", "off"]).default("in-process"),
     JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     JOB_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+    /**
+     * Sending (docs/decisions/085-sends-in-flight.md): job slots for shops' send jobs, apart from JOB_CONCURRENCY (a send
+     * job mostly waits on SMTP, and a sending backlog never takes intake's slots); one shop's batch bounds (emails, ms);
+     * each shop's SMTP pool (connections, messages per connection; a provider's documented lower cap wins); emails in
+     * flight across the process; how long an unused pool stays open.
+     */
+    SEND_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+    SEND_BATCH_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+    SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(10),
+    SMTP_MAX_MESSAGES: z.coerce.number().int().min(1).max(10_000).default(100),
+    SEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000).default(64),
+    SMTP_POOL_IDLE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
     /** A running job whose heartbeat is older than this was left by a dead worker and is queued again (default 5 min). */
     JOB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(300_000),
     /** Retention (app/models/retention.server.ts, SECURITY.md): days a processed webhook/event body is kept. */

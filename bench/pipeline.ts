@@ -1,18 +1,19 @@
 /**
- * `npm run bench:pipeline [-- --recoveries 1000000 --send 3000 --concurrency 8]`
+ * `npm run bench:pipeline [-- --recoveries 150000 --send 6000 --latency-ms 150]`
  *
- * The recovery pipeline at scale, on PostgreSQL (bench/postgres.ts: a private embedded cluster with default durability,
- * fsync on, unless DATABASE_URL is set, then a fresh database on that server):
- *  1. migrates a fresh database with applyMigrations, then bulk-loads it inside PostgreSQL (INSERT … SELECT FROM
- *     generate_series, bench/seed.ts; seeding is not what is measured): 1 shop, the default campaign, N contacts,
- *     N recoveries (half Shopify, half Stripe) and 3N messages — most scheduled in the future, a realistic share
- *     already sent or skipped, and `--send` of them due now;
- *  2. times the due-message sweep (the job `send-due-messages`: recover interrupted sends + enqueue one send job per
- *     due message) with nothing due, and with a full batch (500) due;
- *  3. sends the due messages for real: the job runner (claim → decide → render the default Liquid template → SMTP)
- *     to a local smtp-server sink in another process, and reports sustained emails per second.
- * Prints a markdown table with the targets (sweep p95 < 50 ms, ≥ 200 emails/s on a 2-core machine, none unsent); exits
- * 1 when one is missed.
+ * The recovery pipeline at scale, the realistic case (issue 14, docs/decisions/085-sends-in-flight.md), on PostgreSQL
+ * (bench/postgres.ts: a private embedded cluster with default durability, fsync on, unless DATABASE_URL is set):
+ *  1. migrates a fresh database, then bulk-loads it inside PostgreSQL (bench/seed.ts; not measured): **100 shops**, each
+ *     with the default campaign (step 3 with an incentive: a Stripe promotion code), contacts with three recoveries each
+ *     (one from ten days ago, fully emailed; one superseded five days ago; the newest), half Shopify, half Stripe;
+ *     `--send` × 2 contacts have their newest recovery's next step due, **mixed steps** (1, 2, and 3 with its incentive
+ *     for Stripe carts; 1 and 2 for Shopify carts, whose discount codes come from the Admin API, not in this benchmark);
+ *  2. times the due-message sweep (one send job per shop with due emails) with nothing due and with every shop due;
+ *  3. sends for real with the worker as shipped (`startJobRunner`, every setting at its default) to an SMTP sink in
+ *     another process that answers each message after `--latency-ms` (a real provider's ~150 ms), then the same again
+ *     against a sink that answers at once; reports sustained emails/s for each and their ratio.
+ * Targets: ≥ 300 emails/s sustained at 150 ms on this 2-core machine, ratio ≥ 0.8, sweep p95 < 50 ms, none unsent.
+ * Prints markdown tables; exits 1 when a target is missed.
  */
 import { spawn } from "node:child_process";
 import os from "node:os";
@@ -23,25 +24,37 @@ import { bulkLoad, connect, recomputeDailyStats, tsFromMs } from "./seed";
 
 const { values: args } = parseArgs({
   options: {
-    recoveries: { type: "string", default: "1000000" },
-    send: { type: "string", default: "3000" },
-    concurrency: { type: "string", default: "8" },
-    workers: { type: "string", default: "0" },
+    recoveries: { type: "string", default: "150000" },
+    send: { type: "string", default: "6000" },
+    "latency-ms": { type: "string", default: "150" },
   },
 });
+const SHOPS = 100;
 const RECOVERIES = Number(args.recoveries);
+/** Emails sent in each phase (each phase has its own due set). */
 const SEND = Number(args.send);
-const CONCURRENCY = Number(args.concurrency);
-/** Worker processes (`npm run worker`, as deployed); 0 runs the job runner inside this process. */
-const WORKERS = Number(args.workers);
-const TARGET = { sweepMs: 50, emailsPerSecond: 200 };
+const LATENCY_MS = Number(args["latency-ms"]);
+const TARGET = { sweepMs: 50, emailsPerSecond: 300, ratio: 0.8 };
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const H = 3_600_000;
+const DAY = 24 * H;
+/** Phase B's due emails wait this far in the future until phase A is done. */
+const PARKED_MS = 30 * DAY;
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function startSink(): Promise<{ port: number; report(): Promise<{ received: number; bytes: number; cpuMs: number }>; stop(): void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/smtp-sink.ts")], { stdio: ["pipe", "pipe", "inherit"] });
+interface Sink {
+  port: number;
+  report(): Promise<{ received: number; bytes: number; cpuMs: number }>;
+  stop(): void;
+}
+
+async function startSink(latencyMs: number): Promise<Sink> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/smtp-sink.ts")], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, SINK_LATENCY_MS: String(latencyMs) },
+  });
   let buffer = "";
   const waiters: ((line: string) => void)[] = [];
   child.stdout.setEncoding("utf8");
@@ -69,32 +82,54 @@ async function startSink(): Promise<{ port: number; report(): Promise<{ received
 }
 
 let database: BenchDatabase | null = null;
+/** Child processes to stop if the run fails half-way. */
+const cleanup: (() => void)[] = [];
 
 async function main() {
   database = await startBenchDatabase("pipeline", log);
-  Object.assign(process.env, benchAppEnv(database.url));
-  const sink = await startSink();
-  cleanup.push(() => sink.stop());
+  Object.assign(process.env, {
+    ...benchAppEnv(database.url),
+    // The local sinks are on loopback: the operator's switch for private SMTP hosts (SECURITY.md).
+    SMTP_ALLOW_PRIVATE_HOSTS: "true",
+  });
+  const slow = await startSink(LATENCY_MS);
+  const fast = await startSink(0);
+  cleanup.push(
+    () => slow.stop(),
+    () => fast.stop(),
+  );
   const now = Date.now();
   const seedStarted = performance.now();
   const { DEFAULT_STEPS } = await import("../app/recovery/campaign-defaults");
   const raw = await connect(database.url);
   const at = tsFromMs("$1::bigint");
-  await raw.query(
-    `INSERT INTO "Shop" ("id", "domain", "name", "timezone", "emailTransport", "smtpHost", "smtpPort", "smtpSecure", "senderName", "senderEmail", "postalAddress", "grantedScopes", "createdAt", "updatedAt", "installedAt")
-     VALUES ('shop1', 'bench-shop.myshopify.com', 'Bench Outfitters', 'UTC', 'smtp', '127.0.0.1', $2, false, 'Bench Outfitters', 'hello@bench.test', '1 Market Street, Springfield, USA', 'read_orders', ${at}, ${at}, ${at})`,
-    [now, sink.port],
-  );
-  await raw.query(
-    `INSERT INTO "Campaign" ("id", "shopId", "name", "isDefault", "enabled", "sources", "currencies", "createdAt", "updatedAt") VALUES ('camp1', 'shop1', 'Default', true, true, 'both', '', ${at}, ${at})`,
-    [now],
-  );
-  for (const s of DEFAULT_STEPS) {
+  for (let s = 0; s < SHOPS; s++) {
     await raw.query(
-      `INSERT INTO "CampaignStep" ("id", "campaignId", "position", "delayMinutes", "subject", "bodyTemplate", "incentiveType", "incentiveValue", "incentiveExpiresDays", "createdAt", "updatedAt")
-       VALUES ($2, 'camp1', $3, $4, $5, $6, $7, $8, $9, ${at}, ${at})`,
-      [now, `step${s.position}`, s.position, s.delayMinutes, s.subject, s.bodyTemplate, s.incentiveType, s.incentiveValue, s.incentiveExpiresDays],
+      `INSERT INTO "Shop" ("id", "domain", "name", "timezone", "emailTransport", "smtpHost", "smtpPort", "smtpSecure", "senderName", "senderEmail", "postalAddress", "grantedScopes", "createdAt", "updatedAt", "installedAt")
+       VALUES ($2, $2 || '.myshopify.com', 'Bench ' || $2, 'UTC', 'smtp', '127.0.0.1', $3, false, 'Bench ' || $2, 'hello@' || $2 || '.test', '1 Market Street, Springfield, USA', 'read_orders', ${at}, ${at}, ${at})`,
+      [now, `shop${s}`, slow.port],
     );
+    await raw.query(
+      `INSERT INTO "Campaign" ("id", "shopId", "name", "isDefault", "enabled", "sources", "currencies", "createdAt", "updatedAt") VALUES ($2 || '-camp', $2, 'Default', true, true, 'both', '', ${at}, ${at})`,
+      [now, `shop${s}`],
+    );
+    for (const step of DEFAULT_STEPS) {
+      await raw.query(
+        `INSERT INTO "CampaignStep" ("id", "campaignId", "position", "delayMinutes", "subject", "bodyTemplate", "incentiveType", "incentiveValue", "incentiveExpiresDays", "stripePromotionCode", "createdAt", "updatedAt")
+         VALUES ($2 || '-step' || $3::int, $2 || '-camp', $3::int, $4, $5, $6, $7, $8, $9, CASE WHEN $7::text IS NOT NULL THEN 'COMEBACK15' END, ${at}, ${at})`,
+        [
+          now,
+          `shop${s}`,
+          step.position,
+          step.delayMinutes,
+          step.subject,
+          step.bodyTemplate,
+          step.incentiveType,
+          step.incentiveValue,
+          step.incentiveExpiresDays,
+        ],
+      );
+    }
   }
   const lineItemsJson = JSON.stringify([
     {
@@ -111,55 +146,79 @@ async function main() {
   const stripeEvidence = JSON.stringify({ state: "opt_in", source: "stripe.consent.promotions", detail: { promotions: "opt_in" } });
   const delays = DEFAULT_STEPS.map((s) => s.delayMinutes * 60_000);
 
-  // Generated in PostgreSQL, in chunks (one transaction; triggers, secondary indexes and foreign keys off meanwhile:
-  // bench/seed.ts). The first SEND recoveries have step 1 due now; about half of the rest are 30 h old (steps 1–2
-  // done, step 3 scheduled in 42 h); the others were abandoned in the last 50 minutes (all three steps ahead). Due ones
-  // were abandoned over the last hour (a second apart), like real traffic. Odd recoveries are Stripe's.
+  // Recovery i belongs to contact k = i / 3 in shop k % 100; j = i % 3 is which of the contact's three it is:
+  // 0 = ten days old, all three steps sent (lost); 1 = five days old, superseded after its first email; 2 = the newest:
+  // for contacts k < 2 × SEND its step `due_step` is due (phase A: k < SEND; phase B: parked 30 days ahead until phase A
+  // is done), for the others all steps are ahead. Contacts alternate Shopify (even k) and Stripe (odd k).
   await bulkLoad(raw, ["Contact", "Recovery", "Message"], async () => {
-    const CHUNK = 250_000;
+    const CHUNK = 150_000;
+    const contacts = Math.ceil(RECOVERIES / 3);
+    await raw.query(
+      `INSERT INTO "Contact" ("id", "shopId", "email", "firstName", "createdAt", "updatedAt")
+       SELECT 'c' || k, 'shop' || (k % ${SHOPS}), 'buyer' || k || '@example.com', 'Robin', ${at}, ${at} FROM generate_series(0, $2::int - 1) AS k`,
+      [now - 11 * DAY, contacts],
+    );
     for (let from = 0; from < RECOVERIES; from += CHUNK) {
       const to = Math.min(RECOVERIES, from + CHUNK);
       await raw.query(
         `CREATE TEMP TABLE seed ON COMMIT DROP AS
-         SELECT i, i % 2 = 1 AS stripe, kind, 'buyer' || i || '@example.com' AS email,
-           $1::bigint - CASE kind WHEN 'due' THEN 61 * 60000 + (i % 3600) * 1000 WHEN 'older' THEN 30 * ${H}::bigint + (i % 3600) * 1000 ELSE (i % 3000) * 1000 END AS abandoned_ms
-         FROM (SELECT i, CASE WHEN i < $4 THEN 'due' WHEN i % 2 = 0 THEN 'older' ELSE 'fresh' END AS kind FROM generate_series($2::int, $3::int - 1) AS i) k`,
-        [now, from, to, SEND],
+         SELECT i, k, j, k % 2 = 1 AS stripe, 'shop' || (k % ${SHOPS}) AS shop, 'buyer' || k || '@example.com' AS email,
+           CASE WHEN j < 2 THEN NULL WHEN k < 2 * $3::int THEN 1 + (k / 2) % (CASE WHEN k % 2 = 1 THEN 3 ELSE 2 END) END AS due_step,
+           k >= $3::int AS parked
+         FROM (SELECT i, i / 3 AS k, i % 3 AS j FROM generate_series($1::int, $2::int - 1) AS i) x`,
+        [from, to, SEND],
       );
       await raw.query(
-        `INSERT INTO "Contact" ("id", "shopId", "email", "firstName", "createdAt", "updatedAt") SELECT 'c' || i, 'shop1', email, 'Robin', ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")} FROM seed`,
+        `ALTER TABLE seed ADD COLUMN abandoned_ms bigint;
+         UPDATE seed SET abandoned_ms = CASE
+           WHEN j = 0 THEN $1::bigint - 10 * ${DAY}::bigint - (k % 3600) * 1000
+           WHEN j = 1 THEN $1::bigint - 5 * ${DAY}::bigint - (k % 3600) * 1000
+           WHEN due_step IS NOT NULL THEN $1::bigint - ($2::bigint[])[due_step] - 60000 - (k % 600) * 1000
+           ELSE $1::bigint - (k % 3000) * 1000 END`
+          .replaceAll("$1", String(now))
+          .replaceAll("$2::bigint[]", `ARRAY[${delays.join(",")}]::bigint[]`),
       );
       await raw.query(
-        `INSERT INTO "Recovery" ("id", "shopId", "source", "externalId", "checkoutToken", "contactId", "email", "firstName", "consent", "consentEvidence", "lineItems", "totalMinor", "currency", "locale", "recoveryUrl", "recoveryUrlExpiresAt", "abandonedAt", "sourceUpdatedAt", "status", "createdAt", "updatedAt")
-         SELECT 'r' || i, 'shop1', CASE WHEN stripe THEN 'stripe' ELSE 'shopify' END, CASE WHEN stripe THEN 'cs_bench_' || i ELSE 'gid://shopify/AbandonedCheckout/' || i END,
-           CASE WHEN stripe THEN NULL ELSE 'tok' || i END, 'c' || i, email, 'Robin', 'opt_in', CASE WHEN stripe THEN $1 ELSE $2 END, $3, 10050,
+        `INSERT INTO "Recovery" ("id", "shopId", "source", "externalId", "checkoutToken", "contactId", "email", "firstName", "consent", "consentEvidence", "lineItems", "totalMinor", "currency", "locale", "recoveryUrl", "recoveryUrlExpiresAt", "abandonedAt", "sourceUpdatedAt", "status", "sourceMetadata", "shopifyEmailState", "shopifyEmailCheckedAt", "createdAt", "updatedAt")
+         SELECT 'r' || i, shop, CASE WHEN stripe THEN 'stripe' ELSE 'shopify' END, CASE WHEN stripe THEN 'cs_bench_' || i ELSE 'gid://shopify/AbandonedCheckout/' || i END,
+           CASE WHEN stripe THEN NULL ELSE 'tok' || i END, 'c' || k, email, 'Robin', 'opt_in', CASE WHEN stripe THEN $1 ELSE $2 END, $3, 10050,
            CASE WHEN stripe THEN 'EUR' ELSE 'USD' END, CASE WHEN stripe THEN 'de-DE' ELSE 'en' END,
-           CASE WHEN stripe THEN 'https://checkout.stripe.com/c/pay/cs_bench_' || i ELSE 'https://bench-shop.myshopify.com/1/checkouts/ac/tok' || i || '/recover?key=k' || i END,
-           CASE WHEN stripe THEN ${tsFromMs(`abandoned_ms + 30 * 24 * ${H}::bigint`)} END, ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")},
-           CASE WHEN kind = 'older' THEN 'contacting' ELSE 'open' END, ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")}
+           CASE WHEN stripe THEN 'https://checkout.stripe.com/c/pay/cs_bench_' || i ELSE 'https://' || shop || '.myshopify.com/1/checkouts/ac/tok' || i || '/recover?key=k' || i END,
+           CASE WHEN stripe THEN ${tsFromMs(`$4::bigint + 60 * ${DAY}::bigint`)} END, ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")},
+           -- Ten days old, every email out and the attribution window past: already closed as lost by earlier sweeps.
+           CASE WHEN j = 1 THEN 'superseded' WHEN j = 0 THEN 'lost' WHEN due_step > 1 THEN 'contacting' ELSE 'open' END,
+           CASE WHEN stripe THEN '{"allow_promotion_codes":true}' ELSE '{}' END,
+           -- Shopify carts: the sync has just read that Shopify sent no email of its own (ADR 075), so no look-up at send.
+           CASE WHEN stripe THEN NULL ELSE 'NOT_SENT' END, CASE WHEN stripe THEN NULL ELSE ${tsFromMs("$4::bigint")} END,
+           ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")}
          FROM seed`,
-        [stripeEvidence, shopifyEvidence, lineItemsJson],
+        [stripeEvidence, shopifyEvidence, lineItemsJson, now],
       );
       await raw.query(
         `INSERT INTO "Message" ("id", "shopId", "recoveryId", "campaignId", "stepId", "position", "status", "scheduledFor", "claimedAt", "sentAt", "skipReason", "toEmail", "attempts", "createdAt", "updatedAt")
-         SELECT 'm' || i || '_' || s, 'shop1', 'r' || i, 'camp1', 'step' || s, s, status, due, CASE WHEN done THEN due END, CASE WHEN status = 'sent' THEN due END,
-           CASE WHEN status = 'skipped' THEN 'frequency_cap' END, email, done::int, ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")}
+         SELECT 'm' || i || '_' || s, shop, 'r' || i, shop || '-camp', shop || '-step' || s, s, status,
+           CASE WHEN status = 'scheduled' AND parked AND s = due_step THEN due + ${PARKED_MS}::bigint * interval '1 millisecond' ELSE due END,
+           CASE WHEN status = 'sent' THEN due END, CASE WHEN status = 'sent' THEN due END, CASE WHEN status = 'cancelled' THEN 'superseded' END, email,
+           (status = 'sent')::int, ${tsFromMs("abandoned_ms")}, ${tsFromMs("abandoned_ms")}
          FROM (
-           SELECT seed.*, s, ${tsFromMs("abandoned_ms + ($1::bigint[])[s]")} AS due, kind = 'older' AND s < 3 AS done,
-             CASE WHEN kind = 'older' AND s < 3 THEN CASE WHEN s = 2 AND i % 10 = 0 THEN 'skipped' ELSE 'sent' END ELSE 'scheduled' END AS status
+           SELECT seed.*, s, ${tsFromMs("abandoned_ms + ($1::bigint[])[s]")} AS due,
+             CASE WHEN j = 0 THEN 'sent' WHEN j = 1 THEN CASE WHEN s = 1 THEN 'sent' ELSE 'cancelled' END
+                  WHEN due_step IS NOT NULL AND s < due_step THEN 'sent' ELSE 'scheduled' END AS status
            FROM seed CROSS JOIN generate_series(1, 3) AS s
          ) m`,
         [delays],
       );
       await raw.query("DROP TABLE seed");
-      if ((from / CHUNK) % 2 === 0 || to === RECOVERIES) log(`seeded ${to.toLocaleString("en")} recoveries`);
+      log(`seeded ${to.toLocaleString("en")} recoveries`);
     }
     log("rebuilding indexes, foreign keys and DailyStat");
-    await recomputeDailyStats(raw, "shop1");
+    for (let s = 0; s < SHOPS; s++) await recomputeDailyStats(raw, `shop${s}`);
   });
   const { rows: countRows } = await raw.query<Record<string, string>>(
-    `SELECT (SELECT count(*) FROM "Recovery") AS recoveries, (SELECT count(*) FROM "Message") AS messages, (SELECT count(*) FROM "Message" WHERE "status" = 'scheduled') AS scheduled,
-       (SELECT count(*) FROM "Message" WHERE "status" = 'scheduled' AND "scheduledFor" <= ${tsFromMs("$1::bigint")}) AS due`,
+    `SELECT (SELECT count(*) FROM "Recovery") AS recoveries, (SELECT count(*) FROM "Contact") AS contacts, (SELECT count(*) FROM "Message") AS messages,
+       (SELECT count(*) FROM "Message" WHERE "status" = 'scheduled') AS scheduled,
+       (SELECT count(*) FROM "Message" WHERE "status" = 'scheduled' AND "scheduledFor" <= ${tsFromMs("$1::bigint")}) AS due,
+       (SELECT count(*) FROM "Message" WHERE "status" = 'scheduled' AND "scheduledFor" <= ${tsFromMs("$1::bigint")} AND "position" = 3) AS "dueIncentive"`,
     [Date.now()],
   );
   const counts = Object.fromEntries(Object.entries(countRows[0]!).map(([k, v]) => [k, Number(v)]));
@@ -170,57 +229,39 @@ async function main() {
   // ---------------------------------------------------------------------------------------------------------------
   // The sweep
   const { db } = await import("../app/db.server");
+  const { env } = await import("../app/env.server");
   const { sendDueMessages } = await import("../app/jobs/definitions/send-due-messages.server");
-  const messageModel = await import("../app/models/message.server");
-  const { SWEEP_BATCH, ENQUEUE_DUE_SQL } = messageModel;
-  // The plan of the sweep's query with the due batch waiting (EXPLAIN only: nothing is inserted), with the arguments
-  // enqueueDueSendJobs passes (now, batch, and the per-shop cap where the query has one).
-  const perShop = (messageModel as Record<string, unknown>).SWEEP_PER_SHOP ?? SWEEP_BATCH;
-  const parameters = Math.max(...[...ENQUEUE_DUE_SQL.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  const plan = (await db.$queryRawUnsafe(`EXPLAIN ${ENQUEUE_DUE_SQL}`, ...[new Date(), SWEEP_BATCH, perShop].slice(0, parameters))) as {
-    "QUERY PLAN": string;
-  }[];
-  const clockAt = (ms: number) => ({ now: () => new Date(ms) });
+  const { SWEEP_BATCH, ENQUEUE_DUE_SQL, SEND_SHOP_JOB } = await import("../app/models/message.server");
+  const { jobTable } = await import("../test/helpers/jobs");
+  const plan = (await db.$queryRawUnsafe(`EXPLAIN ${ENQUEUE_DUE_SQL}`, new Date(), SWEEP_BATCH)) as { "QUERY PLAN": string }[];
   const sweepOnce = async (ms: number) => {
-    const job = await (await import("../test/helpers/jobs")).jobTable(db).create({ data: { name: "send-due-messages", payload: "{}", runAt: new Date(ms) } });
+    const job = await jobTable(db).create({ data: { name: "send-due-messages", payload: "{}", runAt: new Date(ms) } });
     const t0 = performance.now();
     await sendDueMessages.run({
       payload: {},
       db,
-      clock: clockAt(ms),
+      clock: { now: () => new Date(ms) },
       job: { id: job.id, name: job.name, attempts: 1, shopId: null },
       signal: new AbortController().signal,
     });
     const elapsed = performance.now() - t0;
-    await (await import("../test/helpers/jobs")).jobTable(db).deleteMany({ where: { name: "send-due-messages" } });
+    await jobTable(db).deleteMany({ where: { name: "send-due-messages" } });
     return elapsed;
   };
-  // Nothing due: the clock an hour and a half ago (before the earliest scheduled message).
   const idle: number[] = [];
-  for (let i = 0; i < 30; i++) idle.push(await sweepOnce(now - 90 * 60_000));
-  // A full batch due: enqueue 500 send jobs, then remove them so the next run does the same work.
+  for (let i = 0; i < 30; i++) idle.push(await sweepOnce(now - 20 * DAY));
   const full: number[] = [];
   let enqueued = 0;
   for (let i = 0; i < 20; i++) {
     full.push(await sweepOnce(Date.now()));
-    enqueued = await (await import("../test/helpers/jobs")).jobTable(db).count({ where: { name: "send-message" } });
-    await (await import("../test/helpers/jobs")).jobTable(db).deleteMany({ where: { name: "send-message" } });
+    enqueued = await jobTable(db).count({ where: { name: SEND_SHOP_JOB } });
+    await jobTable(db).deleteMany({ where: { name: SEND_SHOP_JOB } });
   }
-  log(`sweep idle p50 ${quantile(idle, 0.5).toFixed(2)} ms, full batch p50 ${quantile(full, 0.5).toFixed(2)} ms (${enqueued} jobs)`);
+  log(`sweep idle p50 ${quantile(idle, 0.5).toFixed(2)} ms, every shop due p50 ${quantile(full, 0.5).toFixed(2)} ms (${enqueued} jobs)`);
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Sending
-  const { renderEmail } = await import("../app/email/render");
-  const { sampleTemplateInput, templateVariables } = await import("../app/recovery/template");
-  const vars = templateVariables(sampleTemplateInput());
-  const renderStarted = performance.now();
-  for (let i = 0; i < 2000; i++) renderEmail(DEFAULT_STEPS[i % 3]!, vars);
-  const rendersPerSecond = 2000 / ((performance.now() - renderStarted) / 1000);
-
-  const { ensureSweepScheduled } = await import("../app/models/message.server");
-  const { jobDefinitions } = await import("../app/jobs/registry.server");
-  const { JobRunner } = await import("../test/helpers/jobs");
-  const { closeTransports } = await import("../app/email/transport.server");
+  // Sending, with the worker as shipped
+  const { startJobRunner } = await import("../app/jobs/start-runner.server");
 
   interface Phase {
     label: string;
@@ -230,121 +271,105 @@ async function main() {
     wallSeconds: number;
     cpuMsPerEmail: number;
     sinkCpuMsPerEmail: number;
-    loadBefore: number;
-    loadAfter: number;
-    failed: number;
+    loadBefore: string;
+    loadAfter: string;
+    notSent: number;
+    byStep: string;
   }
-  async function sendPhase(label: string, makeRunner: (() => InstanceType<typeof JobRunner>) | null): Promise<Phase> {
+  const loadavg = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" / ");
+  async function sendPhase(label: string, sink: Sink): Promise<Phase> {
+    await db.$executeRawUnsafe(`UPDATE "Shop" SET "smtpPort" = $1`, sink.port);
     const before = await sink.report();
-    const loadBefore = os.loadavg()[0]!;
+    const loadBefore = loadavg();
     const phaseStart = new Date();
     const cpuBefore = process.cpuUsage();
-    const sendStarted = performance.now();
-    const stopWorkers: (() => Promise<void>)[] = [];
-    await ensureSweepScheduled(db, new Date());
-    if (makeRunner) {
-      const runner = makeRunner();
-      runner.start();
-      stopWorkers.push(async () => {
-        await runner.stop();
-        closeTransports();
-      });
-    } else {
-      for (let w = 0; w < WORKERS; w++) {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "server/worker.ts")], {
-          cwd: root,
-          env: { ...process.env, JOB_CONCURRENCY: String(CONCURRENCY), JOB_POLL_INTERVAL_MS: "20" },
-          stdio: ["ignore", "ignore", "inherit"],
-        });
-        cleanup.push(() => child.kill("SIGTERM"));
-        stopWorkers.push(
-          () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))),
-        );
-      }
-    }
-    const newlySent = { shopId: "shop1", sentAt: { gte: phaseStart }, status: "sent" };
+    const started = performance.now();
+    const worker = await startJobRunner();
+    const newlySent = { status: "sent", sentAt: { gte: phaseStart } };
     let sent = 0;
+    let lastProgress = performance.now();
     while (sent < SEND) {
-      await new Promise((r) => setTimeout(r, 200));
-      sent = await db.message.count({ where: newlySent });
-      if (performance.now() - sendStarted > 600_000) throw new Error(`only ${sent} of ${SEND} sent after 10 minutes`);
+      await sleep(250);
+      const now = await db.message.count({ where: newlySent });
+      if (now > sent) lastProgress = performance.now();
+      sent = now;
+      if (performance.now() - lastProgress > 60_000) throw new Error(`${label}: stuck at ${sent} of ${SEND} sent`);
     }
-    const wallSeconds = (performance.now() - sendStarted) / 1000;
+    const wallSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    const loadAfter = os.loadavg()[0]!;
-    await Promise.all(stopWorkers.map((stop) => stop()));
+    const loadAfter = loadavg();
+    await worker.stop();
     const span = await db.message.aggregate({ where: newlySent, _min: { sentAt: true }, _max: { sentAt: true } });
     // Sustained: from the first email to the last (start-up excluded, which the wall time includes).
     const sendSeconds = Math.max(0.001, (span._max.sentAt!.getTime() - span._min.sentAt!.getTime()) / 1000);
     const after = await sink.report();
     const delivered = after.received - before.received;
-    const failed = await db.message.count({ where: { status: { in: ["failed", "skipped"] }, updatedAt: { gte: phaseStart }, position: 1 } });
+    const notSent = await db.message.count({ where: { status: { in: ["failed", "skipped"] }, updatedAt: { gte: phaseStart } } });
+    const steps = await db.$queryRawUnsafe<{ position: number; n: number }[]>(
+      `SELECT "position", count(*)::int AS n FROM "Message" WHERE "status" = 'sent' AND "sentAt" >= $1 GROUP BY 1 ORDER BY 1`,
+      phaseStart,
+    );
     return {
       label,
       delivered,
       emailsPerSecond: (delivered - 1) / sendSeconds,
       sendSeconds,
       wallSeconds,
-      // CPU time is what other processes on a shared machine can't take away (in-process runner only).
-      cpuMsPerEmail: makeRunner ? (cpu.user + cpu.system) / 1000 / delivered : NaN,
+      cpuMsPerEmail: (cpu.user + cpu.system) / 1000 / delivered,
       sinkCpuMsPerEmail: (after.cpuMs - before.cpuMs) / delivered,
       loadBefore,
       loadAfter,
-      failed,
+      notSent,
+      byStep: steps.map((s) => `step ${s.position}: ${s.n}`).join(", "),
     };
   }
-
-  const makeShipped = () => new JobRunner({ db, definitions: jobDefinitions, concurrency: CONCURRENCY, pollIntervalMs: 10, workerId: "bench" });
-  const phases: Phase[] = [];
-  phases.push(
-    await sendPhase(WORKERS === 0 ? "in-process job runner (as shipped)" : `${WORKERS} × \`npm run worker\` (as shipped)`, WORKERS === 0 ? makeShipped : null),
+  const slowPhase = await sendPhase(`SMTP answering in ${LATENCY_MS} ms`, slow);
+  // Phase B's due emails come due now.
+  await db.$executeRawUnsafe(
+    `UPDATE "Message" SET "scheduledFor" = "scheduledFor" - ${PARKED_MS} * interval '1 millisecond' WHERE "status" = 'scheduled' AND "scheduledFor" > $1`,
+    new Date(Date.now() + PARKED_MS - 2 * DAY),
   );
+  const fastPhase = await sendPhase("SMTP answering at once", fast);
+  const { closeQueuePools } = await import("../app/jobs/engine.server");
+  await closeQueuePools();
   await db.$disconnect();
-  sink.stop();
 
-  const shipped = phases[0]!;
-  const sweepFullP50 = quantile(full, 0.5);
-  const yes = (ok: boolean) => (ok ? "✅" : "❌");
-  const planText = plan.map((r) => r["QUERY PLAN"]).join("\n");
-  const rows = phases
-    .map((ph) =>
-      [
-        `| Sustained sending, ${ph.label}: ${ph.delivered.toLocaleString("en")} emails, claim → decide → Liquid render → SMTP (concurrency ${CONCURRENCY}), first to last email; load ${ph.loadBefore.toFixed(1)}→${ph.loadAfter.toFixed(1)} | ${ph.emailsPerSecond.toFixed(0)} emails/s (${ph.sendSeconds.toFixed(1)} s; wall ${(ph.delivered / ph.wallSeconds).toFixed(0)}/s) | ≥ ${TARGET.emailsPerSecond} emails/s | ${yes(ph.emailsPerSecond >= TARGET.emailsPerSecond)} |`,
-        Number.isFinite(ph.cpuMsPerEmail)
-          ? `| ↳ CPU per email, sender / SMTP sink; what one whole core would sustain (1000 / sender ms) | ${ph.cpuMsPerEmail.toFixed(2)} ms / ${ph.sinkCpuMsPerEmail.toFixed(2)} ms; ${(1000 / ph.cpuMsPerEmail).toFixed(0)} emails/s | ≥ ${TARGET.emailsPerSecond} emails/s | ${yes(1000 / ph.cpuMsPerEmail >= TARGET.emailsPerSecond)} |`
-          : "",
-        `| ↳ not sent (failed or skipped) | ${ph.failed} | 0 | ${yes(ph.failed === 0)} |`,
-      ]
-        .filter(Boolean)
-        .join("\n"),
-    )
-    .join("\n");
+  const ratio = slowPhase.emailsPerSecond / fastPhase.emailsPerSecond;
+  const yes = (ok: boolean) => (ok ? "pass" : "MISS");
+  const row = (ph: Phase, target: string, ok: boolean | null) =>
+    `| sustained sending, ${ph.label} (${ph.byStep}); load ${ph.loadBefore} → ${ph.loadAfter} | ${ph.emailsPerSecond.toFixed(0)} emails/s (${ph.delivered.toLocaleString("en")} in ${ph.sendSeconds.toFixed(1)} s; wall ${(ph.delivered / ph.wallSeconds).toFixed(0)}/s) | ${target} | ${ok === null ? "" : yes(ok)} |
+| ↳ CPU per email, sender / SMTP sink | ${ph.cpuMsPerEmail.toFixed(2)} ms / ${ph.sinkCpuMsPerEmail.toFixed(2)} ms | — | |
+| ↳ not sent (failed or skipped) | ${ph.notSent} | 0 | ${yes(ph.notSent === 0)} |`;
   console.log(`
 ### Recovery pipeline benchmark (\`npm run bench:pipeline\`)
 
-Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, ${database.description} via Prisma 6.19 + @prisma/adapter-pg. The 1-minute load average is shown per run: other processes on the machine slow every wall-clock figure, CPU time per email is what they can't take away.
-Data: ${counts.recoveries!.toLocaleString("en")} recoveries, ${counts.messages!.toLocaleString("en")} messages (${counts.scheduled!.toLocaleString("en")} scheduled, ${counts.due!.toLocaleString("en")} due), seeded in ${seedSeconds.toFixed(0)} s (not measured).
+Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, ${database.description}. Worker as shipped (\`startJobRunner\`: JOB_CONCURRENCY=${env.JOB_CONCURRENCY}, SEND_CONCURRENCY=${env.SEND_CONCURRENCY}, SMTP_MAX_CONNECTIONS=${env.SMTP_MAX_CONNECTIONS}, SEND_MAX_IN_FLIGHT=${env.SEND_MAX_IN_FLIGHT}, SEND_BATCH_SIZE=${env.SEND_BATCH_SIZE}, SEND_BATCH_MS=${env.SEND_BATCH_MS}, JOB_POLL_INTERVAL_MS=${env.JOB_POLL_INTERVAL_MS}).
+Data: ${SHOPS} shops, ${counts.contacts!.toLocaleString("en")} contacts with 3 recoveries each (${counts.recoveries!.toLocaleString("en")}), ${counts.messages!.toLocaleString("en")} messages (${counts.scheduled!.toLocaleString("en")} scheduled; ${SEND.toLocaleString("en")} due per phase, ${counts.dueIncentive!.toLocaleString("en")} of the first phase's at the incentive step), seeded in ${seedSeconds.toFixed(0)} s (not measured).
 
-| Measure | Result | Target | |
+| measure | result | target | |
 |---|---|---|---|
-| Sweep, nothing due (p50 / p95 of ${idle.length}) | ${quantile(idle, 0.5).toFixed(2)} ms / ${quantile(idle, 0.95).toFixed(2)} ms | < ${TARGET.sweepMs} ms | ${yes(quantile(idle, 0.95) < TARGET.sweepMs)} |
-| Sweep, full batch of ${SWEEP_BATCH} due → ${enqueued} send jobs (p50 / p95 of ${full.length}) | ${sweepFullP50.toFixed(2)} ms / ${quantile(full, 0.95).toFixed(2)} ms | < ${TARGET.sweepMs} ms | ${yes(quantile(full, 0.95) < TARGET.sweepMs)} |
-${rows}
-| Ratio sending (as shipped) / target | ${(shipped.emailsPerSecond / TARGET.emailsPerSecond).toFixed(2)}× | ≥ 1.00× | |
-| Rendering alone (default templates, HTML + text) | ${rendersPerSecond.toFixed(0)} emails/s | — | |
+| sweep, nothing due (p50 / p95 of ${idle.length}) | ${quantile(idle, 0.5).toFixed(2)} ms / ${quantile(idle, 0.95).toFixed(2)} ms | < ${TARGET.sweepMs} ms | ${yes(quantile(idle, 0.95) < TARGET.sweepMs)} |
+| sweep, every shop due → ${enqueued} send jobs (p50 / p95 of ${full.length}) | ${quantile(full, 0.5).toFixed(2)} ms / ${quantile(full, 0.95).toFixed(2)} ms | < ${TARGET.sweepMs} ms | ${yes(quantile(full, 0.95) < TARGET.sweepMs)} |
+${row(slowPhase, `≥ ${TARGET.emailsPerSecond} emails/s`, slowPhase.emailsPerSecond >= TARGET.emailsPerSecond)}
+${row(fastPhase, "—", null)}
+| ratio, ${LATENCY_MS} ms / at once | ${ratio.toFixed(2)} | ≥ ${TARGET.ratio} | ${yes(ratio >= TARGET.ratio)} |
 
-Sweep query plan (EXPLAIN, ${SWEEP_BATCH} due):
+Sweep query plan (EXPLAIN, every shop due):
 
 \`\`\`
-${planText}
+${plan.map((r) => r["QUERY PLAN"]).join("\n")}
 \`\`\`
 `);
-  // Every stated target gates the run.
   const misses = [
     quantile(idle, 0.95) >= TARGET.sweepMs && "sweep, nothing due",
-    quantile(full, 0.95) >= TARGET.sweepMs && "sweep, full batch",
-    shipped.emailsPerSecond < TARGET.emailsPerSecond && "sustained sending",
-    phases.some((ph) => ph.failed > 0) && "emails not sent",
+    quantile(full, 0.95) >= TARGET.sweepMs && "sweep, every shop due",
+    slowPhase.emailsPerSecond < TARGET.emailsPerSecond && `sustained sending at ${LATENCY_MS} ms`,
+    ratio < TARGET.ratio && "ratio to a sink answering at once",
+    (slowPhase.notSent > 0 || fastPhase.notSent > 0) && "emails not sent",
   ].filter(Boolean);
   if (misses.length) {
     console.log(`TARGET MISSED: ${misses.join("; ")}`);
@@ -352,12 +377,13 @@ ${planText}
   }
 }
 
-/** Child processes to stop if the run fails half-way. */
-const cleanup: (() => void)[] = [];
 main()
   .catch((error) => {
     console.error(error);
-    for (const stop of cleanup) stop();
     process.exitCode = 1;
   })
-  .finally(() => database?.stop());
+  .finally(async () => {
+    for (const stop of cleanup) stop();
+    await database?.stop();
+    process.exit();
+  });

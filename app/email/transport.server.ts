@@ -51,6 +51,9 @@ export function fromAddress(shop: ShopEmailSettings): { name: string; address: s
 interface CachedTransport {
   fingerprint: string;
   transporter: Transporter;
+  /** Sends under way through this pool, and when the last one ended (idle pools are closed: evictIdleTransports). */
+  inFlight: number;
+  lastUsedAt: number;
 }
 const transports = new Map<string, CachedTransport>();
 
@@ -58,6 +61,29 @@ type CheckedDestination = Extract<SmtpDestination, { ok: true }>;
 
 function fingerprint(shop: ShopEmailSettings, destination: CheckedDestination | null): string {
   return JSON.stringify([shop.emailTransport, shop.smtpHost, destination?.address, shop.smtpPort, shop.smtpSecure, shop.smtpUser, shop.smtpPasswordEncrypted]);
+}
+
+/**
+ * Providers that document a limit on one account's simultaneous SMTP connections or messages per connection: the pool
+ * never exceeds it, whatever SMTP_MAX_CONNECTIONS says. Matched on the host the merchant entered (suffix).
+ */
+export const PROVIDER_POOL_CAPS: readonly { hostSuffix: string; maxConnections: number; maxMessages?: number; source: string }[] = [
+  // "Maximum of 10 simultaneous connections per account … a limit of 50 messages per connection" (421 4.4.5 beyond).
+  { hostSuffix: "smtp.socketlabs.com", maxConnections: 10, maxMessages: 50, source: "help.socketlabs.com/docs/smtp-server-restrictions" },
+  // "a maximum of 5 concurrent connections per account (or per IP address)".
+  { hostSuffix: "authsmtp.com", maxConnections: 5, source: "authsmtp.com/faqs/faq-61.html" },
+  // Exchange Online accepts 30 messages a minute per mailbox over SMTP AUTH: more connections only earn 4.x refusals.
+  { hostSuffix: "smtp.office365.com", maxConnections: 1, source: "Exchange Online limits, sending limits (30 messages per minute)" },
+];
+
+/** The shop's pool size: the operator's setting, lowered to what the provider documents. */
+export function poolSizeFor(host: string | null | undefined, settings = { maxConnections: env.SMTP_MAX_CONNECTIONS, maxMessages: env.SMTP_MAX_MESSAGES }) {
+  const name = (host ?? "").trim().toLowerCase().replace(/\.$/, "");
+  const cap = PROVIDER_POOL_CAPS.find((c) => name === c.hostSuffix || name.endsWith(`.${c.hostSuffix}`));
+  return {
+    maxConnections: Math.max(1, Math.min(settings.maxConnections, cap?.maxConnections ?? Infinity)),
+    maxMessages: Math.max(1, Math.min(settings.maxMessages, cap?.maxMessages ?? Infinity)),
+  };
 }
 
 function buildTransport(shop: ShopEmailSettings, destination: CheckedDestination | null): Transporter {
@@ -78,17 +104,16 @@ function buildTransport(shop: ShopEmailSettings, destination: CheckedDestination
           pass: shop.smtpPasswordEncrypted ? decryptSecret(shop.smtpPasswordEncrypted, { model: "Shop", column: "smtpPasswordEncrypted", rowId: shop.id }) : "",
         }
       : undefined,
-    // A pool keeps a couple of connections open: one TLS handshake per many emails.
+    // A pool per shop: several messages in flight at once, one TLS handshake per many emails (ADR 085).
     pool: true,
-    maxConnections: 3,
-    maxMessages: 500,
+    ...poolSizeFor(shop.smtpHost),
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
   });
 }
 
-async function transportFor(shop: ShopEmailSettings): Promise<Transporter> {
+async function transportFor(shop: ShopEmailSettings): Promise<CachedTransport> {
   let destination: CheckedDestination | null = null;
   if (shop.emailTransport === "smtp") {
     // Checked again at every send: the settings may predate the check, and the name may now resolve elsewhere.
@@ -98,17 +123,83 @@ async function transportFor(shop: ShopEmailSettings): Promise<Transporter> {
   }
   const print = fingerprint(shop, destination);
   const cached = transports.get(shop.id);
-  if (cached && cached.fingerprint === print) return cached.transporter;
+  if (cached && cached.fingerprint === print) return cached;
+  // The shop's SMTP settings changed: its old pool is closed (sends under way on it finish first: nodemailer's close).
   cached?.transporter.close();
-  const transporter = buildTransport(shop, destination);
-  transports.set(shop.id, { fingerprint: print, transporter });
-  return transporter;
+  const entry: CachedTransport = { fingerprint: print, transporter: buildTransport(shop, destination), inFlight: 0, lastUsedAt: Date.now() };
+  transports.set(shop.id, entry);
+  startIdleSweep();
+  return entry;
+}
+
+let idleSweep: NodeJS.Timeout | null = null;
+function startIdleSweep(): void {
+  if (idleSweep) return;
+  idleSweep = setInterval(() => evictIdleTransports(), Math.max(1_000, Math.floor(env.SMTP_POOL_IDLE_MS / 2)));
+  idleSweep.unref();
+}
+
+/** Closes the pools of shops that sent nothing for `idleMs` (a quiet shop holds no connections). Returns how many. */
+export function evictIdleTransports(idleMs = env.SMTP_POOL_IDLE_MS, now = Date.now()): number {
+  let closed = 0;
+  for (const [shopId, entry] of transports) {
+    if (entry.inFlight === 0 && now - entry.lastUsedAt >= idleMs) {
+      entry.transporter.close();
+      transports.delete(shopId);
+      closed++;
+    }
+  }
+  return closed;
+}
+
+/** Shops with an open pool (operators, tests). */
+export function openTransportCount(): number {
+  return transports.size;
 }
 
 /** Closes pooled SMTP connections (shutdown, tests). */
 export function closeTransports(): void {
   for (const { transporter } of transports.values()) transporter.close();
   transports.clear();
+  if (idleSweep) clearInterval(idleSweep);
+  idleSweep = null;
+}
+
+/**
+ * Emails handed to SMTP at once across the process (SEND_MAX_IN_FLIGHT): each shop's pool bounds its own, this bounds
+ * the sum (memory, sockets, the event loop) when many shops send together. Waiters are served in arrival order.
+ */
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(
+    private free: number,
+    readonly size: number,
+  ) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+  get inUse(): number {
+    return this.size - this.free;
+  }
+}
+let inFlight: Semaphore | null = null;
+function processInFlight(): Semaphore {
+  if (!inFlight || inFlight.size !== env.SEND_MAX_IN_FLIGHT) inFlight = new Semaphore(env.SEND_MAX_IN_FLIGHT, env.SEND_MAX_IN_FLIGHT);
+  return inFlight;
+}
+
+/** Emails being handed to SMTP by this process right now. */
+export function emailsInFlight(): number {
+  return inFlight?.inUse ?? 0;
 }
 
 export interface Delivery {
@@ -116,8 +207,24 @@ export interface Delivery {
   response: string;
 }
 
+/** Messages one shop may have in flight (its pool's connections: more would only queue inside nodemailer). */
+export function shopInFlightLimit(shop: ShopEmailSettings): number {
+  return shop.emailTransport === "smtp" ? poolSizeFor(shop.smtpHost).maxConnections : env.SMTP_MAX_CONNECTIONS;
+}
+
 export async function deliver(shop: ShopEmailSettings, mail: SendMailOptions): Promise<Delivery> {
-  const info = await (await transportFor(shop)).sendMail(mail);
+  const entry = await transportFor(shop);
+  const slots = processInFlight();
+  await slots.acquire();
+  entry.inFlight++;
+  let info: { messageId: string; response?: unknown };
+  try {
+    info = await entry.transporter.sendMail(mail);
+  } finally {
+    entry.inFlight--;
+    entry.lastUsedAt = Date.now();
+    slots.release();
+  }
   if (shop.emailTransport !== "smtp") {
     logger.info("email written to the log (log transport; nothing was sent)", { shop: shop.domain, messageId: info.messageId, subject: mail.subject });
     logger.debug("email text", { text: typeof mail.text === "string" ? mail.text : "" });

@@ -83,6 +83,11 @@ export interface EngineOptions {
   onEvent?: (event: RunnerEvent) => void;
   /** Connection string of the queue's own pool (default DATABASE_URL). */
   connectionString?: string;
+  /**
+   * Jobs that run in slots of their own (a second graphile-worker runner that takes only these): shops' send jobs, which
+   * mostly wait on SMTP, so a sending backlog never takes the slots intake needs, nor the other way round (ADR 085).
+   */
+  dedicated?: { names: string[]; concurrency: number };
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 5 * 60_000;
@@ -96,7 +101,7 @@ const pools = new Map<string, pg.Pool>();
 export function queuePool(connectionString = process.env.DATABASE_URL!, max = 8): pg.Pool {
   let pool = pools.get(connectionString);
   if (!pool) {
-    pool = new pg.Pool({ connectionString, max, options: "-c TimeZone=UTC" });
+    pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 60_000, options: "-c TimeZone=UTC" }); // bounded wait, as for Prisma's pool
     pool.on("error", () => {}); // an idle client's connection dropped: the pool replaces it
     pools.set(connectionString, pool);
   }
@@ -238,7 +243,7 @@ export interface JobWorker {
 
 /** Starts graphile-worker in this process (web server in-process mode, `npm run worker`, the demo) until stop(). */
 export async function startWorker(options: EngineOptions): Promise<JobWorker> {
-  const pool = queuePool(options.connectionString, (options.concurrency ?? 4) + 2);
+  const pool = queuePool(options.connectionString, (options.concurrency ?? 4) + (options.dedicated ? options.dedicated.concurrency + 1 : 0) + 2);
   const abort = new AbortController();
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const onEvent = options.onEvent ?? (() => {});
@@ -257,27 +262,38 @@ export async function startWorker(options: EngineOptions): Promise<JobWorker> {
   };
   await reap();
   const reaper = setInterval(() => void reap(), Math.max(200, Math.min(lockTimeoutMs / 3, 60_000)));
-  const events = new EventEmitter() as WorkerEvents;
   const workerIds: string[] = [];
-  events.on("worker:create", ({ worker }) => void workerIds.push(worker.workerId));
-  const runner: Runner = await run({
-    events,
-    pgPool: poolOnClock(pool, options.clock ?? systemClock),
-    schema: QUEUE_SCHEMA,
-    taskList,
-    concurrency: options.concurrency ?? 4,
-    pollInterval: options.pollIntervalMs ?? 1000,
-    noHandleSignals: true,
-    useNodeTime: true,
-    logger: quietLogger,
-    crontab: "",
-  });
+  const startRunner = async (tasks: TaskList, concurrency: number): Promise<Runner> => {
+    const events = new EventEmitter() as WorkerEvents;
+    events.on("worker:create", ({ worker }) => void workerIds.push(worker.workerId));
+    return run({
+      events,
+      pgPool: poolOnClock(pool, options.clock ?? systemClock),
+      schema: QUEUE_SCHEMA,
+      taskList: tasks,
+      concurrency,
+      pollInterval: options.pollIntervalMs ?? 1000,
+      noHandleSignals: true,
+      useNodeTime: true,
+      logger: quietLogger,
+      crontab: "",
+    });
+  };
+  const dedicated = new Set((options.dedicated?.names ?? []).filter((name) => name in taskList));
+  const runners: Runner[] = [];
+  // graphile-worker's runner only takes jobs whose task it has: each runner gets its own share of the task list.
+  runners.push(await startRunner(Object.fromEntries(Object.entries(taskList).filter(([name]) => !dedicated.has(name))) as TaskList, options.concurrency ?? 4));
+  if (dedicated.size > 0) {
+    runners.push(
+      await startRunner(Object.fromEntries(Object.entries(taskList).filter(([name]) => dedicated.has(name))) as TaskList, options.dedicated!.concurrency),
+    );
+  }
   return {
     workerIds,
     async stop() {
       clearInterval(reaper);
       abort.abort();
-      await runner.stop();
+      await Promise.all(runners.map((r) => r.stop()));
     },
   };
 }

@@ -24,7 +24,8 @@ export interface JobPayloads {
   "enrich-stripe-recovery": { inboundEventId: string };
   "shop-installed": { shopId: string };
   "send-due-messages": Record<string, never>;
-  "send-message": { messageId: string };
+  /** Sends a shop's due emails in batches (docs/decisions/085); one queued per shop at most (job key). */
+  "send-shop-messages": { shopId: string };
   "mirror-unsubscribe-to-shopify": { contactId: string };
   "sync-shopify-checkouts": { shopId: string };
   "activate-web-pixel": { shopId: string };
@@ -46,7 +47,7 @@ const LANES: Partial<Record<string, Lane>> = {
   "process-shopify-webhook": "in",
   "process-stripe-event": "in",
   "process-pixel-event": "in",
-  "send-message": "send",
+  "send-shop-messages": "send",
 };
 export function laneOf(name: string): Lane {
   return LANES[name] ?? "bg";

@@ -5,7 +5,7 @@ import { enrichStripeRecovery } from "./definitions/enrich-stripe-recovery.serve
 import { shopInstalled } from "./definitions/shop-installed.server";
 import { mirrorUnsubscribe } from "./definitions/mirror-unsubscribe.server";
 import { sendDueMessages } from "./definitions/send-due-messages.server";
-import { sendMessage } from "./definitions/send-message.server";
+import { sendShopMessages } from "./definitions/send-message.server";
 import { syncShopifyCheckoutsJob } from "./definitions/sync-shopify-checkouts.server";
 import { activateWebPixelJob } from "./definitions/activate-web-pixel.server";
 import { refreshShopDetails } from "./definitions/refresh-shop-details.server";
@@ -21,7 +21,7 @@ export const jobDefinitions: JobDefinition<any>[] = [
   enrichStripeRecovery,
   shopInstalled,
   sendDueMessages,
-  sendMessage,
+  sendShopMessages,
   mirrorUnsubscribe,
   syncShopifyCheckoutsJob,
   activateWebPixelJob,

@@ -1,7 +1,8 @@
 import { db } from "../db.server";
 import { env } from "../env.server";
 import { logger } from "../logger.server";
-import { ensureSweepScheduled } from "../models/message.server";
+import { closeTransports } from "../email/transport.server";
+import { ensureSweepScheduled, SEND_SHOP_JOB } from "../models/message.server";
 import { ensurePruneScheduled } from "./definitions/prune-retention.server";
 import { ensureSplitRepairScheduled } from "./definitions/repair-split-checkouts.server";
 import { startWorker, type JobWorker } from "./engine.server";
@@ -19,6 +20,8 @@ export async function startJobRunner(): Promise<JobWorker> {
     db,
     definitions: jobDefinitions,
     concurrency: env.JOB_CONCURRENCY,
+    // Shops' send jobs in slots of their own (docs/decisions/085-sends-in-flight.md).
+    dedicated: { names: [SEND_SHOP_JOB], concurrency: env.SEND_CONCURRENCY },
     pollIntervalMs: env.JOB_POLL_INTERVAL_MS,
     lockTimeoutMs: env.JOB_LOCK_TIMEOUT_MS,
     onEvent: (event) => {
@@ -28,6 +31,13 @@ export async function startJobRunner(): Promise<JobWorker> {
       else logger.debug("job done", event);
     },
   });
-  logger.info("job worker started", { engine: "graphile-worker", concurrency: env.JOB_CONCURRENCY });
-  return worker;
+  logger.info("job worker started", { engine: "graphile-worker", concurrency: env.JOB_CONCURRENCY, sendConcurrency: env.SEND_CONCURRENCY });
+  return {
+    workerIds: worker.workerIds,
+    async stop() {
+      await worker.stop();
+      // Shops' SMTP pools are closed once the last send job has ended.
+      closeTransports();
+    },
+  };
 }

@@ -21,17 +21,13 @@ import { campaignsForScheduling } from "./campaign.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-export const SEND_MESSAGE_JOB = "send-message";
+/** One job per shop sends that shop's due emails in batches (docs/decisions/085-sends-in-flight.md). */
+export const SEND_SHOP_JOB = "send-shop-messages";
+export const sendShopJobKey = (shopId: string) => `${SEND_SHOP_JOB}:${shopId}`;
 export const SWEEP_JOB = "send-due-messages";
 export const SWEEP_JOB_KEY = "send-due-messages";
-/** Most send jobs one sweep enqueues; a full batch (or a shop's full share) makes the next sweep run at once. */
+/** Most shops' send jobs one sweep enqueues; a full batch makes the next sweep run at once. */
 export const SWEEP_BATCH = 500;
-/**
- * At most this many of one shop's due emails per sweep run, so one shop's backlog (a quiet-hours release of 50,000)
- * never fills the batch while other shops' emails wait behind it: every shop with something due gets its share of
- * each run, and the big shop's rest follows in the next runs (a second apart while batches are full).
- */
-export const SWEEP_PER_SHOP = 100;
 /** How often the sweep runs when nothing is pending. */
 export const SWEEP_INTERVAL_MS = 30_000;
 /** A claim older than this was left by a worker that died (sends take seconds; SMTP timeouts are ≤ 60 s). */
@@ -164,46 +160,53 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
 // The sweep
 
 /**
- * One statement: enqueue a send job for each due message that has none queued or running yet (the job key
- * `send-message:<id>`, graphile-worker's add_jobs). Fair to every shop: each installed shop gets at most
- * `SWEEP_PER_SHOP` of its oldest due emails, read from its `Message(shopId, status, scheduledFor)` index (one range
- * probe per installed shop, whatever its number of future messages), so a shop with 50,000 due does not push the
- * others' emails out of the batch. Each job runs at its message's due time (already past): oldest first within a shop,
- * in the shop's sending lane (app/jobs/queue.server.ts).
+ * One statement: enqueue one send job per installed shop that has due messages and no send job queued or running yet
+ * (the job key `send-shop-messages:<shopId>`, graphile-worker's add_jobs). The job sends that shop's due emails in
+ * batches (app/jobs/definitions/send-message.server.ts, docs/decisions/085); the queue holds one row per shop, not one
+ * per email. Each shop is one index probe of `Message(shopId, status, scheduledFor)`, whatever its backlog; shops are
+ * taken oldest due email first, `$2` at most per run.
  */
-export const DUE_SENDS_SQL = `SELECT '${SEND_MESSAGE_JOB}' AS name, json_build_object('messageId', m."id") AS payload, m."shopId" AS shop_id,
-  m."scheduledFor" AT TIME ZONE 'UTC' AS run_at, ${SEND_JOB_MAX_ATTEMPTS} AS max_attempts, '${SEND_MESSAGE_JOB}:' || m."id" AS job_key
+export const DUE_SENDS_SQL = `SELECT '${SEND_SHOP_JOB}' AS name, json_build_object('shopId', s."id") AS payload, s."id" AS shop_id,
+  d."scheduledFor" AT TIME ZONE 'UTC' AS run_at, ${SEND_JOB_MAX_ATTEMPTS} AS max_attempts, '${SEND_SHOP_JOB}:' || s."id" AS job_key
 -- An uninstalled shop's emails wait (a reinstall resumes them: app/models/shop.server.ts).
 FROM "Shop" s
 CROSS JOIN LATERAL (
-  SELECT m."id", m."shopId", m."scheduledFor" FROM "Message" m
+  SELECT m."scheduledFor" FROM "Message" m
   WHERE m."shopId" = s."id" AND m."status" = 'scheduled' AND m."scheduledFor" <= $1
-    AND NOT ${unfinishedJobWithKeySql(`'${SEND_MESSAGE_JOB}:' || m."id"`)}
   ORDER BY m."scheduledFor"
-  LIMIT $3
-) m
-WHERE s."uninstalledAt" IS NULL
-ORDER BY m."scheduledFor"
+  LIMIT 1
+) d
+WHERE s."uninstalledAt" IS NULL AND NOT ${unfinishedJobWithKeySql(`'${SEND_SHOP_JOB}:' || s."id"`)}
+ORDER BY d."scheduledFor"
 LIMIT $2`;
 
-/** The sweep's statement: the due sends, and their jobs added; returns how many, and the most for one shop. */
+/** The sweep's statement: a send job added for each shop with due emails that has none; returns how many. */
 export const ENQUEUE_DUE_SQL = `WITH due AS MATERIALIZED (${DUE_SENDS_SQL}),
-  -- Two sweeps at once (two workers) may pick the same message: the job key keeps one job.
-  added AS (${addJobsSql("SELECT * FROM due")}),
-  per AS (SELECT count(*) AS c FROM due GROUP BY shop_id)
-SELECT COALESCE(sum(c), 0)::int AS "enqueued", COALESCE(max(c), 0)::int AS "fullest", (SELECT "added" FROM added) AS "added" FROM per`;
+  -- Two sweeps at once (two workers) may pick the same shop: the job key keeps one job.
+  added AS (${addJobsSql("SELECT * FROM due")})
+SELECT (SELECT count(*) FROM due)::int AS "enqueued", (SELECT "added" FROM added) AS "added"`;
 
 export interface SweepOutcome {
-  /** Send jobs queued by this run. */
+  /** Shops' send jobs queued by this run. */
   enqueued: number;
-  /** The batch, or one shop's share of it, was full: more may be due now, so the next run should come at once. */
+  /** The batch of shops was full: more shops may have due emails, so the next run should come at once. */
   more: boolean;
 }
 
-export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH, perShop = SWEEP_PER_SHOP): Promise<SweepOutcome> {
-  const [row] = await db.$queryRawUnsafe<{ enqueued: number; fullest: number }[]>(ENQUEUE_DUE_SQL, now, limit, perShop);
+export async function enqueueDueSendJobs(db: Db, now: Date, limit = SWEEP_BATCH): Promise<SweepOutcome> {
+  const [row] = await db.$queryRawUnsafe<{ enqueued: number }[]>(ENQUEUE_DUE_SQL, now, limit);
   const enqueued = row?.enqueued ?? 0;
-  return { enqueued, more: enqueued >= limit || (row?.fullest ?? 0) >= perShop };
+  return { enqueued, more: enqueued >= limit };
+}
+
+/** Queues the shop's send job to run at once (its running job, out of batch room or time, hands the rest on). */
+export async function enqueueShopSend(db: Db, shopId: string, runAt: Date, options: { fromRunningJob?: boolean } = {}): Promise<void> {
+  await enqueueJob(
+    db,
+    SEND_SHOP_JOB,
+    { shopId },
+    { key: sendShopJobKey(shopId), keyMode: options.fromRunningJob ? "replace" : "dedupe", shopId, runAt, maxAttempts: SEND_JOB_MAX_ATTEMPTS },
+  );
 }
 
 /** Makes sure a sweep is queued no later than `runAt` (job key dedupe: a later one is moved earlier). */
@@ -387,11 +390,20 @@ JOIN "Recovery" r ON r."id" = m."recoveryId"
 JOIN "CampaignStep" st ON st."id" = m."stepId"
 JOIN "Campaign" cp ON cp."id" = st."campaignId"
 LEFT JOIN "Contact" c ON c."id" = r."contactId"
-WHERE m."id" = $1`;
+WHERE m."id" = ANY($1::text[])`;
 
 export async function loadMessageForSend(db: Db, messageId: string): Promise<SendRow | null> {
-  const [row] = (await db.$queryRawUnsafe(SEND_ROW_SQL, messageId)) as Record<string, any>[];
-  if (!row) return null;
+  return (await loadMessagesForSend(db, [messageId]))[0] ?? null;
+}
+
+/** Everything decide() and the email need for these messages, in one statement (oldest due first). */
+export async function loadMessagesForSend(db: Db, messageIds: string[]): Promise<SendRow[]> {
+  if (messageIds.length === 0) return [];
+  const rows = (await db.$queryRawUnsafe(SEND_ROW_SQL, messageIds)) as Record<string, any>[];
+  return rows.map(sendRowFrom).sort((a, b) => a.message.scheduledFor.getTime() - b.message.scheduledFor.getTime());
+}
+
+function sendRowFrom(row: Record<string, any>): SendRow {
   const shop = Object.fromEntries(SHOP_COLUMNS.map((c) => [c, row[`s_${c}`]])) as unknown as Shop;
   return {
     message: {
@@ -470,6 +482,28 @@ function sourceAndDate(value: string | null): { source: "shopify" | "stripe"; at
   return at ? { source: value.slice(0, i) === "stripe" ? "stripe" : "shopify", at } : null;
 }
 
+/**
+ * Claims up to `limit` of a shop's due messages in one statement, oldest first; rows another worker holds are skipped
+ * (`FOR UPDATE SKIP LOCKED`), and only a still-scheduled row is taken, so each message is claimed once.
+ */
+export async function claimDueMessages(db: Db, shopId: string, claimToken: string, now: Date, limit: number): Promise<string[]> {
+  const rows = await db.$queryRawUnsafe<{ id: string }[]>(
+    // The ids are picked once (a materialized CTE): a LIMIT sub-select joined into the UPDATE may be re-run by the plan,
+    // each run locking another `limit` rows (seen: 30 claimed for a limit of 5).
+    `WITH d AS MATERIALIZED (
+       SELECT "id" FROM "Message" WHERE "shopId" = $3 AND "status" = 'scheduled' AND "scheduledFor" <= $1
+       ORDER BY "scheduledFor" LIMIT $4 FOR UPDATE SKIP LOCKED)
+     UPDATE "Message" m SET "status" = 'claimed', "claimedAt" = $1, "claimedBy" = $2, "attempts" = m."attempts" + 1, "updatedAt" = $1
+     FROM d WHERE m."id" = d."id" AND m."status" = 'scheduled'
+     RETURNING m."id"`,
+    now,
+    claimToken,
+    shopId,
+    limit,
+  );
+  return rows.map((r) => r.id);
+}
+
 export async function claimMessage(db: Db, messageId: string, claimToken: string, now: Date): Promise<boolean> {
   const count = await db.$executeRawUnsafe(
     `UPDATE "Message" SET "status" = 'claimed', "claimedAt" = $1, "claimedBy" = $2, "attempts" = "attempts" + 1, "updatedAt" = $1
@@ -526,6 +560,140 @@ export async function handOff(
   if (count === 1) return "handed_off";
   const current = await db.message.findUnique({ where: { id: m.id }, select: { status: true, claimedBy: true } });
   return current?.status === "claimed" && current.claimedBy === claimToken ? "frequency_cap" : "lost_claim";
+}
+
+export interface HandOffItem {
+  id: string;
+  recoveryId: string;
+  contactId: string;
+  toEmail: string;
+  discountCode: string | null;
+  subject: string;
+  bodyHtml: string;
+}
+
+/**
+ * `handOff` for many messages of one batch: one transaction per round of messages to distinct contacts (the contacts'
+ * rows locked in id order, then one UPDATE with the same frequency-cap condition). Two messages to the same contact
+ * never share a round, so the second one's check, a later statement, sees the first one's 'sending'. Returns each
+ * message's outcome by id.
+ */
+export async function handOffBatch(
+  db: PrismaClient,
+  items: HandOffItem[],
+  claimToken: string,
+  capSince: Date | null,
+  now: Date,
+): Promise<Map<string, "handed_off" | "frequency_cap" | "lost_claim">> {
+  const outcome = new Map<string, "handed_off" | "frequency_cap" | "lost_claim">();
+  let rest = items;
+  while (rest.length > 0) {
+    const seen = new Set<string>();
+    const round: HandOffItem[] = [];
+    const later: HandOffItem[] = [];
+    for (const item of rest) {
+      if (seen.has(item.contactId)) later.push(item);
+      else {
+        seen.add(item.contactId);
+        round.push(item);
+      }
+    }
+    const column = <K extends keyof HandOffItem>(key: K) => round.map((i) => i[key]);
+    const [, handed] = await db.$transaction([
+      db.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE`, [...seen]),
+      db.$queryRawUnsafe<{ id: string }[]>(
+        `UPDATE "Message" m SET "status" = 'sending', "claimedAt" = $1, "toEmail" = v."toEmail", "discountCode" = v."discountCode", "subject" = v."subject",
+           "bodyHtml" = v."bodyHtml", "updatedAt" = $1
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+           AS v("id", "recoveryId", "contactId", "toEmail", "discountCode", "subject", "bodyHtml")
+         WHERE m."id" = v."id" AND m."status" = 'claimed' AND m."claimedBy" = $9
+           AND NOT EXISTS (
+             SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
+             WHERE r."contactId" = v."contactId" AND r."id" <> v."recoveryId" AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $10)
+         RETURNING m."id"`,
+        now,
+        column("id"),
+        column("recoveryId"),
+        column("contactId"),
+        column("toEmail"),
+        column("discountCode"),
+        column("subject"),
+        column("bodyHtml"),
+        claimToken,
+        capSince ?? new Date("9999-12-31T00:00:00Z"),
+      ),
+    ]);
+    for (const { id } of handed as { id: string }[]) outcome.set(id, "handed_off");
+    const missed = round.filter((i) => !outcome.has(i.id)).map((i) => i.id);
+    if (missed.length > 0) {
+      const current = await db.$queryRawUnsafe<{ id: string; status: string; claimedBy: string | null }[]>(
+        `SELECT "id", "status", "claimedBy" FROM "Message" WHERE "id" = ANY($1::text[])`,
+        missed,
+      );
+      const byId = new Map(current.map((c) => [c.id, c]));
+      for (const id of missed) {
+        const c = byId.get(id);
+        outcome.set(id, c?.status === "claimed" && c.claimedBy === claimToken ? "frequency_cap" : "lost_claim");
+      }
+    }
+    rest = later;
+  }
+  return outcome;
+}
+
+export interface SentItem {
+  id: string;
+  shopId: string;
+  recoveryId: string;
+  contactId: string;
+  recoveryStatus: string;
+  providerMessageId: string;
+  detail: string;
+}
+
+/** `markSent` for many messages: one transaction of four statements, whatever their number. */
+export async function markSentBatch(db: PrismaClient, items: SentItem[], claimToken: string, now: Date): Promise<void> {
+  if (items.length === 0) return;
+  const opened = items.filter((i) => i.recoveryStatus === "open").map((i) => i.recoveryId);
+  await db.$transaction([
+    // By claim token, not status: if the sweep gave up on a slow send in the meantime, the truth is still "sent".
+    db.$executeRawUnsafe(
+      `UPDATE "Message" m SET "status" = 'sent', "sentAt" = $1, "providerMessageId" = v."pid", "lastError" = NULL, "updatedAt" = $1
+       FROM unnest($2::text[], $3::text[]) AS v("id", "pid") WHERE m."id" = v."id" AND m."claimedBy" = $4`,
+      now,
+      items.map((i) => i.id),
+      items.map((i) => i.providerMessageId),
+      claimToken,
+    ),
+    // In id order, like the hand-off's locks: two batches touching the same contacts never wait on each other in a circle.
+    db.$executeRawUnsafe(
+      `UPDATE "Contact" c SET "lastEmailedAt" = $1, "updatedAt" = $1
+       FROM (SELECT "id" FROM "Contact" WHERE "id" = ANY($2::text[]) ORDER BY "id" FOR UPDATE) l WHERE c."id" = l."id"`,
+      now,
+      [...new Set(items.map((i) => i.contactId))],
+    ),
+    // First email of the recovery: open → contacting.
+    ...(opened.length
+      ? [
+          db.$executeRawUnsafe(
+            `UPDATE "Recovery" SET "status" = 'contacting', "updatedAt" = $1 WHERE "id" = ANY($2::text[]) AND "status" = 'open'`,
+            now,
+            opened,
+          ),
+        ]
+      : []),
+    db.$executeRawUnsafe(
+      `INSERT INTO "DecisionLog" ("id", "shopId", "recoveryId", "messageId", "outcome", "reason", "detail", "decidedAt")
+       SELECT v."id", v."shopId", v."recoveryId", v."messageId", 'send', 'sent', v."detail", $1
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v("id", "shopId", "recoveryId", "messageId", "detail")`,
+      now,
+      items.map(() => `dl${randomUUID().replace(/-/g, "")}`),
+      items.map((i) => i.shopId),
+      items.map((i) => i.recoveryId),
+      items.map((i) => i.id),
+      items.map((i) => i.detail),
+    ),
+  ]);
 }
 
 export async function markSent(

@@ -14,24 +14,21 @@ export const CLOSE_BATCH = 200;
  * email went out a window ago was abandoned at least that long ago, so `abandonedAt < cutoff` loses nothing.
  */
 export async function closeUnrecovered(db: Db, now: Date, batch = CLOSE_BATCH): Promise<number> {
-  const shops = await db.shop.findMany({ where: { uninstalledAt: null }, select: { id: true, attributionWindowDays: true } });
-  let closed = 0;
-  for (const shop of shops) {
-    const cutoff = new Date(now.getTime() - shop.attributionWindowDays * 86_400_000);
-    closed += await db.$executeRawUnsafe(
-      `UPDATE "Recovery" SET "status" = 'lost', "updatedAt" = $1
-       WHERE "status" = 'contacting' AND "id" IN (
+  // One statement for every installed shop (a LATERAL probe per shop), not one per shop: the sweep runs every 30 s and
+  // its cost must not grow by a round trip per installed shop (docs/decisions/085).
+  return db.$executeRawUnsafe(
+    `UPDATE "Recovery" SET "status" = 'lost', "updatedAt" = $1
+     WHERE "status" = 'contacting' AND "id" IN (
+       SELECT x."id" FROM "Shop" s
+       CROSS JOIN LATERAL (
          SELECT r."id" FROM "Recovery" r
-         WHERE r."shopId" = $2 AND r."status" = 'contacting' AND r."abandonedAt" < $3
+         WHERE r."shopId" = s."id" AND r."status" = 'contacting' AND r."abandonedAt" < $1::timestamp - s."attributionWindowDays" * interval '1 day'
            AND NOT EXISTS (SELECT 1 FROM "Message" m WHERE m."recoveryId" = r."id" AND m."status" IN ('scheduled', 'claimed', 'sending'))
-           AND (SELECT MAX(m."sentAt") FROM "Message" m WHERE m."recoveryId" = r."id" AND m."status" = 'sent') < $3
+           AND (SELECT MAX(m."sentAt") FROM "Message" m WHERE m."recoveryId" = r."id" AND m."status" = 'sent') < $1::timestamp - s."attributionWindowDays" * interval '1 day'
          ORDER BY r."abandonedAt"
-         LIMIT $4)`,
-      now,
-      shop.id,
-      cutoff,
-      batch,
-    );
-  }
-  return closed;
+         LIMIT $2) x
+       WHERE s."uninstalledAt" IS NULL)`,
+    now,
+    batch,
+  );
 }

@@ -32,6 +32,10 @@ export interface SmtpSink {
   held: ReceivedMail[];
   /** Cuts every open connection without a word (no "421 shutting down"): the network died. */
   dropConnections(): void;
+  /** Milliseconds before an accepted message is answered (a real provider's ~150 ms); 0 by default. */
+  latencyMs: number;
+  /** The most messages that were waiting for their answer at the same time (several connections in use at once). */
+  peakInFlight: number;
   /** Resolves once `count` messages have arrived (accepted or held). */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
@@ -42,6 +46,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const received: ReceivedMail[] = [];
   const held: ReceivedMail[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
+  let inFlight = 0;
+  const state = { latencyMs: 0, peakInFlight: 0 };
   const notify = () => {
     for (const w of [...waiters]) {
       if (received.length + held.length >= w.count) {
@@ -70,6 +76,16 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const chunks: Buffer[] = [];
+      inFlight++;
+      state.peakInFlight = Math.max(state.peakInFlight, inFlight);
+      const answer = (error: Error | null, reply?: string) =>
+        setTimeout(
+          () => {
+            inFlight--;
+            callback(error, reply);
+          },
+          error ? 0 : state.latencyMs,
+        );
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
         const raw = Buffer.concat(chunks).toString("utf8");
@@ -87,10 +103,10 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             notify();
             return; // never answer: the client is left waiting, as if the network died mid-transfer
           }
-          if (verdict !== "accept") return callback(Object.assign(new Error(verdict.message), { responseCode: verdict.code }));
+          if (verdict !== "accept") return answer(Object.assign(new Error(verdict.message), { responseCode: verdict.code }));
           received.push(mail);
           notify();
-          callback(null, "Queued");
+          answer(null, "Queued");
         });
       });
     },
@@ -105,6 +121,18 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     host: "127.0.0.1",
     received,
     held,
+    get latencyMs() {
+      return state.latencyMs;
+    },
+    set latencyMs(ms: number) {
+      state.latencyMs = ms;
+    },
+    get peakInFlight() {
+      return state.peakInFlight;
+    },
+    set peakInFlight(n: number) {
+      state.peakInFlight = n;
+    },
     waitFor(count, timeoutMs = 10_000) {
       if (received.length + held.length >= count) return Promise.resolve([...received]);
       return new Promise((resolve, reject) => {

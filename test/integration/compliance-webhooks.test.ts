@@ -412,7 +412,7 @@ describe("customers/redact", () => {
     await p.runAt(at(30));
     expect(mailTo(ZELDA.email)).toHaveLength(sentBefore);
     expect(mailTo(OTTO.email)).toHaveLength(2);
-    expect(await jobTable(p.db).count({ where: { name: "send-message", status: "queued", shopId: shop.id } })).toBe(0);
+    expect(await jobTable(p.db).count({ where: { name: "send-shop-messages", status: "queued", shopId: shop.id } })).toBe(0);
   });
 
   it("removes the earlier data request's export, and says so on Settings → Privacy", async () => {

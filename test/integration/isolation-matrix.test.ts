@@ -618,7 +618,7 @@ describe("checkout pixel: events under B's collector key naming A's checkout", (
 
 /** Every job the runner knows: what payload would make it act on A's rows, or why no payload can. */
 const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | Record<string, string>) | { none: string }> = {
-  "send-message": (ids) => ({ messageId: ids.message }),
+  "send-shop-messages": (ids) => ({ shopId: ids.shop }),
   "process-shopify-webhook": async (ids) => ({
     inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "shopify" } })).id,
   }),
@@ -631,7 +631,7 @@ const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | 
   "activate-web-pixel": (ids) => ({ shopId: ids.shop }),
   "refresh-shop-details": (ids) => ({ shopId: ids.shop }),
   "fire-flow-trigger": { none: "A has no Flow delivery in this matrix; the job checks the delivery's shop like the others" },
-  "send-due-messages": { none: "the sweep across all shops: it carries no shop and enqueues each message's send job with the message's shop" },
+  "send-due-messages": { none: "the sweep across all shops: it carries no shop and enqueues each shop's send job in that shop's own lane" },
   "repair-split-checkouts": {
     none: "a one-off repair across all shops: it carries no shop and merges only rows of one shop sharing one cart token, each under that shop's ingest lock",
   },

@@ -67,7 +67,7 @@ describe("uninstall and reinstall", () => {
     expect(await shopJobs(shop.id, { status: { in: ["queued", "running"] } })).toEqual([]);
     // Cancelled: removed from the shop's queues (graphile-worker keeps no cancelled rows); both were queued before.
     expect(await shopJobs(shop.id, { name: "sync-shopify-checkouts" })).toEqual([]);
-    expect(await shopJobs(shop.id, { name: "send-message", runAt: at(24) })).toEqual([]);
+    expect(await shopJobs(shop.id, { name: "send-shop-messages", runAt: at(24) })).toEqual([]);
     expect(await p.db.recovery.count({ where: { shopId: shop.id } })).toBe(1);
     expect(await p.db.message.count({ where: { recoveryId: recoveryA, status: "scheduled" } })).toBe(2);
   });

@@ -6,28 +6,30 @@ import { messageLinks } from "../../email/links.server";
 import { TemplateRenderError } from "../../email/render";
 import { renderEmailInWorker } from "../../email/render-pool.server";
 import { createRecoveryDiscount } from "../../email/shopify-admin.server";
-import { classifySendError, deliver, emailSetupProblem, fromAddress } from "../../email/transport.server";
+import { classifySendError, deliver, emailSetupProblem, fromAddress, shopInFlightLimit } from "../../email/transport.server";
 import { templateInputFor } from "../../email/variables";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { cancelContactMessages, suppressContact } from "../../models/contact.server";
 import { cancelPendingMessages } from "../../models/ingest.server";
 import {
-  claimMessage,
+  claimDueMessages,
+  enqueueShopSend,
   existingDiscountCode,
   finishWithoutSending,
-  handOff,
+  handOffBatch,
   holdMessage,
-  loadMessageForSend,
+  loadMessagesForSend,
   markHeldForShopifyEmail,
-  markSent,
+  markSentBatch,
   MAX_SEND_ATTEMPTS,
   recordShopifyEmailState,
   rememberDiscountCode,
   retryLater,
-  SEND_MESSAGE_JOB,
+  SEND_SHOP_JOB,
   shopifyCheckoutHolds,
   type SendRow,
+  type SentItem,
 } from "../../models/message.server";
 import { decide, type ConsentPolicy, type DecisionInput, type ShopifyEmailFacts } from "../../recovery/decide";
 import { lookupShopifyEmailState } from "../../sources/shopify/shopify-email-state.server";
@@ -174,175 +176,280 @@ async function stripeIncentive(
   };
 }
 
+type Ref = { id: string; shopId: string; recoveryId: string; attempts: number };
+
+/** A message decided "send", rendered and composed: what the hand-off and the SMTP send need. */
+interface Prepared {
+  row: SendRow;
+  ref: Ref;
+  mail: ReturnType<typeof composeMail>;
+  sent: { subject: string; bodyHtml: string };
+  detail: string;
+  discountCode: string | null;
+}
+
 /**
- * Sends one scheduled message: claim → decide again → (incentive) → render → hand off → SMTP → record.
- * Every path that does not send records why; see app/models/message.server.ts for the at-most-once states.
+ * Decides one claimed message again (the pure rules, unchanged), then (incentive) → render → compose. Every path that
+ * does not send records why and returns null.
  */
-export const sendMessage = defineJob({
-  name: SEND_MESSAGE_JOB,
-  payload: z.object({ messageId: z.string().min(1) }),
-  backoffMs: (attempt) => Math.min(30_000 * 2 ** (attempt - 1), 30 * 60_000),
-  async run({ payload, db, clock, job }) {
-    const now = clock.now();
-    await refuseOtherShopsRow(
-      job,
-      async () => (await db.message.findUnique({ where: { id: payload.messageId }, select: { shopId: true } }))?.shopId,
-      `message ${payload.messageId}`,
-    );
-    // Claim first (only a due, scheduled message can be claimed, by one worker), then read everything fresh.
-    const claimToken = `${job.id}.${job.attempts}.${randomUUID().slice(0, 8)}`;
-    if (!(await claimMessage(db, payload.messageId, claimToken, now))) return; // not due, already handled, or another worker has it
-    const row = await loadMessageForSend(db, payload.messageId);
-    if (!row) return; // deleted (shop/redact) in between
-    const { message: m, recovery: r, shop } = row;
-    const ref = { id: m.id, shopId: m.shopId, recoveryId: m.recoveryId, attempts: m.attempts };
-
-    let mail: ReturnType<typeof composeMail>;
-    let sent: { subject: string; bodyHtml: string };
-    let sendDetail: string;
-    let discountCode: string | null = null;
-    try {
-      const input: DecisionInput = {
-        now,
-        recovery: {
-          source: r.source === "stripe" ? "stripe" : "shopify",
-          status: r.status,
-          consent: r.consent as Consent,
-          consentEvidence: parseEvidence(r.consentEvidence),
-          abandonedAt: r.abandonedAt,
-          startedAt: r.startedAt,
-          completedAt: r.completedAt,
-          recoveryUrl: r.recoveryUrl,
-          recoveryUrlExpiresAt: r.recoveryUrlExpiresAt,
-          notContactableReason: r.notContactableReason,
-          pixelOnly: r.pixelOnly,
-          pixelCompletedAt: r.pixelCompletedAt,
-        },
-        contact: row.contact,
-        policy: { ...policyFor(shop), campaignTurnedOff: row.campaign.enabled ? null : row.campaign.name },
-        history: row.history,
-      };
-      // Shopify's own abandoned-checkout email (docs/decisions/075): asked only when everything else says "send".
-      const checksShopifyEmail = r.source === "shopify" && input.policy.shopifyEmailPolicy === "defer";
-      input.shopifyEmail = checksShopifyEmail ? knownShopifyEmail(r, now) : null;
-      let decision = decide(input);
-      if (decision.outcome === "send" && checksShopifyEmail && !input.shopifyEmail) {
-        const facts = await shopifyEmailFacts(db, row, now, clock);
-        if ("retry" in facts) {
-          await retryLater(db, ref, claimToken, facts.retry, now);
-          return;
-        }
-        decision = decide({ ...input, shopifyEmail: facts });
-      }
-      if (decision.outcome === "skip") {
-        await finishWithoutSending(db, ref, claimToken, { status: "skipped", reason: decision.reason, detail: decision.detail }, now);
-        if (decision.reason === "shopify_email") await markHeldForShopifyEmail(db, r.id, now);
-        // Reasons that will still hold at the later steps end them now (the log then says why at once).
-        if (RECOVERY_LEVEL_REASONS.has(decision.reason)) await cancelPendingMessages(db, r.id, m.shopId, decision.reason, decision.detail, now);
-        if (CONTACT_LEVEL_REASONS.has(decision.reason) && r.contactId) await cancelContactMessages(db, r.contactId, decision.reason, decision.detail, now);
-        return;
-      }
-      if (decision.outcome === "hold") {
-        await holdMessage(db, ref, claimToken, decision, now);
-        return;
-      }
-      const incentive = await ensureIncentive(db, row, claimToken, now);
-      discountCode = incentive.facts?.code ?? null;
-      const links = messageLinks(m.id);
-      // In a render worker (docs/decisions/079): a template that runs into the time or memory limit is a TemplateRenderError.
-      const rendered = await renderEmailInWorker(
-        row.step,
-        templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts)),
-      );
-      mail = composeMail({
-        from: fromAddress(shop),
-        replyTo: shop.replyTo,
-        to: r.email!,
-        rendered,
-        unsubscribeUrl: links.unsubscribeUrl,
-        messageId: m.id,
-        appHost: APP_HOST,
-      });
-      sent = { subject: rendered.subject, bodyHtml: rendered.html };
-      sendDetail = incentive.note ? `${decision.detail}; ${incentive.note}` : decision.detail;
-    } catch (error) {
-      if (error instanceof TemplateRenderError) {
-        await finishWithoutSending(
-          db,
-          ref,
-          claimToken,
-          { status: "failed", reason: "template_error", detail: `The template could not be rendered: ${error.message}` },
-          now,
-        );
-        return;
-      }
-      // Nothing was handed over: give the message back for a later attempt.
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      logger.warn("send prepared nothing; will retry", { messageId: m.id, error: message });
-      await retryLater(db, ref, claimToken, message, now);
-      return;
-    }
-
-    const capHours = Math.max(0, shop.frequencyCapHours);
-    const capSince = capHours > 0 ? new Date(now.getTime() - capHours * 3_600_000) : null;
-    const handed = await handOff(
-      db,
-      { id: m.id, recoveryId: m.recoveryId, contactId: r.contactId! },
-      claimToken,
-      capSince,
-      { toEmail: r.email!, discountCode, ...sent },
+async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: Date, clock: { now(): Date }): Promise<Prepared | null> {
+  const { message: m, recovery: r, shop } = row;
+  const ref: Ref = { id: m.id, shopId: m.shopId, recoveryId: m.recoveryId, attempts: m.attempts };
+  try {
+    const input: DecisionInput = {
       now,
+      recovery: {
+        source: r.source === "stripe" ? "stripe" : "shopify",
+        status: r.status,
+        consent: r.consent as Consent,
+        consentEvidence: parseEvidence(r.consentEvidence),
+        abandonedAt: r.abandonedAt,
+        startedAt: r.startedAt,
+        completedAt: r.completedAt,
+        recoveryUrl: r.recoveryUrl,
+        recoveryUrlExpiresAt: r.recoveryUrlExpiresAt,
+        notContactableReason: r.notContactableReason,
+        pixelOnly: r.pixelOnly,
+        pixelCompletedAt: r.pixelCompletedAt,
+      },
+      contact: row.contact,
+      policy: { ...policyFor(shop), campaignTurnedOff: row.campaign.enabled ? null : row.campaign.name },
+      history: row.history,
+    };
+    // Shopify's own abandoned-checkout email (docs/decisions/075): asked only when everything else says "send".
+    const checksShopifyEmail = r.source === "shopify" && input.policy.shopifyEmailPolicy === "defer";
+    input.shopifyEmail = checksShopifyEmail ? knownShopifyEmail(r, now) : null;
+    let decision = decide(input);
+    if (decision.outcome === "send" && checksShopifyEmail && !input.shopifyEmail) {
+      const facts = await shopifyEmailFacts(db, row, now, clock);
+      if ("retry" in facts) {
+        await retryLater(db, ref, claimToken, facts.retry, now);
+        return null;
+      }
+      decision = decide({ ...input, shopifyEmail: facts });
+    }
+    if (decision.outcome === "skip") {
+      await finishWithoutSending(db, ref, claimToken, { status: "skipped", reason: decision.reason, detail: decision.detail }, now);
+      if (decision.reason === "shopify_email") await markHeldForShopifyEmail(db, r.id, now);
+      // Reasons that will still hold at the later steps end them now (the log then says why at once).
+      if (RECOVERY_LEVEL_REASONS.has(decision.reason)) await cancelPendingMessages(db, r.id, m.shopId, decision.reason, decision.detail, now);
+      if (CONTACT_LEVEL_REASONS.has(decision.reason) && r.contactId) await cancelContactMessages(db, r.contactId, decision.reason, decision.detail, now);
+      return null;
+    }
+    if (decision.outcome === "hold") {
+      await holdMessage(db, ref, claimToken, decision, now);
+      return null;
+    }
+    const incentive = await ensureIncentive(db, row, claimToken, now);
+    const links = messageLinks(m.id);
+    // In a render worker (docs/decisions/079): a template that runs into the time or memory limit is a TemplateRenderError.
+    const rendered = await renderEmailInWorker(
+      row.step,
+      templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts)),
     );
-    if (handed === "lost_claim") return;
-    if (handed === "frequency_cap") {
+    const mail = composeMail({
+      from: fromAddress(shop),
+      replyTo: shop.replyTo,
+      to: r.email!,
+      rendered,
+      unsubscribeUrl: links.unsubscribeUrl,
+      messageId: m.id,
+      appHost: APP_HOST,
+    });
+    return {
+      row,
+      ref,
+      mail,
+      sent: { subject: rendered.subject, bodyHtml: rendered.html },
+      detail: incentive.note ? `${decision.detail}; ${incentive.note}` : decision.detail,
+      discountCode: incentive.facts?.code ?? null,
+    };
+  } catch (error) {
+    if (error instanceof TemplateRenderError) {
       await finishWithoutSending(
         db,
         ref,
         claimToken,
-        { status: "skipped", reason: "frequency_cap", detail: `Another checkout's email to this contact went out in the last ${capHours} h` },
+        { status: "failed", reason: "template_error", detail: `The template could not be rendered: ${error.message}` },
         now,
       );
-      return;
+      return null;
     }
+    // Nothing was handed over: give the message back for a later attempt.
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    logger.warn("send prepared nothing; will retry", { messageId: m.id, error: message });
+    await retryLater(db, ref, claimToken, message, now);
+    return null;
+  }
+}
 
-    let providerMessageId: string;
-    try {
-      providerMessageId = (await deliver(shop, mail)).messageId;
-    } catch (error) {
-      const failure = classifySendError(error, { host: shop.smtpHost, port: shop.smtpPort });
-      logger.warn("email not delivered", { messageId: m.id, shop: shop.domain, kind: failure.kind, error: failure.message });
-      if (failure.kind === "retry") {
-        await retryLater(db, ref, claimToken, failure.message, now);
-      } else if (failure.kind === "rejected") {
-        await finishWithoutSending(
-          db,
-          ref,
-          claimToken,
-          { status: "failed", reason: failure.hardBounce ? "hard_bounce" : "rejected", detail: `The mail server refused it: ${failure.message}` },
-          now,
-        );
-        if (failure.hardBounce && r.contactId) await suppressContact(db, r.contactId, "hard_bounce", `The address bounced: ${failure.message}`, now);
-      } else {
-        await finishWithoutSending(
-          db,
-          ref,
-          claimToken,
-          {
-            status: "failed",
-            reason: "delivery_unknown",
-            detail: `The connection broke during delivery; not resent so nobody gets it twice: ${failure.message}`,
-          },
-          now,
-        );
-      }
-      return;
+/** Hands one message (already `sending`) to SMTP; returns what to mark sent, or records why it was not. */
+async function deliverOne(db: PrismaClient, p: Prepared, claimToken: string, now: Date): Promise<SentItem | null> {
+  const { row, ref } = p;
+  const { recovery: r, shop } = row;
+  try {
+    const { messageId } = await deliver(shop, p.mail);
+    return {
+      id: ref.id,
+      shopId: ref.shopId,
+      recoveryId: ref.recoveryId,
+      contactId: r.contactId!,
+      recoveryStatus: r.status,
+      providerMessageId: messageId,
+      detail: p.detail,
+    };
+  } catch (error) {
+    const failure = classifySendError(error, { host: shop.smtpHost, port: shop.smtpPort });
+    logger.warn("email not delivered", { messageId: ref.id, shop: shop.domain, kind: failure.kind, error: failure.message });
+    if (failure.kind === "retry") {
+      await retryLater(db, ref, claimToken, failure.message, now);
+    } else if (failure.kind === "rejected") {
+      await finishWithoutSending(
+        db,
+        ref,
+        claimToken,
+        { status: "failed", reason: failure.hardBounce ? "hard_bounce" : "rejected", detail: `The mail server refused it: ${failure.message}` },
+        now,
+      );
+      if (failure.hardBounce && r.contactId) await suppressContact(db, r.contactId, "hard_bounce", `The address bounced: ${failure.message}`, now);
+    } else {
+      await finishWithoutSending(
+        db,
+        ref,
+        claimToken,
+        {
+          status: "failed",
+          reason: "delivery_unknown",
+          detail: `The connection broke during delivery; not resent so nobody gets it twice: ${failure.message}`,
+        },
+        now,
+      );
     }
-    await markSent(
-      db,
-      { id: m.id, shopId: m.shopId, recoveryId: m.recoveryId, contactId: r.contactId!, recoveryStatus: r.status },
-      claimToken,
-      { providerMessageId, detail: sendDetail },
-      now,
-    );
+    return null;
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+/** Marked sent together once this many are delivered (or the batch ends). */
+const MARK_BATCH = 50;
+
+/**
+ * Sends one shop's due emails, many per job (docs/decisions/085-sends-in-flight.md): claim a chunk in one statement →
+ * load it in one statement → decide each again (the pure rules) → render → hand off in batch (frequency cap, atomic) →
+ * several at once through the shop's SMTP pool → mark sent in batch. The next chunk is claimed and prepared while the
+ * previous one's emails are on the wire. Bounded by SEND_BATCH_SIZE emails and SEND_BATCH_MS: the shop then yields its
+ * lane and queues its own next run behind every other shop's due job. See app/models/message.server.ts for the
+ * at-most-once states.
+ */
+export const sendShopMessages = defineJob({
+  name: SEND_SHOP_JOB,
+  payload: z.object({ shopId: z.string().min(1) }),
+  backoffMs: (attempt) => Math.min(30_000 * 2 ** (attempt - 1), 30 * 60_000),
+  async run({ payload, db, clock, job, signal }) {
+    await refuseOtherShopsRow(job, async () => payload.shopId, `shop ${payload.shopId}`);
+    const started = Date.now();
+    const claimToken = `${job.id}.${job.attempts}.${randomUUID().slice(0, 8)}`;
+    let limit = env.SMTP_MAX_CONNECTIONS;
+    const chunk = () => Math.max(8, 4 * limit);
+    let claimed = 0;
+    let outOfRoom = false;
+
+    const delivering = new Set<Promise<void>>();
+    let toMark: SentItem[] = [];
+    let marking: Promise<void> = Promise.resolve();
+    const flush = () => {
+      const items = toMark;
+      toMark = [];
+      if (items.length > 0) marking = marking.then(() => markSentBatch(db, items, claimToken, clock.now()));
+      return marking;
+    };
+    let failure: unknown = null;
+    const launch = (p: Prepared, now: Date) => {
+      const task = deliverOne(db, p, claimToken, now)
+        .then((sent) => {
+          if (sent) toMark.push(sent);
+          if (toMark.length >= MARK_BATCH) void flush().catch((e) => (failure ??= e));
+        })
+        .catch((e) => void (failure ??= e))
+        .finally(() => delivering.delete(task));
+      delivering.add(task);
+    };
+    /** Waits until at most `n` sends of this job are under way. */
+    const drainTo = async (n: number) => {
+      while (delivering.size > n) await Promise.race(delivering);
+    };
+
+    try {
+      for (;;) {
+        if (failure) throw failure;
+        if (claimed >= env.SEND_BATCH_SIZE || Date.now() - started >= env.SEND_BATCH_MS || signal.aborted) {
+          outOfRoom = true;
+          break;
+        }
+        const now = clock.now();
+        const ids = await claimDueMessages(db, payload.shopId, claimToken, now, Math.min(chunk(), env.SEND_BATCH_SIZE - claimed));
+        if (ids.length === 0) break;
+        claimed += ids.length;
+        const rows = await loadMessagesForSend(db, ids);
+        if (rows[0]) limit = shopInFlightLimit(rows[0].shop);
+        const prepared: Prepared[] = [];
+        // Rendering runs in the render pool's workers; Shopify look-ups (own email, discount codes) are paced per shop.
+        await eachLimited(rows, env.RENDER_WORKERS, async (row) => {
+          const p = await prepare(db, row, claimToken, now, clock);
+          if (p) prepared.push(p);
+        });
+        if (prepared.length === 0) continue;
+        const shop = prepared[0]!.row.shop;
+        const capHours = Math.max(0, shop.frequencyCapHours);
+        const capSince = capHours > 0 ? new Date(now.getTime() - capHours * 3_600_000) : null;
+        const handed = await handOffBatch(
+          db,
+          prepared.map((p) => ({
+            id: p.ref.id,
+            recoveryId: p.ref.recoveryId,
+            contactId: p.row.recovery.contactId!,
+            toEmail: p.row.recovery.email!,
+            discountCode: p.discountCode,
+            ...p.sent,
+          })),
+          claimToken,
+          capSince,
+          now,
+        );
+        for (const p of prepared) {
+          const outcome = handed.get(p.ref.id);
+          if (outcome === "frequency_cap") {
+            await finishWithoutSending(
+              db,
+              p.ref,
+              claimToken,
+              { status: "skipped", reason: "frequency_cap", detail: `Another checkout's email to this contact went out in the last ${capHours} h` },
+              now,
+            );
+          } else if (outcome === "handed_off") {
+            // Several at once, as many as the shop's pool has connections; the process-wide bound is in deliver().
+            await drainTo(limit - 1);
+            launch(p, now);
+          }
+        }
+        // The next chunk is claimed and prepared while this one's last emails are on the wire.
+        await drainTo(limit);
+      }
+    } finally {
+      // Whatever happens, every email handed over is waited for and its result recorded before the job ends.
+      await Promise.allSettled([...delivering]);
+      await flush();
+    }
+    if (failure) throw failure;
+    // Out of room (count or time): the shop's rest follows in its own next run, queued behind other shops' due jobs.
+    if (outOfRoom) await enqueueShopSend(db, payload.shopId, clock.now(), { fromRunningJob: true });
   },
 });
