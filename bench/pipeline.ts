@@ -275,6 +275,8 @@ async function main() {
     loadAfter: string;
     notSent: number;
     byStep: string;
+    /** Shops' send jobs running at once, sampled every 250 ms: mean and max (at most SEND_CONCURRENCY). */
+    sendingAtOnce: { mean: number; max: number };
   }
   const loadavg = () =>
     os
@@ -292,8 +294,10 @@ async function main() {
     const newlySent = { status: "sent", sentAt: { gte: phaseStart } };
     let sent = 0;
     let lastProgress = performance.now();
+    const running: number[] = [];
     while (sent < SEND) {
       await sleep(250);
+      running.push(await jobTable(db).count({ where: { name: SEND_SHOP_JOB, status: "running" } }));
       const now = await db.message.count({ where: newlySent });
       if (now > sent) lastProgress = performance.now();
       sent = now;
@@ -325,6 +329,7 @@ async function main() {
       loadAfter,
       notSent,
       byStep: steps.map((s) => `step ${s.position}: ${s.n}`).join(", "),
+      sendingAtOnce: { mean: running.reduce((a, b) => a + b, 0) / Math.max(1, running.length), max: Math.max(0, ...running) },
     };
   }
   const slowPhase = await sendPhase(`SMTP answering in ${LATENCY_MS} ms`, slow);
@@ -343,6 +348,7 @@ async function main() {
   const row = (ph: Phase, target: string, ok: boolean | null) =>
     `| sustained sending, ${ph.label} (${ph.byStep}); load ${ph.loadBefore} → ${ph.loadAfter} | ${ph.emailsPerSecond.toFixed(0)} emails/s (${ph.delivered.toLocaleString("en")} in ${ph.sendSeconds.toFixed(1)} s; wall ${(ph.delivered / ph.wallSeconds).toFixed(0)}/s) | ${target} | ${ok === null ? "" : yes(ok)} |
 | ↳ CPU per email, sender / SMTP sink | ${ph.cpuMsPerEmail.toFixed(2)} ms / ${ph.sinkCpuMsPerEmail.toFixed(2)} ms | — | |
+| ↳ shops sending at once (mean / max, sampled every 250 ms) | ${ph.sendingAtOnce.mean.toFixed(1)} / ${ph.sendingAtOnce.max} | — | |
 | ↳ not sent (failed or skipped) | ${ph.notSent} | 0 | ${yes(ph.notSent === 0)} |`;
   console.log(`
 ### Recovery pipeline benchmark (\`npm run bench:pipeline\`)

@@ -10,8 +10,6 @@ try {
   const { logger } = await import("../app/logger.server");
   for (const warning of retiredSettingWarnings(process.env)) logger.warn(warning);
   const runner = await startJobRunner();
-  // Which graphile-worker ids are this process's (`locked_by` of its running jobs in graphile_worker.jobs).
-  console.log(`Reclaim worker ${process.pid} started: ${runner.workerIds.join(", ")}`);
   const stop = async () => {
     await runner.stop();
     await database.stop();
@@ -19,6 +17,10 @@ try {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // Printed only once the handlers are in place: a supervisor (or a test) that stops the worker as soon as it reads
+  // this line must find a graceful stop, not the default action of SIGTERM. Which graphile-worker ids are this
+  // process's (`locked_by` of its running jobs in graphile_worker.jobs).
+  console.log(`Reclaim worker ${process.pid} started: ${runner.workerIds.join(", ")}`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

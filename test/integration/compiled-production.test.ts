@@ -101,7 +101,7 @@ describe("production runs compiled JavaScript", () => {
     });
     children.push(child);
     let output = "";
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const exited = new Promise<number | string | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
@@ -115,7 +115,8 @@ describe("production runs compiled JavaScript", () => {
     });
     expect(output).toContain('"level":"warn","message":"JOB_SHOP_CONCURRENCY is no longer used: ');
     child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    const code = await exited;
+    expect(code, `the worker's exit (code, or the signal that ended it), after:\n${output.slice(-3000)}`).toBe(0);
   }, 120_000);
 
   it("applies the migrations with the compiled script under plain node (`npm run setup` in production)", async () => {
