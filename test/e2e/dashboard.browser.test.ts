@@ -39,9 +39,7 @@ describe("dashboard in Chromium", () => {
     const rows = view.page.locator(".Polaris-IndexTable__TableRow");
     await expect.poll(() => rows.count()).toBe(6);
     await view.page.screenshot({ path: screenshotPath("recoveries"), fullPage: true });
-    await view.page.getByRole("button", { name: "Source" }).click();
-    // Polaris draws its own radio over the input; a merchant clicks the label.
-    await view.page.locator("label", { hasText: "Stripe" }).click();
+    await view.page.getByLabel("Source").selectOption("stripe");
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
     await expect.poll(() => view.page.url()).toContain("source=stripe");
     expect(view.consoleErrors).toEqual([]);
