@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { TEST_ENV } from "../test/setup/test-env";
+import { databaseSizeMb, peakRssMb } from "./harness";
 import { startBenchDatabase } from "./postgres";
 import { dailyStatLines, seedDashboardData } from "./seed";
 
@@ -125,6 +126,9 @@ try {
         `| ${r.label} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} | ${TARGET_P95_MS} | ${r.p95 < TARGET_P95_MS ? "pass" : "FAIL"} |`,
       );
     }
+    console.log(
+      `\nPeak memory (this process, serving the loaders in process): ${peakRssMb()!.toFixed(0)} MB; database size: ${(await databaseSizeMb(database.url)).toFixed(0)} MB.`,
+    );
     const failed = results.filter((r) => r.p95 >= TARGET_P95_MS);
     if (failed.length) {
       console.log(`\nTARGET MISSED (p95 < ${TARGET_P95_MS} ms): ${failed.map((r) => r.label).join("; ")}`);

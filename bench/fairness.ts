@@ -10,10 +10,9 @@
  * hours before any small shop hears anything. Targets: every small shop's first email within 10 s of the worker
  * starting, and all of the small shops' emails before the big shop has sent 5 % of its backlog. Exits 1 on a miss.
  */
-import { spawn } from "node:child_process";
 import os from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
+import { databaseSizeMb, peakRssMb, reportMisses, resourceRows, runBench, startSinkProcess } from "./harness";
 import { benchAppEnv, startBenchDatabase, type BenchDatabase } from "./postgres";
 import { connect, tsFromMs } from "./seed";
 
@@ -33,21 +32,8 @@ const LATENCY_MS = Number(args["latency-ms"]);
 /** After the small shops are done, how long the big shop's rate is watched (to project its drain time). */
 const BIG_WINDOW_S = Number(args["big-window-s"]);
 const TARGET = { firstEmailOfEverySmallShopS: 10, bigShareBeforeSmallDone: 0.05 };
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startSink(): Promise<{ port: number; stop(): void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/smtp-sink.ts")], {
-    stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, SINK_LATENCY_MS: String(LATENCY_MS) },
-  });
-  const port = await new Promise<number>((resolve) => {
-    child.stdout.setEncoding("utf8");
-    child.stdout.once("data", (line: string) => resolve(Number(line.split(" ")[1])));
-  });
-  return { port, stop: () => child.kill("SIGTERM") };
-}
 
 let database: BenchDatabase | null = null;
 const cleanup: (() => void)[] = [];
@@ -59,7 +45,7 @@ async function main() {
     // The local sink is on loopback: the operator's switch for private SMTP hosts (SECURITY.md).
     SMTP_ALLOW_PRIVATE_HOSTS: "true",
   });
-  const sink = await startSink();
+  const sink = await startSinkProcess(LATENCY_MS);
   cleanup.push(() => sink.stop());
 
   // Seeding (not measured): every shop with the default campaign; each due email a Stripe cart (no Admin API needed)
@@ -128,7 +114,7 @@ async function main() {
   const stopWorker = async () => {
     if (workerStopped) return;
     workerStopped = true;
-    await stopWorker();
+    await worker.stop();
   };
   cleanup.push(() => void stopWorker());
   const firstAt = new Map<string, number>();
@@ -152,7 +138,14 @@ async function main() {
   await sleep(BIG_WINDOW_S * 1000);
   const bigAfter = (await sentByShop()).get("big") ?? 0;
   const bigRate = (bigAfter - bigBefore) / ((performance.now() - windowStart) / 1000);
-  await worker.stop();
+  await stopWorker();
+  const resources = resourceRows(
+    [
+      { what: "worker (this process)", mb: peakRssMb() },
+      { what: "SMTP sink", mb: sink.peakRssMb() },
+    ],
+    await databaseSizeMb(database.url),
+  );
 
   const firsts = [...firstAt.values()].sort((a, b) => a - b);
   const lastFirst = firsts.length === SMALL_SHOPS ? firsts[firsts.length - 1]! : Infinity;
@@ -175,26 +168,17 @@ ${row("all small shops' emails sent", smallDoneAt === null ? "not within 120 s" 
 ${row("big shop's emails sent by then", `${bigAtSmallDone.toLocaleString("en")} (${(bigShare * 100).toFixed(2)} %)`, `< ${TARGET.bigShareBeforeSmallDone * 100} %`, smallDoneAt !== null && bigShare < TARGET.bigShareBeforeSmallDone)}
 ${row("big shop's sending pace afterwards", `${bigRate.toFixed(1)} emails/s`, "—", null)}
 ${row("big shop's backlog drained in (projected)", `${projectedDrainMin.toFixed(0)} min`, "—", null)}
+${resources}
 `);
-  const misses = [
+  reportMisses([
     lastFirst > TARGET.firstEmailOfEverySmallShopS && "small shops' first emails",
     !(smallDoneAt !== null && bigShare < TARGET.bigShareBeforeSmallDone) && "small shops before the big backlog",
-  ].filter(Boolean);
-  if (misses.length) {
-    console.log(`TARGET MISSED: ${misses.join("; ")}`);
-    process.exitCode = 1;
-  }
+  ]);
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const stop of cleanup) stop();
-    await database?.stop();
-    const { closeQueuePools } = await import("../app/jobs/engine.server");
-    await closeQueuePools();
-    process.exit();
-  });
+runBench(main, async () => {
+  for (const stop of cleanup) stop();
+  await database?.stop();
+  const { closeQueuePools } = await import("../app/jobs/engine.server");
+  await closeQueuePools();
+});

@@ -15,10 +15,9 @@
  * Targets: ≥ 300 emails/s sustained at 150 ms on this 2-core machine, ratio ≥ 0.8, sweep p95 < 50 ms, none unsent.
  * Prints markdown tables; exits 1 when a target is missed.
  */
-import { spawn } from "node:child_process";
 import os from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
+import { databaseSizeMb, peakRssMb, reportMisses, resourceRows, runBench, startSinkProcess, type SinkProcess } from "./harness";
 import { benchAppEnv, startBenchDatabase, type BenchDatabase } from "./postgres";
 import { bulkLoad, connect, recomputeDailyStats, tsFromMs } from "./seed";
 
@@ -35,7 +34,6 @@ const RECOVERIES = Number(args.recoveries);
 const SEND = Number(args.send);
 const LATENCY_MS = Number(args["latency-ms"]);
 const TARGET = { sweepMs: 50, emailsPerSecond: 300, ratio: 0.8 };
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -43,43 +41,6 @@ const DAY = 24 * H;
 const PARKED_MS = 30 * DAY;
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Sink {
-  port: number;
-  report(): Promise<{ received: number; bytes: number; cpuMs: number }>;
-  stop(): void;
-}
-
-async function startSink(latencyMs: number): Promise<Sink> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/smtp-sink.ts")], {
-    stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, SINK_LATENCY_MS: String(latencyMs) },
-  });
-  let buffer = "";
-  const waiters: ((line: string) => void)[] = [];
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      waiters.shift()?.(line);
-    }
-  });
-  const nextLine = () => new Promise<string>((resolve) => waiters.push(resolve));
-  const port = Number((await nextLine()).split(" ")[1]);
-  return {
-    port,
-    async report() {
-      const line = nextLine();
-      child.stdin.write("report\n");
-      const [, received, bytes, cpuMs] = (await line).split(" ");
-      return { received: Number(received), bytes: Number(bytes), cpuMs: Number(cpuMs) };
-    },
-    stop: () => child.kill("SIGTERM"),
-  };
-}
 
 let database: BenchDatabase | null = null;
 /** Child processes to stop if the run fails half-way. */
@@ -92,8 +53,8 @@ async function main() {
     // The local sinks are on loopback: the operator's switch for private SMTP hosts (SECURITY.md).
     SMTP_ALLOW_PRIVATE_HOSTS: "true",
   });
-  const slow = await startSink(LATENCY_MS);
-  const fast = await startSink(0);
+  const slow = await startSinkProcess(LATENCY_MS);
+  const fast = await startSinkProcess(0);
   cleanup.push(
     () => slow.stop(),
     () => fast.stop(),
@@ -283,7 +244,7 @@ async function main() {
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(" / ");
-  async function sendPhase(label: string, sink: Sink): Promise<Phase> {
+  async function sendPhase(label: string, sink: SinkProcess): Promise<Phase> {
     await db.$executeRawUnsafe(`UPDATE "Shop" SET "smtpPort" = $1`, sink.port);
     const before = await sink.report();
     const loadBefore = loadavg();
@@ -342,6 +303,14 @@ async function main() {
   const { closeQueuePools } = await import("../app/jobs/engine.server");
   await closeQueuePools();
   await db.$disconnect();
+  // The worker ran in this process; the sinks in theirs.
+  const resources = resourceRows(
+    [
+      { what: "worker (this process)", mb: peakRssMb() },
+      { what: "SMTP sink", mb: Math.max(slow.peakRssMb() ?? 0, fast.peakRssMb() ?? 0) || null },
+    ],
+    await databaseSizeMb(database.url),
+  );
 
   const ratio = slowPhase.emailsPerSecond / fastPhase.emailsPerSecond;
   const yes = (ok: boolean) => (ok ? "pass" : "MISS");
@@ -363,6 +332,7 @@ Data: ${SHOPS} shops, ${counts.contacts!.toLocaleString("en")} contacts with 3 r
 ${row(slowPhase, `≥ ${TARGET.emailsPerSecond} emails/s`, slowPhase.emailsPerSecond >= TARGET.emailsPerSecond)}
 ${row(fastPhase, "—", null)}
 | ratio, ${LATENCY_MS} ms / at once | ${ratio.toFixed(2)} | ≥ ${TARGET.ratio} | ${yes(ratio >= TARGET.ratio)} |
+${resources}
 
 Sweep query plan (EXPLAIN, every shop due):
 
@@ -370,26 +340,16 @@ Sweep query plan (EXPLAIN, every shop due):
 ${plan.map((r) => r["QUERY PLAN"]).join("\n")}
 \`\`\`
 `);
-  const misses = [
+  reportMisses([
     quantile(idle, 0.95) >= TARGET.sweepMs && "sweep, nothing due",
     quantile(full, 0.95) >= TARGET.sweepMs && "sweep, every shop due",
     slowPhase.emailsPerSecond < TARGET.emailsPerSecond && `sustained sending at ${LATENCY_MS} ms`,
     ratio < TARGET.ratio && "ratio to a sink answering at once",
     (slowPhase.notSent > 0 || fastPhase.notSent > 0) && "emails not sent",
-  ].filter(Boolean);
-  if (misses.length) {
-    console.log(`TARGET MISSED: ${misses.join("; ")}`);
-    process.exitCode = 1;
-  }
+  ]);
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const stop of cleanup) stop();
-    await database?.stop();
-    process.exit();
-  });
+runBench(main, async () => {
+  for (const stop of cleanup) stop();
+  await database?.stop();
+});

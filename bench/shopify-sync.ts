@@ -20,6 +20,7 @@ import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { databaseSizeMb } from "./harness";
 import { startBenchDatabase } from "./postgres";
 
 interface Profile {
@@ -91,7 +92,7 @@ process.once("SIGINT", stopDatabase);
 process.once("SIGTERM", stopDatabase);
 try {
   log(`database: ${database.description}`);
-  const results: (Result & { label: string })[] = [];
+  const results: (Result & { label: string; databaseMb: number })[] = [];
   for (const profile of PROFILES.filter((p) => wanted.has(p.name))) {
     const databaseUrl = await database.createDatabase(profile.name);
     log(`${profile.name}: ${profile.count} checkouts, bucket ${profile.bucketSize}, restore ${profile.restoreRate}/s …`);
@@ -107,20 +108,20 @@ try {
     log(
       `${profile.name}: ${(result.wallMs / 1000).toFixed(1)} s, ${result.requests} requests, ${result.throttled} THROTTLED, stored ${result.stored}/${result.checkouts}, sync ${result.syncStatus}`,
     );
-    results.push({ ...result, label: profile.label });
+    results.push({ ...result, label: profile.label, databaseMb: await databaseSizeMb(databaseUrl) });
   }
 
   const fmt = (n: number, digits = 1) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
   const polled = results.filter((r) => r.mode === "poll");
   if (polled.length) {
     console.log(`\n### Shopify sync: paced polling (\`npm run bench:sync\`, ${database.description}, Node ${process.version})\n`);
-    console.log("| profile | checkouts | wall time | rate-limit lower bound | ratio | requests | THROTTLED | peak RSS |");
-    console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+    console.log("| profile | checkouts | wall time | rate-limit lower bound | ratio | requests | THROTTLED | peak RSS | database |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of polled) {
       const lower = Math.max(0, (r.actualCost - r.bucketSize) / r.restoreRate);
       const ratio = lower > 0 ? fmt(r.wallMs / 1000 / lower, 2) : "n/a (bucket covers it)";
       console.log(
-        `| ${r.label} | ${r.checkouts.toLocaleString("en-US")}${r.stored === r.checkouts ? "" : ` (stored ${r.stored})`} | ${fmt(r.wallMs / 1000)} s | ${fmt(lower)} s | ${ratio} | ${r.requests.toLocaleString("en-US")} | ${r.throttled} | ${fmt(r.peakRssMb, 0)} MB |`,
+        `| ${r.label} | ${r.checkouts.toLocaleString("en-US")}${r.stored === r.checkouts ? "" : ` (stored ${r.stored})`} | ${fmt(r.wallMs / 1000)} s | ${fmt(lower)} s | ${ratio} | ${r.requests.toLocaleString("en-US")} | ${r.throttled} | ${fmt(r.peakRssMb, 0)} MB | ${fmt(r.databaseMb, 0)} MB |`,
       );
     }
     console.log(
@@ -131,12 +132,12 @@ try {
   const bulk = results.filter((r) => r.mode === "bulk");
   if (bulk.length) {
     console.log("\n### Shopify sync: bulk backfill\n");
-    console.log("| profile | checkouts | wall time | checkouts/s | requests | bulk file | peak RSS |");
-    console.log("|---|---:|---:|---:|---:|---:|---:|");
+    console.log("| profile | checkouts | wall time | checkouts/s | requests | bulk file | peak RSS | database |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of bulk) {
       const file = r.bulk[0] ? `${fmt(r.bulk[0].fileSize / 1_048_576)} MB, ${r.bulk[0].objectCount.toLocaleString("en-US")} lines` : "—";
       console.log(
-        `| ${r.label} | ${r.checkouts.toLocaleString("en-US")}${r.stored === r.checkouts ? "" : ` (stored ${r.stored})`} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.checkouts / (r.wallMs / 1000), 0)} | ${r.requests} | ${file} | ${fmt(r.peakRssMb, 0)} MB |`,
+        `| ${r.label} | ${r.checkouts.toLocaleString("en-US")}${r.stored === r.checkouts ? "" : ` (stored ${r.stored})`} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.checkouts / (r.wallMs / 1000), 0)} | ${r.requests} | ${file} | ${fmt(r.peakRssMb, 0)} MB | ${fmt(r.databaseMb, 0)} MB |`,
       );
     }
   }
