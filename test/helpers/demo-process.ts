@@ -64,23 +64,26 @@ export function spawnDemo(args: string[], env: NodeJS.ProcessEnv = demoEnv()): {
   return { child, output: () => output, exited };
 }
 
+/** A test demo's arguments: enabled, every port chosen by the system, its own data and build folders, then `extra`. */
+export const demoArgs = (o: { dataDir: string; buildDir: string }, extra: string[] = []) => [
+  "--enable-demo",
+  "--port",
+  "0",
+  "--app-port",
+  "0",
+  "--smtp-port",
+  "0",
+  "--db-port",
+  "0",
+  "--data-dir",
+  o.dataDir,
+  "--build-dir",
+  o.buildDir,
+  ...extra,
+];
+
 export async function startDemo(o: { dataDir: string; buildDir: string; args?: string[]; timeoutMs?: number }): Promise<DemoProcess> {
-  const { child, output, exited } = spawnDemo([
-    "--enable-demo",
-    "--port",
-    "0",
-    "--app-port",
-    "0",
-    "--smtp-port",
-    "0",
-    "--db-port",
-    "0",
-    "--data-dir",
-    o.dataDir,
-    "--build-dir",
-    o.buildDir,
-    ...(o.args ?? []),
-  ]);
+  const { child, output, exited } = spawnDemo(demoArgs(o, o.args));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the demo did not start within ${o.timeoutMs ?? 180_000} ms:\n${output()}`)), o.timeoutMs ?? 180_000);
     const onData = () => {

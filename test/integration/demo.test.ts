@@ -5,7 +5,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoDatabaseUrl } from "../../app/demo/data-dir";
-import { demoEnv, spawnDemo, startDemo, type DemoProcess } from "../helpers/demo-process";
+import { demoArgs, demoEnv, spawnDemo, startDemo, type DemoProcess } from "../helpers/demo-process";
 
 // `npm run demo` end to end: the real app, job runner and default campaign on the demo clock, against the fake Shopify
 // Admin API, the Stripe simulator and a real SMTP server — checked through the database and the pages it serves.
@@ -367,22 +367,7 @@ describe("npm run demo: a running demo", () => {
   });
 
   it("a second demo on the same data folder is refused, before it touches anything", async () => {
-    const second = spawnDemo([
-      "--enable-demo",
-      "--reset",
-      "--port",
-      "0",
-      "--app-port",
-      "0",
-      "--smtp-port",
-      "0",
-      "--db-port",
-      "0",
-      "--data-dir",
-      DATA_DIR,
-      "--build-dir",
-      BUILD_DIR,
-    ]);
+    const second = spawnDemo(demoArgs({ dataDir: DATA_DIR, buildDir: BUILD_DIR }, ["--reset"]));
     expect(await second.exited).toBe(1);
     expect(second.output()).toMatch(/another demo \(process \d+\) is using/);
     expect((await progress()).shopId).not.toBeNull(); // --reset did not run
