@@ -5,6 +5,8 @@
  */
 import { unauthenticated } from "../shopify.server";
 import { DISCOUNT_CODE_BASIC_CREATE, discountCodeBasicInput, type DiscountInputFacts } from "../recovery/incentive";
+import type { CostPacer, QueryCost } from "../sources/shopify/cost-pacer";
+import { pacerForShop } from "../sources/shopify/sync.server";
 
 export const CUSTOMER_EMAIL_UNSUBSCRIBE = `#graphql
 mutation ReclaimMirrorUnsubscribe($input: CustomerEmailMarketingConsentUpdateInput!) {
@@ -55,16 +57,31 @@ export function adminFailure(error: unknown): AdminCallFailure {
 async function adminGraphql(shopDomain: string, query: string, variables: Record<string, unknown>) {
   const { admin } = await unauthenticated.admin(shopDomain);
   const response = await admin.graphql(query, { variables, signal: AbortSignal.timeout(20_000) });
-  return (await response.json()) as { data?: any };
+  return (await response.json()) as { data?: any; extensions?: { cost?: QueryCost } };
 }
+
+/** What Shopify charges a mutation (its documented cost rule: 10 points), asked of the bucket before the call. */
+export const DISCOUNT_CREATE_COST = 10;
 
 /**
  * Creates the recovery's single-use code. Idempotent with the code chosen beforehand: if an earlier attempt created
  * it before a crash, Shopify answers TAKEN and that counts as created.
+ *
+ * Paced against the shop's Admin API budget, the one the sync uses (its CostPacer, which every response updates): when
+ * the bucket lacks the mutation's cost the call is not made, and the answer says how long until it refills (`waitMs`),
+ * so the caller waits or comes back, rather than being THROTTLED or starving the sync.
  */
-export async function createRecoveryDiscount(shopDomain: string, facts: DiscountInputFacts): Promise<{ ok: true; existed: boolean } | AdminCallFailure> {
+export async function createRecoveryDiscount(
+  shopDomain: string,
+  facts: DiscountInputFacts,
+  pacer: CostPacer = pacerForShop(shopDomain),
+): Promise<{ ok: true; existed: boolean } | (AdminCallFailure & { waitMs?: number })> {
+  const waitMs = pacer.waitMsForSmallCall(DISCOUNT_CREATE_COST, facts.now.getTime());
+  if (waitMs > 0) return { ok: false, permanent: false, waitMs, message: `the shop's Shopify API budget is in use (refills in ${Math.ceil(waitMs / 1000)} s)` };
   try {
     const body = await adminGraphql(shopDomain, DISCOUNT_CODE_BASIC_CREATE, { basicCodeDiscount: discountCodeBasicInput(facts) });
+    // On the caller's clock, as the sync observes on its job clock (one clock per pacer).
+    if (body.extensions?.cost) pacer.observe(body.extensions.cost, facts.now.getTime());
     const result = body.data?.discountCodeBasicCreate;
     const errors: { field?: string[]; code?: string; message: string }[] = result?.userErrors ?? [];
     if (errors.length === 0 && result?.codeDiscountNode?.id) return { ok: true, existed: false };

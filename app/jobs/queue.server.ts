@@ -26,6 +26,8 @@ export interface JobPayloads {
   "send-due-messages": Record<string, never>;
   /** Sends a shop's due emails in batches (docs/decisions/085); one queued per shop at most (job key). */
   "send-shop-messages": { shopId: string };
+  /** Creates a shop's incentive discount codes ahead of their sends (docs/decisions/092); one queued per shop. */
+  "prepare-incentive-codes": { shopId: string };
   "mirror-unsubscribe-to-shopify": { contactId: string };
   "sync-shopify-checkouts": { shopId: string };
   "activate-web-pixel": { shopId: string };
@@ -48,6 +50,8 @@ const LANES: Partial<Record<string, Lane>> = {
   "process-stripe-event": "in",
   "process-pixel-event": "in",
   "send-shop-messages": "send",
+  // With the sends, so the two never overlap for a shop (and a sync holding the shop's bg lane does not hold it up).
+  "prepare-incentive-codes": "send",
 };
 export function laneOf(name: string): Lane {
   return LANES[name] ?? "bg";

@@ -6,6 +6,7 @@ import { shopInstalled } from "./definitions/shop-installed.server";
 import { mirrorUnsubscribe } from "./definitions/mirror-unsubscribe.server";
 import { sendDueMessages } from "./definitions/send-due-messages.server";
 import { sendShopMessages } from "./definitions/send-message.server";
+import { prepareIncentiveCodes } from "./definitions/prepare-incentive-codes.server";
 import { syncShopifyCheckoutsJob } from "./definitions/sync-shopify-checkouts.server";
 import { activateWebPixelJob } from "./definitions/activate-web-pixel.server";
 import { refreshShopDetails } from "./definitions/refresh-shop-details.server";
@@ -22,6 +23,7 @@ export const jobDefinitions: JobDefinition<any>[] = [
   shopInstalled,
   sendDueMessages,
   sendShopMessages,
+  prepareIncentiveCodes,
   mirrorUnsubscribe,
   syncShopifyCheckoutsJob,
   activateWebPixelJob,

@@ -280,6 +280,8 @@ export interface SendRow {
     scheduledFor: Date;
     attempts: number;
     discountCode: string | null;
+    /** When Shopify created discountCode ahead of the send (app/models/incentive-codes.server); null: not yet. */
+    discountCreatedAt: Date | null;
     position: number;
   };
   recovery: Pick<
@@ -358,7 +360,7 @@ const SHOP_COLUMNS = [
   "updatedAt",
 ] as const satisfies readonly (keyof Shop)[];
 
-const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."scheduledFor", m."attempts", m."discountCode", m."position",
+const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."scheduledFor", m."attempts", m."discountCode", m."discountCreatedAt", m."position",
   r."source" AS "r_source", r."status" AS "r_status", r."consent" AS "r_consent", r."consentEvidence" AS "r_consentEvidence", r."abandonedAt" AS "r_abandonedAt",
   r."startedAt" AS "r_startedAt", r."completedAt" AS "r_completedAt", r."recoveryUrl" AS "r_recoveryUrl", r."recoveryUrlExpiresAt" AS "r_recoveryUrlExpiresAt",
   r."notContactableReason" AS "r_notContactableReason", r."contactId" AS "r_contactId", r."email" AS "r_email", r."firstName" AS "r_firstName",
@@ -414,6 +416,7 @@ function sendRowFrom(row: Record<string, any>): SendRow {
       scheduledFor: row.scheduledFor,
       attempts: Number(row.attempts),
       discountCode: row.discountCode,
+      discountCreatedAt: row.discountCreatedAt,
       position: Number(row.position),
     },
     recovery: {

@@ -24,7 +24,8 @@ export interface Pipeline {
   drain(): Promise<number>;
   /** Moves the clock to `at` and drains. */
   runAt(at: Date): Promise<void>;
-  newShop(overrides?: Partial<Shop>): Promise<Shop>;
+  /** A shop with the default campaign; `adminOptions` shape it in the fake Admin API (e.g. its cost bucket). */
+  newShop(overrides?: Partial<Shop>, adminOptions?: Partial<import("~/demo/fakes/shopify-admin").AddShopOptions>): Promise<Shop>;
   ingest(shop: Shop, event: CheckoutObserved | PurchaseObserved): Promise<import("~/models/ingest.server").IngestResult>;
   close(): Promise<void>;
 }
@@ -57,7 +58,7 @@ export async function startPipeline(options: { start?: Date; smtp?: SmtpSinkOpti
       clock.set(at);
       await runner.drain();
     },
-    async newShop(overrides = {}) {
+    async newShop(overrides = {}, adminOptions = {}) {
       const domain = overrides.domain ?? `shop-${randomUUID().slice(0, 8)}.myshopify.com`;
       const shop = await db.shop.create({
         data: {
@@ -76,7 +77,7 @@ export async function startPipeline(options: { start?: Date; smtp?: SmtpSinkOpti
           ...overrides,
         },
       });
-      admin.addShop({ domain, accessToken: "shpat_test_offline_token", currencyCode: shop.currency });
+      admin.addShop({ domain, accessToken: "shpat_test_offline_token", currencyCode: shop.currency, ...adminOptions });
       await sessionStorage.storeSession(offlineSession(domain));
       await ensureDefaultCampaign(db, shop.id);
       return shop;

@@ -619,6 +619,7 @@ describe("checkout pixel: events under B's collector key naming A's checkout", (
 /** Every job the runner knows: what payload would make it act on A's rows, or why no payload can. */
 const JOBS: Record<string, ((ids: ShopIds) => Promise<Record<string, string>> | Record<string, string>) | { none: string }> = {
   "send-shop-messages": (ids) => ({ shopId: ids.shop }),
+  "prepare-incentive-codes": (ids) => ({ shopId: ids.shop }),
   "process-shopify-webhook": async (ids) => ({
     inboundEventId: (await db.inboundEvent.findFirstOrThrow({ where: { receiver: ids.domain, source: "shopify" } })).id,
   }),

@@ -8,6 +8,7 @@ import {
   SWEEP_JOB,
   scheduleNextSweep,
 } from "../../models/message.server";
+import { enqueueIncentiveCodeJobs } from "../../models/incentive-codes.server";
 import { closeUnrecovered } from "../../models/recovery-outcome.server";
 import { defineJob } from "../engine.server";
 
@@ -28,6 +29,8 @@ export const sendDueMessages = defineJob({
     // in a second.
     const round = await enqueueDueSendJobs(db, now, SWEEP_BATCH);
     if (round.more) await ensureSweepScheduled(db, new Date(now.getTime() + 1_000));
+    // Incentive emails due within the hour get their Shopify discount codes now, paced (docs/decisions/092).
+    await enqueueIncentiveCodeJobs(db, now);
     // Recoveries whose emails are all out and whose attribution window has passed did not come back: `lost`.
     await closeUnrecovered(db, now);
   },

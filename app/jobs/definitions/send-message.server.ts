@@ -122,6 +122,9 @@ async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: strin
   const incentive = stepIncentive(row.step);
   if (incentive && r.source === "stripe") return stripeIncentive(db, m.id, incentive);
   if (!incentive || r.source !== "shopify") return { facts: null, note: null };
+  // Created ahead (app/jobs/definitions/prepare-incentive-codes.server): nothing to ask Shopify.
+  if (m.discountCode && m.discountCreatedAt)
+    return { facts: incentiveFacts(m.discountCode, incentive, shop.currency, m.discountCreatedAt), note: `code ${m.discountCode}` };
   const code = m.discountCode ?? (await existingDiscountCode(db, m.recoveryId)) ?? discountCodeFrom(randomBytes(8));
   if (m.discountCode !== code) await rememberDiscountCode(db, m.id, claimToken, code);
   const alreadySent = await db.message.findFirst({ where: { recoveryId: m.recoveryId, discountCode: code, status: "sent" }, select: { sentAt: true } });
@@ -135,16 +138,12 @@ async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: strin
       return { facts: null, note: `incentive not created (${result.message})` };
     }
   }
-  return {
-    facts: {
-      code,
-      type: incentive.type,
-      value: incentive.value,
-      currency: shop.currency,
-      expiresAt: new Date(createdAt.getTime() + incentive.expiresDays * 86_400_000),
-    },
-    note: `code ${code}`,
-  };
+  return { facts: incentiveFacts(code, incentive, shop.currency, createdAt), note: `code ${code}` };
+}
+
+/** What the email says about its code: valid for the step's days from when Shopify created it. */
+function incentiveFacts(code: string, incentive: NonNullable<ReturnType<typeof stepIncentive>>, currency: string, createdAt: Date): IncentiveFacts {
+  return { code, type: incentive.type, value: incentive.value, currency, expiresAt: new Date(createdAt.getTime() + incentive.expiresDays * 86_400_000) };
 }
 
 /**

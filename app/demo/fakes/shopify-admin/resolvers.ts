@@ -626,6 +626,8 @@ function nodeById(ctx: ResolverContext, id: string) {
 
 export const mutationRoot = {
   discountCodeBasicCreate: ((args, ctx) => {
+    // requiredAccess of discountCodeBasicCreate in the 2026-10 schema.
+    requireScope(ctx, "write_discounts", "discountCodeBasicCreate", "Apps must have `write_discounts` access scope.");
     const store = ctx.shop.store;
     const input = args.basicCodeDiscount as Record<string, unknown>;
     const userErrors = discountInputErrors(input, store);
