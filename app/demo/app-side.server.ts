@@ -12,7 +12,7 @@ import { env } from "../env.server";
 import { jobDefinitions } from "../jobs/registry.server";
 import { startWorker, type JobWorker } from "../jobs/engine.server";
 import { logger } from "../logger.server";
-import { ensureSweepScheduled } from "../models/message.server";
+import { ensureSweepScheduled } from "../models/message-sweep.server";
 import { connectStripe, endpointPath } from "../models/stripe-connection.server";
 import { SHOPIFY_SYNC_JOB } from "../sources/shopify/sync-request.server";
 import { openToken } from "../security/encrypted-session-storage.server";

@@ -1,6 +1,6 @@
 import type { PrismaClient } from "@prisma/client";
-import { cancelPendingMessages } from "./ingest.server";
-import { ensureSweepScheduled } from "./message.server";
+import { cancelPendingMessages } from "./message-cancel.server";
+import { ensureSweepScheduled } from "./message-sweep.server";
 
 /** Merchant action: no more emails for this recovery. Returns null when the recovery is not this shop's. */
 export async function stopRecovery(db: PrismaClient, shopId: string, recoveryId: string, now: Date) {

@@ -4,7 +4,7 @@ import { cancelShopJobs, enqueueJob } from "../jobs/queue.server";
 import { logger } from "../logger.server";
 import { planResume } from "../recovery/resume-after-reinstall";
 import { isUniqueViolation } from "./inbound-event.server";
-import { ensureSweepScheduled } from "./message.server";
+import { ensureSweepScheduled } from "./message-sweep.server";
 
 export async function findShopByDomain(domain: string): Promise<Shop | null> {
   return db.shop.findUnique({ where: { domain } });

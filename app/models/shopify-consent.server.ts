@@ -14,7 +14,7 @@ import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import type { ConsentEvidence } from "../recovery/model";
 import type { ShopifyConsentUpdate } from "../recovery/decide";
 import { cancelContactMessages } from "./contact.server";
-import { lockShopIngest } from "./ingest.server";
+import { lockShopIngest } from "./ingest-lock.server";
 
 type Tx = Prisma.TransactionClient;
 

@@ -11,7 +11,8 @@ import { RECOVERY_STATUS_TONE, recoveryStatusLabel } from "../components/labels"
 import { reasonInWords } from "../recovery/timeline";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { cartTitle, loadRecoveryDetail } from "../models/dashboard.server";
+import { cartTitle } from "../models/recovery-list.server";
+import { loadRecoveryDetail } from "../models/recovery-detail.server";
 import { sendNextStepNow, stopRecovery } from "../models/recovery-actions.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 

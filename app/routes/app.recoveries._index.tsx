@@ -26,7 +26,7 @@ import { RECOVERY_STATUS_LABELS, RECOVERY_STATUS_TONE, recoveryStatusLabel } fro
 import { reasonInWords } from "../recovery/timeline";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { listRecoveries } from "../models/dashboard.server";
+import { listRecoveries } from "../models/recovery-list.server";
 import { toMinorUnits } from "../recovery/money";
 
 const dateParam = z

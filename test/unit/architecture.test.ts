@@ -155,12 +155,12 @@ const KNOWN_EXCEPTIONS: { from: string; to: string; why: string }[] = [
     why: "saving a step checks its template and previews render it in the email render pool; the sending rewrite owns app/email",
   })),
   {
-    from: "app/models/ingest.server.ts",
+    from: "app/models/ingest-purchase.server.ts",
     to: "app/flow/record.server",
     why: "a conversion records its Flow trigger in the ingest transaction; goes with splitting ingest.server along its seams",
   },
   {
-    from: "app/models/ingest.server.ts",
+    from: "app/models/ingest-contact.server.ts",
     to: "app/privacy/suppression.server",
     why: "ingest checks the suppression list in its transaction; goes with splitting ingest.server along its seams",
   },

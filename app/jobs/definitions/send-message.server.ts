@@ -11,26 +11,21 @@ import { templateInputFor } from "../../email/variables";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { cancelContactMessages, suppressContact } from "../../models/contact.server";
-import { cancelPendingMessages } from "../../models/ingest.server";
+import { cancelPendingMessages } from "../../models/message-cancel.server";
 import {
   claimDueMessages,
-  enqueueShopSend,
   existingDiscountCode,
   finishWithoutSending,
   handOffBatch,
   holdMessage,
-  loadMessagesForSend,
-  markHeldForShopifyEmail,
   markSentBatch,
-  MAX_SEND_ATTEMPTS,
-  recordShopifyEmailState,
   rememberDiscountCode,
   retryLater,
-  SEND_SHOP_JOB,
-  shopifyCheckoutHolds,
-  type SendRow,
   type SentItem,
 } from "../../models/message.server";
+import { enqueueShopSend, MAX_SEND_ATTEMPTS, SEND_SHOP_JOB } from "../../models/message-sweep.server";
+import { loadMessagesForSend, type SendRow } from "../../models/message-send-row.server";
+import { markHeldForShopifyEmail, recordShopifyEmailState, shopifyCheckoutHolds } from "../../models/message-shopify-email.server";
 import { decide, type ConsentPolicy, type DecisionInput, type ShopifyEmailFacts } from "../../recovery/decide";
 import { lookupShopifyEmailState } from "../../sources/shopify/shopify-email-state.server";
 import { discountCodeFrom, stepIncentive, stripeAllowsPromotionCodes } from "../../recovery/incentive";
