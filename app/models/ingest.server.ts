@@ -6,7 +6,6 @@ import { ingestCheckout } from "./ingest-checkout.server";
 import { ingestPurchase } from "./ingest-purchase.server";
 import { type PixelIngestOutcome, ingestPixelCheckout } from "./ingest-pixel.server";
 
-
 export type IngestResult =
   | { kind: "checkout"; recoveryId: string; created: boolean; changed: boolean; completed: boolean; schedule?: ScheduleOutcome["kind"] }
   | { kind: "purchase"; purchaseId: string; created: boolean; convertedRecoveryIds: string[]; stoppedMessages: number }

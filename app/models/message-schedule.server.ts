@@ -7,7 +7,6 @@ import { chooseCampaign, planMessages } from "../recovery/schedule";
 import { campaignsForScheduling } from "./campaign.server";
 import { ensureSweepScheduled } from "./message-sweep.server";
 
-
 export type ScheduleOutcome =
   | { kind: "scheduled"; messages: number; firstDueAt: Date }
   | { kind: "superseded"; byRecoveryId: string }
