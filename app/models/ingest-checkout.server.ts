@@ -6,12 +6,13 @@ import { isBought } from "../recovery/recovered";
 import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import { mergeCheckout, notContactableReason, type StoredCheckout } from "../recovery/merge-checkout";
 import type { CheckoutObserved, ConsentEvidence } from "../recovery/model";
+import { completionMatch, linkMatchOf } from "../recovery/attribution";
 import { scheduleRecovery, type ScheduleOutcome } from "./message-schedule.server";
 import type { IngestResult } from "./ingest.server";
 import { lockShopIngest } from "./ingest-lock.server";
 import { upsertContact } from "./ingest-contact.server";
 import { creditLinkConversion, earliest, notePurchase } from "./ingest-purchase.server";
-import { cancelPendingMessages } from "./message-cancel.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
 
 type Tx = Prisma.TransactionClient;
 export function toStored(r: Recovery): StoredCheckout {
@@ -96,7 +97,7 @@ async function mergeSplitRecoveries(tx: Tx, shopId: string, rows: Recovery[], no
   let keeper = ranked[0]!;
   for (const other of ranked.slice(1)) {
     const detail = `The same checkout as another recovery (${keeper.id}); joined by its checkout and cart tokens`;
-    await cancelPendingMessages(tx, other.id, shopId, "duplicate", detail, now);
+    await cancelScheduledMessages(tx, { recoveryId: other.id }, "duplicate", detail, now);
     // One purchase, counted once: the other record's credit moves to the kept one, or is reversed if it has its own.
     const keeperCredited = await tx.conversion.count({ where: { recoveryId: keeper.id, reversedAt: null } });
     if (keeperCredited > 0) {
@@ -272,7 +273,7 @@ export async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved
       tx,
       recovery,
       {
-        matchedBy: e.source === "shopify" ? "completedAt" : "recovered_from",
+        matchedBy: completionMatch(e.source),
         source: e.source,
         externalId: recovery.externalId,
         amountMinor: Number(recovery.totalMinor),
@@ -312,11 +313,7 @@ export async function ingestCheckout(tx: Tx, shopId: string, e: CheckoutObserved
         tx,
         recovery,
         {
-          matchedBy: earlier.recoveredFrom
-            ? "recovered_from"
-            : earlier.checkoutToken && earlier.checkoutToken === recovery.checkoutToken
-              ? "checkout_token"
-              : "cart_token",
+          matchedBy: linkMatchOf(earlier, recovery),
           source: earlier.source,
           externalId: earlier.externalId,
           amountMinor: Number(earlier.amountMinor),

@@ -1,12 +1,13 @@
 /** Purchases: the Purchase row, which recovery it converts (by link, else by window), and what it stops. */
 import { statusAfterLinkPurchase } from "../recovery/recovered";
 import type { Prisma, Recovery } from "@prisma/client";
-import type { PurchaseObserved } from "../recovery/model";
+import type { PurchaseObserved, Source } from "../recovery/model";
+import { attributionWindowStart, linkKeysOf, windowMatchedBy, type LinkKey, type LinkMatch } from "../recovery/attribution";
 import { normalizeEmail } from "../recovery/model";
 import { recordFlowTrigger } from "../flow/record.server";
 import type { IngestResult } from "./ingest.server";
 import { upsertContact } from "./ingest-contact.server";
-import { cancelPendingMessages } from "./message-cancel.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
 import { purchaseRefusal } from "./ingest-cancellation.server";
 import { purchaseRow } from "./ingest-purchase-row";
 
@@ -49,7 +50,7 @@ export async function creditLinkConversion(tx: Tx, recovery: Recovery, facts: Co
     where: { id: recovery.id },
     data: { status: statusAfterLinkPurchase(lastSent !== null), completedAt: recovery.completedAt ?? facts.at },
   });
-  await cancelPendingMessages(tx, recovery.id, recovery.shopId, "purchased", "the checkout was completed", now);
+  await cancelScheduledMessages(tx, { recoveryId: recovery.id }, "purchased", "the checkout was completed", now);
   return true;
 }
 export const earliest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a.getTime() <= b.getTime() ? a : b) : (a ?? b));
@@ -92,8 +93,23 @@ export async function notePurchase(
     select: { id: true },
   });
   let stopped = 0;
-  for (const other of others) stopped += await cancelPendingMessages(tx, other.id, shopId, "purchased", detail, now);
+  for (const other of others) stopped += await cancelScheduledMessages(tx, { recoveryId: other.id }, "purchased", detail, now);
   return stopped;
+}
+
+/** The recovery one link key names, if any. */
+async function recoveryByLinkKey(tx: Tx, shopId: string, source: Source, key: LinkKey): Promise<Recovery | null> {
+  switch (key.matchedBy) {
+    case "recovered_from":
+      return tx.recovery.findUnique({ where: { shopId_source_externalId: { shopId, source: "stripe", externalId: key.externalId } } });
+    case "checkout_token":
+      return tx.recovery.findFirst({ where: { shopId, source, checkoutToken: key.checkoutToken } });
+    case "cart_token":
+      return tx.recovery.findFirst({
+        where: { shopId, source, cartToken: key.cartToken, ...(key.withoutCheckoutToken ? { checkoutToken: null } : {}) },
+        orderBy: { abandonedAt: "desc" },
+      });
+  }
 }
 
 export async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved, now: Date): Promise<IngestResult> {
@@ -106,21 +122,16 @@ export async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved
   const purchase = existing ?? (await tx.purchase.create({ data: purchaseRow(shopId, e, email, contact?.id ?? null) }));
   const converted: string[] = [];
 
-  // 1. Link attribution: the purchase names the recovery (Stripe recovered_from) or completes the same checkout.
-  const byCheckoutToken =
-    !e.recoveredFrom && e.checkoutToken ? await tx.recovery.findFirst({ where: { shopId, source: e.source, checkoutToken: e.checkoutToken } }) : null;
-  // By cart token. An order naming a checkout token that no record has is another checkout of that cart than the
-  // records that name theirs: only a record that knows no checkout token yet (the poll's) can be it.
-  const byCartToken =
-    !e.recoveredFrom && !byCheckoutToken && e.cartToken
-      ? await tx.recovery.findFirst({
-          where: { shopId, source: e.source, cartToken: e.cartToken, ...(e.checkoutToken ? { checkoutToken: null } : {}) },
-          orderBy: { abandonedAt: "desc" },
-        })
-      : null;
-  const target = e.recoveredFrom
-    ? await tx.recovery.findUnique({ where: { shopId_source_externalId: { shopId, source: "stripe", externalId: e.recoveredFrom } } })
-    : (byCheckoutToken ?? byCartToken);
+  // 1. Link attribution (app/recovery/attribution.ts): the first key, in precedence order, that finds a recovery.
+  let target: Recovery | null = null;
+  let matchedBy: LinkMatch | null = null;
+  for (const key of linkKeysOf(e)) {
+    target = await recoveryByLinkKey(tx, shopId, e.source, key);
+    if (target) {
+      matchedBy = key.matchedBy;
+      break;
+    }
+  }
   // An order carries both tokens: it teaches the record the one it lacks (a pixel record has no cart token, a poll
   // record no checkout token), so the poll and webhooks that come later join it instead of starting another.
   if (target && !e.recoveredFrom && ((!target.cartToken && e.cartToken) || (!target.checkoutToken && e.checkoutToken))) {
@@ -129,12 +140,12 @@ export async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved
       data: { cartToken: target.cartToken ?? e.cartToken ?? null, checkoutToken: target.checkoutToken ?? e.checkoutToken ?? null },
     });
   }
-  if (target) {
+  if (target && matchedBy) {
     const credited = await creditLinkConversion(
       tx,
       target,
       {
-        matchedBy: e.recoveredFrom ? "recovered_from" : byCheckoutToken ? "checkout_token" : "cart_token",
+        matchedBy,
         source: e.source,
         externalId: e.externalId,
         amountMinor: e.amount.amountMinor,
@@ -147,7 +158,7 @@ export async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved
   } else if (contact) {
     // 2. Window attribution: the same contact clicked a recovery email within the shop's window before buying.
     const shop = await tx.shop.findUniqueOrThrow({ where: { id: shopId }, select: { attributionWindowDays: true } });
-    const since = new Date(e.occurredAt.getTime() - shop.attributionWindowDays * 86_400_000);
+    const since = attributionWindowStart(e.occurredAt, shop.attributionWindowDays);
     const click = await tx.click.findFirst({
       where: { shopId, clickedAt: { gte: since, lte: e.occurredAt }, recovery: { contactId: contact.id, status: { not: "recovered" } } },
       orderBy: { clickedAt: "desc" },
@@ -162,7 +173,7 @@ export async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved
             recoveryId: click.recoveryId,
             messageId: click.messageId,
             method: "window",
-            matchedBy: e.source === "shopify" ? "order" : "payment",
+            matchedBy: windowMatchedBy(e.source),
             source: e.source,
             externalId: e.externalId,
             amountMinor: e.amount.amountMinor,

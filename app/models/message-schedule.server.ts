@@ -5,6 +5,8 @@
 import type { Prisma, Recovery } from "@prisma/client";
 import { chooseCampaign, planMessages } from "../recovery/schedule";
 import { campaignsForScheduling } from "./campaign.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
+import { findSupersedingRecovery, supersededRecoveryWhere } from "./supersession.server";
 import { ensureSweepScheduled } from "./message-sweep.server";
 
 export type ScheduleOutcome =
@@ -45,43 +47,20 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
     return { kind: "none", reason: "purchased" };
   }
 
-  const newer = await tx.recovery.findFirst({
-    where: {
-      shopId: recovery.shopId,
-      contactId: recovery.contactId,
-      id: { not: recovery.id },
-      abandonedAt: { gt: recovery.abandonedAt },
-      notContactableReason: null,
-      completedAt: null,
-    },
-    orderBy: { abandonedAt: "desc" },
-    select: { id: true, source: true },
-  });
+  const newer = await findSupersedingRecovery(tx, recovery);
   if (newer) {
     await tx.recovery.update({ where: { id: recovery.id }, data: { status: "superseded" } });
     await log("skip", "superseded", `A newer checkout on ${newer.source === "stripe" ? "Stripe" : "Shopify"} replaces this one`);
     return { kind: "superseded", byRecoveryId: newer.id };
   }
   const older = await tx.recovery.findMany({
-    where: {
-      shopId: recovery.shopId,
-      contactId: recovery.contactId,
-      id: { not: recovery.id },
-      abandonedAt: { lte: recovery.abandonedAt },
-      status: { in: ["open", "contacting"] },
-    },
+    where: { ...supersededRecoveryWhere(recovery), status: { in: ["open", "contacting"] } },
     select: { id: true },
   });
   const detail = `A newer checkout on ${recovery.source === "stripe" ? "Stripe" : "Shopify"} replaces this one`;
   for (const o of older) {
     await tx.recovery.update({ where: { id: o.id }, data: { status: "superseded" } });
-    const pending = await tx.message.findMany({ where: { recoveryId: o.id, status: "scheduled" }, select: { id: true } });
-    await tx.message.updateMany({ where: { recoveryId: o.id, status: "scheduled" }, data: { status: "cancelled", skipReason: "superseded", updatedAt: now } });
-    await tx.decisionLog.createMany({
-      data: pending.length
-        ? pending.map((m) => ({ shopId: recovery.shopId, recoveryId: o.id, messageId: m.id, outcome: "cancel", reason: "superseded", detail, decidedAt: now }))
-        : [{ shopId: recovery.shopId, recoveryId: o.id, outcome: "cancel", reason: "superseded", detail, decidedAt: now }],
-    });
+    await cancelScheduledMessages(tx, { recoveryId: o.id }, "superseded", detail, now, { recordWhenNone: { shopId: recovery.shopId, recoveryId: o.id } });
   }
 
   const campaigns = await campaignsForScheduling(tx, recovery.shopId);

@@ -1,5 +1,6 @@
 /** Loading everything one send needs, in one raw statement (docs/decisions/024-send-path-in-raw-sql.md). */
 import type { Prisma, PrismaClient, Recovery, Shop } from "@prisma/client";
+import { supersedingRecoverySql } from "./supersession.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 // The send path runs once per email, thousands of times a minute, so it speaks SQL directly: Prisma 6.19's client
@@ -111,9 +112,8 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   -- started the checkout (startedAt, else abandonedAt; either source; docs/decisions/076), and the last email for another
   -- recovery of the contact. Each an indexed look-up.
   (SELECT x."source" || '|' || to_char(x."abandonedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Recovery" x
-    WHERE x."contactId" = r."contactId" AND x."shopId" = r."shopId" AND x."id" <> r."id" AND x."abandonedAt" > r."abandonedAt"
-      AND x."notContactableReason" IS NULL
-    ORDER BY x."abandonedAt" DESC LIMIT 1) AS "h_newer",
+    WHERE ${supersedingRecoverySql("x", "r")}
+    ORDER BY x."abandonedAt" DESC, x."id" DESC LIMIT 1) AS "h_newer",
   (SELECT p."source" || '|' || to_char(p."occurredAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Purchase" p
     WHERE p."shopId" = r."shopId" AND p."email" = r."email" AND p."occurredAt" >= COALESCE(r."startedAt", r."abandonedAt")
     ORDER BY p."occurredAt" ASC LIMIT 1) AS "h_purchase",

@@ -10,8 +10,8 @@ import { classifySendError, deliver, emailSetupProblem, fromAddress, shopInFligh
 import { templateInputFor } from "../../email/variables";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
-import { cancelContactMessages, suppressContact } from "../../models/contact.server";
-import { cancelPendingMessages } from "../../models/message-cancel.server";
+import { suppressContact } from "../../models/contact.server";
+import { cancelScheduledMessages } from "../../models/message-cancel.server";
 import {
   claimDueMessages,
   existingDiscountCode,
@@ -227,8 +227,9 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
       await finishWithoutSending(db, ref, claimToken, { status: "skipped", reason: decision.reason, detail: decision.detail }, now);
       if (decision.reason === "shopify_email") await markHeldForShopifyEmail(db, r.id, now);
       // Reasons that will still hold at the later steps end them now (the log then says why at once).
-      if (RECOVERY_LEVEL_REASONS.has(decision.reason)) await cancelPendingMessages(db, r.id, m.shopId, decision.reason, decision.detail, now);
-      if (CONTACT_LEVEL_REASONS.has(decision.reason) && r.contactId) await cancelContactMessages(db, r.contactId, decision.reason, decision.detail, now);
+      if (RECOVERY_LEVEL_REASONS.has(decision.reason)) await cancelScheduledMessages(db, { recoveryId: r.id }, decision.reason, decision.detail, now);
+      if (CONTACT_LEVEL_REASONS.has(decision.reason) && r.contactId)
+        await cancelScheduledMessages(db, { contactId: r.contactId }, decision.reason, decision.detail, now);
       return null;
     }
     if (decision.outcome === "hold") {
