@@ -1,6 +1,6 @@
 /** The Contact an observed email belongs to, created on first sight (keeping a redacted person's unsubscribe). */
 import type { Prisma } from "@prisma/client";
-import { suppressionAfterRedaction } from "../privacy/suppression.server";
+import { suppressionAfterRedaction } from "./redacted-suppression.server";
 
 type Tx = Prisma.TransactionClient;
 export async function upsertContact(tx: Tx, shopId: string, email: string | null, extra: { firstName?: string | null; shopifyCustomerId?: string | null }) {

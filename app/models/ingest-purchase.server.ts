@@ -4,7 +4,7 @@ import type { Prisma, Recovery } from "@prisma/client";
 import type { PurchaseObserved, Source } from "../recovery/model";
 import { attributionWindowStart, linkKeysOf, windowMatchedBy, type LinkKey, type LinkMatch } from "../recovery/attribution";
 import { normalizeEmail } from "../recovery/model";
-import { recordFlowTrigger } from "../flow/record.server";
+import { recordFlowTrigger } from "./flow-trigger.server";
 import type { IngestResult } from "./ingest.server";
 import { upsertContact } from "./ingest-contact.server";
 import { cancelScheduledMessages } from "./message-cancel.server";

@@ -1,4 +1,4 @@
-import type { Prisma, Shop } from "@prisma/client";
+import type { Prisma, PrismaClient, Shop } from "@prisma/client";
 import { db } from "../db.server";
 import { cancelShopJobs, enqueueJob } from "../jobs/queue.server";
 import { logger } from "../logger.server";
@@ -6,6 +6,11 @@ import { planResume } from "../recovery/resume-after-reinstall";
 import { isUniqueViolation } from "./inbound-event.server";
 import { ensureSweepScheduled } from "./message-sweep.server";
 import { cancelScheduledMessages } from "./message-cancel.server";
+
+/** The shop row by id (it must exist: callers hold an authenticated shop). */
+export function getShopById(db: Prisma.TransactionClient | PrismaClient, shopId: string): Promise<Shop> {
+  return db.shop.findUniqueOrThrow({ where: { id: shopId } });
+}
 
 export async function findShopByDomain(domain: string): Promise<Shop | null> {
   return db.shop.findUnique({ where: { domain } });

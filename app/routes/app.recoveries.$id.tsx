@@ -14,6 +14,7 @@ import { db } from "../db.server";
 import { cartTitle } from "../models/recovery-list.server";
 import { loadRecoveryDetail } from "../models/recovery-detail.server";
 import { sendNextStepNow, stopRecovery } from "../models/recovery-actions.server";
+import { flowTriggersOfRecovery } from "../models/flow-trigger.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
@@ -24,11 +25,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   });
   if (!recovery) throw new Response("Recovery not found", { status: 404 });
   const title = cartTitle({ ...recovery, lineItems: JSON.stringify(recovery.lineItems) });
-  const flowTriggers = await db.flowTriggerDelivery.findMany({
-    where: { shopId: shop.id, conversion: { recoveryId: params.id ?? "" } },
-    orderBy: { createdAt: "asc" },
-    select: { id: true, status: true, sentAt: true, lastError: true },
-  });
+  const flowTriggers = await flowTriggersOfRecovery(db, shop.id, params.id ?? "");
   return json({ recovery, title, flowTriggers, locale: shop.locale, timezone: shop.timezone });
 };
 
