@@ -113,7 +113,7 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   -- recovery of the contact. Each an indexed look-up.
   (SELECT x."source" || '|' || to_char(x."abandonedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Recovery" x
     WHERE ${supersedingRecoverySql("x", "r")}
-    ORDER BY x."abandonedAt" DESC, x."id" DESC LIMIT 1) AS "h_newer",
+    ORDER BY x."abandonedAt" DESC LIMIT 1) AS "h_newer",
   (SELECT p."source" || '|' || to_char(p."occurredAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Purchase" p
     WHERE p."shopId" = r."shopId" AND p."email" = r."email" AND p."occurredAt" >= COALESCE(r."startedAt", r."abandonedAt")
     ORDER BY p."occurredAt" ASC LIMIT 1) AS "h_purchase",

@@ -17,7 +17,7 @@ export function supersedingRecoveryWhere(recovery: SupersessionFacts): Prisma.Re
     shopId: recovery.shopId,
     contactId: recovery.contactId,
     id: { not: recovery.id },
-    OR: [{ abandonedAt: { gt: recovery.abandonedAt } }, { abandonedAt: recovery.abandonedAt, id: { gt: recovery.id } }],
+    abandonedAt: { gt: recovery.abandonedAt },
     notContactableReason: null,
   };
 }
@@ -29,21 +29,21 @@ export function supersededRecoveryWhere(recovery: SupersessionFacts): Prisma.Rec
     shopId: recovery.shopId,
     contactId: recovery.contactId,
     id: { not: recovery.id },
-    OR: [{ abandonedAt: { lt: recovery.abandonedAt } }, { abandonedAt: recovery.abandonedAt, id: { lt: recovery.id } }],
+    abandonedAt: { lt: recovery.abandonedAt },
   };
 }
 
 /** The same rule in SQL: `other` supersedes `recovery` (two aliases of "Recovery"). A null contactId matches nothing. */
 export function supersedingRecoverySql(other: string, recovery: string): string {
   return `${other}."contactId" = ${recovery}."contactId" AND ${other}."shopId" = ${recovery}."shopId" AND ${other}."id" <> ${recovery}."id"
-      AND (${other}."abandonedAt", ${other}."id") > (${recovery}."abandonedAt", ${recovery}."id") AND ${other}."notContactableReason" IS NULL`;
+      AND ${other}."abandonedAt" > ${recovery}."abandonedAt" AND ${other}."notContactableReason" IS NULL`;
 }
 
 /** The newest recovery that supersedes `recovery`, or null. */
 export async function findSupersedingRecovery(db: Db, recovery: SupersessionFacts): Promise<{ id: string; source: string } | null> {
   return db.recovery.findFirst({
     where: supersedingRecoveryWhere(recovery),
-    orderBy: [{ abandonedAt: "desc" }, { id: "desc" }],
+    orderBy: { abandonedAt: "desc" },
     select: { id: true, source: true },
   });
 }

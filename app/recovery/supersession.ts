@@ -17,7 +17,8 @@ export interface SupersessionFacts {
  * Whether `other` supersedes `recovery`: another recovery of the same contact in the same shop, abandoned later, that
  * Reclaim could contact. Whether the newer one was completed does not matter: a buyer who went on to check out a newer
  * cart must not hear about the older one (the purchase, when it arrives, stops the rest with its own reason).
- * Two abandoned at the same instant are ordered by id, so the outcome never depends on which one arrived first.
+ * Two abandoned at the same instant supersede neither (the frequency cap keeps the buyer from two emails at once), so
+ * the outcome never depends on which one arrived first.
  */
 export function supersedes(other: SupersessionFacts, recovery: SupersessionFacts): boolean {
   return (
@@ -25,8 +26,7 @@ export function supersedes(other: SupersessionFacts, recovery: SupersessionFacts
     other.contactId === recovery.contactId &&
     other.shopId === recovery.shopId &&
     other.id !== recovery.id &&
-    (other.abandonedAt.getTime() > recovery.abandonedAt.getTime() ||
-      (other.abandonedAt.getTime() === recovery.abandonedAt.getTime() && other.id > recovery.id)) &&
+    other.abandonedAt.getTime() > recovery.abandonedAt.getTime() &&
     other.notContactableReason === null
   );
 }

@@ -9,7 +9,6 @@ let db: PrismaClient;
 const T = new Date("2026-11-20T10:00:00.000Z");
 const at = (hours: number) => new Date(T.getTime() + hours * 3_600_000);
 
-// Ids order the same byte-wise and under the database's collation (the tie-break compares them).
 const CASES: (SupersessionFacts & { completedAt?: Date; status?: string })[] = [
   { id: "sr-a", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(0), notContactableReason: null },
   { id: "sr-b", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(1), notContactableReason: null },
@@ -71,7 +70,9 @@ describe("supersession: one rule, the same answer in the core, in Prisma and in 
         prismaOlder: expectedOlder,
       });
     }
-    // The cases do exercise the rule: a later one, a completed later one, and a same-instant twin supersede sr-a.
+    // The cases do exercise the rule: a later one and a completed later one supersede sr-a; sr-e, abandoned with sr-b, and
+    // sr-b supersede neither each other.
     expect(CASES.filter((o) => supersedes(o, CASES[0]!)).map((o) => o.id)).toEqual(["sr-b", "sr-c", "sr-e"]);
+    expect(CASES.filter((o) => supersedes(o, CASES[4]!)).map((o) => o.id)).toEqual(["sr-c"]);
   });
 });

@@ -6,7 +6,16 @@ import { readFileSync } from "node:fs";
 import { parse as parseGraphql, validate } from "graphql";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { CHECKOUT_RECOVERED_FIELDS, CHECKOUT_RECOVERED_HANDLE, checkoutRecoveredPayload, customerLegacyId, decimalAmount, FLOW_TRIGGER_RECEIVE, recoveryPageUrl, type CheckoutRecoveredFacts } from "~/recovery/checkout-recovered";
+import {
+  CHECKOUT_RECOVERED_FIELDS,
+  CHECKOUT_RECOVERED_HANDLE,
+  checkoutRecoveredPayload,
+  customerLegacyId,
+  decimalAmount,
+  FLOW_TRIGGER_RECEIVE,
+  recoveryPageUrl,
+  type CheckoutRecoveredFacts,
+} from "~/recovery/checkout-recovered";
 import { loadAdminSchema } from "../../app/demo/fakes/shopify-admin";
 
 const TOML_PATH = "extensions/reclaim-checkout-recovered/shopify.extension.toml";
