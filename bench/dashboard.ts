@@ -101,7 +101,7 @@ try {
     ];
     // Deep pagination: the cursor of page 1,000.
     {
-      const { listRecoveries } = await import("../app/models/dashboard.server");
+      const { listRecoveries } = await import("../app/models/recovery-list.server");
       const client = createPrismaClient(database.url);
       let after: string | null = null;
       for (let i = 0; i < 1000; i++) after = (await listRecoveries(client, { shopId: seeded.shopId, filters: {}, after })).nextCursor;

@@ -192,7 +192,7 @@ async function main() {
   const { db } = await import("../app/db.server");
   const { env } = await import("../app/env.server");
   const { sendDueMessages } = await import("../app/jobs/definitions/send-due-messages.server");
-  const { SWEEP_BATCH, ENQUEUE_DUE_SQL, SEND_SHOP_JOB } = await import("../app/models/message.server");
+  const { SWEEP_BATCH, ENQUEUE_DUE_SQL, SEND_SHOP_JOB } = await import("../app/models/message-sweep.server");
   const { jobTable } = await import("../test/helpers/jobs");
   const plan = (await db.$queryRawUnsafe(`EXPLAIN ${ENQUEUE_DUE_SQL}`, new Date(), SWEEP_BATCH)) as { "QUERY PLAN": string }[];
   const sweepOnce = async (ms: number) => {

@@ -55,6 +55,7 @@ async function main() {
   // App modules validate the environment on import; load them only once the arguments are known to be usable.
   const { db } = await import("../app/db.server");
   const { connectStripe, endpointPathFor } = await import("../app/models/stripe-connection.server");
+  const { checkApiKey } = await import("../app/sources/stripe/api.server");
   try {
     const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true, uninstalledAt: true } });
     if (!shop) fail(1, `no shop ${shopDomain} in this database: install Reclaim on it first`);
@@ -64,7 +65,7 @@ async function main() {
       process.stdout.write(`${await endpointPathFor(db, shop.id)}\n`);
       return;
     }
-    const result = await connectStripe(db, shop.id, { webhookSecret: args["webhook-secret"]!, apiKey: args["api-key"] ?? null });
+    const result = await connectStripe(db, shop.id, { webhookSecret: args["webhook-secret"]!, apiKey: args["api-key"] ?? null }, { checkKey: checkApiKey });
     if (!result.ok) {
       if (result.errors.webhookSecret) process.stderr.write(`error: --webhook-secret: ${result.errors.webhookSecret}\n`);
       if (result.errors.apiKey) process.stderr.write(`error: --api-key: ${result.errors.apiKey}\n`);

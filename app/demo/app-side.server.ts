@@ -12,8 +12,9 @@ import { env } from "../env.server";
 import { jobDefinitions } from "../jobs/registry.server";
 import { startWorker, type JobWorker } from "../jobs/engine.server";
 import { logger } from "../logger.server";
-import { ensureSweepScheduled } from "../models/message.server";
+import { ensureSweepScheduled } from "../models/message-sweep.server";
 import { connectStripe, endpointPath } from "../models/stripe-connection.server";
+import { checkApiKey } from "../sources/stripe/api.server";
 import { SHOPIFY_SYNC_JOB } from "../sources/shopify/sync-request.server";
 import { openToken } from "../security/encrypted-session-storage.server";
 
@@ -62,7 +63,7 @@ export async function configureDemoShop(shopId: string, s: DemoShopSetup): Promi
     postalAddress: "150 Elgin Street, Ottawa ON K2P 1L4, Canada",
   });
   if (!saved.ok) throw new Error(`demo email settings refused: ${JSON.stringify(saved.fieldErrors)}`);
-  const connected = await connectStripe(db, shopId, { webhookSecret: s.stripeWebhookSecret, apiKey: s.stripeApiKey });
+  const connected = await connectStripe(db, shopId, { webhookSecret: s.stripeWebhookSecret, apiKey: s.stripeApiKey }, { checkKey: checkApiKey });
   if (!connected.ok) throw new Error(`demo Stripe connection refused: ${JSON.stringify(connected.errors)}`);
   return { stripeEndpointPath: endpointPath(connected.connection.id) };
 }

@@ -8,7 +8,7 @@ import { mirrorsUnsubscribes } from "../models/mirror-unsubscribes.server";
 import { storefrontDiscountUrl } from "../recovery/incentive";
 import { isStripeCheckoutUrl, RECOVERY_LINK_FALLBACK_DAYS } from "../sources/stripe/to-source-event";
 import { env } from "../env.server";
-import { lockKey } from "../models/ingest.server";
+import { lockKey } from "../models/ingest-lock.server";
 import { checkShopifyRecoveryUrl } from "../sources/shopify/recovery-url";
 import { verifyMessageToken } from "./links.server";
 

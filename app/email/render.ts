@@ -6,7 +6,7 @@
  * Buyer-supplied values (names, item titles) are HTML-escaped; `| raw` is there for a merchant who needs it.
  */
 import { Liquid, LiquidError, type Template } from "liquidjs";
-import type { TemplateVariables } from "../recovery/template";
+import { MAX_BODY_LENGTH, type TemplateVariables } from "../recovery/template";
 import { htmlToText } from "./html-to-text";
 
 // `templates: {}` gives {% include %}, {% render %} and {% layout %} an empty in-memory file system: by default LiquidJS
@@ -36,7 +36,7 @@ export interface RenderedEmail {
 }
 
 export const MAX_SUBJECT_LENGTH = 200;
-export const MAX_BODY_LENGTH = 100_000;
+export { MAX_BODY_LENGTH };
 /** A rendered body past this is a runaway loop, not an email (mail clients clip at ~100 KB anyway). */
 export const MAX_RENDERED_BODY_LENGTH = 500_000;
 

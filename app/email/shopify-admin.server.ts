@@ -6,7 +6,7 @@
 import { unauthenticated } from "../shopify.server";
 import { DISCOUNT_CODE_BASIC_CREATE, discountCodeBasicInput, type DiscountInputFacts } from "../recovery/incentive";
 import type { CostPacer, QueryCost } from "../sources/shopify/cost-pacer";
-import { pacerForShop } from "../sources/shopify/sync.server";
+import { pacerForShop } from "../sources/shopify/sync-run-context.server";
 
 export const CUSTOMER_EMAIL_UNSUBSCRIBE = `#graphql
 mutation ReclaimMirrorUnsubscribe($input: CustomerEmailMarketingConsentUpdateInput!) {

@@ -7,8 +7,8 @@ import type { PrismaClient } from "@prisma/client";
 import { enqueueJob, nextRunByKey } from "../jobs/queue.server";
 import { redact } from "../logger.server";
 import { adminGraphqlFor, type AdminGraphql, type AdminOutcome } from "../sources/shopify/admin-client.server";
-import { CHECKOUT_RECOVERED_HANDLE, FIRE_FLOW_TRIGGER_JOB, FLOW_TRIGGER_RECEIVE } from "./checkout-recovered";
-import { FLOW_MAX_ATTEMPTS, flowJobKey } from "./record.server";
+import { CHECKOUT_RECOVERED_HANDLE, FIRE_FLOW_TRIGGER_JOB, FLOW_TRIGGER_RECEIVE } from "../recovery/checkout-recovered";
+import { FLOW_MAX_ATTEMPTS, flowJobKey } from "../models/flow-trigger.server";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -2,7 +2,7 @@ import { db } from "../db.server";
 import { env } from "../env.server";
 import { logger } from "../logger.server";
 import { closeTransports } from "../email/transport.server";
-import { ensureSweepScheduled, SEND_SHOP_JOB } from "../models/message.server";
+import { ensureSweepScheduled, SEND_SHOP_JOB } from "../models/message-sweep.server";
 import { ensurePruneScheduled } from "./definitions/prune-retention.server";
 import { ensureSplitRepairScheduled } from "./definitions/repair-split-checkouts.server";
 import { startWorker, type JobWorker } from "./engine.server";

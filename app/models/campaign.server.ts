@@ -1,20 +1,15 @@
 /**
- * Campaigns and their steps: the default campaign at install, saving a step (templates checked with line and
- * column), previews against sample data or a real recovery, and per-campaign results where conversions by link
- * and by window are reported side by side and never added together.
+ * Campaigns and their steps: the default campaign at install, storing a step (its templates are checked first by
+ * app/email/campaign-editor.server.ts, which also renders previews), and per-campaign results where conversions by
+ * link and by window are reported side by side and never added together.
  */
 import { Prisma, type Campaign, type CampaignStep, type PrismaClient } from "@prisma/client";
 import { z } from "zod";
-import { editorRenderKey, takePreview, type Limited } from "../email/editor-limits.server";
-import { MAX_BODY_LENGTH, TemplateRenderError, type RenderedEmail, type TemplateProblem } from "../email/render";
-import { checkTemplateInWorker, RenderBusyError, renderEmailInWorker } from "../email/render-pool.server";
-import { shopTemplateFacts, templateInputFor } from "../email/variables";
+import { MAX_BODY_LENGTH } from "../recovery/template";
 import { DEFAULT_CAMPAIGN_NAME, DEFAULT_STEPS } from "../recovery/campaign-defaults";
-import { stepIncentive, stripeAllowsPromotionCodes } from "../recovery/incentive";
 import { addConversion, type RecoveredByCurrency } from "../recovery/recovered";
 import { RECOVERED_AMOUNT, RECOVERED_CONVERSION } from "./dashboard.server";
-import { parseCurrencies, stepOrderProblem, stepSpacingWarnings, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
-import { sampleTemplateInput, templateVariables, type TemplateInput } from "../recovery/template";
+import { parseCurrencies, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -144,30 +139,19 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string> {
 
 export type StepInput = z.input<typeof stepInputSchema>;
 
-export type SaveStepResult =
-  { ok: true; step: CampaignStep; warnings: string[] } | { ok: false; problems: TemplateProblem[]; fieldErrors: Record<string, string> };
+/** A shop's step with its campaign's steps (saving checks their order), or null when it is not the shop's. */
+export function findStepForSaving(db: PrismaClient, shopId: string, stepId: string) {
+  return db.campaignStep.findFirst({ where: { id: stepId, campaign: { shopId } }, include: { campaign: { include: { steps: true } } } });
+}
 
-/** Saves one step after checking its templates; nothing is written when anything is wrong. */
-export async function saveCampaignStep(db: PrismaClient, shopId: string, stepId: string, input: StepInput): Promise<SaveStepResult> {
-  const step = await db.campaignStep.findFirst({ where: { id: stepId, campaign: { shopId } }, include: { campaign: { include: { steps: true } } } });
-  if (!step) return { ok: false, problems: [], fieldErrors: { step: "not found" } };
-  const parsed = stepInputSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, problems: [], fieldErrors: fieldErrorsOf(parsed.error) };
-  // Emails go out in order: a delay that would send this one before the previous one (or after the next) is refused.
-  const order = stepOrderProblem(step.campaign.steps, step.id, parsed.data.delayMinutes);
-  if (order) return { ok: false, problems: [], fieldErrors: { delayMinutes: order } };
-  const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
-  // Off the event loop, one at a time per shop (app/email/render-pool.server.ts).
-  const problems = await checkTemplateInWorker(parsed.data, templateVariables(sampleTemplateInput(shopTemplateFacts(shop), shop.currency)), {
-    key: editorRenderKey(shopId),
-  }).catch((error: unknown) => {
-    if (error instanceof RenderBusyError) return [{ field: "body" as const, message: `${error.message}; nothing was saved`, line: null, column: null }];
-    throw error;
-  });
-  if (problems.length > 0) return { ok: false, problems, fieldErrors: {} };
-  const saved = await db.campaignStep.update({ where: { id: step.id }, data: parsed.data });
-  const steps = step.campaign.steps.map((s) => (s.id === saved.id ? saved : s));
-  return { ok: true, step: saved, warnings: stepSpacingWarnings(steps) };
+/** Writes a step's checked fields (app/email/campaign-editor.server.ts checks the templates first). */
+export function updateCampaignStep(db: PrismaClient, stepId: string, data: z.output<typeof stepInputSchema>): Promise<CampaignStep> {
+  return db.campaignStep.update({ where: { id: stepId }, data });
+}
+
+/** One of the shop's recoveries, to preview a step against real data. */
+export function findPreviewRecovery(db: PrismaClient, shopId: string, recoveryId: string) {
+  return db.recovery.findFirst({ where: { id: recoveryId, shopId } });
 }
 
 export const campaignFiltersSchema = z.object({
@@ -187,96 +171,6 @@ export async function updateCampaignFilters(db: PrismaClient, shopId: string, ca
     data: { ...rest, ...(currencies ? { currencies: currencies.map((c) => c.toUpperCase()).join(",") } : {}) },
   });
   return count === 1 ? { ok: true as const } : { ok: false as const, fieldErrors: { campaign: "not found" } };
-}
-
-type PreviewShop = Parameters<typeof templateInputFor>[0] & { currency: string };
-type StepForPreview = {
-  subject: string;
-  bodyTemplate: string;
-  incentiveType: string | null;
-  incentiveValue: number | null;
-  incentiveExpiresDays: number | null;
-  stripePromotionCode?: string | null;
-};
-
-/**
- * What a preview or a test of a step shows: the chosen recovery (or sample data in the shop's currency) with this
- * step's own incentive, as the real send would give it (a made-up code; none when the step has no incentive, or for a
- * Stripe cart that could not use the step's promotion code).
- */
-export async function previewTemplateInput(
-  db: PrismaClient,
-  shop: PreviewShop & { id: string },
-  step: StepForPreview,
-  options: { recoveryId?: string; now?: Date } = {},
-): Promise<TemplateInput> {
-  const now = options.now ?? new Date();
-  const sample = sampleTemplateInput(shopTemplateFacts(shop), shop.currency);
-  const incentive = stepIncentive(step);
-  const recovery = options.recoveryId ? await db.recovery.findFirst({ where: { id: options.recoveryId, shopId: shop.id } }) : null;
-  if (!recovery) {
-    return {
-      ...sample,
-      incentive: incentive
-        ? {
-            code: "BACK-PREVIEW",
-            type: incentive.type,
-            value: incentive.value,
-            currency: shop.currency,
-            expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000),
-          }
-        : null,
-    };
-  }
-  let metadata: Record<string, unknown> | null = null;
-  try {
-    metadata = JSON.parse(recovery.sourceMetadata) as Record<string, unknown>;
-  } catch {
-    metadata = null;
-  }
-  return templateInputFor(
-    shop,
-    recovery,
-    sample.links,
-    incentive && recovery.source === "shopify"
-      ? {
-          code: "BACK-PREVIEW",
-          type: incentive.type,
-          value: incentive.value,
-          currency: shop.currency,
-          expiresAt: new Date(now.getTime() + incentive.expiresDays * 86_400_000),
-        }
-      : incentive && recovery.source === "stripe" && step.stripePromotionCode && stripeAllowsPromotionCodes(metadata)
-        ? { code: step.stripePromotionCode, type: incentive.type, value: incentive.value, currency: recovery.currency, expiresAt: null }
-        : null,
-  );
-}
-
-/**
- * Renders a step for the editor's preview, with sample data or against one of the shop's real recoveries: in a render
- * worker, within the shop's preview allowance (`limited`: the route answers 429 with its message; docs/decisions/079).
- */
-export async function previewStep(
-  db: PrismaClient,
-  shopId: string,
-  step: StepForPreview,
-  options: { recoveryId?: string; now?: Date } = {},
-): Promise<{ ok: true; email: RenderedEmail } | { ok: false; problems: TemplateProblem[]; limited?: Limited }> {
-  const limited = takePreview(shopId, options.now?.getTime());
-  if (limited) return { ok: false, problems: [], limited };
-  const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
-  const key = editorRenderKey(shopId);
-  try {
-    const problems = await checkTemplateInWorker(step, templateVariables(sampleTemplateInput(shopTemplateFacts(shop), shop.currency)), { key });
-    if (problems.length > 0) return { ok: false, problems };
-    const input = await previewTemplateInput(db, shop, step, options);
-    return { ok: true, email: await renderEmailInWorker(step, templateVariables(input), { key }) };
-  } catch (error) {
-    // The chosen recovery's data can still break a template that renders with the sample data.
-    if (error instanceof TemplateRenderError) return { ok: false, problems: [error.problem] };
-    if (error instanceof RenderBusyError) return { ok: false, problems: [], limited: { message: `${error.message}.`, retryAfterSeconds: 2 } };
-    throw error;
-  }
 }
 
 export interface ConversionFigures {

@@ -5,26 +5,10 @@
  */
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { enqueueJob } from "../jobs/queue.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
 import { mirrorsUnsubscribes } from "./mirror-unsubscribes.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
-
-/** Cancels the scheduled messages of every recovery of a contact, logging why. */
-export async function cancelContactMessages(tx: Db, contactId: string, reason: string, detail: string, now: Date): Promise<number> {
-  const pending = await tx.message.findMany({
-    where: { status: "scheduled", recovery: { contactId } },
-    select: { id: true, recoveryId: true, shopId: true },
-  });
-  if (pending.length === 0) return 0;
-  await tx.message.updateMany({
-    where: { id: { in: pending.map((m) => m.id) }, status: "scheduled" },
-    data: { status: "cancelled", skipReason: reason, updatedAt: now },
-  });
-  await tx.decisionLog.createMany({
-    data: pending.map((m) => ({ shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id, outcome: "cancel", reason, detail, decidedAt: now })),
-  });
-  return pending.length;
-}
 
 export interface UnsubscribeResult {
   /** False when the contact was already unsubscribed (the endpoint is idempotent). */
@@ -47,7 +31,7 @@ export async function unsubscribeContact(
   return db.$transaction(async (tx) => {
     const { count } = await tx.contact.updateMany({ where: { id: contact.id, unsubscribedAt: null }, data: { unsubscribedAt: now, updatedAt: now } });
     if (count === 0) return { changed: false, cancelled: 0 };
-    const cancelled = await cancelContactMessages(tx, contact.id, "unsubscribed", `Unsubscribed (${options.via})`, now);
+    const cancelled = await cancelScheduledMessages(tx, { contactId: contact.id }, "unsubscribed", `Unsubscribed (${options.via})`, now);
     const shop = options.mirrorToShopify
       ? await tx.shop.findUnique({ where: { id: contact.shopId }, select: { mirrorUnsubscribes: true, grantedScopes: true, uninstalledAt: true } })
       : null;
@@ -65,6 +49,6 @@ export async function suppressContact(tx: Db, contactId: string, reason: Suppres
     where: { id: contactId, suppressedAt: null },
     data: { suppressedAt: now, suppressionReason: reason, updatedAt: now },
   });
-  if (count > 0) await cancelContactMessages(tx, contactId, "suppressed", detail, now);
+  if (count > 0) await cancelScheduledMessages(tx, { contactId }, "suppressed", detail, now);
   return count > 0;
 }

@@ -1,13 +1,13 @@
 import type { PrismaClient } from "@prisma/client";
-import { cancelPendingMessages } from "./ingest.server";
-import { ensureSweepScheduled } from "./message.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
+import { ensureSweepScheduled } from "./message-sweep.server";
 
 /** Merchant action: no more emails for this recovery. Returns null when the recovery is not this shop's. */
 export async function stopRecovery(db: PrismaClient, shopId: string, recoveryId: string, now: Date) {
   return db.$transaction(async (tx) => {
     const recovery = await tx.recovery.findFirst({ where: { id: recoveryId, shopId }, select: { id: true } });
     if (!recovery) return null;
-    const cancelled = await cancelPendingMessages(tx, recovery.id, shopId, "stopped_by_merchant", "stopped by the merchant", now);
+    const cancelled = await cancelScheduledMessages(tx, { recoveryId: recovery.id }, "stopped_by_merchant", "stopped by the merchant", now);
     return { cancelled };
   });
 }

@@ -1,10 +1,16 @@
-import type { Prisma, Shop } from "@prisma/client";
+import type { Prisma, PrismaClient, Shop } from "@prisma/client";
 import { db } from "../db.server";
 import { cancelShopJobs, enqueueJob } from "../jobs/queue.server";
 import { logger } from "../logger.server";
 import { planResume } from "../recovery/resume-after-reinstall";
 import { isUniqueViolation } from "./inbound-event.server";
-import { ensureSweepScheduled } from "./message.server";
+import { ensureSweepScheduled } from "./message-sweep.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
+
+/** The shop row by id (it must exist: callers hold an authenticated shop). */
+export function getShopById(db: Prisma.TransactionClient | PrismaClient, shopId: string): Promise<Shop> {
+  return db.shop.findUniqueOrThrow({ where: { id: shopId } });
+}
 
 export async function findShopByDomain(domain: string): Promise<Shop | null> {
   return db.shop.findUnique({ where: { domain } });
@@ -99,20 +105,8 @@ async function resumeScheduledEmails(tx: Prisma.TransactionClient, shopId: strin
     })),
   });
   for (const stop of plan.tooLate) {
-    await tx.message.updateMany({
-      where: { id: { in: stop.messageIds }, status: "scheduled" },
-      data: { status: "cancelled", skipReason: "too_old", updatedAt: now },
-    });
-    await tx.decisionLog.create({
-      data: {
-        shopId,
-        recoveryId: stop.recoveryId,
-        outcome: "cancel",
-        reason: "too_old",
-        detail: `Reclaim was uninstalled when the next email was due, ${hours(stop.lateByMs)} h ago: too late to resume this campaign`,
-        decidedAt: now,
-      },
-    });
+    const detail = `Reclaim was uninstalled when the next email was due, ${hours(stop.lateByMs)} h ago: too late to resume this campaign`;
+    await cancelScheduledMessages(tx, { messageIds: stop.messageIds }, "too_old", detail, now, { recordWhenNone: { shopId, recoveryId: stop.recoveryId } });
   }
   if (plan.moved.length > 0) await ensureSweepScheduled(tx, now);
   return { emailsResumed: plan.moved.length, campaignsStopped: plan.tooLate.length };

@@ -13,8 +13,8 @@
 import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
 import type { ConsentEvidence } from "../recovery/model";
 import type { ShopifyConsentUpdate } from "../recovery/decide";
-import { cancelContactMessages } from "./contact.server";
-import { lockShopIngest } from "./ingest.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
+import { lockShopIngest } from "./ingest-lock.server";
 
 type Tx = Prisma.TransactionClient;
 
@@ -110,7 +110,13 @@ export async function applyShopifyConsentUpdate(
         const { count } = await tx.contact.updateMany({ where: { id: contact.id, unsubscribedAt: null }, data: { unsubscribedAt: at, updatedAt: now } });
         if (count === 0) continue;
         unsubscribed++;
-        cancelledMessages += await cancelContactMessages(tx as Tx, contact.id, "unsubscribed", `Unsubscribed in Shopify on ${stamp(when)}`, now);
+        cancelledMessages += await cancelScheduledMessages(
+          tx as Tx,
+          { contactId: contact.id },
+          "unsubscribed",
+          `Unsubscribed in Shopify on ${stamp(when)}`,
+          now,
+        );
       }
     }
     return { kind: "applied", contacts: contacts.length, unsubscribed, recoveries: changed, cancelledMessages, stale };

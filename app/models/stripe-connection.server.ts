@@ -4,7 +4,6 @@ import { env } from "../env.server";
 import { logger } from "../logger.server";
 import { decryptSecret, encryptSecret, UnreadableSecretError } from "../security/encryption.server";
 import { isUniqueViolation } from "./inbound-event.server";
-import { checkApiKey, type KeyCheck } from "../sources/stripe/api.server";
 import { apiKeyIsLive, apiKeyProblem, webhookSecretProblem } from "./stripe-secret-format";
 
 /**
@@ -159,7 +158,10 @@ export type ConnectionResult = { ok: true; connection: StripeConnectionView; cre
 
 export interface ConnectionOptions {
   now?: Date;
-  /** The cheap API call that proves a key works; injectable for tests of the model alone. */
+  /**
+   * The cheap API call that proves a key works (app/sources/stripe/api.server.ts `checkApiKey`), passed in by the caller
+   * (the model does not call Stripe); needed whenever an API key is given.
+   */
   checkKey?: (apiKey: string) => Promise<KeyCheck>;
 }
 
@@ -194,9 +196,13 @@ export async function getStripeConnection(db: PrismaClient, shopId: string, now 
   return c ? toView(c, now) : null;
 }
 
-async function validateApiKey(apiKey: string, checkKey: (k: string) => Promise<KeyCheck>): Promise<string | null> {
+/** What the caller's key check answers (app/sources/stripe/api.server.ts `KeyCheck`). */
+type KeyCheck = { ok: true } | { ok: false; problem: string };
+
+async function validateApiKey(apiKey: string, checkKey: ((k: string) => Promise<KeyCheck>) | undefined): Promise<string | null> {
   const problem = apiKeyProblem(apiKey);
   if (problem) return problem;
+  if (!checkKey) throw new Error("An API key is proved with one Stripe call: pass options.checkKey (checkApiKey)");
   const check = await checkKey(apiKey.trim());
   return check.ok ? null : check.problem;
 }
@@ -236,7 +242,7 @@ export async function connectStripe(
   if (secretProblem) errors.webhookSecret = secretProblem;
   const apiKey = input.apiKey?.trim() ? input.apiKey.trim() : null;
   if (apiKey) {
-    const keyProblem = await validateApiKey(apiKey, options.checkKey ?? checkApiKey);
+    const keyProblem = await validateApiKey(apiKey, options.checkKey);
     if (keyProblem) errors.apiKey = keyProblem;
   }
   if (errors.webhookSecret || errors.apiKey) return { ok: false, errors };
@@ -334,7 +340,7 @@ export async function setApiKey(
 ): Promise<ConnectionResult> {
   const now = options.now ?? new Date();
   if (apiKey !== null) {
-    const problem = await validateApiKey(apiKey, options.checkKey ?? checkApiKey);
+    const problem = await validateApiKey(apiKey, options.checkKey);
     if (problem) return { ok: false, errors: { apiKey: problem } };
   }
   const existing = await findOwned(db, shopId, connectionId);

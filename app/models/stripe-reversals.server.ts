@@ -3,7 +3,8 @@ import type { Conversion, Prisma, PrismaClient } from "@prisma/client";
 import type { PurchaseObserved } from "../recovery/model";
 import { normalizeEmail } from "../recovery/model";
 import { formatMoney } from "../recovery/money";
-import { lockShopIngest, statusAfterReversal } from "./ingest.server";
+import { lockShopIngest } from "./ingest-lock.server";
+import { statusAfterReversal } from "./ingest-cancellation.server";
 
 /**
  * Money that came back out of a Stripe recovery (docs/decisions/076): refunds (`charge.refunded`, full or partial),

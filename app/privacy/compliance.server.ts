@@ -6,7 +6,7 @@
  */
 import type { InboundEvent, PrismaClient } from "@prisma/client";
 import { logger } from "../logger.server";
-import { emailHash } from "./email-hash.server";
+import { emailHash } from "../models/email-hash.server";
 import { exportCustomerData } from "./export.server";
 import { redactCustomer, redactedBody } from "./redact-customer.server";
 import { redactShop } from "./redact-shop.server";

@@ -18,7 +18,7 @@ import {
   type Purchase,
   type Recovery,
 } from "@prisma/client";
-import { emailHash } from "./email-hash.server";
+import { emailHash } from "../models/email-hash.server";
 import {
   clientReferenceIds,
   customerGid,

@@ -5,7 +5,8 @@
  */
 import { Prisma, type PrismaClient } from "@prisma/client";
 import { cancelJobsSql, JOBS_WITH_PAYLOAD, QUEUE_SCHEMA } from "../jobs/queue.server";
-import { emailHash, isEmailHash } from "./email-hash.server";
+import { emailHash, isEmailHash } from "../models/email-hash.server";
+import type { KeptSuppression } from "../models/redacted-suppression.server";
 import { findFootprint, type Footprint } from "./footprint.server";
 import { hasNeedles, mentions, type Needles, type PrivacySubject } from "./subject";
 
@@ -15,14 +16,6 @@ export const REDACTED_TEXT = "[removed: customer data redacted]";
 export const REDACTION_REASON = "customer_redacted";
 
 export const redactedBody = (now: Date) => JSON.stringify({ redacted: true, by: "customers/redact", at: now.toISOString() });
-
-/** An unsubscribe or suppression that outlives the contact, kept as a hash of the address (see suppression.server.ts). */
-export interface KeptSuppression {
-  emailHash: string;
-  unsubscribedAt: string | null;
-  suppressedAt: string | null;
-  suppressionReason: string | null;
-}
 
 export interface RedactionSummary {
   recoveries: number;

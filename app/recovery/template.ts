@@ -121,6 +121,9 @@ export function describeIncentive(i: Pick<IncentiveFacts, "type" | "value" | "cu
 }
 
 /** The accent colour when none is set: the default templates' near-black. */
+/** The longest body template a step may have (saving refuses more; rendering checks it again). */
+export const MAX_BODY_LENGTH = 100_000;
+
 export const DEFAULT_ACCENT_COLOR = "#111827";
 
 export function templateVariables(input: TemplateInput): TemplateVariables {

@@ -38,14 +38,8 @@ import { NavigationProgress, PageError } from "../components/page-states";
 import { pageTitle } from "../components/page-title";
 import { db } from "../db.server";
 import { sendTestEmail } from "../email/settings.server";
-import {
-  findShopCampaign,
-  previewRecoveryChoices,
-  previewStep,
-  previewTemplateInput,
-  saveCampaignStep,
-  updateCampaignFilters,
-} from "../models/campaign.server";
+import { findShopCampaign, previewRecoveryChoices, updateCampaignFilters } from "../models/campaign.server";
+import { previewStep, previewTemplateInput, saveCampaignStep } from "../email/campaign-editor.server";
 import { decimalString, INCENTIVE_BY_SOURCE } from "../recovery/incentive";
 import { currencyExponent, formatMoney, toMinorUnits } from "../recovery/money";
 import { TEMPLATE_VARIABLE_HELP } from "../recovery/template";

@@ -11,8 +11,10 @@ import { RECOVERY_STATUS_TONE, recoveryStatusLabel } from "../components/labels"
 import { reasonInWords } from "../recovery/timeline";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { cartTitle, loadRecoveryDetail } from "../models/dashboard.server";
+import { cartTitle } from "../models/recovery-list.server";
+import { loadRecoveryDetail } from "../models/recovery-detail.server";
 import { sendNextStepNow, stopRecovery } from "../models/recovery-actions.server";
+import { flowTriggersOfRecovery } from "../models/flow-trigger.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
@@ -23,11 +25,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   });
   if (!recovery) throw new Response("Recovery not found", { status: 404 });
   const title = cartTitle({ ...recovery, lineItems: JSON.stringify(recovery.lineItems) });
-  const flowTriggers = await db.flowTriggerDelivery.findMany({
-    where: { shopId: shop.id, conversion: { recoveryId: params.id ?? "" } },
-    orderBy: { createdAt: "asc" },
-    select: { id: true, status: true, sentAt: true, lastError: true },
-  });
+  const flowTriggers = await flowTriggersOfRecovery(db, shop.id, params.id ?? "");
   return json({ recovery, title, flowTriggers, locale: shop.locale, timezone: shop.timezone });
 };
 

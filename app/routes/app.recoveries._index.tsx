@@ -27,7 +27,8 @@ import { RECOVERY_STATUS_LABELS, RECOVERY_STATUS_TONE, recoveryStatusLabel } fro
 import { reasonInWords } from "../recovery/timeline";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { listRecoveries } from "../models/dashboard.server";
+import { shopHasRecoveries } from "../models/dashboard.server";
+import { listRecoveries } from "../models/recovery-list.server";
 import { toMinorUnits } from "../recovery/money";
 
 const dateParam = z
@@ -80,8 +81,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
       search: filters.q,
     },
   });
-  const anyAtAll =
-    page.rows.length > 0 || Object.keys(filters).length > 0 ? true : Boolean(await db.recovery.findFirst({ where: { shopId: shop.id }, select: { id: true } }));
+  const anyAtAll = page.rows.length > 0 || Object.keys(filters).length > 0 ? true : await shopHasRecoveries(db, shop.id);
   return json({ ...page, errors, locale: shop.locale, timezone: shop.timezone, currency: shop.currency, anyAtAll });
 };
 

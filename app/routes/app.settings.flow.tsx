@@ -6,7 +6,7 @@ import { requireAdmin } from "../auth.server";
 import { dateTime, money } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
-import { CHECKOUT_RECOVERED_FIELDS, CHECKOUT_RECOVERED_HANDLE } from "../flow/checkout-recovered";
+import { CHECKOUT_RECOVERED_FIELDS, CHECKOUT_RECOVERED_HANDLE } from "../recovery/checkout-recovered";
 import { listDeliveries, retryDelivery } from "../flow/deliveries.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";

@@ -36,7 +36,7 @@ import {
   STRIPE_EVENT_TYPES,
   type ConnectionResult,
 } from "../models/stripe-connection.server";
-import { STRIPE_KEY_PERMISSIONS } from "../sources/stripe/api.server";
+import { checkApiKey, STRIPE_KEY_PERMISSIONS } from "../sources/stripe/api.server";
 import { STRIPE_API_VERSION } from "../sources/stripe/stripe-client.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
@@ -112,7 +112,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   let result: { ok: true } | Extract<ConnectionResult, { ok: false }>;
   switch (intent) {
     case "connect":
-      result = await connectStripe(db, shop.id, { webhookSecret: field("webhookSecret"), apiKey: field("apiKey") || null });
+      result = await connectStripe(db, shop.id, { webhookSecret: field("webhookSecret"), apiKey: field("apiKey") || null }, { checkKey: checkApiKey });
       break;
     case "rotate":
       result = await rotateWebhookSecret(db, shop.id, connectionId, field("webhookSecret"));
@@ -121,7 +121,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       result = await endRotation(db, shop.id, connectionId);
       break;
     case "set-api-key":
-      result = await setApiKey(db, shop.id, connectionId, field("apiKey"));
+      result = await setApiKey(db, shop.id, connectionId, field("apiKey"), { checkKey: checkApiKey });
       break;
     case "remove-api-key":
       result = await setApiKey(db, shop.id, connectionId, null);

@@ -460,7 +460,7 @@ describe("customers/redact", () => {
     });
     await p.runAt(at(31));
     expect(await mentionsOf([UNA.email, UNA.last, UNA.id], { exceptShops: [otherShop], allow: keepRequestIds })).toEqual([]);
-    const { suppressionAfterRedaction } = await import("~/privacy/suppression.server");
+    const { suppressionAfterRedaction } = await import("~/models/redacted-suppression.server");
     const kept = await suppressionAfterRedaction(p.db, shop.id, UNA.email);
     expect(kept).toEqual({ unsubscribedAt: at(3), suppressedAt: null, suppressionReason: null });
     expect(await suppressionAfterRedaction(p.db, shop.id, OTTO.email)).toBeNull();

@@ -120,7 +120,7 @@ describe("recoveries list", () => {
   });
 
   it("pages with cursors: every recovery exactly once forwards, and back again", async () => {
-    const { listRecoveries } = await import("~/models/dashboard.server");
+    const { listRecoveries } = await import("~/models/recovery-list.server");
     const seen: string[] = [];
     let after: string | null = null;
     const pages = [];

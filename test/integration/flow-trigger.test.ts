@@ -193,7 +193,7 @@ describe("firing on every conversion Reclaim claims", () => {
 
 describe("a purchase that is taken back", () => {
   const cancel = async (shop: Shop, checkout: ReturnType<typeof shopifyCheckout>, orderId: number) => {
-    const { ingestPurchaseCancellation } = await import("~/models/ingest.server");
+    const { ingestPurchaseCancellation } = await import("~/models/ingest-cancellation.server");
     const at = p.clock.now();
     await ingestPurchaseCancellation(
       p.db,

@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 const list = async (shopId: string, search?: string) => {
-  const { listRecoveries } = await import("~/models/dashboard.server");
+  const { listRecoveries } = await import("~/models/recovery-list.server");
   return (await listRecoveries(p.db, { shopId, filters: { search } })).rows;
 };
 
@@ -34,7 +34,7 @@ describe("the email as sent", () => {
     expect(message.subject).not.toContain("{{");
     expect(message.bodyHtml).toBe(mail.parsed.html);
 
-    const { loadRecoveryDetail } = await import("~/models/dashboard.server");
+    const { loadRecoveryDetail } = await import("~/models/recovery-detail.server");
     const detail = await loadRecoveryDetail(p.db, shop.id, message.recoveryId, { formatAt: (iso) => `<${iso}>` });
     const line = detail!.timeline.find((e) => e.kind === "message" && e.status === "sent");
     expect(line).toMatchObject({
@@ -116,7 +116,7 @@ describe("search and list", () => {
     expect(row!.wontBeEmailed).toBe("no_consent");
     expect(row!.nextEmailAt).toBeNull();
 
-    const { loadRecoveryDetail } = await import("~/models/dashboard.server");
+    const { loadRecoveryDetail } = await import("~/models/recovery-detail.server");
     const detail = await loadRecoveryDetail(p.db, shop.id, row!.id, { consentPolicy: "explicit" });
     expect(detail!.wontBeEmailed).toBe("no_consent");
     const labels = detail!.timeline.filter((e) => e.kind === "message").map((e) => e.label);

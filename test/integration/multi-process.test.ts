@@ -314,7 +314,7 @@ describe("two web processes and two workers on one database, ten shops, one work
 
       // Emails left half-sent by the killed worker are resolved by the sweep once their claim is stale (10 minutes in
       // production); the sweep's own recovery runs here with the clock moved past that.
-      const { recoverInterruptedSends, ensureSweepScheduled, STALE_CLAIM_MS } = await import("~/models/message.server");
+      const { recoverInterruptedSends, ensureSweepScheduled, STALE_CLAIM_MS } = await import("~/models/message-sweep.server");
       await until("sends to settle", async () => (await db.message.count({ where: { status: "scheduled", scheduledFor: { lte: new Date() } } })) === 0);
       phase("sends settled");
       const interrupted = await recoverInterruptedSends(db, new Date(Date.now() + STALE_CLAIM_MS + 1_000));

@@ -30,7 +30,7 @@ describe("campaigns", () => {
   });
 
   it("saving a broken template reports line and column, and writes nothing", async () => {
-    const { saveCampaignStep } = await import("~/models/campaign.server");
+    const { saveCampaignStep } = await import("~/email/campaign-editor.server");
     const shop = await p.newShop();
     const step = await p.db.campaignStep.findFirstOrThrow({ where: { campaign: { shopId: shop.id }, position: 1 } });
     const result = await saveCampaignStep(p.db, shop.id, step.id, {
@@ -53,7 +53,7 @@ describe("campaigns", () => {
   });
 
   it("another shop's step can't be saved through this shop", async () => {
-    const { saveCampaignStep } = await import("~/models/campaign.server");
+    const { saveCampaignStep } = await import("~/email/campaign-editor.server");
     const mine = await p.newShop();
     const theirs = await p.newShop();
     const step = await p.db.campaignStep.findFirstOrThrow({ where: { campaign: { shopId: theirs.id } } });
@@ -64,7 +64,7 @@ describe("campaigns", () => {
   });
 
   it("previews a step with sample data, or against a real recovery of either source", async () => {
-    const { previewStep } = await import("~/models/campaign.server");
+    const { previewStep } = await import("~/email/campaign-editor.server");
     const { DEFAULT_STEPS } = await import("~/recovery/campaign-defaults");
     const shop = await p.newShop({ name: "Preview Co" });
     const sample = await previewStep(p.db, shop.id, DEFAULT_STEPS[2]!);

@@ -10,7 +10,7 @@ afterAll(() => p?.close());
 
 describe("the due-message sweep", () => {
   it("reads each shop's due messages from its (shopId, status, scheduledFor) index, never the whole table", async () => {
-    const { ENQUEUE_DUE_SQL } = await import("~/models/message.server");
+    const { ENQUEUE_DUE_SQL } = await import("~/models/message-sweep.server");
     // 5,000 messages due next month, with fresh statistics: the shape of a big shop's table.
     const shop = await p.newShop();
     const step = await p.db.campaignStep.findFirstOrThrow({ where: { campaign: { shopId: shop.id }, position: 1 } });
@@ -38,7 +38,7 @@ describe("the due-message sweep", () => {
   });
 
   it("keeps itself going: each run queues the next one (job key), and a full batch makes the next run come at once", async () => {
-    const { SWEEP_JOB_KEY, SWEEP_INTERVAL_MS, SWEEP_BATCH, SEND_SHOP_JOB, enqueueDueSendJobs } = await import("~/models/message.server");
+    const { SWEEP_JOB_KEY, SWEEP_INTERVAL_MS, SWEEP_BATCH, SEND_SHOP_JOB, enqueueDueSendJobs } = await import("~/models/message-sweep.server");
     const shop = await p.newShop();
     const t = p.clock.now();
     await p.ingest(shop, shopifyCheckout(t));

@@ -47,7 +47,7 @@ describe("sending at most once", () => {
   it("two workers racing over the same messages (two runners, different worker ids, duplicated jobs) send each once", async () => {
     const { jobDefinitions } = await import("~/jobs/registry.server");
     const { JobRunner } = await import("../helpers/jobs");
-    const { enqueueDueSendJobs, SEND_SHOP_JOB } = await import("~/models/message.server");
+    const { enqueueDueSendJobs, SEND_SHOP_JOB } = await import("~/models/message-sweep.server");
     const shop = await p.newShop();
     const t = p.clock.now();
     const emails: string[] = [];
@@ -76,7 +76,7 @@ describe("sending at most once", () => {
   });
 
   it("two worker processes on the same database file, started together over duplicated jobs, send each once", async () => {
-    const { SEND_SHOP_JOB } = await import("~/models/message.server");
+    const { SEND_SHOP_JOB } = await import("~/models/message-sweep.server");
     const shop = await p.newShop();
     const t = p.clock.now();
     const emails = Array.from({ length: 10 }, (_, i) => `proc-race${i}@example.com`);

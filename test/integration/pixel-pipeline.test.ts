@@ -119,7 +119,7 @@ describe("pixel data alone never causes an email", () => {
     const message = await p.db.message.create({
       data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, scheduledFor: p.clock.now() },
     });
-    const { ensureSweepScheduled } = await import("~/models/message.server");
+    const { ensureSweepScheduled } = await import("~/models/message-sweep.server");
     await ensureSweepScheduled(p.db, p.clock.now());
     await p.runAt(new Date(p.clock.now().getTime() + MIN));
 

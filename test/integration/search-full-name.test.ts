@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 const emails = async (shopId: string, search: string) => {
-  const { listRecoveries } = await import("~/models/dashboard.server");
+  const { listRecoveries } = await import("~/models/recovery-list.server");
   return (await listRecoveries(p.db, { shopId, filters: { search } })).rows.map((r) => r.email);
 };
 

@@ -49,8 +49,8 @@ describe("sending many messages per job", () => {
     const shop = await p.newShop({ frequencyCapHours: 16 });
     const email = "same-person@example.com";
     const t = p.clock.now();
-    // Two checkouts abandoned at the same instant (neither is newer, so decide() says "send" for both); the second one
-    // ingested superseded the first's emails; put them back, as a retry of an in-flight send would.
+    // Two checkouts abandoned at the same instant: neither is newer, so neither supersedes the other
+    // (app/recovery/supersession.ts) and decide() says "send" for both. (Putting the first's emails back is a no-op now.)
     const a = await p.ingest(shop, shopifyCheckout(t, { email }));
     const b = await p.ingest(shop, shopifyCheckout(t, { email }));
     if (a.kind !== "checkout" || b.kind !== "checkout") throw new Error("not stored");

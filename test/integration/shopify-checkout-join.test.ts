@@ -238,7 +238,7 @@ describe("checkouts the older join stored twice", () => {
     expect(await h.db.decisionLog.findFirst({ where: { recoveryId: polled.id, reason: "duplicate" } })).not.toBeNull();
     // The dashboard counts one abandoned checkout and lists one recovery.
     expect(await h.db.dailyStat.aggregate({ where: { shopId: shop.id }, _sum: { abandoned: true } })).toMatchObject({ _sum: { abandoned: 1 } });
-    const { listRecoveries } = await import("~/models/dashboard.server");
+    const { listRecoveries } = await import("~/models/recovery-list.server");
     const page = await listRecoveries(h.db, { shopId: shop.id, filters: {} } as never);
     expect(JSON.stringify(page)).toContain(hooked.id);
     expect(JSON.stringify(page)).not.toContain(polled.id);

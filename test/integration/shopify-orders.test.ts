@@ -11,7 +11,8 @@ import { loadApp } from "../helpers/app-server";
 import { H, MIN, startPipeline, type Pipeline } from "../helpers/pipeline";
 import { shopifyWebhookRequest } from "../helpers/shopify";
 import { checkoutWebhookPayload, orderCreatePayload, type ShopStore, type StoredCheckout } from "../../app/demo/fakes/shopify-admin";
-import { loadOverview, loadRecoveryDetail } from "~/models/dashboard.server";
+import { loadOverview } from "~/models/dashboard.server";
+import { loadRecoveryDetail } from "~/models/recovery-detail.server";
 
 let app: Awaited<ReturnType<typeof loadApp>>;
 let p: Pipeline;

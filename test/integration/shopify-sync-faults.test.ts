@@ -162,7 +162,8 @@ describe("access the merchant must grant", () => {
   it("without read_orders: unhealthy with what to do, no crash, and the next attempt queued", async () => {
     const { shop, domain } = await polledShop("faults-no-scope", 5);
     h.fake.setScopes(domain, "read_customers,write_discounts");
-    const { startShopifySync, SYNC_MESSAGES } = await import("~/sources/shopify/sync.server");
+    const { startShopifySync } = await import("~/sources/shopify/sync.server");
+    const { SYNC_MESSAGES } = await import("~/sources/shopify/sync-types");
     await startShopifySync(shop.id, h.db, h.now());
     await h.syncUntilIdle(shop.id);
     expect(await syncRow(shop.id)).toMatchObject({ status: "unhealthy", lastError: SYNC_MESSAGES.accessDenied });
@@ -205,7 +206,7 @@ describe("access the merchant must grant", () => {
   it("no offline session (uninstalled without the webhook yet): unhealthy, asks to reconnect", async () => {
     const { shop, domain } = await polledShop("faults-no-session", 3);
     await h.db.session.deleteMany({ where: { shop: domain } });
-    const { SYNC_MESSAGES } = await import("~/sources/shopify/sync.server");
+    const { SYNC_MESSAGES } = await import("~/sources/shopify/sync-types");
     const result = await sync(shop.id);
     expect(result.outcome).toBe("failed");
     expect(await syncRow(shop.id)).toMatchObject({ status: "unhealthy", lastError: SYNC_MESSAGES.unauthorized });

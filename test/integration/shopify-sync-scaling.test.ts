@@ -1,7 +1,7 @@
 // Every checkout the Shopify sync stores goes through ingestSourceEvent; two of its lookups once scanned the shop's
 // recoveries, so storing got slower as the shop grew (`npm run bench:sync`). The SQL below has the shape Prisma sends for:
-//   app/models/ingest.server.ts   findExistingRecovery: recovery.findFirst({ shopId, source, checkoutToken }, orderBy createdAt)
-//   app/models/message.server.ts  scheduleRecovery "older": recovery.findMany({ shopId, contactId, id ≠, abandonedAt ≤, status in })
+//   app/models/ingest-checkout.server.ts   findExistingRecovery: recovery.findFirst({ shopId, source, checkoutToken }, orderBy createdAt)
+//   app/models/message-schedule.server.ts  scheduleRecovery "older" (supersededRecoveryWhere): recovery.findMany({ shopId, contactId, id ≠, abandonedAt <, status in })
 // The plan is read with sequential scans disabled (the test tables are tiny, where a scan is cheapest): the index
 // PostgreSQL then picks must carry the looked-up column in its index condition, not filter the shop's rows one by one.
 import { beforeAll, describe, expect, it } from "vitest";
@@ -47,7 +47,7 @@ describe("lookups made for every stored checkout use an index on what they look 
 
   it("a contact's older open recoveries (superseded when a new checkout arrives) are found through the contact", async () => {
     const detail = await plan(
-      `SELECT "id" FROM "Recovery" WHERE "shopId" = $1 AND "contactId" = $2 AND "id" <> $3 AND "abandonedAt" <= $4 AND "status" IN ($5, $6)`,
+      `SELECT "id" FROM "Recovery" WHERE "shopId" = $1 AND "contactId" = $2 AND "id" <> $3 AND "abandonedAt" < $4 AND "status" IN ($5, $6)`,
       "shop",
       "c17",
       "r1",

@@ -96,7 +96,7 @@ describe("a buyer who paid in another session is not told they left their cart",
     const message = await db.message.create({
       data: { shopId: shop.id, recoveryId: recovery.id, campaignId: campaign.id, stepId: campaign.steps[0]!.id, position: 1, scheduledFor: new Date() },
     });
-    const { loadMessageForSend } = await import("~/models/message.server");
+    const { loadMessageForSend } = await import("~/models/message-send-row.server");
     const { decide } = await import("~/recovery/decide");
     const row = (await loadMessageForSend(db, message.id))!;
     expect(row.history.purchaseSinceAbandonment).toMatchObject({ source: "stripe" });

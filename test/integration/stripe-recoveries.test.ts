@@ -27,6 +27,7 @@ beforeAll(async () => {
   app = await loadApp();
   db = (await import("~/db.server")).db;
   const { connectStripe } = await import("~/models/stripe-connection.server");
+  const { checkApiKey } = await import("~/sources/stripe/api.server");
   const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   drain = (at?: Date) => new JobRunner({ db, definitions: jobDefinitions, ...(at ? { clock: { now: () => at } } : {}) }).drain();
@@ -36,7 +37,7 @@ beforeAll(async () => {
     ["limited", LIMITED_SECRET, LIMITED_KEY],
   ] as const) {
     const shop = await db.shop.create({ data: { domain: `recoveries-${name}.myshopify.com`, name: `Shop ${name}` } });
-    const connected = await connectStripe(db, shop.id, { webhookSecret: secret, apiKey });
+    const connected = await connectStripe(db, shop.id, { webhookSecret: secret, apiKey }, { checkKey: checkApiKey });
     if (!connected.ok) throw new Error(`could not connect ${name}`);
     shops[name] = { shop, connectionId: connected.connection.id, secret };
   }
@@ -229,7 +230,7 @@ describe("a Stripe promotion code in an incentive step", () => {
     expect(r.detail).toContain("incentive not shown (this Stripe session did not allow promotion codes)");
 
     // The rendered email: the code for the allowed session, nothing for the other.
-    const { previewStep } = await import("~/models/campaign.server");
+    const { previewStep } = await import("~/email/campaign-editor.server");
     const step = await db.campaignStep.findFirstOrThrow({ where: { campaign: { shopId: shop.id } } });
     const html = async (sessionId: string) => {
       const preview = await previewStep(db, shop.id, step, { recoveryId: (await recoveryOf(sessionId)).id });

@@ -62,7 +62,7 @@ describe("STRIPE_SOURCE_ENABLED=false", () => {
   });
 
   it("reports no Stripe purchase to Shopify Flow", async () => {
-    const { recordFlowTrigger } = await import("~/flow/record.server");
+    const { recordFlowTrigger } = await import("~/models/flow-trigger.server");
     const delivered = await db.$transaction((tx) =>
       recordFlowTrigger(
         tx,

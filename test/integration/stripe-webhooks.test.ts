@@ -26,6 +26,7 @@ beforeAll(async () => {
   app = await loadApp();
   db = (await import("~/db.server")).db;
   const { connectStripe } = await import("~/models/stripe-connection.server");
+  const { checkApiKey } = await import("~/sources/stripe/api.server");
   const { JobRunner } = await import("../helpers/jobs");
   const { jobDefinitions } = await import("~/jobs/registry.server");
   drain = (at?: Date) => new JobRunner({ db, definitions: jobDefinitions, ...(at ? { clock: { now: () => at } } : {}) }).drain();
@@ -33,7 +34,7 @@ beforeAll(async () => {
   shop = await db.shop.create({ data: { domain: TEST_SHOP } });
   keyedShop = await db.shop.create({ data: { domain: OTHER_SHOP } });
   const plain = await connectStripe(db, shop.id, { webhookSecret: SECRET });
-  const keyed = await connectStripe(db, keyedShop.id, { webhookSecret: KEYED_SECRET, apiKey: API_KEY });
+  const keyed = await connectStripe(db, keyedShop.id, { webhookSecret: KEYED_SECRET, apiKey: API_KEY }, { checkKey: checkApiKey });
   if (!plain.ok || !keyed.ok) throw new Error("could not connect the test shops");
   connectionId = plain.connection.id;
   keyedConnectionId = keyed.connection.id;

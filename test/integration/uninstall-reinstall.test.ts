@@ -56,7 +56,7 @@ describe("uninstall and reinstall", () => {
   it("app/uninstalled: sessions go, every job of the shop is cancelled, and data stays", async () => {
     p.clock.set(at(2));
     // A send already queued for later (the sweep queues each due email as a job) is among what stops.
-    const { enqueueDueSendJobs } = await import("~/models/message.server");
+    const { enqueueDueSendJobs } = await import("~/models/message-sweep.server");
     expect((await enqueueDueSendJobs(p.db, at(24.5))).enqueued).toBe(1);
     const response = await app.handle(shopifyWebhookRequest("/webhooks/app/uninstalled", "app/uninstalled", { id: 1, domain: TEST_SHOP }, { shop: TEST_SHOP }));
     expect(response.status).toBe(200);

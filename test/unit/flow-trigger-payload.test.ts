@@ -15,7 +15,7 @@ import {
   FLOW_TRIGGER_RECEIVE,
   recoveryPageUrl,
   type CheckoutRecoveredFacts,
-} from "~/flow/checkout-recovered";
+} from "~/recovery/checkout-recovered";
 import { loadAdminSchema } from "../../app/demo/fakes/shopify-admin";
 
 const TOML_PATH = "extensions/reclaim-checkout-recovered/shopify.extension.toml";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextWatermark } from "~/sources/shopify/sync.server";
+import { nextWatermark } from "~/sources/shopify/sync-poll-backfill.server";
 
 const OVERLAP = 2 * 60_000;
 const start = "2026-11-20T12:00:00.000Z";

@@ -1,14 +1,14 @@
 import { z } from "zod";
-import { FIRE_FLOW_TRIGGER_JOB } from "../../flow/checkout-recovered";
+import { FIRE_FLOW_TRIGGER_JOB } from "../../recovery/checkout-recovered";
 import { fireDelivery, flowRetryDelayMs } from "../../flow/deliveries.server";
-import { FLOW_MAX_ATTEMPTS } from "../../flow/record.server";
+import { FLOW_MAX_ATTEMPTS } from "../../models/flow-trigger.server";
 import { logger } from "../../logger.server";
 import { defineJob } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
  * Sends one "Checkout recovered" trigger to Shopify Flow (flowTriggerReceive). Queued with the conversion, in its
- * transaction (app/flow/record.server.ts). A failure is written on the delivery for the merchant to see and retried
+ * transaction (app/models/flow-trigger.server.ts). A failure is written on the delivery for the merchant to see and retried
  * with a backoff of minutes to hours; after the last attempt the delivery is `failed` until the merchant retries it.
  */
 export const fireFlowTrigger = defineJob({

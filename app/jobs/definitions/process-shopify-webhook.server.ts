@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { enqueuePixelActivation } from "../../sources/pixel/activate.server";
-import { ingestPurchaseCancellation, ingestSourceEvent, type IngestResult } from "../../models/ingest.server";
+import { ingestSourceEvent, type IngestResult } from "../../models/ingest.server";
+import { ingestPurchaseCancellation } from "../../models/ingest-cancellation.server";
 import { checkoutWebhookToEvent, orderCancelledWebhookToEvent, orderWebhookToEvent, PayloadError } from "../../sources/shopify/webhook-mapping";
 import { withCheckedShopifyLink } from "../../sources/shopify/recovery-url";
 import { env } from "../../env.server";

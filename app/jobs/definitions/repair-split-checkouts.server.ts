@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { logger } from "../../logger.server";
-import { repairSplitRecoveries } from "../../models/ingest.server";
+import { repairSplitRecoveries } from "../../models/ingest-checkout.server";
 import { enqueueJob } from "../queue.server";
 import { defineJob } from "../engine.server";
 

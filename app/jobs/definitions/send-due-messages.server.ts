@@ -7,7 +7,7 @@ import {
   SWEEP_INTERVAL_MS,
   SWEEP_JOB,
   scheduleNextSweep,
-} from "../../models/message.server";
+} from "../../models/message-sweep.server";
 import { enqueueIncentiveCodeJobs } from "../../models/incentive-codes.server";
 import { closeUnrecovered } from "../../models/recovery-outcome.server";
 import { defineJob } from "../engine.server";

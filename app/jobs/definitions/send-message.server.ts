@@ -10,27 +10,22 @@ import { classifySendError, deliver, emailSetupProblem, fromAddress, shopInFligh
 import { templateInputFor } from "../../email/variables";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
-import { cancelContactMessages, suppressContact } from "../../models/contact.server";
-import { cancelPendingMessages } from "../../models/ingest.server";
+import { suppressContact } from "../../models/contact.server";
+import { cancelScheduledMessages } from "../../models/message-cancel.server";
 import {
   claimDueMessages,
-  enqueueShopSend,
   existingDiscountCode,
   finishWithoutSending,
   handOffBatch,
   holdMessage,
-  loadMessagesForSend,
-  markHeldForShopifyEmail,
   markSentBatch,
-  MAX_SEND_ATTEMPTS,
-  recordShopifyEmailState,
   rememberDiscountCode,
   retryLater,
-  SEND_SHOP_JOB,
-  shopifyCheckoutHolds,
-  type SendRow,
   type SentItem,
 } from "../../models/message.server";
+import { enqueueShopSend, MAX_SEND_ATTEMPTS, SEND_SHOP_JOB } from "../../models/message-sweep.server";
+import { loadMessagesForSend, type SendRow } from "../../models/message-send-row.server";
+import { markHeldForShopifyEmail, recordShopifyEmailState, shopifyCheckoutHolds } from "../../models/message-shopify-email.server";
 import { decide, type ConsentPolicy, type DecisionInput, type ShopifyEmailFacts } from "../../recovery/decide";
 import { lookupShopifyEmailState } from "../../sources/shopify/shopify-email-state.server";
 import { discountCodeFrom, stepIncentive, stripeAllowsPromotionCodes } from "../../recovery/incentive";
@@ -231,8 +226,9 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
       await finishWithoutSending(db, ref, claimToken, { status: "skipped", reason: decision.reason, detail: decision.detail }, now);
       if (decision.reason === "shopify_email") await markHeldForShopifyEmail(db, r.id, now);
       // Reasons that will still hold at the later steps end them now (the log then says why at once).
-      if (RECOVERY_LEVEL_REASONS.has(decision.reason)) await cancelPendingMessages(db, r.id, m.shopId, decision.reason, decision.detail, now);
-      if (CONTACT_LEVEL_REASONS.has(decision.reason) && r.contactId) await cancelContactMessages(db, r.contactId, decision.reason, decision.detail, now);
+      if (RECOVERY_LEVEL_REASONS.has(decision.reason)) await cancelScheduledMessages(db, { recoveryId: r.id }, decision.reason, decision.detail, now);
+      if (CONTACT_LEVEL_REASONS.has(decision.reason) && r.contactId)
+        await cancelScheduledMessages(db, { contactId: r.contactId }, decision.reason, decision.detail, now);
       return null;
     }
     if (decision.outcome === "hold") {

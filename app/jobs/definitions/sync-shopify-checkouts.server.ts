@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { logger } from "../../logger.server";
 import { rescheduleShopifySync, SHOPIFY_SYNC_JOB } from "../../sources/shopify/sync-request.server";
-import { failureDelayMs, syncShopifyCheckouts, type ShopifySyncOptions } from "../../sources/shopify/sync.server";
+import { failureDelayMs, syncShopifyCheckouts } from "../../sources/shopify/sync.server";
+import { type ShopifySyncOptions } from "../../sources/shopify/sync-types";
 import { defineJob } from "../engine.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 

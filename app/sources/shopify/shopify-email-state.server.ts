@@ -10,7 +10,7 @@
  */
 import { adminGraphqlFor, type AdminGraphql } from "./admin-client.server";
 import type { CostPacer } from "./cost-pacer";
-import { pacerForShop } from "./sync.server";
+import { pacerForShop } from "./sync-run-context.server";
 
 export const SHOPIFY_EMAIL_STATE_QUERY = `#graphql
 query ReclaimShopifyEmailState($abandonedCheckoutId: ID!) {

@@ -2,12 +2,13 @@
  * Records a "Checkout recovered" Flow trigger for a conversion, in the transaction that creates the conversion, so a
  * trigger is never lost between "credited" and "sent" (docs/decisions/052-flow-trigger.md). The send itself is the
  * `fire-flow-trigger` job (app/jobs/definitions/fire-flow-trigger.server.ts).
- * Kept apart from deliveries.server.ts so that ingest does not load the Shopify API client.
+ * A model (ingest calls it); sending is app/flow/deliveries.server.ts, kept apart so ingest does not load the Shopify
+ * API client.
  */
-import type { Conversion, Prisma } from "@prisma/client";
+import type { Conversion, Prisma, PrismaClient } from "@prisma/client";
 import { env } from "../env.server";
 import { enqueueJob } from "../jobs/queue.server";
-import { checkoutRecoveredPayload, FIRE_FLOW_TRIGGER_JOB, recoveryPageUrl, type AttributionMethod, type SourceName } from "./checkout-recovered";
+import { checkoutRecoveredPayload, FIRE_FLOW_TRIGGER_JOB, recoveryPageUrl, type AttributionMethod, type SourceName } from "../recovery/checkout-recovered";
 
 type Tx = Prisma.TransactionClient;
 
@@ -57,4 +58,13 @@ export async function recordFlowTrigger(tx: Tx, conversion: Conversion, now: Dat
     },
   );
   return delivery.id;
+}
+
+/** The Flow triggers a recovery's conversions fired, oldest first (the recovery page lists them). */
+export async function flowTriggersOfRecovery(db: PrismaClient, shopId: string, recoveryId: string) {
+  return db.flowTriggerDelivery.findMany({
+    where: { shopId, conversion: { recoveryId } },
+    orderBy: { createdAt: "asc" },
+    select: { id: true, status: true, sentAt: true, lastError: true },
+  });
 }

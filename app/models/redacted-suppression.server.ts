@@ -1,8 +1,15 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { emailHash } from "./email-hash.server";
-import type { KeptSuppression } from "./redact-customer.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
+
+/** An unsubscribe or suppression that outlives the contact, kept as a hash of the address: customers/redact writes it (app/privacy/redact-customer.server.ts), ingest reads it below. */
+export interface KeptSuppression {
+  emailHash: string;
+  unsubscribedAt: string | null;
+  suppressedAt: string | null;
+  suppressionReason: string | null;
+}
 
 export interface SuppressionAfterRedaction {
   unsubscribedAt: Date | null;

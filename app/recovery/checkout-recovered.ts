@@ -10,7 +10,7 @@
  * - trigger custom fields may be boolean, email, single_line_text_field, url or number_decimal;
  * - the payload must stay under 50 KB.
  */
-import { currencyExponent } from "../recovery/money";
+import { currencyExponent } from "./money";
 
 /** The extension's handle: immutable once deployed, at most 30 characters. */
 export const CHECKOUT_RECOVERED_HANDLE = "checkout-recovered";

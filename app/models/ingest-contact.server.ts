@@ -1,0 +1,22 @@
+/** The Contact an observed email belongs to, created on first sight (keeping a redacted person's unsubscribe). */
+import type { Prisma } from "@prisma/client";
+import { suppressionAfterRedaction } from "./redacted-suppression.server";
+
+type Tx = Prisma.TransactionClient;
+export async function upsertContact(tx: Tx, shopId: string, email: string | null, extra: { firstName?: string | null; shopifyCustomerId?: string | null }) {
+  if (!email) return null;
+  const existing = await tx.contact.findUnique({ where: { shopId_email: { shopId, email } } });
+  if (existing) {
+    const update = {
+      ...(extra.firstName && extra.firstName !== existing.firstName ? { firstName: extra.firstName } : {}),
+      ...(extra.shopifyCustomerId && extra.shopifyCustomerId !== existing.shopifyCustomerId ? { shopifyCustomerId: extra.shopifyCustomerId } : {}),
+    };
+    return Object.keys(update).length > 0 ? tx.contact.update({ where: { id: existing.id }, data: update }) : existing;
+  }
+  // A person whose data was erased (customers/redact) after they unsubscribed or bounced stays unsubscribed when they
+  // come back: only a hash of their address was kept for this (docs/decisions/040).
+  const kept = await suppressionAfterRedaction(tx, shopId, email);
+  return tx.contact.create({
+    data: { shopId, email, firstName: extra.firstName ?? null, shopifyCustomerId: extra.shopifyCustomerId ?? null, ...(kept ?? {}) },
+  });
+}

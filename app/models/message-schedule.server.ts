@@ -1,0 +1,105 @@
+/**
+ * Scheduling a recovery's messages (called by ingest, in the ingest transaction), and supersession of a contact's
+ * older recoveries.
+ */
+import type { Prisma, Recovery } from "@prisma/client";
+import { chooseCampaign, planMessages } from "../recovery/schedule";
+import { campaignsForScheduling } from "./campaign.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
+import { findSupersedingRecovery, supersededRecoveryWhere } from "./supersession.server";
+import { ensureSweepScheduled } from "./message-sweep.server";
+
+export type ScheduleOutcome =
+  | { kind: "scheduled"; messages: number; firstDueAt: Date }
+  | { kind: "superseded"; byRecoveryId: string }
+  | { kind: "none"; reason: string }
+  | { kind: "not_applicable" };
+
+/**
+ * Schedules a recovery's campaign the first time it is contactable (new, or it just gained an email/link), and makes
+ * the contact's newest recovery supersede the older ones (either source). Order-independent: an older checkout
+ * arriving after a newer one is superseded at once.
+ */
+export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: Recovery, now: Date): Promise<ScheduleOutcome> {
+  // A pixel-only recovery waits for Shopify to confirm it (docs/decisions/050): the campaign starts at confirmation.
+  if (recovery.notContactableReason || !recovery.contactId || recovery.completedAt || recovery.status !== "open" || recovery.pixelOnly)
+    return { kind: "not_applicable" };
+  if ((await tx.message.count({ where: { recoveryId: recovery.id } })) > 0) return { kind: "not_applicable" };
+  const log = (outcome: string, reason: string, detail: string) =>
+    tx.decisionLog.create({ data: { shopId: recovery.shopId, recoveryId: recovery.id, outcome, reason, detail, decidedAt: now } });
+
+  // Bought since starting this checkout (either source): nothing to recover. Measured from startedAt (Stripe: the
+  // session's `created`), not the expiry, which can come up to 24 h later (docs/decisions/076).
+  const startedAt = recovery.startedAt ?? recovery.abandonedAt;
+  const bought = await tx.purchase.findFirst({
+    where: {
+      shopId: recovery.shopId,
+      cancelledAt: null,
+      occurredAt: { gte: startedAt },
+      OR: [{ contactId: recovery.contactId }, ...(recovery.email ? [{ email: recovery.email }] : [])],
+    },
+    orderBy: { occurredAt: "asc" },
+    select: { source: true, occurredAt: true },
+  });
+  if (bought) {
+    const where = bought.source === "stripe" ? "Stripe" : "Shopify";
+    await log("skip", "purchased", `Bought on ${where} on ${bought.occurredAt.toISOString().slice(0, 16).replace("T", " ")} UTC, after starting this checkout`);
+    return { kind: "none", reason: "purchased" };
+  }
+
+  const newer = await findSupersedingRecovery(tx, recovery);
+  if (newer) {
+    await tx.recovery.update({ where: { id: recovery.id }, data: { status: "superseded" } });
+    await log("skip", "superseded", `A newer checkout on ${newer.source === "stripe" ? "Stripe" : "Shopify"} replaces this one`);
+    return { kind: "superseded", byRecoveryId: newer.id };
+  }
+  const older = await tx.recovery.findMany({
+    where: { ...supersededRecoveryWhere(recovery), status: { in: ["open", "contacting"] } },
+    select: { id: true },
+  });
+  const detail = `A newer checkout on ${recovery.source === "stripe" ? "Stripe" : "Shopify"} replaces this one`;
+  for (const o of older) {
+    await tx.recovery.update({ where: { id: o.id }, data: { status: "superseded" } });
+    await cancelScheduledMessages(tx, { recoveryId: o.id }, "superseded", detail, now, { recordWhenNone: { shopId: recovery.shopId, recoveryId: o.id } });
+  }
+
+  const campaigns = await campaignsForScheduling(tx, recovery.shopId);
+  // A shop with no campaign at all is one whose install step has not run yet: nothing to explain per recovery.
+  if (campaigns.length === 0) return { kind: "none", reason: "no_campaign" };
+  const chosen = chooseCampaign(campaigns, { ...recovery, totalMinor: Number(recovery.totalMinor) } as Omit<Recovery, "totalMinor"> & {
+    totalMinor: number;
+    source: "shopify" | "stripe";
+  });
+  if (!chosen.campaign) {
+    await log("skip", "no_matching_campaign", chosen.detail);
+    return { kind: "none", reason: "no_matching_campaign" };
+  }
+  const plan = planMessages(chosen.campaign, recovery.abandonedAt, now);
+  if (plan.kind === "none") {
+    await log("skip", plan.reason, plan.detail);
+    return { kind: "none", reason: plan.reason };
+  }
+  await tx.message.createMany({
+    data: plan.messages.map((m) => ({
+      shopId: recovery.shopId,
+      recoveryId: recovery.id,
+      campaignId: plan.campaignId,
+      stepId: m.stepId,
+      position: m.position,
+      scheduledFor: m.scheduledFor,
+      toEmail: recovery.email,
+      createdAt: now,
+      updatedAt: now,
+    })),
+  });
+  const firstDueAt = plan.messages[0]!.scheduledFor;
+  if (plan.shiftedByMs > 0) {
+    await log(
+      "hold",
+      "late_start",
+      `Detected ${Math.round(plan.shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`,
+    );
+  }
+  await ensureSweepScheduled(tx, firstDueAt);
+  return { kind: "scheduled", messages: plan.messages.length, firstDueAt };
+}
