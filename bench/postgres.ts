@@ -62,7 +62,12 @@ async function dropDatabases(maintenanceUrl: string, names: string[]): Promise<v
 }
 
 /** Starts (or connects to) the benchmark's PostgreSQL and returns a fresh, migrated database on it. */
-export async function startBenchDatabase(name: string, log: (line: string) => void = () => {}): Promise<BenchDatabase> {
+export async function startBenchDatabase(
+  name: string,
+  log: (line: string) => void = () => {},
+  /** Extra settings of the embedded server (not applied to DATABASE_URL's), e.g. shared_preload_libraries. */
+  settings: Record<string, string> = {},
+): Promise<BenchDatabase> {
   const configured = process.env.DATABASE_URL?.trim();
   const stamp = `${process.pid}_${Date.now()}`;
   const created: string[] = [];
@@ -77,7 +82,12 @@ export async function startBenchDatabase(name: string, log: (line: string) => vo
     chmodSync(dir, 0o755); // as root, PostgreSQL runs as the `postgres` user, which must reach the data dir
     const port = await freePort();
     log(`starting an embedded PostgreSQL in ${dir} on 127.0.0.1:${port} (default durability: fsync on)…`);
-    const running = await startEmbeddedPostgres({ dataDir: path.join(dir, "data"), port, database: "postgres", settings: { max_connections: "300" } });
+    const running = await startEmbeddedPostgres({
+      dataDir: path.join(dir, "data"),
+      port,
+      database: "postgres",
+      settings: { max_connections: "300", ...settings },
+    });
     maintenanceUrl = running.url;
     stopServer = async () => {
       await running.stop().catch(() => {});

@@ -56,11 +56,15 @@ export async function modeGate(
   connectionId: string,
   event: { livemode: boolean; account?: string | null },
   now: Date,
+  /** The connection's row when the caller has it already (a batch of events): not read again. */
+  loaded?: { mode: string | null; apiKeyEncrypted: string | null; livemode: boolean | null; connectPlatform: boolean } | null,
 ): Promise<{ mode: StripeMode; ignored: IgnoredReason | null } | null> {
-  const c = await db.stripeConnection.findUnique({
-    where: { id: connectionId },
-    select: { mode: true, apiKeyEncrypted: true, livemode: true, connectPlatform: true },
-  });
+  const c =
+    loaded ??
+    (await db.stripeConnection.findUnique({
+      where: { id: connectionId },
+      select: { mode: true, apiKeyEncrypted: true, livemode: true, connectPlatform: true },
+    }));
   if (!c) return null;
   let mode: StripeMode | null = c.mode === "live" || c.mode === "test" ? c.mode : null;
   if (!mode) {

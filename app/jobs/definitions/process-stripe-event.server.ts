@@ -10,7 +10,8 @@ import { enqueueJob } from "../queue.server";
 import { PROCESS_STRIPE_EVENT_JOB } from "../../sources/stripe/receive-webhook.server";
 import { StripePayloadError, type PaymentLinkFacts } from "../../sources/stripe/to-source-event";
 import { isSnapshotEvent, type StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
-import { defineJob, PermanentJobError } from "../engine.server";
+import { defineJob, PermanentJobError, type JobContext } from "../engine.server";
+import { processStripeEventBatch, type SingleEventPath } from "./stripe-event-batch.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
@@ -23,7 +24,17 @@ import { refuseOtherShopsRow } from "../../security/job-scope.server";
 export const processStripeEvent = defineJob({
   name: PROCESS_STRIPE_EVENT_JOB,
   payload: z.object({ inboundEventId: z.string() }),
-  async run({ payload, db, clock, job }) {
+  // The shop's other queued events go with this one (docs/decisions/091-stripe-processing-in-batches.md).
+  run: (ctx) => processStripeEventBatch(ctx, { single: processStoredStripeEvent, fetchers: credentialedFetchers, sourceOff: STRIPE_SOURCE_OFF }),
+});
+
+/** The batch's fetchers: never transient-deferred there (an event that would call Stripe leaves the batch first). */
+const credentialedFetchers: SingleEventPath["fetchers"] = (db, connection, shopId, now, loadCredentials) =>
+  stripeFetchers(db, connection, shopId, now, "defer", loadCredentials);
+
+/** One stored event, the way a lone job processes it (the batch's path for events that call Stripe). */
+export async function processStoredStripeEvent({ payload, db, clock, job }: JobContext<{ inboundEventId: string }>): Promise<void> {
+  {
     const row = await db.inboundEvent.findUnique({ where: { id: payload.inboundEventId } });
     if (!row) throw new PermanentJobError(`inbound event ${payload.inboundEventId} not found`);
     if (row.processedAt) return;
@@ -116,8 +127,8 @@ export const processStripeEvent = defineJob({
         data: { lastEventAt: new Date(event.created * 1000) },
       }),
     ]);
-  },
-});
+  }
+}
 
 export const ENRICH_STRIPE_RECOVERY_JOB = "enrich-stripe-recovery";
 /** Attempts of the follow-up job, and its backoff: 1, 2, 4, 8, 16, 32 minutes (about an hour in all). */
@@ -137,6 +148,7 @@ export function stripeFetchers(
   shopId: string,
   now: Date,
   onTransient: "defer" | "throw" | "give-up",
+  loadCredentials: () => Promise<{ apiKey: string; livemode: boolean } | null> = () => loadApiCredentials(db, connection.id),
 ): Pick<StripeEventContext, "lineItems" | "paymentLink"> & { deferred(): boolean } {
   let deferred = false;
   const transient = (error: unknown, what: string): string => {
@@ -148,7 +160,7 @@ export function stripeFetchers(
     return `${transientReason(error)} after ${ENRICH_MAX_ATTEMPTS + 1} tries over about an hour`;
   };
   const credentialsFor = async (livemode: boolean, what: string) => {
-    const credentials = await loadApiCredentials(db, connection.id);
+    const credentials = await loadCredentials();
     if (!credentials) return { problem: `no Stripe API key connected${what}` } as const;
     if (credentials.livemode !== livemode) {
       return {
