@@ -50,7 +50,7 @@ export function lockKey(id: string): number {
   return createHash("sha256").update(id).digest().readInt32BE(0);
 }
 
-async function upsertContact(tx: Tx, shopId: string, email: string | null, extra: { firstName?: string | null; shopifyCustomerId?: string | null }) {
+export async function upsertContact(tx: Tx, shopId: string, email: string | null, extra: { firstName?: string | null; shopifyCustomerId?: string | null }) {
   if (!email) return null;
   const existing = await tx.contact.findUnique({ where: { shopId_email: { shopId, email } } });
   if (existing) {

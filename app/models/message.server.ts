@@ -84,6 +84,7 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
       abandonedAt: { gt: recovery.abandonedAt },
       notContactableReason: null,
       completedAt: null,
+      kind: "cart", // a failed subscription payment is not a newer cart (docs/decisions/087)
     },
     orderBy: { abandonedAt: "desc" },
     select: { id: true, source: true },
@@ -100,6 +101,7 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
       id: { not: recovery.id },
       abandonedAt: { lte: recovery.abandonedAt },
       status: { in: ["open", "contacting"] },
+      kind: "cart",
     },
     select: { id: true },
   });
@@ -309,7 +311,11 @@ export interface SendRow {
     | "shopifyEmailState"
     | "shopifyEmailSentAt"
     | "shopifyEmailCheckedAt"
-  > & { totalMinor: number };
+    | "kind"
+    | "paymentReason"
+    | "attemptCount"
+    | "nextPaymentAttemptAt"
+  > & { totalMinor: number; /** Payment recoveries: the merchant said Stripe Billing emails this kind of payment itself. */ stripeSendsOwnEmail: boolean };
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
   step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null };
   shop: Shop;
@@ -366,6 +372,10 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   r."pixelOnly" AS "r_pixelOnly", r."pixelCompletedAt" AS "r_pixelCompletedAt",
   r."externalId" AS "r_externalId", r."shopifyEmailState" AS "r_shopifyEmailState", r."shopifyEmailSentAt" AS "r_shopifyEmailSentAt",
   r."shopifyEmailCheckedAt" AS "r_shopifyEmailCheckedAt",
+  r."kind" AS "r_kind", r."paymentReason" AS "r_paymentReason", r."attemptCount" AS "r_attemptCount", r."nextPaymentAttemptAt" AS "r_nextPaymentAttemptAt",
+  -- Payment recoveries (docs/decisions/087): the shop's connection's answer about Stripe Billing's own customer emails.
+  CASE WHEN r."kind" = 'payment' THEN (SELECT CASE WHEN r."paymentReason" = 'action_required' THEN sc."stripeEmailsActionRequired" ELSE sc."stripeEmailsFailedPayments" END
+    FROM "StripeConnection" sc WHERE sc."shopId" = r."shopId" ORDER BY sc."createdAt" ASC, sc."id" ASC LIMIT 1) END AS "r_stripeSendsOwnEmail",
   c."id" AS "c_id", c."unsubscribedAt" AS "c_unsubscribedAt", c."suppressedAt" AS "c_suppressedAt", c."suppressionReason" AS "c_suppressionReason",
   c."lastPurchaseAt" AS "c_lastPurchaseAt",
   st."subject" AS "st_subject", st."bodyTemplate" AS "st_bodyTemplate", st."incentiveType" AS "st_incentiveType",
@@ -377,13 +387,13 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   -- recovery of the contact. Each an indexed look-up.
   (SELECT x."source" || '|' || to_char(x."abandonedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Recovery" x
     WHERE x."contactId" = r."contactId" AND x."shopId" = r."shopId" AND x."id" <> r."id" AND x."abandonedAt" > r."abandonedAt"
-      AND x."notContactableReason" IS NULL
+      AND x."notContactableReason" IS NULL AND x."kind" = 'cart'
     ORDER BY x."abandonedAt" DESC LIMIT 1) AS "h_newer",
   (SELECT p."source" || '|' || to_char(p."occurredAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM "Purchase" p
     WHERE p."shopId" = r."shopId" AND p."email" = r."email" AND p."occurredAt" >= COALESCE(r."startedAt", r."abandonedAt")
     ORDER BY p."occurredAt" ASC LIMIT 1) AS "h_purchase",
   (SELECT max(o."claimedAt") FROM "Recovery" x JOIN "Message" o ON o."recoveryId" = x."id"
-    WHERE x."contactId" = r."contactId" AND x."id" <> r."id" AND o."status" IN ('sending', 'sent')) AS "h_lastOther"
+    WHERE x."contactId" = r."contactId" AND x."id" <> r."id" AND o."status" IN ('sending', 'sent') AND x."kind" = 'cart') AS "h_lastOther"
 FROM "Message" m
 JOIN "Shop" s ON s."id" = m."shopId"
 JOIN "Recovery" r ON r."id" = m."recoveryId"
@@ -443,6 +453,11 @@ function sendRowFrom(row: Record<string, any>): SendRow {
       shopifyEmailState: row.r_shopifyEmailState,
       shopifyEmailSentAt: row.r_shopifyEmailSentAt,
       shopifyEmailCheckedAt: row.r_shopifyEmailCheckedAt,
+      kind: row.r_kind,
+      paymentReason: row.r_paymentReason,
+      attemptCount: row.r_attemptCount === null ? null : Number(row.r_attemptCount),
+      nextPaymentAttemptAt: textDate(row.r_nextPaymentAttemptAt),
+      stripeSendsOwnEmail: row.r_stripeSendsOwnEmail === true,
     },
     contact: row.c_id
       ? {
@@ -544,7 +559,8 @@ export async function handOff(
        WHERE "id" = $4 AND "status" = 'claimed' AND "claimedBy" = $5
          AND NOT EXISTS (
            SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
-           WHERE r."contactId" = $6 AND r."id" <> $7 AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $8)`,
+           WHERE r."contactId" = $6 AND r."id" <> $7 AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $8
+             AND r."kind" = 'cart' AND (SELECT x."kind" FROM "Recovery" x WHERE x."id" = $7) = 'cart')`,
       now,
       facts.toEmail,
       facts.discountCode,
@@ -609,7 +625,9 @@ export async function handOffBatch(
          WHERE m."id" = v."id" AND m."status" = 'claimed' AND m."claimedBy" = $9
            AND NOT EXISTS (
              SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
-             WHERE r."contactId" = v."contactId" AND r."id" <> v."recoveryId" AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $10)
+             WHERE r."contactId" = v."contactId" AND r."id" <> v."recoveryId" AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $10
+               -- The cap is between carts: payment notices neither wait for nor hold back cart emails (docs/decisions/087).
+               AND r."kind" = 'cart' AND (SELECT x."kind" FROM "Recovery" x WHERE x."id" = v."recoveryId") = 'cart')
          RETURNING m."id"`,
         now,
         column("id"),
