@@ -133,12 +133,13 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
           SELECT "id" FROM "Contact" WHERE "shopId" = ${q.shopId} AND "unsubscribedAt" IS NOT NULL
           UNION SELECT "id" FROM "Contact" WHERE "shopId" = ${q.shopId} AND "suppressedAt" IS NOT NULL)
         AND r."currency" = ${q.currency} AND r."abandonedAt" >= ${from} AND r."abandonedAt" < ${to}
-        AND r."notContactableReason" IS NULL AND ${consentOk}
+        AND r."notContactableReason" IS NULL AND ${consentOk} AND r."kind" = 'cart'
       GROUP BY 1`,
     db.$queryRaw<{ source: Source; n: bigint }[]>`
       SELECT r."source" AS "source", COUNT(DISTINCT d."recoveryId") AS "n"
       FROM "DecisionLog" d JOIN "Recovery" r ON r."id" = d."recoveryId"
       WHERE d."shopId" = ${q.shopId} AND d."reason" = 'link_expired' AND d."decidedAt" >= ${from} AND d."decidedAt" < ${to} AND r."currency" = ${q.currency}
+        AND r."kind" = 'cart'
       GROUP BY 1`,
     // Distinct currencies by skipping through the index (one probe per currency, not a scan).
     db.$queryRaw<{ cur: string }[]>`
@@ -150,7 +151,8 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
       SELECT cur FROM c WHERE cur IS NOT NULL`,
     db.dailyStat.groupBy({
       by: ["currency"],
-      where: { shopId: q.shopId, day: { gte: fromDay, lte: toDay } },
+      // Carts only: payment recoveries' rows (source `stripe_billing`) have their own section (docs/decisions/087).
+      where: { shopId: q.shopId, day: { gte: fromDay, lte: toDay }, source: { in: ["shopify", "stripe"] } },
       _sum: { abandoned: true, abandonedValueMinor: true, linkConversions: true, linkRevenueMinor: true, windowConversions: true, windowRevenueMinor: true },
     }),
   ]);
@@ -242,6 +244,8 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
 
 export interface RecoveryFilters {
   source?: Source;
+  /** `cart` | `payment` (failed subscription payments, docs/decisions/087); absent = both. */
+  kind?: "cart" | "payment";
   status?: string;
   from?: Date;
   to?: Date;
@@ -270,6 +274,8 @@ export interface RecoveryPageQuery {
 export interface RecoveryRow {
   id: string;
   source: string;
+  /** `cart` | `payment` (docs/decisions/087). */
+  kind: string;
   externalId: string;
   name: string | null;
   email: string | null;
@@ -339,6 +345,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   const where: Prisma.RecoveryWhereInput = {
     shopId: q.shopId,
     ...(f.source ? { source: f.source } : {}),
+    ...(f.kind ? { kind: f.kind } : {}),
     // A merged row is a second record of a checkout listed under the other one: shown only when asked for.
     status: f.status ? f.status : { not: "merged" },
     ...(f.from || f.to ? { abandonedAt: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) } } : {}),
@@ -361,6 +368,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   const select = {
     id: true,
     source: true,
+    kind: true,
     externalId: true,
     name: true,
     email: true,
@@ -437,6 +445,11 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
 // ---------------------------------------------------------------------------------------------------------------
 // One recovery
 
+const paymentOpenedLabel = (r: { paymentReason: string | null; attemptCount: number | null }) =>
+  r.paymentReason === "action_required"
+    ? "Subscription payment needs the customer's confirmation on Stripe"
+    : `Subscription payment failed on Stripe${r.attemptCount ? ` (attempt ${r.attemptCount})` : ""}`;
+
 export type TimelineEvent =
   | { at: string; kind: "abandoned"; label: string }
   | {
@@ -461,6 +474,7 @@ const MATCHED_BY: Record<string, string> = {
   cart_token: "an order from this checkout's cart",
   order: "an order by the same contact after a click",
   payment: "a payment by the same contact after a click",
+  invoice_paid: "the invoice was paid on Stripe",
 };
 
 /**
@@ -508,11 +522,16 @@ export async function loadRecoveryDetail(
     pixelOnly: recovery.pixelOnly,
     consent: recovery.consent,
     consentPolicy: options.consentPolicy ?? "explicit",
+    kind: recovery.kind,
     contact: recovery.contact,
     messages: recovery.messages,
   });
   const timeline: TimelineEvent[] = [
-    { at: recovery.abandonedAt.toISOString(), kind: "abandoned", label: `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}` },
+    {
+      at: recovery.abandonedAt.toISOString(),
+      kind: "abandoned",
+      label: recovery.kind === "payment" ? paymentOpenedLabel(recovery) : `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}`,
+    },
   ];
   const technicalOf = (messageId: string) =>
     recovery.decisions
@@ -602,6 +621,17 @@ export async function loadRecoveryDetail(
     abandonedAt: recovery.abandonedAt.toISOString(),
     /** Stripe Checkout mode (`payment` | `subscription`), null for Shopify (docs/decisions/076-stripe-modes-and-reversals.md). */
     checkoutMode: recovery.checkoutMode,
+    kind: recovery.kind,
+    /** Payment recoveries (docs/decisions/087): why, Stripe's attempts and next retry, the subscription. */
+    payment:
+      recovery.kind === "payment"
+        ? {
+            reason: recovery.paymentReason,
+            attemptCount: recovery.attemptCount,
+            nextPaymentAttemptAt: recovery.nextPaymentAttemptAt?.toISOString() ?? null,
+            subscriptionId: recovery.subscriptionId,
+          }
+        : null,
     contact: recovery.contact
       ? {
           email: recovery.contact.email,

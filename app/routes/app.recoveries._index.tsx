@@ -19,7 +19,7 @@ import {
 import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
-import { LabelledBadge, SourceBadge } from "../components/badges";
+import { KindBadge, LabelledBadge, SourceBadge } from "../components/badges";
 import { dateTime, money } from "../components/format";
 import { pageTitle } from "../components/page-title";
 import { RECOVERY_STATUS_LABELS, RECOVERY_STATUS_TONE, recoveryStatusLabel } from "../components/labels";
@@ -36,6 +36,7 @@ const dateParam = z
 const amountParam = z.string().regex(/^\d+(\.\d{1,3})?$/, "Enter an amount like 25 or 25.50");
 const filterSchema = z.object({
   source: z.enum(["shopify", "stripe"]).optional(),
+  kind: z.enum(["cart", "payment"]).optional(),
   status: z.enum(["open", "contacting", "recovered", "purchased", "lost", "superseded", "suppressed"]).optional(),
   from: dateParam.optional(),
   to: dateParam.optional(),
@@ -69,6 +70,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     before: url.searchParams.get("before"),
     filters: {
       source: filters.source,
+      kind: filters.kind,
       status: filters.status,
       from: filters.from ? new Date(`${filters.from}T00:00:00Z`) : undefined,
       to: filters.to ? new Date(new Date(`${filters.to}T00:00:00Z`).getTime() + 86_400_000) : undefined,
@@ -86,9 +88,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 const STATUS_TONE: Record<string, BadgeProps["tone"]> = RECOVERY_STATUS_TONE;
 const statusWords = recoveryStatusLabel;
-const FILTER_LABEL: Record<string, string> = { source: "Source", status: "Status", hasEmail: "Email", hasConsent: "Consent" };
+const FILTER_LABEL: Record<string, string> = { source: "Source", kind: "Kind", status: "Status", hasEmail: "Email", hasConsent: "Consent" };
 const FILTER_VALUE_LABEL: Record<string, Record<string, string>> = {
   source: { shopify: "Shopify", stripe: "Stripe" },
+  kind: { cart: "Carts", payment: "Failed payments" },
   status: RECOVERY_STATUS_LABELS,
   hasEmail: { yes: "with email", no: "without email" },
   hasConsent: { yes: "opted in", no: "not opted in" },
@@ -197,6 +200,10 @@ export default function Recoveries() {
         { label: "Shopify", value: "shopify" },
         { label: "Stripe", value: "stripe" },
       ]),
+      choice("kind", "Kind", [
+        { label: "Carts", value: "cart" },
+        { label: "Failed payments", value: "payment" },
+      ]),
       choice(
         "status",
         "Status",
@@ -257,7 +264,7 @@ export default function Recoveries() {
   );
   const applied = useMemo(
     () => [
-      ...(["source", "status", "hasEmail", "hasConsent"] as const)
+      ...(["source", "kind", "status", "hasEmail", "hasConsent"] as const)
         .filter((k) => params.get(k))
         .map((k) => ({ key: k, label: `${FILTER_LABEL[k]}: ${FILTER_VALUE_LABEL[k]?.[params.get(k)!] ?? params.get(k)}`, onRemove: () => go({ [k]: null }) })),
       ...(params.get("min") || params.get("max")
@@ -354,7 +361,10 @@ export default function Recoveries() {
               </Link>
             </IndexTable.Cell>
             <IndexTable.Cell>
-              <SourceBadge source={r.source} />
+              <InlineStack gap="100" wrap={false}>
+                <SourceBadge source={r.source} />
+                {r.kind === "payment" ? <KindBadge kind={r.kind} /> : null}
+              </InlineStack>
             </IndexTable.Cell>
             <IndexTable.Cell>
               {r.email ?? (
@@ -363,11 +373,13 @@ export default function Recoveries() {
                 </Text>
               )}
             </IndexTable.Cell>
-            <IndexTable.Cell>{r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}</IndexTable.Cell>
+            <IndexTable.Cell>
+              {r.kind === "payment" ? "Not needed (payment notice)" : r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}
+            </IndexTable.Cell>
             <IndexTable.Cell>
               <InlineStack gap="100" wrap={false}>
                 <LabelledBadge what="Status" tone={STATUS_TONE[r.status]}>
-                  {statusWords(r.status)}
+                  {statusWords(r.status, r.kind)}
                 </LabelledBadge>
                 {r.pixelOnly ? (
                   <LabelledBadge what="Note" tone="attention">
