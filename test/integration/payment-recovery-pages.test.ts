@@ -145,7 +145,9 @@ describe("failed payments beside carts", () => {
     const overview = await page("/app");
     expect(overview).toContain("Failed subscription payments");
     expect(overview).toMatch(/Failed payments<\/th><td[^>]*>2 · \$41\.00 due/);
-    expect(overview).toMatch(/Paid before any Reclaim email \(Smart Retries; not claimed\)<\/th><td[^>]*>1</);
+    // The paid invoice had its first email (sent at once) and no click: by window, shown apart from link.
+    expect(overview).toMatch(/Recovered by window \(paid after an email, no click\)<\/th><td[^>]*>1 · \$12\.00</);
+    expect(overview).toMatch(/Recovered by link<\/th><td[^>]*>0 · \$0\.00</);
     // Another currency: nothing of these payments.
     const euros = await page("/app?currency=EUR");
     expect(euros).not.toContain("Failed subscription payments");
