@@ -1,5 +1,5 @@
 import { BlockStack, Button, Card, DataTable, Text } from "@shopify/polaris";
-import type { PaymentOverview } from "../models/payment-recovery.server";
+import type { PaymentOverview } from "../recovery/payment-recovery";
 import { money, number } from "./format";
 
 /**

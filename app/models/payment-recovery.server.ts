@@ -11,12 +11,13 @@ import {
   billingEndReason,
   campaignKindFor,
   creditForPaidInvoice,
+  firstNameOf,
   PAYMENT_CONSENT_NOTE,
   type BillingEnd,
   type InvoiceFailureObserved,
+  type PaymentOverview,
 } from "../recovery/payment-recovery";
 import { chooseCampaign, planMessages } from "../recovery/schedule";
-import { firstNameOf } from "../sources/stripe/to-payment-event";
 import { campaignsForScheduling } from "./campaign.server";
 import { cancelPendingMessages, lockShopIngest, upsertContact } from "./ingest.server";
 import { ensureSweepScheduled } from "./message.server";
@@ -169,7 +170,14 @@ async function updateFromFailure(tx: Tx, existing: Recovery, f: InvoiceFailureOb
   if (newer && f.reason === "action_required" && existing.paymentReason !== "action_required") {
     const sentOrSending = await tx.message.count({ where: { recoveryId: existing.id, status: { in: ["claimed", "sending", "sent"] } } });
     if (sentOrSending === 0) {
-      await cancelPendingMessages(tx, existing.id, existing.shopId, "needs_confirmation", "The payment now needs the customer's confirmation (3-D Secure)", now);
+      await cancelPendingMessages(
+        tx,
+        existing.id,
+        existing.shopId,
+        "needs_confirmation",
+        "The payment now needs the customer's confirmation (3-D Secure)",
+        now,
+      );
       scheduled = await schedulePayment(tx, recovery, f.at, now);
     }
   } else {
@@ -220,9 +228,7 @@ async function schedulePayment(tx: Tx, recovery: Recovery, from: Date, now: Date
 }
 
 export type BillingEndResult =
-  | { kind: "remembered" }
-  | { kind: "closed"; recoveryIds: string[]; credited: "link" | "window" | null }
-  | { kind: "unchanged"; reason: string };
+  { kind: "remembered" } | { kind: "closed"; recoveryIds: string[]; credited: "link" | "window" | null } | { kind: "unchanged"; reason: string };
 
 /** Remembers that an invoice or subscription ended (the earliest report wins), for failures that arrive after it. */
 async function rememberEnd(tx: Tx, shopId: string, objectId: string, outcome: BillingEnd, at: Date): Promise<void> {
@@ -305,20 +311,6 @@ async function close(tx: Tx, recovery: Recovery, end: BillingEnd, detail: string
 
 // ---------------------------------------------------------------------------------------------------------------
 // Dashboard
-
-export interface PaymentOverview {
-  /** Payment recoveries opened in the period (failures and confirmations asked for), and what they asked for. */
-  failed: number;
-  amountDueMinor: number;
-  byReason: { payment_failed: number; action_required: number };
-  /** Where they stand now. `paidWithoutEmail`: paid (Stripe's Smart Retries, or the customer on their own) before any Reclaim email: never claimed. */
-  outcomes: { open: number; recoveredByLink: number; paidByWindow: number; paidWithoutEmail: number; closed: number };
-  emailsSent: number;
-  clicks: number;
-  /** Credited to Reclaim (after a Reclaim email, not reversed), by link and by window: never summed. */
-  recoveredByLink: { count: number; amountMinor: number };
-  recoveredByWindow: { count: number; amountMinor: number };
-}
 
 /**
  * Payment recoveries for the Overview, with the cart figures' filters: whole UTC days `from`…`to` and one currency.

@@ -23,9 +23,9 @@ export type BillingEnd = "paid" | "voided" | "uncollectible" | "canceled";
 
 /** The Stripe events payment recovery listens to, and what each does (shown in Settings › Stripe). */
 export const PAYMENT_EVENT_TYPES = {
-  "invoice.payment_failed": "A subscription payment failed: opens a payment recovery (or updates its attempt count and next retry) and starts the “Update your card” emails.",
-  "invoice.payment_action_required":
-    "The customer must confirm a payment (3-D Secure): opens a payment recovery and sends “Confirm your payment” at once.",
+  "invoice.payment_failed":
+    "A subscription payment failed: opens a payment recovery (or updates its attempt count and next retry) and starts the “Update your card” emails.",
+  "invoice.payment_action_required": "The customer must confirm a payment (3-D Secure): opens a payment recovery and sends “Confirm your payment” at once.",
   "invoice.paid": "The invoice was paid: stops the emails; credited to Reclaim only after a Reclaim email (by link or by window).",
   "invoice.voided": "The invoice was voided: stops the emails.",
   "invoice.marked_uncollectible": "The invoice was marked uncollectible: stops the emails.",
@@ -127,7 +127,12 @@ export function creditForPaidInvoice(facts: {
   windowDays: number;
 }): PaidCredit {
   if (facts.click) {
-    return { method: "link", messageId: facts.click.messageId, status: "recovered", detail: `Paid after the customer opened the invoice link in a Reclaim email (${day(facts.click.at)})` };
+    return {
+      method: "link",
+      messageId: facts.click.messageId,
+      status: "recovered",
+      detail: `Paid after the customer opened the invoice link in a Reclaim email (${day(facts.click.at)})`,
+    };
   }
   if (facts.lastSent && facts.paidAt.getTime() - facts.lastSent.at.getTime() <= facts.windowDays * 86_400_000) {
     return {
@@ -140,7 +145,11 @@ export function creditForPaidInvoice(facts: {
   if (facts.lastSent) {
     return { method: null, status: "purchased", detail: `Paid more than ${facts.windowDays} days after the last Reclaim email: not credited to Reclaim` };
   }
-  return { method: null, status: "purchased", detail: "Paid on Stripe before any Reclaim email (Smart Retries or the customer on their own): not credited to Reclaim" };
+  return {
+    method: null,
+    status: "purchased",
+    detail: "Paid on Stripe before any Reclaim email (Smart Retries or the customer on their own): not credited to Reclaim",
+  };
 }
 
 /** The decision-log reason and sentence for an end of the invoice or its subscription. */
@@ -159,3 +168,24 @@ export function billingEndReason(end: BillingEnd): { reason: string; detail: str
 
 /** A subscription status that ends every payment recovery of that subscription. */
 export const ENDED_SUBSCRIPTION_STATUSES = new Set(["canceled", "incomplete_expired"]);
+
+/** The first name for templates, from Stripe's `customer_name` (one field): its first word. */
+export function firstNameOf(fullName: string | null): string | null {
+  const first = fullName?.trim().split(/\s+/)[0];
+  return first ? first.slice(0, 40) : null;
+}
+
+/** The Overview's failed-subscription-payments figures (app/models/payment-recovery.server.ts loadPaymentOverview). */
+export interface PaymentOverview {
+  /** Payment recoveries opened in the period (failures and confirmations asked for), and what they asked for. */
+  failed: number;
+  amountDueMinor: number;
+  byReason: { payment_failed: number; action_required: number };
+  /** Where they stand now. `paidWithoutEmail`: paid (Stripe's Smart Retries, or the customer on their own) before any Reclaim email: never claimed. */
+  outcomes: { open: number; recoveredByLink: number; paidByWindow: number; paidWithoutEmail: number; closed: number };
+  emailsSent: number;
+  clicks: number;
+  /** Credited to Reclaim (after a Reclaim email, not reversed), by link and by window: never summed. */
+  recoveredByLink: { count: number; amountMinor: number };
+  recoveredByWindow: { count: number; amountMinor: number };
+}

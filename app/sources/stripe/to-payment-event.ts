@@ -106,12 +106,6 @@ export function invoiceToFailure(eventObject: unknown, reason: PaymentReason, ev
   };
 }
 
-/** The first name for templates, from Stripe's `customer_name` (one field): its first word. */
-export function firstNameOf(fullName: string | null): string | null {
-  const first = fullName?.trim().split(/\s+/)[0];
-  return first ? first.slice(0, 40) : null;
-}
-
 /** `customer.subscription.updated` / `.deleted`: the subscription's id and whether it has ended. */
 export function subscriptionEnd(eventObject: unknown, type: string): { subscriptionId: string; ended: boolean; status: string | null } {
   const subscription = subscriptionOf(eventObject);
