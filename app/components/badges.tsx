@@ -13,6 +13,15 @@ export function LabelledBadge({ what, tone, children }: { what: string; tone?: B
   );
 }
 
+/** Which kind of recovery: a cart, or a failed subscription payment (docs/decisions/087). */
+export function KindBadge({ kind }: { kind: string }) {
+  return (
+    <LabelledBadge what="Kind" tone={kind === "payment" ? "warning" : undefined}>
+      {kind === "payment" ? "Failed payment" : "Cart"}
+    </LabelledBadge>
+  );
+}
+
 export function SourceBadge({ source }: { source: string }) {
   return (
     <LabelledBadge what="Source" tone={source === "shopify" ? "success" : "info"}>

@@ -38,4 +38,12 @@ export const RECOVERY_STATUS_TONE: Record<string, "success" | "info" | "attentio
   merged: undefined,
 };
 
-export const recoveryStatusLabel = (status: string) => RECOVERY_STATUS_LABELS[status] ?? status;
+/** A failed subscription payment's status (docs/decisions/087): paid is never "bought", closed is the invoice's end. */
+export const PAYMENT_STATUS_LABELS: Record<string, string> = {
+  recovered: "Recovered (paid through the email's link)",
+  purchased: "Paid on Stripe (not by link)",
+  lost: "Closed unpaid (voided, uncollectible or canceled)",
+};
+
+export const recoveryStatusLabel = (status: string, kind?: string) =>
+  (kind === "payment" ? PAYMENT_STATUS_LABELS[status] : undefined) ?? RECOVERY_STATUS_LABELS[status] ?? status;

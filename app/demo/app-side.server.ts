@@ -13,6 +13,7 @@ import { jobDefinitions } from "../jobs/registry.server";
 import { startWorker, type JobWorker } from "../jobs/engine.server";
 import { logger } from "../logger.server";
 import { ensureSweepScheduled } from "../models/message-sweep.server";
+import { savePaymentRecoverySettings } from "../models/payment-recovery.server";
 import { connectStripe, endpointPath } from "../models/stripe-connection.server";
 import { checkApiKey } from "../sources/stripe/api.server";
 import { SHOPIFY_SYNC_JOB } from "../sources/shopify/sync-request.server";
@@ -65,6 +66,13 @@ export async function configureDemoShop(shopId: string, s: DemoShopSetup): Promi
   if (!saved.ok) throw new Error(`demo email settings refused: ${JSON.stringify(saved.fieldErrors)}`);
   const connected = await connectStripe(db, shopId, { webhookSecret: s.stripeWebhookSecret, apiKey: s.stripeApiKey }, { checkKey: checkApiKey });
   if (!connected.ok) throw new Error(`demo Stripe connection refused: ${JSON.stringify(connected.errors)}`);
+  // Payment recovery on, as a merchant selling subscriptions would turn it on (Settings › Stripe; docs/decisions/087).
+  const payments = await savePaymentRecoverySettings(db, shopId, connected.connection.id, {
+    paymentRecovery: true,
+    stripeEmailsFailedPayments: false,
+    stripeEmailsActionRequired: false,
+  });
+  if (!payments.ok) throw new Error(`demo payment recovery refused: ${payments.error}`);
   return { stripeEndpointPath: endpointPath(connected.connection.id) };
 }
 

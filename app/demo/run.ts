@@ -298,7 +298,7 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
   const links = new ClickLinks({ appOrigin, shopDomain: SHOP_DOMAIN, storefrontBase, stripeRecoveryBase: `${portalOrigin}/stripe/r` });
   const { DemoShopper } = await import("./shopper");
   const shopperFile = path.join(dataDir, "shopper.json");
-  const shopper = config.shopper ? new DemoShopper({ links, entry: (id) => inbox.get(id) }) : null;
+  const shopper = config.shopper ? new DemoShopper({ links, entry: (id) => inbox.get(id), payInvoice: (url) => stripe.payInvoice(url, clock.now()) }) : null;
   const savedShopper = readJson<import("./shopper").ShopperState>(shopperFile);
   if (shopper && savedShopper) shopper.restore(savedShopper);
   inbox.onMessage((entry) => shopper?.received(entry, clock.now()));
@@ -384,6 +384,7 @@ async function start(config: DemoConfig, closers: Closer[], state: { save: () =>
       sessions: stripe.sessions.length,
       expired: stripe.sessions.filter((s) => s.state === "expired" || s.state === "recovered").length,
       recovered: stripe.sessions.filter((s) => s.state === "recovered").length,
+      failedRenewals: stripe.renewals.length,
       webhooksPending: stripe.outbox.pending,
     },
     shopper: shopper ? shopper.counts : null,

@@ -27,6 +27,11 @@ export class DemoShopper {
       clickShare?: number;
       /** Share of clicks that end in a purchase; default 0.7. */
       buyShare?: number;
+      /**
+       * Pays a failed subscription invoice whose Stripe-hosted page (invoice.stripe.com, not reachable from the demo) a
+       * payment email links to; false when it is no longer open.
+       */
+      payInvoice?: (hostedInvoiceUrl: string) => boolean;
       /** Demo-time delay before reading an email: between min and max, ms. */
       readAfterMs?: [number, number];
       log?: (line: string) => void;
@@ -75,6 +80,11 @@ export class DemoShopper {
   private async visit(clickUrl: string, buy: boolean): Promise<{ bought: boolean; note: string }> {
     const click = await this.o.links.follow(clickUrl);
     if (!click.location) return { bought: false, note: `the click redirect answered ${click.status}` };
+    // A payment email's link is Stripe's hosted invoice page: the simulator stands in for it (no network here).
+    if (click.location.startsWith("https://invoice.stripe.com/")) {
+      if (!buy) return { bought: false, note: "looked at the invoice" };
+      return this.o.payInvoice?.(click.location) ? { bought: true, note: "paid the invoice" } : { bought: false, note: "the invoice was no longer open" };
+    }
     // The checkout page (after the storefront's discount hop, if any), then its form, as a browser would post it.
     const pageResponse = await fetch(click.location, { headers: { "user-agent": BROWSER_USER_AGENT } });
     const html = await pageResponse.text();

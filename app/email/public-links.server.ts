@@ -7,6 +7,7 @@ import { unsubscribeContact } from "../models/contact.server";
 import { mirrorsUnsubscribes } from "../models/mirror-unsubscribes.server";
 import { storefrontDiscountUrl } from "../recovery/incentive";
 import { isStripeCheckoutUrl, RECOVERY_LINK_FALLBACK_DAYS } from "../sources/stripe/to-source-event";
+import { isHostedInvoiceUrl } from "../sources/stripe/to-payment-event";
 import { env } from "../env.server";
 import { lockKey } from "../models/ingest-lock.server";
 import { checkShopifyRecoveryUrl } from "../sources/shopify/recovery-url";
@@ -35,7 +36,7 @@ export async function recordClick(db: PrismaClient, token: string | null, now: D
       recoveryId: true,
       discountCode: true,
       shop: { select: { domain: true } },
-      recovery: { select: { source: true, recoveryUrl: true, recoveryUrlExpiresAt: true, abandonedAt: true } },
+      recovery: { select: { source: true, kind: true, recoveryUrl: true, recoveryUrlExpiresAt: true, abandonedAt: true } },
     },
   });
   if (!message?.recovery.recoveryUrl) return { ok: false, status: 410, message: "This link is no longer available." };
@@ -53,6 +54,10 @@ export async function recordClick(db: PrismaClient, token: string | null, now: D
   }
   // A Stripe link past its expiry (or stored before hosts were checked and not Stripe's) opens a dead page: the buyer
   // lands on the shop instead (ADR 077).
+  // A payment recovery's link is the invoice's Stripe-hosted page (docs/decisions/087), checked again here.
+  if (message.recovery.kind === "payment") {
+    return { ok: true, location: isHostedInvoiceUrl(message.recovery.recoveryUrl) ? message.recovery.recoveryUrl : shopHomeUrl(message.shop.domain) };
+  }
   if (message.recovery.source === "stripe" && !usableStripeLink(message.recovery, now)) return { ok: true, location: shopHomeUrl(message.shop.domain) };
   // A Shopify link is checked again (a row stored before links were checked, or by any path that skipped the check):
   // never a redirect to a host that is not the shop's (app/sources/shopify/recovery-url.ts).

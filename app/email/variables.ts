@@ -21,7 +21,9 @@ export function shopTemplateFacts(shop: ShopFacts): TemplateInput["shop"] {
 /** Template input from stored rows (used for real sends and for previews against a real recovery). */
 export function templateInputFor(
   shop: ShopFacts,
-  recovery: Pick<Recovery, "source" | "name" | "firstName" | "email" | "lineItems" | "currency" | "locale"> & { totalMinor: number | bigint },
+  recovery: Pick<Recovery, "source" | "name" | "firstName" | "email" | "lineItems" | "currency" | "locale"> & { totalMinor: number | bigint } & Partial<
+      Pick<Recovery, "kind" | "attemptCount" | "nextPaymentAttemptAt">
+    >,
   links: { recoveryUrl: string; unsubscribeUrl: string },
   incentive: IncentiveFacts | null,
 ): TemplateInput {
@@ -46,5 +48,7 @@ export function templateInputFor(
     },
     links,
     incentive,
+    // Payment recoveries (docs/decisions/087): Stripe's attempt count and next retry for the "update your card" emails.
+    payment: recovery.kind === "payment" ? { attemptCount: recovery.attemptCount ?? null, nextAttemptAt: recovery.nextPaymentAttemptAt ?? null } : null,
   };
 }

@@ -16,7 +16,7 @@ type Db = PrismaClient | Prisma.TransactionClient;
 /** Creates the shop's default 3-step campaign unless it already has one. Idempotent (install step). */
 export async function ensureDefaultCampaign(db: PrismaClient, shopId: string): Promise<Campaign> {
   return db.$transaction(async (tx) => {
-    const existing = await tx.campaign.findFirst({ where: { shopId, isDefault: true } });
+    const existing = await tx.campaign.findFirst({ where: { shopId, isDefault: true, kind: "cart" } });
     if (existing) return existing;
     return tx.campaign.create({
       data: {
@@ -70,6 +70,7 @@ export async function campaignsForScheduling(db: Db, shopId: string): Promise<Ca
     currencies: parseCurrencies(c.currencies),
     sources: (["both", "shopify", "stripe"].includes(c.sources) ? c.sources : "both") as CampaignSources,
     steps: c.steps,
+    kind: c.kind,
   }));
 }
 

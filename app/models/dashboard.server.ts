@@ -133,12 +133,13 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
           SELECT "id" FROM "Contact" WHERE "shopId" = ${q.shopId} AND "unsubscribedAt" IS NOT NULL
           UNION SELECT "id" FROM "Contact" WHERE "shopId" = ${q.shopId} AND "suppressedAt" IS NOT NULL)
         AND r."currency" = ${q.currency} AND r."abandonedAt" >= ${from} AND r."abandonedAt" < ${to}
-        AND r."notContactableReason" IS NULL AND ${consentOk}
+        AND r."notContactableReason" IS NULL AND ${consentOk} AND r."kind" = 'cart'
       GROUP BY 1`,
     db.$queryRaw<{ source: Source; n: bigint }[]>`
       SELECT r."source" AS "source", COUNT(DISTINCT d."recoveryId") AS "n"
       FROM "DecisionLog" d JOIN "Recovery" r ON r."id" = d."recoveryId"
       WHERE d."shopId" = ${q.shopId} AND d."reason" = 'link_expired' AND d."decidedAt" >= ${from} AND d."decidedAt" < ${to} AND r."currency" = ${q.currency}
+        AND r."kind" = 'cart'
       GROUP BY 1`,
     // Distinct currencies by skipping through the index (one probe per currency, not a scan).
     db.$queryRaw<{ cur: string }[]>`
@@ -150,7 +151,8 @@ export async function loadOverview(db: PrismaClient, q: OverviewQuery): Promise<
       SELECT cur FROM c WHERE cur IS NOT NULL`,
     db.dailyStat.groupBy({
       by: ["currency"],
-      where: { shopId: q.shopId, day: { gte: fromDay, lte: toDay } },
+      // Carts only: payment recoveries' rows (source `stripe_billing`) have their own section (docs/decisions/087).
+      where: { shopId: q.shopId, day: { gte: fromDay, lte: toDay }, source: { in: ["shopify", "stripe"] } },
       _sum: { abandoned: true, abandonedValueMinor: true, linkConversions: true, linkRevenueMinor: true, windowConversions: true, windowRevenueMinor: true },
     }),
   ]);

@@ -88,6 +88,7 @@ export async function notePurchase(
       contactId,
       ...startedNoLaterThan(at),
       status: { in: ["open", "contacting"] },
+      kind: "cart", // buying something does not pay a failed subscription invoice (docs/decisions/087)
       ...(exceptRecoveryId ? { id: { not: exceptRecoveryId } } : {}),
     },
     select: { id: true },
@@ -160,7 +161,8 @@ export async function ingestPurchase(tx: Tx, shopId: string, e: PurchaseObserved
     const shop = await tx.shop.findUniqueOrThrow({ where: { id: shopId }, select: { attributionWindowDays: true } });
     const since = attributionWindowStart(e.occurredAt, shop.attributionWindowDays);
     const click = await tx.click.findFirst({
-      where: { shopId, clickedAt: { gte: since, lte: e.occurredAt }, recovery: { contactId: contact.id, status: { not: "recovered" } } },
+      // A cart purchase is never credited to a payment notice (docs/decisions/087).
+      where: { shopId, clickedAt: { gte: since, lte: e.occurredAt }, recovery: { contactId: contact.id, status: { not: "recovered" }, kind: "cart" } },
       orderBy: { clickedAt: "desc" },
       include: { recovery: true },
     });

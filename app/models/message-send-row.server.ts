@@ -47,7 +47,11 @@ export interface SendRow {
     | "shopifyEmailState"
     | "shopifyEmailSentAt"
     | "shopifyEmailCheckedAt"
-  > & { totalMinor: number };
+    | "kind"
+    | "paymentReason"
+    | "attemptCount"
+    | "nextPaymentAttemptAt"
+  > & { totalMinor: number; /** Payment recoveries: the merchant said Stripe Billing emails this kind of payment itself. */ stripeSendsOwnEmail: boolean };
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
   step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null };
   shop: Shop;
@@ -104,6 +108,10 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   r."pixelOnly" AS "r_pixelOnly", r."pixelCompletedAt" AS "r_pixelCompletedAt",
   r."externalId" AS "r_externalId", r."shopifyEmailState" AS "r_shopifyEmailState", r."shopifyEmailSentAt" AS "r_shopifyEmailSentAt",
   r."shopifyEmailCheckedAt" AS "r_shopifyEmailCheckedAt",
+  r."kind" AS "r_kind", r."paymentReason" AS "r_paymentReason", r."attemptCount" AS "r_attemptCount", r."nextPaymentAttemptAt" AS "r_nextPaymentAttemptAt",
+  -- Payment recoveries (docs/decisions/087): the shop's connection's answer about Stripe Billing's own customer emails.
+  CASE WHEN r."kind" = 'payment' THEN (SELECT CASE WHEN r."paymentReason" = 'action_required' THEN sc."stripeEmailsActionRequired" ELSE sc."stripeEmailsFailedPayments" END
+    FROM "StripeConnection" sc WHERE sc."shopId" = r."shopId" ORDER BY sc."createdAt" ASC, sc."id" ASC LIMIT 1) END AS "r_stripeSendsOwnEmail",
   c."id" AS "c_id", c."unsubscribedAt" AS "c_unsubscribedAt", c."suppressedAt" AS "c_suppressedAt", c."suppressionReason" AS "c_suppressionReason",
   c."lastPurchaseAt" AS "c_lastPurchaseAt",
   st."subject" AS "st_subject", st."bodyTemplate" AS "st_bodyTemplate", st."incentiveType" AS "st_incentiveType",
@@ -120,7 +128,7 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
     WHERE p."shopId" = r."shopId" AND p."email" = r."email" AND p."occurredAt" >= COALESCE(r."startedAt", r."abandonedAt")
     ORDER BY p."occurredAt" ASC LIMIT 1) AS "h_purchase",
   (SELECT max(o."claimedAt") FROM "Recovery" x JOIN "Message" o ON o."recoveryId" = x."id"
-    WHERE x."contactId" = r."contactId" AND x."id" <> r."id" AND o."status" IN ('sending', 'sent')) AS "h_lastOther"
+    WHERE x."contactId" = r."contactId" AND x."id" <> r."id" AND o."status" IN ('sending', 'sent') AND x."kind" = 'cart') AS "h_lastOther"
 FROM "Message" m
 JOIN "Shop" s ON s."id" = m."shopId"
 JOIN "Recovery" r ON r."id" = m."recoveryId"
@@ -181,6 +189,11 @@ function sendRowFrom(row: Record<string, any>): SendRow {
       shopifyEmailState: row.r_shopifyEmailState,
       shopifyEmailSentAt: row.r_shopifyEmailSentAt,
       shopifyEmailCheckedAt: row.r_shopifyEmailCheckedAt,
+      kind: row.r_kind,
+      paymentReason: row.r_paymentReason,
+      attemptCount: row.r_attemptCount === null ? null : Number(row.r_attemptCount),
+      nextPaymentAttemptAt: textDate(row.r_nextPaymentAttemptAt),
+      stripeSendsOwnEmail: row.r_stripeSendsOwnEmail === true,
     },
     contact: row.c_id
       ? {

@@ -72,7 +72,8 @@ export async function handOff(
        WHERE "id" = $4 AND "status" = 'claimed' AND "claimedBy" = $5
          AND NOT EXISTS (
            SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
-           WHERE r."contactId" = $6 AND r."id" <> $7 AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $8)`,
+           WHERE r."contactId" = $6 AND r."id" <> $7 AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $8
+             AND r."kind" = 'cart' AND (SELECT x."kind" FROM "Recovery" x WHERE x."id" = $7) = 'cart')`,
       now,
       facts.toEmail,
       facts.discountCode,
@@ -137,7 +138,9 @@ export async function handOffBatch(
          WHERE m."id" = v."id" AND m."status" = 'claimed' AND m."claimedBy" = $9
            AND NOT EXISTS (
              SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
-             WHERE r."contactId" = v."contactId" AND r."id" <> v."recoveryId" AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $10)
+             WHERE r."contactId" = v."contactId" AND r."id" <> v."recoveryId" AND o."status" IN ('sending', 'sent') AND o."claimedAt" >= $10
+               -- The cap is between carts: payment notices neither wait for nor hold back cart emails (docs/decisions/087).
+               AND r."kind" = 'cart' AND (SELECT x."kind" FROM "Recovery" x WHERE x."id" = v."recoveryId") = 'cart')
          RETURNING m."id"`,
         now,
         column("id"),

@@ -26,7 +26,13 @@ const MATCHED_BY: Record<string, string> = {
   cart_token: "an order from this checkout's cart",
   order: "an order by the same contact after a click",
   payment: "a payment by the same contact after a click",
+  invoice_paid: "the invoice was paid on Stripe",
 };
+
+const paymentOpenedLabel = (r: { paymentReason: string | null; attemptCount: number | null }) =>
+  r.paymentReason === "action_required"
+    ? "Subscription payment needs the customer's confirmation on Stripe"
+    : `Subscription payment failed on Stripe${r.attemptCount ? ` (attempt ${r.attemptCount})` : ""}`;
 
 /**
  * The recovery with its cart, contact, consent evidence and a timeline of sentences, or null if it is not this shop's.
@@ -73,11 +79,16 @@ export async function loadRecoveryDetail(
     pixelOnly: recovery.pixelOnly,
     consent: recovery.consent,
     consentPolicy: options.consentPolicy ?? "explicit",
+    kind: recovery.kind,
     contact: recovery.contact,
     messages: recovery.messages,
   });
   const timeline: TimelineEvent[] = [
-    { at: recovery.abandonedAt.toISOString(), kind: "abandoned", label: `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}` },
+    {
+      at: recovery.abandonedAt.toISOString(),
+      kind: "abandoned",
+      label: recovery.kind === "payment" ? paymentOpenedLabel(recovery) : `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}`,
+    },
   ];
   const technicalOf = (messageId: string) =>
     recovery.decisions
@@ -167,6 +178,17 @@ export async function loadRecoveryDetail(
     abandonedAt: recovery.abandonedAt.toISOString(),
     /** Stripe Checkout mode (`payment` | `subscription`), null for Shopify (docs/decisions/076-stripe-modes-and-reversals.md). */
     checkoutMode: recovery.checkoutMode,
+    kind: recovery.kind,
+    /** Payment recoveries (docs/decisions/087): why, Stripe's attempts and next retry, the subscription. */
+    payment:
+      recovery.kind === "payment"
+        ? {
+            reason: recovery.paymentReason,
+            attemptCount: recovery.attemptCount,
+            nextPaymentAttemptAt: recovery.nextPaymentAttemptAt?.toISOString() ?? null,
+            subscriptionId: recovery.subscriptionId,
+          }
+        : null,
     contact: recovery.contact
       ? {
           email: recovery.contact.email,

@@ -5,6 +5,8 @@ import { wontBeEmailedReason } from "../recovery/timeline";
 
 export interface RecoveryFilters {
   source?: Source;
+  /** `cart` | `payment` (failed subscription payments, docs/decisions/087); absent = both. */
+  kind?: "cart" | "payment";
   status?: string;
   from?: Date;
   to?: Date;
@@ -33,6 +35,8 @@ export interface RecoveryPageQuery {
 export interface RecoveryRow {
   id: string;
   source: string;
+  /** `cart` | `payment` (docs/decisions/087). */
+  kind: string;
   externalId: string;
   name: string | null;
   email: string | null;
@@ -102,6 +106,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   const where: Prisma.RecoveryWhereInput = {
     shopId: q.shopId,
     ...(f.source ? { source: f.source } : {}),
+    ...(f.kind ? { kind: f.kind } : {}),
     // A merged row is a second record of a checkout listed under the other one: shown only when asked for.
     status: f.status ? f.status : { not: "merged" },
     ...(f.from || f.to ? { abandonedAt: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) } } : {}),
@@ -124,6 +129,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   const select = {
     id: true,
     source: true,
+    kind: true,
     externalId: true,
     name: true,
     email: true,

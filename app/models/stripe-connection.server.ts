@@ -43,6 +43,7 @@ export const IGNORED_REASONS = {
   connected_account: "an event from a connected account (event.account) on a connection that is not a Connect platform",
   thin_event: "a thin event (no data.object): choose snapshot payloads for this endpoint",
   setup_mode: "a Checkout Session in setup mode (it collects a payment method, nothing is bought)",
+  payment_recovery_off: "an invoice or subscription event while payment recovery is off for this connection (docs/decisions/087)",
 } as const;
 export type IgnoredReason = keyof typeof IGNORED_REASONS;
 

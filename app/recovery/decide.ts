@@ -5,6 +5,7 @@
  */
 import type { Consent, ConsentEvidence, RecoveryStatus, Source } from "./model";
 import { formatMinuteOfDay, quietHoursEnd, type QuietHours } from "./quiet-hours";
+import { decidePayment, type PaymentReason } from "./payment-recovery";
 
 /**
  * `explicit` (default): only buyers who opted in to marketing (Shopify SUBSCRIBED / buyer_accepts_marketing,
@@ -30,7 +31,10 @@ export type SkipReason =
   | "unconfirmed"
   | "shopify_email"
   | "shopify_email_unverified"
-  | "campaign_off";
+  | "campaign_off"
+  // Payment recoveries (docs/decisions/087): the invoice was paid or closed; Stripe Billing emails the customer itself.
+  | "invoice_closed"
+  | "stripe_email";
 export type HoldReason = "quiet_hours" | "completed_unconfirmed" | "shopify_checkout_pending";
 
 /**
@@ -73,6 +77,9 @@ export interface DecisionInput {
   now: Date;
   recovery: {
     source: Source;
+    /** `payment`: a failed subscription payment (payment-recovery.ts decides it); absent = `cart`. */
+    kind?: string;
+    paymentReason?: string | null;
     status: RecoveryStatus | string;
     consent: Consent;
     consentEvidence: ConsentEvidence | null;
@@ -106,6 +113,8 @@ export interface DecisionInput {
     shopifyEmailPolicy?: ShopifyEmailPolicy;
     /** The name of this email's campaign when the merchant has turned it off since it was scheduled (absent: on). */
     campaignTurnedOff?: string | null;
+    /** Payment recoveries: the merchant said Stripe Billing already emails customers about this kind of payment. */
+    stripeSendsOwnEmail?: boolean;
   };
   /** Shopify's own email for this checkout (Shopify recoveries under `defer`); absent or null = not looked up (yet). */
   shopifyEmail?: ShopifyEmailFacts | null;
@@ -162,6 +171,10 @@ export function describeConsent(consent: Consent, evidence: ConsentEvidence | nu
 export function decide(input: DecisionInput): Decision {
   const { now, recovery: r, contact: c, policy, history: h } = input;
   const skip = (reason: SkipReason, detail: string): Decision => ({ outcome: "skip", reason, detail });
+  if (r.kind === "payment") {
+    const reason: PaymentReason = r.paymentReason === "action_required" ? "action_required" : "payment_failed";
+    return decidePayment(input, { reason, stripeSendsOwnEmail: policy.stripeSendsOwnEmail === true });
+  }
 
   if (policy.setupProblem) return skip("setup_incomplete", policy.setupProblem);
   // Turning a campaign off stops its emails already scheduled, not only new carts (what a merchant expects of "off").

@@ -19,6 +19,8 @@ export interface CampaignForScheduling {
   currencies: string[];
   sources: CampaignSources;
   steps: { id: string; position: number; delayMinutes: number }[];
+  /** `cart` (absent) | `payment_failed` | `payment_action_required` (docs/decisions/087). */
+  kind?: string;
 }
 
 export interface RecoveryForScheduling {
@@ -26,6 +28,8 @@ export interface RecoveryForScheduling {
   totalMinor: number;
   currency: string;
   abandonedAt: Date;
+  /** Which kind of campaign it may enter (payment-recovery.ts campaignKindFor); absent = `cart`. */
+  campaignKind?: string;
 }
 
 export interface PlannedMessage {
@@ -73,9 +77,10 @@ export function chooseCampaign(
   campaigns: CampaignForScheduling[],
   recovery: RecoveryForScheduling,
 ): { campaign: CampaignForScheduling } | { campaign: null; detail: string } {
-  const ordered = [...campaigns].sort(
-    (a, b) => Number(a.isDefault) - Number(b.isDefault) || a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id),
-  );
+  // A recovery only enters a campaign of its own kind (a cart never gets a payment notice, nor the other way round).
+  const ordered = campaigns
+    .filter((c) => (c.kind ?? "cart") === (recovery.campaignKind ?? "cart"))
+    .sort((a, b) => Number(a.isDefault) - Number(b.isDefault) || a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
   const reasons: string[] = [];
   for (const campaign of ordered) {
     const mismatch = campaignFilterMismatch(campaign, recovery);

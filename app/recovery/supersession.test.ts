@@ -3,7 +3,7 @@ import { supersedes, type SupersessionFacts } from "./supersession";
 
 const T = new Date("2026-11-20T10:00:00.000Z");
 const H = 3_600_000;
-const older: SupersessionFacts = { id: "r-a", shopId: "s1", contactId: "c1", abandonedAt: T, notContactableReason: null };
+const older: SupersessionFacts = { id: "r-a", shopId: "s1", contactId: "c1", abandonedAt: T, notContactableReason: null, kind: "cart" };
 const newer = (over: Partial<SupersessionFacts> = {}): SupersessionFacts => ({ ...older, id: "r-b", abandonedAt: new Date(T.getTime() + H), ...over });
 
 describe("supersession: the buyer's newest checkout replaces the older ones", () => {
@@ -22,6 +22,9 @@ describe("supersession: the buyer's newest checkout replaces the older ones", ()
     expect(supersedes(newer({ shopId: "s2" }), older)).toBe(false);
     expect(supersedes(older, older)).toBe(false);
     expect(supersedes(newer({ notContactableReason: "no_email" }), older)).toBe(false);
+    // A failed subscription payment is not a newer cart, and a cart does not replace a payment notice.
+    expect(supersedes(newer({ kind: "payment" }), older)).toBe(false);
+    expect(supersedes(newer(), { ...older, kind: "payment" })).toBe(false);
     // A recovery with no contact is never superseded, and never supersedes.
     expect(supersedes(newer({ contactId: null }), { ...older, contactId: null })).toBe(false);
   });

@@ -11,11 +11,13 @@ export interface SupersessionFacts {
   contactId: string | null;
   abandonedAt: Date;
   notContactableReason: string | null;
+  /** `cart` | `payment`: only carts supersede carts; a failed subscription payment is not a newer cart (docs/decisions/087). */
+  kind: string;
 }
 
 /**
  * Whether `other` supersedes `recovery`: another recovery of the same contact in the same shop, abandoned later, that
- * Reclaim could contact. Whether the newer one was completed does not matter: a buyer who went on to check out a newer
+ * Reclaim could contact, both carts. Whether the newer one was completed does not matter: a buyer who went on to check out a newer
  * cart must not hear about the older one (the purchase, when it arrives, stops the rest with its own reason).
  * Two abandoned at the same instant supersede neither (the frequency cap keeps the buyer from two emails at once), so
  * the outcome never depends on which one arrived first.
@@ -27,6 +29,8 @@ export function supersedes(other: SupersessionFacts, recovery: SupersessionFacts
     other.shopId === recovery.shopId &&
     other.id !== recovery.id &&
     other.abandonedAt.getTime() > recovery.abandonedAt.getTime() &&
-    other.notContactableReason === null
+    other.notContactableReason === null &&
+    other.kind === "cart" &&
+    recovery.kind === "cart"
   );
 }

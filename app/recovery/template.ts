@@ -52,6 +52,8 @@ export interface TemplateInput {
   };
   links: { recoveryUrl: string; unsubscribeUrl: string };
   incentive: IncentiveFacts | null;
+  /** Payment recoveries (docs/decisions/087): Stripe's attempt count and next automatic retry; absent for carts. */
+  payment?: { attemptCount: number | null; nextAttemptAt: Date | null } | null;
 }
 
 export interface TemplateLineItem {
@@ -83,6 +85,8 @@ export interface TemplateVariables {
   recovery_url: string;
   unsubscribe_url: string;
   incentive: { code: string; description: string; expires_on: string | null } | null;
+  /** Payment recoveries only (null for carts): the amount due is `checkout.total`, the subscription's items `checkout.line_items`. */
+  payment: { attempt_count: number | null; next_attempt_on: string | null } | null;
 }
 
 /** Every variable a template may use, with what it holds: shown in the editor next to the template. */
@@ -101,6 +105,8 @@ export const TEMPLATE_VARIABLE_HELP: Record<string, string> = {
   "incentive.code": "Discount code (Shopify checkouts, steps with an incentive); empty otherwise",
   "incentive.description": "e.g. 10% or €5.00",
   "incentive.expires_on": "Date the code stops working",
+  "payment.attempt_count": "Payment emails: how many times Stripe has tried to charge the card",
+  "payment.next_attempt_on": "Payment emails: the date Stripe tries the card again (empty when it will not retry)",
 };
 
 export function resolveLocale(...candidates: (string | null | undefined)[]): string {
@@ -127,7 +133,7 @@ export const MAX_BODY_LENGTH = 100_000;
 export const DEFAULT_ACCENT_COLOR = "#111827";
 
 export function templateVariables(input: TemplateInput): TemplateVariables {
-  const { shop, recovery: r, links, incentive } = input;
+  const { shop, recovery: r, links, incentive, payment } = input;
   const locale = resolveLocale(r.locale, shop.locale);
   // Dates are words of the template's language: the shop's, whatever the buyer's browser said.
   const templateLocale = resolveLocale(shop.locale);
@@ -171,6 +177,14 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
             : null,
         }
       : null,
+    payment: payment
+      ? {
+          attempt_count: payment.attemptCount,
+          next_attempt_on: payment.nextAttemptAt
+            ? new Intl.DateTimeFormat(templateLocale, { dateStyle: "long", timeZone: shop.timeZone }).format(payment.nextAttemptAt)
+            : null,
+        }
+      : null,
   };
 }
 
@@ -208,5 +222,6 @@ export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}, c
     },
     links: { recoveryUrl: "https://example.com/checkout", unsubscribeUrl: "https://example.com/unsubscribe" },
     incentive: { code: "BACK-SAMPLE7", type: "percentage", value: 10, currency, expiresAt: new Date("2030-01-08T00:00:00Z") },
+    payment: { attemptCount: 1, nextAttemptAt: new Date("2030-01-04T00:00:00Z") },
   };
 }

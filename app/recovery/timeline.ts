@@ -44,6 +44,14 @@ export const REASON_WORDS: Record<string, string> = {
   delivery_unknown: "the connection to the mail server broke during delivery (not resent, so nobody gets it twice)",
   send_failed: "sending failed repeatedly",
   customer_redacted: "the customer's data was erased on their request",
+  // Payment recoveries (docs/decisions/087).
+  invoice_closed: "the invoice was paid or closed",
+  invoice_paid: "the invoice was paid",
+  invoice_voided: "the invoice was voided",
+  invoice_uncollectible: "the invoice was marked uncollectible",
+  subscription_canceled: "the subscription was canceled",
+  stripe_email: "Stripe Billing already emails the customer about this payment",
+  needs_confirmation: "the payment now needs the customer's confirmation (the “Confirm your payment” emails replace these)",
 };
 
 /** The words for a code; an unknown code is shown as it is rather than hidden. */
@@ -55,6 +63,8 @@ export interface ReachFacts {
   pixelOnly: boolean;
   consent: Consent | string;
   consentPolicy: ConsentPolicy | string;
+  /** `payment` recoveries are transactional: marketing consent does not apply (docs/decisions/087). */
+  kind?: string;
   contact: { unsubscribedAt: Date | string | null; suppressedAt: Date | string | null } | null;
   /** Every message of the recovery: status and skip/cancel reason. */
   messages: { status: string; skipReason: string | null }[];
@@ -77,7 +87,7 @@ export function wontBeEmailedReason(f: ReachFacts): string | null {
   if (f.contact?.suppressedAt || f.status === "suppressed") return "suppressed";
   const policy: ConsentPolicy = f.consentPolicy === "implied" ? "implied" : "explicit";
   const consent = (["opt_in", "opt_out", "unknown"].includes(f.consent) ? f.consent : "unknown") as Consent;
-  if (!consentAllows(policy, consent)) return "no_consent";
+  if (f.kind !== "payment" && !consentAllows(policy, consent)) return "no_consent";
   if (f.messages.length > 0 && !f.messages.some((m) => PENDING.has(m.status))) {
     const last = [...f.messages].reverse().find((m) => m.skipReason);
     return last?.skipReason ?? "closed";

@@ -36,6 +36,8 @@ import { HealthStrip } from "../components/health-strip";
 import { loadHealth } from "../models/health.server";
 import { findSourceSync } from "../models/source-sync.server";
 import { getStripeConnection } from "../models/stripe-connection.server";
+import { loadPaymentOverview } from "../models/payment-recovery.server";
+import { PaymentOverviewCard } from "../components/payment-overview";
 
 const query = z.object({
   period: z.enum(PERIODS).catch("30"),
@@ -51,11 +53,13 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
   const now = new Date();
   const from = new Date(now.getTime() - (Number(params.period) - 1) * 86_400_000);
-  const [overview, hasRecoveries, shopifySync, stripe] = await Promise.all([
+  const [overview, hasRecoveries, shopifySync, stripe, payments] = await Promise.all([
     loadOverview(db, { shopId: shop.id, from, to: now, currency: params.currency ?? shop.currency, consentPolicy: shop.consentPolicy, now }),
     shopHasRecoveries(db, shop.id),
     findSourceSync(db, shop.id, "shopify"),
     getStripeConnection(db, shop.id, now),
+    // Failed subscription payments, same period and currency (docs/decisions/087).
+    loadPaymentOverview(db, { shopId: shop.id, from, to: now, currency: params.currency ?? shop.currency }),
   ]);
   // The health strip: campaign off, failed sends, Shopify's own email, sync (app/recovery/health.ts).
   const health = await loadHealth(db, shop, now);
@@ -67,6 +71,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     locale: shop.locale,
     timezone: shop.timezone,
     overview,
+    payments: payments.failed > 0 || payments.recoveredByLink.count + payments.recoveredByWindow.count > 0 ? payments : null,
     isEmpty: !hasRecoveries,
     sync: {
       shopify: shopifySync
@@ -95,7 +100,7 @@ const SOURCE_LABEL = { shopify: "Shopify", stripe: "Stripe" } as const;
 export const meta: MetaFunction = () => [{ title: pageTitle("Overview") }];
 
 export default function Overview() {
-  const { overview, locale, period, isEmpty, sync, timezone, demoInboxUrl, health } = useLoaderData<typeof loader>();
+  const { overview, locale, period, isEmpty, sync, timezone, demoInboxUrl, health, payments } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const submit = useSubmit();
   const navigation = useNavigation();
@@ -343,6 +348,11 @@ export default function Overview() {
             ) : null}
           </BlockStack>
         </Layout.Section>
+        {payments ? (
+          <Layout.Section>
+            <PaymentOverviewCard p={payments} currency={cur} locale={locale} />
+          </Layout.Section>
+        ) : null}
       </Layout>
     </Page>
   );

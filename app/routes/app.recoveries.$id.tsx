@@ -4,7 +4,8 @@ import { Form, Link as RemixLink, useActionData, useLoaderData, useNavigation } 
 import { Banner, BlockStack, Box, Button, Card, InlineStack, Layout, Modal, Page, Text, Thumbnail } from "@shopify/polaris";
 import { useState, type ReactNode } from "react";
 import { requireAdmin } from "../auth.server";
-import { LabelledBadge, SourceBadge } from "../components/badges";
+import { KindBadge, LabelledBadge, SourceBadge } from "../components/badges";
+import { PaymentFacts } from "../components/payment-facts";
 import { dateTime, money } from "../components/format";
 import { pageTitle } from "../components/page-title";
 import { RECOVERY_STATUS_TONE, recoveryStatusLabel } from "../components/labels";
@@ -67,8 +68,9 @@ export default function RecoveryDetail() {
       titleMetadata={
         <InlineStack gap="200">
           <SourceBadge source={r.source} />
+          {r.kind === "payment" ? <KindBadge kind={r.kind} /> : null}
           <LabelledBadge what="Status" tone={RECOVERY_STATUS_TONE[r.status]}>
-            {recoveryStatusLabel(r.status)}
+            {recoveryStatusLabel(r.status, r.kind)}
           </LabelledBadge>
           {wont ? (
             <LabelledBadge what="Note" tone="warning">
@@ -87,13 +89,24 @@ export default function RecoveryDetail() {
           ) : null}
         </InlineStack>
       }
-      subtitle={`Abandoned ${dateTime(r.abandonedAt, locale, timezone)} · ${money(r.totalMinor, r.currency, locale)}`}
+      subtitle={`${r.kind === "payment" ? "Payment failed" : "Abandoned"} ${dateTime(r.abandonedAt, locale, timezone)} · ${money(r.totalMinor, r.currency, locale)}`}
     >
       <NavigationProgress />
       <Layout>
         {result ? (
           <Layout.Section>
             <Banner tone={result.ok ? "success" : "warning"}>{result.message}</Banner>
+          </Layout.Section>
+        ) : null}
+        {r.payment ? (
+          <Layout.Section>
+            <PaymentFacts
+              payment={r.payment}
+              invoiceId={r.externalId}
+              hostedInvoiceUrl={r.recoveryUrl}
+              amountDue={money(r.totalMinor, r.currency, locale)}
+              formatAt={(iso) => dateTime(iso, locale, timezone)}
+            />
           </Layout.Section>
         ) : null}
         {wont ? (
@@ -230,7 +243,11 @@ export default function RecoveryDetail() {
                 <Text as="h3" variant="headingSm">
                   Consent
                 </Text>
-                <Text as="p">{CONSENT_LABEL[r.consent] ?? r.consent}</Text>
+                <Text as="p">
+                  {r.kind === "payment"
+                    ? "Not needed: a notice about an existing subscription (unsubscribes are honoured)"
+                    : (CONSENT_LABEL[r.consent] ?? r.consent)}
+                </Text>
                 {evidence.length > 0 ? (
                   <TechnicalDetails>
                     <pre style={{ margin: 0, whiteSpace: "pre-wrap", overflowWrap: "anywhere", fontSize: 12 }}>

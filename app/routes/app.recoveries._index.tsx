@@ -20,7 +20,7 @@ import {
 import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
-import { LabelledBadge, SourceBadge } from "../components/badges";
+import { KindBadge, LabelledBadge, SourceBadge } from "../components/badges";
 import { dateTime, money } from "../components/format";
 import { pageTitle } from "../components/page-title";
 import { RECOVERY_STATUS_LABELS, RECOVERY_STATUS_TONE, recoveryStatusLabel } from "../components/labels";
@@ -38,6 +38,7 @@ const dateParam = z
 const amountParam = z.string().regex(/^\d+(\.\d{1,3})?$/, "Enter an amount like 25 or 25.50");
 const filterSchema = z.object({
   source: z.enum(["shopify", "stripe"]).optional(),
+  kind: z.enum(["cart", "payment"]).optional(),
   status: z.enum(["open", "contacting", "recovered", "purchased", "lost", "superseded", "suppressed"]).optional(),
   from: dateParam.optional(),
   to: dateParam.optional(),
@@ -71,6 +72,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     before: url.searchParams.get("before"),
     filters: {
       source: filters.source,
+      kind: filters.kind,
       status: filters.status,
       from: filters.from ? new Date(`${filters.from}T00:00:00Z`) : undefined,
       to: filters.to ? new Date(new Date(`${filters.to}T00:00:00Z`).getTime() + 86_400_000) : undefined,
@@ -97,6 +99,11 @@ const SOURCE_OPTIONS = [
   { label: "All", value: "" },
   { label: "Shopify", value: "shopify" },
   { label: "Stripe", value: "stripe" },
+];
+const KIND_OPTIONS = [
+  { label: "All", value: "" },
+  { label: "Carts", value: "cart" },
+  { label: "Failed payments", value: "payment" },
 ];
 const STATUS_OPTIONS = [{ label: "All", value: "" }, ...STATUS_FILTERS.map((s) => ({ label: RECOVERY_STATUS_LABELS[s] ?? s, value: s }))];
 
@@ -149,16 +156,18 @@ const SearchBox = memo(function SearchBox({ urlQuery, clearedAt, onSearch }: { u
 });
 
 /**
- * Source and Status as two native selects beside the search box: the filters merchants use most, one click away. They
+ * Source, Kind (carts or failed subscription payments, docs/decisions/087) and Status as native selects beside the search box: the filters merchants use most, one click away. They
  * were Polaris Filters popovers, and opening or closing that popover was the slowest interaction on the page (576 ms INP
  * at 4× CPU slowdown, bench/web-vitals.ts); a native select opens without rendering anything. Memoised on its values.
  */
 const QuickFilters = memo(function QuickFilters({
   source,
+  kind,
   status,
   onChange,
 }: {
   source: string;
+  kind: string;
   status: string;
   onChange: (changes: Record<string, string | null>) => void;
 }) {
@@ -166,6 +175,7 @@ const QuickFilters = memo(function QuickFilters({
     <Box paddingInline="300" paddingBlockStart="200">
       <InlineStack gap="300" wrap>
         <Select labelInline label="Source" options={SOURCE_OPTIONS} value={source} onChange={(v) => onChange({ source: v || null })} />
+        <Select labelInline label="Kind" options={KIND_OPTIONS} value={kind} onChange={(v) => onChange({ kind: v || null })} />
         <Select labelInline label="Status" options={STATUS_OPTIONS} value={status} onChange={(v) => onChange({ status: v || null })} />
       </InlineStack>
     </Box>
@@ -375,7 +385,10 @@ export default function Recoveries() {
               </Link>
             </IndexTable.Cell>
             <IndexTable.Cell>
-              <SourceBadge source={r.source} />
+              <InlineStack gap="100" wrap={false}>
+                <SourceBadge source={r.source} />
+                {r.kind === "payment" ? <KindBadge kind={r.kind} /> : null}
+              </InlineStack>
             </IndexTable.Cell>
             <IndexTable.Cell>
               {r.email ?? (
@@ -384,11 +397,13 @@ export default function Recoveries() {
                 </Text>
               )}
             </IndexTable.Cell>
-            <IndexTable.Cell>{r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}</IndexTable.Cell>
+            <IndexTable.Cell>
+              {r.kind === "payment" ? "Not needed (payment notice)" : r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}
+            </IndexTable.Cell>
             <IndexTable.Cell>
               <InlineStack gap="100" wrap={false}>
                 <LabelledBadge what="Status" tone={STATUS_TONE[r.status]}>
-                  {statusWords(r.status)}
+                  {statusWords(r.status, r.kind)}
                 </LabelledBadge>
                 {r.pixelOnly ? (
                   <LabelledBadge what="Note" tone="attention">
@@ -461,7 +476,7 @@ export default function Recoveries() {
           </Banner>
         ) : null}
         <Card padding="0">
-          <QuickFilters source={params.get("source") ?? ""} status={params.get("status") ?? ""} onChange={go} />
+          <QuickFilters source={params.get("source") ?? ""} kind={params.get("kind") ?? ""} status={params.get("status") ?? ""} onChange={go} />
           <SearchBox urlQuery={params.get("q") ?? ""} clearedAt={clearedAt} onSearch={search} />
           <FilterPills filters={filters} appliedFilters={applied} onClearAll={clearAll} />
           {table}

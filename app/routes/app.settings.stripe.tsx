@@ -37,6 +37,9 @@ import {
   type ConnectionResult,
 } from "../models/stripe-connection.server";
 import { checkApiKey, STRIPE_KEY_PERMISSIONS } from "../sources/stripe/api.server";
+import { paymentRecoverySettings, savePaymentRecoverySettings } from "../models/payment-recovery.server";
+import { PAYMENT_EVENT_TYPES } from "../recovery/payment-recovery";
+import { PaymentRecoverySettings } from "../components/payment-recovery-settings";
 import { STRIPE_API_VERSION } from "../sources/stripe/stripe-client.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
@@ -65,18 +68,22 @@ const IGNORED_LABELS: Record<keyof typeof IGNORED_REASONS, (n: number) => string
   connected_account: (n) => `${n} event${n === 1 ? "" : "s"} from connected accounts ignored`,
   thin_event: (n) => `${n} thin event${n === 1 ? "" : "s"} ignored (choose snapshot payloads)`,
   setup_mode: (n) => `${n} setup-mode session event${n === 1 ? "" : "s"} ignored (nothing is bought in setup mode)`,
+  payment_recovery_off: (n) => `${n} invoice or subscription event${n === 1 ? "" : "s"} ignored (failed subscription payments are off)`,
 };
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdmin(request);
   const [connection, path] = await Promise.all([getStripeConnection(db, shop.id), endpointPathFor(db, shop.id)]);
   const ignored = connection ? await ignoredEventCounts(db, shop.id, connection.id) : [];
+  const payments = connection ? await paymentRecoverySettings(db, connection.id) : null;
   return json({
     endpointUrl: new URL(path, env.SHOPIFY_APP_URL).toString(),
     stripeSourceEnabled: env.STRIPE_SOURCE_ENABLED,
     keyPermissions: STRIPE_KEY_PERMISSIONS.map((p) => ({ ...p })),
     eventTypes: STRIPE_EVENT_TYPES.map((type) => ({ type, note: EVENT_NOTES[type] })),
     apiVersion: STRIPE_API_VERSION,
+    paymentEventTypes: Object.entries(PAYMENT_EVENT_TYPES).map(([type, note]) => ({ type, note })),
+    paymentRecovery: payments,
     ignored: ignored.map((i) => ({ reason: i.reason, label: IGNORED_LABELS[i.reason](i.count), since: i.since.toISOString() })),
     connection: connection && {
       mode: connection.mode,
@@ -91,7 +98,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   });
 };
 
-type Intent = "connect" | "rotate" | "end-rotation" | "set-api-key" | "remove-api-key" | "set-mode" | "disconnect";
+type Intent = "connect" | "rotate" | "end-rotation" | "set-api-key" | "remove-api-key" | "set-mode" | "disconnect" | "payment-recovery";
 const SAVED: Record<Intent, string> = {
   connect: "Stripe is connected. Reclaim now accepts events signed with this secret.",
   rotate: "New signing secret saved. The previous one keeps working for 24 hours.",
@@ -100,6 +107,7 @@ const SAVED: Record<Intent, string> = {
   "remove-api-key": "API key removed. New recoveries will have no line items.",
   "set-mode": "Saved. Events of the other mode are stored and ignored from now on.",
   disconnect: "Stripe is disconnected. Its endpoint now refuses events.",
+  "payment-recovery": "Saved. Failed subscription payments follow these settings from now on.",
 };
 
 export const action = async ({ request }: ActionFunctionArgs) => {
@@ -135,6 +143,16 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         : { ok: false, errors: { webhookSecret: "This Stripe connection no longer exists. Reload the page." } };
       break;
     }
+    case "payment-recovery": {
+      const saved = await savePaymentRecoverySettings(db, shop.id, connectionId, {
+        paymentRecovery: field("paymentRecovery") === "on",
+        stripeEmailsFailedPayments: field("stripeEmailsFailedPayments") === "on",
+        stripeEmailsActionRequired: field("stripeEmailsActionRequired") === "on",
+      });
+      if (!saved.ok) return json({ intent, saved: null, errors: { form: saved.error } as Record<string, string> }, { status: 422 });
+      result = { ok: true };
+      break;
+    }
     case "disconnect":
       result = (await disconnectStripe(db, shop.id, connectionId))
         ? { ok: true }
@@ -161,7 +179,8 @@ function SecretField({ label, name, helpText, error, reset }: { label: string; n
 export const meta: MetaFunction = () => [{ title: pageTitle("Stripe · Settings") }];
 
 export default function StripeSettings() {
-  const { endpointUrl, eventTypes, apiVersion, ignored, connection, stripeSourceEnabled, keyPermissions } = useLoaderData<typeof loader>();
+  const { endpointUrl, eventTypes, apiVersion, ignored, connection, stripeSourceEnabled, keyPermissions, paymentEventTypes, paymentRecovery } =
+    useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
@@ -401,6 +420,12 @@ export default function StripeSettings() {
                 </Form>
               </BlockStack>
             </Card>
+          </Layout.Section>
+        )}
+
+        {connection && paymentRecovery && (
+          <Layout.Section>
+            <PaymentRecoverySettings connectionId={connection.id} settings={paymentRecovery} eventTypes={paymentEventTypes} busy={busy} />
           </Layout.Section>
         )}
 

@@ -42,6 +42,8 @@ async function one(db: pg.Client, sql: string, params: unknown[] = []): Promise<
 interface Progress {
   shopId: string | null;
   recoveries: Record<string, number>;
+  /** Failed subscription payments (docs/decisions/087): Stripe Billing's renewals the demo declines now and then. */
+  paymentRecoveries: number;
   sent: number;
   creditedConversions: Record<string, number>;
 }
@@ -58,15 +60,16 @@ async function progress(): Promise<Progress> {
       };
       return {
         shopId: shop?.id ?? null,
-        recoveries: await bySource(`SELECT COUNT(*) AS "n" FROM "Recovery" WHERE "source" = $1`),
+        recoveries: await bySource(`SELECT COUNT(*) AS "n" FROM "Recovery" WHERE "source" = $1 AND "kind" = 'cart'`),
+        paymentRecoveries: await count(`SELECT COUNT(*) AS "n" FROM "Recovery" WHERE "kind" = 'payment'`),
         sent: await count(`SELECT COUNT(*) AS "n" FROM "Message" WHERE "status" = 'sent'`),
         creditedConversions: await bySource(
-          `SELECT COUNT(*) AS "n" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = $1 AND v."method" = 'link' AND v."messageId" IS NOT NULL`,
+          `SELECT COUNT(*) AS "n" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = $1 AND r."kind" = 'cart' AND v."method" = 'link' AND v."messageId" IS NOT NULL`,
         ),
       };
     });
   } catch {
-    return { shopId: null, recoveries: {}, sent: 0, creditedConversions: {} };
+    return { shopId: null, recoveries: {}, paymentRecoveries: 0, sent: 0, creditedConversions: {} };
   }
 }
 
@@ -91,23 +94,23 @@ async function expectedFigures(shopId: string, source: string, currency: string,
     const params = [shopId, source, currency, from, to];
     const abandoned = await one(
       db,
-      `SELECT COUNT(*) AS "n", COALESCE(SUM("totalMinor"), 0) AS "v" FROM "Recovery" WHERE "shopId" = $1 AND "source" = $2 AND "currency" = $3 AND "abandonedAt" >= $4 AND "abandonedAt" < $5`,
+      `SELECT COUNT(*) AS "n", COALESCE(SUM("totalMinor"), 0) AS "v" FROM "Recovery" WHERE "shopId" = $1 AND "source" = $2 AND "kind" = 'cart' AND "currency" = $3 AND "abandonedAt" >= $4 AND "abandonedAt" < $5`,
       params,
     );
     const sent = await one(
       db,
-      `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."shopId" = $1 AND m."status" = 'sent' AND m."sentAt" >= $4 AND m."sentAt" < $5 AND r."source" = $2 AND r."currency" = $3`,
+      `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId" WHERE m."shopId" = $1 AND m."status" = 'sent' AND m."sentAt" >= $4 AND m."sentAt" < $5 AND r."source" = $2 AND r."kind" = 'cart' AND r."currency" = $3`,
       params,
     );
     const clicks = await one(
       db,
-      `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Click" c JOIN "Recovery" r ON r."id" = c."recoveryId" WHERE c."shopId" = $1 AND c."clickedAt" >= $4 AND c."clickedAt" < $5 AND r."source" = $2 AND r."currency" = $3`,
+      `SELECT COUNT(*) AS "n", 0 AS "v" FROM "Click" c JOIN "Recovery" r ON r."id" = c."recoveryId" WHERE c."shopId" = $1 AND c."clickedAt" >= $4 AND c."clickedAt" < $5 AND r."source" = $2 AND r."kind" = 'cart' AND r."currency" = $3`,
       params,
     );
     const conversions = (method: string) =>
       one(
         db,
-        `SELECT COUNT(*) AS "n", COALESCE(SUM(v."amountMinor"), 0) AS "v" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE v."shopId" = $1 AND v."method" = $6 AND v."messageId" IS NOT NULL AND v."convertedAt" >= $4 AND v."convertedAt" < $5 AND v."currency" = $3 AND r."source" = $2`,
+        `SELECT COUNT(*) AS "n", COALESCE(SUM(v."amountMinor"), 0) AS "v" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE v."shopId" = $1 AND v."method" = $6 AND v."messageId" IS NOT NULL AND v."convertedAt" >= $4 AND v."convertedAt" < $5 AND v."currency" = $3 AND r."source" = $2 AND r."kind" = 'cart'`,
         [...params, method],
       );
     const link = await conversions("link");
@@ -279,11 +282,12 @@ describe("npm run demo: a running demo", () => {
 
   it("both sources produce recoveries, emails reach the inbox, and the shopper's purchases come back as credited conversions", async () => {
     const seen = await waitFor(
-      "recoveries, emails and credited conversions from both sources",
+      "recoveries, emails and credited conversions from both sources, and failed subscription payments",
       progress,
       (p) =>
         (p.recoveries.shopify ?? 0) > 0 &&
         (p.recoveries.stripe ?? 0) > 0 &&
+        p.paymentRecoveries > 0 &&
         p.sent > 0 &&
         (p.creditedConversions.shopify ?? 0) > 0 &&
         (p.creditedConversions.stripe ?? 0) > 0,
@@ -298,7 +302,7 @@ describe("npm run demo: a running demo", () => {
       // Stripe conversions are matched by recovered_from, Shopify ones by completedAt on the same checkout.
       const stripeMatch = (
         await db.query<{ method: string }>(
-          `SELECT v."method", v."messageId" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = 'stripe' AND v."messageId" IS NOT NULL LIMIT 1`,
+          `SELECT v."method", v."messageId" FROM "Conversion" v JOIN "Recovery" r ON r."id" = v."recoveryId" WHERE r."source" = 'stripe' AND r."kind" = 'cart' AND v."messageId" IS NOT NULL LIMIT 1`,
         )
       ).rows[0]!;
       expect(stripeMatch.method).toBe("link");

@@ -200,6 +200,8 @@ async function seed(domain: string, prefix: string, secret: string): Promise<Sho
       fetchedAt: new Date(),
     },
   });
+  // A failed subscription invoice that ended before its failure arrived (docs/decisions/087).
+  await db.stripeBillingEnd.create({ data: { shopId: s.shop.id, objectId: `in_${prefix}_ended`, outcome: "paid", endedAt: new Date() } });
   // A message due now (a send job naming it would send it).
   const due = await db.message.create({
     data: {

@@ -10,14 +10,25 @@ const T = new Date("2026-11-20T10:00:00.000Z");
 const at = (hours: number) => new Date(T.getTime() + hours * 3_600_000);
 
 const CASES: (SupersessionFacts & { completedAt?: Date; status?: string })[] = [
-  { id: "sr-a", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(0), notContactableReason: null },
-  { id: "sr-b", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(1), notContactableReason: null },
-  { id: "sr-c", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(2), notContactableReason: null, completedAt: at(2.5), status: "purchased" },
-  { id: "sr-d", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(3), notContactableReason: "no_email" },
-  { id: "sr-e", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(1), notContactableReason: null },
-  { id: "sr-f", shopId: "sr-shop", contactId: "sr-c2", abandonedAt: at(4), notContactableReason: null },
-  { id: "sr-g", shopId: "sr-shop", contactId: null, abandonedAt: at(5), notContactableReason: null },
-  { id: "sr-h", shopId: "sr-other", contactId: "sr-c3", abandonedAt: at(6), notContactableReason: null },
+  { id: "sr-a", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(0), notContactableReason: null, kind: "cart" },
+  { id: "sr-b", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(1), notContactableReason: null, kind: "cart" },
+  {
+    id: "sr-c",
+    shopId: "sr-shop",
+    contactId: "sr-c1",
+    abandonedAt: at(2),
+    notContactableReason: null,
+    kind: "cart",
+    completedAt: at(2.5),
+    status: "purchased",
+  },
+  { id: "sr-d", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(3), notContactableReason: "no_email", kind: "cart" },
+  { id: "sr-e", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(1), notContactableReason: null, kind: "cart" },
+  { id: "sr-f", shopId: "sr-shop", contactId: "sr-c2", abandonedAt: at(4), notContactableReason: null, kind: "cart" },
+  { id: "sr-g", shopId: "sr-shop", contactId: null, abandonedAt: at(5), notContactableReason: null, kind: "cart" },
+  { id: "sr-h", shopId: "sr-other", contactId: "sr-c3", abandonedAt: at(6), notContactableReason: null, kind: "cart" },
+  // A failed subscription payment of the same buyer, newest of all: it neither replaces their carts nor is replaced.
+  { id: "sr-i", shopId: "sr-shop", contactId: "sr-c1", abandonedAt: at(7), notContactableReason: null, kind: "payment" },
 ];
 
 beforeAll(async () => {
@@ -45,6 +56,7 @@ beforeAll(async () => {
       notContactableReason: c.notContactableReason,
       completedAt: c.completedAt ?? null,
       status: c.status ?? "open",
+      kind: c.kind,
     })),
   });
 });

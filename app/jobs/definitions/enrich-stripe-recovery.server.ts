@@ -42,7 +42,7 @@ export const enrichStripeRecovery = defineJob({
     const lastTry = job.attempts >= ENRICH_MAX_ATTEMPTS;
     const fetchers = stripeFetchers(db, connection, shop.id, clock.now(), lastTry ? "give-up" : "throw");
     try {
-      await handler({ db, shop, event, now: clock.now(), ...fetchers });
+      await handler({ db, shop, event, now: clock.now(), connectionId: connection.id, ...fetchers });
     } catch (error) {
       if (!(error instanceof StripePayloadError)) throw error;
       return;

@@ -95,7 +95,7 @@ export async function processStoredStripeEvent({ payload, db, clock, job }: JobC
     const fetchers = stripeFetchers(db, connection, shop.id, clock.now(), "defer");
 
     try {
-      const outcome = await handler({ db, shop, event, now: clock.now(), ...fetchers });
+      const outcome = await handler({ db, shop, event, now: clock.now(), connectionId: connection.id, ...fetchers });
       if (outcome && "ignored" in outcome) {
         await ignore(outcome.ignored, outcome.detail);
         return;

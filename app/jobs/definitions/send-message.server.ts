@@ -194,6 +194,8 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
       now,
       recovery: {
         source: r.source === "stripe" ? "stripe" : "shopify",
+        kind: r.kind,
+        paymentReason: r.paymentReason,
         status: r.status,
         consent: r.consent as Consent,
         consentEvidence: parseEvidence(r.consentEvidence),
@@ -207,7 +209,7 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
         pixelCompletedAt: r.pixelCompletedAt,
       },
       contact: row.contact,
-      policy: { ...policyFor(shop), campaignTurnedOff: row.campaign.enabled ? null : row.campaign.name },
+      policy: { ...policyFor(shop), campaignTurnedOff: row.campaign.enabled ? null : row.campaign.name, stripeSendsOwnEmail: r.stripeSendsOwnEmail },
       history: row.history,
     };
     // Shopify's own abandoned-checkout email (docs/decisions/075): asked only when everything else says "send".

@@ -217,7 +217,7 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
           const now = clock.now();
           // The connection has no API key (see above): the reads answer "no key" without calling Stripe.
           const fetchers = path.fetchers(txDb, connection, shop.id, now, async () => null);
-          const outcome = await item.handler({ db: txDb, shop, event: item.event, now, ...fetchers });
+          const outcome = await item.handler({ db: txDb, shop, event: item.event, now, connectionId: connection.id, ...fetchers });
           if (outcome && "ignored" in outcome) {
             ignore(item.id, item.event.type, outcome.ignored, outcome.detail);
             continue;

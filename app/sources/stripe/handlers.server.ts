@@ -9,6 +9,7 @@ import type { LineItem } from "../../recovery/model";
 import type { LineItemsResult } from "./api.server";
 import { completedSessionToPurchase, expiredSessionToCheckout, paymentLinkIdOf, sessionOf, StripePayloadError, type PaymentLinkFacts } from "./to-source-event";
 import type { StripeEventEnvelope } from "./verify-event.server";
+import { paymentEventHandler } from "./invoice-events.server";
 
 export type HandledStripeEventType = (typeof STRIPE_EVENT_TYPES)[number];
 
@@ -21,6 +22,8 @@ export interface StripeEventContext {
   lineItems: (sessionId: string, currency: string, livemode: boolean) => Promise<LineItemsResult>;
   /** A Payment Link read with the connection's API key (cached), or why not; only asked for Payment Link sessions. */
   paymentLink?: (paymentLinkId: string, livemode: boolean) => Promise<PaymentLinkFacts>;
+  /** The connection the event came to (payment recovery is turned on per connection; docs/decisions/087). */
+  connectionId: string;
 }
 
 /** Nothing, or why the event was deliberately not acted on (recorded on the InboundEvent; docs/decisions/076). */
@@ -145,5 +148,5 @@ export const stripeEventHandlers: Record<HandledStripeEventType, Handler> = {
 };
 
 export function handlerFor(type: string): Handler | null {
-  return Object.hasOwn(stripeEventHandlers, type) ? stripeEventHandlers[type as HandledStripeEventType] : null;
+  return Object.hasOwn(stripeEventHandlers, type) ? stripeEventHandlers[type as HandledStripeEventType] : paymentEventHandler(type);
 }

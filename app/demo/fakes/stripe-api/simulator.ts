@@ -1,12 +1,13 @@
 // Stripe Checkout as a merchant's account sees it, for the demo: buyers open sessions and leave; when a session expires
 // Stripe sends `checkout.session.expired` with its recovery link (after_expiration.recovery); a buyer who pays through
 // that link produces a new session whose `checkout.session.completed` carries `recovered_from`. A few buyers pay the
-// original session before it expires. Events are built from Stripe's fixtures (objects.ts), signed at each delivery
+// original session before it expires. Now and then a subscriber's renewal is declined (Stripe Billing's invoice events). Events are built from Stripe's fixtures (objects.ts), signed at each delivery
 // attempt with the endpoint's secret (webhooks.ts) and retried like Stripe retries. Line items are registered with the
 // fake API so the app's restricted key can read them. Time is passed in (`tick(now)`); the state is plain data.
 import { randomBytes } from "node:crypto";
 import { prng } from "../shopify-admin/generator";
 import { WebhookOutbox, type OutboxEntry } from "../webhook-outbox";
+import { endedInvoice, newInvoiceId, newSubscriptionId, openInvoice, subscription } from "./billing-objects";
 import { completedSession, expiredSession, lineItem, newSessionId, stripeEvent } from "./objects";
 import type { FakeStripeApi } from "./server";
 import { stripeSignature } from "./webhooks";
@@ -37,10 +38,36 @@ export interface SimSession {
   paysAt: number | null;
 }
 
+/**
+ * A subscription renewal whose card was declined (Stripe Billing): `invoice.payment_failed`, then Stripe's Smart Retries
+ * either collect it (`invoice.paid`), or the subscription is canceled after the last retry (`customer.subscription.deleted`).
+ */
+export interface SimRenewal {
+  invoiceId: string;
+  subscriptionId: string;
+  email: string;
+  name: string;
+  /** minor units */
+  amountDue: number;
+  description: string;
+  /** The invoice's hosted page (Stripe's), the link in Reclaim's payment emails. */
+  hostedInvoiceUrl: string;
+  /** ms */
+  failedAt: number;
+  /** `action_required`: a renewal that needs 3-D Secure (invoice.payment_action_required). */
+  reason: "payment_failed" | "action_required";
+  state: "failed" | "paid" | "canceled";
+  /** When Stripe's retry collects it, or when the subscription is canceled (ms); null: stays open. */
+  settlesAt: number | null;
+  settlesAs: "paid" | "canceled" | null;
+}
+
 export interface StripeSimulatorState {
   nextAt: number | null;
   buyers: number;
   sessions: SimSession[];
+  /** Absent in a state saved before renewals were simulated. */
+  renewals?: SimRenewal[];
   outbox: OutboxEntry[];
 }
 
@@ -92,16 +119,22 @@ const LAST = [
   "Okoro",
   "Park",
 ];
+/** Subscriptions whose renewals fail now and then. */
+const PLANS = [
+  { description: "1 × Coffee club (at $29.00 / month)", amount: 2900 },
+  { description: "1 × Yoga unlimited (at $59.00 / month)", amount: 5900 },
+  { description: "1 × Pottery studio membership (at $45.00 / month)", amount: 4500 },
+];
 /** Sessions kept in the state (older settled ones are dropped). */
 const KEEP = 500;
 
 export class StripeSimulator {
   readonly outbox: WebhookOutbox;
-  private state: Omit<StripeSimulatorState, "outbox">;
+  private state: Omit<StripeSimulatorState, "outbox" | "renewals"> & { renewals: SimRenewal[] };
   private random: () => number;
 
   constructor(private readonly o: StripeSimulatorOptions) {
-    this.state = { nextAt: null, buyers: 0, sessions: [] };
+    this.state = { nextAt: null, buyers: 0, sessions: [], renewals: [] };
     this.random = prng(o.seed ?? 4242);
     this.outbox = new WebhookOutbox({
       fetch: o.fetch,
@@ -118,15 +151,24 @@ export class StripeSimulator {
     return this.state.sessions;
   }
 
+  get renewals(): readonly SimRenewal[] {
+    return this.state.renewals;
+  }
+
   tick(now: number): void {
     this.state.nextAt ??= now + this.interval();
     while (this.state.nextAt <= now) {
       this.open(this.state.nextAt);
+      // About one new checkout in four is accompanied by a subscriber's renewal failing.
+      if (this.random() < 0.25) this.failRenewal(this.state.nextAt);
       this.state.nextAt += this.interval();
     }
     for (const s of this.state.sessions) {
       if (s.state === "open" && s.paysAt !== null && s.paysAt <= now) this.pay(s, s.paysAt);
       else if (s.state === "open" && s.expiresAt <= now) this.expire(s, s.expiresAt);
+    }
+    for (const r of this.state.renewals) {
+      if (r.state === "failed" && r.settlesAt !== null && r.settlesAt <= now) this.settleRenewal(r, r.settlesAt);
     }
     this.outbox.tick(now);
   }
@@ -215,6 +257,75 @@ export class StripeSimulator {
     this.deliver(stripeEvent("checkout.session.completed", session, { created: Math.floor(at / 1000) }));
   }
 
+  /** A subscriber's renewal is declined: Stripe sends invoice.payment_failed (and payment_action_required for 3-D Secure). */
+  failRenewal(at: number): SimRenewal {
+    this.state.buyers += 1;
+    const first = this.pick(FIRST);
+    const last = this.pick(LAST);
+    const plan = this.pick(PLANS);
+    const roll = this.random();
+    const renewal: SimRenewal = {
+      invoiceId: newInvoiceId(),
+      subscriptionId: newSubscriptionId(),
+      email: `${first}.${last}${this.state.buyers}@example.net`.toLowerCase(),
+      name: `${first} ${last}`,
+      amountDue: plan.amount,
+      description: plan.description,
+      hostedInvoiceUrl: `https://invoice.stripe.com/i/acct_demo/test_${randomBytes(20).toString("hex")}`,
+      failedAt: at,
+      reason: this.random() < 0.2 ? "action_required" : "payment_failed",
+      state: "failed",
+      // Some are collected by Stripe's next retry (3 days), some canceled after the last one (a week), the rest stay open.
+      settlesAt: roll < 0.3 ? at + 3 * 86_400_000 : roll < 0.45 ? at + 7 * 86_400_000 : null,
+      settlesAs: roll < 0.3 ? "paid" : roll < 0.45 ? "canceled" : null,
+    };
+    this.state.renewals.push(renewal);
+    if (this.state.renewals.length > KEEP) this.state.renewals.shift();
+    const invoice = this.invoiceOf(renewal);
+    const created = Math.floor(at / 1000);
+    this.deliver(stripeEvent("invoice.payment_failed", invoice, { created }));
+    if (renewal.reason === "action_required") this.deliver(stripeEvent("invoice.payment_action_required", invoice, { created }));
+    return renewal;
+  }
+
+  private invoiceOf(r: SimRenewal) {
+    const invoice = openInvoice({
+      id: r.invoiceId,
+      subscription: r.subscriptionId,
+      email: r.email,
+      name: r.name,
+      items: [{ description: r.description, amount: r.amountDue }],
+      created: Math.floor(r.failedAt / 1000) - 3600,
+      nextPaymentAttempt: r.reason === "action_required" ? null : Math.floor(r.failedAt / 1000) + 3 * 86_400,
+      number: `${r.invoiceId.slice(3, 11).toUpperCase()}-0002`,
+    });
+    invoice.hosted_invoice_url = r.hostedInvoiceUrl;
+    return invoice;
+  }
+
+  /**
+   * The subscriber opens the hosted invoice page from a Reclaim email and pays: Stripe sends invoice.paid. False when
+   * the link is not one of this simulator's open invoices (already paid or canceled).
+   */
+  payInvoice(hostedInvoiceUrl: string, at: number): boolean {
+    const r = this.state.renewals.find((x) => x.hostedInvoiceUrl === hostedInvoiceUrl);
+    if (!r || r.state !== "failed") return false;
+    r.settlesAs = "paid";
+    this.settleRenewal(r, at);
+    return true;
+  }
+
+  private settleRenewal(r: SimRenewal, at: number): void {
+    const created = Math.floor(at / 1000);
+    if (r.settlesAs === "paid") {
+      r.state = "paid";
+      this.deliver(stripeEvent("invoice.paid", endedInvoice(this.invoiceOf(r), "paid", created), { created }));
+    } else {
+      r.state = "canceled";
+      this.deliver(stripeEvent("customer.subscription.deleted", subscription({ id: r.subscriptionId, status: "canceled" }), { created }));
+    }
+  }
+
   recoveryUrl(s: SimSession): string {
     return `${this.o.recoveryBaseUrl.replace(/\/+$/, "")}/${s.recoveryToken}`;
   }
@@ -254,12 +365,17 @@ export class StripeSimulator {
   }
 
   toJSON(): StripeSimulatorState {
-    return { ...this.state, sessions: this.state.sessions.map((s) => ({ ...s })), outbox: this.outbox.toJSON() };
+    return {
+      ...this.state,
+      sessions: this.state.sessions.map((s) => ({ ...s })),
+      renewals: this.state.renewals.map((r) => ({ ...r })),
+      outbox: this.outbox.toJSON(),
+    };
   }
 
   restore(saved: StripeSimulatorState): void {
     const { outbox, ...state } = saved;
-    this.state = { ...state, sessions: state.sessions.map((s) => ({ ...s })) };
+    this.state = { ...state, sessions: state.sessions.map((s) => ({ ...s })), renewals: (state.renewals ?? []).map((r) => ({ ...r })) };
     this.random = prng((this.o.seed ?? 4242) + state.buyers); // a fresh sequence, not a replay of the first run
     // The fake API forgets line items when it stops; sessions the app may still ask about are registered again.
     for (const s of this.state.sessions) if (s.state !== "open") this.register(s);
