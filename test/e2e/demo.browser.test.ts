@@ -41,7 +41,8 @@ async function newPage(): Promise<Page> {
 
 /** The overview's per-source table as the frame shows it: label → [Shopify, Stripe, Total]. */
 async function overviewRows(page: Page): Promise<Record<string, string[]>> {
-  const rows = page.frameLocator("#app-frame").locator("table.Polaris-DataTable__Table tbody tr");
+  // The carts table (the first one); failed subscription payments have their own table below, with rows of the same names.
+  const rows = page.frameLocator("#app-frame").locator("table.Polaris-DataTable__Table").first().locator("tbody tr");
   const out: Record<string, string[]> = {};
   for (const row of await rows.all()) {
     const cells = (await row.locator("th, td").allInnerTexts()).map((t) => t.trim());
