@@ -3,7 +3,7 @@
  * older recoveries.
  */
 import type { Prisma, Recovery } from "@prisma/client";
-import { chooseCampaign, planMessages } from "../recovery/schedule";
+import { chooseCampaign, planMessages, type Plan } from "../recovery/schedule";
 import { campaignsForScheduling } from "./campaign.server";
 import { cancelScheduledMessages } from "./message-cancel.server";
 import { findSupersedingRecovery, supersededRecoveryWhere } from "./supersession.server";
@@ -79,6 +79,26 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
     await log("skip", plan.reason, plan.detail);
     return { kind: "none", reason: plan.reason };
   }
+  await createPlannedMessages(tx, recovery, plan, now);
+  const firstDueAt = plan.messages[0]!.scheduledFor;
+  if (plan.shiftedByMs > 0) {
+    await log(
+      "hold",
+      "late_start",
+      `Detected ${Math.round(plan.shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`,
+    );
+  }
+  await ensureSweepScheduled(tx, firstDueAt);
+  return { kind: "scheduled", messages: plan.messages.length, firstDueAt };
+}
+
+/** Writes a plan's messages for a recovery (either kind); a message already planned for a step is kept as it is. */
+export async function createPlannedMessages(
+  tx: Prisma.TransactionClient,
+  recovery: Pick<Recovery, "id" | "shopId" | "email">,
+  plan: Extract<Plan, { kind: "scheduled" }>,
+  now: Date,
+): Promise<void> {
   await tx.message.createMany({
     data: plan.messages.map((m) => ({
       shopId: recovery.shopId,
@@ -91,15 +111,6 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
       createdAt: now,
       updatedAt: now,
     })),
+    skipDuplicates: true,
   });
-  const firstDueAt = plan.messages[0]!.scheduledFor;
-  if (plan.shiftedByMs > 0) {
-    await log(
-      "hold",
-      "late_start",
-      `Detected ${Math.round(plan.shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`,
-    );
-  }
-  await ensureSweepScheduled(tx, firstDueAt);
-  return { kind: "scheduled", messages: plan.messages.length, firstDueAt };
 }

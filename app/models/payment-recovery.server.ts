@@ -22,6 +22,7 @@ import { campaignsForScheduling } from "./campaign.server";
 import { upsertContact } from "./ingest-contact.server";
 import { lockShopIngest } from "./ingest-lock.server";
 import { cancelScheduledMessages } from "./message-cancel.server";
+import { createPlannedMessages } from "./message-schedule.server";
 import { ensureSweepScheduled } from "./message-sweep.server";
 
 type Tx = Prisma.TransactionClient;
@@ -210,20 +211,7 @@ async function schedulePayment(tx: Tx, recovery: Recovery, from: Date, now: Date
     await log("skip", plan.reason, plan.detail);
     return 0;
   }
-  await tx.message.createMany({
-    data: plan.messages.map((m) => ({
-      shopId: recovery.shopId,
-      recoveryId: recovery.id,
-      campaignId: plan.campaignId,
-      stepId: m.stepId,
-      position: m.position,
-      scheduledFor: m.scheduledFor,
-      toEmail: recovery.email,
-      createdAt: now,
-      updatedAt: now,
-    })),
-    skipDuplicates: true,
-  });
+  await createPlannedMessages(tx, recovery, plan, now);
   await ensureSweepScheduled(tx, plan.messages[0]!.scheduledFor);
   return plan.messages.length;
 }
