@@ -9,6 +9,9 @@
  * - Checkout-pixel rows (`PixelCheckout`: a buyer's email and cart as the pixel reported them, merged per checkout):
  *   deleted once processed and not seen for `bodyDays`, like an event body (a later event for the same checkout starts a
  *   new row, which ingest merges into the recovery as before). Rows not yet processed are kept for their job.
+ * - Ended Stripe invoices and subscriptions (`StripeBillingEnd`, docs/decisions/087): remembered so that a failure event
+ *   arriving after the end is stored closed; deleted after `rowDays`, when the events themselves are (Stripe stops
+ *   redelivering after 3 days).
  * - Jobs (graphile-worker): succeeded ones are deleted by the engine when they finish and cancelled ones when cancelled;
  *   failed ones (shown to operators with their error) are deleted `failedJobDays` after their last attempt, with the
  *   shops' queue rows left empty. Queued and running jobs are never touched.
@@ -34,6 +37,7 @@ export interface PruneResult {
   bodiesCleared: number;
   eventsDeleted: number;
   pixelCheckoutsDeleted: number;
+  billingEndsDeleted: number;
   jobsDeleted: number;
   /** True when a rule hit PRUNE_BATCH: there is more to do now. */
   more: boolean;
@@ -62,13 +66,19 @@ export async function pruneExpired(db: PrismaClient, now: Date, policy: Retentio
     before(policy.bodyDays),
     batch,
   );
+  const billingEndsDeleted = await db.$executeRawUnsafe(
+    `DELETE FROM "StripeBillingEnd" WHERE "id" IN (SELECT "id" FROM "StripeBillingEnd" WHERE "createdAt" < $1 LIMIT $2)`,
+    before(policy.rowDays),
+    batch,
+  );
   // graphile-worker deletes succeeded jobs itself, and cancelled ones are removed from the queue: failed ones are left.
   const jobsDeleted = await deleteFailedJobs(db, before(policy.failedJobDays), batch);
   return {
     bodiesCleared,
     eventsDeleted,
     pixelCheckoutsDeleted,
+    billingEndsDeleted,
     jobsDeleted,
-    more: bodiesCleared >= batch || eventsDeleted >= batch || pixelCheckoutsDeleted >= batch || jobsDeleted >= batch,
+    more: bodiesCleared >= batch || eventsDeleted >= batch || pixelCheckoutsDeleted >= batch || billingEndsDeleted >= batch || jobsDeleted >= batch,
   };
 }

@@ -57,6 +57,14 @@ describe("retention (SECURITY.md › Retention), as the hourly job", () => {
       queuedOld: await job("send-message", "queued", null),
     };
     await jobTable(p.db).updateMany({ where: { id: jobs.queuedOld.id }, data: { runAt: ago(40) } });
+    // Ended Stripe invoices (payment recovery, ADR 087): kept while a late failure event could still arrive.
+    const shop = await p.newShop();
+    for (const [objectId, days] of [
+      ["in_recent", 2],
+      ["in_ancient", 31],
+    ] as const) {
+      await p.db.stripeBillingEnd.create({ data: { shopId: shop.id, objectId, outcome: "paid", endedAt: ago(days), createdAt: ago(days) } });
+    }
 
     await ensurePruneScheduled(p.db, NOW);
     await p.drain();
@@ -72,6 +80,7 @@ describe("retention (SECURITY.md › Retention), as the hourly job", () => {
       failedLongAgo: false,
       queuedOld: true,
     });
+    expect((await p.db.stripeBillingEnd.findMany({ where: { shopId: shop.id }, select: { objectId: true } })).map((e) => e.objectId)).toEqual(["in_recent"]);
     // No buyer data is left in the cleared bodies.
     const rows = await p.db.inboundEvent.findMany({ where: { payload: { contains: "zelda@example.com" } }, select: { externalId: true } });
     expect(rows.map((r) => r.externalId).sort()).toEqual(["fresh", "unprocessed"]);
