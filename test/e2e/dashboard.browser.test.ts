@@ -45,6 +45,23 @@ describe("dashboard in Chromium", () => {
     expect(view.consoleErrors).toEqual([]);
   });
 
+  it("the Source filter works from the keyboard alone, there and back", async () => {
+    const view = await openEmbedded(browser, server.url);
+    await view.goto("/app/recoveries");
+    const rows = view.page.locator(".Polaris-IndexTable__TableRow");
+    await expect.poll(() => rows.count()).toBe(6);
+    const source = view.page.getByLabel("Source");
+    await source.focus();
+    await view.page.keyboard.press("ArrowDown"); // All → Shopify
+    await expect.poll(() => view.page.url(), { timeout: 10_000 }).toContain("source=shopify");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(4);
+    await source.focus();
+    await view.page.keyboard.press("ArrowUp"); // Shopify → All
+    await expect.poll(() => view.page.url(), { timeout: 10_000 }).not.toContain("source=");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(6);
+    expect(view.consoleErrors).toEqual([]);
+  });
+
   it("a recovery opens with its timeline, and Stop works from the page", async () => {
     const view = await openEmbedded(browser, server.url);
     await view.goto(`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}`);
