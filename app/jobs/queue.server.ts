@@ -201,3 +201,38 @@ export async function deleteFailedJobs(db: Db, before: Date, limit: number): Pro
   );
   return row?.n ?? 0;
 }
+
+/**
+ * A running job's lane-mates: queued jobs of `name` in the same queue (lane), due, unlocked and never tried (a job that
+ * failed keeps its own backoff), oldest first, with one payload field. While the running job holds the lane nobody
+ * else runs them (docs/decisions/091-stripe-processing-in-batches.md).
+ */
+export async function queuedSiblingJobs(
+  db: Db,
+  jobId: string,
+  name: string,
+  payloadField: string,
+  now: Date,
+  limit: number,
+): Promise<{ jobId: string; value: string }[]> {
+  if (limit <= 0) return [];
+  return db.$queryRawUnsafe<{ jobId: string; value: string }[]>(
+    `SELECT j.id::text AS "jobId", j.payload ->> $5 AS "value"
+     FROM ${S}._private_jobs j JOIN ${S}._private_tasks t ON t.id = j.task_id
+     WHERE j.job_queue_id = (SELECT job_queue_id FROM ${S}._private_jobs WHERE id = $1::bigint)
+       AND t.identifier = $2 AND j.id <> $1::bigint AND j.locked_at IS NULL AND j.attempts = 0 AND j.run_at <= $3::timestamptz
+       AND j.payload ->> $5 IS NOT NULL
+     ORDER BY j.id ASC LIMIT $4`,
+    jobId,
+    name,
+    now,
+    limit,
+    payloadField,
+  );
+}
+
+/** Marks jobs done (graphile-worker removes them), e.g. the lane-mates a running job processed with it. */
+export async function completeJobs(db: Db, jobIds: string[]): Promise<void> {
+  if (jobIds.length === 0) return;
+  await db.$queryRawUnsafe(`SELECT count(*)::int AS n FROM ${S}.complete_jobs($1::bigint[])`, jobIds);
+}

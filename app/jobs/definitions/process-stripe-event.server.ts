@@ -34,100 +34,98 @@ const credentialedFetchers: SingleEventPath["fetchers"] = (db, connection, shopI
 
 /** One stored event, the way a lone job processes it (the batch's path for events that call Stripe). */
 export async function processStoredStripeEvent({ payload, db, clock, job }: JobContext<{ inboundEventId: string }>): Promise<void> {
-  {
-    const row = await db.inboundEvent.findUnique({ where: { id: payload.inboundEventId } });
-    if (!row) throw new PermanentJobError(`inbound event ${payload.inboundEventId} not found`);
-    if (row.processedAt) return;
-    await refuseOtherShopsRow(
-      job,
-      async () => (await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { shopId: true } }))?.shopId,
-      `inbound event ${row.id}`,
-    );
-    const finish = (error: string | null) => db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error } });
+  const row = await db.inboundEvent.findUnique({ where: { id: payload.inboundEventId } });
+  if (!row) throw new PermanentJobError(`inbound event ${payload.inboundEventId} not found`);
+  if (row.processedAt) return;
+  await refuseOtherShopsRow(
+    job,
+    async () => (await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { shopId: true } }))?.shopId,
+    `inbound event ${row.id}`,
+  );
+  const finish = (error: string | null) => db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error } });
 
-    if (!env.STRIPE_SOURCE_ENABLED) {
-      await finish(STRIPE_SOURCE_OFF);
-      return;
-    }
-    // Stored but not acted on, with the reason (test-mode events on a live connection, thin events…; ADR 076).
-    const ignore = async (reason: IgnoredReason, detail?: string) => {
-      logger.info("stripe event ignored", { inboundEventId: row.id, type: row.topic, reason, ...(detail ? { detail } : {}) });
-      await db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error: null, ignoredReason: reason } });
-    };
-    const parsed: unknown = JSON.parse(row.payload);
-    // A thin event (event destinations, no data.object) carries nothing to act on; the page asks for snapshot payloads.
-    if (!isSnapshotEvent(parsed)) {
-      await ignore("thin_event");
-      return;
-    }
-    const event: StripeEventEnvelope = parsed;
-    // The connection's mode (learned from its first verified event, the API key's mode, or the merchant's choice): events
-    // of the other mode, and from connected accounts unless this is a Connect platform, never become recoveries.
-    const gate = await modeGate(
-      db,
-      row.receiver,
-      { livemode: event.livemode === true, account: typeof event.account === "string" ? event.account : null },
-      clock.now(),
-    );
-    if (gate?.ignored) {
-      await ignore(gate.ignored);
-      return;
-    }
-    const handler = handlerFor(event.type);
-    if (!handler) {
-      logger.info("stripe event ignored: type not handled", { eventId: event.id, type: event.type });
-      await finish(null);
-      return;
-    }
-    const connection = await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { id: true, shopId: true } });
-    const shop = connection ? await db.shop.findUnique({ where: { id: connection.shopId }, select: { id: true, currency: true, uninstalledAt: true } }) : null;
-    if (!connection || !shop) {
-      await finish("the Stripe connection was removed before this event was processed");
-      return;
-    }
-    if (shop.uninstalledAt) {
-      await finish("the shop had uninstalled Reclaim when this event was processed");
-      return;
-    }
-
-    // Line items and a Payment Link's address are optional extras: when Stripe does not answer, the recovery is made
-    // now without them and a follow-up job fetches them (ADR 077), so an outage never costs the cart.
-    const fetchers = stripeFetchers(db, connection, shop.id, clock.now(), "defer");
-
-    try {
-      const outcome = await handler({ db, shop, event, now: clock.now(), connectionId: connection.id, ...fetchers });
-      if (outcome && "ignored" in outcome) {
-        await ignore(outcome.ignored, outcome.detail);
-        return;
-      }
-      if (outcome && "note" in outcome) logger.info("stripe event changed nothing", { eventId: event.id, type: event.type, note: outcome.note });
-    } catch (error) {
-      // A payload that cannot be read never will be: keep it, say why, do not retry.
-      if (!(error instanceof StripePayloadError)) throw error;
-      await finish(error.message);
-      return;
-    }
-    if (fetchers.deferred()) {
-      await enqueueJob(
-        db,
-        ENRICH_STRIPE_RECOVERY_JOB,
-        { inboundEventId: row.id },
-        {
-          key: `${ENRICH_STRIPE_RECOVERY_JOB}:${row.id}`,
-          shopId: shop.id,
-          runAt: new Date(clock.now().getTime() + enrichBackoffMs(0)),
-          maxAttempts: ENRICH_MAX_ATTEMPTS,
-        },
-      );
-    }
-    await db.$transaction([
-      db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error: null } }),
-      db.stripeConnection.updateMany({
-        where: { id: connection.id, OR: [{ lastEventAt: null }, { lastEventAt: { lt: new Date(event.created * 1000) } }] },
-        data: { lastEventAt: new Date(event.created * 1000) },
-      }),
-    ]);
+  if (!env.STRIPE_SOURCE_ENABLED) {
+    await finish(STRIPE_SOURCE_OFF);
+    return;
   }
+  // Stored but not acted on, with the reason (test-mode events on a live connection, thin events…; ADR 076).
+  const ignore = async (reason: IgnoredReason, detail?: string) => {
+    logger.info("stripe event ignored", { inboundEventId: row.id, type: row.topic, reason, ...(detail ? { detail } : {}) });
+    await db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error: null, ignoredReason: reason } });
+  };
+  const parsed: unknown = JSON.parse(row.payload);
+  // A thin event (event destinations, no data.object) carries nothing to act on; the page asks for snapshot payloads.
+  if (!isSnapshotEvent(parsed)) {
+    await ignore("thin_event");
+    return;
+  }
+  const event: StripeEventEnvelope = parsed;
+  // The connection's mode (learned from its first verified event, the API key's mode, or the merchant's choice): events
+  // of the other mode, and from connected accounts unless this is a Connect platform, never become recoveries.
+  const gate = await modeGate(
+    db,
+    row.receiver,
+    { livemode: event.livemode === true, account: typeof event.account === "string" ? event.account : null },
+    clock.now(),
+  );
+  if (gate?.ignored) {
+    await ignore(gate.ignored);
+    return;
+  }
+  const handler = handlerFor(event.type);
+  if (!handler) {
+    logger.info("stripe event ignored: type not handled", { eventId: event.id, type: event.type });
+    await finish(null);
+    return;
+  }
+  const connection = await db.stripeConnection.findUnique({ where: { id: row.receiver }, select: { id: true, shopId: true } });
+  const shop = connection ? await db.shop.findUnique({ where: { id: connection.shopId }, select: { id: true, currency: true, uninstalledAt: true } }) : null;
+  if (!connection || !shop) {
+    await finish("the Stripe connection was removed before this event was processed");
+    return;
+  }
+  if (shop.uninstalledAt) {
+    await finish("the shop had uninstalled Reclaim when this event was processed");
+    return;
+  }
+
+  // Line items and a Payment Link's address are optional extras: when Stripe does not answer, the recovery is made
+  // now without them and a follow-up job fetches them (ADR 077), so an outage never costs the cart.
+  const fetchers = stripeFetchers(db, connection, shop.id, clock.now(), "defer");
+
+  try {
+    const outcome = await handler({ db, shop, event, now: clock.now(), connectionId: connection.id, ...fetchers });
+    if (outcome && "ignored" in outcome) {
+      await ignore(outcome.ignored, outcome.detail);
+      return;
+    }
+    if (outcome && "note" in outcome) logger.info("stripe event changed nothing", { eventId: event.id, type: event.type, note: outcome.note });
+  } catch (error) {
+    // A payload that cannot be read never will be: keep it, say why, do not retry.
+    if (!(error instanceof StripePayloadError)) throw error;
+    await finish(error.message);
+    return;
+  }
+  if (fetchers.deferred()) {
+    await enqueueJob(
+      db,
+      ENRICH_STRIPE_RECOVERY_JOB,
+      { inboundEventId: row.id },
+      {
+        key: `${ENRICH_STRIPE_RECOVERY_JOB}:${row.id}`,
+        shopId: shop.id,
+        runAt: new Date(clock.now().getTime() + enrichBackoffMs(0)),
+        maxAttempts: ENRICH_MAX_ATTEMPTS,
+      },
+    );
+  }
+  await db.$transaction([
+    db.inboundEvent.update({ where: { id: row.id }, data: { processedAt: clock.now(), error: null } }),
+    db.stripeConnection.updateMany({
+      where: { id: connection.id, OR: [{ lastEventAt: null }, { lastEventAt: { lt: new Date(event.created * 1000) } }] },
+      data: { lastEventAt: new Date(event.created * 1000) },
+    }),
+  ]);
 }
 
 export const ENRICH_STRIPE_RECOVERY_JOB = "enrich-stripe-recovery";

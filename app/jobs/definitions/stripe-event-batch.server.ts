@@ -7,7 +7,7 @@ import { handlerFor, type StripeEventContext } from "../../sources/stripe/handle
 import { PROCESS_STRIPE_EVENT_JOB } from "../../sources/stripe/receive-webhook.server";
 import { isSnapshotEvent, type StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
 import { PermanentJobError, type JobContext } from "../engine.server";
-import { QUEUE_SCHEMA } from "../queue.server";
+import { completeJobs, queuedSiblingJobs } from "../queue.server";
 
 /**
  * One shop's Stripe events processed together (docs/decisions/091-stripe-processing-in-batches.md). Intake still
@@ -48,25 +48,6 @@ interface Mark {
   ignoredReason: IgnoredReason | null;
 }
 
-const S = `"${QUEUE_SCHEMA}"`;
-
-/** The lane's other queued, due, never-tried process-stripe-event jobs, oldest first (the lane is ours: none runs). */
-async function queuedSiblings(db: PrismaClient, jobId: string, now: Date, limit: number): Promise<{ jobId: string; eventId: string }[]> {
-  if (limit <= 0) return [];
-  return db.$queryRawUnsafe<{ jobId: string; eventId: string }[]>(
-    `SELECT j.id::text AS "jobId", j.payload ->> 'inboundEventId' AS "eventId"
-     FROM ${S}._private_jobs j JOIN ${S}._private_tasks t ON t.id = j.task_id
-     WHERE j.job_queue_id = (SELECT job_queue_id FROM ${S}._private_jobs WHERE id = $1::bigint)
-       AND t.identifier = $2 AND j.id <> $1::bigint AND j.locked_at IS NULL AND j.attempts = 0 AND j.run_at <= $3::timestamptz
-       AND j.payload ->> 'inboundEventId' IS NOT NULL
-     ORDER BY j.id ASC LIMIT $4`,
-    jobId,
-    PROCESS_STRIPE_EVENT_JOB,
-    now,
-    limit,
-  );
-}
-
 /**
  * The transaction client as the handlers' `db`: the models they call open their own `$transaction`, which here runs
  * inside the batch's transaction instead (callback form: on the same client; array form: in order).
@@ -92,8 +73,8 @@ const compareJobIds = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : Bi
 
 export async function processStripeEventBatch(ctx: JobContext<Payload>, path: SingleEventPath): Promise<void> {
   const { db, clock, job, payload } = ctx;
-  const siblings = job.shopId ? await queuedSiblings(db, job.id, clock.now(), STRIPE_BATCH_SIZE - 1) : [];
-  const rows = await db.inboundEvent.findMany({ where: { id: { in: [payload.inboundEventId, ...siblings.map((s) => s.eventId)] } } });
+  const siblings = job.shopId ? await queuedSiblingJobs(db, job.id, PROCESS_STRIPE_EVENT_JOB, "inboundEventId", clock.now(), STRIPE_BATCH_SIZE - 1) : [];
+  const rows = await db.inboundEvent.findMany({ where: { id: { in: [payload.inboundEventId, ...siblings.map((s) => s.value)] } } });
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const lead = rowById.get(payload.inboundEventId);
   if (!lead) throw new PermanentJobError(`inbound event ${payload.inboundEventId} not found`);
@@ -114,7 +95,7 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
   const jobOfEvent = new Map<string, string | null>([[lead.id, null]]);
   const batch = [{ row: lead, jobId: job.id }];
   for (const s of siblings) {
-    const row = rowById.get(s.eventId);
+    const row = rowById.get(s.value);
     const owner = row ? connectionById.get(row.receiver)?.shopId : undefined;
     if (!row || jobOfEvent.has(row.id) || (job.shopId && owner && owner !== job.shopId)) continue;
     jobOfEvent.set(row.id, s.jobId);
@@ -203,7 +184,7 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
     }
     // The jobs of the siblings settled here go with them (the running job is the engine's to finish).
     const settled = [...doneJobs, ...marks.map((m) => jobOfEvent.get(m.id))].filter((id): id is string => Boolean(id) && id !== job.id);
-    if (settled.length > 0) await tx.$queryRawUnsafe(`SELECT count(*)::int AS n FROM ${S}.complete_jobs($1::bigint[])`, settled);
+    await completeJobs(tx, settled);
   };
   const settledBefore = marks.length;
 
@@ -257,7 +238,7 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
       failures.set(id, error);
     }
   }
-  if (laterDone.length > 0) await db.$queryRawUnsafe(`SELECT count(*)::int AS n FROM ${S}.complete_jobs($1::bigint[])`, laterDone);
+  await completeJobs(db, laterDone);
 
   for (const [id, error] of failures) {
     if (id === lead.id) continue;
