@@ -3,10 +3,11 @@ import { json } from "@remix-run/node";
 import { Link, Outlet, useLoaderData, useRouteError } from "@remix-run/react";
 import { NavMenu } from "@shopify/app-bridge-react";
 import polarisStyles from "@shopify/polaris/build/esm/styles.css?url";
-import polarisEnglish from "@shopify/polaris/locales/en.json";
 import { boundary } from "@shopify/shopify-app-remix/server";
 import { AppProvider } from "@shopify/shopify-app-remix/react";
+import { useTranslation } from "react-i18next";
 import { requireAdmin } from "../auth.server";
+import { AdminI18nProvider, POLARIS_TRANSLATIONS } from "../i18n/react";
 import { env } from "../env.server";
 import type { MetaFunction } from "@remix-run/node";
 
@@ -14,8 +15,8 @@ export const links: LinksFunction = () => [{ rel: "stylesheet", href: polarisSty
 
 /** Every /app/* page is authenticated here (session token → stored offline session; no network when it is fresh). */
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  await requireAdmin(request);
-  return json({ apiKey: env.SHOPIFY_API_KEY });
+  const { language } = await requireAdmin(request);
+  return json({ apiKey: env.SHOPIFY_API_KEY, language });
 };
 
 export const meta: MetaFunction = () => [{ title: "Reclaim" }];
@@ -25,25 +26,33 @@ export const meta: MetaFunction = () => [{ title: "Reclaim" }];
  * "CriticalFailed"). Every badge here says what it means in its own words, and colour is never the only signal, so the
  * tone names are dropped; a badge that needs context says it (app/components/badges.tsx: "Source: Shopify").
  */
-const POLARIS_I18N = [
-  { Polaris: { Badge: { TONE_LABELS: { info: "", success: "", warning: "", critical: "", attention: "", new: "", readOnly: "", enabled: "" } } } },
-  polarisEnglish,
-];
+const NO_TONE_LABELS = {
+  Polaris: { Badge: { TONE_LABELS: { info: "", success: "", warning: "", critical: "", attention: "", new: "", readOnly: "", enabled: "" } } },
+};
 
 export default function AppShell() {
-  const { apiKey } = useLoaderData<typeof loader>();
+  const { apiKey, language } = useLoaderData<typeof loader>();
   return (
-    <AppProvider isEmbeddedApp apiKey={apiKey} i18n={POLARIS_I18N}>
-      <NavMenu>
-        <Link to="/app" rel="home">
-          Overview
-        </Link>
-        <Link to="/app/recoveries">Recoveries</Link>
-        <Link to="/app/campaigns">Campaigns</Link>
-        <Link to="/app/settings">Settings</Link>
-      </NavMenu>
-      <Outlet />
-    </AppProvider>
+    <AdminI18nProvider language={language}>
+      <AppProvider isEmbeddedApp apiKey={apiKey} i18n={[NO_TONE_LABELS, POLARIS_TRANSLATIONS[language]]}>
+        <AppNav />
+        <Outlet />
+      </AppProvider>
+    </AdminI18nProvider>
+  );
+}
+
+function AppNav() {
+  const { t } = useTranslation("common");
+  return (
+    <NavMenu>
+      <Link to="/app" rel="home">
+        {t("nav.overview")}
+      </Link>
+      <Link to="/app/recoveries">{t("nav.recoveries")}</Link>
+      <Link to="/app/campaigns">{t("nav.campaigns")}</Link>
+      <Link to="/app/settings">{t("nav.settings")}</Link>
+    </NavMenu>
   );
 }
 

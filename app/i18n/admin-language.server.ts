@@ -1,0 +1,32 @@
+import type { Shop } from "@prisma/client";
+import { db } from "../db.server";
+import { formattingLocale, shippedLanguage, type Language } from "./locales";
+
+export type AdminLanguage = {
+  /** The language the admin's pages are shown in. */
+  language: Language;
+  /** The locale numbers, money and dates are formatted with (`ja-JP`, `de-CH`, `en`). */
+  locale: string;
+};
+
+/**
+ * The admin's language for this request (docs/decisions/093). Shopify opens an embedded app with `locale` set to the
+ * staff member's admin language; later requests (client navigations, form posts, fetchers) do not carry it, so the
+ * last one seen is kept on the shop. Without either, the shop's primary language; a language Reclaim does not ship
+ * shows English.
+ */
+export async function adminLanguage(request: Request, shop: Pick<Shop, "id" | "locale" | "adminLocale">): Promise<AdminLanguage> {
+  const param = new URL(request.url).searchParams.get("locale");
+  if (param && /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/.test(param)) {
+    if (param !== shop.adminLocale) {
+      await db.shop.update({ where: { id: shop.id }, data: { adminLocale: param } });
+    }
+    return resolve(param);
+  }
+  return resolve(shop.adminLocale ?? shop.locale);
+}
+
+function resolve(tag: string | null): AdminLanguage {
+  const language = shippedLanguage(tag) ?? "en";
+  return { language, locale: formattingLocale(tag, language) };
+}
