@@ -6,26 +6,26 @@ import deCampaigns from "./catalogues/de/campaigns.json";
 import deCommon from "./catalogues/de/common.json";
 import deEmails from "./catalogues/de/emails.json";
 import deOverview from "./catalogues/de/overview.json";
-import dePayments from "./catalogues/de/payments.json";
+import deIntegrations from "./catalogues/de/integrations.json";
 import deRecoveries from "./catalogues/de/recoveries.json";
 import deSettings from "./catalogues/de/settings.json";
 import enCampaigns from "./catalogues/en/campaigns.json";
 import enCommon from "./catalogues/en/common.json";
 import enEmails from "./catalogues/en/emails.json";
 import enOverview from "./catalogues/en/overview.json";
-import enPayments from "./catalogues/en/payments.json";
+import enIntegrations from "./catalogues/en/integrations.json";
 import enRecoveries from "./catalogues/en/recoveries.json";
 import enSettings from "./catalogues/en/settings.json";
 import jaCampaigns from "./catalogues/ja/campaigns.json";
 import jaCommon from "./catalogues/ja/common.json";
 import jaEmails from "./catalogues/ja/emails.json";
 import jaOverview from "./catalogues/ja/overview.json";
-import jaPayments from "./catalogues/ja/payments.json";
+import jaIntegrations from "./catalogues/ja/integrations.json";
 import jaRecoveries from "./catalogues/ja/recoveries.json";
 import jaSettings from "./catalogues/ja/settings.json";
 import type { Language } from "./locales";
 
-export const NAMESPACES = ["common", "overview", "recoveries", "campaigns", "settings", "payments", "emails"] as const;
+export const NAMESPACES = ["common", "overview", "recoveries", "campaigns", "settings", "integrations", "emails"] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 export type Catalogue = { [key: string]: string | Catalogue };
@@ -37,7 +37,7 @@ export const CATALOGUES: Record<Language, Record<Namespace, Catalogue>> = {
     recoveries: enRecoveries,
     campaigns: enCampaigns,
     settings: enSettings,
-    payments: enPayments,
+    integrations: enIntegrations,
     emails: enEmails,
   },
   ja: {
@@ -46,7 +46,7 @@ export const CATALOGUES: Record<Language, Record<Namespace, Catalogue>> = {
     recoveries: jaRecoveries,
     campaigns: jaCampaigns,
     settings: jaSettings,
-    payments: jaPayments,
+    integrations: jaIntegrations,
     emails: jaEmails,
   },
   de: {
@@ -55,7 +55,7 @@ export const CATALOGUES: Record<Language, Record<Namespace, Catalogue>> = {
     recoveries: deRecoveries,
     campaigns: deCampaigns,
     settings: deSettings,
-    payments: dePayments,
+    integrations: deIntegrations,
     emails: deEmails,
   },
 };
