@@ -63,7 +63,10 @@ describe("architecture", () => {
 // Layers: who may import whom. A file belongs to the first layer whose path prefix matches (a prefix ending in "/" is
 // a folder, anything else one module). Each layer lists the layers it may import; its own layer is always allowed.
 //
-//   core     app/recovery: pure rules (no I/O, no clock, no environment; checked above too)
+//   core     app/recovery: pure rules (no I/O, no clock, no environment; checked above too); i18n/locales: the shipped
+//            languages and how a locale tag maps to one
+//   i18n     app/i18n: message catalogues and translators (text only, no I/O); its one database question, the admin's
+//            language kept on the shop (i18n/admin-language.server), is a model
 //   infra    configuration, logging, secrets, database bootstrap; db = the Prisma client; queue = graphile-worker's
 //            SQL API (jobs/queue.server, jobs/engine.server). The queue counts as infrastructure, like db: models
 //            enqueue follow-up work inside their own transaction (docs/decisions/080). Job *definitions* are "jobs".
@@ -81,6 +84,7 @@ type Layer =
   | "db"
   | "queue"
   | "ui"
+  | "i18n"
   | "models"
   | "sources"
   | "email"
@@ -97,6 +101,9 @@ type Layer =
 
 const LAYER_PATHS: [string, Layer][] = [
   ["app/recovery/", "core"],
+  ["app/i18n/locales", "core"],
+  ["app/i18n/admin-language.server", "models"],
+  ["app/i18n/", "i18n"],
   ["app/db.server", "db"],
   ["app/jobs/queue.server", "queue"],
   ["app/jobs/engine.server", "queue"],
@@ -123,13 +130,14 @@ const LAYER_PATHS: [string, Layer][] = [
   ["test/", "test"],
 ];
 
-const BELOW_MODELS: Layer[] = ["core", "infra", "db", "queue"];
+const BELOW_MODELS: Layer[] = ["core", "i18n", "infra", "db", "queue"];
 const MAY_IMPORT: Record<Exclude<Layer, "test">, Layer[]> = {
   core: [],
   infra: ["core", "db", "queue"],
   db: ["infra"],
   queue: ["infra"],
-  ui: ["core"],
+  ui: ["core", "i18n"],
+  i18n: ["core"],
   models: BELOW_MODELS,
   shopify: [...BELOW_MODELS, "models"],
   sources: [...BELOW_MODELS, "models", "shopify"],
