@@ -1,7 +1,8 @@
 import { useSubmit } from "@remix-run/react";
 import { Banner, BlockStack, Box, Button, Checkbox, Collapsible, FormLayout, InlineStack, List, Select, Text, TextField } from "@shopify/polaris";
 import { useEffect, useState } from "react";
-import { freeMailWarning, senderDomain, senderDomainGuidance, SMTP_PRESETS } from "../email/sender-domain";
+import { useTranslation } from "react-i18next";
+import { freeMailWarning, presetUserHint, senderDomain, senderDomainGuidance, SMTP_PRESETS, type Translate } from "../email/sender-domain";
 
 interface EmailSettingsView {
   emailTransport: string;
@@ -51,6 +52,8 @@ export function EmailSendingForm({
   result?: Result;
   busy: "email" | "test-email" | null;
 }) {
+  const { t: translate } = useTranslation("settings");
+  const t = translate as Translate;
   const initial = JSON.stringify(valuesOf(email, allowLogTransport));
   const [v, setV] = useState(() => valuesOf(email, allowLogTransport));
   // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -61,9 +64,10 @@ export function EmailSendingForm({
   const set = (key: keyof typeof v) => (value: string | boolean) => setV((old) => ({ ...old, [key]: value }));
   const errors = result && !result.ok ? (result.fieldErrors ?? {}) : {};
   const smtp = v.emailTransport === "smtp";
-  const freeMail = freeMailWarning(v.senderEmail, v.smtpHost);
+  const freeMail = freeMailWarning(v.senderEmail, v.smtpHost, t);
   const domain = senderDomain(v.senderEmail);
-  const hint = SMTP_PRESETS.find((p) => p.id === preset)?.userHint;
+  const chosen = SMTP_PRESETS.find((p) => p.id === preset);
+  const hint = chosen ? presetUserHint(chosen, t) : undefined;
   const submit = useSubmit();
   // Both buttons post every field as on screen (strings, as a form would).
   const post = (intent: "email" | "test-email") =>
@@ -71,89 +75,112 @@ export function EmailSendingForm({
       { ...Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])), intent, ...(intent === "test-email" ? { to } : {}) },
       { method: "post" },
     );
-  const transportOptions = [
-    { label: "SMTP", value: "smtp" },
-    ...(allowLogTransport ? [{ label: "Log only (development: nothing is sent)", value: "log" }] : []),
-  ];
+  const transportOptions = [{ label: "SMTP", value: "smtp" }, ...(allowLogTransport ? [{ label: t("emailSending.logOnly"), value: "log" }] : [])];
 
   return (
     <div id="email-sending-form">
       <BlockStack gap="400">
         {email.setupProblem ? <Banner tone="warning">{email.setupProblem}</Banner> : null}
-        {result?.intent === "email" ? (
-          <Banner tone={result.ok ? "success" : "critical"}>{result.ok ? result.message : "Please fix the fields marked below. Nothing was saved."}</Banner>
-        ) : null}
+        {result?.intent === "email" ? <Banner tone={result.ok ? "success" : "critical"}>{result.ok ? result.message : t("form.fixFields")}</Banner> : null}
         <FormLayout>
-          <Select label="Transport" options={transportOptions} value={v.emailTransport} onChange={set("emailTransport")} error={errors.emailTransport} />
+          <Select
+            label={t("emailSending.transport")}
+            options={transportOptions}
+            value={v.emailTransport}
+            onChange={set("emailTransport")}
+            error={errors.emailTransport}
+          />
           <FormLayout.Group>
-            <TextField label="Sender name" value={v.senderName} onChange={set("senderName")} autoComplete="organization" error={errors.senderName} />
-            <TextField label="Sender email" type="email" value={v.senderEmail} onChange={set("senderEmail")} autoComplete="email" error={errors.senderEmail} />
+            <TextField
+              label={t("emailSending.senderName")}
+              value={v.senderName}
+              onChange={set("senderName")}
+              autoComplete="organization"
+              error={errors.senderName}
+            />
+            <TextField
+              label={t("emailSending.senderEmail")}
+              type="email"
+              value={v.senderEmail}
+              onChange={set("senderEmail")}
+              autoComplete="email"
+              error={errors.senderEmail}
+            />
           </FormLayout.Group>
           {freeMail ? (
-            <Banner tone="warning" title="Use an address at your own domain">
+            <Banner tone="warning" title={t("freeMail.title")}>
               {freeMail}
             </Banner>
           ) : null}
-          <TextField label="Reply-to (optional)" type="email" value={v.replyTo} onChange={set("replyTo")} autoComplete="email" error={errors.replyTo} />
+          <TextField label={t("emailSending.replyTo")} type="email" value={v.replyTo} onChange={set("replyTo")} autoComplete="email" error={errors.replyTo} />
           {smtp ? (
             <>
               <Select
-                label="Email provider"
+                label={t("emailSending.provider")}
                 value={preset}
                 onChange={(id) => {
                   setPreset(id);
                   const p = SMTP_PRESETS.find((x) => x.id === id);
                   if (p) setV((old) => ({ ...old, smtpHost: p.host, smtpPort: String(p.port), smtpSecure: p.secure }));
                 }}
-                options={[{ label: "Choose to fill in host, port and TLS…", value: "" }, ...SMTP_PRESETS.map((p) => ({ label: p.label, value: p.id }))]}
-                helpText="Or type your provider's SMTP settings below."
+                options={[{ label: t("emailSending.providerChoose"), value: "" }, ...SMTP_PRESETS.map((p) => ({ label: p.label, value: p.id }))]}
+                helpText={t("emailSending.providerHelp")}
               />
               <FormLayout.Group>
-                <TextField label="SMTP host" value={v.smtpHost} onChange={set("smtpHost")} autoComplete="off" error={errors.smtpHost} />
-                <TextField label="SMTP port" type="number" value={v.smtpPort} onChange={set("smtpPort")} autoComplete="off" error={errors.smtpPort} />
-              </FormLayout.Group>
-              <Checkbox
-                label="Use TLS from the start (port 465)"
-                checked={v.smtpSecure}
-                onChange={set("smtpSecure")}
-                helpText="Otherwise the connection is upgraded with STARTTLS (ports 587 and 25)."
-              />
-              <FormLayout.Group>
-                <TextField label="SMTP user" value={v.smtpUser} onChange={set("smtpUser")} autoComplete="off" error={errors.smtpUser} helpText={hint} />
+                <TextField label={t("emailSending.smtpHost")} value={v.smtpHost} onChange={set("smtpHost")} autoComplete="off" error={errors.smtpHost} />
                 <TextField
-                  label="SMTP password"
+                  label={t("emailSending.smtpPort")}
+                  type="number"
+                  value={v.smtpPort}
+                  onChange={set("smtpPort")}
+                  autoComplete="off"
+                  error={errors.smtpPort}
+                />
+              </FormLayout.Group>
+              <Checkbox label={t("emailSending.tls")} checked={v.smtpSecure} onChange={set("smtpSecure")} helpText={t("emailSending.tlsHelp")} />
+              <FormLayout.Group>
+                <TextField
+                  label={t("emailSending.smtpUser")}
+                  value={v.smtpUser}
+                  onChange={set("smtpUser")}
+                  autoComplete="off"
+                  error={errors.smtpUser}
+                  helpText={hint}
+                />
+                <TextField
+                  label={t("emailSending.smtpPassword")}
                   type="password"
                   value={v.smtpPassword}
                   onChange={set("smtpPassword")}
                   autoComplete="new-password"
                   error={errors.smtpPassword}
-                  helpText={email.hasSmtpPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."}
+                  helpText={email.hasSmtpPassword ? t("emailSending.passwordStored") : t("emailSending.passwordNew")}
                 />
               </FormLayout.Group>
             </>
           ) : null}
           <TextField
-            label="Postal address"
+            label={t("emailSending.postalAddress")}
             multiline={3}
             value={v.postalAddress}
             onChange={set("postalAddress")}
             autoComplete="street-address"
             error={errors.postalAddress}
-            helpText="Shown in every email's footer, as anti-spam laws require."
+            helpText={t("emailSending.postalAddressHelp")}
           />
           <BlockStack gap="100">
             <Box>
               <Button variant="plain" onClick={() => setShowGuidance((x) => !x)} ariaExpanded={showGuidance} ariaControls="sender-domain-guidance">
-                {`Set up ${domain ?? "your domain"} so inboxes trust your emails (SPF, DKIM, DMARC)`}
+                {t("senderDomain.toggle", { domain: domain ?? t("senderDomain.yourDomain") })}
               </Button>
             </Box>
             <Collapsible id="sender-domain-guidance" open={showGuidance}>
               <BlockStack gap="100">
                 <Text as="p" tone="subdued">
-                  Gmail and Yahoo require these for bulk senders. Add them in your domain's DNS, with the exact values your email provider shows you:
+                  {t("senderDomain.intro")}
                 </Text>
                 <List>
-                  {senderDomainGuidance(domain).map((line) => (
+                  {senderDomainGuidance(domain, t).map((line) => (
                     <List.Item key={line}>{line}</List.Item>
                   ))}
                 </List>
@@ -162,7 +189,7 @@ export function EmailSendingForm({
           </BlockStack>
           <InlineStack align="end">
             <Button variant="primary" loading={busy === "email"} onClick={() => post("email")}>
-              Save email settings
+              {t("emailSending.save")}
             </Button>
           </InlineStack>
         </FormLayout>
@@ -171,17 +198,17 @@ export function EmailSendingForm({
           <InlineStack gap="200" blockAlign="end" wrap>
             <Box minWidth="260px">
               <TextField
-                label="Send a test email to"
+                label={t("testEmail.to")}
                 type="email"
                 value={to}
                 onChange={setTo}
                 autoComplete="email"
                 error={result?.intent === "test-email" && !result.ok ? errors.to : undefined}
-                helpText="Uses the settings as they are on screen, saved or not."
+                helpText={t("testEmail.toHelp")}
               />
             </Box>
             <Button loading={busy === "test-email"} onClick={() => post("test-email")}>
-              Send test email
+              {t("testEmail.send")}
             </Button>
           </InlineStack>
         </BlockStack>

@@ -1,7 +1,14 @@
 /**
  * Advice about the sender address and the SMTP provider, for Settings › Email sending. Pure and client-safe: the page
- * shows the free-mail warning as the merchant types.
+ * shows the free-mail warning as the merchant types. The words are in the settings catalogue; each function takes the
+ * page's `t` and defaults to English.
  */
+import { translatorFor } from "../i18n/translator";
+
+/** A translate function: the page's (`useTranslation`) or the server's (`requireAdmin`). Keys carry their namespace. */
+export type Translate = (key: string, options?: Record<string, unknown>) => string;
+
+const english: Translate = (key, options) => translatorFor("en")(key, options);
 
 /** Mailbox providers whose DMARC policy makes mail "from" them fail when another server sends it. */
 export const FREE_MAIL_DOMAINS: ReadonlySet<string> = new Set([
@@ -56,7 +63,7 @@ export function senderDomain(email: string | null | undefined): string | null {
  * A warning for a free-mail sender address (hello@gmail.com), or null. Such mail fails DMARC when sent through any
  * server but the provider's own, so inboxes reject it or file it as spam.
  */
-export function freeMailWarning(email: string | null | undefined, smtpHost?: string | null): string | null {
+export function freeMailWarning(email: string | null | undefined, smtpHost?: string | null, t: Translate = english): string | null {
   const domain = senderDomain(email);
   if (!domain || !FREE_MAIL_DOMAINS.has(domain)) return null;
   // Sending through the provider's own server (Gmail through smtp.gmail.com) passes DMARC; still not for bulk mail.
@@ -64,19 +71,13 @@ export function freeMailWarning(email: string | null | undefined, smtpHost?: str
     smtpHost &&
     ((domain.includes("gmail") && /(^|\.)gmail\.com$/i.test(smtpHost)) ||
       (/outlook|hotmail|live|msn/.test(domain) && /office365\.com$|outlook\.com$/i.test(smtpHost)));
-  return own
-    ? `${domain} addresses are personal mailboxes with low daily sending limits; recovery emails from them look less trustworthy. Use an address at your shop's own domain.`
-    : `Emails "from" ${domain} sent through another server fail ${domain}'s DMARC check: most inboxes will reject them or file them as spam. Use an address at your shop's own domain (for example hello@yourshop.com), set up with your email provider.`;
+  return t(own ? "settings:freeMail.personalMailbox" : "settings:freeMail.failsDmarc", { domain });
 }
 
 /** What to publish in the sender domain's DNS, in plain words. */
-export function senderDomainGuidance(domain: string | null): string[] {
-  const d = domain ?? "your domain";
-  return [
-    `SPF: a TXT record on ${d} that lists your email provider (your provider gives the exact value, e.g. "v=spf1 include:… ~all"). Keep one SPF record per domain.`,
-    `DKIM: the TXT or CNAME records your provider gives for ${d}, so your emails are signed with your domain.`,
-    `DMARC: a TXT record on _dmarc.${d}, starting with "v=DMARC1; p=none; rua=mailto:…", tightened to p=quarantine once reports look clean.`,
-  ];
+export function senderDomainGuidance(domain: string | null, t: Translate = english): string[] {
+  const d = domain ?? t("settings:senderDomain.yourDomain");
+  return [t("settings:senderDomain.spf", { domain: d }), t("settings:senderDomain.dkim", { domain: d }), t("settings:senderDomain.dmarc", { domain: d })];
 }
 
 export interface SmtpPreset {
@@ -86,21 +87,21 @@ export interface SmtpPreset {
   port: number;
   /** true = TLS from the start (465); false = STARTTLS (587). */
   secure: boolean;
-  /** What goes in "SMTP user" for this provider. */
-  userHint: string;
 }
+
+/** What goes in "SMTP user" for a provider, in the page's language. */
+export const presetUserHint = (preset: SmtpPreset, t: Translate = english): string => t(`settings:presets.${preset.id}`);
 
 /** Common providers' SMTP settings (each provider documents these). The merchant still enters their own credentials. */
 export const SMTP_PRESETS: readonly SmtpPreset[] = [
-  { id: "postmark", label: "Postmark", host: "smtp.postmarkapp.com", port: 587, secure: false, userHint: "Your Server API token (also the password)" },
-  { id: "sendgrid", label: "SendGrid", host: "smtp.sendgrid.net", port: 587, secure: false, userHint: "The word apikey; the password is your API key" },
+  { id: "postmark", label: "Postmark", host: "smtp.postmarkapp.com", port: 587, secure: false },
+  { id: "sendgrid", label: "SendGrid", host: "smtp.sendgrid.net", port: 587, secure: false },
   {
     id: "mailgun",
     label: "Mailgun",
     host: "smtp.mailgun.org",
     port: 587,
     secure: false,
-    userHint: "Your domain's SMTP login, e.g. postmaster@mg.yourshop.com",
   },
   {
     id: "ses",
@@ -108,7 +109,6 @@ export const SMTP_PRESETS: readonly SmtpPreset[] = [
     host: "email-smtp.us-east-1.amazonaws.com",
     port: 587,
     secure: false,
-    userHint: "Your SES SMTP user name (not your AWS access key); change the region in the host if yours differs",
   },
   {
     id: "google",
@@ -116,7 +116,6 @@ export const SMTP_PRESETS: readonly SmtpPreset[] = [
     host: "smtp.gmail.com",
     port: 465,
     secure: true,
-    userHint: "Your full Google address; the password is an app password",
   },
-  { id: "microsoft", label: "Microsoft 365", host: "smtp.office365.com", port: 587, secure: false, userHint: "Your full Microsoft 365 address" },
+  { id: "microsoft", label: "Microsoft 365", host: "smtp.office365.com", port: 587, secure: false },
 ];

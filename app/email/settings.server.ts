@@ -5,106 +5,141 @@
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { env } from "../env.server";
+import { translatorFor } from "../i18n/translator";
 import { DEFAULT_STEPS } from "../recovery/campaign-defaults";
 import { sampleTemplateInput, templateVariables, type TemplateInput } from "../recovery/template";
 import { encryptSecret } from "../security/encryption.server";
 import { composeMail } from "./compose";
 import { messageLinks } from "./links.server";
 import { TEST_EMAIL_ID } from "./public-links.server";
-import { editorRenderKey, takeTestSend } from "./editor-limits.server";
+import { editorRenderKey, takeTestSend, TEST_SEND_LIMIT } from "./editor-limits.server";
 import { TemplateRenderError } from "./render";
 import { RenderBusyError, renderEmailInWorker } from "./render-pool.server";
 import { checkSmtpDestination, MAIL_PORTS } from "./smtp-destination.server";
 import { freeMailWarning } from "./sender-domain";
-import { deliver, deliverOnce, emailSetupProblem, fromAddress, plainSendError, type ShopEmailSettings } from "./transport.server";
+import {
+  deliver,
+  deliverOnce,
+  emailSetupProblem,
+  fromAddress,
+  plainSendError,
+  translateDestinationMessage,
+  type ShopEmailSettings,
+  type Translate,
+} from "./transport.server";
 import { shopTemplateFacts } from "./variables";
 
-const optionalText = (max: number, label: string) =>
+const english: Translate = (key, options) => translatorFor("en")(key, options);
+
+/**
+ * The schemas' messages are English sentences (what a test or another caller reads from the zod error), taken from
+ * the settings catalogue; each one's key is remembered by its text, so fieldErrorsOf(error, t) shows it in the
+ * admin's language.
+ */
+const MESSAGE_KEYS = new Map<string, { key: string; values?: Record<string, unknown> }>();
+function message(key: string, values?: Record<string, unknown>): string {
+  const text = english(`settings:${key}`, values);
+  MESSAGE_KEYS.set(text, { key, values });
+  return text;
+}
+
+/** A message of this module (or a refusal of checkSmtpDestination) in the admin's language; any other text as it is. */
+export function translateSettingsMessage(text: string, t: Translate = english): string {
+  const known = MESSAGE_KEYS.get(text);
+  return known ? t(`settings:${known.key}`, known.values) : translateDestinationMessage(text, t);
+}
+
+const optionalText = (max: number, field: string) =>
   z
     .string()
     .trim()
-    .max(max, `${label} must be at most ${max} characters`)
+    .max(max, message(`errors.${field}TooLong`, { max }))
     .optional()
     .nullable()
     .transform((v) => (v ? v : null));
-const optionalEmail = (label: string) =>
+const optionalEmail = (field: string) =>
   z
     .string()
     .trim()
     .optional()
     .nullable()
     .transform((v) => (v ? v : null))
-    .refine((v) => v === null || z.string().email().safeParse(v).success, `${label} must be an email address, like hello@yourshop.com`);
+    .refine((v) => v === null || z.string().email().safeParse(v).success, message(`errors.${field}Invalid`));
 
 /** Every message is a whole sentence naming the field: shown as the field's error as it is. */
 export const emailSettingsSchema = z
   .object({
-    emailTransport: z.enum(["log", "smtp"], { errorMap: () => ({ message: "Choose how emails are sent" }) }),
-    senderName: optionalText(100, "Sender name"),
-    senderEmail: optionalEmail("Sender email"),
-    replyTo: optionalEmail("Reply-to"),
-    smtpHost: optionalText(255, "SMTP host").refine(
-      (v) => v === null || /^[A-Za-z0-9.-]+$/.test(v),
-      "SMTP host must be a host name, like smtp.postmarkapp.com",
-    ),
+    emailTransport: z.enum(["log", "smtp"], { errorMap: () => ({ message: message("errors.emailTransport") }) }),
+    senderName: optionalText(100, "senderName"),
+    senderEmail: optionalEmail("senderEmail"),
+    replyTo: optionalEmail("replyTo"),
+    smtpHost: optionalText(255, "smtpHost").refine((v) => v === null || /^[A-Za-z0-9.-]+$/.test(v), message("errors.smtpHostInvalid")),
     smtpPort: z.preprocess(
       (v) => (v === "" || v === undefined ? null : v),
       z.coerce
-        .number({ invalid_type_error: "SMTP port must be a number, like 587" })
-        .int("SMTP port must be a whole number, like 587")
-        .min(1, "SMTP port must be between 1 and 65535")
-        .max(65535, "SMTP port must be between 1 and 65535")
+        .number({ invalid_type_error: message("errors.smtpPortNotNumber") })
+        .int(message("errors.smtpPortNotWhole"))
+        .min(1, message("errors.smtpPortRange"))
+        .max(65535, message("errors.smtpPortRange"))
         .nullable(),
     ),
     smtpSecure: z.preprocess((v) => v === true || v === "true" || v === "on", z.boolean()),
-    smtpUser: optionalText(255, "SMTP user"),
+    smtpUser: optionalText(255, "smtpUser"),
     /** Empty keeps the stored password. */
-    smtpPassword: z.string().max(1000, "SMTP password must be at most 1000 characters").optional().nullable(),
-    postalAddress: z.string().trim().max(500, "Postal address must be at most 500 characters").default(""),
+    smtpPassword: z
+      .string()
+      .max(1000, message("errors.smtpPasswordTooLong", { max: 1000 }))
+      .optional()
+      .nullable(),
+    postalAddress: z
+      .string()
+      .trim()
+      .max(500, message("errors.postalAddressTooLong", { max: 500 }))
+      .default(""),
   })
   .superRefine((v, ctx) => {
     if (v.emailTransport === "log" && env.NODE_ENV === "production") {
       // Log only writes emails to the server log: right for development, silent loss for a merchant.
-      ctx.addIssue({ code: "custom", path: ["emailTransport"], message: "Log only is for development: choose SMTP to send emails" });
+      ctx.addIssue({ code: "custom", path: ["emailTransport"], message: message("errors.logInProduction") });
     }
     if (v.emailTransport !== "smtp") return;
-    if (!v.smtpHost) ctx.addIssue({ code: "custom", path: ["smtpHost"], message: "SMTP host is required" });
-    if (!v.smtpPort) ctx.addIssue({ code: "custom", path: ["smtpPort"], message: "SMTP port is required" });
-    if (!v.senderEmail) ctx.addIssue({ code: "custom", path: ["senderEmail"], message: "Sender email is required" });
-    if (!v.postalAddress)
-      ctx.addIssue({ code: "custom", path: ["postalAddress"], message: "Postal address is required: every marketing email must show it (CAN-SPAM)" });
+    if (!v.smtpHost) ctx.addIssue({ code: "custom", path: ["smtpHost"], message: message("errors.smtpHostRequired") });
+    if (!v.smtpPort) ctx.addIssue({ code: "custom", path: ["smtpPort"], message: message("errors.smtpPortRequired") });
+    if (!v.senderEmail) ctx.addIssue({ code: "custom", path: ["senderEmail"], message: message("errors.senderEmailRequired") });
+    if (!v.postalAddress) ctx.addIssue({ code: "custom", path: ["postalAddress"], message: message("errors.postalAddressRequired") });
   });
 
 export type SaveSettingsResult = { ok: true; warnings: Record<string, string> } | { ok: false; fieldErrors: Record<string, string> };
 
-/** One message per field, keyed by the field's name. */
-function fieldErrorsOf(error: z.ZodError): Record<string, string> {
+/** One message per field, keyed by the field's name, in the admin's language (English without `t`). */
+export function fieldErrorsOf(error: z.ZodError, t: Translate = english): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const issue of error.issues) out[String(issue.path[0] ?? "form")] ??= issue.message;
+  for (const issue of error.issues) out[String(issue.path[0] ?? "form")] ??= translateSettingsMessage(issue.message, t);
   return out;
 }
 
 /** The form's values checked as a save would check them, without writing anything (also what a test email uses). */
-async function checkEmailSettings(input: unknown) {
+async function checkEmailSettings(input: unknown, t: Translate) {
   const parsed = emailSettingsSchema.safeParse(input);
-  if (!parsed.success) return { ok: false as const, fieldErrors: fieldErrorsOf(parsed.error) };
+  if (!parsed.success) return { ok: false as const, fieldErrors: fieldErrorsOf(parsed.error, t) };
   const settings = parsed.data;
   if (settings.emailTransport === "smtp") {
     // Refuse internal hosts and non-mail ports now, not at the first send (checked again before every connection).
     // A name that does not resolve at the moment is saved (DNS may be down or not yet set up): nothing internal can be
     // reached through it, and the check before each connection refuses it while it still does not resolve.
     const destination = await checkSmtpDestination(settings.smtpHost!, settings.smtpPort!, settings.smtpSecure);
-    if (!destination.ok && !destination.unresolved) return { ok: false as const, fieldErrors: { [destination.field]: destination.message } };
+    if (!destination.ok && !destination.unresolved)
+      return { ok: false as const, fieldErrors: { [destination.field]: translateDestinationMessage(destination.message, t) } };
     if (!destination.ok && destination.unresolved && !MAIL_PORTS.includes(settings.smtpPort!)) {
-      return { ok: false as const, fieldErrors: { smtpPort: `SMTP port must be a mail port: ${MAIL_PORTS.join(", ")}` } };
+      return { ok: false as const, fieldErrors: { smtpPort: t("settings:errors.smtpPortNotMailPort", { ports: MAIL_PORTS.join(", ") }) } };
     }
   }
   return { ok: true as const, settings };
 }
 
 /** Validates everything first; on any error nothing is written. A free-mail sender is saved, with a warning. */
-export async function saveEmailSettings(db: PrismaClient, shopId: string, input: unknown): Promise<SaveSettingsResult> {
-  const checked = await checkEmailSettings(input);
+export async function saveEmailSettings(db: PrismaClient, shopId: string, input: unknown, t: Translate = english): Promise<SaveSettingsResult> {
+  const checked = await checkEmailSettings(input, t);
   if (!checked.ok) return checked;
   const { smtpPassword, ...settings } = checked.settings;
   await db.shop.update({
@@ -115,7 +150,7 @@ export async function saveEmailSettings(db: PrismaClient, shopId: string, input:
       ...(smtpPassword ? { smtpPasswordEncrypted: encryptSecret(smtpPassword, { model: "Shop", column: "smtpPasswordEncrypted", rowId: shopId }) } : {}),
     },
   });
-  const warning = freeMailWarning(settings.senderEmail, settings.smtpHost);
+  const warning = freeMailWarning(settings.senderEmail, settings.smtpHost, t);
   return { ok: true, warnings: warning ? { senderEmail: warning } : {} };
 }
 
@@ -124,7 +159,7 @@ export const brandSettingsSchema = z.object({
   brandLogoUrl: z
     .string()
     .trim()
-    .max(2000, "Logo address must be at most 2,000 characters")
+    .max(2000, message("errors.brandLogoUrlTooLong"))
     .optional()
     .nullable()
     .transform((v) => (v ? v : null))
@@ -136,29 +171,30 @@ export const brandSettingsSchema = z.object({
       } catch {
         return false;
       }
-    }, "Logo must be an https:// address of an image, like https://cdn.shopify.com/…/logo.png"),
+    }, message("errors.brandLogoUrlInvalid")),
   brandAccentColor: z
     .string()
     .trim()
     .optional()
     .nullable()
     .transform((v) => (v ? (v.startsWith("#") ? v : `#${v}`).toLowerCase() : null))
-    .refine((v) => v === null || /^#[0-9a-f]{6}$/.test(v), "Accent colour must be a hex colour like #1a73e8"),
+    .refine((v) => v === null || /^#[0-9a-f]{6}$/.test(v), message("errors.brandAccentColorInvalid")),
 });
 
 export async function saveBrandSettings(
   db: PrismaClient,
   shopId: string,
   input: unknown,
+  t: Translate = english,
 ): Promise<{ ok: true } | { ok: false; fieldErrors: Record<string, string> }> {
   const parsed = brandSettingsSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, fieldErrors: fieldErrorsOf(parsed.error) };
+  if (!parsed.success) return { ok: false, fieldErrors: fieldErrorsOf(parsed.error, t) };
   await db.shop.update({ where: { id: shopId }, data: parsed.data });
   return { ok: true };
 }
 
 /** The settings as the page shows them: never the password, only whether one is stored. */
-export async function loadEmailSettings(db: PrismaClient, shopId: string) {
+export async function loadEmailSettings(db: PrismaClient, shopId: string, t: Translate = english) {
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
   return {
     emailTransport: shop.emailTransport,
@@ -171,7 +207,7 @@ export async function loadEmailSettings(db: PrismaClient, shopId: string) {
     smtpUser: shop.smtpUser,
     hasSmtpPassword: Boolean(shop.smtpPasswordEncrypted),
     postalAddress: shop.postalAddress,
-    setupProblem: emailSetupProblem(shop),
+    setupProblem: emailSetupProblem(shop, env.NODE_ENV, t),
     brandLogoUrl: shop.brandLogoUrl,
     brandAccentColor: shop.brandAccentColor,
   };
@@ -183,23 +219,37 @@ export async function loadEmailSettings(db: PrismaClient, shopId: string) {
  * the chosen cart. `unsaved` is the Settings form as it is on screen: the test then uses those values (checked as a
  * save checks them, a password left empty meaning the stored one), never the saved ones, and writes nothing.
  */
+const RENDER_BUSY: Record<string, string> = {
+  "Too many templates are waiting to be rendered; try again in a moment": "renderQueueFull",
+  "Other renders of these templates are still running; try again in a moment": "renderBusy",
+};
+
 export async function sendTestEmail(
   db: PrismaClient,
   shopId: string,
   to: string,
-  options: { step?: { subject: string; bodyTemplate: string }; input?: TemplateInput; unsaved?: Record<string, unknown> } = {},
+  options: {
+    step?: { subject: string; bodyTemplate: string };
+    input?: TemplateInput;
+    unsaved?: Record<string, unknown>;
+    /** The admin's language for the errors (requireAdmin's `t`); English without it. */
+    t?: Translate;
+  } = {},
 ): Promise<{ ok: true; messageId: string; logged: boolean } | { ok: false; error: string; fieldErrors?: Record<string, string>; retryAfterSeconds?: number }> {
-  if (!to.trim()) return { ok: false, error: "Enter the email address to send the test to" };
-  if (!z.string().email().safeParse(to.trim()).success)
-    return { ok: false, error: `"${to.trim().slice(0, 80)}" is not an email address: enter one like you@yourshop.com` };
+  const t = options.t ?? english;
+  if (!to.trim()) return { ok: false, error: t("settings:testEmail.toMissing") };
+  if (!z.string().email().safeParse(to.trim()).success) return { ok: false, error: t("settings:testEmail.toInvalid", { to: to.trim().slice(0, 80) }) };
   // Within the shop's test-email allowance (docs/decisions/079).
   const limited = takeTestSend(shopId);
-  if (limited) return { ok: false, error: limited.message, retryAfterSeconds: limited.retryAfterSeconds };
+  if (limited) {
+    const error = t === english ? limited.message : t("settings:testEmail.tooMany", { max: TEST_SEND_LIMIT.capacity, count: limited.retryAfterSeconds });
+    return { ok: false, error, retryAfterSeconds: limited.retryAfterSeconds };
+  }
   const stored = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
   let shop: ShopEmailSettings = stored;
   if (options.unsaved) {
-    const checked = await checkEmailSettings(options.unsaved);
-    if (!checked.ok) return { ok: false, error: "Fix the settings marked above, then send the test again.", fieldErrors: checked.fieldErrors };
+    const checked = await checkEmailSettings(options.unsaved, t);
+    if (!checked.ok) return { ok: false, error: t("settings:testEmail.fixSettings"), fieldErrors: checked.fieldErrors };
     const { smtpPassword, ...settings } = checked.settings;
     shop = {
       ...stored,
@@ -208,7 +258,7 @@ export async function sendTestEmail(
       ...(smtpPassword ? { smtpPasswordEncrypted: encryptSecret(smtpPassword, { model: "Shop", column: "smtpPasswordEncrypted", rowId: stored.id }) } : {}),
     };
   }
-  const problem = emailSetupProblem(shop);
+  const problem = emailSetupProblem(shop, env.NODE_ENV, t);
   if (problem) return { ok: false, error: problem };
   const links = messageLinks(TEST_EMAIL_ID);
   const input = options.input ?? sampleTemplateInput(shopTemplateFacts(stored), stored.currency);
@@ -222,8 +272,12 @@ export async function sendTestEmail(
       { key: editorRenderKey(shopId) },
     );
   } catch (error) {
-    if (error instanceof TemplateRenderError) return { ok: false, error: `The template could not be rendered: ${error.problem.message}` };
-    if (error instanceof RenderBusyError) return { ok: false, error: `${error.message}.`, retryAfterSeconds: 2 };
+    if (error instanceof TemplateRenderError) return { ok: false, error: t("settings:testEmail.renderFailed", { problem: error.problem.message }) };
+    if (error instanceof RenderBusyError) {
+      // The pool's two reasons (app/email/render-pool.server.ts), by their text; another one is shown as it is.
+      const reason = RENDER_BUSY[error.message];
+      return { ok: false, error: reason ? t(`settings:testEmail.${reason}`) : `${error.message}.`, retryAfterSeconds: 2 };
+    }
     throw error;
   }
   const mail = composeMail({
@@ -240,6 +294,6 @@ export async function sendTestEmail(
     const delivery = options.unsaved ? await deliverOnce(shop, mail) : await deliver(shop, mail);
     return { ok: true, messageId: delivery.messageId, logged: shop.emailTransport !== "smtp" };
   } catch (error) {
-    return { ok: false, error: plainSendError(error, { host: shop.smtpHost, port: shop.smtpPort }) };
+    return { ok: false, error: plainSendError(error, { host: shop.smtpHost, port: shop.smtpPort }, t) };
   }
 }

@@ -6,6 +6,7 @@
 import type { Shop } from "@prisma/client";
 import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import { env } from "../env.server";
+import { translatorFor } from "../i18n/translator";
 import { logger } from "../logger.server";
 import { decryptSecret, UnreadableSecretError } from "../security/encryption.server";
 import { checkSmtpDestination, SmtpDestinationError, type SmtpDestination } from "./smtp-destination.server";
@@ -28,17 +29,32 @@ export type ShopEmailSettings = Pick<
   | "postalAddress"
 >;
 
-/** Why this shop cannot send recovery email yet (a sentence for the merchant), or null when it can. */
-export function emailSetupProblem(shop: ShopEmailSettings, nodeEnv: string = env.NODE_ENV): string | null {
+/** A translate function (the admin's `t` from requireAdmin); keys carry their namespace. English when none is given. */
+export type Translate = (key: string, options?: Record<string, unknown>) => string;
+const english: Translate = (key, options) => translatorFor("en")(key, options);
+
+/** Whether `t` speaks English (the default, or an English admin's `t`). */
+const isEnglish = (t: Translate) => t === english || t("settings:sendError.theServer") === english("settings:sendError.theServer");
+
+/** Why a shop cannot send recovery email yet, as a code (its words: `settings:setupProblem.<code>`). */
+export type EmailSetupProblemCode = "smtpServerMissing" | "senderMissing" | "postalAddressMissing" | "logInProduction";
+
+export function emailSetupProblemCode(shop: ShopEmailSettings, nodeEnv: string = env.NODE_ENV): EmailSetupProblemCode | null {
   if (shop.emailTransport === "smtp") {
-    if (!shop.smtpHost || !shop.smtpPort) return "Email sending is not set up: the SMTP server is missing (Settings → Email)";
-    if (!shop.senderEmail) return "Email sending is not set up: the sender address is missing (Settings → Email)";
-    if (!shop.postalAddress.trim()) return "Your postal address is missing; it is required in every marketing email (Settings → Email)";
+    if (!shop.smtpHost || !shop.smtpPort) return "smtpServerMissing";
+    if (!shop.senderEmail) return "senderMissing";
+    if (!shop.postalAddress.trim()) return "postalAddressMissing";
     return null;
   }
   // The log transport writes emails to the server log: right for development, silent data loss in production.
-  if (nodeEnv === "production") return "Email sending is not set up: choose an SMTP server (Settings → Email)";
+  if (nodeEnv === "production") return "logInProduction";
   return null;
+}
+
+/** Why this shop cannot send recovery email yet (a sentence for the merchant, English unless `t` is given), or null when it can. */
+export function emailSetupProblem(shop: ShopEmailSettings, nodeEnv: string = env.NODE_ENV, t: Translate = english): string | null {
+  const code = emailSetupProblemCode(shop, nodeEnv);
+  return code ? t(`settings:setupProblem.${code}`) : null;
 }
 
 export function fromAddress(shop: ShopEmailSettings): { name: string; address: string } {
@@ -282,56 +298,102 @@ export function classifySendError(error: unknown, destination?: { host?: string 
 
 /**
  * A send failure in plain words for the merchant's page: what went wrong, never the remote server's banner or reply
- * text (a merchant-chosen host must not be able to read arbitrary services' greetings through this page).
+ * text (a merchant-chosen host must not be able to read arbitrary services' greetings through this page). English
+ * unless `t` is given (the admin's language).
  */
-export function plainSendError(error: unknown, destination?: { host?: string | null; port?: number | null }): string {
-  if (error instanceof SmtpDestinationError) return error.message;
-  const words = describeSendError(error, destination);
-  // Shown on its own ("the SMTP server refused…" starts a sentence here).
-  return words.charAt(0).toUpperCase() + words.slice(1);
+export function plainSendError(error: unknown, destination?: { host?: string | null; port?: number | null }, t: Translate = english): string {
+  if (error instanceof SmtpDestinationError) return destinationRefusal(error, t);
+  const words = describeSendError(error, destination, t);
+  // Shown on its own ("the SMTP server refused…" starts a sentence here). Other languages' sentences are written to
+  // stand alone, and a host name leading them stays as the merchant typed it.
+  return isEnglish(t) ? words.charAt(0).toUpperCase() + words.slice(1) : words;
+}
+
+/**
+ * The merchant-facing refusals of checkSmtpDestination (app/email/smtp-destination.server.ts), by their English text,
+ * with their catalogue keys: a refusal shown in the admin's language. One not listed here is shown as it is (English).
+ */
+const DESTINATION_REFUSALS: [RegExp, string][] = [
+  [/^Enter your SMTP server's host name$/, "hostMissing"],
+  [/^This SMTP server's host name could not be found$/, "hostNotFound"],
+  [/^This SMTP server points to an internal address Reclaim cannot connect to$/, "metadata"],
+  [/^This SMTP server points to a private or internal address; use your email provider's public SMTP host$/, "private"],
+  [/^must be a mail port: (?<ports>[\d, ]+)$/, "notMailPort"],
+];
+
+/** A refusal of checkSmtpDestination in the admin's language (English text unchanged without `t`). */
+export function translateDestinationMessage(message: string, t: Translate = english): string {
+  if (t === english) return message;
+  for (const [pattern, key] of DESTINATION_REFUSALS) {
+    const match = pattern.exec(message);
+    if (match) return t(`settings:destination.${key}`, { ...match.groups });
+  }
+  return message;
+}
+
+function destinationRefusal(error: SmtpDestinationError, t: Translate): string {
+  if (t === english) return error.message;
+  const reason = error.message.replace(/^SMTP (server|port) refused: /, "");
+  return t(`settings:sendError.destinationRefused.${error.field}`, { reason: translateDestinationMessage(reason, t) });
+}
+
+/** What went wrong with a send, as a catalogue key (`settings:sendError.<key>`) and its values. */
+export type SendErrorWords = { key: string; values?: Record<string, string | number> };
+
+/**
+ * The words of describeSendError before translation (never a library code or the remote server's text). `host` is
+ * the host the merchant entered, or null (then "the SMTP server"); `port` is set when the key names it.
+ */
+export function sendErrorWords(
+  error: unknown,
+  destination?: { host?: string | null; port?: number | null },
+): { key: string; host: string | null; port?: number; code?: number } {
+  if (error instanceof UnreadableSecretError) return { key: "unreadableSecret", host: null };
+  const e = error as { code?: string; originalCode?: string; responseCode?: number; command?: string; address?: string; port?: number; timeoutType?: string };
+  const host = destination?.host || e.address || null;
+  const port = destination?.port ?? e.port ?? undefined;
+  if (typeof e.responseCode === "number" && e.responseCode >= 400) {
+    if (e.code === "EAUTH") return { key: "refusedLogin", host };
+    const what = e.command === "RCPT TO" ? "refusedRecipient" : e.command === "MAIL FROM" ? "refusedSender" : "refusedMessage";
+    return { key: what, host, code: e.responseCode };
+  }
+  switch (e.originalCode ?? e.code) {
+    case "ECONNREFUSED":
+      return { key: "connectionRefused", host, port };
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EDNS":
+      return { key: "notFound", host };
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return { key: "unreachable", host, port };
+    case "ECONNRESET":
+      return { key: "closed", host, port };
+    case "ETIMEDOUT":
+      return { key: "timeout", host, port };
+    case "EAUTH":
+    case "ENOAUTH":
+      return { key: "refusedLogin", host };
+    case "ETLS":
+      return { key: "tls", host, port };
+    case "EENVELOPE":
+      return { key: "envelope", host };
+  }
+  if (e.timeoutType) return { key: "timeout", host, port };
+  if (e.code === "ESOCKET" || e.code === "ECONNECTION") return { key: "connectionFailed", host, port };
+  return { key: "failed", host, port };
 }
 
 /**
  * What went wrong with a send, in words a merchant can act on: "Could not connect to mail.example.com on port 2:
- * connection refused". Never a library code or the remote server's text.
+ * connection refused". Never a library code or the remote server's text. English unless `t` is given.
  */
-export function describeSendError(error: unknown, destination?: { host?: string | null; port?: number | null }): string {
-  if (error instanceof SmtpDestinationError) return error.message;
-  if (error instanceof UnreadableSecretError) return "The stored SMTP password cannot be read for this shop: enter it again in Settings → Email";
-  const e = error as { code?: string; originalCode?: string; responseCode?: number; command?: string; address?: string; port?: number; timeoutType?: string };
-  const host = destination?.host || e.address || "the SMTP server";
-  const port = destination?.port ?? e.port;
-  const at = port ? `${host} on port ${port}` : host;
-  if (typeof e.responseCode === "number" && e.responseCode >= 400) {
-    if (e.code === "EAUTH") return `${host} refused the user name or password`;
-    const what = e.command === "RCPT TO" ? "the recipient" : e.command === "MAIL FROM" ? "the sender address" : "the message";
-    return `${host} refused ${what} (code ${e.responseCode})`;
-  }
-  switch (e.originalCode ?? e.code) {
-    case "ECONNREFUSED":
-      return `Could not connect to ${at}: connection refused. Check the host and port`;
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "EDNS":
-      return `Could not find the mail server ${host}: check the host name`;
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return `Could not reach ${at}: no network route to it`;
-    case "ECONNRESET":
-      return `${at} closed the connection unexpectedly`;
-    case "ETIMEDOUT":
-      return `${at} did not answer in time. Check the host and port`;
-    case "EAUTH":
-    case "ENOAUTH":
-      return `${host} refused the user name or password`;
-    case "ETLS":
-      return `Could not set up a secure (TLS) connection with ${at}: check the port and the TLS setting (465 uses TLS from the start; 587 and 25 use STARTTLS)`;
-    case "EENVELOPE":
-      return "The sender or recipient address was not accepted";
-  }
-  if (e.timeoutType) return `${at} did not answer in time. Check the host and port`;
-  if (e.code === "ESOCKET" || e.code === "ECONNECTION") return `The connection to ${at} failed. Check the host, port and TLS setting`;
-  return `Sending through ${at} failed. Check the SMTP settings`;
+export function describeSendError(error: unknown, destination?: { host?: string | null; port?: number | null }, t: Translate = english): string {
+  if (error instanceof SmtpDestinationError) return destinationRefusal(error, t);
+  const words = sendErrorWords(error, destination);
+  const host = words.host ?? t("settings:sendError.theServer");
+  const at = words.port ? t("settings:sendError.hostOnPort", { host, port: words.port }) : host;
+  return t(`settings:sendError.${words.key}`, { host, at, code: words.code });
 }
 
 /** A transport for one send (the settings page's test with unsaved values): checked like any other, never pooled or cached. */

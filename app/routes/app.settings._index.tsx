@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useTranslation } from "react-i18next";
 import { Badge, Banner, BlockStack, Button, Card, FormLayout, InlineStack, Layout, Page, Text } from "@shopify/polaris";
 import { requireAdmin } from "../auth.server";
 import { FormSelect, FormTextField } from "../components/form-fields";
@@ -16,17 +17,19 @@ import { loadPolicySettings, savePolicySettings, saveShopifyEmailSettings } from
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
 import { pageTitle } from "../components/page-title";
+import type { Translate } from "../email/transport.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop, session } = await requireAdmin(request);
+  const { shop, session, t } = await requireAdmin(request);
   const [policy, email, stripe, failedFlowTriggers, privacyRequests] = await Promise.all([
     loadPolicySettings(db, shop.id),
-    loadEmailSettings(db, shop.id),
+    loadEmailSettings(db, shop.id, t),
     getStripeConnection(db, shop.id),
     countFailedDeliveries(db, shop.id),
     countPrivacyRequests(db, shop.id),
   ]);
   return json({
+    title: t("settings:page.title"),
     policy,
     email,
     stripe: stripe
@@ -52,39 +55,62 @@ function timeZoneOptions(current: string) {
 
 type ActionResult = { intent: string; ok: boolean; message?: string; fieldErrors?: Record<string, string>; warnings?: Record<string, string> };
 
+/**
+ * The recovery policy's field errors (app/models/shop-settings.server.ts) by their English text, with their catalogue
+ * keys: shown in the admin's language. A message not listed here is shown as it is.
+ */
+const POLICY_ERRORS: Record<string, string> = {
+  "must be a time like 21:00": "timeFormat",
+  "must be explicit or implied": "consentPolicy",
+  "must be a number of hours": "hoursNotNumber",
+  "must be a whole number of hours": "hoursNotWhole",
+  "must be at least 1 hour": "hoursMin",
+  "must be at most 720 hours (30 days)": "hoursMax",
+  "is required": "required",
+  "must be an IANA time zone such as Europe/Paris": "timezone",
+  "must be a number of days": "daysNotNumber",
+  "must be a whole number of days": "daysNotWhole",
+  "must be at least 1 day": "daysMin",
+  "must be at most 30 days": "daysMax",
+  "set both ends of the quiet hours, or neither": "quietHoursBoth",
+  "must differ from the start": "quietHoursSame",
+  "must be defer or send_anyway": "shopifyEmailPolicy",
+};
+
+const translatePolicyErrors = (errors: Record<string, string>, t: Translate) =>
+  Object.fromEntries(Object.entries(errors).map(([field, text]) => [field, POLICY_ERRORS[text] ? t(`settings:policy.errors.${POLICY_ERRORS[text]}`) : text]));
+
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const form = Object.fromEntries(await readFormWithLimit(request)) as Record<string, string>;
   const { intent, ...fields } = form;
   if (intent === "policy") {
     const result = await savePolicySettings(db, shop.id, fields);
     return result.ok
-      ? json<ActionResult>({ intent, ok: true, message: "Recovery policy saved." })
-      : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
+      ? json<ActionResult>({ intent, ok: true, message: t("settings:policy.saved") })
+      : json<ActionResult>({ intent, ok: false, fieldErrors: translatePolicyErrors(result.fieldErrors, t) }, { status: 400 });
   }
   if (intent === "email") {
-    const result = await saveEmailSettings(db, shop.id, fields);
+    const result = await saveEmailSettings(db, shop.id, fields, t);
     return result.ok
-      ? json<ActionResult>({ intent, ok: true, message: "Email settings saved.", warnings: result.warnings })
+      ? json<ActionResult>({ intent, ok: true, message: t("settings:emailSending.saved"), warnings: result.warnings })
       : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
   }
   if (intent === "shopify-email") {
     const result = await saveShopifyEmailSettings(db, shop.id, fields);
     return result.ok
-      ? json<ActionResult>({ intent, ok: true, message: "Saved. It applies to the next email Reclaim is about to send." })
-      : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
+      ? json<ActionResult>({ intent, ok: true, message: t("settings:shopifyEmail.saved") })
+      : json<ActionResult>({ intent, ok: false, fieldErrors: translatePolicyErrors(result.fieldErrors, t) }, { status: 400 });
   }
   if (intent === "test-email") {
     // What is on screen, saved or not: the form posts every field with the test (nothing is written).
     const { to = "", ...unsaved } = fields;
-    const result = await sendTestEmail(db, shop.id, to, { unsaved });
+    const result = await sendTestEmail(db, shop.id, to, { unsaved, t });
     return result.ok
       ? json<ActionResult>({
           intent,
           ok: true,
-          message: result.logged
-            ? `Test email written to the server log (Log only: nothing was sent to ${to}).`
-            : `Test email sent to ${to} with the settings on screen. Save them to use them for recovery emails.`,
+          message: result.logged ? t("settings:testEmail.logged", { to }) : t("settings:testEmail.sent", { to }),
         })
       : json<ActionResult>(
           { intent, ok: false, message: result.error, fieldErrors: { ...result.fieldErrors, ...(result.fieldErrors ? {} : { to: result.error }) } },
@@ -92,19 +118,20 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         );
   }
   if (intent === "brand") {
-    const result = await saveBrandSettings(db, shop.id, fields);
+    const result = await saveBrandSettings(db, shop.id, fields, t);
     return result.ok
-      ? json<ActionResult>({ intent, ok: true, message: "Brand saved: your logo and colour are used in the emails from now on." })
+      ? json<ActionResult>({ intent, ok: true, message: t("settings:brand.saved") })
       : json<ActionResult>({ intent, ok: false, fieldErrors: result.fieldErrors }, { status: 400 });
   }
-  return json<ActionResult>({ intent: String(intent), ok: false, message: "Unknown action" }, { status: 400 });
+  return json<ActionResult>({ intent: String(intent), ok: false, message: t("settings:form.unknownAction") }, { status: 400 });
 };
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Settings") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data?.title ?? "Settings") }];
 
 export default function Settings() {
+  const { t } = useTranslation("settings");
   const { policy, email, stripe, staffEmail, pixel, failedFlowTriggers, privacyRequests, shopifyEmailPolicy, allowLogTransport, timeZones } =
     useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as ActionResult | undefined;
@@ -117,16 +144,14 @@ export default function Settings() {
   };
   const banner = (intent: string) =>
     result?.intent === intent ? (
-      <Banner tone={result.ok ? "success" : "critical"}>
-        {result.ok ? result.message : (result.message ?? "Please fix the fields marked below. Nothing was saved.")}
-      </Banner>
+      <Banner tone={result.ok ? "success" : "critical"}>{result.ok ? result.message : (result.message ?? t("form.fixFields"))}</Banner>
     ) : null;
 
   return (
-    <Page title="Settings">
+    <Page title={t("page.title")}>
       <NavigationProgress />
       <Layout>
-        <Layout.AnnotatedSection title="Recovery policy" description="Who may be emailed, how often, and when. Checked again right before every email.">
+        <Layout.AnnotatedSection title={t("policy.title")} description={t("policy.description")}>
           <Card>
             <Form method="post">
               <input type="hidden" name="intent" value="policy" />
@@ -134,61 +159,61 @@ export default function Settings() {
                 {banner("policy")}
                 <FormSelect
                   name="consentPolicy"
-                  label="Consent"
+                  label={t("policy.consent.label")}
                   initial={policy.consentPolicy}
                   error={err("policy", "consentPolicy")}
                   options={[
-                    { label: "Explicit consent only (recommended)", value: "explicit" },
-                    { label: "Implied: also buyers who have not opted out", value: "implied" },
+                    { label: t("policy.consent.explicit"), value: "explicit" },
+                    { label: t("policy.consent.implied"), value: "implied" },
                   ]}
-                  helpText="Explicit: only buyers who opted in to marketing (Shopify SUBSCRIBED or the checkout box; Stripe consent.promotions = opt_in). Implied also emails buyers whose consent is unknown, which some jurisdictions do not allow."
+                  helpText={t("policy.consent.help")}
                 />
                 <FormLayout.Group>
                   <FormTextField
                     name="frequencyCapHours"
-                    label="At most one recovery email per (hours)"
+                    label={t("policy.frequencyCap.label")}
                     type="number"
                     initial={policy.frequencyCapHours}
                     error={err("policy", "frequencyCapHours")}
-                    helpText="Per contact, across Shopify and Stripe."
+                    helpText={t("policy.frequencyCap.help")}
                   />
                   <FormTextField
                     name="attributionWindowDays"
-                    label="Attribution window (days)"
+                    label={t("policy.attributionWindow.label")}
                     type="number"
                     initial={policy.attributionWindowDays}
                     error={err("policy", "attributionWindowDays")}
-                    helpText="An order within this many days after a click is credited by window, reported apart from link recoveries."
+                    helpText={t("policy.attributionWindow.help")}
                   />
                 </FormLayout.Group>
                 <FormLayout.Group>
                   <FormTextField
                     name="quietHoursStart"
-                    label="Quiet hours from"
+                    label={t("policy.quietHoursStart.label")}
                     type="time"
                     initial={policy.quietHoursStart}
                     error={err("policy", "quietHoursStart")}
                   />
                   <FormTextField
                     name="quietHoursEnd"
-                    label="Quiet hours until"
+                    label={t("policy.quietHoursEnd.label")}
                     type="time"
                     initial={policy.quietHoursEnd}
                     error={err("policy", "quietHoursEnd")}
-                    helpText="Emails due inside quiet hours wait until they end."
+                    helpText={t("policy.quietHoursEnd.help")}
                   />
                 </FormLayout.Group>
                 <FormSelect
                   name="timezone"
-                  label="Time zone"
+                  label={t("policy.timezone.label")}
                   initial={policy.timezone}
                   options={timeZones}
                   error={err("policy", "timezone")}
-                  helpText="Used for quiet hours. Taken from your Shopify store when Reclaim is installed."
+                  helpText={t("policy.timezone.help")}
                 />
                 <InlineStack align="end">
                   <Button submit variant="primary" loading={busy("policy")}>
-                    Save policy
+                    {t("policy.save")}
                   </Button>
                 </InlineStack>
               </FormLayout>
@@ -196,11 +221,7 @@ export default function Settings() {
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection
-          id="email-sending"
-          title="Email sending"
-          description="Recovery emails go out through your own email provider's SMTP server. Every email carries a one-click unsubscribe and your postal address."
-        >
+        <Layout.AnnotatedSection id="email-sending" title={t("emailSending.title")} description={t("emailSending.description")}>
           <Card>
             <EmailSendingForm
               email={email}
@@ -212,11 +233,7 @@ export default function Settings() {
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection
-          id="brand"
-          title="Brand"
-          description="Your logo and colour in every recovery email: the logo on top, the colour on the default templates' buttons."
-        >
+        <Layout.AnnotatedSection id="brand" title={t("brand.title")} description={t("brand.description")}>
           <Card>
             <Form method="post">
               <input type="hidden" name="intent" value="brand" />
@@ -224,23 +241,23 @@ export default function Settings() {
                 {banner("brand")}
                 <FormTextField
                   name="brandLogoUrl"
-                  label="Logo address (https)"
+                  label={t("brand.logo.label")}
                   initial={email.brandLogoUrl ?? ""}
                   error={err("brand", "brandLogoUrl")}
                   placeholder="https://cdn.shopify.com/…/logo.png"
-                  helpText="An image on a public https address, about 400 × 80 pixels. Tip: upload it in Shopify admin › Content › Files and copy its link."
+                  helpText={t("brand.logo.help")}
                 />
                 <FormTextField
                   name="brandAccentColor"
-                  label="Accent colour"
+                  label={t("brand.accent.label")}
                   initial={email.brandAccentColor ?? ""}
                   error={err("brand", "brandAccentColor")}
                   placeholder="#111827"
-                  helpText="A hex colour such as #1a73e8. Pick one with enough contrast for white button text."
+                  helpText={t("brand.accent.help")}
                 />
                 <InlineStack align="end">
                   <Button submit variant="primary" loading={busy("brand")}>
-                    Save brand
+                    {t("brand.save")}
                   </Button>
                 </InlineStack>
               </FormLayout>
@@ -248,11 +265,7 @@ export default function Settings() {
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection
-          id="shopify-email"
-          title="Shopify's own abandoned-checkout email"
-          description="Shopify can send its own abandoned-checkout email (Shopify Email automations). Reclaim checks it right before each email to a Shopify checkout, so a buyer is not emailed twice for the same cart."
-        >
+        <Layout.AnnotatedSection id="shopify-email" title={t("shopifyEmail.title")} description={t("shopifyEmail.description")}>
           <Card>
             <Form method="post">
               <input type="hidden" name="intent" value="shopify-email" />
@@ -260,22 +273,21 @@ export default function Settings() {
                 {banner("shopify-email")}
                 <FormSelect
                   name="shopifyEmailPolicy"
-                  label="When Shopify has emailed the buyer, or is about to"
+                  label={t("shopifyEmail.label")}
                   initial={shopifyEmailPolicy}
                   error={err("shopify-email", "shopifyEmailPolicy")}
                   options={[
-                    { label: "Let Shopify handle that cart: Reclaim sends nothing for it (recommended)", value: "defer" },
-                    { label: "Send Reclaim's emails anyway", value: "send_anyway" },
+                    { label: t("shopifyEmail.defer"), value: "defer" },
+                    { label: t("shopifyEmail.sendAnyway"), value: "send_anyway" },
                   ]}
-                  helpText="With the first choice, a cart whose Shopify email was sent or is scheduled gets no email from Reclaim, and its activity log says so. If Shopify can't be reached, Reclaim waits and tries again rather than risk a second email."
+                  helpText={t("shopifyEmail.help")}
                 />
                 <Text as="p" tone="subdued">
-                  Want Reclaim to handle every abandoned cart instead? Turn Shopify's own email off in your Shopify admin: Marketing › Automations › Abandoned
-                  checkout, then turn the automation off.
+                  {t("shopifyEmail.turnOff")}
                 </Text>
                 <InlineStack align="end">
                   <Button submit variant="primary" loading={busy("shopify-email")}>
-                    Save
+                    {t("shopifyEmail.save")}
                   </Button>
                 </InlineStack>
               </FormLayout>
@@ -283,7 +295,7 @@ export default function Settings() {
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection title="Stripe" description="Recover abandoned Stripe Checkout sessions in the same pipeline.">
+        <Layout.AnnotatedSection title="Stripe" description={t("stripe.description")}>
           <Card>
             <InlineStack align="space-between" blockAlign="center">
               <BlockStack gap="100">
@@ -291,32 +303,29 @@ export default function Settings() {
                   <Text as="span" fontWeight="semibold">
                     Stripe Checkout
                   </Text>
-                  {stripe ? <Badge tone="success">connected</Badge> : <Badge>not connected</Badge>}
+                  {stripe ? <Badge tone="success">{t("stripe.connected")}</Badge> : <Badge>{t("stripe.notConnected")}</Badge>}
                 </InlineStack>
                 {stripe?.apiKeyLast4 ? (
                   <Text as="p" tone="subdued">
-                    Restricted key ending in {stripe.apiKeyLast4}
+                    {t("stripe.keyEnding", { last4: stripe.apiKeyLast4 })}
                   </Text>
                 ) : null}
               </BlockStack>
-              <Button url="/app/settings/stripe">{stripe ? "Manage connection" : "Connect Stripe"}</Button>
+              <Button url="/app/settings/stripe">{stripe ? t("stripe.manage") : t("stripe.connect")}</Button>
             </InlineStack>
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection
-          title="Checkout pixel"
-          description="Sees a checkout the moment the buyer types their email, instead of at the next sync. It never causes an email on its own."
-        >
+        <Layout.AnnotatedSection title={t("pixel.title")} description={t("pixel.description")}>
           <Card>
             <InlineStack align="space-between" blockAlign="center">
               <BlockStack gap="100">
                 <InlineStack gap="200">
                   <Text as="span" fontWeight="semibold">
-                    Web pixel
+                    {t("pixel.name")}
                   </Text>
                   <Badge tone={pixel.status === "active" ? "success" : pixel.status === "not_activated" ? undefined : "critical"}>
-                    {PIXEL_STATUS[pixel.status] ?? pixel.status}
+                    {PIXEL_STATUS.includes(pixel.status) ? t(`pixel.status.${pixel.status}`) : pixel.status}
                   </Badge>
                 </InlineStack>
                 {pixel.error ? (
@@ -325,36 +334,34 @@ export default function Settings() {
                   </Text>
                 ) : null}
               </BlockStack>
-              <Button url="/app/settings/pixel">Pixel details</Button>
+              <Button url="/app/settings/pixel">{t("pixel.details")}</Button>
             </InlineStack>
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection
-          title="Shopify Flow"
-          description="A “Checkout recovered” trigger fires for every recovered checkout, so you can build your own follow-ups in Flow."
-        >
+        <Layout.AnnotatedSection title="Shopify Flow" description={t("flow.description")}>
           <Card>
             <InlineStack align="space-between" blockAlign="center">
               <InlineStack gap="200">
                 <Text as="span" fontWeight="semibold">
-                  Checkout recovered trigger
+                  {t("flow.trigger")}
                 </Text>
-                {failedFlowTriggers > 0 ? <Badge tone="critical">{`${failedFlowTriggers} failed`}</Badge> : <Badge tone="success">no failures</Badge>}
+                {failedFlowTriggers > 0 ? (
+                  <Badge tone="critical">{t("flow.failed", { count: failedFlowTriggers })}</Badge>
+                ) : (
+                  <Badge tone="success">{t("flow.noFailures")}</Badge>
+                )}
               </InlineStack>
-              <Button url="/app/settings/flow">Trigger deliveries</Button>
+              <Button url="/app/settings/flow">{t("flow.deliveries")}</Button>
             </InlineStack>
           </Card>
         </Layout.AnnotatedSection>
 
-        <Layout.AnnotatedSection
-          title="Privacy requests"
-          description="Customer data requests and erasures Shopify sends on your customers' behalf, with downloadable exports; and whether unsubscribes are mirrored to Shopify."
-        >
+        <Layout.AnnotatedSection title={t("privacy.title")} description={t("privacy.description")}>
           <Card>
             <InlineStack align="space-between" blockAlign="center">
-              <Text as="span">{privacyRequests === 0 ? "No requests received" : `${privacyRequests} request${privacyRequests === 1 ? "" : "s"} received`}</Text>
-              <Button url="/app/settings/privacy">Privacy requests</Button>
+              <Text as="span">{privacyRequests === 0 ? t("privacy.none") : t("privacy.received", { count: privacyRequests })}</Text>
+              <Button url="/app/settings/privacy">{t("privacy.title")}</Button>
             </InlineStack>
           </Card>
         </Layout.AnnotatedSection>
@@ -363,13 +370,10 @@ export default function Settings() {
   );
 }
 
-const PIXEL_STATUS: Record<string, string> = {
-  active: "active",
-  not_activated: "not activated",
-  missing_scopes: "missing permissions",
-  failed: "activation failed",
-};
+/** The pixel's states with words in the catalogue (settings:pixel.status.*); any other is shown as stored. */
+const PIXEL_STATUS = ["active", "not_activated", "missing_scopes", "failed"];
 
 export function ErrorBoundary() {
-  return <PageError title="Settings" />;
+  const { t } = useTranslation("settings");
+  return <PageError title={t("page.title")} />;
 }

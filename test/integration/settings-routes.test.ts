@@ -109,4 +109,28 @@ describe("settings", () => {
     expect((await db.shop.findUniqueOrThrow({ where: { domain: OTHER_SHOP } })).frequencyCapHours).toBe(99);
     expect((await db.shop.findUniqueOrThrow({ where: { domain: TEST_SHOP } })).frequencyCapHours).not.toBe(99);
   });
+
+  it("answers a German admin in German and a Japanese admin in Japanese: the page, field errors and test-send errors", async () => {
+    const other = signSessionToken({ shop: OTHER_SHOP });
+    try {
+      const html = await (await admin.app.handle(embeddedRequest("/app/settings?locale=de-DE", other, OTHER_SHOP))).text();
+      expect(html).toContain("Wiederherstellungsrichtlinie");
+      expect(html).toContain("Nur ausdrückliche Einwilligung (empfohlen)");
+      // Later posts carry no locale: the language the app was opened in is kept.
+      const policy = await post({ ...validPolicy, frequencyCapHours: "0" }, other);
+      expect(policy.body.fieldErrors.frequencyCapHours).toBe("Muss mindestens 1 Stunde sein");
+      const email = await post(
+        { intent: "email", emailTransport: "smtp", senderEmail: "", smtpHost: "", smtpPort: "", smtpSecure: "false", postalAddress: "" },
+        other,
+      );
+      expect(email.body.fieldErrors).toMatchObject({ smtpHost: "Der SMTP-Host ist erforderlich", senderEmail: "Die Absender-E-Mail ist erforderlich" });
+
+      await admin.app.handle(embeddedRequest("/app/settings?locale=ja", other, OTHER_SHOP));
+      const test = await post({ intent: "test-email", to: "nope", emailTransport: "log" }, other);
+      expect(test.status).toBe(400);
+      expect(test.body.message).toBe("「nope」はメールアドレスではありません。you@yourshop.com のように入力してください");
+    } finally {
+      await db.shop.update({ where: { domain: OTHER_SHOP }, data: { adminLocale: null } });
+    }
+  });
 });

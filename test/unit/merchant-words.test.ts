@@ -5,7 +5,8 @@ import { renderEmail } from "~/email/render";
 import { freeMailWarning, senderDomainGuidance, SMTP_PRESETS } from "~/email/sender-domain";
 import { describeSendError, plainSendError, classifySendError } from "~/email/transport.server";
 import { fieldErrorsOf, stepInputSchema } from "~/models/campaign.server";
-import { brandSettingsSchema, emailSettingsSchema } from "~/email/settings.server";
+import { brandSettingsSchema, emailSettingsSchema, fieldErrorsOf as settingsFieldErrorsOf } from "~/email/settings.server";
+import { translatorFor } from "~/i18n/translator";
 import { DEFAULT_STEPS } from "~/recovery/campaign-defaults";
 import { sampleTemplateInput, templateVariables } from "~/recovery/template";
 
@@ -59,6 +60,23 @@ describe("errors in merchant words", () => {
       senderEmail: "Sender email is required",
       postalAddress: "Postal address is required: every marketing email must show it (CAN-SPAM)",
     });
+  });
+});
+
+describe("settings words in the admin's language", () => {
+  it("a failed test send, a settings error and the free-mail warning follow the admin's language", () => {
+    expect(plainSendError(refused, { host: "mail.example.com", port: 2 }, translatorFor("de"))).toBe(
+      "Keine Verbindung zu mail.example.com auf Port 2 möglich: Verbindung abgelehnt. Prüfen Sie Host und Port",
+    );
+    expect(plainSendError({ code: "EAUTH", responseCode: 535 }, { host: "smtp.example.jp", port: 587 }, translatorFor("ja"))).toBe(
+      "smtp.example.jp がユーザー名またはパスワードを拒否しました",
+    );
+    const parsed = emailSettingsSchema.safeParse({ emailTransport: "smtp", senderEmail: "not an address", smtpSecure: "false", postalAddress: "" });
+    expect(settingsFieldErrorsOf(parsed.error!, translatorFor("de"))).toMatchObject({
+      senderEmail: "Die Absender-E-Mail muss eine E-Mail-Adresse sein, z. B. hello@yourshop.com",
+      smtpHost: "Der SMTP-Host ist erforderlich",
+    });
+    expect(freeMailWarning("hello@gmail.com", null, translatorFor("ja"))).toContain("gmail.com のDMARCチェックに失敗");
   });
 });
 
