@@ -1,31 +1,25 @@
-/** Merchant-facing words for the codes stored in the database (client-safe: used by pages and loaders). */
+/**
+ * Merchant-facing words for the codes stored in the database (client-safe: used by pages and loaders), in the admin's
+ * language through the `t` passed in (catalogue `recoveries`; docs/decisions/093). The English maps stay exported for
+ * code that has no `t`.
+ */
+import english from "../i18n/catalogues/en/recoveries.json";
 import type { NotContactableReason } from "../recovery/model";
+import type { Translate } from "../recovery/timeline";
 
 export type { NotContactableReason };
 
-export const NOT_CONTACTABLE_LABELS: Record<NotContactableReason, string> = {
-  no_email: "No email address",
-  no_recovery_link: "No recovery link",
-  no_consent: "No marketing consent",
-  unsubscribed: "Unsubscribed or suppressed",
-  link_expired: "Recovery link expired before an email went out",
-};
+export const NOT_CONTACTABLE_LABELS: Record<NotContactableReason, string> = english.notContactable;
+
+/** Why a recovery cannot be contacted, in the admin's language. */
+export const notContactableLabel = (reason: NotContactableReason, t: Translate) => t(`recoveries:notContactable.${reason}`);
 
 /**
  * A recovery's status in merchant words, and its badge tone. `recovered` is only ever a purchase that followed a Reclaim
  * email (green); `purchased` is a checkout bought without any Reclaim email before it: labelled so and never counted
  * (docs/decisions/082). Shared by every page that shows a recovery's status.
  */
-export const RECOVERY_STATUS_LABELS: Record<string, string> = {
-  open: "Waiting for the first email",
-  contacting: "Emails going out",
-  recovered: "Recovered",
-  purchased: "Bought without an email",
-  lost: "Not recovered",
-  superseded: "Replaced by a newer cart",
-  suppressed: "Suppressed",
-  merged: "Merged into another record",
-};
+export const RECOVERY_STATUS_LABELS: Record<string, string> = english.status;
 
 export const RECOVERY_STATUS_TONE: Record<string, "success" | "info" | "attention" | "warning" | undefined> = {
   recovered: "success",
@@ -39,11 +33,11 @@ export const RECOVERY_STATUS_TONE: Record<string, "success" | "info" | "attentio
 };
 
 /** A failed subscription payment's status (docs/decisions/087): paid is never "bought", closed is the invoice's end. */
-export const PAYMENT_STATUS_LABELS: Record<string, string> = {
-  recovered: "Recovered (paid through the email's link)",
-  purchased: "Paid on Stripe (not by link)",
-  lost: "Closed unpaid (voided, uncollectible or canceled)",
-};
+export const PAYMENT_STATUS_LABELS: Record<string, string> = english.paymentStatus;
 
-export const recoveryStatusLabel = (status: string, kind?: string) =>
-  (kind === "payment" ? PAYMENT_STATUS_LABELS[status] : undefined) ?? RECOVERY_STATUS_LABELS[status] ?? status;
+/** A recovery's status in words: in the admin's language with `t`, in English without. An unknown status shows as is. */
+export function recoveryStatusLabel(status: string, kind?: string, t?: Translate): string {
+  const payment = kind === "payment" && status in PAYMENT_STATUS_LABELS;
+  if (t) return payment ? t(`recoveries:paymentStatus.${status}`) : t(`recoveries:status.${status}`, { defaultValue: status });
+  return (payment ? PAYMENT_STATUS_LABELS[status] : undefined) ?? RECOVERY_STATUS_LABELS[status] ?? status;
+}

@@ -1,4 +1,9 @@
 import { BlockStack, Card, InlineCode, Link, Text } from "@shopify/polaris";
+import type { ReactNode } from "react";
+import { Trans, useTranslation } from "react-i18next";
+
+/** An id in code type; its text comes from the translated sentence (<Trans>). */
+const Code = ({ children }: { children?: ReactNode }) => <InlineCode>{children}</InlineCode>;
 
 /** What a merchant needs to know about a failed subscription payment (docs/decisions/087), on its recovery's page. */
 export function PaymentFacts({
@@ -14,38 +19,36 @@ export function PaymentFacts({
   amountDue: string;
   formatAt: (iso: string) => string;
 }) {
+  const { t } = useTranslation("recoveries");
   return (
     <Card>
       <BlockStack gap="200">
         <Text as="h2" variant="headingMd">
-          Failed subscription payment
+          {t("payment.heading")}
         </Text>
+        <Text as="p">{payment.reason === "action_required" ? t("payment.actionRequired") : t("payment.cardFailed")}</Text>
+        <Text as="p">{t("payment.amountDue", { amount: amountDue })}</Text>
+        <Text as="p">{t("payment.attempts", { attempts: payment.attemptCount ?? t("payment.notReported") })}</Text>
+        <Text as="p">{payment.nextPaymentAttemptAt ? t("payment.retryOn", { at: formatAt(payment.nextPaymentAttemptAt) }) : t("payment.noRetry")}</Text>
         <Text as="p">
-          {payment.reason === "action_required"
-            ? "The customer's bank asks them to confirm this payment (3-D Secure). Reclaim sends “Confirm your payment”."
-            : "Stripe could not charge the customer's card. Reclaim sends “Update your card” between Stripe's retries."}
-        </Text>
-        <Text as="p">{`Amount due: ${amountDue}`}</Text>
-        <Text as="p">{`Attempts so far: ${payment.attemptCount ?? "not reported"}`}</Text>
-        <Text as="p">
-          {payment.nextPaymentAttemptAt ? `Stripe tries again on ${formatAt(payment.nextPaymentAttemptAt)}` : "Stripe will not retry this payment on its own"}
-        </Text>
-        <Text as="p">
-          Invoice <InlineCode>{invoiceId}</InlineCode>
           {payment.subscriptionId ? (
-            <>
-              {" "}
-              of subscription <InlineCode>{payment.subscriptionId}</InlineCode>
-            </>
-          ) : null}
+            <Trans
+              t={t}
+              i18nKey="payment.invoiceOfSubscription"
+              values={{ invoiceId, subscriptionId: payment.subscriptionId }}
+              components={[<Code key="invoice" />, <Code key="subscription" />]}
+            />
+          ) : (
+            <Trans t={t} i18nKey="payment.invoice" values={{ invoiceId }} components={[<Code key="invoice" />]} />
+          )}
         </Text>
         {hostedInvoiceUrl ? (
           <Link url={hostedInvoiceUrl} target="_blank">
-            Stripe&apos;s invoice page (the link in the emails)
+            {t("payment.invoicePage")}
           </Link>
         ) : (
           <Text as="p" tone="subdued">
-            Stripe has not given this invoice a payment page yet.
+            {t("payment.noInvoicePage")}
           </Text>
         )}
       </BlockStack>

@@ -1,6 +1,8 @@
 /** One recovery's page: what happened to it, in order, and why (the timeline). */
 import type { PrismaClient } from "@prisma/client";
-import { messageSentence, messageTime, reasonInWords, wontBeEmailedReason } from "../recovery/timeline";
+import { isLanguage, type Language } from "../i18n/locales";
+import { translatorFor } from "../i18n/translator";
+import { messageSentence, messageTime, reasonInWords, wontBeEmailedReason, type Translate } from "../recovery/timeline";
 
 export type TimelineEvent =
   | { at: string; kind: "abandoned"; label: string }
@@ -10,6 +12,8 @@ export type TimelineEvent =
       label: string;
       status: string;
       detail: string | null;
+      /** The language the email was rendered in (docs/decisions/093); null for emails rendered before it was stored. */
+      language: Language | null;
       /** The message, when its email as sent can be opened ("View this email"). */
       viewableMessageId: string | null;
       /** What the decision log recorded for this email (codes and details), shown under "Technical details". */
@@ -19,32 +23,34 @@ export type TimelineEvent =
   | { at: string; kind: "click"; label: string }
   | { at: string; kind: "conversion"; label: string; method: string; matchedBy: string; amountMinor: number; currency: string };
 
-const MATCHED_BY: Record<string, string> = {
-  completedAt: "the checkout was completed (Shopify completedAt)",
-  recovered_from: "Stripe recovered_from on the completed session",
-  checkout_token: "an order with this checkout's token",
-  cart_token: "an order from this checkout's cart",
-  order: "an order by the same contact after a click",
-  payment: "a payment by the same contact after a click",
-  invoice_paid: "the invoice was paid on Stripe",
-};
+/** How a conversion was matched to the recovery (Conversion.matchedBy), in words; an unknown code as it is. */
+const matchedByInWords = (code: string, t: Translate) => t(`recoveries:timeline.matchedBy.${code}`, { defaultValue: code });
 
-const paymentOpenedLabel = (r: { paymentReason: string | null; attemptCount: number | null }) =>
+const paymentOpenedLabel = (r: { paymentReason: string | null; attemptCount: number | null }, t: Translate) =>
   r.paymentReason === "action_required"
-    ? "Subscription payment needs the customer's confirmation on Stripe"
-    : `Subscription payment failed on Stripe${r.attemptCount ? ` (attempt ${r.attemptCount})` : ""}`;
+    ? t("recoveries:timeline.paymentNeedsConfirmation")
+    : r.attemptCount
+      ? t("recoveries:timeline.paymentFailedAttempt", { attempt: r.attemptCount })
+      : t("recoveries:timeline.paymentFailed");
 
 /**
  * The recovery with its cart, contact, consent evidence and a timeline of sentences, or null if it is not this shop's.
- * `formatAt` formats times inside sentences (the shop's locale and time zone); `consentPolicy` decides "won't be emailed".
+ * `formatAt` formats times inside sentences (the admin's locale and the shop's time zone); `consentPolicy` decides "won't
+ * be emailed"; `language` is the admin's (docs/decisions/093; English by default). A decision's stored `detail` is an
+ * English sentence written when it was decided: it is the line itself in English, and in another language the line is
+ * the decision's reason in that language with the detail kept for the technical details.
  */
 export async function loadRecoveryDetail(
   db: PrismaClient,
   shopId: string,
   id: string,
-  options: { consentPolicy?: string; formatAt?: (iso: string) => string; now?: Date } = {},
+  options: { consentPolicy?: string; formatAt?: (iso: string) => string; now?: Date; language?: Language } = {},
 ) {
   const formatAt = options.formatAt ?? ((iso: string) => iso);
+  const language = options.language ?? "en";
+  const t = translatorFor(language);
+  /** A decision's line: its stored English sentence for an English admin, its reason in words otherwise. */
+  const decisionWords = (d: { reason: string; detail: string | null }) => (language === "en" && d.detail ? d.detail : reasonInWords(d.reason, t));
   const nowIso = (options.now ?? new Date()).toISOString();
   const recovery = await db.recovery.findFirst({
     where: { id, shopId },
@@ -62,6 +68,7 @@ export async function loadRecoveryDetail(
           subject: true,
           skipReason: true,
           lastError: true,
+          language: true,
           updatedAt: true,
           bodyHtml: false,
         },
@@ -87,7 +94,10 @@ export async function loadRecoveryDetail(
     {
       at: recovery.abandonedAt.toISOString(),
       kind: "abandoned",
-      label: recovery.kind === "payment" ? paymentOpenedLabel(recovery) : `Abandoned on ${recovery.source === "shopify" ? "Shopify" : "Stripe"}`,
+      label:
+        recovery.kind === "payment"
+          ? paymentOpenedLabel(recovery, t)
+          : t("recoveries:timeline.abandonedOn", { source: recovery.source === "shopify" ? "Shopify" : "Stripe" }),
     },
   ];
   const technicalOf = (messageId: string) =>
@@ -104,9 +114,10 @@ export async function loadRecoveryDetail(
     timeline.push({
       at: messageTime(times, nowIso),
       kind: "message",
-      label: messageSentence({ ...m, scheduledFor: times.scheduledFor, sentAt: times.sentAt }, formatAt, wontBeEmailed),
+      label: messageSentence({ ...m, scheduledFor: times.scheduledFor, sentAt: times.sentAt }, formatAt, wontBeEmailed, t),
       status: m.status,
       detail: m.lastError ?? null,
+      language: isLanguage(m.language) ? m.language : null,
       viewableMessageId: m.subject !== null && (m.status === "sent" || m.status === "sending" || m.status === "failed") ? m.id : null,
       technical: technicalOf(m.id),
     });
@@ -118,7 +129,10 @@ export async function loadRecoveryDetail(
         timeline.push({
           at: d.decidedAt.toISOString(),
           kind: "decision",
-          label: `Email ${recovery.messages.find((m) => m.id === d.messageId)?.position ?? ""} postponed: ${d.detail ?? reasonInWords(d.reason)}`,
+          label: t("recoveries:timeline.postponed", {
+            position: recovery.messages.find((m) => m.id === d.messageId)?.position ?? "",
+            reason: decisionWords(d),
+          }),
           outcome: d.outcome,
           reason: d.reason,
           detail: d.detail,
@@ -129,18 +143,20 @@ export async function loadRecoveryDetail(
     timeline.push({
       at: d.decidedAt.toISOString(),
       kind: "decision",
-      label: d.detail ?? reasonInWords(d.reason),
+      label: decisionWords(d),
       outcome: d.outcome,
       reason: d.reason,
       detail: d.detail,
     });
   }
-  for (const c of recovery.clicks) timeline.push({ at: c.clickedAt.toISOString(), kind: "click", label: "Clicked the recovery link" });
+  for (const c of recovery.clicks) timeline.push({ at: c.clickedAt.toISOString(), kind: "click", label: t("recoveries:timeline.clicked") });
   for (const v of recovery.conversions) {
     timeline.push({
       at: v.convertedAt.toISOString(),
       kind: "conversion",
-      label: `Recovered (${v.method === "link" ? "by link" : "by window"}): ${MATCHED_BY[v.matchedBy] ?? v.matchedBy}`,
+      label: t(v.method === "link" ? "recoveries:timeline.recoveredByLink" : "recoveries:timeline.recoveredByWindow", {
+        how: matchedByInWords(v.matchedBy, t),
+      }),
       method: v.method,
       matchedBy: v.matchedBy,
       amountMinor: Number(v.amountMinor),

@@ -1,7 +1,9 @@
 /** The Recoveries list: filters, search and paging, scoped by shopId like every dashboard read model. */
 import { Prisma, type PrismaClient } from "@prisma/client";
+import type { Language } from "../i18n/locales";
+import { translatorFor } from "../i18n/translator";
 import type { Source } from "../recovery/model";
-import { wontBeEmailedReason } from "../recovery/timeline";
+import { wontBeEmailedReason, type Translate } from "../recovery/timeline";
 
 export interface RecoveryFilters {
   source?: Source;
@@ -30,6 +32,8 @@ export interface RecoveryPageQuery {
   pageSize?: number;
   /** The shop's consent policy, for "won't be emailed" (default explicit). */
   consentPolicy?: string;
+  /** The admin's language, for the words in a cart's title (default English). */
+  language?: Language;
 }
 
 export interface RecoveryRow {
@@ -60,8 +64,14 @@ export interface RecoveryRow {
 /** `%`, `_` and `\` typed in the search box are matched as themselves, not as LIKE wildcards. */
 const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** A readable title for a cart whose source gives it no name (Stripe `cs_…`): who and what, else a short id. */
-export function cartTitle(r: { name: string | null; firstName: string | null; email: string | null; externalId: string; lineItems: string }): string {
+/**
+ * A readable title for a cart whose source gives it no name (Stripe `cs_…`): who and what, else a short id; its few
+ * words in the admin's language (`t`, English by default).
+ */
+export function cartTitle(
+  r: { name: string | null; firstName: string | null; email: string | null; externalId: string; lineItems: string },
+  t: Translate = translatorFor("en"),
+): string {
   if (r.name) return r.name;
   let first: string | null = null;
   let more = 0;
@@ -75,9 +85,9 @@ export function cartTitle(r: { name: string | null; firstName: string | null; em
     /* an unreadable cart just has no item in its title */
   }
   const who = r.firstName ?? r.email;
-  const what = first ? `${first}${more > 0 ? ` + ${more} more` : ""}` : null;
+  const what = first ? (more > 0 ? t("recoveries:cartTitle.more", { first, more }) : first) : null;
   if (who && what) return `${who} — ${what}`;
-  return who ?? what ?? `Checkout …${r.externalId.slice(-6)}`;
+  return who ?? what ?? t("recoveries:cartTitle.checkout", { id: r.externalId.slice(-6) });
 }
 
 interface Cursor {
@@ -102,6 +112,7 @@ function decodeCursor(value: string | null | undefined): Cursor | null {
  */
 export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   const pageSize = q.pageSize ?? 25;
+  const t = translatorFor(q.language ?? "en");
   const f = q.filters;
   const where: Prisma.RecoveryWhereInput = {
     shopId: q.shopId,
@@ -187,7 +198,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
         ...r,
         totalMinor: Number(r.totalMinor),
         abandonedAt: r.abandonedAt.toISOString(),
-        title: cartTitle({ name: r.name, firstName, email: r.email, externalId: r.externalId, lineItems }),
+        title: cartTitle({ name: r.name, firstName, email: r.email, externalId: r.externalId, lineItems }, t),
         emailsSent: own.filter((m) => m.status === "sent").length,
         nextEmailAt: next?.scheduledFor.toISOString() ?? null,
         wontBeEmailed,

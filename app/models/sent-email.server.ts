@@ -1,4 +1,5 @@
 import type { PrismaClient } from "@prisma/client";
+import { isLanguage } from "../i18n/locales";
 
 /** Every link target in the stored HTML: `href="…"`, `href='…'` or an unquoted value. */
 const HREF = /\bhref\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi;
@@ -22,7 +23,7 @@ export function inertEmailHtml(html: string): string {
 export async function loadSentEmail(db: PrismaClient, shopId: string, recoveryId: string, messageId: string) {
   const m = await db.message.findFirst({
     where: { id: messageId, shopId, recoveryId, subject: { not: null }, bodyHtml: { not: null } },
-    select: { recoveryId: true, position: true, status: true, subject: true, bodyHtml: true, sentAt: true, toEmail: true },
+    select: { recoveryId: true, position: true, status: true, subject: true, bodyHtml: true, sentAt: true, toEmail: true, language: true },
   });
   if (!m) return null;
   return {
@@ -33,5 +34,7 @@ export async function loadSentEmail(db: PrismaClient, shopId: string, recoveryId
     html: inertEmailHtml(m.bodyHtml!),
     sentAt: m.sentAt?.toISOString() ?? null,
     toEmail: m.toEmail,
+    /** The language it was rendered in (docs/decisions/093); null for emails rendered before that was stored. */
+    language: isLanguage(m.language) ? m.language : null,
   };
 }

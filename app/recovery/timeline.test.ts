@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { translatorFor } from "../i18n/translator";
 import { messageSentence, messageTime, reasonInWords, wontBeEmailedReason, type ReachFacts } from "./timeline";
 
 const base: ReachFacts = {
@@ -14,6 +15,9 @@ const base: ReachFacts = {
   ],
 };
 const at = (iso: string) => `<${iso}>`;
+const en = translatorFor("en");
+const ja = translatorFor("ja");
+const de = translatorFor("de");
 
 describe("won't be emailed", () => {
   it.each([
@@ -69,19 +73,19 @@ describe("timeline sentences", () => {
   };
 
   it("a sent email: when, and the subject that was sent", () => {
-    expect(messageSentence(m, at, null)).toBe("Email 2 sent on <2026-12-03T14:02:00.000Z> — subject: “You left something behind”");
+    expect(messageSentence(m, at, null, en)).toBe("Email 2 sent on <2026-12-03T14:02:00.000Z> — subject: “You left something behind”");
   });
   it("a skipped or cancelled email: why, in words, never a code", () => {
-    expect(messageSentence({ ...m, status: "skipped", skipReason: "no_consent" }, at, null)).toBe(
+    expect(messageSentence({ ...m, status: "skipped", skipReason: "no_consent" }, at, null, en)).toBe(
       "Email 2 skipped: the buyer has not agreed to marketing emails",
     );
-    expect(messageSentence({ ...m, status: "cancelled", skipReason: "frequency_cap" }, at, null)).toBe(
+    expect(messageSentence({ ...m, status: "cancelled", skipReason: "frequency_cap" }, at, null, en)).toBe(
       "Email 2 cancelled: the buyer was emailed about another cart recently (frequency limit)",
     );
   });
   it("a scheduled email of a recovery that won't be emailed is not 'scheduled'", () => {
-    expect(messageSentence({ ...m, status: "scheduled", sentAt: null }, at, null)).toBe("Email 2 scheduled for <2026-12-03T14:00:00.000Z>");
-    expect(messageSentence({ ...m, status: "scheduled", sentAt: null }, at, "unsubscribed")).toBe("Email 2 won't be sent: the buyer unsubscribed");
+    expect(messageSentence({ ...m, status: "scheduled", sentAt: null }, at, null, en)).toBe("Email 2 scheduled for <2026-12-03T14:00:00.000Z>");
+    expect(messageSentence({ ...m, status: "scheduled", sentAt: null }, at, "unsubscribed", en)).toBe("Email 2 won't be sent: the buyer unsubscribed");
   });
   it("a cancelled email sits at when it was cancelled, not at its future planned time", () => {
     const now = "2026-12-01T10:00:00.000Z";
@@ -93,6 +97,16 @@ describe("timeline sentences", () => {
     );
   });
   it("an unknown code is shown as words rather than hidden", () => {
-    expect(reasonInWords("some_new_reason")).toBe("some new reason");
+    expect(reasonInWords("some_new_reason", en)).toBe("some new reason");
+    expect(reasonInWords("some_new_reason", ja)).toBe("some new reason");
+  });
+  it("reads in the admin's language, with the subject as it was sent", () => {
+    expect(messageSentence(m, at, null, ja)).toBe("メール2を<2026-12-03T14:02:00.000Z>に送信しました — 件名：「You left something behind」");
+    expect(messageSentence({ ...m, status: "scheduled", sentAt: null }, at, "unsubscribed", de)).toBe(
+      "E-Mail 2 wird nicht gesendet: Der Käufer hat sich abgemeldet",
+    );
+    expect(messageSentence({ ...m, status: "cancelled", skipReason: "stopped_by_merchant" }, at, null, ja)).toBe(
+      "メール2をキャンセルしました：このカートへのメール送信を停止しました",
+    );
   });
 });

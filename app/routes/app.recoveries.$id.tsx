@@ -3,6 +3,7 @@ import { json } from "@remix-run/node";
 import { Form, Link as RemixLink, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Banner, BlockStack, Box, Button, Card, InlineStack, Layout, Modal, Page, Text, Thumbnail } from "@shopify/polaris";
 import { useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 import { requireAdmin } from "../auth.server";
 import { KindBadge, LabelledBadge, SourceBadge } from "../components/badges";
 import { PaymentFacts } from "../components/payment-facts";
@@ -19,38 +20,39 @@ import { flowTriggersOfRecovery } from "../models/flow-trigger.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t, locale, language } = await requireAdmin(request);
   const recovery = await loadRecoveryDetail(db, shop.id, params.id ?? "", {
     consentPolicy: shop.consentPolicy,
-    formatAt: (iso) => dateTime(iso, shop.locale, shop.timezone),
+    formatAt: (iso) => dateTime(iso, locale, shop.timezone),
+    language,
   });
   if (!recovery) throw new Response("Recovery not found", { status: 404 });
-  const title = cartTitle({ ...recovery, lineItems: JSON.stringify(recovery.lineItems) });
+  const title = cartTitle({ ...recovery, lineItems: JSON.stringify(recovery.lineItems) }, t);
   const flowTriggers = await flowTriggersOfRecovery(db, shop.id, params.id ?? "");
-  return json({ recovery, title, flowTriggers, locale: shop.locale, timezone: shop.timezone });
+  return json({ recovery, title, metaTitle: t("recoveries:detail.metaTitle", { title }), flowTriggers, locale, timezone: shop.timezone });
 };
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data ? `${data.title} · Recoveries` : "Recovery") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data ? data.metaTitle : "Recovery") }];
 
 export const action = async ({ request, params }: ActionFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const form = await readFormWithLimit(request);
   const intent = form.get("intent");
   if (intent === "stop") {
     const result = await stopRecovery(db, shop.id, params.id ?? "", new Date());
     if (!result) throw new Response("Recovery not found", { status: 404 });
-    return json({ ok: true, message: `Stopped: ${result.cancelled} pending email(s) cancelled.` });
+    return json({ ok: true, message: t("recoveries:detail.stopped", { cancelled: result.cancelled }) });
   }
   if (intent === "send-now") {
     const result = await sendNextStepNow(db, shop.id, params.id ?? "", new Date());
     if (result === null) throw new Response("Recovery not found", { status: 404 });
-    if (result === "none") return json({ ok: false, message: "There is no scheduled email left to send." }, { status: 409 });
-    return json({ ok: true, message: "The next email is going out now (the usual checks still apply)." });
+    if (result === "none") return json({ ok: false, message: t("recoveries:detail.nothingToSend") }, { status: 409 });
+    return json({ ok: true, message: t("recoveries:detail.sendingNow") });
   }
-  return json({ ok: false, message: "Unknown action" }, { status: 400 });
+  return json({ ok: false, message: t("recoveries:detail.unknownAction") }, { status: 400 });
 };
 
-const CONSENT_LABEL: Record<string, string> = { opt_in: "Opted in to marketing", opt_out: "Opted out of marketing", unknown: "No consent recorded" };
+const CONSENTS = new Set(["opt_in", "opt_out", "unknown"]);
 
 export default function RecoveryDetail() {
   const { recovery: r, title, flowTriggers, locale, timezone } = useLoaderData<typeof loader>();
@@ -58,38 +60,43 @@ export default function RecoveryDetail() {
   const navigation = useNavigation();
   const [confirming, setConfirming] = useState<null | "send-now" | "stop">(null);
   const busy = navigation.state === "submitting";
+  const { t } = useTranslation("recoveries");
   const evidence = Object.entries(r.consentEvidence);
-  const wont = r.wontBeEmailed ? `Won't be emailed: ${reasonInWords(r.wontBeEmailed)}` : null;
+  const wont = r.wontBeEmailed ? t("detail.wontBeEmailed", { reason: reasonInWords(r.wontBeEmailed, t) }) : null;
+  const at = (iso: string) => dateTime(iso, locale, timezone);
 
   return (
     <Page
-      backAction={{ content: "Recoveries", url: "/app/recoveries" }}
+      backAction={{ content: t("detail.back"), url: "/app/recoveries" }}
       title={title}
       titleMetadata={
         <InlineStack gap="200">
           <SourceBadge source={r.source} />
           {r.kind === "payment" ? <KindBadge kind={r.kind} /> : null}
-          <LabelledBadge what="Status" tone={RECOVERY_STATUS_TONE[r.status]}>
-            {recoveryStatusLabel(r.status, r.kind)}
+          <LabelledBadge what={t("badges.status")} tone={RECOVERY_STATUS_TONE[r.status]}>
+            {recoveryStatusLabel(r.status, r.kind, t)}
           </LabelledBadge>
           {wont ? (
-            <LabelledBadge what="Note" tone="warning">
+            <LabelledBadge what={t("badges.note")} tone="warning">
               {wont}
             </LabelledBadge>
           ) : null}
           {r.checkoutMode === "subscription" ? (
-            <LabelledBadge what="Mode" tone="info">
-              Subscription
+            <LabelledBadge what={t("badges.mode")} tone="info">
+              {t("badges.subscription")}
             </LabelledBadge>
           ) : null}
           {r.pixelOnly ? (
-            <LabelledBadge what="Note" tone="attention">
-              Unconfirmed (seen at checkout)
+            <LabelledBadge what={t("badges.note")} tone="attention">
+              {t("badges.unconfirmed")}
             </LabelledBadge>
           ) : null}
         </InlineStack>
       }
-      subtitle={`${r.kind === "payment" ? "Payment failed" : "Abandoned"} ${dateTime(r.abandonedAt, locale, timezone)} · ${money(r.totalMinor, r.currency, locale)}`}
+      subtitle={t(r.kind === "payment" ? "detail.subtitlePaymentFailed" : "detail.subtitleAbandoned", {
+        at: at(r.abandonedAt),
+        total: money(r.totalMinor, r.currency, locale),
+      })}
     >
       <NavigationProgress />
       <Layout>
@@ -105,23 +112,21 @@ export default function RecoveryDetail() {
               invoiceId={r.externalId}
               hostedInvoiceUrl={r.recoveryUrl}
               amountDue={money(r.totalMinor, r.currency, locale)}
-              formatAt={(iso) => dateTime(iso, locale, timezone)}
+              formatAt={at}
             />
           </Layout.Section>
         ) : null}
         {wont ? (
           <Layout.Section>
             <Banner tone="warning" title={wont}>
-              Reclaim checks again before every email, so this changes if, for example, the buyer agrees to marketing emails at a later checkout.
+              {t("detail.wontBeEmailedBody")}
             </Banner>
           </Layout.Section>
         ) : null}
         {r.pixelOnly || (r.pixelCompletedAt && r.status !== "recovered") ? (
           <Layout.Section>
-            <Banner tone="info" title={r.pixelOnly ? "Unconfirmed: seen at checkout by Reclaim's pixel" : "Completion reported by the checkout pixel"}>
-              {r.pixelOnly
-                ? "Shopify has not confirmed this checkout yet. Reclaim emails nobody about it until the next sync or a Shopify webhook confirms it; then Shopify's email address and consent are used."
-                : `The pixel reported this checkout completed on ${dateTime(r.pixelCompletedAt!, locale, timezone)}. Emails wait up to 2 hours for Shopify's order; without one, reminders resume.`}
+            <Banner tone="info" title={r.pixelOnly ? t("detail.pixelUnconfirmedTitle") : t("detail.pixelCompletedTitle")}>
+              {r.pixelOnly ? t("detail.pixelUnconfirmedBody") : t("detail.pixelCompletedBody", { at: at(r.pixelCompletedAt!) })}
             </Banner>
           </Layout.Section>
         ) : null}
@@ -130,11 +135,11 @@ export default function RecoveryDetail() {
             <Card>
               <BlockStack gap="300">
                 <Text as="h2" variant="headingMd">
-                  Cart
+                  {t("detail.cartHeading")}
                 </Text>
                 {r.lineItems.length === 0 ? (
                   <Text as="p" tone="subdued">
-                    No line items were available for this cart.
+                    {t("detail.noLineItems")}
                   </Text>
                 ) : (
                   r.lineItems.map((item, i) => (
@@ -161,7 +166,7 @@ export default function RecoveryDetail() {
                 )}
                 <InlineStack align="end">
                   <Text as="p" variant="headingSm">
-                    Total {money(r.totalMinor, r.currency, locale)}
+                    {t("detail.total", { total: money(r.totalMinor, r.currency, locale) })}
                   </Text>
                 </InlineStack>
               </BlockStack>
@@ -169,15 +174,15 @@ export default function RecoveryDetail() {
             <Card>
               <BlockStack gap="300">
                 <Text as="h2" variant="headingMd">
-                  Timeline
+                  {t("detail.timelineHeading")}
                 </Text>
-                <ol style={{ listStyle: "none", padding: 0, margin: 0 }} aria-label="Timeline">
+                <ol style={{ listStyle: "none", padding: 0, margin: 0 }} aria-label={t("detail.timelineHeading")}>
                   {r.timeline.map((e, i) => (
                     <li key={i} style={{ padding: "8px 0", borderTop: i ? "1px solid var(--p-color-border-secondary)" : undefined }}>
                       <InlineStack gap="300" wrap={false} blockAlign="start">
                         <Box minWidth="150px">
                           <Text as="span" tone="subdued" variant="bodySm">
-                            {dateTime(e.at, locale, timezone)}
+                            {at(e.at)}
                           </Text>
                         </Box>
                         <div style={{ minWidth: 0, overflowWrap: "anywhere" }}>
@@ -188,20 +193,36 @@ export default function RecoveryDetail() {
                                 {money(e.amountMinor, e.currency, locale)}
                               </Text>
                             ) : null}
+                            {e.kind === "message" && e.language ? (
+                              <Text as="span" tone="subdued" variant="bodySm">
+                                {t("detail.emailLanguage", { language: t(`languageNames.${e.language}`) })}
+                              </Text>
+                            ) : null}
                             {e.kind === "message" && e.viewableMessageId ? (
-                              <RemixLink to={`/app/recoveries/${r.id}/emails/${e.viewableMessageId}`}>View this email</RemixLink>
+                              <RemixLink to={`/app/recoveries/${r.id}/emails/${e.viewableMessageId}`}>{t("detail.viewEmail")}</RemixLink>
                             ) : null}
                             {e.kind === "message" && (e.technical.length > 0 || e.detail) ? (
                               <TechnicalDetails>
-                                {e.technical.map((t, j) => (
+                                {e.technical.map((d, j) => (
                                   <p key={j} style={{ margin: "0 0 4px" }}>
                                     <code>
-                                      {t.outcome} · {t.reason}
+                                      {d.outcome} · {d.reason}
                                     </code>{" "}
-                                    ({dateTime(t.at, locale, timezone)}){t.detail ? `: ${t.detail}` : ""}
+                                    ({at(d.at)}){d.detail ? `: ${d.detail}` : ""}
                                   </p>
                                 ))}
-                                {e.detail ? <p style={{ margin: 0 }}>Last error: {e.detail}</p> : null}
+                                {e.detail ? <p style={{ margin: 0 }}>{t("detail.lastError", { error: e.detail })}</p> : null}
+                              </TechnicalDetails>
+                            ) : null}
+                            {/* In another language than English, a decision's line is its reason; the English sentence stored with it stays here. */}
+                            {e.kind === "decision" && e.detail && !e.label.includes(e.detail) ? (
+                              <TechnicalDetails>
+                                <p style={{ margin: 0 }}>
+                                  <code>
+                                    {e.outcome} · {e.reason}
+                                  </code>
+                                  {`: ${e.detail}`}
+                                </p>
                               </TechnicalDetails>
                             ) : null}
                           </BlockStack>
@@ -212,8 +233,12 @@ export default function RecoveryDetail() {
                 </ol>
                 {flowTriggers.map((f) => (
                   <Text key={f.id} as="p" tone={f.status === "failed" ? "critical" : "subdued"} variant="bodySm">
-                    {`Shopify Flow “Checkout recovered”: ${f.status === "sent" && f.sentAt ? `sent ${dateTime(f.sentAt, locale, timezone)}` : f.status === "failed" ? `not sent (${f.lastError ?? "failed"})` : "waiting to be sent"}. `}
-                    <RemixLink to="/app/settings/flow">Trigger deliveries</RemixLink>
+                    {f.status === "sent" && f.sentAt
+                      ? t("detail.flowSent", { at: at(f.sentAt) })
+                      : f.status === "failed"
+                        ? t("detail.flowFailed", { error: f.lastError ?? t("detail.flowFailedUnknown") })
+                        : t("detail.flowWaiting")}{" "}
+                    <RemixLink to="/app/settings/flow">{t("detail.flowLink")}</RemixLink>
                   </Text>
                 ))}
               </BlockStack>
@@ -225,29 +250,26 @@ export default function RecoveryDetail() {
             <Card>
               <BlockStack gap="200">
                 <Text as="h2" variant="headingMd">
-                  Contact
+                  {t("detail.contactHeading")}
                 </Text>
                 <Text as="p">
-                  {r.email ?? "No email address"}
+                  {r.email ?? t("detail.noEmailAddress")}
                   {r.firstName ? ` (${r.firstName})` : ""}
                 </Text>
                 {r.contact?.unsubscribedAt ? (
-                  <LabelledBadge what="Note" tone="warning">{`Unsubscribed ${dateTime(r.contact.unsubscribedAt, locale, timezone)}`}</LabelledBadge>
+                  <LabelledBadge what={t("badges.note")} tone="warning">
+                    {t("detail.unsubscribedAt", { at: at(r.contact.unsubscribedAt) })}
+                  </LabelledBadge>
                 ) : null}
                 {r.contact?.suppressedAt ? (
-                  <LabelledBadge
-                    what="Note"
-                    tone="critical"
-                  >{`Suppressed: ${reasonInWords(r.contact.suppressionReason === "hard_bounce" ? "hard_bounce" : "suppressed")}`}</LabelledBadge>
+                  <LabelledBadge what={t("badges.note")} tone="critical">
+                    {t("detail.suppressed", { reason: reasonInWords(r.contact.suppressionReason === "hard_bounce" ? "hard_bounce" : "suppressed", t) })}
+                  </LabelledBadge>
                 ) : null}
                 <Text as="h3" variant="headingSm">
-                  Consent
+                  {t("detail.consentHeading")}
                 </Text>
-                <Text as="p">
-                  {r.kind === "payment"
-                    ? "Not needed: a notice about an existing subscription (unsubscribes are honoured)"
-                    : (CONSENT_LABEL[r.consent] ?? r.consent)}
-                </Text>
+                <Text as="p">{r.kind === "payment" ? t("detail.consentPayment") : CONSENTS.has(r.consent) ? t(`detail.consent.${r.consent}`) : r.consent}</Text>
                 {evidence.length > 0 ? (
                   <TechnicalDetails>
                     <pre style={{ margin: 0, whiteSpace: "pre-wrap", overflowWrap: "anywhere", fontSize: 12 }}>
@@ -257,7 +279,7 @@ export default function RecoveryDetail() {
                 ) : null}
                 {r.recoveryUrlExpiresAt ? (
                   <Text as="p" tone="subdued">
-                    Recovery link valid until {dateTime(r.recoveryUrlExpiresAt, locale, timezone)}
+                    {t("detail.linkValidUntil", { at: at(r.recoveryUrlExpiresAt) })}
                   </Text>
                 ) : null}
               </BlockStack>
@@ -265,12 +287,10 @@ export default function RecoveryDetail() {
             <Card>
               <BlockStack gap="200">
                 <Text as="h2" variant="headingMd">
-                  Actions
+                  {t("detail.actionsHeading")}
                 </Text>
                 <Text as="p" tone="subdued">
-                  {wont
-                    ? `No email will be sent: ${reasonInWords(r.wontBeEmailed)}.`
-                    : `${r.pendingMessages} ${r.pendingMessages === 1 ? "email" : "emails"} scheduled.`}
+                  {wont ? t("detail.noEmailWillBeSent", { reason: reasonInWords(r.wontBeEmailed, t) }) : t("detail.scheduled", { count: r.pendingMessages })}
                 </Text>
                 <InlineStack gap="200">
                   <Button
@@ -279,12 +299,12 @@ export default function RecoveryDetail() {
                     loading={busy && navigation.formData?.get("intent") === "stop"}
                     onClick={() => setConfirming("stop")}
                   >
-                    Stop emails for this cart…
+                    {t("detail.stopButton")}
                   </Button>
                   {/* A recovery that won't be emailed offers no send: the send would only be skipped again. */}
                   {wont ? null : (
                     <Button onClick={() => setConfirming("send-now")} disabled={r.pendingMessages === 0}>
-                      Send the next email now…
+                      {t("detail.sendNowButton")}
                     </Button>
                   )}
                 </InlineStack>
@@ -293,36 +313,32 @@ export default function RecoveryDetail() {
           </BlockStack>
         </Layout.Section>
       </Layout>
-      <Modal open={confirming === "send-now"} onClose={() => setConfirming(null)} title="Send the next email now?">
+      <Modal open={confirming === "send-now"} onClose={() => setConfirming(null)} title={t("detail.sendNowTitle")}>
         <Modal.Section>
           <Form method="post" onSubmit={() => setConfirming(null)}>
             <BlockStack gap="300">
-              <Text as="p">
-                The next scheduled email goes out now instead of at its planned time. Consent, unsubscribes and purchases are still checked first.
-              </Text>
+              <Text as="p">{t("detail.sendNowBody")}</Text>
               <input type="hidden" name="intent" value="send-now" />
               <InlineStack gap="200" align="end">
-                <Button onClick={() => setConfirming(null)}>Cancel</Button>
+                <Button onClick={() => setConfirming(null)}>{t("detail.cancel")}</Button>
                 <Button submit variant="primary">
-                  Send now
+                  {t("detail.sendNow")}
                 </Button>
               </InlineStack>
             </BlockStack>
           </Form>
         </Modal.Section>
       </Modal>
-      <Modal open={confirming === "stop"} onClose={() => setConfirming(null)} title="Stop emails for this cart?">
+      <Modal open={confirming === "stop"} onClose={() => setConfirming(null)} title={t("detail.stopTitle")}>
         <Modal.Section>
           <Form method="post" onSubmit={() => setConfirming(null)}>
             <BlockStack gap="300">
-              <Text as="p">
-                {`The ${r.pendingMessages === 1 ? "scheduled email is" : `${r.pendingMessages} scheduled emails are`} cancelled and this buyer gets no further email about this cart. This cannot be undone.`}
-              </Text>
+              <Text as="p">{t("detail.stopBody", { count: r.pendingMessages })}</Text>
               <input type="hidden" name="intent" value="stop" />
               <InlineStack gap="200" align="end">
-                <Button onClick={() => setConfirming(null)}>Keep emails</Button>
+                <Button onClick={() => setConfirming(null)}>{t("detail.keepEmails")}</Button>
                 <Button submit variant="primary" tone="critical">
-                  Stop emails
+                  {t("detail.stopEmails")}
                 </Button>
               </InlineStack>
             </BlockStack>
@@ -335,9 +351,10 @@ export default function RecoveryDetail() {
 
 /** Raw codes and evidence, closed by default: for support and the curious, not the first thing a merchant reads. */
 function TechnicalDetails({ children }: { children: ReactNode }) {
+  const { t } = useTranslation("recoveries");
   return (
     <details>
-      <summary style={{ cursor: "pointer", color: "var(--p-color-text-secondary)", fontSize: 12 }}>Technical details</summary>
+      <summary style={{ cursor: "pointer", color: "var(--p-color-text-secondary)", fontSize: 12 }}>{t("detail.technicalDetails")}</summary>
       <Box background="bg-surface-secondary" padding="200" borderRadius="200">
         <div style={{ fontSize: 12, overflowWrap: "anywhere" }}>{children}</div>
       </Box>
@@ -346,5 +363,6 @@ function TechnicalDetails({ children }: { children: ReactNode }) {
 }
 
 export function ErrorBoundary() {
-  return <PageError title="Recovery" />;
+  const { t } = useTranslation("recoveries");
+  return <PageError title={t("detail.errorTitle")} />;
 }

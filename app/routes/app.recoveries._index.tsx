@@ -18,12 +18,13 @@ import {
   type BadgeProps,
 } from "@shopify/polaris";
 import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
+import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
 import { KindBadge, LabelledBadge, SourceBadge } from "../components/badges";
 import { dateTime, money } from "../components/format";
 import { pageTitle } from "../components/page-title";
-import { RECOVERY_STATUS_LABELS, RECOVERY_STATUS_TONE, recoveryStatusLabel } from "../components/labels";
+import { RECOVERY_STATUS_TONE, recoveryStatusLabel } from "../components/labels";
 import { reasonInWords } from "../recovery/timeline";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
@@ -31,11 +32,12 @@ import { shopHasRecoveries } from "../models/dashboard.server";
 import { listRecoveries } from "../models/recovery-list.server";
 import { toMinorUnits } from "../recovery/money";
 
+// Messages are catalogue keys (recoveries:list.errors.*), translated by the loader into the admin's language.
 const dateParam = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "Use the format YYYY-MM-DD")
-  .refine((v) => !Number.isNaN(Date.parse(v)), "Not a real date");
-const amountParam = z.string().regex(/^\d+(\.\d{1,3})?$/, "Enter an amount like 25 or 25.50");
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "list.errors.dateFormat")
+  .refine((v) => !Number.isNaN(Date.parse(v)), "list.errors.notADate");
+const amountParam = z.string().regex(/^\d+(\.\d{1,3})?$/, "list.errors.amount");
 const filterSchema = z.object({
   source: z.enum(["shopify", "stripe"]).optional(),
   kind: z.enum(["cart", "payment"]).optional(),
@@ -51,10 +53,10 @@ const filterSchema = z.object({
 type FilterKey = keyof z.infer<typeof filterSchema>;
 const STATUS_FILTERS = ["open", "contacting", "recovered", "purchased", "lost", "superseded", "suppressed"] as const;
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Recoveries") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data ? data.title : "Recoveries") }];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t, locale, language } = await requireAdmin(request);
   const url = new URL(request.url);
   const raw = Object.fromEntries([...url.searchParams].filter(([k, v]) => k in filterSchema.shape && v !== ""));
   // Each bad parameter is reported next to its field and ignored; the others still apply.
@@ -63,11 +65,15 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   for (const [key, value] of Object.entries(raw) as [FilterKey, string][]) {
     const parsed = filterSchema.shape[key].safeParse(value);
     if (parsed.success) (filters as Record<string, unknown>)[key] = parsed.data;
-    else errors[key] = parsed.error.issues[0]?.message ?? "Invalid value";
+    else {
+      const message = parsed.error.issues[0]?.message;
+      errors[key] = message?.startsWith("list.errors.") ? t(`recoveries:${message}`) : t("recoveries:list.errors.invalid");
+    }
   }
   const page = await listRecoveries(db, {
     shopId: shop.id,
     consentPolicy: shop.consentPolicy,
+    language,
     after: url.searchParams.get("after"),
     before: url.searchParams.get("before"),
     filters: {
@@ -84,30 +90,17 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     },
   });
   const anyAtAll = page.rows.length > 0 || Object.keys(filters).length > 0 ? true : await shopHasRecoveries(db, shop.id);
-  return json({ ...page, errors, locale: shop.locale, timezone: shop.timezone, currency: shop.currency, anyAtAll });
+  return json({ ...page, errors, title: t("recoveries:list.title"), locale, timezone: shop.timezone, currency: shop.currency, anyAtAll });
 };
 
 const STATUS_TONE: Record<string, BadgeProps["tone"]> = RECOVERY_STATUS_TONE;
-const statusWords = recoveryStatusLabel;
-const FILTER_LABEL: Record<string, string> = { hasEmail: "Email", hasConsent: "Consent" };
+/** The applied-filter pills' words (catalogue keys): "Email: with email", "Consent: opted in". */
+const FILTER_LABEL: Record<string, string> = { hasEmail: "list.applied.email", hasConsent: "list.applied.consent" };
 const FILTER_VALUE_LABEL: Record<string, Record<string, string>> = {
-  hasEmail: { yes: "with email", no: "without email" },
-  hasConsent: { yes: "opted in", no: "not opted in" },
+  hasEmail: { yes: "list.applied.withEmail", no: "list.applied.withoutEmail" },
+  hasConsent: { yes: "list.applied.optedIn", no: "list.applied.notOptedIn" },
 };
 
-const SOURCE_OPTIONS = [
-  { label: "All", value: "" },
-  { label: "Shopify", value: "shopify" },
-  { label: "Stripe", value: "stripe" },
-];
-const KIND_OPTIONS = [
-  { label: "All", value: "" },
-  { label: "Carts", value: "cart" },
-  { label: "Failed payments", value: "payment" },
-];
-const STATUS_OPTIONS = [{ label: "All", value: "" }, ...STATUS_FILTERS.map((s) => ({ label: RECOVERY_STATUS_LABELS[s] ?? s, value: s }))];
-
-const SEARCH_PLACEHOLDER = "Search by email, name, checkout or order number";
 const NO_FILTERS: ComponentProps<typeof Filters>["filters"] = [];
 const noop = () => {};
 
@@ -118,6 +111,7 @@ const noop = () => {};
  * shown, but the echo of our own submission never overwrites newer typing.
  */
 const SearchBox = memo(function SearchBox({ urlQuery, clearedAt, onSearch }: { urlQuery: string; clearedAt: number; onSearch: (q: string) => void }) {
+  const { t } = useTranslation("recoveries");
   const [query, setQuery] = useState(urlQuery);
   const submitted = useRef(urlQuery);
   useEffect(() => {
@@ -143,7 +137,7 @@ const SearchBox = memo(function SearchBox({ urlQuery, clearedAt, onSearch }: { u
       hideFilters
       filters={NO_FILTERS}
       queryValue={query}
-      queryPlaceholder={SEARCH_PLACEHOLDER}
+      queryPlaceholder={t("list.searchPlaceholder")}
       onQueryChange={setQuery}
       onQueryClear={() => {
         setQuery("");
@@ -158,7 +152,8 @@ const SearchBox = memo(function SearchBox({ urlQuery, clearedAt, onSearch }: { u
 /**
  * Source, Kind (carts or failed subscription payments, docs/decisions/087) and Status as native selects beside the search box: the filters merchants use most, one click away. They
  * were Polaris Filters popovers, and opening or closing that popover was the slowest interaction on the page (576 ms INP
- * at 4× CPU slowdown, bench/web-vitals.ts); a native select opens without rendering anything. Memoised on its values.
+ * at 4× CPU slowdown, bench/web-vitals.ts); a native select opens without rendering anything. Memoised on its values;
+ * the options are built once per language, not per render.
  */
 const QuickFilters = memo(function QuickFilters({
   source,
@@ -171,12 +166,21 @@ const QuickFilters = memo(function QuickFilters({
   status: string;
   onChange: (changes: Record<string, string | null>) => void;
 }) {
+  const { t } = useTranslation("recoveries");
+  const options = useMemo(() => {
+    const all = { label: t("list.all"), value: "" };
+    return {
+      source: [all, { label: "Shopify", value: "shopify" }, { label: "Stripe", value: "stripe" }],
+      kind: [all, { label: t("list.carts"), value: "cart" }, { label: t("list.failedPayments"), value: "payment" }],
+      status: [all, ...STATUS_FILTERS.map((s) => ({ label: recoveryStatusLabel(s, undefined, t), value: s }))],
+    };
+  }, [t]);
   return (
     <Box paddingInline="300" paddingBlockStart="200">
       <InlineStack gap="300" wrap>
-        <Select labelInline label="Source" options={SOURCE_OPTIONS} value={source} onChange={(v) => onChange({ source: v || null })} />
-        <Select labelInline label="Kind" options={KIND_OPTIONS} value={kind} onChange={(v) => onChange({ kind: v || null })} />
-        <Select labelInline label="Status" options={STATUS_OPTIONS} value={status} onChange={(v) => onChange({ status: v || null })} />
+        <Select labelInline label={t("list.source")} options={options.source} value={source} onChange={(v) => onChange({ source: v || null })} />
+        <Select labelInline label={t("list.kind")} options={options.kind} value={kind} onChange={(v) => onChange({ kind: v || null })} />
+        <Select labelInline label={t("list.status")} options={options.status} value={status} onChange={(v) => onChange({ status: v || null })} />
       </InlineStack>
     </Box>
   );
@@ -188,7 +192,8 @@ const FilterPills = memo(function FilterPills(props: Pick<ComponentProps<typeof 
 });
 
 export default function Recoveries() {
-  const { rows: loadedRows, nextCursor, previousCursor, errors, locale, timezone, anyAtAll, currency } = useLoaderData<typeof loader>();
+  const { rows: loadedRows, nextCursor, previousCursor, errors, title, locale, timezone, anyAtAll, currency } = useLoaderData<typeof loader>();
+  const { t } = useTranslation("recoveries");
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const [clearedAt, setClearedAt] = useState(0);
@@ -233,31 +238,31 @@ export default function Recoveries() {
   // Rebuilt only when what they show changes (the page re-renders on every navigation state change, e.g. opening a row).
   const filters = useMemo(
     () => [
-      choice("hasEmail", "Has email", [
-        { label: "With email", value: "yes" },
-        { label: "Without email", value: "no" },
+      choice("hasEmail", t("list.hasEmail"), [
+        { label: t("list.withEmail"), value: "yes" },
+        { label: t("list.withoutEmail"), value: "no" },
       ]),
-      choice("hasConsent", "Has consent", [
-        { label: "Opted in", value: "yes" },
-        { label: "Not opted in", value: "no" },
+      choice("hasConsent", t("list.hasConsent"), [
+        { label: t("list.optedIn"), value: "yes" },
+        { label: t("list.notOptedIn"), value: "no" },
       ]),
       {
         key: "value",
-        label: "Value",
+        label: t("list.value"),
         filter: (
           <BlockStack gap="200">
-            <TextField label={`Minimum (${currency})`} value={min} onChange={setMin} onBlur={() => go({ min })} autoComplete="off" error={errors.min} />
-            <TextField label={`Maximum (${currency})`} value={max} onChange={setMax} onBlur={() => go({ max })} autoComplete="off" error={errors.max} />
+            <TextField label={t("list.minimum", { currency })} value={min} onChange={setMin} onBlur={() => go({ min })} autoComplete="off" error={errors.min} />
+            <TextField label={t("list.maximum", { currency })} value={max} onChange={setMax} onBlur={() => go({ max })} autoComplete="off" error={errors.max} />
           </BlockStack>
         ),
       },
       {
         key: "dates",
-        label: "Abandoned between",
+        label: t("list.abandonedBetween"),
         filter: (
           <BlockStack gap="200">
             <TextField
-              label="From"
+              label={t("list.from")}
               type="date"
               value={from}
               onChange={(v) => {
@@ -268,7 +273,7 @@ export default function Recoveries() {
               error={errors.from}
             />
             <TextField
-              label="To"
+              label={t("list.to")}
               type="date"
               value={to}
               onChange={(v) => {
@@ -284,18 +289,22 @@ export default function Recoveries() {
     ],
     // `choice` is a plain function of params and go, both listed.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [params, errors, min, max, from, to, currency, go],
+    [params, errors, min, max, from, to, currency, go, t],
   );
   const applied = useMemo(
     () => [
       ...(["hasEmail", "hasConsent"] as const)
         .filter((k) => params.get(k))
-        .map((k) => ({ key: k, label: `${FILTER_LABEL[k]}: ${FILTER_VALUE_LABEL[k]?.[params.get(k)!] ?? params.get(k)}`, onRemove: () => go({ [k]: null }) })),
+        .map((k) => {
+          const value = params.get(k)!;
+          const words = FILTER_VALUE_LABEL[k]?.[value];
+          return { key: k, label: t(FILTER_LABEL[k]!, { value: words ? t(words) : value }), onRemove: () => go({ [k]: null }) };
+        }),
       ...(params.get("min") || params.get("max")
         ? [
             {
               key: "value",
-              label: `Value ${params.get("min") ?? "0"}–${params.get("max") ?? "∞"}`,
+              label: t("list.applied.value", { min: params.get("min") ?? "0", max: params.get("max") ?? "∞" }),
               onRemove: () => {
                 setMin("");
                 setMax("");
@@ -308,7 +317,7 @@ export default function Recoveries() {
         ? [
             {
               key: "dates",
-              label: `Abandoned ${params.get("from") ?? "…"} – ${params.get("to") ?? "…"}`,
+              label: t("list.applied.dates", { from: params.get("from") ?? "…", to: params.get("to") ?? "…" }),
               onRemove: () => {
                 setFrom("");
                 setTo("");
@@ -318,7 +327,7 @@ export default function Recoveries() {
           ]
         : []),
     ],
-    [params, go],
+    [params, go, t],
   );
   const clearAll = useCallback(() => {
     setClearedAt((n) => n + 1);
@@ -336,26 +345,26 @@ export default function Recoveries() {
   const table = useMemo(
     () => (
       <IndexTable
-        resourceName={{ singular: "recovery", plural: "recoveries" }}
+        resourceName={{ singular: t("list.resourceSingular"), plural: t("list.resourcePlural") }}
         itemCount={rows.length}
         selectable={false}
         emptyState={
           <Box padding="400">
             <Text as="p" tone="subdued">
-              No recoveries match these filters.
+              {t("list.noMatch")}
             </Text>
           </Box>
         }
         headings={[
-          { title: "Cart" },
-          { title: "Source" },
-          { title: "Email" },
-          { title: "Consent" },
-          { title: "Status" },
-          { title: "Value", alignment: "end" },
-          { title: "Abandoned" },
-          { title: "Emails sent", alignment: "end" },
-          { title: "Next email" },
+          { title: t("list.columns.cart") },
+          { title: t("list.columns.source") },
+          { title: t("list.columns.email") },
+          { title: t("list.columns.consent") },
+          { title: t("list.columns.status") },
+          { title: t("list.columns.value"), alignment: "end" },
+          { title: t("list.columns.abandoned") },
+          { title: t("list.columns.emailsSent"), alignment: "end" },
+          { title: t("list.columns.nextEmail") },
         ]}
         pagination={{
           hasNext: Boolean(nextCursor),
@@ -393,21 +402,27 @@ export default function Recoveries() {
             <IndexTable.Cell>
               {r.email ?? (
                 <Text as="span" tone="subdued">
-                  no email
+                  {t("list.noEmail")}
                 </Text>
               )}
             </IndexTable.Cell>
             <IndexTable.Cell>
-              {r.kind === "payment" ? "Not needed (payment notice)" : r.consent === "opt_in" ? "Opted in" : r.consent === "opt_out" ? "Opted out" : "Unknown"}
+              {r.kind === "payment"
+                ? t("list.consentPaymentNotice")
+                : r.consent === "opt_in"
+                  ? t("list.consentOptedIn")
+                  : r.consent === "opt_out"
+                    ? t("list.consentOptedOut")
+                    : t("list.consentUnknown")}
             </IndexTable.Cell>
             <IndexTable.Cell>
               <InlineStack gap="100" wrap={false}>
-                <LabelledBadge what="Status" tone={STATUS_TONE[r.status]}>
-                  {statusWords(r.status, r.kind)}
+                <LabelledBadge what={t("badges.status")} tone={STATUS_TONE[r.status]}>
+                  {recoveryStatusLabel(r.status, r.kind, t)}
                 </LabelledBadge>
                 {r.pixelOnly ? (
-                  <LabelledBadge what="Note" tone="attention">
-                    Unconfirmed (seen at checkout)
+                  <LabelledBadge what={t("badges.note")} tone="attention">
+                    {t("badges.unconfirmed")}
                   </LabelledBadge>
                 ) : null}
               </InlineStack>
@@ -430,13 +445,13 @@ export default function Recoveries() {
             <IndexTable.Cell>
               {r.wontBeEmailed ? (
                 <Text as="span" tone="caution">
-                  Won't be emailed: {reasonInWords(r.wontBeEmailed)}
+                  {t("list.wontBeEmailed", { reason: reasonInWords(r.wontBeEmailed, t) })}
                 </Text>
               ) : r.nextEmailAt ? (
                 dateTime(r.nextEmailAt, locale, timezone)
               ) : (
                 <Text as="span" tone="subdued">
-                  None planned
+                  {t("list.nonePlanned")}
                 </Text>
               )}
             </IndexTable.Cell>
@@ -445,15 +460,15 @@ export default function Recoveries() {
       </IndexTable>
     ),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [rows, nextCursor, previousCursor, locale, timezone],
+    [rows, nextCursor, previousCursor, locale, timezone, t],
   );
 
   if (!anyAtAll) {
     return (
-      <Page title="Recoveries">
+      <Page title={title}>
         <Card>
-          <EmptyState heading="No abandoned carts yet" image="" action={{ content: "Go to the overview", url: "/app" }}>
-            <p>Abandoned Shopify checkouts and expired Stripe Checkout sessions appear here as Reclaim finds them.</p>
+          <EmptyState heading={t("list.emptyHeading")} image="" action={{ content: t("list.emptyAction"), url: "/app" }}>
+            <p>{t("list.emptyBody")}</p>
           </EmptyState>
         </Card>
       </Page>
@@ -461,11 +476,11 @@ export default function Recoveries() {
   }
 
   return (
-    <Page title="Recoveries" fullWidth>
+    <Page title={title} fullWidth>
       <NavigationProgress />
       <BlockStack gap="300">
         {errorList.length > 0 ? (
-          <Banner tone="warning" title="Some filters were ignored">
+          <Banner tone="warning" title={t("list.filtersIgnored")}>
             <ul>
               {errorList.map(([k, m]) => (
                 <li key={k}>
@@ -487,5 +502,6 @@ export default function Recoveries() {
 }
 
 export function ErrorBoundary() {
-  return <PageError title="Recoveries" />;
+  const { t } = useTranslation("recoveries");
+  return <PageError title={t("list.title")} />;
 }

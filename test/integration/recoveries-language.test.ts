@@ -1,0 +1,62 @@
+// Issue 19 on the Recoveries pages: a Japanese or German admin reads the list, a recovery's timeline and an email as
+// sent in their own language, with dates in their locale, and sees which language each email went out in (nothing
+// for emails sent before Reclaim stored it).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAdminApp } from "../helpers/admin-app";
+import { seedShop } from "../helpers/seed";
+import { embeddedRequest, TEST_SHOP } from "../helpers/shopify";
+
+let admin: Awaited<ReturnType<typeof startAdminApp>>;
+let seeded: Awaited<ReturnType<typeof seedShop>>;
+let sentId: string;
+
+beforeAll(async () => {
+  admin = await startAdminApp([TEST_SHOP]);
+  seeded = await seedShop(admin.db, TEST_SHOP, { prefix: "alpha" });
+  const sent = await admin.db.message.findFirstOrThrow({ where: { recoveryId: seeded.shopifyRecoveries[1]!.id, status: "sent" } });
+  sentId = sent.id;
+  await admin.db.message.update({ where: { id: sentId }, data: { language: "de" } });
+});
+afterAll(() => admin?.close());
+
+/** The page as the admin opens it: Shopify adds the staff member's language as `locale`. */
+const page = async (path: string, locale?: string) => {
+  const url = locale ? `${path}${path.includes("?") ? "&" : "?"}locale=${locale}` : path;
+  const response = await admin.app.handle(embeddedRequest(url));
+  expect(response.status).toBe(200);
+  return (await response.text()).replace(/<!-- -->/g, "");
+};
+
+describe("the Recoveries pages in the admin's language", () => {
+  it("a Japanese admin reads the list, the timeline and the sent email's language in Japanese", async () => {
+    const list = await page("/app/recoveries", "ja");
+    expect(list).toContain("<title>カゴ落ち回収 · Reclaim</title>");
+    expect(list).toContain("送信済みメール");
+    expect(list).toContain("メールは送信されません：購入者がマーケティングメールの受信に同意していません");
+
+    const detail = await page(`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}`, "ja");
+    expect(detail).toContain("タイムライン");
+    expect(detail).toMatch(/メール1を.+に送信しました — 件名：「You left something behind, alpha」/);
+    expect(detail).toContain("言語：ドイツ語");
+    expect(detail).toContain("このメールを表示");
+    expect(detail).not.toContain("Timeline");
+
+    // Later requests carry no `locale`: the language the admin opened the app in is kept.
+    const email = await page(`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}/emails/${sentId}`);
+    expect(email).toContain("<title>送信されたメール1 · Reclaim</title>");
+    expect(email).toContain("言語：ドイツ語");
+  });
+
+  it("a German admin sees German, an English admin English; an email sent before the language was stored names none", async () => {
+    const german = await page(`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}`, "de");
+    expect(german).toContain("Zeitleiste");
+    expect(german).toContain("Sprache: Deutsch");
+
+    const english = await page(`/app/recoveries/${seeded.shopifyRecoveries[1]!.id}`, "en");
+    expect(english).toMatch(/Email 1 sent on .+ — subject: “You left something behind, alpha”/);
+    expect(english.match(/Language: German/g)).toHaveLength(1);
+    const older = await page(`/app/recoveries/${seeded.shopifyRecoveries[0]!.id}`, "en");
+    expect(older).toContain("Email 1 sent on");
+    expect(older).not.toContain("Language:");
+  });
+});
