@@ -12,6 +12,8 @@ import { env } from "../env.server";
 import { lockKey } from "../models/ingest-lock.server";
 import { checkShopifyRecoveryUrl } from "../sources/shopify/recovery-url";
 import { verifyMessageToken } from "./links.server";
+import type { Language } from "../i18n/locales";
+import { pageLanguage } from "../recovery/email-language";
 
 /**
  * Clicks stored per message are bounded: a click within CLICK_REPEAT_MS of the last stored one is the same visit
@@ -89,11 +91,16 @@ export function usableStripeLink(r: { recoveryUrl: string | null; recoveryUrlExp
 /** The id carried by the unsubscribe link of a "send test email". */
 export const TEST_EMAIL_ID = "test";
 
+/**
+ * What the unsubscribe page shows, and in which language: the email's the link came from (Message.language), else the
+ * buyer's, else the shop's (docs/decisions/093); English when the link names no email.
+ */
 export type UnsubscribeView =
-  | { state: "invalid" }
-  | { state: "test" }
+  | { state: "invalid"; language: Language }
+  | { state: "test"; language: Language }
   | {
       state: "confirm" | "done";
+      language: Language;
       shopName: string;
       maskedEmail: string;
       /** True when the unsubscribe is (or will be) written back to the shop's Shopify customer record. */
@@ -111,14 +118,16 @@ async function contactForToken(db: PrismaClient, token: string | null) {
   const message = await db.message.findUnique({
     where: { id: messageId },
     select: {
-      shop: { select: { name: true, domain: true, grantedScopes: true, mirrorUnsubscribes: true, uninstalledAt: true } },
-      recovery: { select: { contact: true } },
+      language: true,
+      shop: { select: { name: true, domain: true, grantedScopes: true, mirrorUnsubscribes: true, uninstalledAt: true, locale: true } },
+      recovery: { select: { contact: true, locale: true } },
     },
   });
   const contact = message?.recovery.contact;
   if (!message || !contact) return null;
   return {
     contact,
+    language: pageLanguage(message.language, message.recovery.locale, message.shop.locale),
     shopName: message.shop.name?.trim() || message.shop.domain,
     mirroredToShopify: mirrorsUnsubscribes(message.shop),
   };
@@ -126,11 +135,12 @@ async function contactForToken(db: PrismaClient, token: string | null) {
 
 /** GET: shows a confirmation page and changes nothing (mail scanners follow links). */
 export async function unsubscribePage(db: PrismaClient, token: string | null): Promise<UnsubscribeView> {
-  if (verifyMessageToken("unsubscribe", token) === TEST_EMAIL_ID) return { state: "test" };
+  if (verifyMessageToken("unsubscribe", token) === TEST_EMAIL_ID) return { state: "test", language: "en" };
   const found = await contactForToken(db, token);
-  if (!found) return { state: "invalid" };
+  if (!found) return { state: "invalid", language: "en" };
   return {
     state: found.contact.unsubscribedAt ? "done" : "confirm",
+    language: found.language,
     shopName: found.shopName,
     maskedEmail: maskEmail(found.contact.email),
     mirroredToShopify: found.mirroredToShopify,
@@ -142,12 +152,18 @@ export async function unsubscribePage(db: PrismaClient, token: string | null): P
  * email of the shop, both sources, at once. Idempotent.
  */
 export async function unsubscribeByToken(db: PrismaClient, token: string | null, now: Date, via: "one-click" | "page"): Promise<UnsubscribeView> {
-  if (verifyMessageToken("unsubscribe", token) === TEST_EMAIL_ID) return { state: "test" };
+  if (verifyMessageToken("unsubscribe", token) === TEST_EMAIL_ID) return { state: "test", language: "en" };
   const found = await contactForToken(db, token);
-  if (!found) return { state: "invalid" };
+  if (!found) return { state: "invalid", language: "en" };
   await unsubscribeContact(db, found.contact, now, {
     via: via === "one-click" ? "one-click unsubscribe from the inbox" : "unsubscribe page",
     mirrorToShopify: found.mirroredToShopify,
   });
-  return { state: "done", shopName: found.shopName, maskedEmail: maskEmail(found.contact.email), mirroredToShopify: found.mirroredToShopify };
+  return {
+    state: "done",
+    language: found.language,
+    shopName: found.shopName,
+    maskedEmail: maskEmail(found.contact.email),
+    mirroredToShopify: found.mirroredToShopify,
+  };
 }

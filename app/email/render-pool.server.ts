@@ -21,6 +21,7 @@ import { env } from "../env.server";
 import { TemplateRenderError, type RenderedEmail, type StepTemplate, type TemplateProblem } from "./render";
 import type { RenderOutcome, RenderTask, TaskMessage, WorkerMessage } from "./render-worker";
 import type { TemplateVariables } from "../recovery/template";
+import type { Language } from "../i18n/locales";
 
 export interface RenderPoolOptions {
   /** Worker threads at most. */
@@ -257,9 +258,12 @@ function unexpected(outcome: RenderOutcome): Error {
 export async function renderEmailInWorker(
   step: StepTemplate,
   vars: TemplateVariables,
-  options: { key?: string; pool?: RenderPool } = {},
+  options: { key?: string; pool?: RenderPool; /** The email's language: the layout's fixed text and fonts (default English). */ language?: Language } = {},
 ): Promise<RenderedEmail> {
-  const outcome = await (options.pool ?? renderPool()).run({ kind: "render", step: { subject: step.subject, bodyTemplate: step.bodyTemplate }, vars }, options);
+  const outcome = await (options.pool ?? renderPool()).run(
+    { kind: "render", step: { subject: step.subject, bodyTemplate: step.bodyTemplate }, vars, ...(options.language ? { language: options.language } : {}) },
+    options,
+  );
   if (outcome.kind === "rendered") return outcome.email;
   if (outcome.kind === "template_error") throw new TemplateRenderError(outcome.problem);
   throw unexpected(outcome);

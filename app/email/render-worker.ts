@@ -11,8 +11,10 @@
 import { parentPort } from "node:worker_threads";
 import { checkTemplate, renderEmail, TemplateRenderError, type RenderedEmail, type StepTemplate, type TemplateProblem } from "./render";
 import type { TemplateVariables } from "../recovery/template";
+import type { Language } from "../i18n/locales";
 
-export type RenderTask = { kind: "check"; step: StepTemplate; sample: TemplateVariables } | { kind: "render"; step: StepTemplate; vars: TemplateVariables };
+export type RenderTask =
+  { kind: "check"; step: StepTemplate; sample: TemplateVariables } | { kind: "render"; step: StepTemplate; vars: TemplateVariables; language?: Language };
 
 export type RenderOutcome =
   | { kind: "checked"; problems: TemplateProblem[] }
@@ -32,7 +34,7 @@ export interface TaskMessage {
 export function runTask(task: RenderTask): RenderOutcome {
   try {
     if (task.kind === "check") return { kind: "checked", problems: checkTemplate(task.step, task.sample) };
-    return { kind: "rendered", email: renderEmail(task.step, task.vars) };
+    return { kind: "rendered", email: renderEmail(task.step, task.vars, task.language) };
   } catch (error) {
     if (error instanceof TemplateRenderError) return { kind: "template_error", problem: error.problem };
     return { kind: "crashed", message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

@@ -6,6 +6,8 @@
  * Buyer-supplied values (names, item titles) are HTML-escaped; `| raw` is there for a merchant who needs it.
  */
 import { Liquid, LiquidError, type Template } from "liquidjs";
+import type { Language } from "../i18n/locales";
+import { translatorFor } from "../i18n/translator";
 import { MAX_BODY_LENGTH, type TemplateVariables } from "../recovery/template";
 import { htmlToText } from "./html-to-text";
 
@@ -115,7 +117,11 @@ export function renderSubject(subject: string, vars: TemplateVariables): string 
   }
 }
 
-export function renderEmail(step: StepTemplate, vars: TemplateVariables): RenderedEmail {
+/**
+ * `language` is the email's (app/recovery/email-language.ts): the layout's fixed text (why you get this, the
+ * unsubscribe link) and its fonts follow it; the merchant's body and the postal address are rendered as written.
+ */
+export function renderEmail(step: StepTemplate, vars: TemplateVariables, language: Language = "en"): RenderedEmail {
   const subject = renderSubject(step.subject, vars);
   let body: string;
   try {
@@ -124,7 +130,7 @@ export function renderEmail(step: StepTemplate, vars: TemplateVariables): Render
   } catch (error) {
     throw new TemplateRenderError(problemFrom("body", error));
   }
-  const html = layout({ subject, body, vars });
+  const html = layout({ subject, body, vars, language });
   return { subject, html, text: htmlToText(html) };
 }
 
@@ -133,9 +139,21 @@ export function escapeHtml(s: string): string {
 }
 
 const FONT = `-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif`;
+/**
+ * Japanese emails name Japanese fonts before the Latin ones: Hiragino (Apple Mail, iOS, macOS), Yu Gothic and Meiryo
+ * (Outlook and Windows Mail, which do not fall back per character as browsers do), Noto Sans JP (Android, Linux).
+ */
+const FONT_JA = `-apple-system,BlinkMacSystemFont,'Hiragino Sans','Hiragino Kaku Gothic ProN','Yu Gothic',Meiryo,'Noto Sans JP','Segoe UI',Roboto,Helvetica,Arial,sans-serif`;
+
+/** The layout's font stack for an email in `language`. */
+export function emailFontStack(language: Language): string {
+  return language === "ja" ? FONT_JA : FONT;
+}
 
 /** The frame around every email: responsive container, shop name, merchant body, compliance footer. */
-function layout({ subject, body, vars }: { subject: string; body: string; vars: TemplateVariables }): string {
+function layout({ subject, body, vars, language }: { subject: string; body: string; vars: TemplateVariables; language: Language }): string {
+  const t = translatorFor(language);
+  const font = emailFontStack(language);
   const shopName = escapeHtml(vars.shop.name);
   const address = vars.shop.postal_address.trim() ? escapeHtml(vars.shop.postal_address.trim()).replace(/\r?\n/g, "<br>") : escapeHtml(vars.shop.domain);
   const unsubscribe = escapeHtml(vars.unsubscribe_url);
@@ -165,7 +183,7 @@ function layout({ subject, body, vars }: { subject: string; body: string; vars: 
     <td align="center" style="padding:24px 12px;">
       <table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" style="width:600px;max-width:600px;background:#ffffff;border-radius:12px;">
         <tr>
-          <td class="content" style="padding:32px;font-family:${FONT};color:#111827;">
+          <td class="content" style="padding:32px;font-family:${font};color:#111827;">
             ${
               vars.shop.logo_url
                 ? // Brand kit: the logo (https only, checked on save and in templateVariables) replaces the shop's name on top.
@@ -178,9 +196,9 @@ ${body}
       </table>
       <table role="presentation" class="container" width="600" cellpadding="0" cellspacing="0" style="width:600px;max-width:600px;">
         <tr>
-          <td style="padding:20px 32px;font-family:${FONT};font-size:12px;line-height:1.6;color:#6b7280;text-align:center;">
-            <p style="margin:0 0 8px;">You're receiving this email because you started a checkout at ${shopName}.</p>
-            <p style="margin:0 0 8px;"><a href="${unsubscribe}" style="color:#6b7280;text-decoration:underline;">Unsubscribe from these reminders</a></p>
+          <td style="padding:20px 32px;font-family:${font};font-size:12px;line-height:1.6;color:#6b7280;text-align:center;">
+            <p style="margin:0 0 8px;">${t("emails:footer.why", { shop: shopName })}</p>
+            <p style="margin:0 0 8px;"><a href="${unsubscribe}" style="color:#6b7280;text-decoration:underline;">${t("emails:footer.unsubscribe")}</a></p>
             <p style="margin:0;">${shopName} · ${address}</p>
           </td>
         </tr>

@@ -1,4 +1,5 @@
 import type { Recovery, Shop } from "@prisma/client";
+import type { Language } from "../i18n/locales";
 import type { LineItem } from "../recovery/model";
 import { isValidTimeZone } from "../recovery/quiet-hours";
 import type { IncentiveFacts, TemplateInput } from "../recovery/template";
@@ -22,10 +23,12 @@ export function shopTemplateFacts(shop: ShopFacts): TemplateInput["shop"] {
 export function templateInputFor(
   shop: ShopFacts,
   recovery: Pick<Recovery, "source" | "name" | "firstName" | "email" | "lineItems" | "currency" | "locale"> & { totalMinor: number | bigint } & Partial<
-      Pick<Recovery, "kind" | "attemptCount" | "nextPaymentAttemptAt">
+      Pick<Recovery, "kind" | "attemptCount" | "nextPaymentAttemptAt" | "lastName">
     >,
   links: { recoveryUrl: string; unsubscribeUrl: string },
   incentive: IncentiveFacts | null,
+  /** The email's language (app/recovery/email-language.ts): money and dates follow it. */
+  language?: Language,
 ): TemplateInput {
   let lineItems: LineItem[] = [];
   try {
@@ -40,6 +43,7 @@ export function templateInputFor(
       source: recovery.source === "stripe" ? "stripe" : "shopify",
       name: recovery.name,
       firstName: recovery.firstName,
+      lastName: recovery.lastName ?? null,
       email: recovery.email,
       lineItems,
       totalMinor: Number(recovery.totalMinor),
@@ -50,5 +54,6 @@ export function templateInputFor(
     incentive,
     // Payment recoveries (docs/decisions/087): Stripe's attempt count and next retry for the "update your card" emails.
     payment: recovery.kind === "payment" ? { attemptCount: recovery.attemptCount ?? null, nextAttemptAt: recovery.nextPaymentAttemptAt ?? null } : null,
+    ...(language ? { language } : {}),
   };
 }

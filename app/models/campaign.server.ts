@@ -6,7 +6,8 @@
 import { Prisma, type Campaign, type CampaignStep, type PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { MAX_BODY_LENGTH } from "../recovery/template";
-import { DEFAULT_CAMPAIGN_NAME, DEFAULT_STEPS } from "../recovery/campaign-defaults";
+import { DEFAULT_CAMPAIGN_NAMES, DEFAULT_STEPS_BY_LANGUAGE, defaultStepsCreate } from "../recovery/campaign-defaults";
+import { shippedLanguage } from "../i18n/locales";
 import { addConversion, type RecoveredByCurrency } from "../recovery/recovered";
 import { RECOVERED_AMOUNT, RECOVERED_CONVERSION } from "./dashboard.server";
 import { parseCurrencies, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
@@ -18,14 +19,17 @@ export async function ensureDefaultCampaign(db: PrismaClient, shopId: string): P
   return db.$transaction(async (tx) => {
     const existing = await tx.campaign.findFirst({ where: { shopId, isDefault: true, kind: "cart" } });
     if (existing) return existing;
+    // Each step in the shop's primary language, with a translation in each other shipped language (docs/decisions/093).
+    const shop = await tx.shop.findUnique({ where: { id: shopId }, select: { locale: true } });
+    const language = shippedLanguage(shop?.locale) ?? "en";
     return tx.campaign.create({
       data: {
         shopId,
-        name: DEFAULT_CAMPAIGN_NAME,
+        name: DEFAULT_CAMPAIGN_NAMES[language],
         isDefault: true,
         enabled: true,
         sources: "both",
-        steps: { create: DEFAULT_STEPS.map((s) => ({ ...s })) },
+        steps: { create: defaultStepsCreate(DEFAULT_STEPS_BY_LANGUAGE, language) },
       },
     });
   });

@@ -37,6 +37,7 @@ export interface SendRow {
     | "contactId"
     | "email"
     | "firstName"
+    | "lastName"
     | "name"
     | "lineItems"
     | "currency"
@@ -53,7 +54,19 @@ export interface SendRow {
     | "nextPaymentAttemptAt"
   > & { totalMinor: number; /** Payment recoveries: the merchant said Stripe Billing emails this kind of payment itself. */ stripeSendsOwnEmail: boolean };
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
-  step: { subject: string; bodyTemplate: string; incentiveType: string | null; incentiveValue: number | null; incentiveExpiresDays: number | null };
+  /**
+   * The step's main version (subject, body, `language`) and its translations in the buyer's and the shop's languages
+   * (the only ones the email can go out in: app/recovery/email-language.ts).
+   */
+  step: {
+    subject: string;
+    bodyTemplate: string;
+    language: string;
+    translations: { language: string; subject: string; bodyTemplate: string }[];
+    incentiveType: string | null;
+    incentiveValue: number | null;
+    incentiveExpiresDays: number | null;
+  };
   shop: Shop;
   /** The email's campaign: turned off since scheduling means the email is skipped at send. */
   campaign: { enabled: boolean; name: string };
@@ -103,7 +116,7 @@ const SHOP_COLUMNS = [
 const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."scheduledFor", m."attempts", m."discountCode", m."discountCreatedAt", m."position",
   r."source" AS "r_source", r."status" AS "r_status", r."consent" AS "r_consent", r."consentEvidence" AS "r_consentEvidence", r."abandonedAt" AS "r_abandonedAt",
   r."startedAt" AS "r_startedAt", r."completedAt" AS "r_completedAt", r."recoveryUrl" AS "r_recoveryUrl", r."recoveryUrlExpiresAt" AS "r_recoveryUrlExpiresAt",
-  r."notContactableReason" AS "r_notContactableReason", r."contactId" AS "r_contactId", r."email" AS "r_email", r."firstName" AS "r_firstName",
+  r."notContactableReason" AS "r_notContactableReason", r."contactId" AS "r_contactId", r."email" AS "r_email", r."firstName" AS "r_firstName", r."lastName" AS "r_lastName",
   r."name" AS "r_name", r."lineItems" AS "r_lineItems", r."totalMinor" AS "r_totalMinor", r."currency" AS "r_currency", r."locale" AS "r_locale",
   r."pixelOnly" AS "r_pixelOnly", r."pixelCompletedAt" AS "r_pixelCompletedAt",
   r."externalId" AS "r_externalId", r."shopifyEmailState" AS "r_shopifyEmailState", r."shopifyEmailSentAt" AS "r_shopifyEmailSentAt",
@@ -115,7 +128,12 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   c."id" AS "c_id", c."unsubscribedAt" AS "c_unsubscribedAt", c."suppressedAt" AS "c_suppressedAt", c."suppressionReason" AS "c_suppressionReason",
   c."lastPurchaseAt" AS "c_lastPurchaseAt",
   st."subject" AS "st_subject", st."bodyTemplate" AS "st_bodyTemplate", st."incentiveType" AS "st_incentiveType",
-  st."incentiveValue" AS "st_incentiveValue", st."incentiveExpiresDays" AS "st_incentiveExpiresDays",
+  st."incentiveValue" AS "st_incentiveValue", st."incentiveExpiresDays" AS "st_incentiveExpiresDays", st."language" AS "st_language",
+  -- The step's versions in the buyer's and the shop's primary language (docs/decisions/093): the only ones it can be sent in.
+  (SELECT json_agg(json_build_object('language', tr."language", 'subject', tr."subject", 'bodyTemplate', tr."bodyTemplate"))
+    FROM "CampaignStepTranslation" tr WHERE tr."stepId" = st."id"
+      AND tr."language" IN (lower(split_part(replace(coalesce(r."locale", ''), '_', '-'), '-', 1)), lower(split_part(replace(s."locale", '_', '-'), '-', 1)))
+  ) AS "st_translations",
   cp."enabled" AS "cp_enabled", cp."name" AS "cp_name",
   ${SHOP_COLUMNS.map((c) => `s."${c}" AS "s_${c}"`).join(", ")},
   -- History for decide(): a newer contactable recovery of the contact, a purchase by the same email since the buyer
@@ -178,6 +196,7 @@ function sendRowFrom(row: Record<string, any>): SendRow {
       contactId: row.r_contactId,
       email: row.r_email,
       firstName: row.r_firstName,
+      lastName: row.r_lastName ?? null,
       name: row.r_name,
       lineItems: row.r_lineItems,
       totalMinor: Number(row.r_totalMinor),
@@ -206,6 +225,8 @@ function sendRowFrom(row: Record<string, any>): SendRow {
     step: {
       subject: row.st_subject,
       bodyTemplate: row.st_bodyTemplate,
+      language: row.st_language ?? "en",
+      translations: stepTranslations(row.st_translations),
       incentiveType: row.st_incentiveType,
       incentiveValue: row.st_incentiveValue === null ? null : Number(row.st_incentiveValue),
       incentiveExpiresDays: row.st_incentiveExpiresDays === null ? null : Number(row.st_incentiveExpiresDays),
@@ -223,6 +244,22 @@ function sendRowFrom(row: Record<string, any>): SendRow {
         })()
       : { newerRecovery: null, purchaseSinceAbandonment: null, lastEmailedForOtherRecoveryAt: null },
   };
+}
+
+/** The json_agg of a step's translations (node-postgres parses json; a string is parsed here), or none. */
+function stepTranslations(value: unknown): SendRow["step"]["translations"] {
+  let list: unknown = value;
+  if (typeof value === "string") {
+    try {
+      list = JSON.parse(value);
+    } catch {
+      return [];
+    }
+  }
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((t): t is Record<string, unknown> => typeof t === "object" && t !== null)
+    .map((t) => ({ language: String(t.language ?? ""), subject: String(t.subject ?? ""), bodyTemplate: String(t.bodyTemplate ?? "") }));
 }
 
 /** `stripe|2026-11-20T10:00:00.000Z` (a concatenated sub-select) → {source, at}. */

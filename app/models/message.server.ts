@@ -62,13 +62,13 @@ export async function handOff(
   m: { id: string; recoveryId: string; contactId: string },
   claimToken: string,
   capSince: Date | null,
-  facts: { toEmail: string; discountCode: string | null; subject: string; bodyHtml: string },
+  facts: { toEmail: string; discountCode: string | null; subject: string; bodyHtml: string; /** The language it was rendered in. */ language?: string | null },
   now: Date,
 ): Promise<"handed_off" | "frequency_cap" | "lost_claim"> {
   const [, count] = await db.$transaction([
     db.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = $1 FOR UPDATE`, m.contactId),
     db.$executeRawUnsafe(
-      `UPDATE "Message" SET "status" = 'sending', "claimedAt" = $1, "toEmail" = $2, "discountCode" = $3, "subject" = $9, "bodyHtml" = $10, "updatedAt" = $1
+      `UPDATE "Message" SET "status" = 'sending', "claimedAt" = $1, "toEmail" = $2, "discountCode" = $3, "subject" = $9, "bodyHtml" = $10, "language" = $11, "updatedAt" = $1
        WHERE "id" = $4 AND "status" = 'claimed' AND "claimedBy" = $5
          AND NOT EXISTS (
            SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
@@ -84,6 +84,7 @@ export async function handOff(
       capSince ?? new Date("9999-12-31T00:00:00Z"),
       facts.subject,
       facts.bodyHtml,
+      facts.language ?? null,
     ),
   ]);
   if (count === 1) return "handed_off";
@@ -99,6 +100,8 @@ export interface HandOffItem {
   discountCode: string | null;
   subject: string;
   bodyHtml: string;
+  /** The language the email was rendered in (`en` | `ja` | `de`; docs/decisions/093). */
+  language: string;
 }
 
 /**
@@ -132,9 +135,9 @@ export async function handOffBatch(
       db.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE`, [...seen]),
       db.$queryRawUnsafe<{ id: string }[]>(
         `UPDATE "Message" m SET "status" = 'sending', "claimedAt" = $1, "toEmail" = v."toEmail", "discountCode" = v."discountCode", "subject" = v."subject",
-           "bodyHtml" = v."bodyHtml", "updatedAt" = $1
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-           AS v("id", "recoveryId", "contactId", "toEmail", "discountCode", "subject", "bodyHtml")
+           "bodyHtml" = v."bodyHtml", "language" = v."language", "updatedAt" = $1
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $11::text[])
+           AS v("id", "recoveryId", "contactId", "toEmail", "discountCode", "subject", "bodyHtml", "language")
          WHERE m."id" = v."id" AND m."status" = 'claimed' AND m."claimedBy" = $9
            AND NOT EXISTS (
              SELECT 1 FROM "Recovery" r JOIN "Message" o ON o."recoveryId" = r."id"
@@ -152,6 +155,7 @@ export async function handOffBatch(
         column("bodyHtml"),
         claimToken,
         capSince ?? new Date("9999-12-31T00:00:00Z"),
+        column("language"),
       ),
     ]);
     for (const { id } of handed as { id: string }[]) outcome.set(id, "handed_off");

@@ -6,7 +6,9 @@
  * end of an invoice or subscription is remembered (StripeBillingEnd) so that events arriving out of order converge.
  */
 import type { Prisma, PrismaClient, Recovery } from "@prisma/client";
-import { PAYMENT_CAMPAIGN_DEFAULTS } from "../recovery/payment-campaign-defaults";
+import { PAYMENT_CAMPAIGN_DEFAULTS_BY_LANGUAGE } from "../recovery/payment-campaign-defaults";
+import { defaultStepsCreate, type DefaultStep } from "../recovery/campaign-defaults";
+import { LANGUAGES, shippedLanguage, type Language } from "../i18n/locales";
 import {
   billingEndReason,
   campaignKindFor,
@@ -36,11 +38,23 @@ const ACTIVE_MESSAGE = { in: ["scheduled", "claimed", "sending", "sent"] };
 
 /** Creates the two default payment campaigns ("Confirm your payment", "Update your card") unless the shop has them. */
 export async function ensurePaymentCampaigns(db: Db, shopId: string): Promise<void> {
-  for (const [kind, defaults] of Object.entries(PAYMENT_CAMPAIGN_DEFAULTS)) {
+  // Each step in the shop's primary language, with a translation in each other shipped language (docs/decisions/093).
+  const shop = await db.shop.findUnique({ where: { id: shopId }, select: { locale: true } });
+  const language = shippedLanguage(shop?.locale) ?? "en";
+  for (const kind of ["payment_action_required", "payment_failed"] as const) {
     const existing = await db.campaign.findFirst({ where: { shopId, kind, isDefault: true }, select: { id: true } });
     if (existing) continue;
+    const steps = Object.fromEntries(LANGUAGES.map((l) => [l, PAYMENT_CAMPAIGN_DEFAULTS_BY_LANGUAGE[l][kind].steps])) as Record<Language, DefaultStep[]>;
     await db.campaign.create({
-      data: { shopId, kind, name: defaults.name, isDefault: true, enabled: true, sources: "stripe", steps: { create: defaults.steps.map((s) => ({ ...s })) } },
+      data: {
+        shopId,
+        kind,
+        name: PAYMENT_CAMPAIGN_DEFAULTS_BY_LANGUAGE[language][kind].name,
+        isDefault: true,
+        enabled: true,
+        sources: "stripe",
+        steps: { create: defaultStepsCreate(steps, language) },
+      },
     });
   }
 }

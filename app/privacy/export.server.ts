@@ -83,6 +83,7 @@ export function buildExport(f: Footprint, subject: PrivacySubject, now: Date): C
       email: r.email,
       firstName: r.firstName,
       fullName: r.fullName,
+      lastName: r.lastName,
       consent: r.consent,
       consentEvidence: json(r.consentEvidence),
       lineItems: json(r.lineItems),

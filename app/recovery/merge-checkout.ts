@@ -6,6 +6,8 @@ export interface StoredCheckout {
   email: string | null;
   firstName: string | null;
   fullName?: string | null;
+  /** The buyer's family name; may be absent (optional) like fullName. */
+  lastName?: string | null;
   consent: Consent;
   consentEvidence: ConsentEvidence | null;
   lineItems: LineItem[];
@@ -38,6 +40,7 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
     email,
     firstName: seen.firstName,
     fullName: seen.fullName ?? null,
+    lastName: seen.lastName ?? null,
     consent: seen.consent.state,
     consentEvidence: seen.consent.state === "unknown" && !email ? null : seen.consent,
     lineItems: seen.lineItems ?? [],
@@ -72,6 +75,7 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
     email: pick(email, stored.email),
     firstName: pick(seen.firstName, stored.firstName),
     fullName: pick(seen.fullName ?? null, stored.fullName ?? null),
+    lastName: pick(seen.lastName ?? null, stored.lastName ?? null),
     consent,
     consentEvidence,
     lineItems:
@@ -92,8 +96,8 @@ export function mergeCheckout(stored: StoredCheckout | null, seen: CheckoutObser
   };
 }
 
-/** A stored checkout as compared for "changed": fullName may be absent (optional) or null, which is the same. */
-const comparable = ({ fullName, ...rest }: StoredCheckout) => JSON.stringify([rest, fullName ?? null]);
+/** A stored checkout as compared for "changed": fullName and lastName may be absent (optional) or null, which is the same. */
+const comparable = ({ fullName, lastName, ...rest }: StoredCheckout) => JSON.stringify([rest, fullName ?? null, lastName ?? null]);
 
 /**
  * Webhook line items carry no image (only GraphQL has them): whichever side's list is kept, an item without an image

@@ -57,6 +57,8 @@ export interface CheckoutObserved {
   firstName: string | null;
   /** The buyer's full name as the source gives it (search only): Shopify first + last name, Stripe's name unsplit. */
   fullName?: string | null;
+  /** The buyer's family name (Japanese emails greet with it); Shopify's customer or address last name; Stripe: none. */
+  lastName?: string | null;
   shopifyCustomerId?: string | null;
   consent: ConsentEvidence;
   /** null = this observation does not carry line items (keep what is known). */

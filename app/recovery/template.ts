@@ -5,6 +5,8 @@
 import type { LineItem, Source } from "./model";
 import { currencyExponent, formatMoney } from "./money";
 import { boundedFirstName } from "./first-name";
+import { isLanguage, shippedLanguage, type Language } from "../i18n/locales";
+import { emailFormattingLocale } from "./email-language";
 
 // One Intl.NumberFormat per (locale, currency): building one costs more than formatting thousands of prices.
 const moneyFormats = new Map<string, Intl.NumberFormat | null>();
@@ -44,6 +46,8 @@ export interface TemplateInput {
     source: Source;
     name: string | null;
     firstName: string | null;
+    /** The buyer's family name (Japanese emails greet with it: `{{ customer.last_name }} 様`); null when unknown. */
+    lastName?: string | null;
     email: string | null;
     lineItems: LineItem[];
     totalMinor: number;
@@ -54,6 +58,12 @@ export interface TemplateInput {
   incentive: IncentiveFacts | null;
   /** Payment recoveries (docs/decisions/087): Stripe's attempt count and next automatic retry; absent for carts. */
   payment?: { attemptCount: number | null; nextAttemptAt: Date | null } | null;
+  /**
+   * The language the email is rendered in (app/recovery/email-language.ts, docs/decisions/093): money, numbers and
+   * dates follow it (in the buyer's own locale when it is of the same language, so `de-CH` keeps its grouping). Absent:
+   * dates in the shop's language and money in the buyer's locale, as before languages existed.
+   */
+  language?: Language;
 }
 
 export interface TemplateLineItem {
@@ -69,7 +79,7 @@ export interface TemplateLineItem {
 
 export interface TemplateVariables {
   shop: { name: string; domain: string; postal_address: string; logo_url: string | null; accent_color: string };
-  customer: { first_name: string | null; email: string | null };
+  customer: { first_name: string | null; last_name: string | null; email: string | null };
   checkout: {
     source: Source;
     name: string | null;
@@ -96,6 +106,7 @@ export const TEMPLATE_VARIABLE_HELP: Record<string, string> = {
   "shop.accent_color": "Your brand's accent colour (Settings › Brand), e.g. for buttons",
   "shop.logo_url": "Your logo's address (Settings › Brand); shown above every email when set",
   "customer.first_name": "The buyer's first name (may be empty: use | default: 'there')",
+  "customer.last_name": "The buyer's family name (may be empty; Japanese emails greet with it: {{ customer.last_name }} 様)",
   "checkout.line_items": "Items: title, variant_title, quantity, image_url, price, line_price",
   "checkout.item_count": "Number of items",
   "checkout.subtotal": "Sum of the items, formatted in the checkout's currency",
@@ -134,9 +145,10 @@ export const DEFAULT_ACCENT_COLOR = "#111827";
 
 export function templateVariables(input: TemplateInput): TemplateVariables {
   const { shop, recovery: r, links, incentive, payment } = input;
-  const locale = resolveLocale(r.locale, shop.locale);
-  // Dates are words of the template's language: the shop's, whatever the buyer's browser said.
-  const templateLocale = resolveLocale(shop.locale);
+  // With the email's language known, money, numbers and dates follow it (the buyer's own tag when it is of that
+  // language). Without: money in the buyer's locale, and dates in the template's language, the shop's.
+  const locale = input.language ? resolveLocale(emailFormattingLocale(input.language, r.locale, shop.locale)) : resolveLocale(r.locale, shop.locale);
+  const templateLocale = input.language ? locale : resolveLocale(shop.locale);
   const money = (amountMinor: number) => formatMoneyCached(amountMinor, r.currency, locale);
   const items = r.lineItems.map((li) => ({
     title: li.title,
@@ -154,7 +166,8 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
       logo_url: shop.logoUrl && /^https:\/\//.test(shop.logoUrl) ? shop.logoUrl : null,
       accent_color: shop.accentColor && /^#[0-9a-fA-F]{6}$/.test(shop.accentColor) ? shop.accentColor : DEFAULT_ACCENT_COLOR,
     },
-    customer: { first_name: boundedFirstName(r.firstName), email: r.email }, // buyer-typed: bounded, no control characters
+    // buyer-typed: bounded, no control characters
+    customer: { first_name: boundedFirstName(r.firstName), last_name: boundedFirstName(r.lastName), email: r.email },
     checkout: {
       source: r.source,
       name: r.name,
@@ -188,6 +201,12 @@ export function templateVariables(input: TemplateInput): TemplateVariables {
   };
 }
 
+/** The shipped language of a template input: its `language`, else the shop's primary language, else English. */
+export function inputLanguage(input: Pick<TemplateInput, "language" | "shop">): Language {
+  if (input.language && isLanguage(input.language)) return input.language;
+  return shippedLanguage(input.shop.locale) ?? "en";
+}
+
 /** Data for previews and for checking templates on save: every variable present, so a typo is caught. */
 export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}, currency = "USD"): TemplateInput {
   return {
@@ -204,6 +223,7 @@ export function sampleTemplateInput(shop: Partial<TemplateInput["shop"]> = {}, c
       source: "shopify",
       name: "#1001",
       firstName: "Alex",
+      lastName: "Morgan",
       email: "alex@example.com",
       lineItems: [
         {

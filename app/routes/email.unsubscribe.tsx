@@ -2,6 +2,8 @@ import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunct
 import { json } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { db } from "../db.server";
+import { isLanguage } from "../i18n/locales";
+import { translatorFor } from "../i18n/translator";
 import { unsubscribeByToken, unsubscribePage, type UnsubscribeView } from "../email/public-links.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 
@@ -9,6 +11,7 @@ import { readFormWithLimit } from "../security/request-limits.server";
  * Unsubscribe from recovery emails. GET shows a confirmation page and changes nothing (link scanners prefetch);
  * POST unsubscribes — the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`) from the inbox, or the page's
  * button — with no cookie or login: the signed token in the URL is the authority. Idempotent.
+ * In the language of the email the link came from (`language` in the data also sets <html lang>, app/root.tsx).
  */
 const NO_STORE = { "Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer" };
 
@@ -28,63 +31,61 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   return json(view, { status: view.state === "invalid" ? 400 : 200, headers: NO_STORE });
 };
 
-export const meta: MetaFunction = () => [{ title: "Unsubscribe" }, { name: "robots", content: "noindex" }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => {
+  const t = translatorFor(isLanguage(data?.language) ? data.language : "en");
+  return [{ title: t("emails:unsubscribe.title") }, { name: "robots", content: "noindex" }];
+};
 export const headers: HeadersFunction = () => NO_STORE;
 
 export default function Unsubscribe() {
   const loaded = useLoaderData<typeof loader>() as UnsubscribeView;
   const acted = useActionData<typeof action>() as UnsubscribeView | undefined;
   const view = acted ?? loaded;
+  const t = translatorFor(isLanguage(view.language) ? view.language : "en");
   return (
     <main
+      lang={view.language}
       style={{ fontFamily: "system-ui, -apple-system, sans-serif", maxWidth: 520, margin: "4rem auto", padding: "0 1rem", lineHeight: 1.55, color: "#111827" }}
     >
       {view.state === "invalid" ? (
         <>
-          <h1 style={{ fontSize: "1.4rem" }}>This unsubscribe link is not valid</h1>
-          <p>Please use the link from the email exactly as it was sent, or reply to the email and ask the shop to stop.</p>
+          <h1 style={{ fontSize: "1.4rem" }}>{t("emails:unsubscribe.invalid.heading")}</h1>
+          <p>{t("emails:unsubscribe.invalid.body")}</p>
         </>
       ) : view.state === "test" ? (
         <>
-          <h1 style={{ fontSize: "1.4rem" }}>This was a test email</h1>
-          <p>Nothing to unsubscribe from: in real recovery emails this link unsubscribes the buyer in one click.</p>
+          <h1 style={{ fontSize: "1.4rem" }}>{t("emails:unsubscribe.test.heading")}</h1>
+          <p>{t("emails:unsubscribe.test.body")}</p>
         </>
       ) : view.state === "confirm" ? (
         <>
-          <h1 style={{ fontSize: "1.4rem" }}>Unsubscribe from {view.shopName}'s cart reminders?</h1>
-          <p>
-            {view.maskedEmail} will no longer receive reminder emails about unfinished checkouts from {view.shopName}.
-          </p>
+          <h1 style={{ fontSize: "1.4rem" }}>{t("emails:unsubscribe.confirm.heading", { shop: view.shopName })}</h1>
+          <p>{t("emails:unsubscribe.confirm.body", { shop: view.shopName, email: view.maskedEmail })}</p>
           <Form method="post">
             <button
               type="submit"
               style={{ font: "inherit", padding: "0.6rem 1.2rem", borderRadius: 8, border: 0, background: "#111827", color: "#fff", cursor: "pointer" }}
             >
-              Unsubscribe
+              {t("emails:unsubscribe.button")}
             </button>
           </Form>
-          <Scope view={view} />
+          <Scope view={view} t={t} />
         </>
       ) : (
         <>
-          <h1 style={{ fontSize: "1.4rem" }}>You're unsubscribed</h1>
-          <p>
-            {view.maskedEmail} won't receive any more cart reminder emails from {view.shopName}.
-          </p>
-          <Scope view={view} />
+          <h1 style={{ fontSize: "1.4rem" }}>{t("emails:unsubscribe.done.heading")}</h1>
+          <p>{t("emails:unsubscribe.done.body", { shop: view.shopName, email: view.maskedEmail })}</p>
+          <Scope view={view} t={t} />
         </>
       )}
     </main>
   );
 }
 
-function Scope({ view }: { view: Extract<UnsubscribeView, { shopName: string }> }) {
-  return view.mirroredToShopify ? (
-    <p style={{ color: "#4b5563" }}>Your email marketing preference is also updated to "unsubscribed" with {view.shopName}.</p>
-  ) : (
+function Scope({ view, t }: { view: Extract<UnsubscribeView, { shopName: string }>; t: ReturnType<typeof translatorFor> }) {
+  return (
     <p style={{ color: "#4b5563" }}>
-      This applies to the cart reminders {view.shopName} sends through Reclaim. It does not change other email subscriptions you may have with {view.shopName};
-      to change those, use the unsubscribe link in those emails.
+      {view.mirroredToShopify ? t("emails:unsubscribe.scope.mirrored", { shop: view.shopName }) : t("emails:unsubscribe.scope.local", { shop: view.shopName })}
     </p>
   );
 }

@@ -94,7 +94,7 @@ describe("one-click unsubscribe", () => {
   it("GET shows a confirmation page and changes nothing (link scanners prefetch); its button unsubscribes", async () => {
     const shop = await p.newShop({ name: "Lakeside", grantedScopes: "read_orders,read_customers,write_discounts" });
     const t = p.clock.now();
-    await p.ingest(shop, stripeSession(t, { email: "scanner@example.com" }));
+    await p.ingest(shop, stripeSession(t, { email: "scanner@example.com", locale: "en-US" }));
     await p.runAt(new Date(t.getTime() + H));
     const url = unsubscribeUrlOf(mailTo("scanner@example.com")[0]!);
 

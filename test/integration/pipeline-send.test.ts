@@ -25,7 +25,8 @@ describe("the recovery pipeline, end to end", () => {
   it("a 3-step campaign sends at 1 h, 24 h and 72 h, to a Shopify and a Stripe recovery alike", async () => {
     const shop = await p.newShop();
     const shopify = shopifyCheckout(T0, { email: "Robin.Shopify@Example.com" });
-    const stripe = stripeSession(T0, { email: "sam.stripe@example.com" });
+    // An English-speaking buyer (a de-DE one gets the German translation: test/integration/email-languages.test.ts).
+    const stripe = stripeSession(T0, { email: "sam.stripe@example.com", locale: "en-US" });
     expect(await p.ingest(shop, shopify)).toMatchObject({ created: true, schedule: "scheduled" });
     expect(await p.ingest(shop, stripe)).toMatchObject({ created: true, schedule: "scheduled" });
 
@@ -70,7 +71,8 @@ describe("the recovery pipeline, end to end", () => {
   it("the received email: RFC 8058 headers, sender, signed links, footer, and prices in the checkout's currency and locale", async () => {
     const shop = await p.newShop({ name: "Maison Verte", senderName: "Maison Verte", postalAddress: "12 rue des Lilas, 75011 Paris, France" });
     const start = p.clock.now();
-    await p.ingest(shop, stripeSession(start, { email: "claire@example.fr", firstName: "Claire" }));
+    // A French buyer: French is not shipped, so the shop's English email (docs/decisions/093).
+    await p.ingest(shop, stripeSession(start, { email: "claire@example.fr", firstName: "Claire", locale: "fr-FR" }));
     await p.runAt(new Date(start.getTime() + H));
     const mail = p.sink.received.find((m) => to(m) === "claire@example.fr")!;
     const message = await p.db.message.findFirstOrThrow({ where: { shopId: shop.id, position: 1 } });
@@ -93,8 +95,8 @@ describe("the recovery pipeline, end to end", () => {
     expect(text).toContain(unsubscribeUrl);
     expect(html).toContain("12 rue des Lilas, 75011 Paris, France");
     expect(text).toContain("12 rue des Lilas");
-    // Prices in EUR, formatted for de-DE (the session's locale).
-    expect(html).toContain("1.234,50\u00a0€");
+    // Prices in EUR, formatted in the email's language (English; a German email formats 12,00 €: email-languages.test.ts).
+    expect(html).toContain("€1,234.50");
     // The button goes through the signed click redirect, which forwards to Stripe's recovery link.
     const clickUrl = linkIn(html, "Return to your cart")!;
     expect(clickUrl).toMatch(/^https:\/\/reclaim\.test\/email\/click\?t=/);

@@ -26,6 +26,7 @@ import {
 import { enqueueShopSend, MAX_SEND_ATTEMPTS, SEND_SHOP_JOB } from "../../models/message-sweep.server";
 import { loadMessagesForSend, type SendRow } from "../../models/message-send-row.server";
 import { markHeldForShopifyEmail, recordShopifyEmailState, shopifyCheckoutHolds } from "../../models/message-shopify-email.server";
+import { chooseEmailLanguage } from "../../recovery/email-language";
 import { decide, type ConsentPolicy, type DecisionInput, type ShopifyEmailFacts } from "../../recovery/decide";
 import { lookupShopifyEmailState } from "../../sources/shopify/shopify-email-state.server";
 import { discountCodeFrom, stepIncentive, stripeAllowsPromotionCodes } from "../../recovery/incentive";
@@ -177,7 +178,7 @@ interface Prepared {
   row: SendRow;
   ref: Ref;
   mail: ReturnType<typeof composeMail>;
-  sent: { subject: string; bodyHtml: string };
+  sent: { subject: string; bodyHtml: string; language: string };
   detail: string;
   discountCode: string | null;
 }
@@ -239,10 +240,13 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
     }
     const incentive = await ensureIncentive(db, row, claimToken, now);
     const links = messageLinks(m.id);
+    // The buyer's language when the step has it, else the shop's, else the step's main version (docs/decisions/093).
+    const version = chooseEmailLanguage(row.step, r.locale, shop.locale);
     // In a render worker (docs/decisions/079): a template that runs into the time or memory limit is a TemplateRenderError.
     const rendered = await renderEmailInWorker(
-      row.step,
-      templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts)),
+      version,
+      templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts, version.language)),
+      { language: version.language },
     );
     const mail = composeMail({
       from: fromAddress(shop),
@@ -257,7 +261,7 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
       row,
       ref,
       mail,
-      sent: { subject: rendered.subject, bodyHtml: rendered.html },
+      sent: { subject: rendered.subject, bodyHtml: rendered.html, language: version.language },
       detail: incentive.note ? `${decision.detail}; ${incentive.note}` : decision.detail,
       discountCode: incentive.facts?.code ?? null,
     };

@@ -163,6 +163,7 @@ export function checkoutNodeToEvent(node: CheckoutNode, lineItems: LineItemNode[
     email: address?.emailAddress ?? null,
     firstName: customer?.firstName || null,
     fullName: fullNameOf(customer?.firstName, customer?.lastName),
+    lastName: customer?.lastName || null,
     shopifyCustomerId: customer?.id ?? null,
     consent,
     lineItems: lineItems ? lineItems.filter((item) => item && typeof item === "object").map(lineItemFromNode) : null,

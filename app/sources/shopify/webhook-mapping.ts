@@ -87,6 +87,7 @@ export function checkoutWebhookToEvent(p: Json): CheckoutObserved {
     name: str(p.name),
     email: str(p.email) ?? str(customer?.email),
     firstName: str(customer?.first_name) ?? str(p.billing_address?.first_name) ?? str(p.shipping_address?.first_name),
+    lastName: str(customer?.last_name) ?? str(p.billing_address?.last_name) ?? str(p.shipping_address?.last_name),
     // Both parts from the same object: the first of customer, billing and shipping address that has a last name.
     fullName: ((named) => (named ? fullNameOf(named.first_name, named.last_name) : null))(
       [customer, p.billing_address, p.shipping_address].find((o) => o && typeof o === "object" && str(o.last_name)),
