@@ -1,5 +1,6 @@
 import { Form } from "@remix-run/react";
 import { Badge, BlockStack, Button, Card, FormLayout, InlineCode, InlineStack, List, Text } from "@shopify/polaris";
+import { useTranslation } from "react-i18next";
 
 export interface PaymentRecoverySettingsView {
   paymentRecovery: boolean;
@@ -19,24 +20,22 @@ export function PaymentRecoverySettings({
 }: {
   connectionId: string;
   settings: PaymentRecoverySettingsView;
+  /** Each event type with what it does, already in the admin's language (the route's loader translates them). */
   eventTypes: { type: string; note: string }[];
   busy: boolean;
 }) {
+  const { t } = useTranslation("integrations");
   return (
     <Card>
       <BlockStack gap="300">
         <InlineStack gap="200" blockAlign="center">
           <Text as="h2" variant="headingMd">
-            5. Failed subscription payments (Stripe Billing)
+            {t("paymentRecovery.heading")}
           </Text>
-          {settings.paymentRecovery ? <Badge tone="success">On</Badge> : <Badge>Off</Badge>}
+          {settings.paymentRecovery ? <Badge tone="success">{t("paymentRecovery.on")}</Badge> : <Badge>{t("paymentRecovery.off")}</Badge>}
         </InlineStack>
-        <Text as="p">
-          When a subscription renewal fails or a payment needs the customer to confirm it (3-D Secure), Reclaim emails them a link to Stripe&apos;s hosted
-          invoice page, and stops the moment the invoice is paid, voided or marked uncollectible, or the subscription is canceled. These are notices about an
-          existing subscription, so they go out without marketing consent; unsubscribes are still honoured.
-        </Text>
-        <Text as="p">{`To use it, also select these ${eventTypes.length} events on the same endpoint in Stripe:`}</Text>
+        <Text as="p">{t("paymentRecovery.intro")}</Text>
+        <Text as="p">{t("paymentRecovery.selectEvents", { count: eventTypes.length })}</Text>
         <List>
           {eventTypes.map(({ type, note }) => (
             <List.Item key={type}>
@@ -49,22 +48,21 @@ export function PaymentRecoverySettings({
           <input type="hidden" name="connectionId" value={connectionId} />
           <FormLayout>
             <label>
-              <input type="checkbox" name="paymentRecovery" defaultChecked={settings.paymentRecovery} /> Recover failed subscription payments
+              <input type="checkbox" name="paymentRecovery" defaultChecked={settings.paymentRecovery} /> {t("paymentRecovery.enable")}
             </label>
             <Text as="p" tone="subdued">
-              Does Stripe already email your customers? (Stripe Dashboard › Settings › Billing › Subscriptions and emails › Manage failed payments and Customer
-              emails.) Reclaim then skips its own emails of that kind and says so in each recovery&apos;s log, so nobody is told twice.
+              {t("paymentRecovery.stripeEmailsQuestion")}
             </Text>
             <label>
-              <input type="checkbox" name="stripeEmailsFailedPayments" defaultChecked={settings.stripeEmailsFailedPayments} /> Stripe already emails customers
-              about failed payments
+              <input type="checkbox" name="stripeEmailsFailedPayments" defaultChecked={settings.stripeEmailsFailedPayments} />{" "}
+              {t("paymentRecovery.stripeEmailsFailedPayments")}
             </label>
             <label>
-              <input type="checkbox" name="stripeEmailsActionRequired" defaultChecked={settings.stripeEmailsActionRequired} /> Stripe already sends customers a
-              link to confirm payments that need 3-D Secure
+              <input type="checkbox" name="stripeEmailsActionRequired" defaultChecked={settings.stripeEmailsActionRequired} />{" "}
+              {t("paymentRecovery.stripeEmailsActionRequired")}
             </label>
             <Button submit loading={busy}>
-              Save payment recovery
+              {t("paymentRecovery.save")}
             </Button>
           </FormLayout>
         </Form>

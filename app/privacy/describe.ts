@@ -2,65 +2,80 @@
  * Merchant-facing sentences for privacy requests (Settings → Privacy). Client-safe and pure: the page's loader passes
  * the stored summary JSON through these.
  */
+import type { TFunction } from "i18next";
+import { translatorFor } from "../i18n/translator";
 
-export const TOPIC_LABELS: Record<string, string> = {
-  "customers/data_request": "Customer data request",
-  "customers/redact": "Customer data erasure",
-  "shop/redact": "Store data erasure",
+/** Shopify's compliance topics, with their catalogue keys (integrations:privacy.topics.<key>). */
+const TOPIC_KEYS: Record<string, string> = {
+  "customers/data_request": "dataRequest",
+  "customers/redact": "customerRedact",
+  "shop/redact": "shopRedact",
 };
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
-
-function list(parts: string[]): string {
-  if (parts.length <= 1) return parts.join("");
-  return `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+/** A topic's name for the page, in the language of `t` (English by default); an unknown topic is shown as Shopify names it. */
+export function topicLabel(topic: string, t: TFunction = translatorFor("en")): string {
+  const key = TOPIC_KEYS[topic];
+  return key ? t(`integrations:privacy.topics.${key}`) : topic;
 }
 
-/** One or two sentences saying what Reclaim did for a request. */
-export function describeRequest(request: { topic: string; status: string; summary: string; hasExport: boolean }): string {
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+/** "a, b and c" in the language of `t`. */
+function list(t: TFunction, parts: string[]): string {
+  if (parts.length <= 1) return parts.join("");
+  const head = parts.slice(0, -1).reduce((acc, part) => t("integrations:privacy.outcome.listComma", { list: acc, item: part }));
+  return t("integrations:privacy.outcome.listAnd", { list: head, item: parts[parts.length - 1] });
+}
+
+/** Sentences one after the other, as the language writes them (a space in English and German, none in Japanese). */
+const sentences = (t: TFunction, parts: string[]) => parts.reduce((acc, part) => t("integrations:privacy.outcome.nextSentence", { first: acc, second: part }));
+
+/**
+ * One or two sentences saying what Reclaim did for a request, in the language of `t` (the admin's, from requireAdmin;
+ * English by default).
+ */
+export function describeRequest(request: { topic: string; status: string; summary: string; hasExport: boolean }, t: TFunction = translatorFor("en")): string {
+  const k = (key: string, options?: Record<string, unknown>) => t(`integrations:privacy.outcome.${key}`, options);
+  /** A count with its noun (`2 abandoned checkouts`), or nothing when it is zero. */
+  const count = (key: string, value: unknown) => (num(value) ? k(key, { count: num(value) }) : "");
   let s: Record<string, unknown> = {};
   try {
     s = JSON.parse(request.summary) as Record<string, unknown>;
   } catch {
     // an unreadable summary reads as empty
   }
-  if (typeof s.error === "string") return `Reclaim could not read this request (${s.error}). Nothing was changed.`;
-  if (request.status !== "done") return "In progress.";
+  if (typeof s.error === "string") return k("unreadable", { error: s.error });
+  if (request.status !== "done") return k("inProgress");
 
   if (request.topic === "customers/data_request") {
     const found = [
-      num(s.recoveries) && plural(num(s.recoveries), "abandoned checkout"),
-      num(s.emailsSent) && plural(num(s.emailsSent), "email sent", "emails sent"),
-      num(s.clicks) && plural(num(s.clicks), "click"),
-      num(s.purchases) && plural(num(s.purchases), "purchase"),
-      num(s.webhookDeliveries) && plural(num(s.webhookDeliveries), "stored webhook"),
-    ].filter((p): p is string => Boolean(p));
-    const what = found.length ? `Found ${list(found)}.` : "Reclaim holds no data about this customer.";
-    return request.hasExport ? `${what} Download the file and send it to the customer.` : `${what} The file was deleted when the customer's data was erased.`;
+      count("abandonedCheckouts", s.recoveries),
+      count("emailsSent", s.emailsSent),
+      count("clicks", s.clicks),
+      count("purchases", s.purchases),
+      count("storedWebhooks", s.webhookDeliveries),
+    ].filter(Boolean);
+    const what = found.length ? k("found", { list: list(t, found) }) : k("noData");
+    return sentences(t, [what, request.hasExport ? k("downloadAndSend") : k("fileDeleted")]);
   }
 
   if (request.topic === "customers/redact") {
-    const withThem = [num(s.messages) && plural(num(s.messages), "email"), num(s.clicks) && plural(num(s.clicks), "click")].filter((p): p is string =>
-      Boolean(p),
-    );
+    const withThem = [count("emails", s.messages), count("clicks", s.clicks)].filter(Boolean);
+    const recoveries = count("abandonedCheckouts", s.recoveries);
     const removed = [
-      num(s.recoveries) && `${plural(num(s.recoveries), "abandoned checkout")}${withThem.length ? ` (with ${list(withThem)})` : ""}`,
-      num(s.purchases) && plural(num(s.purchases), "purchase"),
-      num(s.contacts) && plural(num(s.contacts), "contact"),
-      num(s.webhookBodies) && plural(num(s.webhookBodies), "stored webhook"),
-    ].filter((p): p is string => Boolean(p));
-    const sentences = [removed.length ? `Deleted ${list(removed)}; dashboard totals are unchanged.` : "Nothing left to delete."];
-    if (num(s.messagesCancelled)) sentences.push(`${plural(num(s.messagesCancelled), "pending email was", "pending emails were")} cancelled.`);
-    if (Array.isArray(s.keptSuppressions) && s.keptSuppressions.length) {
-      sentences.push("Their unsubscribe is kept as a one-way hash of the address, so they are not emailed again.");
-    }
-    return sentences.join(" ");
+      recoveries && withThem.length ? k("withThem", { what: recoveries, list: list(t, withThem) }) : recoveries,
+      count("purchases", s.purchases),
+      count("contacts", s.contacts),
+      count("storedWebhooks", s.webhookBodies),
+    ].filter(Boolean);
+    const parts = [removed.length ? k("deleted", { list: list(t, removed) }) : k("nothingLeft")];
+    if (num(s.messagesCancelled)) parts.push(k("cancelled", { count: num(s.messagesCancelled) }));
+    if (Array.isArray(s.keptSuppressions) && s.keptSuppressions.length) parts.push(k("keptHash"));
+    return sentences(t, parts);
   }
 
   if (request.topic === "shop/redact" && s.kept) {
-    const at = typeof s.installedAt === "string" ? ` on ${s.installedAt.slice(0, 10)}` : "";
-    return `Not erased: Reclaim was installed again${at}, after the uninstall this request refers to. Your data stays.`;
+    return typeof s.installedAt === "string" ? k("notErasedOn", { date: s.installedAt.slice(0, 10) }) : k("notErased");
   }
-  return "Done.";
+  return k("done");
 }

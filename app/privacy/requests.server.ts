@@ -1,6 +1,8 @@
 /** Read models for Settings → Privacy. Every query is scoped to the signed-in shop (invariant 4). */
 import type { PrismaClient } from "@prisma/client";
-import { describeRequest, TOPIC_LABELS } from "./describe";
+import type { TFunction } from "i18next";
+import { translatorFor } from "../i18n/translator";
+import { describeRequest, topicLabel } from "./describe";
 
 export interface PrivacyRequestRow {
   id: string;
@@ -21,7 +23,8 @@ export function countPrivacyRequests(db: PrismaClient, shopId: string): Promise<
   return db.complianceRequest.count({ where: { shopId } });
 }
 
-export async function listPrivacyRequests(db: PrismaClient, shopId: string, take = 200): Promise<PrivacyRequestRow[]> {
+/** The shop's requests, newest first, with their labels and outcomes in the language of `t` (the admin's; English by default). */
+export async function listPrivacyRequests(db: PrismaClient, shopId: string, take = 200, t: TFunction = translatorFor("en")): Promise<PrivacyRequestRow[]> {
   // `export` is only tested for presence here: the documents themselves are fetched one at a time, on download.
   const rows = await db.complianceRequest.findMany({
     where: { shopId },
@@ -50,14 +53,14 @@ export async function listPrivacyRequests(db: PrismaClient, shopId: string, take
     return {
       id: r.id,
       topic: r.topic,
-      topicLabel: TOPIC_LABELS[r.topic] ?? r.topic,
+      topicLabel: topicLabel(r.topic, t),
       receivedAt: r.receivedAt.toISOString(),
       completedAt: r.completedAt?.toISOString() ?? null,
       status: unreadable ? "unreadable" : r.status === "done" ? "done" : "pending",
       customerId: r.customerId,
       dataRequestId: r.dataRequestId,
       orderIds,
-      outcome: describeRequest({ topic: r.topic, status: r.status, summary: r.summary, hasExport: withExport.has(r.id) }),
+      outcome: describeRequest({ topic: r.topic, status: r.status, summary: r.summary, hasExport: withExport.has(r.id) }, t),
       downloadable: withExport.has(r.id),
     };
   });

@@ -8,9 +8,9 @@ import { loadExport } from "../privacy/requests.server";
  * belongs to: any other id (another shop's, an erasure, an export already deleted) is a 404.
  */
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const file = await loadExport(db, shop.id, params.id ?? "");
-  if (!file) throw new Response("Not found", { status: 404 });
+  if (!file) throw new Response(t("integrations:privacy.download.notFound"), { status: 404 });
   return new Response(file.json, {
     headers: {
       "Content-Type": "application/json; charset=utf-8",

@@ -1,5 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json } from "@remix-run/node";
+import type { ReactNode } from "react";
 import { Form, Link as RemixLink, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { Badge, Banner, BlockStack, Box, Button, Card, EmptyState, InlineCode, InlineStack, Layout, Page, Text } from "@shopify/polaris";
 import { requireAdmin } from "../auth.server";
@@ -10,6 +11,8 @@ import { CHECKOUT_RECOVERED_FIELDS, CHECKOUT_RECOVERED_HANDLE } from "../recover
 import { listDeliveries, retryDelivery } from "../flow/deliveries.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
+import type { TFunction } from "i18next";
+import { Trans, useTranslation } from "react-i18next";
 import { pageTitle } from "../components/page-title";
 
 /**
@@ -17,54 +20,101 @@ import { pageTitle } from "../components/page-title";
  * for its next attempt with the last error, or failed) with a Retry for the ones that did not get through.
  * Every query is scoped to the signed-in shop; another shop's delivery is "not found".
  */
+/**
+ * A delivery's last error is stored in English (FlowTriggerDelivery.lastError, written by the job, which has no admin
+ * language; app/flow/deliveries.server.ts): each known sentence is recognised here and shown in the admin's language,
+ * with Shopify's own message kept as it is. An unknown sentence is shown as stored.
+ */
+const DELIVERY_ERRORS: [RegExp, string][] = [
+  [/^Shopify Flow refused the trigger: (.*)$/s, "flowRefused"],
+  [/^Shopify was rate limiting Reclaim's requests\.$/, "throttled"],
+  [/^Shopify could not be reached \((.*)\)\.$/s, "unreachable"],
+  [/^Reclaim has no valid access to this store \((.*)\)\. Opening Reclaim from the Shopify admin, or reinstalling it, restores access\.$/s, "unauthorized"],
+  [/^Shopify denied access: (.*)$/s, "accessDenied"],
+  [/^Shopify answered with an error: (.*)$/s, "failed"],
+  [/^Not sent: the purchase no longer counts as recovered \((.*)\)\.$/s, "withdrawn"],
+  [/^Not sent: Reclaim was uninstalled from this store\.$/, "uninstalled"],
+];
+
+/** Why a purchase stopped counting (Conversion.reversedReason): a known code in the admin's language, anything else as stored. */
+const reversedReason = (t: TFunction, reason: string) => t(`integrations:flow.reversedReasons.${reason}`, { defaultValue: reason });
+
+function translateDeliveryError(t: TFunction, error: string): string {
+  for (const [pattern, key] of DELIVERY_ERRORS) {
+    const match = pattern.exec(error);
+    if (!match) continue;
+    const detail = match[1] ?? "";
+    return t(`integrations:flow.errors.${key}`, { detail: key === "withdrawn" ? reversedReason(t, detail) : detail });
+  }
+  return error;
+}
+
+/** What retryDelivery answers (app/flow/deliveries.server.ts), in the admin's language. */
+const RETRY_MESSAGES: Record<string, string> = {
+  "This trigger delivery does not exist.": "notFound",
+  "This trigger was already sent to Shopify Flow.": "alreadySent",
+  "This trigger was withdrawn: the purchase no longer counts as recovered.": "withdrawn",
+};
+const translateRetry = (t: TFunction, message: string) => (RETRY_MESSAGES[message] ? t(`integrations:flow.retry.${RETRY_MESSAGES[message]}`) : message);
+
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t, locale } = await requireAdmin(request);
   const { rows, counts } = await listDeliveries(db, shop.id);
   return json({
+    title: t("integrations:flow.metaTitle"),
     handle: CHECKOUT_RECOVERED_HANDLE,
-    fields: CHECKOUT_RECOVERED_FIELDS.map((f) => ({ payloadKey: f.payloadKey, type: f.type, description: f.description })),
-    deliveries: rows,
+    fields: CHECKOUT_RECOVERED_FIELDS.map((f) => ({
+      payloadKey: f.payloadKey,
+      type: f.type,
+      description: t(`integrations:flow.fieldDescriptions.${f.payloadKey}`, { defaultValue: f.description }),
+    })),
+    deliveries: rows.map((d) => ({
+      ...d,
+      lastError: d.lastError && translateDeliveryError(t, d.lastError),
+      reversed: d.reversed && { ...d.reversed, reason: reversedReason(t, d.reversed.reason) },
+    })),
     counts,
-    locale: shop.locale,
+    locale,
     timezone: shop.timezone,
   });
 };
 
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const form = await readFormWithLimit(request);
   const intent = String(form.get("intent") ?? "");
   const deliveryId = String(form.get("deliveryId") ?? "").trim();
-  if (intent !== "retry") return json({ ok: false, message: "Unknown action." }, { status: 400 });
-  if (!deliveryId) return json({ ok: false, message: "Which delivery to retry is missing (deliveryId)." }, { status: 400 });
+  if (intent !== "retry") return json({ ok: false, message: t("integrations:flow.unknownAction") }, { status: 400 });
+  if (!deliveryId) return json({ ok: false, message: t("integrations:flow.missingDeliveryId") }, { status: 400 });
   const result = await retryDelivery(db, shop.id, deliveryId, new Date());
-  if (!result.ok && result.status === 404) throw new Response(result.message, { status: 404 });
-  if (!result.ok) return json({ ok: false, message: result.message }, { status: result.status });
-  return json({ ok: true, message: "Queued: the trigger is being sent to Shopify Flow again." });
+  if (!result.ok && result.status === 404) throw new Response(translateRetry(t, result.message), { status: 404 });
+  if (!result.ok) return json({ ok: false, message: translateRetry(t, result.message) }, { status: result.status });
+  return json({ ok: true, message: t("integrations:flow.queued") });
 };
 
-const TYPE_LABEL: Record<string, string> = {
-  customer_reference: "Shopify customer",
-  number_decimal: "Number",
-  single_line_text_field: "Text",
-  url: "URL",
-};
+/** Flow's field types with a label (flow.types.<type>); any other is shown as Flow names it. */
+const TYPE_LABELS = new Set(["customer_reference", "number_decimal", "single_line_text_field", "url"]);
 const STATUS_TONE = { sent: "success", pending: "attention", failed: "critical", withdrawn: undefined } as const;
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Shopify Flow · Settings") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data?.title ?? "Shopify Flow · Settings") }];
+
+const Strong = ({ children }: { children?: ReactNode }) => (
+  <Text as="span" fontWeight="semibold">
+    {children}
+  </Text>
+);
+const Code = ({ children }: { children?: ReactNode }) => <InlineCode>{children}</InlineCode>;
 
 export default function FlowSettings() {
   const { handle, fields, deliveries, counts, locale, timezone } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const retrying = (id: string) => navigation.state === "submitting" && navigation.formData?.get("deliveryId") === id;
+  const { t } = useTranslation("integrations");
+  const when = (iso: string) => dateTime(iso, locale, timezone);
 
   return (
-    <Page
-      backAction={{ content: "Settings", url: "/app/settings" }}
-      title="Shopify Flow"
-      subtitle="Reclaim fires “Checkout recovered” each time it credits a purchase to a recovery email, so you can build your own follow-ups in Flow."
-    >
+    <Page backAction={{ content: t("common:nav.settings"), url: "/app/settings" }} title={t("flow.title")} subtitle={t("flow.subtitle")}>
       <NavigationProgress />
       <Layout>
         {result ? (
@@ -74,8 +124,8 @@ export default function FlowSettings() {
         ) : null}
         {counts.failed > 0 ? (
           <Layout.Section>
-            <Banner tone="critical" title={`${counts.failed} trigger${counts.failed === 1 ? "" : "s"} could not be sent`}>
-              <p>Reclaim tried each one 8 times over about a day. The reason is shown below; use Retry once it is fixed.</p>
+            <Banner tone="critical" title={t("flow.failedBanner.title", { count: counts.failed })}>
+              <p>{t("flow.failedBanner.body")}</p>
             </Banner>
           </Layout.Section>
         ) : null}
@@ -84,15 +134,10 @@ export default function FlowSettings() {
           <Card>
             <BlockStack gap="300">
               <Text as="h2" variant="headingMd">
-                What the trigger carries
+                {t("flow.carries.heading")}
               </Text>
               <Text as="p">
-                In Shopify Flow, start a workflow with the trigger{" "}
-                <Text as="span" fontWeight="semibold">
-                  Checkout recovered
-                </Text>{" "}
-                from Reclaim (handle <InlineCode>{handle}</InlineCode>). It fires once per credited purchase, for Shopify checkouts and Stripe sessions alike,
-                and only for purchases that followed a Reclaim email (the ones counted as recovered on the dashboard).
+                <Trans t={t} i18nKey="flow.carries.intro" values={{ handle }} components={{ b: <Strong />, code: <Code /> }} />
               </Text>
               <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
                 {fields.map((f, i) => (
@@ -100,9 +145,9 @@ export default function FlowSettings() {
                     <BlockStack gap="100">
                       <InlineStack gap="200" blockAlign="center">
                         <Text as="span" fontWeight="semibold">
-                          {f.type === "customer_reference" ? "Customer" : f.payloadKey}
+                          {f.type === "customer_reference" ? t("flow.customerField") : f.payloadKey}
                         </Text>
-                        <Badge>{TYPE_LABEL[f.type] ?? f.type}</Badge>
+                        <Badge>{TYPE_LABELS.has(f.type) ? t(`flow.types.${f.type}`) : f.type}</Badge>
                       </InlineStack>
                       <Text as="p" tone="subdued">
                         {f.description}
@@ -112,8 +157,7 @@ export default function FlowSettings() {
                 ))}
               </ul>
               <Text as="p" tone="subdued">
-                A trigger is delivered at least once: if Reclaim stops right after Flow accepted it, it is sent again on restart. Use Recovery ID in your
-                workflow if a duplicate would matter.
+                {t("flow.carries.atLeastOnce")}
               </Text>
             </BlockStack>
           </Card>
@@ -124,17 +168,17 @@ export default function FlowSettings() {
             <BlockStack gap="300">
               <InlineStack align="space-between" blockAlign="center">
                 <Text as="h2" variant="headingMd">
-                  Recent deliveries
+                  {t("flow.deliveries.heading")}
                 </Text>
                 <InlineStack gap="200">
-                  <Badge tone="success">{`${counts.sent} sent`}</Badge>
-                  <Badge tone="attention">{`${counts.pending} pending`}</Badge>
-                  <Badge tone={counts.failed > 0 ? "critical" : undefined}>{`${counts.failed} failed`}</Badge>
+                  <Badge tone="success">{t("flow.deliveries.sentCount", { count: counts.sent })}</Badge>
+                  <Badge tone="attention">{t("flow.deliveries.pendingCount", { count: counts.pending })}</Badge>
+                  <Badge tone={counts.failed > 0 ? "critical" : undefined}>{t("flow.deliveries.failedCount", { count: counts.failed })}</Badge>
                 </InlineStack>
               </InlineStack>
               {deliveries.length === 0 ? (
-                <EmptyState heading="No trigger sent yet" image="">
-                  <p>The first one goes out when a customer buys after a Reclaim email.</p>
+                <EmptyState heading={t("flow.deliveries.emptyHeading")} image="">
+                  <p>{t("flow.deliveries.emptyBody")}</p>
                 </EmptyState>
               ) : (
                 <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
@@ -147,33 +191,40 @@ export default function FlowSettings() {
                       <InlineStack align="space-between" blockAlign="start" wrap={false} gap="400">
                         <BlockStack gap="100">
                           <InlineStack gap="200" blockAlign="center">
-                            <Badge tone={STATUS_TONE[d.status]}>{d.status}</Badge>
-                            <RemixLink to={`/app/recoveries/${d.recoveryId}`}>{d.recoveryName ?? "Recovery"}</RemixLink>
+                            <Badge tone={STATUS_TONE[d.status]}>{t(`flow.status.${d.status}`)}</Badge>
+                            <RemixLink to={`/app/recoveries/${d.recoveryId}`}>{d.recoveryName ?? t("flow.deliveries.recovery")}</RemixLink>
                             <Text as="span" numeric>
                               {money(d.amountMinor, d.currency, locale)}
                             </Text>
-                            <Text as="span" tone="subdued">{`by ${d.method}`}</Text>
+                            <Text as="span" tone="subdued">
+                              {t(d.method === "link" || d.method === "window" ? `flow.method.${d.method}` : "flow.method.other", { method: d.method })}
+                            </Text>
                           </InlineStack>
                           <Text as="p" tone="subdued" variant="bodySm">
                             {d.status === "sent" && d.sentAt
-                              ? `Sent ${dateTime(d.sentAt, locale, timezone)}`
+                              ? t("flow.deliveries.sentAt", { time: when(d.sentAt) })
                               : d.status === "withdrawn"
-                                ? "Withdrawn before it was sent"
+                                ? t("flow.deliveries.withdrawn")
                                 : d.status === "pending"
                                   ? d.nextAttemptAt
-                                    ? `${d.attempts === 0 ? "Sending" : "Next attempt"} ${dateTime(d.nextAttemptAt, locale, timezone)}`
-                                    : "Not scheduled (stopped when Reclaim was uninstalled). Retry to send it."
-                                  : `Gave up after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`}
-                            {d.attempts > 0 && d.status !== "failed" ? ` · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}` : ""}
+                                    ? t(d.attempts === 0 ? "flow.deliveries.sendingAt" : "flow.deliveries.nextAttemptAt", { time: when(d.nextAttemptAt) })
+                                    : t("flow.deliveries.notScheduled")
+                                  : t("flow.deliveries.gaveUp", { count: d.attempts })}
+                            {d.attempts > 0 && d.status !== "failed" ? t("flow.deliveries.attempts", { count: d.attempts }) : ""}
                           </Text>
                           {d.reversed ? (
                             <Text as="p" tone="subdued" variant="bodySm">
-                              {`The purchase no longer counts as recovered since ${dateTime(d.reversed.at, locale, timezone)} (${d.reversed.reason})${d.status === "sent" ? ": Flow was told before; a sent trigger cannot be recalled" : ""}`}
+                              {t(d.status === "sent" ? "flow.deliveries.reversedAfterSent" : "flow.deliveries.reversed", {
+                                time: when(d.reversed.at),
+                                reason: d.reversed.reason,
+                              })}
                             </Text>
                           ) : null}
                           {d.lastError && d.status !== "sent" && d.status !== "withdrawn" ? (
                             <Box paddingBlockStart="100">
-                              <Text as="p" tone="critical" variant="bodySm">{`Last error: ${d.lastError}`}</Text>
+                              <Text as="p" tone="critical" variant="bodySm">
+                                {t("flow.deliveries.lastError", { error: d.lastError })}
+                              </Text>
                             </Box>
                           ) : null}
                         </BlockStack>
@@ -182,7 +233,7 @@ export default function FlowSettings() {
                             <input type="hidden" name="intent" value="retry" />
                             <input type="hidden" name="deliveryId" value={d.id} />
                             <Button submit loading={retrying(d.id)}>
-                              {d.status === "failed" ? "Retry" : "Retry now"}
+                              {d.status === "failed" ? t("flow.deliveries.retry") : t("flow.deliveries.retryNow")}
                             </Button>
                           </Form>
                         ) : null}
@@ -200,5 +251,6 @@ export default function FlowSettings() {
 }
 
 export function ErrorBoundary() {
-  return <PageError title="Shopify Flow" />;
+  const { t } = useTranslation("integrations");
+  return <PageError title={t("flow.title")} />;
 }

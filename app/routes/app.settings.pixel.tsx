@@ -12,6 +12,8 @@ import { countUnconfirmedPixelRecoveries, lastPixelEvent } from "../models/pixel
 import { activateAndRecord, enqueuePixelActivation, type WebPixelStatus } from "../sources/pixel/activate.server";
 import { adminGraphqlFor } from "../sources/shopify/admin-client.server";
 import type { MetaFunction } from "@remix-run/node";
+import type { TFunction } from "i18next";
+import { useTranslation } from "react-i18next";
 import { pageTitle } from "../components/page-title";
 
 /**
@@ -19,60 +21,109 @@ import { pageTitle } from "../components/page-title";
  * sent, and "Activate again". The page also says plainly what the pixel may and may not cause (docs/decisions/050).
  */
 
-const EVENT_NAMES: Record<string, string> = {
-  checkout_started: "checkout started",
-  checkout_contact_info_submitted: "contact details entered",
-  checkout_completed: "checkout completed",
-};
+/** The pixel's event names that have a catalogue entry (pixel.events.<name>); any other is shown as Shopify names it. */
+const EVENT_NAMES = new Set(["checkout_started", "checkout_contact_info_submitted", "checkout_completed"]);
+
+/**
+ * The activation's outcome is stored in English on the shop (Shop.webPixelError, written by the activation job, which
+ * has no admin language): each known sentence of app/sources/pixel/activate.server.ts is recognised here and shown in
+ * the admin's language, with its details (Shopify's own message, the permissions) kept as they are. An unknown sentence
+ * is shown as stored.
+ */
+const ACTIVATION_ERRORS: { pattern: RegExp; translate: (t: TFunction, m: RegExpExecArray, locale: string) => string }[] = [
+  {
+    pattern: /^Reclaim needs the (.+?) permissions? for its checkout pixel /s,
+    translate: (t, m, locale) => {
+      const scopes = [...m[1]!.matchAll(/"([^"]+)"/g)].map((q) => `"${q[1]}"`);
+      return t("integrations:pixel.errors.missingScopes", {
+        count: scopes.length,
+        scopes: new Intl.ListFormat(locale, { type: "conjunction" }).format(scopes),
+      });
+    },
+  },
+  {
+    pattern: /^Shopify refused Reclaim's access to this shop \((.*)\)\. Open Reclaim from Apps to sign in again\.$/s,
+    translate: (t, m) => t("integrations:pixel.errors.unauthorized", { detail: m[1] }),
+  },
+  {
+    pattern: /^Shopify did not answer the activation request; Reclaim tries again automatically\.$/,
+    translate: (t) => t("integrations:pixel.errors.noAnswer"),
+  },
+  {
+    pattern: /^Shopify could not activate the pixel: (.*)$/s,
+    translate: (t, m) => t("integrations:pixel.errors.couldNotActivateDetail", { detail: m[1] }),
+  },
+  {
+    pattern: /^Shopify does not have Reclaim's pixel extension for this app version \((.*)\)\. The app's operator must deploy it with "shopify app deploy"\.$/s,
+    translate: (t, m) => t("integrations:pixel.errors.notDeployed", { detail: m[1] }),
+  },
+  {
+    pattern: /^Shopify refused the pixel's settings: (.*)$/s,
+    translate: (t, m) => t("integrations:pixel.errors.settingsRefused", { detail: m[1] }),
+  },
+];
+
+function translateActivationError(t: TFunction, locale: string, error: string): string {
+  for (const { pattern, translate } of ACTIVATION_ERRORS) {
+    const match = pattern.exec(error);
+    if (match) return translate(t, match, locale);
+  }
+  return error;
+}
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t, locale } = await requireAdmin(request);
   const [lastEvent, unconfirmed] = await Promise.all([lastPixelEvent(db, shop), countUnconfirmedPixelRecoveries(db, shop.id)]);
   return json({
     status: (shop.webPixelStatus as WebPixelStatus) ?? "not_activated",
-    error: shop.webPixelError,
+    title: t("integrations:pixel.metaTitle"),
+    error: shop.webPixelError && translateActivationError(t, locale, shop.webPixelError),
     updatedAt: shop.webPixelUpdatedAt?.toISOString() ?? null,
-    lastEvent: lastEvent ? { at: lastEvent.at.toISOString(), name: EVENT_NAMES[lastEvent.name] ?? lastEvent.name } : null,
+    lastEvent: lastEvent
+      ? { at: lastEvent.at.toISOString(), name: EVENT_NAMES.has(lastEvent.name) ? t(`integrations:pixel.events.${lastEvent.name}`) : lastEvent.name }
+      : null,
     unconfirmed,
     holdHours: PIXEL_COMPLETION_HOLD_MS / 3_600_000,
-    locale: shop.locale,
+    locale,
     timezone: shop.timezone,
   });
 };
 
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t, locale } = await requireAdmin(request);
   const form = await readFormWithLimit(request, 4 * 1024);
-  if (form.get("intent") !== "activate") return json({ ok: false, message: "Unknown action." }, { status: 400 });
+  if (form.get("intent") !== "activate") return json({ ok: false, message: t("integrations:pixel.unknownAction") }, { status: 400 });
   const result = await activateAndRecord(db, shop.id, adminGraphqlFor, new Date());
-  if (!result) return json({ ok: false, message: "Reclaim is not installed on this shop." }, { status: 409 });
+  if (!result) return json({ ok: false, message: t("integrations:pixel.notInstalled") }, { status: 409 });
   // Shopify did not answer: the job keeps trying with backoff, and this page shows the outcome.
   if (result.retry) await enqueuePixelActivation(db, shop.id);
   return json(
     result.status === "active"
-      ? { ok: true, message: "The checkout pixel is active." }
-      : { ok: false, message: result.error ?? "The checkout pixel could not be activated." },
+      ? { ok: true, message: t("integrations:pixel.activated") }
+      : { ok: false, message: result.error ? translateActivationError(t, locale, result.error) : t("integrations:pixel.couldNotActivate") },
   );
 };
 
-const STATUS: Record<WebPixelStatus, { label: string; tone: BadgeProps["tone"] }> = {
-  active: { label: "Active", tone: "success" },
-  not_activated: { label: "Not activated", tone: undefined },
-  missing_scopes: { label: "Needs permissions", tone: "warning" },
-  failed: { label: "Failed", tone: "critical" },
+/** Each status's badge; its label is pixel.status.<status>. */
+const STATUS_TONE: Record<WebPixelStatus, BadgeProps["tone"]> = {
+  active: "success",
+  not_activated: undefined,
+  missing_scopes: "warning",
+  failed: "critical",
 };
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Checkout pixel · Settings") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data?.title ?? "Checkout pixel · Settings") }];
 
 export default function PixelSettings() {
   const data = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
-  const status = STATUS[data.status] ?? STATUS.not_activated;
+  const { t } = useTranslation("integrations");
+  const status = Object.hasOwn(STATUS_TONE, data.status) ? data.status : "not_activated";
   const when = (iso: string) => dateTime(iso, data.locale, data.timezone);
 
   return (
-    <Page title="Checkout pixel" backAction={{ content: "Settings", url: "/app/settings" }}>
+    <Page title={t("pixel.title")} backAction={{ content: t("common:nav.settings"), url: "/app/settings" }}>
       <NavigationProgress />
       <Layout>
         {result && (
@@ -85,28 +136,24 @@ export default function PixelSettings() {
             <BlockStack gap="300">
               <InlineStack gap="200" blockAlign="center">
                 <Text as="h2" variant="headingMd">
-                  Status
+                  {t("pixel.statusHeading")}
                 </Text>
-                <Badge tone={status.tone}>{status.label}</Badge>
+                <Badge tone={STATUS_TONE[status]}>{t(`pixel.status.${status}`)}</Badge>
               </InlineStack>
-              {data.status === "not_activated" && (
-                <Text as="p">Reclaim turns the pixel on when it is installed. If that has not happened yet, activate it here.</Text>
-              )}
+              {data.status === "not_activated" && <Text as="p">{t("pixel.notActivatedHelp")}</Text>}
               {data.error && data.status !== "active" && <Banner tone={data.status === "missing_scopes" ? "warning" : "critical"}>{data.error}</Banner>}
-              <Text as="p">
-                {data.lastEvent
-                  ? `Last event received: ${data.lastEvent.name}, ${when(data.lastEvent.at)}.`
-                  : "No event received yet. Events arrive when buyers who allow marketing reach checkout."}
-              </Text>
-              {data.updatedAt && <Text as="p" tone="subdued">{`Last activation attempt: ${when(data.updatedAt)}.`}</Text>}
-              {data.unconfirmed > 0 && (
-                <Text as="p">{`${data.unconfirmed} checkout${data.unconfirmed === 1 ? "" : "s"} seen by the pixel ${data.unconfirmed === 1 ? "is" : "are"} waiting for Shopify to confirm ${data.unconfirmed === 1 ? "it" : "them"}.`}</Text>
+              <Text as="p">{data.lastEvent ? t("pixel.lastEvent", { name: data.lastEvent.name, time: when(data.lastEvent.at) }) : t("pixel.noEvent")}</Text>
+              {data.updatedAt && (
+                <Text as="p" tone="subdued">
+                  {t("pixel.lastAttempt", { time: when(data.updatedAt) })}
+                </Text>
               )}
+              {data.unconfirmed > 0 && <Text as="p">{t("pixel.unconfirmed", { count: data.unconfirmed })}</Text>}
               <InlineStack>
                 <Form method="post">
                   <input type="hidden" name="intent" value="activate" />
                   <Button submit loading={busy}>
-                    Activate again
+                    {t("pixel.activateAgain")}
                   </Button>
                 </Form>
               </InlineStack>
@@ -117,17 +164,12 @@ export default function PixelSettings() {
           <Card>
             <BlockStack gap="200">
               <Text as="h2" variant="headingMd">
-                What it does
+                {t("pixel.doesHeading")}
               </Text>
               <List>
-                <List.Item>
-                  Shows a checkout under Recoveries the moment the buyer enters their email, marked “Unconfirmed (seen at checkout)”, instead of at the next
-                  sync.
-                </List.Item>
-                <List.Item>{`Reports completed checkouts, so a reminder due at that moment waits up to ${data.holdHours} hours for Shopify's order instead of going out.`}</List.Item>
-                <List.Item>
-                  Runs only for visitors who allow marketing, in Shopify's sandbox, and sends the checkout's email, marketing choice, items and totals.
-                </List.Item>
+                <List.Item>{t("pixel.does.showsEarly")}</List.Item>
+                <List.Item>{t("pixel.does.reportsCompleted", { hours: data.holdHours })}</List.Item>
+                <List.Item>{t("pixel.does.runsOnly")}</List.Item>
               </List>
             </BlockStack>
           </Card>
@@ -136,15 +178,13 @@ export default function PixelSettings() {
           <Card>
             <BlockStack gap="200">
               <Text as="h2" variant="headingMd">
-                What it never does
+                {t("pixel.neverHeading")}
               </Text>
               <List>
-                <List.Item>
-                  Never causes an email on its own: Reclaim emails a checkout only after Shopify confirms it, with Shopify's email address and consent.
-                </List.Item>
-                <List.Item>Never records a sale or changes recovered revenue: those come from your orders only.</List.Item>
-                <List.Item>{`Never stops an email for good: if no order confirms a reported completion within ${data.holdHours} hours, reminders resume.`}</List.Item>
-                <List.Item>Never collects addresses, phone numbers or payment details, and never reads cookies.</List.Item>
+                <List.Item>{t("pixel.never.causesEmail")}</List.Item>
+                <List.Item>{t("pixel.never.recordsSale")}</List.Item>
+                <List.Item>{t("pixel.never.stopsForGood", { hours: data.holdHours })}</List.Item>
+                <List.Item>{t("pixel.never.collects")}</List.Item>
               </List>
             </BlockStack>
           </Card>
@@ -155,5 +195,6 @@ export default function PixelSettings() {
 }
 
 export function ErrorBoundary() {
-  return <PageError title="Checkout pixel" />;
+  const { t } = useTranslation("integrations");
+  return <PageError title={t("pixel.title")} />;
 }

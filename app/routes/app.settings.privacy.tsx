@@ -18,7 +18,7 @@ import {
   Text,
   type BadgeProps,
 } from "@shopify/polaris";
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { requireAdmin } from "../auth.server";
 import { dateTime } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
@@ -34,6 +34,7 @@ import {
 import { listPrivacyRequests, type PrivacyRequestRow } from "../privacy/requests.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
+import { Trans, useTranslation } from "react-i18next";
 import { pageTitle } from "../components/page-title";
 
 /**
@@ -42,12 +43,13 @@ import { pageTitle } from "../components/page-title";
  * Data request exports are downloaded from here; everything is scoped to the signed-in shop.
  */
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t, locale } = await requireAdmin(request);
   return json({
-    locale: shop.locale,
+    title: t("integrations:privacy.metaTitle"),
+    locale,
     timezone: shop.timezone,
     mirror: { state: mirrorUnsubscribesState(shop) },
-    requests: await listPrivacyRequests(db, shop.id),
+    requests: await listPrivacyRequests(db, shop.id, undefined, t),
   });
 };
 
@@ -75,6 +77,7 @@ async function recheckGrantedScopes({ shop, scopes }: Admin) {
 export const action = async ({ request }: ActionFunctionArgs) => {
   const admin = await requireAdmin(request);
   const form = await readFormWithLimit(request, 4 * 1024);
+  const m = (key: string) => admin.t(`integrations:privacy.messages.${key}`);
   const answer = (shop: { mirrorUnsubscribes: boolean; grantedScopes: string }, ok: boolean, message: string) =>
     json({ ok, state: mirrorUnsubscribesState(shop), message });
   switch (form.get("intent")) {
@@ -86,55 +89,35 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         if (checked) shop = checked;
         else unconfirmed = true;
       }
-      if (hasMirrorScope(shop.grantedScopes)) return answer(shop, true, "Unsubscribes from Reclaim's emails are now mirrored to Shopify.");
-      return answer(
-        shop,
-        false,
-        unconfirmed
-          ? "Shopify has not confirmed the permission yet. Mirroring starts as soon as it does."
-          : "Shopify has not granted Reclaim the permission to update customers, so nothing is mirrored yet.",
-      );
+      if (hasMirrorScope(shop.grantedScopes)) return answer(shop, true, m("mirrored"));
+      return answer(shop, false, unconfirmed ? m("notConfirmed") : m("notGranted"));
     }
     case "disable": {
       const shop = await setMirrorUnsubscribes(db, admin.shop.id, false);
-      return answer(shop, true, "Unsubscribes are no longer mirrored to Shopify.");
+      return answer(shop, true, m("disabled"));
     }
     case "recheck": {
       const checked = await recheckGrantedScopes(admin);
-      if (!checked) return answer(admin.shop, false, "Shopify did not answer. Reload the page in a moment to see the permission as Shopify reports it.");
-      return answer(
-        checked,
-        true,
-        hasMirrorScope(checked.grantedScopes) ? "Reclaim has the permission to update customers." : "Reclaim no longer has the permission to update customers.",
-      );
+      if (!checked) return answer(admin.shop, false, m("noAnswer"));
+      return answer(checked, true, hasMirrorScope(checked.grantedScopes) ? m("hasPermission") : m("lostPermission"));
     }
     default:
-      return json({ ok: false, state: mirrorUnsubscribesState(admin.shop), message: "Unknown action." }, { status: 400 });
+      return json({ ok: false, state: mirrorUnsubscribesState(admin.shop), message: m("unknownAction") }, { status: 400 });
   }
 };
 
 /** The optional scope "Mirror unsubscribes to Shopify" needs (shopify.app.toml `optional_scopes`). */
 const WRITE_CUSTOMERS = "write_customers";
 
-const MIRROR_STATE: Record<MirrorUnsubscribesState, { label: string; tone: BadgeProps["tone"]; detail: string }> = {
-  off: { label: "Off", tone: undefined, detail: "Unsubscribes stay within Reclaim: your other marketing is not told about them." },
-  on: {
-    label: "On",
-    tone: "success",
-    detail: "Permission granted. Each unsubscribe from a Reclaim email is also recorded on the buyer's Shopify customer record.",
-  },
-  requested: {
-    label: "Requested, not granted",
-    tone: "attention",
-    detail:
-      "You turned this on, but Shopify reports that Reclaim does not have the permission to update customers: it was declined, not answered yet, or removed later. Nothing is mirrored until it is granted.",
-  },
-  granted_off: {
-    label: "Granted, turned off",
-    tone: "info",
-    detail: "Reclaim has the permission to update customers, but mirroring is off, so Reclaim does not use it. You can remove the permission.",
-  },
+/** Each state's badge tone; its label and detail are privacy.mirror.states.<state>. */
+const MIRROR_TONE: Record<MirrorUnsubscribesState, BadgeProps["tone"]> = {
+  off: undefined,
+  on: "success",
+  requested: "attention",
+  granted_off: "info",
 };
+
+const Code = ({ children }: { children?: ReactNode }) => <InlineCode>{children}</InlineCode>;
 
 /**
  * The setting: turning it on asks Shopify for `write_customers` with App Bridge's Scopes API (Shopify shows the merchant
@@ -147,7 +130,8 @@ function MirrorUnsubscribesCard({ state }: { state: MirrorUnsubscribesState }) {
   const [problem, setProblem] = useState<string | null>(null);
   const busy = asking !== null || fetcher.state !== "idle";
   const granted = state === "on" || state === "granted_off";
-  const view = MIRROR_STATE[state] ?? MIRROR_STATE.off;
+  const { t } = useTranslation("integrations");
+  const shown = Object.hasOwn(MIRROR_TONE, state) ? state : "off";
 
   const turnOn = async () => {
     setProblem(null);
@@ -158,7 +142,7 @@ function MirrorUnsubscribesCard({ state }: { state: MirrorUnsubscribesState }) {
         requestResult = (await shopify.scopes.request([WRITE_CUSTOMERS])).result;
       } catch {
         requestResult = "failed";
-        setProblem("Shopify's permission request could not be opened. Reload the page and try again.");
+        setProblem(t("privacy.mirror.requestFailed"));
       } finally {
         setAsking(null);
       }
@@ -172,7 +156,7 @@ function MirrorUnsubscribesCard({ state }: { state: MirrorUnsubscribesState }) {
       await shopify.scopes.revoke([WRITE_CUSTOMERS]);
       fetcher.submit({ intent: "recheck" }, { method: "post" });
     } catch {
-      setProblem("Shopify did not remove the permission. Reload the page and try again.");
+      setProblem(t("privacy.mirror.revokeFailed"));
     } finally {
       setAsking(null);
     }
@@ -183,41 +167,36 @@ function MirrorUnsubscribesCard({ state }: { state: MirrorUnsubscribesState }) {
       <BlockStack gap="300">
         <InlineStack gap="200" blockAlign="center">
           <Text as="h2" variant="headingMd">
-            Mirror unsubscribes to Shopify
+            {t("privacy.mirror.heading")}
           </Text>
-          <Badge tone={view.tone}>{view.label}</Badge>
+          <Badge tone={MIRROR_TONE[shown]}>{t(`privacy.mirror.states.${shown}.label`)}</Badge>
         </InlineStack>
-        <Text as="p">
-          When a buyer unsubscribes from a Reclaim email, Reclaim also marks them as unsubscribed from email marketing in Shopify, on their customer record.
-          Your other marketing (Shopify Email, other apps, your newsletters) then respects their choice too. Reclaim never subscribes anyone and changes nothing
-          else about your customers. Buyers who are not Shopify customers (for example, Stripe-only buyers) are unsubscribed in Reclaim only.
-        </Text>
+        <Text as="p">{t("privacy.mirror.intro")}</Text>
         <Text as="p" tone="subdued">
-          The permission: Shopify&apos;s &quot;write customers&quot; access (<InlineCode>write_customers</InlineCode>) lets Reclaim update customer records.
-          Reclaim works without it, and asks for it only when you turn this on; Shopify shows you the request to approve. You can remove it at any time.
+          <Trans t={t} i18nKey="privacy.mirror.permission" components={{ code: <Code /> }} />
         </Text>
-        <Text as="p">{view.detail}</Text>
+        <Text as="p">{t(`privacy.mirror.states.${shown}.detail`)}</Text>
         {fetcher.data && fetcher.state === "idle" && <Banner tone={fetcher.data.ok ? "success" : "warning"}>{fetcher.data.message}</Banner>}
         {problem && <Banner tone="critical">{problem}</Banner>}
         <InlineStack gap="200">
           {(state === "off" || state === "granted_off") && (
             <Button variant="primary" onClick={turnOn} loading={busy} disabled={busy}>
-              Turn on
+              {t("privacy.mirror.turnOn")}
             </Button>
           )}
           {state === "requested" && (
             <Button variant="primary" onClick={turnOn} loading={busy} disabled={busy}>
-              Ask for the permission again
+              {t("privacy.mirror.askAgain")}
             </Button>
           )}
           {(state === "on" || state === "requested") && (
             <Button onClick={() => fetcher.submit({ intent: "disable" }, { method: "post" })} disabled={busy}>
-              Turn off
+              {t("privacy.mirror.turnOff")}
             </Button>
           )}
           {state === "granted_off" && (
             <Button variant="tertiary" tone="critical" onClick={removePermission} disabled={busy}>
-              Remove the permission
+              {t("privacy.mirror.removePermission")}
             </Button>
           )}
         </InlineStack>
@@ -227,9 +206,10 @@ function MirrorUnsubscribesCard({ state }: { state: MirrorUnsubscribesState }) {
 }
 
 function StatusBadge({ status }: { status: PrivacyRequestRow["status"] }) {
-  if (status === "done") return <Badge tone="success">Done</Badge>;
-  if (status === "unreadable") return <Badge tone="critical">Could not read</Badge>;
-  return <Badge tone="attention">In progress</Badge>;
+  const { t } = useTranslation("integrations");
+  if (status === "done") return <Badge tone="success">{t("privacy.status.done")}</Badge>;
+  if (status === "unreadable") return <Badge tone="critical">{t("privacy.status.unreadable")}</Badge>;
+  return <Badge tone="attention">{t("privacy.status.pending")}</Badge>;
 }
 
 /**
@@ -238,6 +218,7 @@ function StatusBadge({ status }: { status: PrivacyRequestRow["status"] }) {
  */
 function DownloadExport({ row }: { row: PrivacyRequestRow }) {
   const [state, setState] = useState<"idle" | "loading" | "failed">("idle");
+  const { t } = useTranslation("integrations");
   const download = async () => {
     setState("loading");
     try {
@@ -259,28 +240,36 @@ function DownloadExport({ row }: { row: PrivacyRequestRow }) {
   };
   return (
     <BlockStack gap="100">
-      <Button size="slim" onClick={download} loading={state === "loading"} accessibilityLabel={`Download the data of customer ${row.customerId ?? ""}`}>
-        Download
+      <Button
+        size="slim"
+        onClick={download}
+        loading={state === "loading"}
+        accessibilityLabel={t("privacy.download.accessibilityLabel", { customerId: row.customerId ?? "" })}
+      >
+        {t("privacy.download.label")}
       </Button>
       {state === "failed" && (
         <Text as="span" tone="critical" variant="bodySm">
-          The download failed. Reload the page and try again.
+          {t("privacy.download.failed")}
         </Text>
       )}
     </BlockStack>
   );
 }
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Privacy · Settings") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data?.title ?? "Privacy · Settings") }];
+
+const Strong = ({ children }: { children?: ReactNode }) => (
+  <Text as="span" fontWeight="semibold">
+    {children}
+  </Text>
+);
 
 export default function PrivacySettings() {
   const { requests, locale, timezone, mirror } = useLoaderData<typeof loader>();
+  const { t } = useTranslation("integrations");
   return (
-    <Page
-      title="Privacy"
-      subtitle="Unsubscribes, and the data requests and erasures Shopify sends on your customers' behalf, with what Reclaim did."
-      backAction={{ content: "Settings", url: "/app/settings" }}
-    >
+    <Page title={t("privacy.title")} subtitle={t("privacy.subtitle")} backAction={{ content: t("common:nav.settings"), url: "/app/settings" }}>
       <NavigationProgress />
       <Layout>
         <Layout.Section>
@@ -290,30 +279,14 @@ export default function PrivacySettings() {
           <Card>
             <BlockStack gap="200">
               <Text as="h2" variant="headingMd">
-                Privacy requests: how Reclaim handles them
+                {t("privacy.howTo.heading")}
               </Text>
               <List>
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    Customer data request:
-                  </Text>{" "}
-                  Reclaim gathers everything it holds about the customer (their abandoned checkouts from Shopify and Stripe, consent, emails, clicks, purchases)
-                  into a file. Download it and send it to the customer within the deadline that applies to you (30 days under GDPR).
-                </List.Item>
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    Customer data erasure:
-                  </Text>{" "}
-                  Reclaim deletes the customer&apos;s data from both sources and cancels any email still scheduled. Your dashboard totals are kept as counts. If
-                  the customer had unsubscribed, a one-way hash of the address is kept so they are not emailed again.
-                </List.Item>
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    Store data erasure:
-                  </Text>{" "}
-                  Shopify sends it 48 hours after Reclaim is uninstalled, and Reclaim then deletes everything it holds for the store. Reinstalling before then
-                  keeps your data.
-                </List.Item>
+                {(["dataRequest", "customerRedact", "shopRedact"] as const).map((topic) => (
+                  <List.Item key={topic}>
+                    <Strong>{t(`privacy.howTo.${topic}Title`)}</Strong> {t(`privacy.howTo.${topic}`)}
+                  </List.Item>
+                ))}
               </List>
             </BlockStack>
           </Card>
@@ -321,20 +294,20 @@ export default function PrivacySettings() {
         <Layout.Section>
           <Card padding="0">
             {requests.length === 0 ? (
-              <EmptyState heading="No privacy requests yet" image="">
-                <p>When a customer asks your store for their data, or to be forgotten, Shopify tells Reclaim, and the request appears here.</p>
+              <EmptyState heading={t("privacy.empty.heading")} image="">
+                <p>{t("privacy.empty.body")}</p>
               </EmptyState>
             ) : (
               <IndexTable
-                resourceName={{ singular: "privacy request", plural: "privacy requests" }}
+                resourceName={{ singular: t("privacy.table.singular"), plural: t("privacy.table.plural") }}
                 itemCount={requests.length}
                 selectable={false}
                 headings={[
-                  { title: "Received" },
-                  { title: "Request" },
-                  { title: "Customer" },
-                  { title: "Status" },
-                  { title: "What Reclaim did" },
+                  { title: t("privacy.table.received") },
+                  { title: t("privacy.table.request") },
+                  { title: t("privacy.table.customer") },
+                  { title: t("privacy.table.status") },
+                  { title: t("privacy.table.outcome") },
                   { title: "" },
                 ]}
               >
@@ -348,10 +321,10 @@ export default function PrivacySettings() {
                     </IndexTable.Cell>
                     <IndexTable.Cell>
                       <BlockStack gap="050">
-                        <Text as="span">{r.customerId ? `Customer ${r.customerId}` : "—"}</Text>
+                        <Text as="span">{r.customerId ? t("privacy.table.customerId", { customerId: r.customerId }) : "—"}</Text>
                         {r.orderIds.length > 0 && (
                           <Text as="span" tone="subdued" variant="bodySm">
-                            {`Orders ${r.orderIds.join(", ")}`}
+                            {t("privacy.table.orders", { orderIds: r.orderIds.join(", ") })}
                           </Text>
                         )}
                       </BlockStack>
@@ -377,5 +350,6 @@ export default function PrivacySettings() {
 }
 
 export function ErrorBoundary() {
-  return <PageError title="Privacy" />;
+  const { t } = useTranslation("integrations");
+  return <PageError title={t("privacy.title")} />;
 }

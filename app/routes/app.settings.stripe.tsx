@@ -18,7 +18,10 @@ import {
   Text,
   TextField,
 } from "@shopify/polaris";
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
+import type { TFunction } from "i18next";
+import { Trans, useTranslation } from "react-i18next";
+import englishCatalogue from "../i18n/catalogues/en/integrations.json";
 import { requireAdmin } from "../auth.server";
 import { db } from "../db.server";
 import { env } from "../env.server";
@@ -28,7 +31,6 @@ import {
   endpointPathFor,
   endRotation,
   getStripeConnection,
-  IGNORED_REASONS,
   ignoredEventCounts,
   rotateWebhookSecret,
   setApiKey,
@@ -51,40 +53,48 @@ import { pageTitle } from "../components/page-title";
  * knows whether they are set and the key's last four characters. Every query is scoped to the signed-in shop.
  */
 
-const EVENT_NOTES: Record<(typeof STRIPE_EVENT_TYPES)[number], string> = {
-  "checkout.session.expired": "an abandoned session: Reclaim starts a recovery",
-  "checkout.session.completed": "a purchase: stops reminders and credits recovered sessions",
-  "checkout.session.async_payment_succeeded": "a delayed payment (bank debit…) went through",
-  "checkout.session.async_payment_failed": "a delayed payment failed: what it credited no longer counts",
-  "charge.refunded": "a refund, full or partial: recovered revenue drops by what was refunded",
-  "charge.dispute.created": "a dispute: the recovered payment does not count while it is open",
-  "charge.dispute.closed": "a dispute closed: won restores the recovered payment, lost keeps it out",
+/** Codes for the sentences the models write (app/models/stripe-secret-format.ts, stripe-connection.server.ts, the key check): translated here. */
+const ERROR_KEYS = new Map(Object.entries(englishCatalogue.stripe.errors).map(([key, english]) => [english, key]));
+
+/** A model's sentence in the admin's language; one the catalogue does not know is shown as the model wrote it. */
+const translateError = (t: TFunction, message: string) => {
+  const key = ERROR_KEYS.get(message);
+  return key ? t(`integrations:stripe.errors.${key}`) : message;
 };
 
-/** What the settings page says about each kind of event a connection stored but did not act on. */
-const IGNORED_LABELS: Record<keyof typeof IGNORED_REASONS, (n: number) => string> = {
-  test_mode: (n) => `${n} test-mode event${n === 1 ? "" : "s"} ignored`,
-  live_mode: (n) => `${n} live-mode event${n === 1 ? "" : "s"} ignored`,
-  connected_account: (n) => `${n} event${n === 1 ? "" : "s"} from connected accounts ignored`,
-  thin_event: (n) => `${n} thin event${n === 1 ? "" : "s"} ignored (choose snapshot payloads)`,
-  setup_mode: (n) => `${n} setup-mode session event${n === 1 ? "" : "s"} ignored (nothing is bought in setup mode)`,
-  payment_recovery_off: (n) => `${n} invoice or subscription event${n === 1 ? "" : "s"} ignored (failed subscription payments are off)`,
-};
+/** Catalogue keys cannot contain dots (i18next's key separator): `checkout.session.expired` → `checkout_session_expired`. */
+const noteKey = (type: string) => type.replaceAll(".", "_");
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const [connection, path] = await Promise.all([getStripeConnection(db, shop.id), endpointPathFor(db, shop.id)]);
   const ignored = connection ? await ignoredEventCounts(db, shop.id, connection.id) : [];
   const payments = connection ? await paymentRecoverySettings(db, connection.id) : null;
   return json({
     endpointUrl: new URL(path, env.SHOPIFY_APP_URL).toString(),
     stripeSourceEnabled: env.STRIPE_SOURCE_ENABLED,
-    keyPermissions: STRIPE_KEY_PERMISSIONS.map((p) => ({ ...p })),
-    eventTypes: STRIPE_EVENT_TYPES.map((type) => ({ type, note: EVENT_NOTES[type] })),
+    title: t("integrations:stripe.metaTitle"),
+    keyPermissions: STRIPE_KEY_PERMISSIONS.map((p) => ({
+      resource: p.resource,
+      access: p.access,
+      label: t("integrations:stripe.apiKey.permission", {
+        resource: t(`integrations:stripe.apiKey.resources.${p.resource}`, { defaultValue: p.resource }),
+        access: t(`integrations:stripe.apiKey.access.${p.access}`, { defaultValue: p.access }),
+      }),
+      why: t(`integrations:stripe.apiKey.why.${p.resource}`, { defaultValue: p.why }),
+    })),
+    eventTypes: STRIPE_EVENT_TYPES.map((type) => ({ type, note: t(`integrations:stripe.eventNotes.${noteKey(type)}`) })),
     apiVersion: STRIPE_API_VERSION,
-    paymentEventTypes: Object.entries(PAYMENT_EVENT_TYPES).map(([type, note]) => ({ type, note })),
+    paymentEventTypes: Object.entries(PAYMENT_EVENT_TYPES).map(([type, note]) => ({
+      type,
+      note: t(`integrations:paymentRecovery.eventNotes.${noteKey(type)}`, { defaultValue: note }),
+    })),
     paymentRecovery: payments,
-    ignored: ignored.map((i) => ({ reason: i.reason, label: IGNORED_LABELS[i.reason](i.count), since: i.since.toISOString() })),
+    ignored: ignored.map((i) => ({
+      reason: i.reason,
+      label: t(`integrations:stripe.ignored.${i.reason}`, { count: i.count }),
+      since: i.since.toISOString(),
+    })),
     connection: connection && {
       mode: connection.mode,
       modeSource: connection.modeSource,
@@ -99,19 +109,9 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 };
 
 type Intent = "connect" | "rotate" | "end-rotation" | "set-api-key" | "remove-api-key" | "set-mode" | "disconnect" | "payment-recovery";
-const SAVED: Record<Intent, string> = {
-  connect: "Stripe is connected. Reclaim now accepts events signed with this secret.",
-  rotate: "New signing secret saved. The previous one keeps working for 24 hours.",
-  "end-rotation": "The previous signing secret no longer works.",
-  "set-api-key": "API key saved. Recoveries from now on include line items.",
-  "remove-api-key": "API key removed. New recoveries will have no line items.",
-  "set-mode": "Saved. Events of the other mode are stored and ignored from now on.",
-  disconnect: "Stripe is disconnected. Its endpoint now refuses events.",
-  "payment-recovery": "Saved. Failed subscription payments follow these settings from now on.",
-};
 
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const form = await readFormWithLimit(request);
   const field = (name: string) => String(form.get(name) ?? "");
   const intent = field("intent") as Intent;
@@ -137,10 +137,10 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     case "set-mode": {
       const mode = field("mode");
       if (mode !== "live" && mode !== "test")
-        return json({ intent, saved: null, errors: { form: "Choose live or test mode." } as Record<string, string> }, { status: 422 });
+        return json({ intent, saved: null, errors: { form: t("integrations:stripe.errors.chooseMode") } as Record<string, string> }, { status: 422 });
       result = (await setConnectionMode(db, shop.id, connectionId, { mode, connectPlatform: field("connectPlatform") === "on" }))
         ? { ok: true }
-        : { ok: false, errors: { webhookSecret: "This Stripe connection no longer exists. Reload the page." } };
+        : { ok: false, errors: { webhookSecret: t("integrations:stripe.errors.connectionGone") } };
       break;
     }
     case "payment-recovery": {
@@ -149,20 +149,23 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         stripeEmailsFailedPayments: field("stripeEmailsFailedPayments") === "on",
         stripeEmailsActionRequired: field("stripeEmailsActionRequired") === "on",
       });
-      if (!saved.ok) return json({ intent, saved: null, errors: { form: saved.error } as Record<string, string> }, { status: 422 });
+      if (!saved.ok) return json({ intent, saved: null, errors: { form: translateError(t, saved.error) } as Record<string, string> }, { status: 422 });
       result = { ok: true };
       break;
     }
     case "disconnect":
       result = (await disconnectStripe(db, shop.id, connectionId))
         ? { ok: true }
-        : { ok: false, errors: { webhookSecret: "This Stripe connection no longer exists. Reload the page." } };
+        : { ok: false, errors: { webhookSecret: t("integrations:stripe.errors.connectionGone") } };
       break;
     default:
-      return json({ intent: null, saved: null, errors: { form: "Unknown action." } as Record<string, string> }, { status: 400 });
+      return json({ intent: null, saved: null, errors: { form: t("integrations:stripe.errors.unknownAction") } as Record<string, string> }, { status: 400 });
   }
-  if (!result.ok) return json({ intent, saved: null, errors: result.errors as Record<string, string> }, { status: 422 });
-  return json({ intent, saved: SAVED[intent], errors: {} as Record<string, string> });
+  if (!result.ok) {
+    const errors = Object.fromEntries(Object.entries(result.errors).map(([field, message]) => [field, translateError(t, message)]));
+    return json({ intent, saved: null, errors: errors as Record<string, string> }, { status: 422 });
+  }
+  return json({ intent, saved: t(`integrations:stripe.saved.${intent}`), errors: {} as Record<string, string> });
 };
 
 const utc = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
@@ -176,26 +179,37 @@ function SecretField({ label, name, helpText, error, reset }: { label: string; n
   );
 }
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Stripe · Settings") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data?.title ?? "Stripe · Settings") }];
+
+/** The rich-text parts of a catalogue sentence (`<code>…</code>`, `<b>…</b>`). */
+const Code = ({ children }: { children?: ReactNode }) => <InlineCode>{children}</InlineCode>;
+const Strong = ({ children }: { children?: ReactNode }) => (
+  <Text as="span" fontWeight="semibold">
+    {children}
+  </Text>
+);
+const RICH = { code: <Code />, b: <Strong /> };
 
 export default function StripeSettings() {
   const { endpointUrl, eventTypes, apiVersion, ignored, connection, stripeSourceEnabled, keyPermissions, paymentEventTypes, paymentRecovery } =
     useLoaderData<typeof loader>();
+  const { t } = useTranslation("integrations");
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
   const errors = result?.errors ?? {};
   const errorFor = (intent: Intent, name: "webhookSecret" | "apiKey") => (result?.intent === intent ? errors[name] : undefined);
   const [confirmDisconnect, setConfirmDisconnect] = useState(false);
+  const modeSource = (source: string | null) =>
+    source === "merchant" ? t("stripe.mode.sourceMerchant") : source === "api_key" ? t("stripe.mode.sourceApiKey") : t("stripe.mode.sourceFirstEvent");
 
   return (
-    <Page title="Stripe" subtitle="Recover abandoned Stripe Checkout sessions and Payment Links with the same campaigns as Shopify checkouts.">
+    <Page title={t("stripe.title")} subtitle={t("stripe.subtitle")}>
       <Layout>
         {!stripeSourceEnabled && (
           <Layout.Section>
-            <Banner tone="warning" title="Stripe recovery is turned off on this deployment">
-              This Reclaim deployment runs with STRIPE_SOURCE_ENABLED=false (as listed on the Shopify App Store, which does not allow apps that send buyers to a
-              checkout other than Shopify&apos;s). Stripe events are refused and no Stripe cart is emailed.
+            <Banner tone="warning" title={t("stripe.sourceOff.title")}>
+              {t("stripe.sourceOff.body")}
             </Banner>
           </Layout.Section>
         )}
@@ -214,18 +228,14 @@ export default function StripeSettings() {
           <Card>
             <BlockStack gap="300">
               <Text as="h2" variant="headingMd">
-                1. Add an endpoint in Stripe
+                {t("stripe.endpoint.heading")}
               </Text>
-              <Text as="p">In Stripe, open Developers → Webhooks → Add endpoint, and enter this endpoint URL:</Text>
-              <TextField label="Endpoint URL" value={endpointUrl} readOnly autoComplete="off" monospaced onChange={() => {}} />
+              <Text as="p">{t("stripe.endpoint.intro")}</Text>
+              <TextField label={t("stripe.endpoint.urlLabel")} value={endpointUrl} readOnly autoComplete="off" monospaced onChange={() => {}} />
               <Text as="p">
-                Under API version, choose <InlineCode>{apiVersion}</InlineCode> (the version Reclaim reads), and under payload style choose{" "}
-                <Text as="span" fontWeight="semibold">
-                  Snapshot
-                </Text>
-                : thin payloads carry no session, so Reclaim acknowledges them and ignores them.
+                <Trans t={t} i18nKey="stripe.endpoint.apiVersion" values={{ apiVersion }} components={RICH} />
               </Text>
-              <Text as="p">{`Select these ${eventTypes.length} events (Reclaim ignores any other):`}</Text>
+              <Text as="p">{t("stripe.endpoint.selectEvents", { count: eventTypes.length })}</Text>
               <List>
                 {eventTypes.map(({ type, note }) => (
                   <List.Item key={type}>
@@ -242,51 +252,51 @@ export default function StripeSettings() {
             <BlockStack gap="300">
               <InlineStack gap="200" blockAlign="center">
                 <Text as="h2" variant="headingMd">
-                  2. Signing secret
+                  {t("stripe.secret.heading")}
                 </Text>
-                {connection ? <Badge tone="success">Set</Badge> : <Badge>Not connected</Badge>}
+                {connection ? <Badge tone="success">{t("stripe.secret.set")}</Badge> : <Badge>{t("stripe.secret.notConnected")}</Badge>}
               </InlineStack>
               {!connection ? (
                 <Form method="post">
                   <input type="hidden" name="intent" value="connect" />
                   <FormLayout>
                     <SecretField
-                      label="Signing secret"
+                      label={t("stripe.secret.label")}
                       name="webhookSecret"
-                      helpText="On the endpoint's page in Stripe: Signing secret → Reveal. It starts with whsec_."
+                      helpText={t("stripe.secret.help")}
                       error={errorFor("connect", "webhookSecret")}
                       reset={result}
                     />
                     <SecretField
-                      label="Restricted API key (optional)"
+                      label={t("stripe.secret.apiKeyLabel")}
                       name="apiKey"
-                      helpText="A restricted key (rk_…) with Read access to Checkout Sessions lets Reclaim show the cart's items in emails. Reclaim checks it with one call to Stripe."
+                      helpText={t("stripe.secret.apiKeyHelp")}
                       error={errorFor("connect", "apiKey")}
                       reset={result}
                     />
                     <Button submit variant="primary" loading={busy}>
-                      Connect Stripe
+                      {t("stripe.secret.connect")}
                     </Button>
                   </FormLayout>
                 </Form>
               ) : (
                 <BlockStack gap="300">
                   {connection.lastEventAt ? (
-                    <Text as="p">{`Last event received ${utc(connection.lastEventAt)}.`}</Text>
+                    <Text as="p">{t("stripe.secret.lastEvent", { time: utc(connection.lastEventAt) })}</Text>
                   ) : (
                     <Text as="p" tone="subdued">
-                      No event received yet. In Stripe, use “Send test event” on the endpoint to check.
+                      {t("stripe.secret.noEvent")}
                     </Text>
                   )}
                   {connection.previousSecretExpiresAt && (
                     <Banner tone="info">
                       <BlockStack gap="200">
-                        <Text as="p">{`Rotating: events signed with the previous secret are accepted until ${utc(connection.previousSecretExpiresAt)}.`}</Text>
+                        <Text as="p">{t("stripe.secret.rotating", { time: utc(connection.previousSecretExpiresAt) })}</Text>
                         <Form method="post">
                           <input type="hidden" name="intent" value="end-rotation" />
                           <input type="hidden" name="connectionId" value={connection.id} />
                           <Button submit loading={busy}>
-                            Stop accepting the previous secret now
+                            {t("stripe.secret.endRotation")}
                           </Button>
                         </Form>
                       </BlockStack>
@@ -297,14 +307,14 @@ export default function StripeSettings() {
                     <input type="hidden" name="connectionId" value={connection.id} />
                     <FormLayout>
                       <SecretField
-                        label="New signing secret"
+                        label={t("stripe.secret.newLabel")}
                         name="webhookSecret"
-                        helpText="After you roll the secret in Stripe, paste the new one here. Both secrets work for 24 hours, so no event is refused meanwhile."
+                        helpText={t("stripe.secret.newHelp")}
                         error={errorFor("rotate", "webhookSecret")}
                         reset={result}
                       />
                       <Button submit loading={busy}>
-                        Rotate signing secret
+                        {t("stripe.secret.rotate")}
                       </Button>
                     </FormLayout>
                   </Form>
@@ -320,22 +330,24 @@ export default function StripeSettings() {
               <BlockStack gap="300">
                 <InlineStack gap="200" blockAlign="center">
                   <Text as="h2" variant="headingMd">
-                    3. Restricted API key (optional)
+                    {t("stripe.apiKey.heading")}
                   </Text>
                   {connection.apiKeyLast4 ? (
-                    <Badge tone="success">{`Set, ending in ${connection.apiKeyLast4} (${connection.apiKeyMode} mode)`}</Badge>
+                    <Badge tone="success">
+                      {t(connection.apiKeyMode === "live" ? "stripe.apiKey.setLive" : "stripe.apiKey.setTest", { last4: connection.apiKeyLast4 })}
+                    </Badge>
                   ) : (
-                    <Badge>Not set</Badge>
+                    <Badge>{t("stripe.apiKey.notSet")}</Badge>
                   )}
                 </InlineStack>
-                <Text as="p">
-                  Stripe does not put a session's items in its webhooks. With a restricted key, Reclaim fetches them for each abandoned session; without one,
-                  recoveries have no line items and say why. In Stripe, create the restricted key with these permissions (everything else None):
-                </Text>
+                <Text as="p">{t("stripe.apiKey.intro")}</Text>
                 <List>
                   {keyPermissions.map((p) => (
                     <List.Item key={p.resource}>
-                      <Text as="span" fontWeight="semibold">{`${p.resource}: ${p.access}`}</Text> — {p.why}
+                      <Text as="span" fontWeight="semibold">
+                        {p.label}
+                      </Text>{" "}
+                      — {p.why}
                     </List.Item>
                   ))}
                 </List>
@@ -344,15 +356,15 @@ export default function StripeSettings() {
                   <input type="hidden" name="connectionId" value={connection.id} />
                   <FormLayout>
                     <SecretField
-                      label={connection.apiKeyLast4 ? "Replace the API key" : "API key"}
+                      label={connection.apiKeyLast4 ? t("stripe.apiKey.replaceLabel") : t("stripe.apiKey.label")}
                       name="apiKey"
-                      helpText="Starts with rk_live_ or rk_test_. Never a secret key (sk_…)."
+                      helpText={t("stripe.apiKey.help")}
                       error={errorFor("set-api-key", "apiKey")}
                       reset={result}
                     />
                     <InlineStack gap="200">
                       <Button submit loading={busy}>
-                        Save API key
+                        {t("stripe.apiKey.save")}
                       </Button>
                     </InlineStack>
                   </FormLayout>
@@ -362,7 +374,7 @@ export default function StripeSettings() {
                     <input type="hidden" name="intent" value="remove-api-key" />
                     <input type="hidden" name="connectionId" value={connection.id} />
                     <Button submit tone="critical" variant="plain" loading={busy}>
-                      Remove the API key
+                      {t("stripe.apiKey.remove")}
                     </Button>
                   </Form>
                 )}
@@ -377,23 +389,25 @@ export default function StripeSettings() {
               <BlockStack gap="300">
                 <InlineStack gap="200" blockAlign="center">
                   <Text as="h2" variant="headingMd">
-                    4. Live or test mode
+                    {t("stripe.mode.heading")}
                   </Text>
                   {connection.mode ? (
-                    <Badge tone={connection.mode === "live" ? "success" : "attention"}>{connection.mode === "live" ? "Live mode" : "Test mode"}</Badge>
+                    <Badge tone={connection.mode === "live" ? "success" : "attention"}>
+                      {connection.mode === "live" ? t("stripe.mode.live") : t("stripe.mode.test")}
+                    </Badge>
                   ) : (
-                    <Badge>Set by the first event</Badge>
+                    <Badge>{t("stripe.mode.unset")}</Badge>
                   )}
                 </InlineStack>
                 <Text as="p">
                   {connection.mode
-                    ? `Recoveries come from ${connection.mode}-mode events only (${connection.modeSource === "merchant" ? "your choice" : connection.modeSource === "api_key" ? "the mode of your API key" : "the mode of the first event received"}). Events of the other mode are stored and ignored: never emailed, never counted.`
-                    : "The first event Reclaim receives sets the mode (or your API key's mode, if you added one). Events of the other mode are stored and ignored."}
+                    ? t(connection.mode === "live" ? "stripe.mode.currentLive" : "stripe.mode.currentTest", { source: modeSource(connection.modeSource) })
+                    : t("stripe.mode.notSetYet")}
                 </Text>
                 {ignored.length > 0 ? (
                   <List>
                     {ignored.map((i) => (
-                      <List.Item key={i.reason}>{`${i.label} since ${utc(i.since)}`}</List.Item>
+                      <List.Item key={i.reason}>{t("stripe.ignored.since", { label: i.label, time: utc(i.since) })}</List.Item>
                     ))}
                   </List>
                 ) : null}
@@ -403,18 +417,17 @@ export default function StripeSettings() {
                   <FormLayout>
                     <InlineStack gap="400">
                       <label>
-                        <input type="radio" name="mode" value="live" defaultChecked={connection.mode !== "test"} /> Live mode
+                        <input type="radio" name="mode" value="live" defaultChecked={connection.mode !== "test"} /> {t("stripe.mode.live")}
                       </label>
                       <label>
-                        <input type="radio" name="mode" value="test" defaultChecked={connection.mode === "test"} /> Test mode
+                        <input type="radio" name="mode" value="test" defaultChecked={connection.mode === "test"} /> {t("stripe.mode.test")}
                       </label>
                     </InlineStack>
                     <label>
-                      <input type="checkbox" name="connectPlatform" defaultChecked={connection.connectPlatform} /> This endpoint is a Connect platform&apos;s
-                      (&quot;Events on Connected accounts&quot;): accept events from connected accounts
+                      <input type="checkbox" name="connectPlatform" defaultChecked={connection.connectPlatform} /> {t("stripe.mode.connectPlatform")}
                     </label>
                     <Button submit loading={busy}>
-                      Save mode
+                      {t("stripe.mode.save")}
                     </Button>
                   </FormLayout>
                 </Form>
@@ -433,54 +446,18 @@ export default function StripeSettings() {
           <Card>
             <BlockStack gap="300">
               <Text as="h2" variant="headingMd">
-                What Stripe&apos;s defaults cost you
+                {t("stripe.defaults.heading")}
               </Text>
-              <Text as="p">Set these when your site creates Checkout Sessions:</Text>
+              <Text as="p">{t("stripe.defaults.intro")}</Text>
               <List type="number">
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    Sessions stay open 24 hours.
-                  </Text>{" "}
-                  Stripe reports an abandoned session only when it expires, so by default your first reminder goes out a day late. Set{" "}
-                  <InlineCode>expires_at</InlineCode> to as little as 30 minutes after creation (the minimum; 24 hours is the default and the maximum).
-                </List.Item>
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    No recovery link unless you ask for one.
-                  </Text>{" "}
-                  Without <InlineCode>after_expiration.recovery.enabled</InlineCode> = <InlineCode>true</InlineCode>, an expired session has no link to bring
-                  the buyer back, and Reclaim records it as not contactable. Add <InlineCode>after_expiration.recovery.allow_promotion_codes</InlineCode> ={" "}
-                  <InlineCode>true</InlineCode> if your reminders offer a discount code.
-                </List.Item>
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    No email or consent without consent collection.
-                  </Text>{" "}
-                  For a guest, Stripe shares the email only if the buyer agreed to promotional emails. Set{" "}
-                  <InlineCode>consent_collection.promotions</InlineCode> = <InlineCode>auto</InlineCode> (Stripe offers it to US merchants and customers only).
-                  If you collect consent before checkout (any country), pass the email as <InlineCode>customer_email</InlineCode> and the consent as session
-                  metadata: <InlineCode>reclaim_marketing_consent</InlineCode> = <InlineCode>opt_in</InlineCode> (or <InlineCode>opt_out</InlineCode>) and{" "}
-                  <InlineCode>reclaim_consent_collected_at</InlineCode> = when the buyer gave it (ISO 8601 such as <InlineCode>2026-11-02T09:30:00Z</InlineCode>
-                  , or Unix seconds). Reclaim keeps both as the consent evidence and honours it under the explicit policy; without a time no later than the
-                  session&apos;s creation it is ignored. Stripe&apos;s own consent answer, when there is one, wins.
-                </List.Item>
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    Payment Links have no recovery setting.
-                  </Text>{" "}
-                  Stripe gives no recovery link for a session started from a Payment Link. Reclaim sends the buyer back to the Payment Link itself, with their
-                  email prefilled (<InlineCode>prefilled_email</InlineCode>); it reads the link&apos;s address with your restricted key, so the key needs
-                  Payment Links: Read. Without it, or once the link is deactivated, those carts are recorded as having no recovery link, with the reason.
-                </List.Item>
-                <List.Item>
-                  <Text as="span" fontWeight="semibold">
-                    One customer, one set of reminders.
-                  </Text>{" "}
-                  Reclaim joins a session to the same customer as their Shopify checkouts by email address. A <InlineCode>client_reference_id</InlineCode> (for
-                  example <InlineCode>shopify_customer_7012345678901</InlineCode>) is kept with the recovery as a reference only: anyone can add one to a
-                  Payment Link&apos;s address, so it never changes which Shopify customer a buyer is. On a Payment Link, only letters, digits, - and _ (up to
-                  200) are kept; Stripe silently drops anything else.
-                </List.Item>
+                {(["expiry", "recovery", "consent", "paymentLinks", "customer"] as const).map((item) => (
+                  <List.Item key={item}>
+                    <Text as="span" fontWeight="semibold">
+                      {t(`stripe.defaults.${item}Title`)}
+                    </Text>{" "}
+                    <Trans t={t} i18nKey={`stripe.defaults.${item}Body`} components={RICH} />
+                  </List.Item>
+                ))}
               </List>
               <Box background="bg-surface-secondary" padding="300" borderRadius="200">
                 <pre style={{ margin: 0, whiteSpace: "pre-wrap" }}>
@@ -504,30 +481,27 @@ export default function StripeSettings() {
             <Card>
               <BlockStack gap="200">
                 <Text as="h2" variant="headingMd">
-                  Disconnect
+                  {t("stripe.disconnect.heading")}
                 </Text>
-                <Text as="p">The endpoint refuses events from then on. Recoveries already made stay.</Text>
+                <Text as="p">{t("stripe.disconnect.intro")}</Text>
                 <Box>
                   <Button tone="critical" loading={busy && navigation.formData?.get("intent") === "disconnect"} onClick={() => setConfirmDisconnect(true)}>
-                    Disconnect Stripe…
+                    {t("stripe.disconnect.open")}
                   </Button>
                 </Box>
               </BlockStack>
             </Card>
-            <Modal open={confirmDisconnect} onClose={() => setConfirmDisconnect(false)} title="Disconnect Stripe?">
+            <Modal open={confirmDisconnect} onClose={() => setConfirmDisconnect(false)} title={t("stripe.disconnect.modalTitle")}>
               <Modal.Section>
                 <Form method="post" onSubmit={() => setConfirmDisconnect(false)}>
                   <BlockStack gap="300">
-                    <Text as="p">
-                      Stripe&apos;s events are refused from then on: sessions that expire are no longer recovered, and purchases made through recovery links
-                      already sent are no longer credited. Recoveries already made stay. Connecting again needs the signing secret of a Stripe endpoint.
-                    </Text>
+                    <Text as="p">{t("stripe.disconnect.modalBody")}</Text>
                     <input type="hidden" name="intent" value="disconnect" />
                     <input type="hidden" name="connectionId" value={connection.id} />
                     <InlineStack gap="200" align="end">
-                      <Button onClick={() => setConfirmDisconnect(false)}>Keep Stripe connected</Button>
+                      <Button onClick={() => setConfirmDisconnect(false)}>{t("stripe.disconnect.keep")}</Button>
                       <Button submit variant="primary" tone="critical">
-                        Disconnect Stripe
+                        {t("stripe.disconnect.confirm")}
                       </Button>
                     </InlineStack>
                   </BlockStack>
