@@ -86,11 +86,15 @@ type ShopRow = Awaited<ReturnType<typeof getShopById>>;
  */
 export function templateInputIn(input: TemplateInput, language: Language | null | undefined): TemplateInput {
   if (!language) return input;
-  return {
+  // `language` too: the template input's own field for the email's language once the send chooses one (issue 19,
+  // the emails' side), which formats money and dates the same way.
+  const localized: TemplateInput & { language?: Language } = {
     ...input,
     shop: { ...input.shop, locale: formattingLocale(input.shop.locale, language) },
     recovery: { ...input.recovery, locale: formattingLocale(input.recovery.locale, language) },
+    language,
   };
+  return localized;
 }
 
 /** Variables to check a template with: the sample data, in the version's language. */
@@ -252,8 +256,10 @@ export async function previewStep(
     const problems = await checkTemplateInWorker(step, sampleVariables(shop, options.language ?? null), { key });
     if (problems.length > 0) return { ok: false, problems };
     const input = await previewTemplateInput(db, shop, step, options);
-    // TODO(issue 19, emails): the footer follows the email's language once render takes one; pass options.language.
-    return { ok: true, email: await renderEmailInWorker(step, templateVariables(input), { key }) };
+    // The layout's own text (the footer) in the version's language where the renderer takes one (issue 19, the
+    // emails' side); a renderer without it ignores the field.
+    const renderOptions: { key: string; language?: Language } = { key, ...(options.language ? { language: options.language } : {}) };
+    return { ok: true, email: await renderEmailInWorker(step, templateVariables(input), renderOptions) };
   } catch (error) {
     // The chosen recovery's data can still break a template that renders with the sample data.
     if (error instanceof TemplateRenderError) return { ok: false, problems: [error.problem] };

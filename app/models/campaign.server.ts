@@ -4,15 +4,15 @@
  * link and by window are reported side by side and never added together.
  */
 import { Prisma, type Campaign, type CampaignStep, type PrismaClient } from "@prisma/client";
-import type { TFunction } from "i18next";
 import { z } from "zod";
-import type { Language } from "../i18n/locales";
-import { translatorFor } from "../i18n/translator";
 import { MAX_BODY_LENGTH } from "../recovery/template";
 import { DEFAULT_CAMPAIGN_NAME, DEFAULT_STEPS } from "../recovery/campaign-defaults";
 import { addConversion, type RecoveredByCurrency } from "../recovery/recovered";
 import { RECOVERED_AMOUNT, RECOVERED_CONVERSION } from "./dashboard.server";
 import { parseCurrencies, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
+import type { TFunction } from "i18next";
+import type { Language } from "../i18n/locales";
+import { translatorFor } from "../i18n/translator";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 

@@ -92,17 +92,35 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
           s.incentiveValue === null ? "" : s.incentiveType === "fixed_amount" ? decimalString(s.incentiveValue, shop.currency) : String(s.incentiveValue),
         incentiveExpiresDays: s.incentiveExpiresDays === null ? "" : String(s.incentiveExpiresDays),
         stripePromotionCode: s.stripePromotionCode ?? "",
+        /** What a new version in a language starts from: that language's default email, else the main version. */
+        defaults: defaultVersions(campaign, s.position),
       })),
     },
     recoveries: recent.map((r) => ({ value: r.id, label: cartLabel(r, t) })),
     variableHelp: Object.fromEntries(
-      Object.entries(TEMPLATE_VARIABLE_HELP).map(([name, help]) => [name, t(`campaigns:variables.${name.replace(/\./g, "_")}`, { defaultValue: help })]),
+      Object.entries(TEMPLATE_VARIABLE_HELP).map(([name, help]) => [
+        name,
+        t(`campaigns:variables.${name.replace(/\./g, "_")}`, { defaultValue: help, skipInterpolation: true }),
+      ]),
     ),
     incentiveBySource: Object.fromEntries(
       Object.entries(INCENTIVE_BY_SOURCE).map(([source, text]) => [source, t(`campaigns:editor.incentiveBySource.${source}`, { defaultValue: text })]),
     ),
   });
 };
+
+/**
+ * The default campaign's email at `position` in each language, to start a new version from; empty while the default
+ * templates exist in English only.
+ * TODO(issue 19): with DEFAULT_STEPS_BY_LANGUAGE (app/recovery/campaign-defaults.ts, the emails' branch), return
+ * `{ [l]: { subject, bodyTemplate } }` of `DEFAULT_STEPS_BY_LANGUAGE[l][position - 1]` for each language when
+ * `campaign.isDefault && campaign.kind === "cart"`.
+ */
+function defaultVersions(campaign: { isDefault: boolean; kind: string }, position: number): Partial<Record<Language, Version>> {
+  void campaign;
+  void position;
+  return {};
+}
 
 const cartLabel = (r: { source: string; name: string | null; email: string | null }, t: TFunction) =>
   `${r.source === "shopify" ? "Shopify" : "Stripe"} · ${r.name ? `${r.name} · ` : ""}${r.email ?? t("campaigns:editor.noEmail")}`;
@@ -512,8 +530,10 @@ function StepEditor({ step, previous, result, recoveries, incentiveBySource, cur
   const setVersion = (key: keyof Version) => (value: string) =>
     setFields((f) => ({ ...f, versions: { ...f.versions, [language]: { ...(f.versions[language] ?? { subject: "", bodyTemplate: "" }), [key]: value } } }));
   const addVersion = () =>
-    // TODO(issue 19, emails): prefill from the default template in this language once campaign-defaults has them.
-    setFields((f) => ({ ...f, versions: { ...f.versions, [language]: { ...(f.versions[main] ?? { subject: "", bodyTemplate: "" }) } } }));
+    setFields((f) => ({
+      ...f,
+      versions: { ...f.versions, [language]: { ...(step.defaults[language] ?? f.versions[main] ?? { subject: "", bodyTemplate: "" }) } },
+    }));
   const languageName = LANGUAGE_NAMES[language];
 
   // Live preview of the selected email: re-rendered on the server (the same renderer the emails use) after each edit.

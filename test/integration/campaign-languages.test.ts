@@ -146,6 +146,7 @@ describe("the campaign pages in the admin's language", () => {
     expect(html).toContain("テンプレート変数");
     expect(html).toContain("件名");
     expect(html).toContain("メール 1 を保存");
+    expect(html).toContain("ショップ名"); // the template variables' help, too
     expect(html).not.toContain("Template variables");
   });
 
