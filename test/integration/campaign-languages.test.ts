@@ -179,3 +179,20 @@ describe("the campaign pages in the admin's language", () => {
     expect(html).toContain("English (main version)");
   });
 });
+
+describe("the order rule in words", () => {
+  it("says in English exactly what app/recovery/schedule's stepOrderProblem says, for every delay around the neighbours", async () => {
+    const { stepOrderMessage } = await import("~/email/campaign-editor.server");
+    const { stepOrderProblem } = await import("~/recovery/schedule");
+    const rows = [
+      { id: "s1", position: 1, delayMinutes: 60 },
+      { id: "s2", position: 2, delayMinutes: 90 },
+      { id: "s3", position: 3, delayMinutes: 72 * 60 },
+    ];
+    for (const id of ["s1", "s2", "s3"]) {
+      for (const delay of [5, 30, 60, 61, 90, 120, 72 * 60, 100 * 60]) {
+        expect(stepOrderMessage(rows, id, delay), `${id} at ${delay} minutes`).toBe(stepOrderProblem(rows, id, delay));
+      }
+    }
+  });
+});
