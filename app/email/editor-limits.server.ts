@@ -4,6 +4,8 @@
  * shop's SMTP server). A shop past its limit gets 429 with the reason in words, shown in the editor; other shops are
  * unaffected. In memory, per process, like the pixel collector's buckets (app/sources/pixel/rate-limit.server.ts).
  */
+import type { TFunction } from "i18next";
+import { translatorFor } from "../i18n/translator";
 import { TokenBuckets, type RateLimit } from "../sources/pixel/rate-limit.server";
 
 /** 60 previews a minute, at once or spread out: well above a merchant typing, far below a script. */
@@ -20,24 +22,24 @@ export interface Limited {
 const previews = new TokenBuckets(PREVIEW_LIMIT, 10_000);
 const testSends = new TokenBuckets(TEST_SEND_LIMIT, 10_000);
 
-const seconds = (n: number) => `${n} second${n === 1 ? "" : "s"}`;
+const english = translatorFor("en");
 
-/** Takes one preview from the shop's allowance; null when allowed, otherwise why not. */
-export function takePreview(shopId: string, nowMs = Date.now()): Limited | null {
+/** Takes one preview from the shop's allowance; null when allowed, otherwise why not (in the admin's language with `t`). */
+export function takePreview(shopId: string, nowMs = Date.now(), t: TFunction = english): Limited | null {
   const taken = previews.take(shopId, nowMs);
   if (taken.ok) return null;
   return {
-    message: `Too many previews for this shop: at most ${PREVIEW_LIMIT.capacity} a minute. The preview comes back in ${seconds(taken.retryAfterSeconds)}.`,
+    message: t("campaigns:limits.tooManyPreviews", { limit: PREVIEW_LIMIT.capacity, count: taken.retryAfterSeconds }),
     retryAfterSeconds: taken.retryAfterSeconds,
   };
 }
 
-/** Takes one test email from the shop's allowance; null when allowed, otherwise why not. */
-export function takeTestSend(shopId: string, nowMs = Date.now()): Limited | null {
+/** Takes one test email from the shop's allowance; null when allowed, otherwise why not (in the admin's language with `t`). */
+export function takeTestSend(shopId: string, nowMs = Date.now(), t: TFunction = english): Limited | null {
   const taken = testSends.take(shopId, nowMs);
   if (taken.ok) return null;
   return {
-    message: `Too many test emails for this shop: at most ${TEST_SEND_LIMIT.capacity} a minute. Try again in ${seconds(taken.retryAfterSeconds)}.`,
+    message: t("campaigns:limits.tooManyTestEmails", { limit: TEST_SEND_LIMIT.capacity, count: taken.retryAfterSeconds }),
     retryAfterSeconds: taken.retryAfterSeconds,
   };
 }

@@ -11,6 +11,9 @@ import { shippedLanguage } from "../i18n/locales";
 import { addConversion, type RecoveredByCurrency } from "../recovery/recovered";
 import { RECOVERED_AMOUNT, RECOVERED_CONVERSION } from "./dashboard.server";
 import { parseCurrencies, type CampaignForScheduling, type CampaignSources } from "../recovery/schedule";
+import type { TFunction } from "i18next";
+import type { Language } from "../i18n/locales";
+import { translatorFor } from "../i18n/translator";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -46,7 +49,10 @@ export function listCampaigns(db: PrismaClient, shopId: string) {
 
 /** One of the shop's campaigns with its steps in order; null for an unknown id or another shop's campaign. */
 export function findShopCampaign(db: PrismaClient, shopId: string, campaignId: string) {
-  return db.campaign.findFirst({ where: { id: campaignId, shopId }, include: { steps: { orderBy: { position: "asc" } } } });
+  return db.campaign.findFirst({
+    where: { id: campaignId, shopId },
+    include: { steps: { orderBy: { position: "asc" }, include: { translations: { orderBy: { language: "asc" } } } } },
+  });
 }
 
 /** The shop's ten latest recoveries with an email: the checkouts a merchant can preview a step against. */
@@ -78,80 +84,126 @@ export async function campaignsForScheduling(db: Db, shopId: string): Promise<Ca
   }));
 }
 
-const wholeNumber = (what: string) => ({ invalid_type_error: `${what} must be a number`, required_error: `${what} is required` });
+/**
+ * Form errors are catalogue keys (`errors.*` in the campaigns namespace, docs/decisions/093): the route translates them
+ * into the admin's language with fieldErrorsOf(error, t). Without a `t`, English.
+ */
+const KEY_PREFIX = "errors.";
 
 /** A step as the merchant fills it in. Every message is a whole sentence naming the field (shown as the field's error). */
 export const stepInputSchema = z
   .object({
     delayMinutes: z.coerce
-      .number({ invalid_type_error: "Delay must be a number of hours" })
-      .int("Delay must be a number of hours")
-      .min(5, "Delay must be at least 5 minutes (0.1 hours)")
-      .max(60 * 24 * 30, "Delay must be at most 720 hours (30 days)"),
-    subject: z.string().max(400, "Subject must be at most 400 characters"),
+      .number({ invalid_type_error: "errors.delayNotNumber" })
+      .int("errors.delayNotNumber")
+      .min(5, "errors.delayTooShort")
+      .max(60 * 24 * 30, "errors.delayTooLong"),
+    subject: z.string().max(400, "errors.subjectTooLong"),
     // Bounded here, before any parsing or rendering, so a hostile template costs nothing (SECURITY.md, Merchant content).
-    bodyTemplate: z.string().max(MAX_BODY_LENGTH, `Body must be at most ${MAX_BODY_LENGTH.toLocaleString("en")} characters`),
+    bodyTemplate: z.string().max(MAX_BODY_LENGTH, "errors.bodyTooLong"),
     incentiveType: z
-      .enum(["percentage", "fixed_amount"], { errorMap: () => ({ message: "Choose an incentive type" }) })
+      .enum(["percentage", "fixed_amount"], { errorMap: () => ({ message: "errors.incentiveTypeChoose" }) })
       .nullable()
       .default(null),
     /** Percent (1–100), or a fixed amount in minor units of the shop's currency (the editor converts what is typed). */
     incentiveValue: z.coerce
-      .number(wholeNumber("Discount"))
-      .int("Discount must be a whole number")
-      .positive("Discount must be more than 0")
+      .number({ invalid_type_error: "errors.discountNotNumber", required_error: "errors.discountRequired" })
+      .int("errors.discountNotWhole")
+      .positive("errors.discountNotPositive")
       .nullable()
       .default(null),
     incentiveExpiresDays: z.coerce
-      .number(wholeNumber("Code validity"))
-      .int("Code validity must be a whole number of days")
-      .min(1, "Code validity must be at least 1 day")
-      .max(90, "Code validity must be at most 90 days")
+      .number({ invalid_type_error: "errors.validityNotNumber", required_error: "errors.validityRequired" })
+      .int("errors.validityNotWhole")
+      .min(1, "errors.validityTooShort")
+      .max(90, "errors.validityTooLong")
       .nullable()
       .default(null),
     /** A promotion code created in Stripe; shown for Stripe recoveries whose session allowed promotion codes. */
     stripePromotionCode: z
       .string()
       .trim()
-      .max(100, "Stripe promotion code must be at most 100 characters")
-      .regex(/^[A-Za-z0-9_-]*$/, "Stripe promotion code may contain only letters, digits, - and _ (as in Stripe)")
+      .max(100, "errors.promotionCodeTooLong")
+      .regex(/^[A-Za-z0-9_-]*$/, "errors.promotionCodeCharacters")
       .nullable()
       .default(null)
       .transform((v) => (v ? v : null)),
   })
   .superRefine((v, ctx) => {
-    if (v.incentiveType && !v.incentiveValue) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "Enter the discount this step gives" });
+    if (v.incentiveType && !v.incentiveValue) ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "errors.discountMissing" });
     if (v.incentiveType === "percentage" && (v.incentiveValue ?? 0) > 100)
-      ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "A percentage discount must be 100 or less" });
+      ctx.addIssue({ code: "custom", path: ["incentiveValue"], message: "errors.percentageTooHigh" });
     if (v.stripePromotionCode && !v.incentiveType) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["stripePromotionCode"],
-        message: "A Stripe promotion code needs an incentive (type and value) describing what the code gives",
-      });
+      ctx.addIssue({ code: "custom", path: ["stripePromotionCode"], message: "errors.promotionCodeNeedsIncentive" });
     }
   });
 
-/** One message per field (the first), keyed by the field's name: never a zod path or a type name. */
-export function fieldErrorsOf(error: z.ZodError): Record<string, string> {
+/** One language's version of a step's email (the main one or a translation): checked exactly as the step's own. */
+export const stepVersionSchema = stepInputSchema.innerType().pick({ subject: true, bodyTemplate: true });
+export type StepVersion = z.output<typeof stepVersionSchema>;
+
+/** Values some messages name ("at most {{max}} characters"). */
+const MESSAGE_VALUES: Record<string, Record<string, number>> = { "errors.bodyTooLong": { max: MAX_BODY_LENGTH } };
+
+/** A message from a schema in the admin's language: a catalogue key is translated, anything else is kept as it is. */
+export function translateMessage(message: string, t: TFunction = translatorFor("en")): string {
+  if (!message.startsWith(KEY_PREFIX) || !/^[\w.]+$/.test(message)) return message;
+  return t(`campaigns:${message}`, MESSAGE_VALUES[message] ?? {});
+}
+
+/**
+ * One message per field (the first), keyed by the field's name: never a zod path or a type name. In the admin's
+ * language with the route's `t`; English without.
+ */
+export function fieldErrorsOf(error: z.ZodError, t: TFunction = translatorFor("en")): Record<string, string> {
   const out: Record<string, string> = {};
   for (const issue of error.issues) {
     const key = String(issue.path[0] ?? "form");
-    out[key] ??= issue.message;
+    out[key] ??= translateMessage(issue.message, t);
   }
   return out;
 }
 
 export type StepInput = z.input<typeof stepInputSchema>;
 
-/** A shop's step with its campaign's steps (saving checks their order), or null when it is not the shop's. */
+/** A shop's step with its campaign's steps (saving checks their order) and its translations, or null when it is not the shop's. */
 export function findStepForSaving(db: PrismaClient, shopId: string, stepId: string) {
-  return db.campaignStep.findFirst({ where: { id: stepId, campaign: { shopId } }, include: { campaign: { include: { steps: true } } } });
+  return db.campaignStep.findFirst({
+    where: { id: stepId, campaign: { shopId } },
+    include: { campaign: { include: { steps: true } }, translations: true },
+  });
 }
 
-/** Writes a step's checked fields (app/email/campaign-editor.server.ts checks the templates first). */
-export function updateCampaignStep(db: PrismaClient, stepId: string, data: z.output<typeof stepInputSchema>): Promise<CampaignStep> {
-  return db.campaignStep.update({ where: { id: stepId }, data });
+/**
+ * Writes a step's checked fields and, in the same transaction, the checked versions in its other languages
+ * (app/email/campaign-editor.server.ts checks every template first): all of it or nothing.
+ */
+export function updateCampaignStep(
+  db: PrismaClient,
+  stepId: string,
+  data: z.output<typeof stepInputSchema>,
+  translations: Partial<Record<Language, StepVersion>> = {},
+): Promise<CampaignStep> {
+  return db.$transaction(async (tx) => {
+    const step = await tx.campaignStep.update({ where: { id: stepId }, data });
+    for (const [language, version] of Object.entries(translations)) {
+      if (!version || language === step.language) continue;
+      await tx.campaignStepTranslation.upsert({
+        where: { stepId_language: { stepId, language } },
+        create: { stepId, language, subject: version.subject, bodyTemplate: version.bodyTemplate },
+        update: { subject: version.subject, bodyTemplate: version.bodyTemplate },
+      });
+    }
+    return step;
+  });
+}
+
+/** Removes one of a shop's steps' versions in a language other than its main one; false when there was none. */
+export async function removeStepTranslation(db: PrismaClient, shopId: string, stepId: string, language: string): Promise<boolean> {
+  const { count } = await db.campaignStepTranslation.deleteMany({
+    where: { stepId, language, step: { campaign: { shopId }, language: { not: language } } },
+  });
+  return count > 0;
 }
 
 /** One of the shop's recoveries, to preview a step against real data. */
@@ -160,22 +212,28 @@ export function findPreviewRecovery(db: PrismaClient, shopId: string, recoveryId
 }
 
 export const campaignFiltersSchema = z.object({
-  name: z.string().trim().min(1, "Name is required").max(100, "Name must be at most 100 characters").optional(),
+  name: z.string().trim().min(1, "errors.nameRequired").max(100, "errors.nameTooLong").optional(),
   enabled: z.boolean().optional(),
-  minCartMinor: z.number().int().min(0, "Minimum cart value can't be negative").nullable().optional(),
-  currencies: z.array(z.string().regex(/^[A-Za-z]{3}$/, "Currencies must be 3-letter ISO codes such as USD, EUR")).optional(),
-  sources: z.enum(["both", "shopify", "stripe"], { errorMap: () => ({ message: "Choose where the carts come from" }) }).optional(),
+  minCartMinor: z.number().int().min(0, "errors.minCartNegative").nullable().optional(),
+  currencies: z.array(z.string().regex(/^[A-Za-z]{3}$/, "errors.currenciesFormat")).optional(),
+  sources: z.enum(["both", "shopify", "stripe"], { errorMap: () => ({ message: "errors.sourcesChoose" }) }).optional(),
 });
 
-export async function updateCampaignFilters(db: PrismaClient, shopId: string, campaignId: string, input: z.input<typeof campaignFiltersSchema>) {
+export async function updateCampaignFilters(
+  db: PrismaClient,
+  shopId: string,
+  campaignId: string,
+  input: z.input<typeof campaignFiltersSchema>,
+  t: TFunction = translatorFor("en"),
+) {
   const parsed = campaignFiltersSchema.safeParse(input);
-  if (!parsed.success) return { ok: false as const, fieldErrors: fieldErrorsOf(parsed.error) };
+  if (!parsed.success) return { ok: false as const, fieldErrors: fieldErrorsOf(parsed.error, t) };
   const { currencies, ...rest } = parsed.data;
   const { count } = await db.campaign.updateMany({
     where: { id: campaignId, shopId },
     data: { ...rest, ...(currencies ? { currencies: currencies.map((c) => c.toUpperCase()).join(",") } : {}) },
   });
-  return count === 1 ? { ok: true as const } : { ok: false as const, fieldErrors: { campaign: "not found" } };
+  return count === 1 ? { ok: true as const } : { ok: false as const, fieldErrors: { campaign: t("campaigns:errors.campaignNotFound") } };
 }
 
 export interface ConversionFigures {

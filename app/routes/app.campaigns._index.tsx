@@ -3,13 +3,15 @@ import { json } from "@remix-run/node";
 import { Form, useLoaderData, useNavigate, useNavigation, useSearchParams, useSubmit } from "@remix-run/react";
 import { Badge, BlockStack, Button, Card, EmptyState, IndexTable, InlineStack, Modal, Page, Select, Text } from "@shopify/polaris";
 import { useState } from "react";
+import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
 import { number } from "../components/format";
 import { NavigationProgress, PageError } from "../components/page-states";
 import { db } from "../db.server";
 import { campaignResults, ensureDefaultCampaign, listCampaigns, updateCampaignFilters } from "../models/campaign.server";
-import { currencySummary, PERIOD_LABELS, PERIODS, periodBounds, type RecoveredByCurrency } from "../recovery/recovered";
+import { formatMoney } from "../recovery/money";
+import { currencySummary, PERIODS, periodBounds, type RecoveredByCurrency } from "../recovery/recovered";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
 import { pageTitle } from "../components/page-title";
@@ -24,14 +26,15 @@ const query = z.object({
 });
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, locale, t } = await requireAdmin(request);
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
   // The Overview's period and currency, so the two pages show the same recovered figures.
   const { from, to } = periodBounds(Number(params.period), new Date());
   const campaigns = await listCampaigns(db, shop.id);
   const results = await Promise.all(campaigns.map((c) => campaignResults(db, shop.id, c.id, { from, to })));
   return json({
-    locale: shop.locale,
+    title: t("campaigns:index.title"),
+    locale,
     period: params.period,
     currency: params.currency ?? shop.currency,
     campaigns: campaigns.map((c, i) => ({
@@ -48,7 +51,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 };
 
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const form = await readFormWithLimit(request);
   const intent = form.get("intent");
   if (intent === "create-default") {
@@ -57,15 +60,15 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   }
   if (intent === "enable" || intent === "disable") {
     const result = await updateCampaignFilters(db, shop.id, String(form.get("campaignId") ?? ""), { enabled: intent === "enable" });
-    if (!result.ok) throw new Response("Campaign not found", { status: 404 });
+    if (!result.ok) throw new Response(t("campaigns:errors.campaignNotFoundPage"), { status: 404 });
     return json({ ok: true });
   }
-  return json({ ok: false, message: "Unknown action" }, { status: 400 });
+  return json({ ok: false, message: t("campaigns:errors.unknownAction") }, { status: 400 });
 };
 
-const SOURCES: Record<string, string> = { both: "Shopify and Stripe", shopify: "Shopify only", stripe: "Stripe only" };
+const SOURCES = ["both", "shopify", "stripe"];
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Campaigns") }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: pageTitle(data?.title ?? "Campaigns") }];
 
 export default function Campaigns() {
   const { campaigns, locale, period, currency } = useLoaderData<typeof loader>();
@@ -74,17 +77,24 @@ export default function Campaigns() {
   const submit = useSubmit();
   const [params] = useSearchParams();
   const [confirmDisable, setConfirmDisable] = useState<{ id: string; name: string } | null>(null);
+  const { t } = useTranslation("campaigns");
   // The selected currency first, every other one summarised beside it, never added (app/recovery/recovered.ts).
   const figure = (byCurrency: RecoveredByCurrency, method: "link" | "window") => {
     const s = currencySummary(byCurrency, method, currency, locale);
+    const othersText = s.others.length
+      ? t("index.otherCurrencies", {
+          count: s.others.length,
+          amounts: s.others.map((o) => formatMoney({ amountMinor: o.revenueMinor, currency: o.currency }, locale)).join(", "),
+        })
+      : null;
     return (
       <BlockStack gap="050">
         <Text as="span" numeric>
           {s.text}
         </Text>
-        {s.othersText ? (
+        {othersText ? (
           <Text as="span" variant="bodySm" tone="subdued">
-            {s.othersText}
+            {othersText}
           </Text>
         ) : null}
       </BlockStack>
@@ -94,17 +104,14 @@ export default function Campaigns() {
 
   if (campaigns.length === 0) {
     return (
-      <Page title="Campaigns">
+      <Page title={t("index.title")}>
         <Card>
-          <EmptyState heading="No campaign yet" image="">
-            <p>
-              A campaign is the series of emails sent after a cart is abandoned. Start from the recommended one: 1 hour, 24 hours and 72 hours after
-              abandonment, the last with a discount.
-            </p>
+          <EmptyState heading={t("index.empty.heading")} image="">
+            <p>{t("index.empty.body")}</p>
             <Form method="post">
               <input type="hidden" name="intent" value="create-default" />
               <Button submit variant="primary" loading={navigation.state === "submitting"}>
-                Create the default campaign
+                {t("index.empty.create")}
               </Button>
             </Form>
           </EmptyState>
@@ -114,13 +121,13 @@ export default function Campaigns() {
   }
 
   return (
-    <Page title="Campaigns">
+    <Page title={t("index.title")}>
       <NavigationProgress />
       <BlockStack gap="300">
         <InlineStack gap="300" blockAlign="end">
           <Select
-            label="Recovered in"
-            options={PERIODS.map((p) => ({ label: PERIOD_LABELS[p], value: p }))}
+            label={t("index.recoveredIn")}
+            options={PERIODS.map((p) => ({ label: t(`periods.${p}`), value: p }))}
             value={period}
             onChange={(v) => {
               const next = new URLSearchParams(params);
@@ -131,17 +138,17 @@ export default function Campaigns() {
         </InlineStack>
         <Card padding="0">
           <IndexTable
-            resourceName={{ singular: "campaign", plural: "campaigns" }}
+            resourceName={{ singular: t("index.resource.singular"), plural: t("index.resource.plural") }}
             itemCount={campaigns.length}
             selectable={false}
             headings={[
-              { title: "Campaign" },
-              { title: "Status" },
-              { title: "Carts from" },
-              { title: "Steps", alignment: "end" },
-              { title: "Emails sent", alignment: "end" },
-              { title: "Recovered by link" },
-              { title: "Recovered by window" },
+              { title: t("index.columns.campaign") },
+              { title: t("index.columns.status") },
+              { title: t("index.columns.cartsFrom") },
+              { title: t("index.columns.steps"), alignment: "end" },
+              { title: t("index.columns.emailsSent"), alignment: "end" },
+              { title: t("index.columns.recoveredByLink") },
+              { title: t("index.columns.recoveredByWindow") },
               { title: "" },
             ]}
           >
@@ -152,8 +159,8 @@ export default function Campaigns() {
                     {c.name}
                   </Text>
                 </IndexTable.Cell>
-                <IndexTable.Cell>{c.enabled ? <Badge tone="success">Enabled</Badge> : <Badge>Disabled</Badge>}</IndexTable.Cell>
-                <IndexTable.Cell>{SOURCES[c.sources] ?? c.sources}</IndexTable.Cell>
+                <IndexTable.Cell>{c.enabled ? <Badge tone="success">{t("status.enabled")}</Badge> : <Badge>{t("status.disabled")}</Badge>}</IndexTable.Cell>
+                <IndexTable.Cell>{SOURCES.includes(c.sources) ? t(`sources.${c.sources}`) : c.sources}</IndexTable.Cell>
                 <IndexTable.Cell>
                   <InlineStack align="end">{number(c.steps, locale)}</InlineStack>
                 </IndexTable.Cell>
@@ -169,11 +176,11 @@ export default function Campaigns() {
                   <div onClick={(e) => e.stopPropagation()}>
                     {c.enabled ? (
                       <Button size="slim" onClick={() => setConfirmDisable({ id: c.id, name: c.name })}>
-                        Disable
+                        {t("index.disable")}
                       </Button>
                     ) : (
                       <Button size="slim" onClick={() => toggle(c.id, "enable")}>
-                        Enable
+                        {t("index.enable")}
                       </Button>
                     )}
                   </div>
@@ -183,28 +190,25 @@ export default function Campaigns() {
           </IndexTable>
         </Card>
         <Text as="p" tone="subdued">
-          {`${PERIOD_LABELS[period]}, by purchase date, as on the Overview. Recovered means bought after a Reclaim email: by link, the buyer completed the same checkout (Shopify) or the recovered session (Stripe); by window, the same buyer ordered within the attribution window after clicking. The two are never added together, and carts bought without an email are not counted.`}
+          {t("index.explanation", { period: t(`periods.${period}`) })}
         </Text>
       </BlockStack>
       <Modal
         open={confirmDisable !== null}
         onClose={() => setConfirmDisable(null)}
-        title={`Disable “${confirmDisable?.name ?? ""}”?`}
+        title={t("index.disableModal.title", { name: confirmDisable?.name ?? "" })}
         primaryAction={{
-          content: "Disable campaign",
+          content: t("index.disableModal.confirm"),
           destructive: true,
           onAction: () => {
             if (confirmDisable) toggle(confirmDisable.id, "disable");
             setConfirmDisable(null);
           },
         }}
-        secondaryActions={[{ content: "Keep it on", onAction: () => setConfirmDisable(null) }]}
+        secondaryActions={[{ content: t("index.disableModal.keep"), onAction: () => setConfirmDisable(null) }]}
       >
         <Modal.Section>
-          <Text as="p">
-            No new abandoned cart will enter this campaign while it is off, and the emails it has already scheduled are not sent (each cart's timeline will say
-            the campaign was turned off). You can enable it again at any time; emails skipped while it was off are not sent later.
-          </Text>
+          <Text as="p">{t("index.disableModal.body")}</Text>
         </Modal.Section>
       </Modal>
     </Page>
@@ -212,5 +216,6 @@ export default function Campaigns() {
 }
 
 export function ErrorBoundary() {
-  return <PageError title="Campaigns" />;
+  const { t } = useTranslation("campaigns");
+  return <PageError title={t("index.title")} />;
 }
