@@ -1,4 +1,5 @@
 import { BlockStack, Button, Card, DataTable, Text } from "@shopify/polaris";
+import { useTranslation } from "react-i18next";
 import type { PaymentOverview } from "../recovery/payment-recovery";
 import { money, number } from "./format";
 
@@ -8,28 +9,29 @@ import { money, number } from "./format";
  * (or the customer) paid before any Reclaim email are shown as such and never claimed.
  */
 export function PaymentOverviewCard({ p, currency, locale }: { p: PaymentOverview; currency: string; locale: string }) {
+  const { t } = useTranslation("overview");
   const m = (minor: number) => money(minor, currency, locale);
   const n = (value: number) => number(value, locale);
   const rows = [
-    ["Failed payments", `${n(p.failed)} · ${m(p.amountDueMinor)} due`],
-    ["Card declined or failed (Update your card)", n(p.byReason.payment_failed)],
-    ["Needs the customer's confirmation (Confirm your payment)", n(p.byReason.action_required)],
-    ["Emails sent · clicks", `${n(p.emailsSent)} · ${n(p.clicks)}`],
-    ["Recovered by link", `${n(p.recoveredByLink.count)} · ${m(p.recoveredByLink.amountMinor)}`],
-    ["Recovered by window (paid after an email, no click)", `${n(p.recoveredByWindow.count)} · ${m(p.recoveredByWindow.amountMinor)}`],
-    ["Paid before any Reclaim email (Smart Retries; not claimed)", n(p.outcomes.paidWithoutEmail)],
-    ["Still open", n(p.outcomes.open)],
-    ["Closed unpaid (voided, uncollectible, canceled)", n(p.outcomes.closed)],
+    [t("payments.failed"), t("payments.due", { n: n(p.failed), amount: m(p.amountDueMinor) })],
+    [t("payments.declined"), n(p.byReason.payment_failed)],
+    [t("payments.needsConfirmation"), n(p.byReason.action_required)],
+    [t("payments.emailsAndClicks"), `${n(p.emailsSent)} · ${n(p.clicks)}`],
+    [t("payments.recoveredByLink"), `${n(p.recoveredByLink.count)} · ${m(p.recoveredByLink.amountMinor)}`],
+    [t("payments.recoveredByWindow"), `${n(p.recoveredByWindow.count)} · ${m(p.recoveredByWindow.amountMinor)}`],
+    [t("payments.paidWithoutEmail"), n(p.outcomes.paidWithoutEmail)],
+    [t("payments.open"), n(p.outcomes.open)],
+    [t("payments.closed"), n(p.outcomes.closed)],
   ];
   return (
     <Card>
       <BlockStack gap="300">
         <Text as="h2" variant="headingMd">
-          Failed subscription payments
+          {t("payments.heading")}
         </Text>
-        <DataTable columnContentTypes={["text", "numeric"]} headings={["", "This period"]} rows={rows} />
+        <DataTable columnContentTypes={["text", "numeric"]} headings={["", t("payments.thisPeriod")]} rows={rows} />
         <Button variant="plain" url="/app/recoveries?kind=payment">
-          See failed payments
+          {t("payments.seeAll")}
         </Button>
       </BlockStack>
     </Card>

@@ -1,3 +1,5 @@
+import { useTranslation } from "react-i18next";
+
 export interface DailyPoint {
   day: string;
   abandonedShopify: number;
@@ -19,13 +21,20 @@ export function niceMax(max: number): number {
   return 10 * step;
 }
 
+/** A day on the axis: "12-07" in English as before; the locale's own short numeric date otherwise ("7.12.", "12/7"). */
+export function axisDay(day: string, locale?: string): string {
+  if (!locale || /^en\b/i.test(locale)) return day.slice(5);
+  return new Intl.DateTimeFormat(locale, { month: "numeric", day: "numeric", timeZone: "UTC" }).format(new Date(`${day}T00:00:00Z`));
+}
+
 /**
  * Abandoned carts per day by source (stacked bars), with purchases recovered by link as a line. Plain SVG drawn on the
  * server: no chart library in the browser (recharts was 441 KB of the Overview's JavaScript, issue 21 and
  * docs/decisions/083), the same picture before and after hydration (no layout shift), and a fixed aspect ratio. Each
  * day's numbers are in its tooltip (`<title>`) and in the accessible name.
  */
-export function RecoveryChart({ data }: { data: DailyPoint[] }) {
+export function RecoveryChart({ data, locale }: { data: DailyPoint[]; locale?: string }) {
+  const { t } = useTranslation("overview");
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
   const max = niceMax(Math.max(0, ...data.map((d) => Math.max(d.abandonedShopify + d.abandonedStripe, d.recovered))));
@@ -48,7 +57,7 @@ export function RecoveryChart({ data }: { data: DailyPoint[] }) {
         width="100%"
         style={{ display: "block", height: "auto", aspectRatio: `${W} / ${H}` }}
         role="img"
-        aria-label={`Abandoned and recovered carts per day: ${totals.abandoned} abandoned and ${totals.recovered} recovered by link over ${data.length} days`}
+        aria-label={t("chart.summary", { abandoned: totals.abandoned, recovered: totals.recovered, days: data.length })}
       >
         {ticks.map((t) => (
           <g key={t}>
@@ -63,7 +72,7 @@ export function RecoveryChart({ data }: { data: DailyPoint[] }) {
           const stripeTop = y(d.abandonedShopify + d.abandonedStripe);
           return (
             <g key={d.day}>
-              <title>{`${d.day}: ${d.abandonedShopify} abandoned on Shopify, ${d.abandonedStripe} on Stripe, ${d.recovered} recovered by link`}</title>
+              <title>{t("chart.day", { day: d.day, shopify: d.abandonedShopify, stripe: d.abandonedStripe, recovered: d.recovered })}</title>
               {/* A transparent full-height target so the tooltip shows on days with nothing abandoned too. */}
               <rect x={x(i) - slot / 2} y={PAD.top} width={slot} height={innerH} fill="transparent" />
               {d.abandonedShopify > 0 ? (
@@ -74,7 +83,7 @@ export function RecoveryChart({ data }: { data: DailyPoint[] }) {
               ) : null}
               {i % labelEvery === 0 ? (
                 <text x={x(i)} y={H - 6} textAnchor="middle" fontSize={11} fill="#616161">
-                  {d.day.slice(5)}
+                  {axisDay(d.day, locale)}
                 </text>
               ) : null}
             </g>
@@ -83,9 +92,9 @@ export function RecoveryChart({ data }: { data: DailyPoint[] }) {
         {data.length > 0 ? <path d={line} fill="none" stroke={COLORS.recovered} strokeWidth={2} pointerEvents="none" /> : null}
       </svg>
       <figcaption style={{ display: "flex", gap: 16, justifyContent: "center", fontSize: 12, marginTop: 4 }}>
-        <Key color={COLORS.shopify} label="Abandoned on Shopify" />
-        <Key color={COLORS.stripe} label="Abandoned on Stripe" />
-        <Key color={COLORS.recovered} label="Recovered by link" line />
+        <Key color={COLORS.shopify} label={t("chart.abandonedShopify")} />
+        <Key color={COLORS.stripe} label={t("chart.abandonedStripe")} />
+        <Key color={COLORS.recovered} label={t("chart.recoveredByLink")} line />
       </figcaption>
     </figure>
   );

@@ -1,7 +1,8 @@
 /**
  * The demo portal (loopback only): everything the demo plays that is not Reclaim.
  * - `/` — an admin shell that frames the app as Shopify's admin does, and hands session tokens to the App Bridge
- *   stand-in inside it (signed with the demo app's secret, as Shopify signs them with the app's);
+ *   stand-in inside it (signed with the demo app's secret, as Shopify signs them with the app's); `/?locale=ja` opens it
+ *   in another admin language, as a staff member whose Shopify admin is in Japanese would (the switch in its top bar);
  * - `/inbox` — the emails the SMTP server captured, rendered in a sandboxed frame, links clickable;
  * - `/store/…` — the demo shop's storefront: product images, the discount hop and the checkout page behind Shopify
  *   recovery links; `/stripe/r/…` — the page behind Stripe recovery links;
@@ -11,6 +12,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type Request, type RequestHandler, type Response } from "express";
+import { isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from "../i18n/locales";
 import { checkoutTotals, type StoredCheckout } from "./fakes/shopify-admin/store";
 import type { LivingStore } from "./fakes/shopify-admin/living-store";
 import type { StripeSimulator } from "./fakes/stripe-api/simulator";
@@ -52,6 +54,9 @@ export function createPortal(d: PortalDeps) {
   const inboxUrl = `${d.portalOrigin}/inbox`;
   const topbar = demoTopbar({ adminUrl: `${d.portalOrigin}/`, inboxUrl, shopName: d.shop.name });
   const now = () => d.clock.now();
+  // The demo staff member's admin language: Shopify opens an embedded app with `locale` set to it. Kept while the demo
+  // runs, so the top bar's Admin link and a reload keep the language last chosen.
+  let adminLanguage: Language = "en";
 
   // Requests that change something or hand out a token: from the portal's own pages or from a local tool (no Origin),
   // never from another site's page.
@@ -70,13 +75,14 @@ export function createPortal(d: PortalDeps) {
   // Admin shell
 
   app.get("/", (req, res) => {
+    if (isLanguage(req.query.locale)) adminLanguage = req.query.locale;
     const requested = typeof req.query.path === "string" ? req.query.path : "/app";
     const appPath = /^\/app(\/[A-Za-z0-9_\-/.]*)?$/.test(requested) ? requested : "/app";
     const src = new URL(appPath, d.appOrigin);
     src.searchParams.set("embedded", "1");
     src.searchParams.set("shop", d.shop.domain);
     src.searchParams.set("host", adminHostParam(d.shop.domain));
-    src.searchParams.set("locale", "en");
+    src.searchParams.set("locale", adminLanguage);
     src.searchParams.set("id_token", token());
     const config = { appOrigin: d.appOrigin, path: appPath, refreshMs: d.refreshMs };
     res
@@ -103,7 +109,7 @@ aside{width:220px;background:#ebebeb;border-right:1px solid var(--line);padding:
 section{flex:1;min-width:0}iframe{width:100%;height:100%;border:0;background:#f1f1f1}
 .toast{position:fixed;bottom:24px;left:50%;transform:translateX(-50%);background:#1a1a1a;color:#fff;padding:10px 16px;border-radius:8px;opacity:0;transition:opacity .2s;pointer-events:none}.toast.visible{opacity:1}.toast.error{background:#8e1f0b}
 </style>`,
-            topbar: `<div class="topbar"><strong>Reclaim demo admin</strong><span class="muted">plays Shopify's admin on this machine</span><span class="spacer"></span><span id="demo-clock" class="muted"></span><label class="muted"><input type="checkbox" id="live" checked> live</label><button class="secondary" id="pause" type="button">Pause</button><a href="/inbox">Inbox</a></div>`,
+            topbar: `<div class="topbar"><strong>Reclaim demo admin</strong><span class="muted">plays Shopify's admin on this machine</span><span class="spacer"></span><span id="demo-clock" class="muted"></span><label class="muted" title="The admin language Shopify opens the app with">Admin language <select id="admin-language">${LANGUAGES.map((l) => `<option value="${l}" lang="${l}"${l === adminLanguage ? " selected" : ""}>${esc(LANGUAGE_NAMES[l])}</option>`).join("")}</select></label><label class="muted"><input type="checkbox" id="live" checked> live</label><button class="secondary" id="pause" type="button">Pause</button><a href="/inbox">Inbox</a></div>`,
           },
         ),
       );

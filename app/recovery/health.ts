@@ -2,6 +2,7 @@
  * The Overview's health strip: what stops recovery emails from going out (or makes them go out twice), each with what
  * to do about it. Pure: app/models/health.server.ts gathers the facts.
  */
+import { translatorFor } from "../i18n/translator";
 
 export interface HealthFacts {
   now: Date;
@@ -22,57 +23,98 @@ export interface HealthFacts {
   timezone?: string;
 }
 
+/**
+ * A merchant-facing text as a key of the `overview` catalogue (under `health.`) and its values; a value may itself be a
+ * text ("3 emails"). Kept on each issue so the page shows it in the admin's language (`localizeHealthIssues`).
+ */
+export interface HealthText {
+  key: string;
+  values?: Record<string, string | number | HealthText>;
+}
+
+/** A translate function (i18next's `t`, or any stand-in): a namespaced key and its values → text. */
+export type Translate = (key: string, values?: Record<string, unknown>) => string;
+
 export type HealthAction = { content: string; url: string } | { content: string; intent: "sync" };
 
 export interface HealthIssue {
   key: "campaign_off" | "failed_sends" | "shopify_email" | "sync" | "shop_details";
   tone: "critical" | "warning" | "info";
+  /** In the language of the `t` the issues were made or localized with (English by default). */
   title: string;
   body: string;
   action: HealthAction;
+  /** The same texts as catalogue keys and values. */
+  text: { title: HealthText; body: HealthText; action: HealthText };
 }
 
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+const english: Translate = (key, values) => translatorFor("en")(key, values);
+
+/** The text of a `HealthText`, its nested texts first. */
+export function renderHealthText(text: HealthText, t: Translate): string {
+  const values: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(text.values ?? {})) values[name] = typeof value === "object" ? renderHealthText(value, t) : value;
+  return t(`overview:health.${text.key}`, values);
+}
+
+/** The issues with their title, body and action in the language of `t` (the admin's). */
+export function localizeHealthIssues(issues: HealthIssue[], t: Translate): HealthIssue[] {
+  return issues.map((issue) => ({
+    ...issue,
+    title: renderHealthText(issue.text.title, t),
+    body: renderHealthText(issue.text.body, t),
+    action: { ...issue.action, content: renderHealthText(issue.text.action, t) },
+  }));
+}
+
+const count = (key: "emails" | "carts" | "minutes" | "hours", n: number): HealthText => ({ key: `count.${key}`, values: { count: n } });
 
 /** A sync is late after three missed intervals, and never sooner than 30 minutes (one slow poll is not a problem). */
 export const syncLateAfterMs = (intervalMinutes: number) => Math.max(30, 3 * Math.max(1, intervalMinutes)) * 60_000;
 
-export function healthIssues(f: HealthFacts): HealthIssue[] {
-  const issues: HealthIssue[] = [];
+type Draft = Omit<HealthIssue, "title" | "body" | "text" | "action"> & {
+  title: HealthText;
+  body: HealthText;
+  action: { content: HealthText } & ({ url: string } | { intent: "sync" });
+};
+
+export function healthIssues(f: HealthFacts, t: Translate = english): HealthIssue[] {
+  const drafts: Draft[] = [];
   if (f.activeCampaigns === 0) {
-    issues.push({
+    drafts.push({
       key: "campaign_off",
       tone: "critical",
-      title: "Your recovery campaign is off",
-      body: "No recovery email is being sent. Abandoned carts are still collected and will be emailed once a campaign is on.",
-      action: { content: "Open campaigns", url: "/app/campaigns" },
+      title: { key: "campaignOff.title" },
+      body: { key: "campaignOff.body" },
+      action: { content: { key: "campaignOff.action" }, url: "/app/campaigns" },
     });
   }
   if (f.failedLast24h > 0) {
-    issues.push({
+    drafts.push({
       key: "failed_sends",
       tone: "critical",
-      title: `${plural(f.failedLast24h, "email", "emails")} failed in the last 24 hours`,
-      body: f.lastFailure ? `The most recent failure: ${f.lastFailure}` : "Check that your email sending settings are right.",
-      action: { content: "Check email sending", url: "/app/settings" },
+      title: { key: "failedSends.title", values: { emails: count("emails", f.failedLast24h) } },
+      // The stored reason is the mail server's or the provider's own words: shown as it is.
+      body: f.lastFailure ? { key: "failedSends.bodyReason", values: { reason: f.lastFailure } } : { key: "failedSends.body" },
+      action: { content: { key: "failedSends.action" }, url: "/app/settings" },
     });
   }
   if (f.shopifyEmailPolicy === "send_anyway") {
-    issues.push({
+    drafts.push({
       key: "shopify_email",
       tone: "warning",
-      title: "Buyers may get two abandoned-cart emails",
+      title: { key: "sendAnyway.title" },
       // Under "send anyway" Reclaim no longer asks Shopify (docs/decisions/075), so it cannot know: it says what to check.
-      body: "Reclaim is set to send even when Shopify's own abandoned-checkout email has gone out. If Shopify's automation is on (Marketing › Automations › Abandoned checkout), turn it off, or let Reclaim hold its emails when Shopify has written.",
-      action: { content: "Review the setting", url: "/app/settings#shopify-email" },
+      body: { key: "sendAnyway.body" },
+      action: { content: { key: "sendAnyway.action" }, url: "/app/settings#shopify-email" },
     });
   } else if (f.heldForShopifyEmailLast7d > 0) {
-    issues.push({
+    drafts.push({
       key: "shopify_email",
       tone: "info",
-      title: "Shopify's own abandoned-checkout email is on",
-      body: `${plural(f.heldForShopifyEmailLast7d, "cart was", "carts were")} left to Shopify's email in the last 7 days, so those buyers got no Reclaim email. To let Reclaim recover them, turn Shopify's automation off (Marketing › Automations › Abandoned checkout).`,
-      action: { content: "How this works", url: "/app/settings#shopify-email" },
+      title: { key: "heldForShopify.title" },
+      body: { key: "heldForShopify.body", values: { carts: count("carts", f.heldForShopifyEmailLast7d) } },
+      action: { content: { key: "heldForShopify.action" }, url: "/app/settings#shopify-email" },
     });
   }
   const s = f.shopifySync;
@@ -81,24 +123,34 @@ export function healthIssues(f: HealthFacts): HealthIssue[] {
     const late = f.now.getTime() - since.getTime() > syncLateAfterMs(s.intervalMinutes);
     if (s.status !== "healthy" || late) {
       const minutes = Math.round((f.now.getTime() - since.getTime()) / 60_000);
-      const age = minutes < 120 ? plural(minutes, "minute", "minutes") : plural(Math.round(minutes / 60), "hour", "hours");
-      issues.push({
+      const age = minutes < 120 ? count("minutes", minutes) : count("hours", Math.round(minutes / 60));
+      const sinceText: HealthText = { key: s.lastSuccessAt ? "sync.sinceLast" : "sync.sinceInstall", values: { age } };
+      drafts.push({
         key: "sync",
         tone: s.status === "unhealthy" ? "critical" : "warning",
-        title: "Shopify checkouts are not syncing",
-        body: `${s.lastSuccessAt ? `Last successful sync ${age} ago` : `No successful sync in the ${age} since install`}${s.lastError ? `: ${s.lastError}` : "."} New abandoned checkouts are not picked up meanwhile.`,
-        action: { content: "Sync now", intent: "sync" },
+        title: { key: "sync.title" },
+        body: s.lastError ? { key: "sync.bodyError", values: { since: sinceText, error: s.lastError } } : { key: "sync.body", values: { since: sinceText } },
+        action: { content: { key: "sync.action" }, intent: "sync" },
       });
     }
   }
   if (f.shopDetailsProblem) {
-    issues.push({
+    drafts.push({
       key: "shop_details",
       tone: "warning",
-      title: "Reclaim has not read your store's details from Shopify yet",
-      body: `${f.shopDetailsProblem} Reclaim keeps trying by itself. Until then amounts are shown in ${f.currency ?? "USD"} and quiet hours use ${f.timezone ?? "UTC"}; you can choose the time zone in Settings.`,
-      action: { content: "Open settings", url: "/app/settings" },
+      title: { key: "shopDetails.title" },
+      body: { key: "shopDetails.body", values: { problem: f.shopDetailsProblem, currency: f.currency ?? "USD", timezone: f.timezone ?? "UTC" } },
+      action: { content: { key: "shopDetails.action" }, url: "/app/settings" },
     });
   }
-  return issues;
+  return localizeHealthIssues(
+    drafts.map(({ action: { content, ...target }, ...d }) => ({
+      ...d,
+      action: { ...target, content: "" },
+      text: { title: d.title, body: d.body, action: content },
+      title: "",
+      body: "",
+    })),
+    t,
+  );
 }

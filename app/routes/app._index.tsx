@@ -18,6 +18,7 @@ import {
   Select,
   Text,
 } from "@shopify/polaris";
+import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { requireAdmin } from "../auth.server";
 import { dateTime, money, number, percent } from "../components/format";
@@ -25,14 +26,15 @@ import { NavigationProgress, PageError } from "../components/page-states";
 import { RecoveryChart } from "../components/recovery-chart";
 import { db } from "../db.server";
 import { env } from "../env.server";
-import { NOT_CONTACTABLE_LABELS, type NotContactableReason } from "../components/labels";
+import type { NotContactableReason } from "../components/labels";
 import { loadOverview, shopHasRecoveries } from "../models/dashboard.server";
-import { currencySummary, PERIOD_LABELS, PERIODS, rateText } from "../recovery/recovered";
+import { currencySummary, PERIODS } from "../recovery/recovered";
 import { requestShopifySync } from "../sources/shopify/sync-request.server";
 import { readFormWithLimit } from "../security/request-limits.server";
 import type { MetaFunction } from "@remix-run/node";
-import { pageTitle } from "../components/page-title";
+import { adminPageTitle } from "../components/page-title";
 import { HealthStrip } from "../components/health-strip";
+import { localizeHealthIssues } from "../recovery/health";
 import { loadHealth } from "../models/health.server";
 import { findSourceSync } from "../models/source-sync.server";
 import { getStripeConnection } from "../models/stripe-connection.server";
@@ -49,7 +51,7 @@ const query = z.object({
 });
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t, locale } = await requireAdmin(request);
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
   const now = new Date();
   const from = new Date(now.getTime() - (Number(params.period) - 1) * 86_400_000);
@@ -61,14 +63,15 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     // Failed subscription payments, same period and currency (docs/decisions/087).
     loadPaymentOverview(db, { shopId: shop.id, from, to: now, currency: params.currency ?? shop.currency }),
   ]);
-  // The health strip: campaign off, failed sends, Shopify's own email, sync (app/recovery/health.ts).
-  const health = await loadHealth(db, shop, now);
+  // The health strip: campaign off, failed sends, Shopify's own email, sync (app/recovery/health.ts), in the admin's language.
+  const health = localizeHealthIssues(await loadHealth(db, shop, now), t);
   return json({
     health,
     // Only `npm run demo` sets it (refused in production): where the demo's captured emails can be read.
     demoInboxUrl: env.DEMO_INBOX_URL ?? null,
     period: params.period,
-    locale: shop.locale,
+    // The admin's locale (docs/decisions/093): numbers, money and dates as the admin reads them.
+    locale,
     timezone: shop.timezone,
     overview,
     payments: payments.failed > 0 || payments.recoveredByLink.count + payments.recoveredByWindow.count > 0 ? payments : null,
@@ -88,58 +91,85 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 };
 
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireAdmin(request);
+  const { shop, t } = await requireAdmin(request);
   const form = await readFormWithLimit(request);
-  if (form.get("intent") !== "sync") return json({ error: "Unknown action" }, { status: 400 });
+  if (form.get("intent") !== "sync") return json({ error: t("overview:errors.unknownAction") }, { status: 400 });
   await requestShopifySync(db, shop.id);
   return json({ queued: true });
 };
 
 const SOURCE_LABEL = { shopify: "Shopify", stripe: "Stripe" } as const;
 
-export const meta: MetaFunction = () => [{ title: pageTitle("Overview") }];
+export const meta: MetaFunction = ({ matches }) => [{ title: adminPageTitle(matches, "overview:title") }];
 
 export default function Overview() {
   const { overview, locale, period, isEmpty, sync, timezone, demoInboxUrl, health, payments } = useLoaderData<typeof loader>();
+  const { t } = useTranslation("overview");
+  const { t: tc } = useTranslation("common");
   const [params] = useSearchParams();
   const submit = useSubmit();
   const navigation = useNavigation();
   const syncing = navigation.state !== "idle" && navigation.formData?.get("intent") === "sync";
   const cur = overview.currency;
-  const t = overview.total;
+  const total = overview.total;
   const fmtMoney = (minor: number) => money(minor, cur, locale);
+  const n = (value: number) => number(value, locale);
   const setParam = (key: string, value: string) => {
     const next = new URLSearchParams(params);
     next.set(key, value);
     submit(next, { method: "get", replace: true });
   };
+  /** "12% of abandoned carts (6 of 50)"; "— of abandoned carts" when nothing was abandoned (app/recovery/recovered.ts). */
+  const rate = (numerator: number, denominator: number) =>
+    denominator <= 0 ? t("rateNone") : t("rate", { percent: percent(numerator / denominator, locale), part: n(numerator), whole: n(denominator) });
+  /** "+ 2 other currencies: A$46.99, SEK 317.93": summarised beside the selected currency, never added to it. */
+  const othersText = (others: { currency: string; amountMinor: number; count: number }[], withCount: boolean) =>
+    others.length
+      ? t("otherCurrencies", {
+          count: others.length,
+          n: n(others.length),
+          list: others
+            .map((o) => (withCount ? `${n(o.count)} · ${money(o.amountMinor, o.currency, locale)}` : money(o.amountMinor, o.currency, locale)))
+            .join(", "),
+        })
+      : null;
 
   const filters = (
     <InlineStack gap="300" blockAlign="end">
-      <Select label="Period" options={PERIODS.map((p) => ({ label: PERIOD_LABELS[p], value: p }))} value={period} onChange={(v) => setParam("period", v)} />
-      <Select label="Currency" options={overview.currencies.map((c) => ({ label: c, value: c }))} value={cur} onChange={(v) => setParam("currency", v)} />
+      <Select
+        label={t("filters.period")}
+        options={PERIODS.map((p) => ({ label: tc(`periods.${p}`), value: p }))}
+        value={period}
+        onChange={(v) => setParam("period", v)}
+      />
+      <Select
+        label={t("filters.currency")}
+        options={overview.currencies.map((c) => ({ label: c, value: c }))}
+        value={cur}
+        onChange={(v) => setParam("currency", v)}
+      />
     </InlineStack>
   );
 
   const rows = (["shopify", "stripe"] as const).map((s) => overview.bySource[s]);
   const table = [
-    ["Abandoned checkouts", ...rows.map((f) => number(f.abandoned, locale)), number(t.abandoned, locale)],
-    ["Abandoned value", ...rows.map((f) => fmtMoney(f.abandonedValueMinor)), fmtMoney(t.abandonedValueMinor)],
-    ["Contactable", ...rows.map((f) => number(f.contactable, locale)), number(t.contactable, locale)],
-    ["Emails sent", ...rows.map((f) => number(f.emailsSent, locale)), number(t.emailsSent, locale)],
-    ["Clicks", ...rows.map((f) => number(f.clicks, locale)), number(t.clicks, locale)],
+    [t("table.abandonedCheckouts"), ...rows.map((f) => n(f.abandoned)), n(total.abandoned)],
+    [t("table.abandonedValue"), ...rows.map((f) => fmtMoney(f.abandonedValueMinor)), fmtMoney(total.abandonedValueMinor)],
+    [t("table.contactable"), ...rows.map((f) => n(f.contactable)), n(total.contactable)],
+    [t("table.emailsSent"), ...rows.map((f) => n(f.emailsSent)), n(total.emailsSent)],
+    [t("table.clicks"), ...rows.map((f) => n(f.clicks)), n(total.clicks)],
     [
-      "Recovered by link",
-      ...rows.map((f) => `${number(f.recoveredByLink.count, locale)} · ${fmtMoney(f.recoveredByLink.revenueMinor)}`),
-      `${number(t.recoveredByLink.count, locale)} · ${fmtMoney(t.recoveredByLink.revenueMinor)}`,
+      t("table.recoveredByLink"),
+      ...rows.map((f) => `${n(f.recoveredByLink.count)} · ${fmtMoney(f.recoveredByLink.revenueMinor)}`),
+      `${n(total.recoveredByLink.count)} · ${fmtMoney(total.recoveredByLink.revenueMinor)}`,
     ],
     [
-      "Recovered by window",
-      ...rows.map((f) => `${number(f.recoveredByWindow.count, locale)} · ${fmtMoney(f.recoveredByWindow.revenueMinor)}`),
-      `${number(t.recoveredByWindow.count, locale)} · ${fmtMoney(t.recoveredByWindow.revenueMinor)}`,
+      t("table.recoveredByWindow"),
+      ...rows.map((f) => `${n(f.recoveredByWindow.count)} · ${fmtMoney(f.recoveredByWindow.revenueMinor)}`),
+      `${n(total.recoveredByWindow.count)} · ${fmtMoney(total.recoveredByWindow.revenueMinor)}`,
     ],
     [
-      "Recovered by link ÷ abandoned carts",
+      t("table.linkRate"),
       ...rows.map((f) => percent(f.abandoned ? f.recoveredByLink.count / f.abandoned : null, locale)),
       percent(overview.recoveryRate, locale),
     ],
@@ -149,34 +179,39 @@ export default function Overview() {
   const byWindow = currencySummary(overview.recoveredByCurrency, "window", cur, locale);
   const otherAbandoned = Object.entries(overview.abandonedByCurrency)
     .filter(([c, a]) => c !== cur && a.count > 0)
-    .sort(([a], [b]) => a.localeCompare(b));
-  const otherAbandonedText = otherAbandoned.length
-    ? `+ ${otherAbandoned.length} other ${otherAbandoned.length === 1 ? "currency" : "currencies"}: ${otherAbandoned.map(([c, a]) => `${number(a.count, locale)} · ${money(a.valueMinor, c, locale)}`).join(", ")}`
-    : null;
-  const notContactable = (Object.entries(t.notContactable) as [NotContactableReason, number][]).filter(([, n]) => n > 0);
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, a]) => ({ currency, count: a.count, amountMinor: a.valueMinor }));
+  const otherAbandonedText = othersText(otherAbandoned, true);
+  const othersOf = (summary: typeof byLink) =>
+    othersText(
+      summary.others.map((o) => ({ currency: o.currency, count: o.count, amountMinor: o.revenueMinor })),
+      false,
+    );
+  const notContactable = (Object.entries(total.notContactable) as [NotContactableReason, number][]).filter(([, count]) => count > 0);
+  const shopifyStatus = sync.shopify?.status;
 
   const syncCard = (
     <Card>
       <BlockStack gap="300">
         <Text as="h2" variant="headingMd">
-          Sources
+          {t("sources.heading")}
         </Text>
         <InlineStack align="space-between" blockAlign="center">
           <BlockStack gap="100">
             <InlineStack gap="200">
               <Text as="span" fontWeight="semibold">
-                Shopify checkouts
+                {t("sources.shopifyCheckouts")}
               </Text>
-              {sync.shopify ? (
-                <Badge tone={sync.shopify.status === "healthy" ? "success" : sync.shopify.status === "degraded" ? "warning" : "critical"}>
-                  {sync.shopify.status}
+              {shopifyStatus ? (
+                <Badge tone={shopifyStatus === "healthy" ? "success" : shopifyStatus === "degraded" ? "warning" : "critical"}>
+                  {t(`sources.status.${shopifyStatus}`, { defaultValue: shopifyStatus })}
                 </Badge>
               ) : (
-                <Badge>not synced yet</Badge>
+                <Badge>{t("sources.notSynced")}</Badge>
               )}
             </InlineStack>
             <Text as="p" tone="subdued">
-              {sync.shopify?.lastSuccessAt ? `Last synced ${dateTime(sync.shopify.lastSuccessAt, locale, timezone)}` : "No successful sync yet"}
+              {sync.shopify?.lastSuccessAt ? t("sources.lastSynced", { when: dateTime(sync.shopify.lastSuccessAt, locale, timezone) }) : t("sources.noSync")}
             </Text>
             {sync.shopify?.lastError ? (
               <Text as="p" tone="critical">
@@ -187,7 +222,7 @@ export default function Overview() {
           <Form method="post">
             <input type="hidden" name="intent" value="sync" />
             <Button submit loading={syncing}>
-              Sync now
+              {t("sources.syncNow")}
             </Button>
           </Form>
         </InlineStack>
@@ -195,19 +230,19 @@ export default function Overview() {
           <BlockStack gap="100">
             <InlineStack gap="200">
               <Text as="span" fontWeight="semibold">
-                Stripe Checkout
+                {t("sources.stripeCheckout")}
               </Text>
-              {sync.stripe ? <Badge tone="success">connected</Badge> : <Badge>not connected</Badge>}
+              {sync.stripe ? <Badge tone="success">{t("sources.connected")}</Badge> : <Badge>{t("sources.notConnected")}</Badge>}
             </InlineStack>
             <Text as="p" tone="subdued">
               {sync.stripe?.lastEventAt
-                ? `Last event ${dateTime(sync.stripe.lastEventAt, locale, timezone)}`
+                ? t("sources.lastEvent", { when: dateTime(sync.stripe.lastEventAt, locale, timezone) })
                 : sync.stripe
-                  ? "Waiting for the first event"
-                  : "Connect Stripe to recover Stripe Checkout sessions too"}
+                  ? t("sources.waiting")
+                  : t("sources.connectHint")}
             </Text>
           </BlockStack>
-          <Button url="/app/settings/stripe">{sync.stripe ? "Manage" : "Connect Stripe"}</Button>
+          <Button url="/app/settings/stripe">{sync.stripe ? t("sources.manage") : t("sources.connectStripe")}</Button>
         </InlineStack>
       </BlockStack>
     </Card>
@@ -215,15 +250,15 @@ export default function Overview() {
 
   const demoBanner = demoInboxUrl ? (
     <Layout.Section>
-      <Banner title="Local demo" tone="info" action={{ content: "Open the demo inbox", url: demoInboxUrl, target: "_top" }}>
-        <p>Recovery emails are delivered to a local SMTP server; read them, and follow their links, in the demo inbox.</p>
+      <Banner title={t("demo.title")} tone="info" action={{ content: t("demo.openInbox"), url: demoInboxUrl, target: "_top" }}>
+        <p>{t("demo.body")}</p>
       </Banner>
     </Layout.Section>
   ) : null;
 
   if (isEmpty) {
     return (
-      <Page title="Overview">
+      <Page title={t("title")}>
         <NavigationProgress />
         <Layout>
           {demoBanner}
@@ -231,16 +266,16 @@ export default function Overview() {
           <Layout.Section>
             <Card>
               <EmptyState
-                heading="No abandoned carts yet"
+                heading={t("empty.heading")}
                 image=""
-                action={{ content: "Review your campaign", url: "/app/campaigns" }}
-                secondaryAction={{ content: "Connect Stripe", url: "/app/settings/stripe" }}
+                action={{ content: t("empty.reviewCampaign"), url: "/app/campaigns" }}
+                secondaryAction={{ content: t("empty.connectStripe"), url: "/app/settings/stripe" }}
               >
-                <p>Reclaim is pulling your store's abandoned checkouts in the background and will list them here as they come in.</p>
+                <p>{t("empty.body")}</p>
                 <List type="number">
-                  <List.Item>Check your sender address and postal address in Settings: every recovery email carries them.</List.Item>
-                  <List.Item>Review the default 3-email campaign (1 h, 24 h and 72 h after abandonment).</List.Item>
-                  <List.Item>Sell with Stripe Checkout too? Connect it so those carts are recovered in the same pipeline.</List.Item>
+                  <List.Item>{t("empty.stepSettings")}</List.Item>
+                  <List.Item>{t("empty.stepCampaign")}</List.Item>
+                  <List.Item>{t("empty.stepStripe")}</List.Item>
                 </List>
               </EmptyState>
             </Card>
@@ -252,7 +287,7 @@ export default function Overview() {
   }
 
   return (
-    <Page title="Overview">
+    <Page title={t("title")}>
       <NavigationProgress />
       <Layout>
         {demoBanner}
@@ -262,38 +297,47 @@ export default function Overview() {
             {filters}
             {/* Two columns at most beside the sidebar: four did not fit a money figure at 1024 and 1440 px (issue 21). */}
             <InlineGrid columns={{ xs: 1, sm: 2 }} gap="400">
-              <Stat label="Abandoned" value={number(t.abandoned, locale)} detail={fmtMoney(t.abandonedValueMinor)} others={otherAbandonedText} />
               <Stat
-                label="Contactable"
-                value={percent(t.abandoned ? t.contactable / t.abandoned : null, locale)}
-                detail={rateText(t.contactable, t.abandoned, "abandoned carts", locale)}
+                id="abandoned"
+                label={t("stats.abandoned")}
+                value={n(total.abandoned)}
+                detail={fmtMoney(total.abandonedValueMinor)}
+                others={otherAbandonedText}
               />
               <Stat
+                id="contactable"
+                label={t("stats.contactable")}
+                value={percent(total.abandoned ? total.contactable / total.abandoned : null, locale)}
+                detail={rate(total.contactable, total.abandoned)}
+              />
+              <Stat
+                id="recovered-link"
                 testId="overview-recovered-link"
-                label="Recovered by link"
+                label={t("stats.recoveredByLink")}
                 value={fmtMoney(byLink.main.revenueMinor)}
-                detail={`${number(byLink.main.count, locale)} ${byLink.main.count === 1 ? "cart" : "carts"} bought after a Reclaim email · ${rateText(byLink.main.count, t.abandoned, "abandoned carts", locale)}`}
-                others={byLink.othersText}
+                detail={t("stats.boughtAfterEmail", { count: byLink.main.count, n: n(byLink.main.count), rate: rate(byLink.main.count, total.abandoned) })}
+                others={othersOf(byLink)}
               />
               <Stat
-                label="Recovered by window"
+                id="recovered-window"
+                label={t("stats.recoveredByWindow")}
                 value={fmtMoney(byWindow.main.revenueMinor)}
-                detail={`${number(byWindow.main.count, locale)} ${byWindow.main.count === 1 ? "order" : "orders"} within the window after a click (reported apart, never added)`}
-                others={byWindow.othersText}
+                detail={t("stats.withinWindow", { count: byWindow.main.count, n: n(byWindow.main.count) })}
+                others={othersOf(byWindow)}
               />
             </InlineGrid>
             <Card>
               <BlockStack gap="200">
                 <Text as="h2" variant="headingMd">
-                  Abandoned and recovered per day
+                  {t("chart.heading")}
                 </Text>
-                <RecoveryChart data={overview.daily} />
+                <RecoveryChart data={overview.daily} locale={locale} />
               </BlockStack>
             </Card>
             <Card padding="0">
               <DataTable
                 columnContentTypes={["text", "numeric", "numeric", "numeric"]}
-                headings={["", SOURCE_LABEL.shopify, SOURCE_LABEL.stripe, "Total"]}
+                headings={["", SOURCE_LABEL.shopify, SOURCE_LABEL.stripe, t("table.total")]}
                 rows={table}
               />
             </Card>
@@ -305,24 +349,24 @@ export default function Overview() {
             <Card>
               <BlockStack gap="200">
                 <Text as="h2" variant="headingMd">
-                  Why some carts can't be emailed
+                  {t("notContactable.heading")}
                 </Text>
                 {notContactable.length === 0 ? (
                   <Text as="p" tone="subdued">
-                    Every abandoned cart in this period can be contacted.
+                    {t("notContactable.none")}
                   </Text>
                 ) : (
                   <List>
-                    {notContactable.map(([reason, n]) => (
+                    {notContactable.map(([reason, count]) => (
                       <List.Item key={reason}>
-                        {NOT_CONTACTABLE_LABELS[reason]}: {number(n, locale)}
+                        {t("notContactable.reason", { reason: tc(`notContactable.${reason}`, { defaultValue: reason }), n: n(count) })}
                       </List.Item>
                     ))}
                   </List>
                 )}
                 <Box>
                   <Text as="p" tone="subdued" variant="bodySm">
-                    Emails sent: {number(t.emailsSent, locale)} · clicks: {number(t.clicks, locale)}
+                    {t("notContactable.sentAndClicks", { sent: n(total.emailsSent), clicks: n(total.clicks) })}
                   </Text>
                 </Box>
               </BlockStack>
@@ -331,16 +375,12 @@ export default function Overview() {
               <Card>
                 <BlockStack gap="200">
                   <Text as="h2" variant="headingMd">
-                    Left to Shopify's own email
+                    {t("held.heading")}
                   </Text>
-                  <Text as="p">
-                    {number(overview.heldForShopifyEmail, locale)} {overview.heldForShopifyEmail === 1 ? "cart was" : "carts were"} held in this period because
-                    Shopify's own abandoned-checkout email had already been sent or scheduled for {overview.heldForShopifyEmail === 1 ? "it" : "them"}, so the
-                    buyer is not emailed twice.
-                  </Text>
+                  <Text as="p">{t("held.body", { count: overview.heldForShopifyEmail, n: n(overview.heldForShopifyEmail) })}</Text>
                   <Box>
                     <Button variant="plain" url="/app/settings#shopify-email">
-                      Change this in Settings
+                      {t("held.change")}
                     </Button>
                   </Box>
                 </BlockStack>
@@ -358,10 +398,24 @@ export default function Overview() {
   );
 }
 
-function Stat({ label, value, detail, others, testId }: { label: string; value: string; detail: string; others?: string | null; testId?: string }) {
+function Stat({
+  id,
+  label,
+  value,
+  detail,
+  others,
+  testId,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  detail: string;
+  others?: string | null;
+  testId?: string;
+}) {
   return (
     <Card>
-      <div data-testid={testId} data-stat={label}>
+      <div data-testid={testId} data-stat={id}>
         <BlockStack gap="100">
           <Text as="h3" variant="headingSm" tone="subdued">
             {label}
@@ -384,5 +438,6 @@ function Stat({ label, value, detail, others, testId }: { label: string; value: 
 }
 
 export function ErrorBoundary() {
-  return <PageError title="Overview" />;
+  const { t } = useTranslation("overview");
+  return <PageError title={t("title")} />;
 }

@@ -1,7 +1,7 @@
 // The demo admin around the app's iframe, playing Shopify's admin for the App Bridge stand-in inside it: it answers
 // session-token requests (from the portal, which signs them with the demo app's secret), shows the app's menu and
-// toasts, keeps the page address in step with the app's, refreshes the overview while the demo runs, and shows the
-// demo clock with Pause / Resume.
+// toasts, keeps the page address in step with the app's, refreshes the overview while the demo runs, switches the
+// admin language, and shows the demo clock with Pause / Resume.
 (function () {
   var config = JSON.parse(document.getElementById("demo-config").textContent);
   var frame = document.getElementById("app-frame");
@@ -71,6 +71,16 @@
       toast.className = "toast";
     }, 4000);
   }
+
+  // The admin language: Shopify opens the app again with the staff member's new `locale`, as after changing the
+  // language in the admin's profile; the page the app was on stays.
+  var language = document.getElementById("admin-language");
+  language.addEventListener("change", function () {
+    var url = new URL(location.href);
+    url.searchParams.set("locale", language.value);
+    url.searchParams.set("path", current);
+    location.href = url.toString();
+  });
 
   // The demo clock, the inbox count and Pause / Resume.
   var clock = document.getElementById("demo-clock");

@@ -120,7 +120,12 @@ const CITIES: [string, string, string, string, string][] = [
   ["Osaka", "Osaka", "JP-27", "Japan", "JP"],
   ["Melbourne", "Victoria", "VIC", "Australia", "AU"],
 ];
-const LOCALES = ["en", "en", "en", "fr", "de", "ja", "es"];
+/**
+ * Buyers' languages as Shopify gives them (`Customer.locale`, the checkout's `customer_locale`): the shipped languages
+ * (issue 19), bare and with a region, and one Reclaim does not ship (its emails fall back to the shop's language).
+ * Seven entries, as before, so a seed still draws the same checkouts.
+ */
+const LOCALES = ["en", "en-US", "ja", "ja-JP", "de", "de-DE", "fr"];
 
 interface Product {
   id: number;

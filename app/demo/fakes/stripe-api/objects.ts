@@ -38,6 +38,8 @@ export interface SessionState {
   metadata?: Record<string, string>;
   livemode?: boolean;
   created?: number;
+  /** The language Checkout was shown in (`locale`: `auto`, `en`, `ja`, `de`, `en-GB`…); null when not set. */
+  locale?: string | null;
 }
 
 function baseSession(s: SessionState): Json {
@@ -57,6 +59,7 @@ function baseSession(s: SessionState): Json {
   session.consent_collection = { ...session.consent_collection, promotions: s.promotions === undefined ? null : "auto" };
   session.client_reference_id = s.clientReferenceId ?? null;
   session.metadata = s.metadata ?? {};
+  session.locale = s.locale ?? null;
   // The fixture's random amounts would read as real money in a recovery; these fields are not what a test asserts on.
   session.total_details = { amount_discount: 0, amount_shipping: 0, amount_tax: 0 };
   session.shipping_cost = null;

@@ -26,6 +26,8 @@ export interface SimSession {
   items: SimItem[];
   amountTotal: number;
   promotions: "opt_in" | null;
+  /** The session's `locale` (the buyer's language; `auto`: the browser's). Absent in a state saved before it was simulated. */
+  locale?: string;
   /** ms */
   created: number;
   expiresAt: number;
@@ -125,6 +127,11 @@ const PLANS = [
   { description: "1 × Yoga unlimited (at $59.00 / month)", amount: 5900 },
   { description: "1 × Pottery studio membership (at $45.00 / month)", amount: 4500 },
 ];
+/**
+ * The languages buyers' sessions are shown in: the shipped ones (issue 19) with and without a region, `auto` (Reclaim
+ * then uses the shop's language) and one Reclaim does not ship.
+ */
+const SESSION_LOCALES = ["en", "ja", "de", "auto", "en-GB", "ja", "de", "fr"];
 /** Sessions kept in the state (older settled ones are dropped). */
 const KEEP = 500;
 
@@ -200,6 +207,8 @@ export class StripeSimulator {
       items,
       amountTotal: items.reduce((n, i) => n + i.unitAmount * i.quantity, 0),
       promotions: this.random() < 0.75 ? "opt_in" : null,
+      // From the buyer count rather than the random sequence, which stays as it was.
+      locale: SESSION_LOCALES[this.state.buyers % SESSION_LOCALES.length]!,
       created: at,
       expiresAt: at + Math.round((30 + this.random() * 90) * 60_000),
       state: "open",
@@ -235,6 +244,7 @@ export class StripeSimulator {
       amountTotal: s.amountTotal,
       currency: s.currency,
       promotions: s.promotions,
+      locale: s.locale ?? null,
       created: Math.floor(s.created / 1000),
       recoveryExpiresAt: Math.floor(at / 1000) + 30 * 86_400,
     });
@@ -252,6 +262,7 @@ export class StripeSimulator {
       amountTotal: s.amountTotal,
       currency: s.currency,
       promotions: s.promotions,
+      locale: s.locale ?? null,
       created: Math.floor(s.created / 1000),
     });
     this.deliver(stripeEvent("checkout.session.completed", session, { created: Math.floor(at / 1000) }));
@@ -352,6 +363,7 @@ export class StripeSimulator {
       amountTotal: original.amountTotal,
       currency: original.currency,
       promotions: original.promotions,
+      locale: original.locale ?? null,
       created: Math.floor(at / 1000),
       recoveredFrom: original.id,
     });
