@@ -52,7 +52,7 @@ const schema = z
       .min(1, "is empty")
       .refine((v) => !isPlaceholderSecret(v), "is the placeholder from .env.example (use the app's client secret)"),
     SHOPIFY_APP_URL: z.string({ required_error: "is missing (the public https URL of this app)" }).url("must be a URL"),
-    SCOPES: z.string().default("read_orders,read_customers,write_discounts,write_pixels,read_customer_events"),
+    SCOPES: z.string().default("read_orders,read_customers,write_discounts,write_pixels,read_customer_events,read_locales"),
     /** Any PostgreSQL 15+; unset = the embedded PostgreSQL under data/ (started by the process entry points). */
     DATABASE_URL: z
       .string()

@@ -38,7 +38,8 @@ export function resolveChromium(environment: NodeJS.ProcessEnv = process.env): C
 function unpackNpmChromium(): string {
   // The package does not export its package.json; tests run from the project root (as buildApp assumes too).
   const version = (JSON.parse(readFileSync(path.resolve("node_modules/@sparticuz/chromium/package.json"), "utf8")) as { version: string }).version;
-  const dir = path.join(tmpdir(), `reclaim-chromium-${version}`);
+  // "-cjk": the fonts.conf below also names a Japanese font (screenshots of the Japanese admin, issue 19).
+  const dir = path.join(tmpdir(), `reclaim-chromium-${version}-cjk`);
   if (existsSync(path.join(dir, "chromium"))) return dir;
   const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
   mkdirSync(staging, { recursive: true });
@@ -50,10 +51,14 @@ function unpackNpmChromium(): string {
       stdio: ["ignore", "pipe", "pipe"],
     });
     if (binary !== path.join(staging, "chromium")) throw new Error(`@sparticuz/chromium unpacked to ${binary}, not into ${staging}`);
-    // The package's fonts.conf names /tmp/fonts; ours names the unpacked fonts, after the system's when it has any.
+    // The package's fonts.conf names /tmp/fonts; ours names the unpacked fonts, after the system's when it has any, and
+    // Noto Sans JP from npm (the package has no CJK font: Japanese pages would be screenshots of empty boxes).
+    const japanese = ["400Regular", "700Bold"]
+      .map((weight) => `  <dir>${path.resolve("node_modules/@expo-google-fonts/noto-sans-jp", weight)}</dir>\n`)
+      .join("");
     writeFileSync(
       path.join(staging, "reclaim-fonts.conf"),
-      `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n  <dir>${path.join(dir, "fonts")}</dir>\n  <cachedir>${path.join(dir, "fonts-cache")}</cachedir>\n</fontconfig>\n`,
+      `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n  <dir>${path.join(dir, "fonts")}</dir>\n${japanese}  <cachedir>${path.join(dir, "fonts-cache")}</cachedir>\n</fontconfig>\n`,
     );
     renameSync(staging, dir);
   } catch (error) {

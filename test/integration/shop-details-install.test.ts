@@ -76,4 +76,31 @@ describe("the shop-details install step", () => {
     expect((await health(shop.id)).map((i) => i.key)).not.toContain("shop_details");
     expect(await jobTable(h.db).count({ where: { name: "refresh-shop-details", shopId: shop.id, status: "queued" } })).toBe(0);
   });
+
+  it("a Japanese shop's language is read at install: its default campaign's emails are Japanese first", async () => {
+    const domain = "details-tokyo.myshopify.com";
+    const { shop } = await h.addShop(domain, { name: "東京コーヒー", currencyCode: "JPY", ianaTimezone: "Asia/Tokyo", primaryLocale: "ja" });
+    await install(shop.id);
+    expect(await h.db.shop.findUniqueOrThrow({ where: { id: shop.id } })).toMatchObject({ locale: "ja", currency: "JPY", timezone: "Asia/Tokyo" });
+    const step = await h.db.campaignStep.findFirstOrThrow({
+      where: { campaign: { shopId: shop.id, isDefault: true }, position: 1 },
+      include: { translations: { select: { language: true } } },
+    });
+    // The main version is the shop's language; the other shipped languages are there for buyers who use them.
+    expect(step.language).toBe("ja");
+    expect(step.subject).toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/);
+    expect(step.translations.map((t) => t.language).sort()).toEqual(["de", "en"]);
+  });
+
+  it("a shop that has not granted read_locales keeps English, and the rest of its details are read", async () => {
+    const domain = "details-no-locales.myshopify.com";
+    const { shop } = await h.addShop(domain, {
+      currencyCode: "EUR",
+      primaryLocale: "de",
+      scope: "read_orders,read_customers,write_discounts,write_pixels,read_customer_events",
+    });
+    await install(shop.id);
+    expect(await h.db.shop.findUniqueOrThrow({ where: { id: shop.id } })).toMatchObject({ locale: "en", currency: "EUR", detailsProblem: null });
+    expect(await jobTable(h.db).count({ where: { name: "refresh-shop-details", shopId: shop.id } })).toBe(0);
+  });
 });

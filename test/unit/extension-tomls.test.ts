@@ -224,7 +224,17 @@ for (const type of raw.data.__schema.types) {
   if (type.requiredAccess) ACCESS.set(type.name, type.requiredAccess);
   for (const field of type.fields ?? []) if (field.requiredAccess) ACCESS.set(`${type.name}.${field.name}`, field.requiredAccess);
 }
-const scopesIn = (text: string | undefined) => [...(text ?? "").matchAll(/\b((?:read|write)_[a-z_]+)\b/g)].map((m) => m[1]!);
+const scopeNames = (text: string) => [...text.matchAll(/\b((?:read|write)_[a-z_]+)\b/g)].map((m) => m[1]!);
+/**
+ * The scopes a requirement names. "`read_locales` access scope or `read_markets_home` access scope" is a choice: one
+ * of them is needed, the first the app declares (else the first named).
+ */
+const scopesIn = (text: string | undefined): string[] => {
+  const either = /^(?:Requires )?`?((?:read|write)_[a-z_]+)`? access scope or `?((?:read|write)_[a-z_]+)`? access scope\.?$/.exec((text ?? "").trim());
+  if (!either) return scopeNames(text ?? "");
+  const choices = [either[1]!, either[2]!];
+  return [choices.find((s) => declaredScopes.includes(s)) ?? choices[0]!];
+};
 
 function scopesNeeded(document: string): string[] {
   const schema = loadAdminSchema();

@@ -1,6 +1,7 @@
 /**
  * Install step: the shop's own details from Admin GraphQL (`shop { name email currencyCode ianaTimezone }`), so money
- * is shown in the shop's currency and quiet hours use the shop's time zone from the start (issue 21). A time zone the
+ * is shown in the shop's currency and quiet hours use the shop's time zone from the start (issue 21), and its primary
+ * language (`shopLocales`), the language of its default campaign and of emails to buyers of unknown language (issue 19). A time zone the
  * merchant already chose in Settings is kept: only the default (UTC) is replaced. Stripe-only shops never get here and
  * keep UTC with a time-zone select. Idempotent; a failure leaves the defaults (the install carries on), is shown on the
  * Overview (Shop.detailsProblem) and is retried by its own job.
@@ -15,6 +16,20 @@ export const SHOP_DETAILS_QUERY = `#graphql
 query ReclaimShopDetails {
   shop { name email currencyCode ianaTimezone }
 }`;
+
+/**
+ * The shop's primary language, asked apart: it needs `read_locales`, which a shop installed before Reclaim asked for it
+ * has not granted until the merchant approves the new scope. Refused or unanswered, the shop keeps its language
+ * (English by default) and nothing else is held up.
+ */
+export const SHOP_LOCALES_QUERY = `#graphql
+query ReclaimShopLocales {
+  shopLocales(published: true) { locale primary }
+}`;
+
+interface ShopLocales {
+  shopLocales: { locale: string; primary: boolean }[] | null;
+}
 
 interface ShopDetails {
   shop: { name: string | null; email: string | null; currencyCode: string | null; ianaTimezone: string | null } | null;
@@ -41,7 +56,8 @@ export type ShopDetailsOutcome = { ok: true } | { ok: false; problem: string } |
 export async function storeShopDetails(db: PrismaClient, shopId: string, graphql?: AdminGraphql): Promise<ShopDetailsOutcome> {
   const shop = await db.shop.findUnique({ where: { id: shopId } });
   if (!shop) return null;
-  const outcome = await (graphql ?? adminGraphqlFor(shop.domain))<ShopDetails>(SHOP_DETAILS_QUERY, {});
+  const client = graphql ?? adminGraphqlFor(shop.domain);
+  const outcome = await client<ShopDetails>(SHOP_DETAILS_QUERY, {});
   if (outcome.kind !== "ok" || !outcome.data?.shop) {
     const problem = PROBLEM[outcome.kind === "ok" ? "missing" : outcome.kind] ?? PROBLEM.failed!;
     logger.warn("shop details not read", { shop: shop.domain, outcome: outcome.kind });
@@ -49,6 +65,7 @@ export async function storeShopDetails(db: PrismaClient, shopId: string, graphql
     return { ok: false, problem };
   }
   const d = outcome.data.shop;
+  const locale = await primaryLocale(client, shop.domain);
   await db.shop.update({
     where: { id: shop.id },
     data: {
@@ -56,10 +73,22 @@ export async function storeShopDetails(db: PrismaClient, shopId: string, graphql
       ...(d.email && !shop.email ? { email: d.email } : {}),
       ...(d.currencyCode && /^[A-Z]{3}$/.test(d.currencyCode) ? { currency: d.currencyCode } : {}),
       ...(d.ianaTimezone && isValidTimeZone(d.ianaTimezone) && shop.timezone === "UTC" ? { timezone: d.ianaTimezone } : {}),
+      ...(locale ? { locale } : {}),
       detailsProblem: null,
     },
   });
   return { ok: true };
+}
+
+/** The primary locale's tag (`ja`, `pt-BR`), or null when Shopify did not say. */
+async function primaryLocale(graphql: AdminGraphql, domain: string): Promise<string | null> {
+  const outcome = await graphql<ShopLocales>(SHOP_LOCALES_QUERY, {});
+  if (outcome.kind !== "ok") {
+    logger.info("shop language not read", { shop: domain, outcome: outcome.kind });
+    return null;
+  }
+  const primary = outcome.data?.shopLocales?.find((l) => l.primary)?.locale;
+  return primary && /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/.test(primary) ? primary : null;
 }
 
 /**

@@ -531,6 +531,13 @@ const FAKE_APP_OPTIONAL_SCOPES = ["write_customers"];
 export const queryRoot = {
   shop: ((_args, ctx) => shopView(ctx.shop.store)) as ResolverFn,
 
+  /** The shop's languages: the fake has one, its primary, published (`published: true` or not, the same answer). */
+  shopLocales: ((_args, ctx) => {
+    requireScope(ctx, "read_locales", "shopLocales", "`read_locales` access scope or `read_markets_home` access scope.");
+    const locale = ctx.shop.store.shop.primaryLocale;
+    return [{ __typename: "ShopLocale", locale, name: locale, primary: true, published: true, marketWebPresences: [] }];
+  }) as ResolverFn,
+
   /**
    * The calling app (what the Remix library's `scopes.query()` reads): its granted scopes are the shop's current ones
    * (`setScopes`). The fake knows no app configuration, so the optional scopes are those of shopify.app.toml.

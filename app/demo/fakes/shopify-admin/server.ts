@@ -34,7 +34,7 @@ import { ShopStore, type AddressRecord, type ShopInfo } from "./store";
 
 export const SHOP_HEADER = "x-fake-shopify-shop";
 const ACCESS_TOKEN_TTL_S = 3600;
-const DEFAULT_SCOPE = "read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events";
+const DEFAULT_SCOPE = "read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events,read_locales";
 const REFRESH_TOKEN_TTL_S = 90 * 86_400;
 
 export interface FakeShopifyAdminOptions {
@@ -78,6 +78,8 @@ export interface AddShopOptions {
   contactEmail?: string;
   currencyCode?: string;
   ianaTimezone?: string;
+  /** the shop's primary language (`shopLocales`), e.g. `ja`; default `en` */
+  primaryLocale?: string;
   billingAddress?: Partial<AddressRecord>;
   /** base URL of the storefront in recovery links; default https://<domain> */
   storefrontUrl?: string;
@@ -299,6 +301,7 @@ export class FakeShopifyAdminServer {
       contactEmail: o.contactEmail ?? o.email ?? `support@${handle}.example`,
       currencyCode: o.currencyCode ?? "USD",
       ianaTimezone: o.ianaTimezone ?? "America/New_York",
+      primaryLocale: o.primaryLocale ?? "en",
       billingAddress: {
         firstName: null,
         lastName: null,

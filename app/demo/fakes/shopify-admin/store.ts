@@ -136,6 +136,8 @@ export interface ShopInfo {
   contactEmail: string;
   currencyCode: string;
   ianaTimezone: string;
+  /** The shop's primary language (`shopLocales { locale primary }`). */
+  primaryLocale: string;
   billingAddress: AddressRecord;
   /** Base URL of the storefront in recovery links; default https://<domain> (the demo serves its own). */
   storefrontUrl?: string;
