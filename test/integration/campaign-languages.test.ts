@@ -21,6 +21,9 @@ beforeAll(async () => {
   shopId = shop.id;
   const { ensureDefaultCampaign } = await import("~/models/campaign.server");
   campaignId = (await ensureDefaultCampaign(db, shop.id)).id;
+  // The default campaign comes with every shipped language (test/integration/email-languages.test.ts); these tests
+  // start from the English main version alone and add each language themselves.
+  await db.campaignStepTranslation.deleteMany({ where: { step: { campaignId } } });
   steps = await db.campaignStep.findMany({ where: { campaignId }, orderBy: { position: "asc" } });
 });
 afterAll(() => admin?.close());

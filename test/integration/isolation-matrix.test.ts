@@ -181,6 +181,10 @@ async function seed(domain: string, prefix: string, secret: string): Promise<Sho
       }),
     },
   });
+  // A step's Japanese version (issue 19): another shop's editor must not read or change it.
+  await db.campaignStepTranslation.create({
+    data: { stepId: s.campaign.steps[0]!.id, language: "ja", subject: `${prefix} のカート`, bodyTemplate: "<p>お待ちしています。</p>" },
+  });
   await db.inboundEvent.create({
     data: {
       source: "stripe",
@@ -247,6 +251,8 @@ function ownedBy(model: string, ids: ShopIds, hasShopId: boolean): Record<string
       return { shop: ids.domain };
     case "CampaignStep":
       return { campaign: { shopId: ids.shop } };
+    case "CampaignStepTranslation":
+      return { step: { campaign: { shopId: ids.shop } } };
     case "InboundEvent":
       return { receiver: { in: [ids.domain, ids.connection] } };
     default:

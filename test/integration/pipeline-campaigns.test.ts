@@ -40,7 +40,13 @@ describe("campaigns", () => {
     });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problems).toEqual([
-      { field: "body", line: 3, column: 3, message: expect.stringMatching(/tag \{% for item in checkout.line_items %\} not closed \(line 3, column 3\)/) },
+      {
+        field: "body",
+        language: "en",
+        line: 3,
+        column: 3,
+        message: expect.stringMatching(/tag \{% for item in checkout.line_items %\} not closed \(line 3, column 3\)/),
+      },
     ]);
     expect(await p.db.campaignStep.findUniqueOrThrow({ where: { id: step.id } })).toMatchObject({ delayMinutes: step.delayMinutes, subject: step.subject });
 
