@@ -69,9 +69,12 @@ const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
  * words in the admin's language (`t`, English by default).
  */
 export function cartTitle(
-  r: { name: string | null; firstName: string | null; email: string | null; externalId: string; lineItems: string },
+  r: { name: string | null; firstName: string | null; email: string | null; externalId: string; lineItems: string; kind?: string },
   t: Translate = translatorFor("en"),
 ): string {
+  // A failed payment is stored as "Invoice <number>" (models/payment-recovery.server): the word is said in the admin's language.
+  const invoice = r.kind === "payment" && r.name ? /^Invoice (.+)$/.exec(r.name) : null;
+  if (invoice) return t("recoveries:cartTitle.invoice", { number: invoice[1] });
   if (r.name) return r.name;
   let first: string | null = null;
   let more = 0;
@@ -198,7 +201,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
         ...r,
         totalMinor: Number(r.totalMinor),
         abandonedAt: r.abandonedAt.toISOString(),
-        title: cartTitle({ name: r.name, firstName, email: r.email, externalId: r.externalId, lineItems }, t),
+        title: cartTitle({ name: r.name, firstName, email: r.email, externalId: r.externalId, lineItems, kind: r.kind }, t),
         emailsSent: own.filter((m) => m.status === "sent").length,
         nextEmailAt: next?.scheduledFor.toISOString() ?? null,
         wontBeEmailed,
