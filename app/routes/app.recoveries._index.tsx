@@ -492,11 +492,14 @@ export default function Recoveries() {
         ) : null}
         <Card padding="0">
           <QuickFilters source={params.get("source") ?? ""} kind={params.get("kind") ?? ""} status={params.get("status") ?? ""} onChange={go} />
-          <SearchBox urlQuery={params.get("q") ?? ""} clearedAt={clearedAt} onSearch={search} />
-          <FilterPills filters={filters} appliedFilters={applied} onClearAll={clearAll} />
-          {/* Its own hydration unit (issue 21, INP): React hydrates a Suspense boundary after the rest of the page, so a
-              merchant who picks a filter while the page is still hydrating waits for the filters only, not for fifty
-              rows of table measured in layout effects. Nothing inside suspends; after hydration this is a no-op. */}
+          {/* Hydration units of their own (issue 21, INP): React hydrates each Suspense boundary after the rest of the
+              page, so a merchant who picks Source while the page is still hydrating waits for the quick filters only, not
+              for the search box, Polaris' Filters and fifty rows of table measured in layout effects. Nothing inside
+              suspends; after hydration these are no-ops. */}
+          <Suspense fallback={null}>
+            <SearchBox urlQuery={params.get("q") ?? ""} clearedAt={clearedAt} onSearch={search} />
+            <FilterPills filters={filters} appliedFilters={applied} onClearAll={clearAll} />
+          </Suspense>
           <Suspense fallback={null}>{table}</Suspense>
         </Card>
       </BlockStack>
