@@ -106,7 +106,7 @@ export const PAYMENT_CAMPAIGN_DEFAULTS: Record<Exclude<CampaignKind, "cart">, { 
 // The same campaigns in the other shipped languages (issue 19, docs/decisions/093): Japanese polite copy with
 // full-width punctuation and the family name with 様 (お客様 otherwise); German with the formal "Sie".
 
-type PaymentDefaults = typeof PAYMENT_CAMPAIGN_DEFAULTS;
+export type PaymentDefaults = typeof PAYMENT_CAMPAIGN_DEFAULTS;
 type Texts = readonly (readonly [subject: string, bodyTemplate: string])[];
 
 const localized = (names: Record<keyof PaymentDefaults, string>, texts: Record<keyof PaymentDefaults, Texts>): PaymentDefaults => ({

@@ -43,7 +43,9 @@ import { sendTestEmail } from "../email/settings.server";
 import { findShopCampaign, previewRecoveryChoices, removeStepTranslation, updateCampaignFilters } from "../models/campaign.server";
 import { previewStep, previewTemplateInput, saveCampaignStep } from "../email/campaign-editor.server";
 import { isLanguage, LANGUAGE_NAMES, LANGUAGES, shippedLanguage, type Language } from "../i18n/locales";
+import { DEFAULT_STEPS_BY_LANGUAGE } from "../recovery/campaign-defaults";
 import { decimalString, INCENTIVE_BY_SOURCE } from "../recovery/incentive";
+import { PAYMENT_CAMPAIGN_DEFAULTS_BY_LANGUAGE, type PaymentDefaults } from "../recovery/payment-campaign-defaults";
 import { currencyExponent, formatMoney, toMinorUnits } from "../recovery/money";
 import { TEMPLATE_VARIABLE_HELP } from "../recovery/template";
 import { readFormWithLimit } from "../security/request-limits.server";
@@ -110,16 +112,22 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
 };
 
 /**
- * The default campaign's email at `position` in each language, to start a new version from; empty while the default
- * templates exist in English only.
- * TODO(issue 19): with DEFAULT_STEPS_BY_LANGUAGE (app/recovery/campaign-defaults.ts, the emails' branch), return
- * `{ [l]: { subject, bodyTemplate } }` of `DEFAULT_STEPS_BY_LANGUAGE[l][position - 1]` for each language when
- * `campaign.isDefault && campaign.kind === "cart"`.
+ * What a new version in a language starts from: a default campaign's email at `position` as Reclaim ships it in that
+ * language (the cart campaign, or either payment campaign); nothing for a campaign the merchant made, whose new
+ * versions start from the main one.
  */
 function defaultVersions(campaign: { isDefault: boolean; kind: string }, position: number): Partial<Record<Language, Version>> {
-  void campaign;
-  void position;
-  return {};
+  if (!campaign.isDefault) return {};
+  const out: Partial<Record<Language, Version>> = {};
+  for (const language of LANGUAGES) {
+    const steps =
+      campaign.kind === "cart"
+        ? DEFAULT_STEPS_BY_LANGUAGE[language]
+        : PAYMENT_CAMPAIGN_DEFAULTS_BY_LANGUAGE[language][campaign.kind as keyof PaymentDefaults]?.steps;
+    const step = steps?.find((s) => s.position === position);
+    if (step) out[language] = { subject: step.subject, bodyTemplate: step.bodyTemplate };
+  }
+  return out;
 }
 
 const cartLabel = (r: { source: string; name: string | null; email: string | null }, t: TFunction) =>

@@ -57,6 +57,15 @@ const snapshot = async () => ({
 });
 
 describe("a step's email in each language", () => {
+  it("a version added in a language starts from Reclaim's default email in that language", async () => {
+    const { DEFAULT_STEPS_BY_LANGUAGE } = await import("~/recovery/campaign-defaults");
+    const page = await admin.data(`/app/campaigns/${campaignId}`, ROUTE);
+    const defaults = page.body.campaign.steps[1].defaults;
+    expect(defaults.ja).toEqual({ subject: DEFAULT_STEPS_BY_LANGUAGE.ja[1]!.subject, bodyTemplate: DEFAULT_STEPS_BY_LANGUAGE.ja[1]!.bodyTemplate });
+    expect(defaults.de.subject).toBe(DEFAULT_STEPS_BY_LANGUAGE.de[1]!.subject);
+    expect(defaults.ja.subject).not.toBe(steps[1]!.subject);
+  });
+
   it("saves a Japanese version beside the English main version and reads it back", async () => {
     const { status, body } = await post(stepForm(JA));
     expect(status).toBe(200);
