@@ -1,4 +1,5 @@
 /** One recovery's page: what happened to it, in order, and why (the timeline). */
+import { displayName } from "../recovery/full-name";
 import type { PrismaClient } from "@prisma/client";
 import { isLanguage, type Language } from "../i18n/locales";
 import { translatorFor } from "../i18n/translator";
@@ -173,6 +174,8 @@ export async function loadRecoveryDetail(
     status: recovery.status,
     email: recovery.email,
     firstName: recovery.firstName,
+    /** The buyer's name in the admin's language's order (family name first in Japanese). */
+    buyerName: displayName(recovery.firstName, recovery.lastName, options.language ?? "en"),
     consent: recovery.consent,
     consentEvidence: JSON.parse(recovery.consentEvidence) as Record<string, unknown>,
     lineItems: JSON.parse(recovery.lineItems) as {

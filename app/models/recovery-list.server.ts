@@ -1,4 +1,5 @@
 /** The Recoveries list: filters, search and paging, scoped by shopId like every dashboard read model. */
+import { displayName } from "../recovery/full-name";
 import { Prisma, type PrismaClient } from "@prisma/client";
 import type { Language } from "../i18n/locales";
 import { translatorFor } from "../i18n/translator";
@@ -155,6 +156,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
     notContactableReason: true,
     pixelOnly: true,
     firstName: true,
+    lastName: true,
     lineItems: true,
     contact: { select: { unsubscribedAt: true, suppressedAt: true } },
   } as const;
@@ -193,7 +195,7 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
   }
 
   function page(items: Row[], hasPrevious: boolean, hasNext: boolean, messages: Awaited<ReturnType<typeof messagesOf>>) {
-    const out: RecoveryRow[] = items.map(({ lineItems, firstName, contact, ...r }) => {
+    const out: RecoveryRow[] = items.map(({ lineItems, firstName, lastName, contact, ...r }) => {
       const own = messages.filter((m) => m.recoveryId === r.id);
       const wontBeEmailed = wontBeEmailedReason({ ...r, contact, consentPolicy: q.consentPolicy ?? "explicit", messages: own });
       const next = wontBeEmailed ? undefined : own.find((m) => m.status === "scheduled");
@@ -201,7 +203,10 @@ export async function listRecoveries(db: PrismaClient, q: RecoveryPageQuery) {
         ...r,
         totalMinor: Number(r.totalMinor),
         abandonedAt: r.abandonedAt.toISOString(),
-        title: cartTitle({ name: r.name, firstName, email: r.email, externalId: r.externalId, lineItems, kind: r.kind }, t),
+        title: cartTitle(
+          { name: r.name, firstName: displayName(firstName, lastName, q.language ?? "en"), email: r.email, externalId: r.externalId, lineItems, kind: r.kind },
+          t,
+        ),
         emailsSent: own.filter((m) => m.status === "sent").length,
         nextEmailAt: next?.scheduledFor.toISOString() ?? null,
         wontBeEmailed,

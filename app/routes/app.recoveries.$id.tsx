@@ -254,7 +254,7 @@ export default function RecoveryDetail() {
                 </Text>
                 <Text as="p">
                   {r.email ?? t("detail.noEmailAddress")}
-                  {r.firstName ? ` (${r.firstName})` : ""}
+                  {r.buyerName ? ` (${r.buyerName})` : ""}
                 </Text>
                 {r.contact?.unsubscribedAt ? (
                   <LabelledBadge what={t("badges.note")} tone="warning">

@@ -59,4 +59,13 @@ describe("the Recoveries pages in the admin's language", () => {
     expect(older).toContain("Email 1 sent on");
     expect(older).not.toContain("Language:");
   });
+
+  it("a buyer's name is family name first for a Japanese admin, given name first otherwise", async () => {
+    const recovery = seeded.shopifyRecoveries[2]!;
+    await admin.db.recovery.update({ where: { id: recovery.id }, data: { firstName: "優希", lastName: "鈴木" } });
+    expect(await page(`/app/recoveries/${recovery.id}`, "ja")).toContain("(鈴木 優希)");
+    expect(await page(`/app/recoveries/${recovery.id}`, "de")).toContain("(優希 鈴木)");
+    await admin.db.recovery.update({ where: { id: recovery.id }, data: { lastName: null } });
+    expect(await page(`/app/recoveries/${recovery.id}`, "ja")).toContain("(優希)");
+  });
 });
