@@ -13,6 +13,8 @@ import { authenticate } from "./shopify.server";
 export async function requireAdmin(request: Request) {
   const context = await authenticate.admin(request);
   const shop: Shop = await onShopAuthenticated(context.session.shop, context.session.scope ?? "");
-  const { language, locale } = await adminLanguage(request, shop);
+  // The staff member (the session token's `sub`) keeps their own language across the pages that follow.
+  const userId = "sessionToken" in context && context.sessionToken?.sub ? String(context.sessionToken.sub) : undefined;
+  const { language, locale } = await adminLanguage(request, shop, userId);
   return { ...context, shop, language, locale, t: translatorFor(language) };
 }

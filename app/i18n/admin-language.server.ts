@@ -9,21 +9,28 @@ export type AdminLanguage = {
   locale: string;
 };
 
+const TAG = /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/;
+
 /**
  * The admin's language for this request (docs/decisions/093). Shopify opens an embedded app with `locale` set to the
  * staff member's admin language; later requests (client navigations, form posts, fetchers) do not carry it, so the
- * last one seen is kept on the shop. Without either, the shop's primary language; a language Reclaim does not ship
- * shows English.
+ * last one seen is kept per staff member (the session token's `sub`), and on the shop for requests without one.
+ * Without either, the shop's primary language; a language Reclaim does not ship shows English.
  */
-export async function adminLanguage(request: Request, shop: Pick<Shop, "id" | "locale" | "adminLocale">): Promise<AdminLanguage> {
+export async function adminLanguage(request: Request, shop: Pick<Shop, "id" | "locale" | "adminLocale">, userId?: string): Promise<AdminLanguage> {
   const param = new URL(request.url).searchParams.get("locale");
-  if (param && /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/.test(param)) {
-    if (param !== shop.adminLocale) {
-      await db.shop.update({ where: { id: shop.id }, data: { adminLocale: param } });
+  if (param && TAG.test(param)) {
+    if (userId) {
+      // One statement, so the layout's and the page's loaders (run in parallel) cannot both try to insert the row.
+      await db.$executeRaw`INSERT INTO "StaffLanguage" ("shopId", "userId", "locale", "updatedAt") VALUES (${shop.id}, ${userId}, ${param}, now())
+        ON CONFLICT ("shopId", "userId") DO UPDATE SET "locale" = EXCLUDED."locale", "updatedAt" = now()
+        WHERE "StaffLanguage"."locale" IS DISTINCT FROM EXCLUDED."locale"`;
     }
+    if (param !== shop.adminLocale) await db.shop.update({ where: { id: shop.id }, data: { adminLocale: param } });
     return resolve(param);
   }
-  return resolve(shop.adminLocale ?? shop.locale);
+  const staff = userId ? await db.staffLanguage.findUnique({ where: { shopId_userId: { shopId: shop.id, userId } }, select: { locale: true } }) : null;
+  return resolve(staff?.locale ?? shop.adminLocale ?? shop.locale);
 }
 
 function resolve(tag: string | null): AdminLanguage {

@@ -14,6 +14,8 @@ export interface SessionTokenOverrides {
   /** Seconds from now; negative = already expired. */
   expiresIn?: number;
   alg?: string;
+  /** The staff member's user id (default "42"). */
+  sub?: string;
 }
 
 /** A Shopify session token (App Bridge id_token): HS256 JWT signed with the app secret, as the admin issues it. */
@@ -25,7 +27,7 @@ export function signSessionToken(overrides: SessionTokenOverrides = {}): string 
     iss: `https://${shop}/admin`,
     dest: `https://${shop}`,
     aud: overrides.aud ?? TEST_ENV.SHOPIFY_API_KEY,
-    sub: "42",
+    sub: overrides.sub ?? "42",
     exp: now + (overrides.expiresIn ?? 60),
     nbf: now - 5,
     iat: now - 5,

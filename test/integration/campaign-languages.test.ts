@@ -27,8 +27,11 @@ beforeAll(async () => {
   steps = await db.campaignStep.findMany({ where: { campaignId }, orderBy: { position: "asc" } });
 });
 afterAll(() => admin?.close());
-// The admin's language is kept on the shop; each test says which one it uses.
-beforeEach(() => db.shop.update({ where: { id: shopId }, data: { adminLocale: "en" } }));
+// The admin's language is kept per staff member and on the shop; each test says which one it uses.
+beforeEach(async () => {
+  await db.staffLanguage.deleteMany({ where: { shopId } });
+  await db.shop.update({ where: { id: shopId }, data: { adminLocale: "en" } });
+});
 
 const JA = {
   "subject:ja": "{{ customer.first_name | default: 'お客' }}様、カートに商品が残っています",

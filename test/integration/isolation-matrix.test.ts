@@ -185,6 +185,7 @@ async function seed(domain: string, prefix: string, secret: string): Promise<Sho
   await db.campaignStepTranslation.create({
     data: { stepId: s.campaign.steps[0]!.id, language: "ja", subject: `${prefix} のカート`, bodyTemplate: "<p>お待ちしています。</p>" },
   });
+  await db.staffLanguage.create({ data: { shopId: s.shop.id, userId: `${prefix}-staff`, locale: "ja" } });
   await db.inboundEvent.create({
     data: {
       source: "stripe",

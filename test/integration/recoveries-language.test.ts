@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAdminApp } from "../helpers/admin-app";
 import { seedShop } from "../helpers/seed";
-import { embeddedRequest, TEST_SHOP } from "../helpers/shopify";
+import { embeddedRequest, signSessionToken, TEST_SHOP } from "../helpers/shopify";
 
 let admin: Awaited<ReturnType<typeof startAdminApp>>;
 let seeded: Awaited<ReturnType<typeof seedShop>>;
@@ -67,5 +67,20 @@ describe("the Recoveries pages in the admin's language", () => {
     expect(await page(`/app/recoveries/${recovery.id}`, "de")).toContain("(優希 鈴木)");
     await admin.db.recovery.update({ where: { id: recovery.id }, data: { lastName: null } });
     expect(await page(`/app/recoveries/${recovery.id}`, "ja")).toContain("(優希)");
+  });
+
+  it("two staff members of one shop each keep their own language on the pages that follow", async () => {
+    const as = async (sub: string, path: string) => {
+      const response = await admin.app.handle(embeddedRequest(path, signSessionToken({ sub })));
+      expect(response.status).toBe(200);
+      return (await response.text()).replace(/<!-- -->/g, "");
+    };
+    expect(await as("7001", "/app/recoveries?locale=ja")).toContain('<html lang="ja"');
+    expect(await as("7002", "/app/recoveries?locale=de")).toContain('<html lang="de"');
+    // Neither later request says a language: each staff member gets the one they opened Reclaim in.
+    expect(await as("7001", "/app/recoveries")).toContain("<title>カゴ落ち回収 · Reclaim</title>");
+    expect(await as("7002", "/app/recoveries")).toContain('<html lang="de"');
+    // A staff member not seen yet gets the language last seen on the shop.
+    expect(await as("7003", "/app/recoveries")).toContain('<html lang="de"');
   });
 });

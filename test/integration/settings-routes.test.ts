@@ -130,6 +130,7 @@ describe("settings", () => {
       expect(test.status).toBe(400);
       expect(test.body.message).toBe("「nope」はメールアドレスではありません。you@yourshop.com のように入力してください");
     } finally {
+      await db.staffLanguage.deleteMany({ where: { shop: { domain: OTHER_SHOP } } });
       await db.shop.update({ where: { domain: OTHER_SHOP }, data: { adminLocale: null } });
     }
   });

@@ -26,6 +26,19 @@ CREATE TABLE "CampaignStepTranslation" (
     CONSTRAINT "CampaignStepTranslation_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "StaffLanguage" (
+    "shopId" TEXT NOT NULL,
+    "userId" TEXT NOT NULL,
+    "locale" TEXT NOT NULL,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "StaffLanguage_pkey" PRIMARY KEY ("shopId","userId")
+);
+
+-- AddForeignKey
+ALTER TABLE "StaffLanguage" ADD CONSTRAINT "StaffLanguage_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
 -- CreateIndex
 CREATE UNIQUE INDEX "CampaignStepTranslation_stepId_language_key" ON "CampaignStepTranslation"("stepId", "language");
 
