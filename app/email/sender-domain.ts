@@ -3,10 +3,10 @@
  * shows the free-mail warning as the merchant types. The words are in the settings catalogue; each function takes the
  * page's `t` and defaults to English.
  */
+import type { Translate } from "../i18n/locales";
 import { translatorFor } from "../i18n/translator";
 
-/** A translate function: the page's (`useTranslation`) or the server's (`requireAdmin`). Keys carry their namespace. */
-export type Translate = (key: string, options?: Record<string, unknown>) => string;
+export type { Translate };
 
 const english: Translate = (key, options) => translatorFor("en")(key, options);
 

@@ -3,6 +3,7 @@
  * that builds the real MIME message and writes a line to the log instead of sending it.
  * The SMTP password is stored encrypted (encryptSecret) and decrypted only here, when the transport is built.
  */
+import type { Translate } from "../i18n/locales";
 import type { Shop } from "@prisma/client";
 import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import { env } from "../env.server";
@@ -29,8 +30,7 @@ export type ShopEmailSettings = Pick<
   | "postalAddress"
 >;
 
-/** A translate function (the admin's `t` from requireAdmin); keys carry their namespace. English when none is given. */
-export type Translate = (key: string, options?: Record<string, unknown>) => string;
+export type { Translate };
 const english: Translate = (key, options) => translatorFor("en")(key, options);
 
 /** Whether `t` speaks English (the default, or an English admin's `t`). */

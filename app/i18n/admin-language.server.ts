@@ -1,6 +1,6 @@
 import type { Shop } from "@prisma/client";
 import { db } from "../db.server";
-import { formattingLocale, shippedLanguage, type Language } from "./locales";
+import { formattingLocale, isLocaleTag, shippedLanguage, type Language } from "./locales";
 
 export type AdminLanguage = {
   /** The language the admin's pages are shown in. */
@@ -8,8 +8,6 @@ export type AdminLanguage = {
   /** The locale numbers, money and dates are formatted with (`ja-JP`, `de-CH`, `en`). */
   locale: string;
 };
-
-const TAG = /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/;
 
 /**
  * The admin's language for this request (docs/decisions/093). Shopify opens an embedded app with `locale` set to the
@@ -19,7 +17,7 @@ const TAG = /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/;
  */
 export async function adminLanguage(request: Request, shop: Pick<Shop, "id" | "locale" | "adminLocale">, userId?: string): Promise<AdminLanguage> {
   const param = new URL(request.url).searchParams.get("locale");
-  if (param && TAG.test(param)) {
+  if (param && isLocaleTag(param)) {
     if (userId) {
       // One statement, so the layout's and the page's loaders (run in parallel) cannot both try to insert the row.
       await db.$executeRaw`INSERT INTO "StaffLanguage" ("shopId", "userId", "locale", "updatedAt") VALUES (${shop.id}, ${userId}, ${param}, now())

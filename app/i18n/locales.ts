@@ -9,6 +9,15 @@ export type Language = (typeof LANGUAGES)[number];
 /** Each language in its own words, for language pickers. */
 export const LANGUAGE_NAMES: Record<Language, string> = { en: "English", ja: "日本語", de: "Deutsch" };
 
+/**
+ * A translate function: i18next's `t`, or any stand-in (tests, English defaults). The pure core and the email code take
+ * one so their sentences come out in the caller's language without importing i18next.
+ */
+export type Translate = (key: string, options?: Record<string, unknown>) => string;
+
+/** A BCP 47-looking tag as Shopify sends it (`ja`, `de-CH`, `pt_BR`): checked before it is stored. */
+export const isLocaleTag = (value: string): boolean => /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/.test(value);
+
 export const isLanguage = (value: unknown): value is Language => typeof value === "string" && (LANGUAGES as readonly string[]).includes(value);
 
 /**

@@ -2,6 +2,7 @@
  * The Overview's health strip: what stops recovery emails from going out (or makes them go out twice), each with what
  * to do about it. Pure: app/models/health.server.ts gathers the facts.
  */
+import type { Translate } from "../i18n/locales";
 import { translatorFor } from "../i18n/translator";
 
 export interface HealthFacts {
@@ -32,8 +33,7 @@ export interface HealthText {
   values?: Record<string, string | number | HealthText>;
 }
 
-/** A translate function (i18next's `t`, or any stand-in): a namespaced key and its values → text. */
-export type Translate = (key: string, values?: Record<string, unknown>) => string;
+export type { Translate };
 
 export type HealthAction = { content: string; url: string } | { content: string; intent: "sync" };
 

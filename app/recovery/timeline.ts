@@ -3,15 +3,12 @@
  * emailed (and why not), and each email's line on the timeline as a sentence, in the admin's language through the `t`
  * passed in (docs/decisions/093). Pure and client-safe: the models gather the facts, the pages print the strings.
  */
+import type { Translate } from "../i18n/locales";
 import type { ConsentPolicy } from "./decide";
 import { consentAllows } from "./decide";
 import type { Consent } from "./model";
 
-/**
- * A translation function (i18next's `t`, from requireAdmin or useTranslation): the words live in the `recoveries`
- * catalogue, so every key here names its namespace and works with a `t` of any default namespace.
- */
-export type Translate = (key: string, options?: Record<string, unknown>) => string;
+export type { Translate };
 
 /**
  * A reason code (Message.skipReason, DecisionLog.reason, Recovery.notContactableReason) as a merchant would say it,

@@ -8,6 +8,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { logger } from "../../logger.server";
+import { isLocaleTag } from "../../i18n/locales";
 import { isValidTimeZone } from "../../recovery/quiet-hours";
 import { adminGraphqlFor, type AdminGraphql } from "./admin-client.server";
 import { enqueueJob } from "../../jobs/queue.server";
@@ -88,7 +89,7 @@ async function primaryLocale(graphql: AdminGraphql, domain: string): Promise<str
     return null;
   }
   const primary = outcome.data?.shopLocales?.find((l) => l.primary)?.locale;
-  return primary && /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/.test(primary) ? primary : null;
+  return primary && isLocaleTag(primary) ? primary : null;
 }
 
 /**
