@@ -1,4 +1,4 @@
-import type { PrismaClient } from "@prisma/client";
+import type { Prisma, PrismaClient } from "@prisma/client";
 import type { SourceEvent } from "../recovery/model";
 import type { ScheduleOutcome } from "./message-schedule.server";
 import { lockShopIngest } from "./ingest-lock.server";
@@ -27,4 +27,29 @@ export async function ingestSourceEvent(db: PrismaClient, shopId: string, event:
         ? ingestPixelCheckout(tx, shopId, event, now)
         : ingestPurchase(tx, shopId, event, now);
   });
+}
+
+/**
+ * Applies several SourceEvents of one shop in one transaction (under the shop's ingest lock), in order, with the same
+ * outcome as applying them one by one with ingestSourceEvent. One result per event, in the same order.
+ * Used where events come in groups: a page of the Shopify sync, a batch of Stripe or Shopify webhook events.
+ */
+export async function ingestSourceEvents(db: PrismaClient, shopId: string, events: SourceEvent[], now: Date): Promise<IngestResult[]> {
+  if (events.length === 0) return [];
+  return db.$transaction((tx) => ingestSourceEventsIn(tx, shopId, events, now));
+}
+
+/** ingestSourceEvents inside the caller's transaction (which then commits whatever else it wrote with them). */
+export async function ingestSourceEventsIn(tx: Prisma.TransactionClient, shopId: string, events: SourceEvent[], now: Date): Promise<IngestResult[]> {
+  await lockShopIngest(tx, shopId);
+  const results: IngestResult[] = [];
+  for (const event of events)
+    results.push(
+      event.kind === "checkout.observed"
+        ? await ingestCheckout(tx, shopId, event, now)
+        : event.kind === "checkout.pixel"
+          ? await ingestPixelCheckout(tx, shopId, event, now)
+          : await ingestPurchase(tx, shopId, event, now),
+    );
+  return results;
 }

@@ -1,4 +1,7 @@
-import type { PrismaClient, SourceSync } from "@prisma/client";
+import type { Prisma, PrismaClient, SourceSync } from "@prisma/client";
+
+/** A client or a transaction: progress is written in the transaction that stores the page it describes. */
+type Db = PrismaClient | Prisma.TransactionClient;
 
 /**
  * Progress and health of pulling one source for one shop (the SourceSync row the dashboard shows).
@@ -66,16 +69,16 @@ export function findSourceSync(db: PrismaClient, shopId: string, source: string)
   return db.sourceSync.findUnique({ where: { shopId_source: { shopId, source } } });
 }
 
-export function saveSyncRun(db: PrismaClient, id: string, run: SyncRun) {
+export function saveSyncRun(db: Db, id: string, run: SyncRun) {
   return db.sourceSync.update({ where: { id }, data: { syncRun: JSON.stringify(run) } });
 }
 
 /** A poll reached its last page: the watermark moves and the run is forgotten, in one write. */
-export function finishSyncRun(db: PrismaClient, id: string, watermark: Date | null) {
+export function finishSyncRun(db: Db, id: string, watermark: Date | null) {
   return db.sourceSync.update({ where: { id }, data: { syncRun: null, ...(watermark ? { watermark } : {}) } });
 }
 
-export function saveBackfill(db: PrismaClient, id: string, status: "pending" | "running" | "done", progress: BackfillProgress | null) {
+export function saveBackfill(db: Db, id: string, status: "pending" | "running" | "done", progress: BackfillProgress | null) {
   return db.sourceSync.update({
     where: { id },
     data: {

@@ -2,10 +2,11 @@
  * One sync run's context: the shop's cost pacer, paced and retried Admin GraphQL calls, what Shopify withheld, and
  * storing a page of checkouts through ingest.
  */
-import type { PrismaClient, Shop, SourceSync } from "@prisma/client";
+import type { Prisma, PrismaClient, Shop, SourceSync } from "@prisma/client";
+import type { SourceEvent } from "../../recovery/model";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
-import { ingestSourceEvent } from "../../models/ingest.server";
+import { ingestSourceEventsIn } from "../../models/ingest.server";
 import { ABANDONED_CHECKOUT_LINE_ITEMS, ABANDONED_CHECKOUTS_PAGE, LINE_ITEMS_COST_MODEL, PAGE_COST_MODEL } from "./abandoned-checkouts-query";
 import { adminGraphqlFor, type AdminGraphql, type GraphqlErrorEntry } from "./admin-client.server";
 import { CostPacer, retryBackoffMs, type CostModel } from "./cost-pacer";
@@ -244,12 +245,16 @@ export class SyncRunContext {
   }
 
   /**
-   * Stores checkouts one by one through the ingest port. A checkout already stored from an observation at least as
-   * new (same gid, same or later updatedAt) is skipped without a write: re-reading it (the watermark overlap, a
-   * restart) would change nothing, and the one query per page saves the ingest transaction for each.
-   * Returns the newest updatedAt among the checkouts read.
+   * Stores a page of checkouts through the ingest port, in one transaction with `saveProgress` (the page's cursor), so
+   * what is stored and what the saved progress says never disagree. A checkout already stored from an observation at
+   * least as new (same gid, same or later updatedAt) is skipped without a write: re-reading it (the watermark overlap,
+   * a restart) would change nothing. Returns the newest updatedAt among the checkouts read.
    */
-  async store(checkouts: { node: CheckoutNode; lineItems: LineItemNode[] | null }[], counter: "checkouts" | "backfillCheckouts"): Promise<string | null> {
+  async store(
+    checkouts: { node: CheckoutNode; lineItems: LineItemNode[] | null }[],
+    counter: "checkouts" | "backfillCheckouts",
+    saveProgress?: (tx: Prisma.TransactionClient) => Promise<SourceSync>,
+  ): Promise<string | null> {
     let newest: string | null = null;
     const started = performance.now();
     const known = new Map(
@@ -260,6 +265,7 @@ export class SyncRunContext {
         })
       ).map((r) => [r.externalId, r]),
     );
+    const events: SourceEvent[] = [];
     for (const { node, lineItems } of checkouts) {
       let event;
       try {
@@ -276,13 +282,25 @@ export class SyncRunContext {
         this.stats.unchanged += 1;
         continue;
       }
-      await ingestSourceEvent(this.db, this.shop.id, withCheckedShopifyLink(event, this.shop.domain, env.SHOPIFY_STOREFRONT_EXTRA_HOSTS), this.now());
-      this.stats[counter] += 1;
+      events.push(withCheckedShopifyLink(event, this.shop.domain, env.SHOPIFY_STOREFRONT_EXTRA_HOSTS));
     }
+    if (events.length > 0 || saveProgress) {
+      await this.db.$transaction(
+        async (tx) => {
+          if (events.length > 0) await ingestSourceEventsIn(tx, this.shop.id, events, this.now());
+          if (saveProgress) this.state = await saveProgress(tx);
+        },
+        { timeout: STORE_TRANSACTION_TIMEOUT_MS },
+      );
+    }
+    this.stats[counter] += events.length;
     this.stats.storeMs += performance.now() - started;
     return newest;
   }
 }
+
+/** A page's store holds the shop's ingest lock; a page is at most 250 checkouts. */
+const STORE_TRANSACTION_TIMEOUT_MS = 60_000;
 
 function shortDetail(message: string): string {
   const line = message.split("\n")[0] ?? message;
