@@ -199,13 +199,13 @@ function observationOf(r: Recovery): CheckoutObserved {
   };
 }
 
-/** Merges one observation into the stored row (or creates it): the facts only, no conversions and no scheduling. */
-async function storeObservation(tx: Tx, shopId: string, existing: Recovery | null, e: CheckoutObserved) {
+/**
+ * The row an observation makes, merged into the stored one (`existing`, null for a new checkout): the facts only.
+ * `merged` is mergeCheckout's result for them. Shared by the one-by-one path and the batch path.
+ */
+export function recoveryRowData(existing: Recovery | null, e: CheckoutObserved, merged: ReturnType<typeof mergeCheckout>, contactId: string | null) {
   // Shopify confirming a checkout first seen by the pixel: same row (one record), but nothing the pixel said stays.
   const confirming = existing?.pixelOnly === true;
-  const merged = mergeCheckout(existing && !confirming ? toStored(existing) : null, e);
-  const contact = await upsertContact(tx, shopId, merged.email, { firstName: merged.firstName, shopifyCustomerId: e.shopifyCustomerId });
-
   // A real vendor id replaces a token placeholder; never the other way round.
   const externalId = existing && !(existing.externalId.startsWith("token:") && !e.externalId.startsWith("token:")) ? existing.externalId : e.externalId;
   const data = {
@@ -213,7 +213,7 @@ async function storeObservation(tx: Tx, shopId: string, existing: Recovery | nul
     checkoutToken: merged.checkoutToken,
     cartToken: existing?.cartToken ?? e.cartToken ?? null,
     name: e.name ?? existing?.name ?? null,
-    contactId: contact?.id ?? null,
+    contactId,
     email: merged.email,
     firstName: merged.firstName,
     fullName: merged.fullName ?? null,
@@ -250,6 +250,16 @@ async function storeObservation(tx: Tx, shopId: string, existing: Recovery | nul
       discountCodes: existing.discountCodes,
     });
   }
+  return data;
+}
+
+/** Merges one observation into the stored row (or creates it): the facts only, no conversions and no scheduling. */
+async function storeObservation(tx: Tx, shopId: string, existing: Recovery | null, e: CheckoutObserved) {
+  const confirming = existing?.pixelOnly === true;
+  const merged = mergeCheckout(existing && !confirming ? toStored(existing) : null, e);
+  const contact = await upsertContact(tx, shopId, merged.email, { firstName: merged.firstName, shopifyCustomerId: e.shopifyCustomerId });
+  const data = recoveryRowData(existing, e, merged, contact?.id ?? null);
+  const externalId = data.externalId;
 
   const startChanged =
     (data.startedAt?.getTime() ?? null) !== (existing?.startedAt?.getTime() ?? null) || data.checkoutMode !== (existing?.checkoutMode ?? null);

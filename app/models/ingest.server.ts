@@ -3,6 +3,7 @@ import type { SourceEvent } from "../recovery/model";
 import type { ScheduleOutcome } from "./message-schedule.server";
 import { lockShopIngest } from "./ingest-lock.server";
 import { ingestCheckout } from "./ingest-checkout.server";
+import { ingestNewCheckouts, loneCheckouts } from "./ingest-checkout-batch.server";
 import { ingestPurchase } from "./ingest-purchase.server";
 import { type PixelIngestOutcome, ingestPixelCheckout } from "./ingest-pixel.server";
 
@@ -42,14 +43,17 @@ export async function ingestSourceEvents(db: PrismaClient, shopId: string, event
 /** ingestSourceEvents inside the caller's transaction (which then commits whatever else it wrote with them). */
 export async function ingestSourceEventsIn(tx: Prisma.TransactionClient, shopId: string, events: SourceEvent[], now: Date): Promise<IngestResult[]> {
   await lockShopIngest(tx, shopId);
+  // Checkouts new to the store go through the batch path together; the rest one by one, in the order received.
+  const batched = events.length > 1 ? await ingestNewCheckouts(tx, shopId, events, loneCheckouts(events), now) : new Map<number, IngestResult>();
   const results: IngestResult[] = [];
-  for (const event of events)
+  for (const [index, event] of events.entries())
     results.push(
-      event.kind === "checkout.observed"
-        ? await ingestCheckout(tx, shopId, event, now)
-        : event.kind === "checkout.pixel"
-          ? await ingestPixelCheckout(tx, shopId, event, now)
-          : await ingestPurchase(tx, shopId, event, now),
+      batched.get(index) ??
+        (event.kind === "checkout.observed"
+          ? await ingestCheckout(tx, shopId, event, now)
+          : event.kind === "checkout.pixel"
+            ? await ingestPixelCheckout(tx, shopId, event, now)
+            : await ingestPurchase(tx, shopId, event, now)),
     );
   return results;
 }

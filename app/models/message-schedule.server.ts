@@ -42,26 +42,21 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
     select: { source: true, occurredAt: true },
   });
   if (bought) {
-    const where = bought.source === "stripe" ? "Stripe" : "Shopify";
-    await log("skip", "purchased", `Bought on ${where} on ${bought.occurredAt.toISOString().slice(0, 16).replace("T", " ")} UTC, after starting this checkout`);
+    await log("skip", "purchased", boughtDetail(bought));
     return { kind: "none", reason: "purchased" };
   }
 
   const newer = await findSupersedingRecovery(tx, recovery);
   if (newer) {
     await tx.recovery.update({ where: { id: recovery.id }, data: { status: "superseded" } });
-    await log("skip", "superseded", `A newer checkout on ${newer.source === "stripe" ? "Stripe" : "Shopify"} replaces this one`);
+    await log("skip", "superseded", supersededDetail(newer.source));
     return { kind: "superseded", byRecoveryId: newer.id };
   }
   const older = await tx.recovery.findMany({
     where: { ...supersededRecoveryWhere(recovery), status: { in: ["open", "contacting"] } },
     select: { id: true },
   });
-  const detail = `A newer checkout on ${recovery.source === "stripe" ? "Stripe" : "Shopify"} replaces this one`;
-  for (const o of older) {
-    await tx.recovery.update({ where: { id: o.id }, data: { status: "superseded" } });
-    await cancelScheduledMessages(tx, { recoveryId: o.id }, "superseded", detail, now, { recordWhenNone: { shopId: recovery.shopId, recoveryId: o.id } });
-  }
+  await supersedeOlder(tx, recovery, older, now);
 
   const campaigns = await campaignsForScheduling(tx, recovery.shopId);
   // A shop with no campaign at all is one whose install step has not run yet: nothing to explain per recovery.
@@ -82,14 +77,26 @@ export async function scheduleRecovery(tx: Prisma.TransactionClient, recovery: R
   await createPlannedMessages(tx, recovery, plan, now);
   const firstDueAt = plan.messages[0]!.scheduledFor;
   if (plan.shiftedByMs > 0) {
-    await log(
-      "hold",
-      "late_start",
-      `Detected ${Math.round(plan.shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`,
-    );
+    await log("hold", "late_start", lateStartDetail(plan.shiftedByMs));
   }
   await ensureSweepScheduled(tx, firstDueAt);
   return { kind: "scheduled", messages: plan.messages.length, firstDueAt };
+}
+
+/** The decision-log sentences of scheduling (the one-by-one path above and the batch path, ingest-checkout-batch). */
+export const boughtDetail = (bought: { source: string; occurredAt: Date }) =>
+  `Bought on ${bought.source === "stripe" ? "Stripe" : "Shopify"} on ${bought.occurredAt.toISOString().slice(0, 16).replace("T", " ")} UTC, after starting this checkout`;
+export const supersededDetail = (newerSource: string) => `A newer checkout on ${newerSource === "stripe" ? "Stripe" : "Shopify"} replaces this one`;
+export const lateStartDetail = (shiftedByMs: number) =>
+  `Detected ${Math.round(shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`;
+
+/** `recovery` (newer) supersedes `older` (its contact's open or contacting carts): each stops, saying why. */
+export async function supersedeOlder(tx: Prisma.TransactionClient, recovery: Pick<Recovery, "shopId" | "source">, older: { id: string }[], now: Date) {
+  const detail = supersededDetail(recovery.source);
+  for (const o of older) {
+    await tx.recovery.update({ where: { id: o.id }, data: { status: "superseded" } });
+    await cancelScheduledMessages(tx, { recoveryId: o.id }, "superseded", detail, now, { recordWhenNone: { shopId: recovery.shopId, recoveryId: o.id } });
+  }
 }
 
 /** Writes a plan's messages for a recovery (either kind); a message already planned for a step is kept as it is. */

@@ -23,9 +23,16 @@ export interface SuppressionAfterRedaction {
  * not emailed again after their data was erased. Reads only this shop's completed redactions (a handful of rows).
  */
 export async function suppressionAfterRedaction(db: Db, shopId: string, email: string): Promise<SuppressionAfterRedaction | null> {
-  const hash = emailHash(shopId, email);
+  return (await suppressionsAfterRedaction(db, shopId, [email])).get(email) ?? null;
+}
+
+/** suppressionAfterRedaction for several addresses in one read (the batch ingest creates a page's contacts at once). */
+export async function suppressionsAfterRedaction(db: Db, shopId: string, emails: string[]): Promise<Map<string, SuppressionAfterRedaction>> {
+  const found = new Map<string, SuppressionAfterRedaction>();
+  if (emails.length === 0) return found;
+  const byHash = new Map(emails.map((email) => [emailHash(shopId, email), email]));
   const rows = await db.complianceRequest.findMany({
-    where: { shopId, topic: "customers/redact", status: "done", summary: { contains: hash } },
+    where: { shopId, topic: "customers/redact", status: "done", OR: [...byHash.keys()].map((hash) => ({ summary: { contains: hash } })) },
     select: { summary: true },
     orderBy: { receivedAt: "desc" },
   });
@@ -36,14 +43,16 @@ export async function suppressionAfterRedaction(db: Db, shopId: string, email: s
     } catch {
       continue;
     }
-    const match = kept.find((k) => k.emailHash === hash);
-    if (match) {
-      return {
+    // Newest redaction first: the first match of an address is the one that counts.
+    for (const match of kept) {
+      const email = byHash.get(match.emailHash);
+      if (!email || found.has(email)) continue;
+      found.set(email, {
         unsubscribedAt: match.unsubscribedAt ? new Date(match.unsubscribedAt) : null,
         suppressedAt: match.suppressedAt ? new Date(match.suppressedAt) : null,
         suppressionReason: match.suppressionReason,
-      };
+      });
     }
   }
-  return null;
+  return found;
 }

@@ -1,0 +1,376 @@
+/**
+ * Checkouts seen for the first time, stored as a batch (issue 14, docs/decisions/097): a page of the Shopify sync or a
+ * batch of webhook events in a handful of statements instead of a dozen per checkout. Same rules as the one-by-one path
+ * (ingest-checkout.server.ts): the row is what mergeCheckout and recoveryRowData make of the observation, a completed
+ * checkout is credited as ingestCheckout credits it, and scheduling follows scheduleRecovery step by step (bought since
+ * starting, superseded by a newer checkout, superseding older ones, the campaign's plan). Only the reads and writes are
+ * grouped. Whatever this path does not take — a checkout already stored (a merge), one a stored purchase names, one
+ * sharing an id, token or email with another event of the batch — goes one by one through ingestCheckout.
+ */
+import type { Prisma, Recovery } from "@prisma/client";
+import { completionMatch } from "../recovery/attribution";
+import { mergeCheckout } from "../recovery/merge-checkout";
+import { normalizeEmail, type CheckoutObserved, type SourceEvent } from "../recovery/model";
+import { statusAfterLinkPurchase } from "../recovery/recovered";
+import { chooseCampaign, planMessages, type RecoveryForScheduling } from "../recovery/schedule";
+import { supersedes } from "../recovery/supersession";
+import { campaignsForScheduling } from "./campaign.server";
+import { recoveryRowData } from "./ingest-checkout.server";
+import type { IngestResult } from "./ingest.server";
+import { cancelScheduledMessages } from "./message-cancel.server";
+import { boughtDetail, lateStartDetail, supersededDetail, supersedeOlder, type ScheduleOutcome } from "./message-schedule.server";
+import { ensureSweepScheduled } from "./message-sweep.server";
+import { suppressionsAfterRedaction } from "./redacted-suppression.server";
+
+type Tx = Prisma.TransactionClient;
+
+/** The identifiers an event can be joined by: ids and tokens per source, and the buyer's email. */
+function keysOf(event: SourceEvent): string[] {
+  const keys: string[] = [];
+  // Pixel events are Shopify's.
+  const source = event.kind === "checkout.pixel" ? "shopify" : event.source;
+  const token = (t: string | null | undefined) => t && keys.push(`token:${source}:${t}`);
+  const email = normalizeEmail(event.email);
+  if (email) keys.push(`email:${email}`);
+  if (event.kind === "checkout.observed") {
+    keys.push(`id:${source}:${event.externalId}`);
+    token(event.checkoutToken);
+    token(event.cartToken);
+  } else if (event.kind === "checkout.pixel") {
+    token(event.checkoutToken);
+  } else {
+    if (event.recoveredFrom) keys.push(`id:stripe:${event.recoveredFrom}`);
+    token(event.checkoutToken);
+    token(event.cartToken);
+  }
+  return keys;
+}
+
+/** Checkout events of the batch that share no identifier with another event of it (candidates for the batch path). */
+export function loneCheckouts(events: SourceEvent[]): number[] {
+  const seen = new Map<string, number>();
+  for (const event of events) for (const key of new Set(keysOf(event))) seen.set(key, (seen.get(key) ?? 0) + 1);
+  return events.flatMap((event, index) => (event.kind === "checkout.observed" && keysOf(event).every((k) => seen.get(k) === 1) ? [index] : []));
+}
+
+/** `source:id-or-token` keys by which an event finds stored recoveries (ids and tokens share a space: ids never look like tokens). */
+function lookupKeysOf(event: SourceEvent): string[] {
+  const tokens = (source: string, ...t: (string | null | undefined)[]) => t.filter((x): x is string => Boolean(x)).map((x) => `${source}:${x}`);
+  if (event.kind === "checkout.observed") return tokens(event.source, event.externalId, event.checkoutToken, event.cartToken);
+  if (event.kind === "checkout.pixel") return tokens("shopify", event.checkoutToken);
+  return [...tokens("stripe", event.recoveredFrom), ...tokens(event.source, event.checkoutToken, event.cartToken)];
+}
+
+/** The stored recoveries the batch's events find by id or token: key → the emails on them ("" for none). */
+async function storedRowsByKey(tx: Tx, shopId: string, events: SourceEvent[]): Promise<Map<string, string[]>> {
+  const bySource = new Map<string, Set<string>>();
+  for (const key of events.flatMap(lookupKeysOf)) {
+    const [source, ...rest] = key.split(":");
+    if (!bySource.has(source!)) bySource.set(source!, new Set());
+    bySource.get(source!)!.add(rest.join(":"));
+  }
+  const found = new Map<string, string[]>();
+  for (const [source, set] of bySource) {
+    const keys = [...set];
+    const rows = await tx.recovery.findMany({
+      where: {
+        shopId,
+        source,
+        OR: [{ externalId: { in: keys } }, { status: { not: "merged" }, OR: [{ checkoutToken: { in: keys } }, { cartToken: { in: keys } }] }],
+      },
+      select: { externalId: true, checkoutToken: true, cartToken: true, email: true },
+    });
+    for (const r of rows)
+      for (const key of [r.externalId, r.checkoutToken, r.cartToken])
+        if (key) found.set(`${source}:${key}`, [...(found.get(`${source}:${key}`) ?? []), r.email ?? ""]);
+  }
+  return found;
+}
+
+/** Keys of the checkouts a stored (not cancelled) purchase names: Stripe `recovered_from`, Shopify checkout or cart token. */
+async function purchasesNaming(tx: Tx, shopId: string, checkouts: CheckoutObserved[]): Promise<Set<string>> {
+  const ids = checkouts.map((e) => e.externalId);
+  const tokens = checkouts.flatMap((e) => [e.checkoutToken, e.cartToken].filter((t): t is string => Boolean(t)));
+  const rows = await tx.purchase.findMany({
+    where: { shopId, cancelledAt: null, OR: [{ recoveredFrom: { in: ids } }, { checkoutToken: { in: tokens } }, { cartToken: { in: tokens } }] },
+    select: { source: true, recoveredFrom: true, checkoutToken: true, cartToken: true },
+  });
+  return new Set(
+    rows.flatMap((p) => [
+      ...(p.recoveredFrom ? [`stripe:${p.recoveredFrom}`] : []),
+      ...[p.checkoutToken, p.cartToken].filter((t): t is string => Boolean(t)).map((t) => `${p.source}:${t}`),
+    ]),
+  );
+}
+
+/**
+ * Stores the events at `candidates` (indices into `events`, from loneCheckouts) that are new to the store, and returns
+ * their results by index. The caller holds the shop's ingest lock and runs the others one by one.
+ */
+export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceEvent[], candidates: number[], now: Date): Promise<Map<number, IngestResult>> {
+  const results = new Map<number, IngestResult>();
+  let fresh = candidates.map((index) => ({ index, e: events[index] as CheckoutObserved }));
+  if (fresh.length === 0) return results;
+
+  // 1. Which candidates stay in the batch. Not one already stored (by id, or by a token on either token column) or named
+  // by a purchase that came first: those are merges and credits, one by one. Nor one whose buyer has a stored checkout
+  // that another event of the batch changes (its email, a purchase crediting it): taken one by one, in order, so what
+  // that event does to the buyer's other checkouts is what storing them one by one does.
+  const storedByKey = await storedRowsByKey(tx, shopId, events);
+  const named = await purchasesNaming(
+    tx,
+    shopId,
+    fresh.map(({ e }) => e),
+  );
+  const isKnown = (e: CheckoutObserved) => lookupKeysOf(e).some((k) => storedByKey.has(k) || named.has(k));
+  const inBatch = new Set(fresh.filter(({ e }) => !isKnown(e)).map(({ index }) => index));
+  const touched = new Set(events.flatMap((e, index) => (inBatch.has(index) ? [] : lookupKeysOf(e).flatMap((k) => storedByKey.get(k) ?? []))));
+  fresh = fresh.filter(({ index, e }) => inBatch.has(index) && !touched.has(normalizeEmail(e.email) ?? ""));
+  if (fresh.length === 0) return results;
+
+  // 2. The rows, as the one-by-one path makes them, and their contacts (read, created or updated in a few statements).
+  const planned = fresh.map(({ index, e }) => ({ index, e, merged: mergeCheckout(null, e) }));
+  const contactIds = await contactsFor(
+    tx,
+    shopId,
+    planned.flatMap(({ e, merged }) =>
+      merged.email ? [{ email: merged.email, firstName: merged.firstName, shopifyCustomerId: e.shopifyCustomerId ?? null }] : [],
+    ),
+  );
+  const rows = planned.map(({ e, merged }) => {
+    const data = recoveryRowData(null, e, merged, merged.email ? (contactIds.get(merged.email) ?? null) : null);
+    // A checkout completed when first seen: bought without an email (creditLinkConversion on a row with no email sent).
+    return { ...data, shopId, source: e.source, ...(merged.becameCompleted && merged.completedAt ? { status: statusAfterLinkPurchase(false) } : {}) };
+  });
+  const inserted = await tx.recovery.createManyAndReturn({ data: rows });
+  const rowOf = new Map(inserted.map((r) => [`${r.source}:${r.externalId}`, r]));
+  const stored = planned.map((p) => ({ ...p, row: rowOf.get(`${p.e.source}:${p.e.externalId}`)! }));
+
+  // 3. Their contacts' other recoveries: what supersedes them, what they supersede, what a completion stops.
+  const contactList = [...new Set(stored.flatMap(({ row }) => (row.contactId ? [row.contactId] : [])))];
+  const newIds = new Set(stored.map(({ row }) => row.id));
+  const others = contactList.length
+    ? (
+        await tx.recovery.findMany({
+          where: { shopId, contactId: { in: contactList } },
+          select: {
+            id: true,
+            shopId: true,
+            contactId: true,
+            abandonedAt: true,
+            startedAt: true,
+            notContactableReason: true,
+            kind: true,
+            status: true,
+            source: true,
+          },
+        })
+      ).filter((r) => !newIds.has(r.id))
+    : [];
+  const othersOf = (contactId: string | null) => (contactId ? others.filter((o) => o.contactId === contactId) : []);
+
+  // 4. Completed when first seen: credited as ingestCheckout credits it (no email was sent, so no Flow trigger fires),
+  // and the contact's purchase stops their other carts started before it (notePurchase).
+  const completed = stored.filter(({ merged, row }) => merged.becameCompleted && row.completedAt);
+  if (completed.length) {
+    await tx.conversion.createMany({
+      data: completed.map(({ e, row }) => ({
+        shopId,
+        recoveryId: row.id,
+        messageId: null,
+        method: "link",
+        matchedBy: completionMatch(e.source),
+        source: e.source,
+        externalId: row.externalId,
+        amountMinor: Number(row.totalMinor),
+        currency: row.currency,
+        convertedAt: row.completedAt!,
+      })),
+    });
+    await notePurchases(tx, completed, othersOf, now);
+  }
+
+  // 5. Scheduling, as scheduleRecovery decides it for a new recovery.
+  const campaigns = await campaignsForScheduling(tx, shopId);
+  const contactable = stored.filter(({ row }) => !row.notContactableReason && row.contactId && !row.completedAt && row.status === "open");
+  const bought = await purchasesSince(
+    tx,
+    shopId,
+    contactable.map(({ row }) => row),
+  );
+  const logs: Prisma.DecisionLogCreateManyInput[] = [];
+  const messages: Prisma.MessageCreateManyInput[] = [];
+  const superseded: string[] = [];
+  let firstDue: Date | null = null;
+  const log = (row: Recovery, outcome: string, reason: string, detail: string) =>
+    logs.push({ shopId, recoveryId: row.id, outcome, reason, detail, decidedAt: now });
+  for (const { index, row, merged } of stored) {
+    const result = (schedule: ScheduleOutcome["kind"]) =>
+      results.set(index, {
+        kind: "checkout",
+        recoveryId: row.id,
+        created: true,
+        changed: true,
+        completed: merged.becameCompleted && row.completedAt !== null,
+        schedule,
+      });
+    if (!contactable.some((c) => c.row.id === row.id)) {
+      result("not_applicable");
+      continue;
+    }
+    const purchase = bought(row);
+    if (purchase) {
+      log(row, "skip", "purchased", boughtDetail(purchase));
+      result("none");
+      continue;
+    }
+    const newer = othersOf(row.contactId)
+      .filter((o) => supersedes(o, row))
+      .sort((a, b) => b.abandonedAt.getTime() - a.abandonedAt.getTime())[0];
+    if (newer) {
+      superseded.push(row.id);
+      log(row, "skip", "superseded", supersededDetail(newer.source));
+      result("superseded");
+      continue;
+    }
+    const older = othersOf(row.contactId).filter((o) => supersedes(row, o) && (o.status === "open" || o.status === "contacting"));
+    await supersedeOlder(tx, row, older, now);
+    if (campaigns.length === 0) {
+      result("none");
+      continue;
+    }
+    const chosen = chooseCampaign(campaigns, { ...row, totalMinor: Number(row.totalMinor) } as RecoveryForScheduling);
+    if (!chosen.campaign) {
+      log(row, "skip", "no_matching_campaign", chosen.detail);
+      result("none");
+      continue;
+    }
+    const plan = planMessages(chosen.campaign, row.abandonedAt, now);
+    if (plan.kind === "none") {
+      log(row, "skip", plan.reason, plan.detail);
+      result("none");
+      continue;
+    }
+    for (const m of plan.messages) {
+      messages.push({
+        shopId,
+        recoveryId: row.id,
+        campaignId: plan.campaignId,
+        stepId: m.stepId,
+        position: m.position,
+        scheduledFor: m.scheduledFor,
+        toEmail: row.email,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    const first = plan.messages[0]!.scheduledFor;
+    if (!firstDue || first < firstDue) firstDue = first;
+    if (plan.shiftedByMs > 0) log(row, "hold", "late_start", lateStartDetail(plan.shiftedByMs));
+    result("scheduled");
+  }
+  if (superseded.length) await tx.recovery.updateMany({ where: { id: { in: superseded } }, data: { status: "superseded" } });
+  if (messages.length) await tx.message.createMany({ data: messages, skipDuplicates: true });
+  if (logs.length) await tx.decisionLog.createMany({ data: logs });
+  if (firstDue) await ensureSweepScheduled(tx, firstDue);
+  return results;
+}
+
+/**
+ * The batch's contacts by email: read in one statement, the missing ones created in one (keeping a redacted person's
+ * unsubscribe, as upsertContact does), a changed first name or Shopify customer id written as upsertContact writes it.
+ */
+async function contactsFor(tx: Tx, shopId: string, seen: { email: string; firstName: string | null; shopifyCustomerId: string | null }[]) {
+  const ids = new Map<string, string>();
+  if (seen.length === 0) return ids;
+  const emails = [...new Set(seen.map((s) => s.email))];
+  const existing = await tx.contact.findMany({
+    where: { shopId, email: { in: emails } },
+    select: { id: true, email: true, firstName: true, shopifyCustomerId: true },
+  });
+  for (const c of existing) {
+    ids.set(c.email, c.id);
+    const s = seen.find((x) => x.email === c.email)!;
+    const update = {
+      ...(s.firstName && s.firstName !== c.firstName ? { firstName: s.firstName } : {}),
+      ...(s.shopifyCustomerId && s.shopifyCustomerId !== c.shopifyCustomerId ? { shopifyCustomerId: s.shopifyCustomerId } : {}),
+    };
+    if (Object.keys(update).length > 0) await tx.contact.update({ where: { id: c.id }, data: update });
+  }
+  const missing = seen.filter((s, i) => !ids.has(s.email) && seen.findIndex((x) => x.email === s.email) === i);
+  if (missing.length) {
+    const kept = await suppressionsAfterRedaction(
+      tx,
+      shopId,
+      missing.map((m) => m.email),
+    );
+    const created = await tx.contact.createManyAndReturn({
+      data: missing.map((m) => ({ shopId, email: m.email, firstName: m.firstName, shopifyCustomerId: m.shopifyCustomerId, ...(kept.get(m.email) ?? {}) })),
+      select: { id: true, email: true },
+      skipDuplicates: true,
+    });
+    for (const c of created) ids.set(c.email, c.id);
+    // Created meanwhile outside the ingest lock (a consent webhook): read them.
+    const raced = missing.filter((m) => !ids.has(m.email)).map((m) => m.email);
+    if (raced.length)
+      for (const c of await tx.contact.findMany({ where: { shopId, email: { in: raced } }, select: { id: true, email: true } })) ids.set(c.email, c.id);
+  }
+  return ids;
+}
+
+/** A purchase of the contact (or their address) since the recovery's checkout started, as scheduleRecovery looks for it. */
+async function purchasesSince(tx: Tx, shopId: string, rows: Recovery[]) {
+  if (rows.length === 0) return () => null;
+  const started = (r: Recovery) => r.startedAt ?? r.abandonedAt;
+  const from = new Date(Math.min(...rows.map((r) => started(r).getTime())));
+  const emails = rows.flatMap((r) => (r.email ? [r.email] : []));
+  const purchases = await tx.purchase.findMany({
+    where: {
+      shopId,
+      cancelledAt: null,
+      occurredAt: { gte: from },
+      OR: [{ contactId: { in: rows.map((r) => r.contactId!) } }, ...(emails.length ? [{ email: { in: emails } }] : [])],
+    },
+    orderBy: { occurredAt: "asc" },
+    select: { source: true, occurredAt: true, contactId: true, email: true },
+  });
+  return (r: Recovery) =>
+    purchases.find((p) => p.occurredAt >= started(r) && (p.contactId === r.contactId || (r.email !== null && p.email === r.email))) ?? null;
+}
+
+/**
+ * notePurchase for the batch's completed checkouts: the contacts' last purchase moves forward (their rows locked in id
+ * order, as the send path locks them), and each contact's other open carts started before it stop.
+ */
+async function notePurchases(
+  tx: Tx,
+  completed: { e: CheckoutObserved; row: Recovery }[],
+  othersOf: (contactId: string | null) => { id: string; kind: string; status: string; abandonedAt: Date; startedAt: Date | null }[],
+  now: Date,
+) {
+  const latest = new Map<string, Date>();
+  for (const { row } of completed) {
+    if (row.contactId && (!latest.has(row.contactId) || latest.get(row.contactId)! < row.completedAt!)) latest.set(row.contactId, row.completedAt!);
+  }
+  if (latest.size) {
+    const ids = [...latest.keys()].sort();
+    await tx.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE`, ids);
+    await tx.$executeRawUnsafe(
+      `UPDATE "Contact" c SET "lastPurchaseAt" = v.at, "updatedAt" = $3
+       FROM unnest($1::text[], $2::timestamp(3)[]) AS v(id, at)
+       WHERE c."id" = v.id AND (c."lastPurchaseAt" IS NULL OR c."lastPurchaseAt" < v.at)`,
+      ids,
+      // ISO instants (UTC), as Prisma stores DateTime in timestamp(3) columns.
+      ids.map((id) => latest.get(id)!.toISOString()),
+      now,
+    );
+  }
+  for (const { e, row } of completed) {
+    const at = row.completedAt!;
+    const detail = e.source === "shopify" ? "completed this checkout on Shopify" : "completed this session on Stripe";
+    const stop = othersOf(row.contactId).filter(
+      (o) => o.kind === "cart" && (o.status === "open" || o.status === "contacting") && (o.startedAt ?? o.abandonedAt) <= at,
+    );
+    for (const o of stop) await cancelScheduledMessages(tx, { recoveryId: o.id }, "purchased", detail, now);
+  }
+}
