@@ -15,7 +15,10 @@
  * Targets: ≥ 300 emails/s sustained at 150 ms on this 2-core machine, ratio ≥ 0.8, sweep p95 < 50 ms, none unsent.
  * Prints markdown tables; exits 1 when a target is missed.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { databaseSizeMb, peakRssMb, reportMisses, resourceRows, runBench, startSinkProcess, type SinkProcess } from "./harness";
 import { benchAppEnv, startBenchDatabase, type BenchDatabase } from "./postgres";
@@ -26,6 +29,8 @@ const { values: args } = parseArgs({
     recoveries: { type: "string", default: "150000" },
     send: { type: "string", default: "6000" },
     "latency-ms": { type: "string", default: "150" },
+    /** Writes a V8 CPU profile of each sending phase (this process's main thread) into this directory. */
+    profile: { type: "string" },
   },
 });
 const SHOPS = 100;
@@ -249,6 +254,12 @@ async function main() {
     const before = await sink.report();
     const loadBefore = loadavg();
     const phaseStart = new Date();
+    const profiler = args.profile ? new Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+    }
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const worker = await startJobRunner();
@@ -268,6 +279,13 @@ async function main() {
     const cpu = process.cpuUsage(cpuBefore);
     const loadAfter = loadavg();
     await worker.stop();
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      const file = path.join(args.profile!, `pipeline-${LATENCY_MS}ms-${label.includes("once") ? "instant" : "latency"}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      profiler.disconnect();
+      log(`CPU profile written: ${file}`);
+    }
     const span = await db.message.aggregate({ where: newlySent, _min: { sentAt: true }, _max: { sentAt: true } });
     // Sustained: from the first email to the last (start-up excluded, which the wall time includes).
     const sendSeconds = Math.max(0.001, (span._max.sentAt!.getTime() - span._min.sentAt!.getTime()) / 1000);

@@ -20,6 +20,7 @@ import { Worker } from "node:worker_threads";
 import { env } from "../env.server";
 import { TemplateRenderError, type RenderedEmail, type StepTemplate, type TemplateProblem } from "./render";
 import type { RenderOutcome, RenderTask, TaskMessage, WorkerMessage } from "./render-worker";
+import type { BuiltMail, ComposeFields } from "./compose";
 import type { TemplateVariables } from "../recovery/template";
 import type { Language } from "../i18n/locales";
 
@@ -265,6 +266,35 @@ export async function renderEmailInWorker(
     options,
   );
   if (outcome.kind === "rendered") return outcome.email;
+  if (outcome.kind === "template_error") throw new TemplateRenderError(outcome.problem);
+  throw unexpected(outcome);
+}
+
+/**
+ * renderEmailInWorker, and the MIME message built in the same worker (docs/decisions/094): what a real send needs,
+ * with the bytes ready for the wire. Throws as renderEmailInWorker does.
+ */
+export async function renderMailInWorker(
+  step: StepTemplate,
+  vars: TemplateVariables,
+  compose: ComposeFields,
+  options: { key?: string; pool?: RenderPool; language?: Language } = {},
+): Promise<{ rendered: RenderedEmail; mail: BuiltMail }> {
+  const outcome = await (options.pool ?? renderPool()).run(
+    {
+      kind: "email",
+      step: { subject: step.subject, bodyTemplate: step.bodyTemplate },
+      vars,
+      compose,
+      ...(options.language ? { language: options.language } : {}),
+    },
+    options,
+  );
+  if (outcome.kind === "built") {
+    // A Buffer arrives from the worker as a plain Uint8Array: the same bytes, viewed as a Buffer again.
+    const raw = Buffer.from(outcome.raw.buffer, outcome.raw.byteOffset, outcome.raw.byteLength);
+    return { rendered: outcome.email, mail: { envelope: outcome.envelope, messageId: outcome.messageId, raw } };
+  }
   if (outcome.kind === "template_error") throw new TemplateRenderError(outcome.problem);
   throw unexpected(outcome);
 }

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { PrismaClient, Shop } from "@prisma/client";
 import { z } from "zod";
-import { composeMail } from "../../email/compose";
+import { rawMailOptions, type BuiltMail } from "../../email/compose";
 import { messageLinks } from "../../email/links.server";
 import { TemplateRenderError } from "../../email/render";
-import { renderEmailInWorker } from "../../email/render-pool.server";
+import { renderMailInWorker } from "../../email/render-pool.server";
 import { createRecoveryDiscount } from "../../email/shopify-admin.server";
 import { classifySendError, deliver, emailSetupProblem, fromAddress, shopInFlightLimit } from "../../email/transport.server";
 import { templateInputFor } from "../../email/variables";
@@ -177,8 +177,10 @@ type Ref = { id: string; shopId: string; recoveryId: string; attempts: number };
 interface Prepared {
   row: SendRow;
   ref: Ref;
-  mail: ReturnType<typeof composeMail>;
+  /** Built into its bytes in the render worker (docs/decisions/094). */
+  mail: BuiltMail;
   sent: { subject: string; bodyHtml: string; language: string };
+  text: string;
   detail: string;
   discountCode: string | null;
 }
@@ -242,26 +244,20 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
     const links = messageLinks(m.id);
     // The buyer's language when the step has it, else the shop's, else the step's main version (docs/decisions/093).
     const version = chooseEmailLanguage(row.step, r.locale, shop.locale);
-    // In a render worker (docs/decisions/079): a template that runs into the time or memory limit is a TemplateRenderError.
-    const rendered = await renderEmailInWorker(
+    // In a render worker (docs/decisions/079), MIME included (094): a template that runs into the time or memory limit is
+    // a TemplateRenderError.
+    const { rendered, mail } = await renderMailInWorker(
       version,
       templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts, version.language)),
+      { from: fromAddress(shop), replyTo: shop.replyTo, to: r.email!, unsubscribeUrl: links.unsubscribeUrl, messageId: m.id, appHost: APP_HOST },
       { language: version.language },
     );
-    const mail = composeMail({
-      from: fromAddress(shop),
-      replyTo: shop.replyTo,
-      to: r.email!,
-      rendered,
-      unsubscribeUrl: links.unsubscribeUrl,
-      messageId: m.id,
-      appHost: APP_HOST,
-    });
     return {
       row,
       ref,
       mail,
       sent: { subject: rendered.subject, bodyHtml: rendered.html, language: version.language },
+      text: rendered.text,
       detail: incentive.note ? `${decision.detail}; ${incentive.note}` : decision.detail,
       discountCode: incentive.facts?.code ?? null,
     };
@@ -289,7 +285,7 @@ async function deliverOne(db: PrismaClient, p: Prepared, claimToken: string, now
   const { row, ref } = p;
   const { recovery: r, shop } = row;
   try {
-    const { messageId } = await deliver(shop, p.mail);
+    const { messageId } = await deliver(shop, rawMailOptions(p.mail), { subject: p.sent.subject, text: p.text });
     return {
       id: ref.id,
       shopId: ref.shopId,
