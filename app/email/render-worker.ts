@@ -18,7 +18,9 @@ export type RenderTask =
   | { kind: "check"; step: StepTemplate; sample: TemplateVariables }
   | { kind: "render"; step: StepTemplate; vars: TemplateVariables; language?: Language }
   /** Render, then build the whole MIME message here too (docs/decisions/094): the sender only writes its bytes. */
-  | { kind: "email"; step: StepTemplate; vars: TemplateVariables; language?: Language; compose: ComposeFields };
+  | { kind: "email"; step: StepTemplate; vars: TemplateVariables; language?: Language; compose: ComposeFields }
+  /** Several emails in one message to the worker, one after another (one hand-off per batch, not per email: ADR 094). */
+  | { kind: "emails"; tasks: Extract<RenderTask, { kind: "email" }>[] };
 
 export type RenderOutcome =
   | { kind: "checked"; problems: TemplateProblem[] }
@@ -28,7 +30,9 @@ export type RenderOutcome =
   /** The template failed to render (a Liquid error, an output over the cap): the merchant's to fix. */
   | { kind: "template_error"; problem: TemplateProblem }
   /** Anything else (a bug, not the template's fault). */
-  | { kind: "crashed"; message: string };
+  | { kind: "crashed"; message: string }
+  /** One outcome per task of an `emails` batch, in order. */
+  | { kind: "batch"; outcomes: RenderOutcome[] };
 
 /** Messages from the worker: `ready` once loaded, then one reply per task, in order. */
 export type WorkerMessage = { type: "ready" } | { type: "done"; id: number; outcome: RenderOutcome };
@@ -40,6 +44,11 @@ export interface TaskMessage {
 export async function runTask(task: RenderTask): Promise<RenderOutcome> {
   try {
     if (task.kind === "check") return { kind: "checked", problems: checkTemplate(task.step, task.sample) };
+    if (task.kind === "emails") {
+      const outcomes: RenderOutcome[] = [];
+      for (const one of task.tasks) outcomes.push(await runTask(one));
+      return { kind: "batch", outcomes };
+    }
     const email = renderEmail(task.step, task.vars, task.language);
     if (task.kind === "render") return { kind: "rendered", email };
     const built = await buildMail({ ...task.compose, rendered: email });
