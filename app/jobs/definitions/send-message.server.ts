@@ -116,7 +116,7 @@ class TryAgainLater extends Error {
 async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: string, now: Date): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
   const { message: m, recovery: r, shop } = row;
   const incentive = stepIncentive(row.step);
-  if (incentive && r.source === "stripe") return stripeIncentive(db, m.id, incentive);
+  if (incentive && r.source === "stripe") return stripeIncentive(row, incentive);
   if (!incentive || r.source !== "shopify") return { facts: null, note: null };
   // Created ahead (app/jobs/definitions/prepare-incentive-codes.server): nothing to ask Shopify.
   if (m.discountCode && m.discountCreatedAt)
@@ -144,19 +144,12 @@ function incentiveFacts(code: string, incentive: NonNullable<ReturnType<typeof s
 
 /**
  * A Stripe recovery's incentive: the step's merchant-entered Stripe promotion code, only when the session (or Payment
- * Link) allowed promotion codes; otherwise the email goes without it and the log says why (ADR 077).
+ * Link) allowed promotion codes; otherwise the email goes without it and the log says why (ADR 077). Both come with the
+ * batch load (no query per email).
  */
-async function stripeIncentive(
-  db: PrismaClient,
-  messageId: string,
-  incentive: NonNullable<ReturnType<typeof stepIncentive>>,
-): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
-  const row = await db.message.findUnique({
-    where: { id: messageId },
-    select: { step: { select: { stripePromotionCode: true } }, recovery: { select: { sourceMetadata: true, currency: true } } },
-  });
-  const code = row?.step.stripePromotionCode ?? null;
-  if (!row || !code) return { facts: null, note: "incentive not shown (no Stripe promotion code on this step)" };
+function stripeIncentive(row: SendRow, incentive: NonNullable<ReturnType<typeof stepIncentive>>): { facts: IncentiveFacts | null; note: string | null } {
+  const code = row.step.stripePromotionCode;
+  if (!code) return { facts: null, note: "incentive not shown (no Stripe promotion code on this step)" };
   let metadata: Record<string, unknown> | null = null;
   try {
     metadata = JSON.parse(row.recovery.sourceMetadata) as Record<string, unknown>;
