@@ -1,5 +1,6 @@
 /**
- * `npm run bench:pipeline [-- --recoveries 150000 --send 6000 --latency-ms 150]`
+ * `npm run bench:pipeline [-- --recoveries 150000 --send 6000 --latency-ms 150 --profile <dir>]` (`--profile`: a V8 CPU
+ * profile of this process's main thread per sending phase, for `chrome://inspect` or speedscope)
  *
  * The recovery pipeline at scale, the realistic case (issue 14, docs/decisions/085-sends-in-flight.md), on PostgreSQL
  * (bench/postgres.ts: a private embedded cluster with default durability, fsync on, unless DATABASE_URL is set):
