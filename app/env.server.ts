@@ -100,12 +100,14 @@ const schema = z
      * each shop's SMTP pool (connections, messages per connection; a provider's documented lower cap wins); emails in
      * flight across the process; how long an unused pool stays open.
      */
-    SEND_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    // 16 × a pool of 10 keeps ≥ 45 emails in flight (300/s at a provider's 150 ms) while some jobs claim, render or end
+    // (docs/decisions/094).
+    SEND_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
     SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
     SEND_BATCH_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
     SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(50).default(10),
     SMTP_MAX_MESSAGES: z.coerce.number().int().min(1).max(10_000).default(100),
-    SEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000).default(64),
+    SEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000).default(128),
     SMTP_POOL_IDLE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
     /** A running job whose heartbeat is older than this was left by a dead worker and is queued again (default 5 min). */
     JOB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(300_000),

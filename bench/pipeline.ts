@@ -1,5 +1,6 @@
 /**
- * `npm run bench:pipeline [-- --recoveries 150000 --send 6000 --latency-ms 150]`
+ * `npm run bench:pipeline [-- --recoveries 150000 --send 6000 --latency-ms 150 --profile <dir>]` (`--profile`: a V8 CPU
+ * profile of this process's main thread per sending phase, for `chrome://inspect` or speedscope)
  *
  * The recovery pipeline at scale, the realistic case (issue 14, docs/decisions/085-sends-in-flight.md), on PostgreSQL
  * (bench/postgres.ts: a private embedded cluster with default durability, fsync on, unless DATABASE_URL is set):
@@ -15,8 +16,12 @@
  * Targets: ≥ 300 emails/s sustained at 150 ms on this 2-core machine, ratio ≥ 0.8, sweep p95 < 50 ms, none unsent.
  * Prints markdown tables; exits 1 when a target is missed.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
+import pg from "pg";
 import { databaseSizeMb, peakRssMb, reportMisses, resourceRows, runBench, startSinkProcess, type SinkProcess } from "./harness";
 import { benchAppEnv, startBenchDatabase, type BenchDatabase } from "./postgres";
 import { bulkLoad, connect, recomputeDailyStats, tsFromMs } from "./seed";
@@ -26,6 +31,8 @@ const { values: args } = parseArgs({
     recoveries: { type: "string", default: "150000" },
     send: { type: "string", default: "6000" },
     "latency-ms": { type: "string", default: "150" },
+    /** Writes a V8 CPU profile of each sending phase (this process's main thread) into this directory. */
+    profile: { type: "string" },
   },
 });
 const SHOPS = 100;
@@ -41,6 +48,18 @@ const DAY = 24 * H;
 const PARKED_MS = 30 * DAY;
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Statements this process sends to PostgreSQL (Prisma's adapter, the job queue, this script), by their first words. */
+const statements = new Map<string, number>();
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const first = args[0] as string | { text?: string } | undefined;
+  const text = typeof first === "string" ? first : (first?.text ?? "");
+  const key = text.replace(/\s+/g, " ").trim().slice(0, 70);
+  statements.set(key, (statements.get(key) ?? 0) + 1);
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pg.Client.prototype.query;
+const statementCount = () => [...statements.values()].reduce((a, b) => a + b, 0);
 
 let database: BenchDatabase | null = null;
 /** Child processes to stop if the run fails half-way. */
@@ -223,6 +242,7 @@ async function main() {
   // ---------------------------------------------------------------------------------------------------------------
   // Sending, with the worker as shipped
   const { startJobRunner } = await import("../app/jobs/start-runner.server");
+  const { emailsInFlight } = await import("../app/email/transport.server");
 
   interface Phase {
     label: string;
@@ -238,6 +258,10 @@ async function main() {
     byStep: string;
     /** Shops' send jobs running at once, sampled every 250 ms: mean and max (at most SEND_CONCURRENCY). */
     sendingAtOnce: { mean: number; max: number };
+    /** Emails handed to SMTP at once across the process, sampled every 250 ms: mean and max (at most SEND_MAX_IN_FLIGHT). */
+    inFlight: { mean: number; max: number };
+    /** Statements this process sent to PostgreSQL during the phase (the benchmark's own progress polls included). */
+    sqlStatements: number;
   }
   const loadavg = () =>
     os
@@ -249,15 +273,24 @@ async function main() {
     const before = await sink.report();
     const loadBefore = loadavg();
     const phaseStart = new Date();
+    const profiler = args.profile ? new Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+    }
     const cpuBefore = process.cpuUsage();
+    statements.clear();
     const started = performance.now();
     const worker = await startJobRunner();
     const newlySent = { status: "sent", sentAt: { gte: phaseStart } };
     let sent = 0;
     let lastProgress = performance.now();
     const running: number[] = [];
+    const inFlight: number[] = [];
     while (sent < SEND) {
       await sleep(250);
+      inFlight.push(emailsInFlight());
       running.push(await jobTable(db).count({ where: { name: SEND_SHOP_JOB, status: "running" } }));
       const now = await db.message.count({ where: newlySent });
       if (now > sent) lastProgress = performance.now();
@@ -266,8 +299,17 @@ async function main() {
     }
     const wallSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const sqlStatements = statementCount();
+    log(`${label}: top statements ${JSON.stringify([...statements].sort((x, y) => y[1] - x[1]).slice(0, 14))}`);
     const loadAfter = loadavg();
     await worker.stop();
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      const file = path.join(args.profile!, `pipeline-${LATENCY_MS}ms-${label.includes("once") ? "instant" : "latency"}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      profiler.disconnect();
+      log(`CPU profile written: ${file}`);
+    }
     const span = await db.message.aggregate({ where: newlySent, _min: { sentAt: true }, _max: { sentAt: true } });
     // Sustained: from the first email to the last (start-up excluded, which the wall time includes).
     const sendSeconds = Math.max(0.001, (span._max.sentAt!.getTime() - span._min.sentAt!.getTime()) / 1000);
@@ -290,6 +332,8 @@ async function main() {
       loadAfter,
       notSent,
       byStep: steps.map((s) => `step ${s.position}: ${s.n}`).join(", "),
+      sqlStatements,
+      inFlight: { mean: inFlight.reduce((a, b) => a + b, 0) / Math.max(1, inFlight.length), max: Math.max(0, ...inFlight) },
       sendingAtOnce: { mean: running.reduce((a, b) => a + b, 0) / Math.max(1, running.length), max: Math.max(0, ...running) },
     };
   }
@@ -317,6 +361,8 @@ async function main() {
   const row = (ph: Phase, target: string, ok: boolean | null) =>
     `| sustained sending, ${ph.label} (${ph.byStep}); load ${ph.loadBefore} → ${ph.loadAfter} | ${ph.emailsPerSecond.toFixed(0)} emails/s (${ph.delivered.toLocaleString("en")} in ${ph.sendSeconds.toFixed(1)} s; wall ${(ph.delivered / ph.wallSeconds).toFixed(0)}/s) | ${target} | ${ok === null ? "" : yes(ok)} |
 | ↳ CPU per email, sender / SMTP sink | ${ph.cpuMsPerEmail.toFixed(2)} ms / ${ph.sinkCpuMsPerEmail.toFixed(2)} ms | — | |
+| ↳ statements to PostgreSQL per email (this process, progress polls included) | ${(ph.sqlStatements / ph.delivered).toFixed(2)} | — | |
+| ↳ emails in flight to SMTP (mean / max, sampled every 250 ms) | ${ph.inFlight.mean.toFixed(1)} / ${ph.inFlight.max} | — | |
 | ↳ shops sending at once (mean / max, sampled every 250 ms) | ${ph.sendingAtOnce.mean.toFixed(1)} / ${ph.sendingAtOnce.max} | — | |
 | ↳ not sent (failed or skipped) | ${ph.notSent} | 0 | ${yes(ph.notSent === 0)} |`;
   console.log(`

@@ -1,4 +1,5 @@
 import type { SendMailOptions } from "nodemailer";
+import MailComposer from "nodemailer/lib/mail-composer";
 import type { RenderedEmail } from "./render";
 
 export interface ComposeInput {
@@ -11,6 +12,9 @@ export interface ComposeInput {
   messageId: string;
   appHost: string;
 }
+
+/** Everything composeMail needs besides the rendered email (what a render worker gets with the template). */
+export type ComposeFields = Omit<ComposeInput, "rendered">;
 
 /**
  * The MIME message for one recovery email. `List-Unsubscribe` (https) + `List-Unsubscribe-Post` make it one-click
@@ -33,4 +37,26 @@ export function composeMail(input: ComposeInput): SendMailOptions {
       "X-Auto-Response-Suppress": "OOF, AutoReply",
     },
   };
+}
+
+/** A message built once into its bytes (nodemailer's MailComposer), sent as `raw` with its envelope (ADR 094). */
+export interface BuiltMail {
+  envelope: { from: string; to: string[] };
+  messageId: string;
+  raw: Buffer;
+}
+
+/**
+ * composeMail, built into the bytes that go on the wire by nodemailer's own composer (the same MIME as sendMail
+ * builds). Done in a render worker (app/email/render-worker.ts), so the event loop only writes one buffer per email.
+ */
+export async function buildMail(input: ComposeInput): Promise<BuiltMail> {
+  const options = composeMail(input);
+  const raw = await new MailComposer(options).compile().build();
+  return { envelope: { from: input.from.address, to: [input.to] }, messageId: options.messageId!, raw };
+}
+
+/** What the transport is given for a built message: nodemailer sends `raw` as is, to the envelope's addresses. */
+export function rawMailOptions(mail: BuiltMail): SendMailOptions {
+  return { envelope: mail.envelope, messageId: mail.messageId, raw: mail.raw };
 }

@@ -20,6 +20,7 @@ import { Worker } from "node:worker_threads";
 import { env } from "../env.server";
 import { TemplateRenderError, type RenderedEmail, type StepTemplate, type TemplateProblem } from "./render";
 import type { RenderOutcome, RenderTask, TaskMessage, WorkerMessage } from "./render-worker";
+import type { BuiltMail, ComposeFields } from "./compose";
 import type { TemplateVariables } from "../recovery/template";
 import type { Language } from "../i18n/locales";
 
@@ -268,6 +269,76 @@ export async function renderEmailInWorker(
   if (outcome.kind === "template_error") throw new TemplateRenderError(outcome.problem);
   throw unexpected(outcome);
 }
+
+/**
+ * renderEmailInWorker, and the MIME message built in the same worker (docs/decisions/094): what a real send needs,
+ * with the bytes ready for the wire. Throws as renderEmailInWorker does.
+ */
+export async function renderMailInWorker(
+  step: StepTemplate,
+  vars: TemplateVariables,
+  compose: ComposeFields,
+  options: { key?: string; pool?: RenderPool; language?: Language } = {},
+): Promise<{ rendered: RenderedEmail; mail: BuiltMail }> {
+  return builtFrom(await (options.pool ?? renderPool()).run(emailTask(step, vars, compose, options.language), options));
+}
+
+function emailTask(step: StepTemplate, vars: TemplateVariables, compose: ComposeFields, language?: Language): Extract<RenderTask, { kind: "email" }> {
+  return { kind: "email", step: { subject: step.subject, bodyTemplate: step.bodyTemplate }, vars, compose, ...(language ? { language } : {}) };
+}
+
+function builtFrom(outcome: RenderOutcome): { rendered: RenderedEmail; mail: BuiltMail } {
+  if (outcome.kind === "built") {
+    // A Buffer arrives from the worker as a plain Uint8Array: the same bytes, viewed as a Buffer again.
+    const raw = Buffer.from(outcome.raw.buffer, outcome.raw.byteOffset, outcome.raw.byteLength);
+    return { rendered: outcome.email, mail: { envelope: outcome.envelope, messageId: outcome.messageId, raw } };
+  }
+  if (outcome.kind === "template_error") throw new TemplateRenderError(outcome.problem);
+  throw unexpected(outcome);
+}
+
+/** One email for renderMailsInWorker. */
+export interface MailToRender {
+  step: StepTemplate;
+  vars: TemplateVariables;
+  compose: ComposeFields;
+  language?: Language;
+}
+
+/**
+ * renderMailInWorker for many emails, in batches of `perBatch` (one message to a worker per batch instead of one per
+ * email: ADR 094). Each email's result is its own: the rendered email and its bytes, or the error renderMailInWorker
+ * would have thrown. A batch stopped as a whole (the hard time or memory limit, a lost worker) is rendered again one
+ * email at a time, so only the template at fault gets the problem.
+ */
+export async function renderMailsInWorker(
+  items: MailToRender[],
+  options: { pool?: RenderPool; perBatch?: number } = {},
+): Promise<({ rendered: RenderedEmail; mail: BuiltMail } | Error)[]> {
+  const pool = options.pool ?? renderPool();
+  const perBatch = Math.max(1, options.perBatch ?? items.length);
+  const one = (item: MailToRender) => renderMailInWorker(item.step, item.vars, item.compose, { pool, language: item.language }).catch(asError);
+  const batches: MailToRender[][] = [];
+  for (let i = 0; i < items.length; i += perBatch) batches.push(items.slice(i, i + perBatch));
+  const results = await Promise.all(
+    batches.map(async (batch) => {
+      if (batch.length === 1) return [await one(batch[0]!)];
+      const tasks = batch.map((item) => emailTask(item.step, item.vars, item.compose, item.language));
+      const outcome = await pool.run({ kind: "emails", tasks }).catch(asError);
+      if (outcome instanceof Error || outcome.kind !== "batch") return Promise.all(batch.map(one));
+      return outcome.outcomes.map((o) => {
+        try {
+          return builtFrom(o);
+        } catch (error) {
+          return asError(error);
+        }
+      });
+    }),
+  );
+  return results.flat();
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 /** checkTemplate (app/email/render.ts), in a worker: a template that runs into a limit is one more problem. */
 export async function checkTemplateInWorker(

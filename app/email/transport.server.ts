@@ -228,7 +228,8 @@ export function shopInFlightLimit(shop: ShopEmailSettings): number {
   return shop.emailTransport === "smtp" ? poolSizeFor(shop.smtpHost).maxConnections : env.SMTP_MAX_CONNECTIONS;
 }
 
-export async function deliver(shop: ShopEmailSettings, mail: SendMailOptions): Promise<Delivery> {
+/** `about`: the subject and text of a message given as `raw` bytes, for the log transport's line (development). */
+export async function deliver(shop: ShopEmailSettings, mail: SendMailOptions, about?: { subject: string; text: string }): Promise<Delivery> {
   const entry = await transportFor(shop);
   const slots = processInFlight();
   await slots.acquire();
@@ -242,8 +243,12 @@ export async function deliver(shop: ShopEmailSettings, mail: SendMailOptions): P
     slots.release();
   }
   if (shop.emailTransport !== "smtp") {
-    logger.info("email written to the log (log transport; nothing was sent)", { shop: shop.domain, messageId: info.messageId, subject: mail.subject });
-    logger.debug("email text", { text: typeof mail.text === "string" ? mail.text : "" });
+    logger.info("email written to the log (log transport; nothing was sent)", {
+      shop: shop.domain,
+      messageId: info.messageId,
+      subject: about?.subject ?? mail.subject,
+    });
+    logger.debug("email text", { text: about?.text ?? (typeof mail.text === "string" ? mail.text : "") });
   }
   return { messageId: info.messageId, response: String((info as { response?: unknown }).response ?? "logged") };
 }

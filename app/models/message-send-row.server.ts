@@ -52,6 +52,7 @@ export interface SendRow {
     | "paymentReason"
     | "attemptCount"
     | "nextPaymentAttemptAt"
+    | "sourceMetadata"
   > & { totalMinor: number; /** Payment recoveries: the merchant said Stripe Billing emails this kind of payment itself. */ stripeSendsOwnEmail: boolean };
   contact: { unsubscribedAt: Date | null; suppressedAt: Date | null; suppressionReason: string | null; lastPurchaseAt: Date | null } | null;
   /**
@@ -66,6 +67,8 @@ export interface SendRow {
     incentiveType: string | null;
     incentiveValue: number | null;
     incentiveExpiresDays: number | null;
+    /** The merchant's Stripe promotion code for this step (Stripe recoveries' incentive, ADR 077). */
+    stripePromotionCode: string | null;
   };
   shop: Shop;
   /** The email's campaign: turned off since scheduling means the email is skipped at send. */
@@ -129,6 +132,7 @@ const SEND_ROW_SQL = `SELECT m."id", m."shopId", m."recoveryId", m."status", m."
   c."lastPurchaseAt" AS "c_lastPurchaseAt",
   st."subject" AS "st_subject", st."bodyTemplate" AS "st_bodyTemplate", st."incentiveType" AS "st_incentiveType",
   st."incentiveValue" AS "st_incentiveValue", st."incentiveExpiresDays" AS "st_incentiveExpiresDays", st."language" AS "st_language",
+  st."stripePromotionCode" AS "st_stripePromotionCode", r."sourceMetadata" AS "r_sourceMetadata",
   -- The step's versions in the buyer's and the shop's primary language (docs/decisions/093): the only ones it can be sent in.
   (SELECT json_agg(json_build_object('language', tr."language", 'subject', tr."subject", 'bodyTemplate', tr."bodyTemplate"))
     FROM "CampaignStepTranslation" tr WHERE tr."stepId" = st."id"
@@ -212,6 +216,7 @@ function sendRowFrom(row: Record<string, any>): SendRow {
       paymentReason: row.r_paymentReason,
       attemptCount: row.r_attemptCount === null ? null : Number(row.r_attemptCount),
       nextPaymentAttemptAt: textDate(row.r_nextPaymentAttemptAt),
+      sourceMetadata: row.r_sourceMetadata,
       stripeSendsOwnEmail: row.r_stripeSendsOwnEmail === true,
     },
     contact: row.c_id
@@ -230,6 +235,7 @@ function sendRowFrom(row: Record<string, any>): SendRow {
       incentiveType: row.st_incentiveType,
       incentiveValue: row.st_incentiveValue === null ? null : Number(row.st_incentiveValue),
       incentiveExpiresDays: row.st_incentiveExpiresDays === null ? null : Number(row.st_incentiveExpiresDays),
+      stripePromotionCode: row.st_stripePromotionCode ?? null,
     },
     shop: { ...shop, smtpSecure: Boolean(shop.smtpSecure) },
     campaign: { enabled: Boolean(row.cp_enabled), name: String(row.cp_name) },

@@ -9,7 +9,7 @@ import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkTemplate, renderEmail, TemplateRenderError } from "~/email/render";
-import { checkTemplateInWorker, RenderBusyError, RenderPool, renderEmailInWorker } from "~/email/render-pool.server";
+import { checkTemplateInWorker, RenderBusyError, RenderPool, renderEmailInWorker, renderMailsInWorker } from "~/email/render-pool.server";
 import { DEFAULT_STEPS } from "~/recovery/campaign-defaults";
 import { sampleTemplateInput, templateVariables } from "~/recovery/template";
 
@@ -60,6 +60,59 @@ describe("the same emails as before", () => {
     })() as TemplateRenderError;
     await expect(renderEmailInWorker(step, sample, { pool: pool() })).rejects.toEqual(inProcess);
     expect(inProcess).toBeInstanceOf(TemplateRenderError);
+  });
+});
+
+describe("emails built in the worker, in batches (docs/decisions/094)", () => {
+  const compose = (n: number) => ({
+    from: { name: "Bäckerei Müller", address: "hallo@baeckerei.test" },
+    replyTo: null,
+    to: `buyer${n}@example.com`,
+    unsubscribeUrl: `https://reclaim.test/u/${n}`,
+    messageId: `m${n}`,
+    appHost: "reclaim.test",
+  });
+
+  it("each email's bytes: the rendered email as multipart/alternative, with its envelope, Message-ID and one-click unsubscribe", async () => {
+    const items = DEFAULT_STEPS.map((step, n) => ({ step, vars: sample, compose: compose(n) }));
+    const results = await renderMailsInWorker(items, { pool: pool({ size: 2 }), perBatch: 2 });
+    expect(results).toHaveLength(3);
+    for (const [n, result] of results.entries()) {
+      if (result instanceof Error) throw result;
+      expect(result.rendered).toEqual(renderEmail(DEFAULT_STEPS[n]!, sample));
+      expect(result.mail.envelope).toEqual({ from: "hallo@baeckerei.test", to: [`buyer${n}@example.com`] });
+      expect(result.mail.messageId).toBe(`<m${n}@reclaim.test>`);
+      const raw = result.mail.raw.toString("latin1");
+      expect(raw).toMatch(/^Content-Type: multipart\/alternative;/m);
+      expect(raw).toContain(`List-Unsubscribe: <https://reclaim.test/u/${n}>`);
+      expect(raw).toContain("List-Unsubscribe-Post: List-Unsubscribe=One-Click");
+      expect(raw).toContain(`Message-ID: <m${n}@reclaim.test>`);
+      // Non-ASCII names and subjects are encoded words (RFC 2047): 7-bit headers.
+      expect(raw).toContain("From: =?UTF-8?Q?B=C3=A4ckerei_M=C3=BCller?= <hallo@baeckerei.test>");
+      expect([...result.mail.raw].every((byte) => byte < 0x80)).toBe(true);
+    }
+  });
+
+  it("a Japanese subject is encoded, and decodes to the rendered subject", async () => {
+    const step = { subject: "カートに商品が残っています", bodyTemplate: "<p>{{ shop.name }}</p>" };
+    const [result] = await renderMailsInWorker([{ step, vars: sample, compose: compose(1), language: "ja" }], { pool: pool() });
+    if (!result || result instanceof Error) throw result;
+    const header = /^Subject: (.*(?:\r\n .*)*)/m.exec(result.mail.raw.toString("latin1"))![1]!;
+    const decoded = header
+      .split(/\r\n /)
+      .map((word) => Buffer.from(/^=\?UTF-8\?B\?(.*)\?=$/.exec(word.trim())![1]!, "base64").toString("utf8"))
+      .join("");
+    expect(decoded).toBe("カートに商品が残っています");
+  });
+
+  it("a template stopped by the hard limit inside a batch fails only its own email; the others are built", async () => {
+    const p = pool({ timeoutMs: 1_000 });
+    const items = [DEFAULT_STEPS[0]!, { subject: "Hi", bodyTemplate: SPIN }, DEFAULT_STEPS[1]!].map((step, n) => ({ step, vars: sample, compose: compose(n) }));
+    const results = await renderMailsInWorker(items, { pool: p, perBatch: 3 });
+    expect(results[0]).not.toBeInstanceOf(Error);
+    expect(results[1]).toBeInstanceOf(TemplateRenderError);
+    expect((results[1] as TemplateRenderError).problem.message).toMatch(/^This template took too long to render/);
+    expect(results[2]).not.toBeInstanceOf(Error);
   });
 });
 

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { PrismaClient, Shop } from "@prisma/client";
 import { z } from "zod";
-import { composeMail } from "../../email/compose";
+import { rawMailOptions, type BuiltMail } from "../../email/compose";
 import { messageLinks } from "../../email/links.server";
 import { TemplateRenderError } from "../../email/render";
-import { renderEmailInWorker } from "../../email/render-pool.server";
+import { renderMailsInWorker, type MailToRender } from "../../email/render-pool.server";
 import { createRecoveryDiscount } from "../../email/shopify-admin.server";
 import { classifySendError, deliver, emailSetupProblem, fromAddress, shopInFlightLimit } from "../../email/transport.server";
 import { templateInputFor } from "../../email/variables";
@@ -116,7 +116,7 @@ class TryAgainLater extends Error {
 async function ensureIncentive(db: PrismaClient, row: SendRow, claimToken: string, now: Date): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
   const { message: m, recovery: r, shop } = row;
   const incentive = stepIncentive(row.step);
-  if (incentive && r.source === "stripe") return stripeIncentive(db, m.id, incentive);
+  if (incentive && r.source === "stripe") return stripeIncentive(row, incentive);
   if (!incentive || r.source !== "shopify") return { facts: null, note: null };
   // Created ahead (app/jobs/definitions/prepare-incentive-codes.server): nothing to ask Shopify.
   if (m.discountCode && m.discountCreatedAt)
@@ -144,19 +144,12 @@ function incentiveFacts(code: string, incentive: NonNullable<ReturnType<typeof s
 
 /**
  * A Stripe recovery's incentive: the step's merchant-entered Stripe promotion code, only when the session (or Payment
- * Link) allowed promotion codes; otherwise the email goes without it and the log says why (ADR 077).
+ * Link) allowed promotion codes; otherwise the email goes without it and the log says why (ADR 077). Both come with the
+ * batch load (no query per email).
  */
-async function stripeIncentive(
-  db: PrismaClient,
-  messageId: string,
-  incentive: NonNullable<ReturnType<typeof stepIncentive>>,
-): Promise<{ facts: IncentiveFacts | null; note: string | null }> {
-  const row = await db.message.findUnique({
-    where: { id: messageId },
-    select: { step: { select: { stripePromotionCode: true } }, recovery: { select: { sourceMetadata: true, currency: true } } },
-  });
-  const code = row?.step.stripePromotionCode ?? null;
-  if (!row || !code) return { facts: null, note: "incentive not shown (no Stripe promotion code on this step)" };
+function stripeIncentive(row: SendRow, incentive: NonNullable<ReturnType<typeof stepIncentive>>): { facts: IncentiveFacts | null; note: string | null } {
+  const code = row.step.stripePromotionCode;
+  if (!code) return { facts: null, note: "incentive not shown (no Stripe promotion code on this step)" };
   let metadata: Record<string, unknown> | null = null;
   try {
     metadata = JSON.parse(row.recovery.sourceMetadata) as Record<string, unknown>;
@@ -173,21 +166,32 @@ async function stripeIncentive(
 
 type Ref = { id: string; shopId: string; recoveryId: string; attempts: number };
 
+/** A message decided "send", its code ready: what its render needs. */
+interface Decided {
+  row: SendRow;
+  ref: Ref;
+  render: MailToRender;
+  detail: string;
+  discountCode: string | null;
+}
+
 /** A message decided "send", rendered and composed: what the hand-off and the SMTP send need. */
 interface Prepared {
   row: SendRow;
   ref: Ref;
-  mail: ReturnType<typeof composeMail>;
+  /** Built into its bytes in the render worker (docs/decisions/094). */
+  mail: BuiltMail;
   sent: { subject: string; bodyHtml: string; language: string };
+  text: string;
   detail: string;
   discountCode: string | null;
 }
 
 /**
- * Decides one claimed message again (the pure rules, unchanged), then (incentive) → render → compose. Every path that
- * does not send records why and returns null.
+ * Decides one claimed message again (the pure rules, unchanged), then readies its incentive and what its render needs.
+ * Every path that does not send records why and returns null.
  */
-async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: Date, clock: { now(): Date }): Promise<Prepared | null> {
+async function decideOne(db: PrismaClient, row: SendRow, claimToken: string, now: Date, clock: { now(): Date }): Promise<Decided | null> {
   const { message: m, recovery: r, shop } = row;
   const ref: Ref = { id: m.id, shopId: m.shopId, recoveryId: m.recoveryId, attempts: m.attempts };
   try {
@@ -242,46 +246,74 @@ async function prepare(db: PrismaClient, row: SendRow, claimToken: string, now: 
     const links = messageLinks(m.id);
     // The buyer's language when the step has it, else the shop's, else the step's main version (docs/decisions/093).
     const version = chooseEmailLanguage(row.step, r.locale, shop.locale);
-    // In a render worker (docs/decisions/079): a template that runs into the time or memory limit is a TemplateRenderError.
-    const rendered = await renderEmailInWorker(
-      version,
-      templateVariables(templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts, version.language)),
-      { language: version.language },
-    );
-    const mail = composeMail({
-      from: fromAddress(shop),
-      replyTo: shop.replyTo,
-      to: r.email!,
-      rendered,
-      unsubscribeUrl: links.unsubscribeUrl,
-      messageId: m.id,
-      appHost: APP_HOST,
-    });
+    // In a render worker (docs/decisions/079), MIME included (094): a template that runs into the time or memory limit is
+    // a TemplateRenderError.
     return {
       row,
       ref,
-      mail,
-      sent: { subject: rendered.subject, bodyHtml: rendered.html, language: version.language },
+      render: {
+        step: version,
+        vars: templateVariables(
+          templateInputFor(shop, r, { recoveryUrl: links.clickUrl, unsubscribeUrl: links.unsubscribeUrl }, incentive.facts, version.language),
+        ),
+        compose: { from: fromAddress(shop), replyTo: shop.replyTo, to: r.email!, unsubscribeUrl: links.unsubscribeUrl, messageId: m.id, appHost: APP_HOST },
+        language: version.language,
+      },
       detail: incentive.note ? `${decision.detail}; ${incentive.note}` : decision.detail,
       discountCode: incentive.facts?.code ?? null,
     };
   } catch (error) {
-    if (error instanceof TemplateRenderError) {
-      await finishWithoutSending(
-        db,
-        ref,
-        claimToken,
-        { status: "failed", reason: "template_error", detail: `The template could not be rendered: ${error.message}` },
-        now,
-      );
-      return null;
-    }
-    // Nothing was handed over: give the message back for a later attempt.
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    logger.warn("send prepared nothing; will retry", { messageId: m.id, error: message });
-    await retryLater(db, ref, claimToken, message, now);
+    await notPrepared(db, ref, claimToken, error, now);
     return null;
   }
+}
+
+/** Records why a decided message was not prepared: its template's fault (failed), or anything else (retried later). */
+async function notPrepared(db: PrismaClient, ref: Ref, claimToken: string, error: unknown, now: Date): Promise<void> {
+  if (error instanceof TemplateRenderError) {
+    await finishWithoutSending(
+      db,
+      ref,
+      claimToken,
+      { status: "failed", reason: "template_error", detail: `The template could not be rendered: ${error.message}` },
+      now,
+    );
+    return;
+  }
+  // Nothing was handed over: give the message back for a later attempt.
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  logger.warn("send prepared nothing; will retry", { messageId: ref.id, error: message });
+  await retryLater(db, ref, claimToken, message, now);
+}
+
+/**
+ * Renders a chunk's decided messages in the render workers, MIME included (docs/decisions/079, 094): one batch per
+ * worker, so the hand-off to the threads is per batch, not per email. A template that runs into the time or memory
+ * limit fails its own message (template_error); anything else gives the message back for later.
+ */
+async function renderChunk(db: PrismaClient, decided: Decided[], claimToken: string, now: Date): Promise<Prepared[]> {
+  const results = await renderMailsInWorker(
+    decided.map((d) => d.render),
+    { perBatch: Math.ceil(decided.length / env.RENDER_WORKERS) },
+  );
+  const prepared: Prepared[] = [];
+  for (const [i, d] of decided.entries()) {
+    const result = results[i]!;
+    if (result instanceof Error) {
+      await notPrepared(db, d.ref, claimToken, result, now);
+      continue;
+    }
+    prepared.push({
+      row: d.row,
+      ref: d.ref,
+      mail: result.mail,
+      sent: { subject: result.rendered.subject, bodyHtml: result.rendered.html, language: d.render.language! },
+      text: result.rendered.text,
+      detail: d.detail,
+      discountCode: d.discountCode,
+    });
+  }
+  return prepared;
 }
 
 /** Hands one message (already `sending`) to SMTP; returns what to mark sent, or records why it was not. */
@@ -289,7 +321,7 @@ async function deliverOne(db: PrismaClient, p: Prepared, claimToken: string, now
   const { row, ref } = p;
   const { recovery: r, shop } = row;
   try {
-    const { messageId } = await deliver(shop, p.mail);
+    const { messageId } = await deliver(shop, rawMailOptions(p.mail), { subject: p.sent.subject, text: p.text });
     return {
       id: ref.id,
       shopId: ref.shopId,
@@ -401,12 +433,13 @@ export const sendShopMessages = defineJob({
         claimed += ids.length;
         const rows = await loadMessagesForSend(db, ids);
         if (rows[0]) limit = shopInFlightLimit(rows[0].shop);
-        const prepared: Prepared[] = [];
-        // Rendering runs in the render pool's workers; Shopify look-ups (own email, discount codes) are paced per shop.
+        const decided: Decided[] = [];
+        // Shopify look-ups (own email, discount codes) are paced per shop; rendering runs in the render pool's workers.
         await eachLimited(rows, env.RENDER_WORKERS, async (row) => {
-          const p = await prepare(db, row, claimToken, now, clock);
-          if (p) prepared.push(p);
+          const d = await decideOne(db, row, claimToken, now, clock);
+          if (d) decided.push(d);
         });
+        const prepared = decided.length > 0 ? await renderChunk(db, decided, claimToken, now) : [];
         if (prepared.length === 0) continue;
         const shop = prepared[0]!.row.shop;
         const capHours = Math.max(0, shop.frequencyCapHours);
