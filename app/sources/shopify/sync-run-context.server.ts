@@ -73,6 +73,7 @@ export class SyncRunContext {
   readonly signal: AbortSignal | undefined;
   readonly deadline: number;
   readonly lineItems: number;
+  private readonly rawSleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private emailsDenied = false;
   private namesDenied = false;
   private customersSeen = 0;
@@ -86,6 +87,7 @@ export class SyncRunContext {
   ) {
     this.now = options.now ?? (() => new Date());
     const sleep = options.sleep ?? defaultSleep;
+    this.rawSleep = sleep;
     this.signal = options.signal;
     this.sleep = (ms) => {
       this.stats.waitMs += ms;
@@ -98,6 +100,13 @@ export class SyncRunContext {
     this.lineItems = Math.max(1, Math.min(250, options.lineItemsPerCheckout ?? 10));
   }
 
+  /** A wait that ends early when `cancel` fires (or the run's own stop signal). */
+  private sleepUnless(ms: number, cancel: AbortSignal): Promise<void> {
+    if (cancel.aborted) return Promise.resolve();
+    this.stats.waitMs += ms;
+    return this.rawSleep(ms, this.signal ? AbortSignal.any([this.signal, cancel]) : cancel);
+  }
+
   /** Time to stop starting new work (the job asks to be run again at once). */
   outOfTime(): boolean {
     return this.signal?.aborted === true || this.now().getTime() >= this.deadline;
@@ -107,21 +116,33 @@ export class SyncRunContext {
    * Sends one request, paced: `build(first)` makes the variables for a page of `first` items, the pacer picks
    * `first` and the wait from the cost model and the bucket. Retries THROTTLED (after the wait the bucket needs),
    * 5xx/network/timeouts (backoff with jitter, up to maxAttempts), and MAX_COST_EXCEEDED (smaller page).
+   *
+   * `cancel` (a prefetch the run no longer wants): checked before each attempt and ends the pacing waits early; a request
+   * already sent is answered and accounted for (the pacer observes every response), never cut off.
    */
-  async call<T>(kind: string, query: string, model: CostModel, maxItems: number, build: (first: number) => Record<string, unknown>): Promise<T> {
+  async call<T>(
+    kind: string,
+    query: string,
+    model: CostModel,
+    maxItems: number,
+    build: (first: number) => Record<string, unknown>,
+    cancel?: AbortSignal,
+  ): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     let failures = 0;
     let throttles = 0;
     let oversized = 0;
+    const sleep = (ms: number) => (cancel ? this.sleepUnless(ms, cancel) : this.sleep(ms));
     for (;;) {
       if (this.signal?.aborted) throw new SyncFailure("transient", SYNC_MESSAGES.transient("the sync was stopped"), "aborted");
+      if (cancel?.aborted) throw new SyncFailure("transient", SYNC_MESSAGES.transient("the sync was stopped"), "prefetch dropped");
       const scaled = this.pacer.scaled(kind, model);
       let plan =
         model.perItem === 0
           ? { first: 1, cost: model.fixed, waitMs: this.pacer.waitMs(model.fixed, this.now().getTime()) }
           : this.pacer.planPage(scaled, maxItems, this.now().getTime());
       for (let i = 0; plan.waitMs > 0 && i < 5; i++) {
-        await this.sleep(plan.waitMs);
+        await sleep(plan.waitMs);
         plan =
           model.perItem === 0
             ? { ...plan, waitMs: this.pacer.waitMs(model.fixed, this.now().getTime()) }
@@ -143,7 +164,7 @@ export class SyncRunContext {
           this.stats.throttled += 1;
           if (++throttles > 30) throw new SyncFailure("transient", SYNC_MESSAGES.transient("rate limited for too long"), "THROTTLED 30 times in a row");
           const requested = outcome.cost?.requestedQueryCost ?? plan.cost;
-          await this.sleep(this.pacer.waitAfterThrottle(requested, outcome.cost, at));
+          await sleep(this.pacer.waitAfterThrottle(requested, outcome.cost, at));
           continue;
         }
         case "max_cost":
@@ -163,7 +184,7 @@ export class SyncRunContext {
               ? "request timed out"
               : "network error";
           if (failures >= maxAttempts) throw new SyncFailure("transient", SYNC_MESSAGES.transient(detail), outcome.message);
-          await this.sleep(outcome.retryAfterMs ?? retryBackoffMs(failures, this.random));
+          await sleep(outcome.retryAfterMs ?? retryBackoffMs(failures, this.random));
           continue;
         }
         case "access_denied":
@@ -205,15 +226,18 @@ export class SyncRunContext {
     return undefined;
   }
 
-  /** One page of checkouts matching `filter`, each with all its line items. */
-  async fetchPage(filter: string, after: string | null): Promise<PageResult> {
+  /**
+   * One page of checkouts matching `filter`, each with all its line items. `cancel`: see `call` (the poll and the
+   * paged backfill fetch the next page while storing this one, and drop it when the run pauses).
+   */
+  async fetchPage(filter: string, after: string | null, cancel?: AbortSignal): Promise<PageResult> {
     const L = this.lineItems;
     const model: CostModel = {
       fixed: PAGE_COST_MODEL.connection,
       perItem: PAGE_COST_MODEL.checkout + PAGE_COST_MODEL.lineItemsConnection + L * PAGE_COST_MODEL.lineItem,
     };
     type Page = { abandonedCheckouts: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: CheckoutNode[] } };
-    const data = await this.call<Page>(`page:${L}`, ABANDONED_CHECKOUTS_PAGE, model, 250, (first) => ({ first, after, query: filter, lineItems: L }));
+    const data = await this.call<Page>(`page:${L}`, ABANDONED_CHECKOUTS_PAGE, model, 250, (first) => ({ first, after, query: filter, lineItems: L }), cancel);
     const connection = data?.abandonedCheckouts;
     if (!connection) throw new SyncFailure("failed", SYNC_MESSAGES.failed("an empty answer"), "abandonedCheckouts missing from data");
     this.stats.pages += 1;
@@ -221,20 +245,20 @@ export class SyncRunContext {
     const checkouts: PageResult["checkouts"] = [];
     for (const node of connection.nodes) {
       const first = node.lineItems?.nodes ?? [];
-      const more = node.lineItems?.pageInfo.hasNextPage ? await this.restOfLineItems(node.id, node.lineItems!.pageInfo.endCursor) : [];
+      const more = node.lineItems?.pageInfo.hasNextPage ? await this.restOfLineItems(node.id, node.lineItems!.pageInfo.endCursor, cancel) : [];
       checkouts.push({ node, lineItems: more === null ? null : [...first, ...more] });
     }
     return { checkouts, hasNextPage: connection.pageInfo.hasNextPage, endCursor: connection.pageInfo.endCursor };
   }
 
   /** Line items beyond the first page; null if the checkout vanished meanwhile (keep what is stored). */
-  async restOfLineItems(checkoutId: string, after: string | null): Promise<LineItemNode[] | null> {
+  async restOfLineItems(checkoutId: string, after: string | null, cancel?: AbortSignal): Promise<LineItemNode[] | null> {
     const items: LineItemNode[] = [];
     let cursor = after;
     const model: CostModel = { fixed: LINE_ITEMS_COST_MODEL.fixed, perItem: LINE_ITEMS_COST_MODEL.lineItem };
     type Data = { node: { lineItems: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: LineItemNode[] } } | null };
     for (;;) {
-      const data = await this.call<Data>("lineItems", ABANDONED_CHECKOUT_LINE_ITEMS, model, 50, (first) => ({ id: checkoutId, first, after: cursor }));
+      const data = await this.call<Data>("lineItems", ABANDONED_CHECKOUT_LINE_ITEMS, model, 50, (first) => ({ id: checkoutId, first, after: cursor }), cancel);
       this.stats.lineItemRequests += 1;
       const connection = data?.node?.lineItems;
       if (!connection) return null;
