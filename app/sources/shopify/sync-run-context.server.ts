@@ -7,7 +7,7 @@ import type { SourceEvent } from "../../recovery/model";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { ingestSourceEventsIn } from "../../models/ingest.server";
-import { ABANDONED_CHECKOUT_LINE_ITEMS, ABANDONED_CHECKOUTS_PAGE, LINE_ITEMS_COST_MODEL, PAGE_COST_MODEL } from "./abandoned-checkouts-query";
+import { ABANDONED_CHECKOUTS_PAGE, abandonedCheckoutsLineItemsQuery, LINE_ITEMS_COST_MODEL, PAGE_COST_MODEL } from "./abandoned-checkouts-query";
 import { adminGraphqlFor, type AdminGraphql, type GraphqlErrorEntry } from "./admin-client.server";
 import { CostPacer, retryBackoffMs, type CostModel } from "./cost-pacer";
 import { checkoutNodeToEvent, CheckoutNodeError, type CheckoutNode, type LineItemNode } from "./to-source-event";
@@ -122,7 +122,7 @@ export class SyncRunContext {
    */
   async call<T>(
     kind: string,
-    query: string,
+    query: string | ((first: number) => string),
     model: CostModel,
     maxItems: number,
     build: (first: number) => Record<string, unknown>,
@@ -150,7 +150,8 @@ export class SyncRunContext {
       }
       const estimated = model.fixed + plan.first * model.perItem;
       const sent = performance.now();
-      const outcome = await this.graphql<T>(query, build(plan.first), { timeoutMs: this.options.requestTimeoutMs });
+      const document = typeof query === "string" ? query : query(plan.first);
+      const outcome = await this.graphql<T>(document, build(plan.first), { timeoutMs: this.options.requestTimeoutMs });
       this.stats.apiMs += performance.now() - sent;
       this.stats.requests += 1;
       const at = this.now().getTime();
@@ -242,30 +243,60 @@ export class SyncRunContext {
     if (!connection) throw new SyncFailure("failed", SYNC_MESSAGES.failed("an empty answer"), "abandonedCheckouts missing from data");
     this.stats.pages += 1;
     this.noteCustomers(connection.nodes);
+    const pending = connection.nodes
+      .filter((node) => node?.lineItems?.pageInfo.hasNextPage)
+      .map((node) => ({ id: node.id, after: node.lineItems!.pageInfo.endCursor }));
+    const rest = pending.length > 0 ? await this.restOfLineItems(pending, cancel) : new Map<string, LineItemNode[] | null>();
     const checkouts: PageResult["checkouts"] = [];
     for (const node of connection.nodes) {
-      const first = node.lineItems?.nodes ?? [];
-      const more = node.lineItems?.pageInfo.hasNextPage ? await this.restOfLineItems(node.id, node.lineItems!.pageInfo.endCursor, cancel) : [];
+      const first = node?.lineItems?.nodes ?? [];
+      const more = rest.has(node?.id) ? rest.get(node.id)! : [];
       checkouts.push({ node, lineItems: more === null ? null : [...first, ...more] });
     }
     return { checkouts, hasNextPage: connection.pageInfo.hasNextPage, endCursor: connection.pageInfo.endCursor };
   }
 
-  /** Line items beyond the first page; null if the checkout vanished meanwhile (keep what is stored). */
-  async restOfLineItems(checkoutId: string, after: string | null, cancel?: AbortSignal): Promise<LineItemNode[] | null> {
-    const items: LineItemNode[] = [];
-    let cursor = after;
-    const model: CostModel = { fixed: LINE_ITEMS_COST_MODEL.fixed, perItem: LINE_ITEMS_COST_MODEL.lineItem };
-    type Data = { node: { lineItems: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: LineItemNode[] } } | null };
-    for (;;) {
-      const data = await this.call<Data>("lineItems", ABANDONED_CHECKOUT_LINE_ITEMS, model, 50, (first) => ({ id: checkoutId, first, after: cursor }), cancel);
+  /**
+   * Line items beyond the first page, for several checkouts at once: each request asks for the next
+   * LINE_ITEMS_PER_FOLLOW_UP of as many checkouts as the pacer's budget allows (aliased `node`s), until every checkout
+   * is complete. null for a checkout that vanished meanwhile (keep what is stored).
+   */
+  async restOfLineItems(checkouts: { id: string; after: string | null }[], cancel?: AbortSignal): Promise<Map<string, LineItemNode[] | null>> {
+    const out = new Map<string, LineItemNode[] | null>(checkouts.map((c) => [c.id, [] as LineItemNode[]]));
+    let queue = checkouts.slice();
+    const F = LINE_ITEMS_PER_FOLLOW_UP;
+    const model: CostModel = { fixed: 0, perItem: LINE_ITEMS_COST_MODEL.fixed + F * LINE_ITEMS_COST_MODEL.lineItem };
+    type Connection = { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: LineItemNode[] };
+    type Data = Record<string, { lineItems?: Connection } | null>;
+    while (queue.length > 0) {
+      let sent = 0;
+      const data = await this.call<Data>(
+        `lineItems:${F}`,
+        (n) => abandonedCheckoutsLineItemsQuery(n),
+        model,
+        Math.min(queue.length, MAX_FOLLOW_UPS_PER_REQUEST),
+        (n) => {
+          sent = n;
+          const variables: Record<string, unknown> = { first: F };
+          queue.slice(0, n).forEach((c, i) => Object.assign(variables, { [`id${i}`]: c.id, [`after${i}`]: c.after }));
+          return variables;
+        },
+        cancel,
+      );
       this.stats.lineItemRequests += 1;
-      const connection = data?.node?.lineItems;
-      if (!connection) return null;
-      items.push(...connection.nodes);
-      if (!connection.pageInfo.hasNextPage) return items;
-      cursor = connection.pageInfo.endCursor;
+      const next: typeof queue = [];
+      queue.slice(0, sent).forEach((c, i) => {
+        const connection = data?.[`c${i}`]?.lineItems;
+        if (!connection) {
+          out.set(c.id, null);
+          return;
+        }
+        out.get(c.id)?.push(...connection.nodes);
+        if (connection.pageInfo.hasNextPage) next.push({ id: c.id, after: connection.pageInfo.endCursor });
+      });
+      queue = [...queue.slice(sent), ...next];
     }
+    return out;
   }
 
   /**
@@ -322,6 +353,11 @@ export class SyncRunContext {
     return newest;
   }
 }
+
+/** Line items asked for per checkout in a follow-up request (after the first `lineItemsPerCheckout` on the page). */
+const LINE_ITEMS_PER_FOLLOW_UP = 25;
+/** Checkouts in one follow-up request at most (the cost cap usually allows fewer: 1,000 ÷ 103 = 9). */
+const MAX_FOLLOW_UPS_PER_REQUEST = 50;
 
 /** A page's store holds the shop's ingest lock; a page is at most 250 checkouts. */
 const STORE_TRANSACTION_TIMEOUT_MS = 60_000;
