@@ -143,6 +143,29 @@ describe("the next page is fetched while this one is stored", () => {
   });
 });
 
+describe("line items beyond the page's first ten", () => {
+  it("are read for several checkouts per request, over as many rounds as the largest cart needs, each cart stored whole", async () => {
+    const { store, shop, domain } = await polledShop("resume-large-carts", 30);
+    // Five carts of 12, 40, 61, 80 and 95 lines (Shopify allows far more than a page's ten).
+    const large = store.listCheckouts().slice(0, 5);
+    [12, 40, 61, 80, 95].forEach((count, k) => {
+      const template = large[k]!.lineItems[0]!;
+      const lineItems = Array.from({ length: count }, (_, i) => ({ ...template, id: template.id * 1000 + i, title: `${template.title} #${i}` }));
+      store.upsertCheckout({ id: large[k]!.id, lineItems, updatedAt: large[k]!.updatedAt });
+    });
+    const all = store.listCheckouts();
+    const result = await syncOnce(shop.id);
+    expect(result.outcome).toBe("ok");
+    const recoveries = await h.db.recovery.findMany({ where: { shopId: shop.id } });
+    for (const c of all) expect(JSON.parse(recoveries.find((r) => r.externalId === gid(c.id))!.lineItems)).toHaveLength(c.lineItems.length);
+    // Carts share follow-up requests (this shop's small query cap allows two per request).
+    const followUps = h.fake.documents(domain).filter((d) => d.query.includes("ReclaimAbandonedCheckoutsLineItems(") && d.outcome === "ok");
+    expect(result.stats.lineItemRequests).toBe(followUps.length);
+    expect(followUps.some((d) => d.variables?.id1)).toBe(true);
+    expect(h.fake.stats(domain).throttled).toBe(0);
+  });
+});
+
 describe("a bulk backfill resumes from the saved byte offset", () => {
   /** A new install whose backfill is a bulk operation, run until its file is being streamed and `stop` stops it. */
   async function bulkShop(name: string, count: number) {
