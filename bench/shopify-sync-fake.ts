@@ -37,6 +37,11 @@ for (let batch = 0; batch < batches; batch++) {
       now: sliceEnd,
       days: sliceDays,
       firstId: 36_800_000_000_000 + batch * 100_000_000,
+      // Several checkouts per customer (about half come back), as on a live shop; each batch numbers its customers
+      // apart so no two people share an id or an email. Completed checkouts (25 %) and every consent state come
+      // from the generator's defaults.
+      returningShare: 0.5,
+      firstCustomer: { id: 7_400_000_000_000 + batch * 10_000_000, number: batch * 100_000 },
     }),
   );
 }

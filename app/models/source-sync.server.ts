@@ -5,8 +5,9 @@ type Db = PrismaClient | Prisma.TransactionClient;
 
 /**
  * Progress and health of pulling one source for one shop (the SourceSync row the dashboard shows).
- * Progress is written after each stored page, never before, so a crash re-reads at most one page
- * (docs/decisions/030-shopify-sync-watermark.md).
+ * Progress is written in the transaction that stores the page it describes, so what is stored and what the progress
+ * says never disagree, and a crash re-reads at most the page that was being stored
+ * (docs/decisions/030-shopify-sync-watermark.md, 095-sync-overlap-and-resumable-backfill.md).
  */
 
 /** The poll in progress. Times are ISO strings. */
@@ -23,7 +24,22 @@ export interface SyncRun {
 }
 
 export type BackfillProgress =
-  | { mode: "bulk"; since: string; until: string; operationId: string | null; done: number }
+  | {
+      mode: "bulk";
+      since: string;
+      until: string;
+      operationId: string | null;
+      /** checkouts of the operation's file stored so far */
+      done: number;
+      /**
+       * byte offset in the operation's file of the first line not yet stored (always the start of a checkout's line):
+       * a resumed backfill asks for the file from here (`Range: bytes=<offset>-`). Absent before the first batch and
+       * for progress saved by older versions (they resume by skipping `done` checkouts).
+       */
+      offset?: number;
+      /** checkouts whose line items arrived away from them in the part already read: read again by id at the end */
+      orphans?: string[];
+    }
   | { mode: "paged"; since: string; until: string; after: string | null; done: number };
 
 export type SyncHealth = "healthy" | "degraded" | "unhealthy";

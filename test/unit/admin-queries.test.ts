@@ -11,6 +11,7 @@ import {
   ABANDONED_CHECKOUT_LINE_ITEMS,
   ABANDONED_CHECKOUTS_PAGE,
   abandonedCheckoutsBulkQuery,
+  abandonedCheckoutsLineItemsQuery,
   LINE_ITEMS_COST_MODEL,
   PAGE_COST_MODEL,
 } from "~/sources/shopify/abandoned-checkouts-query";
@@ -40,6 +41,8 @@ const documents = exportedDocuments();
 const BUILT_DOCUMENTS: [string, string][] = [
   ["abandonedCheckoutsBulkQuery(since, until)", abandonedCheckoutsBulkQuery(new Date("2026-10-21T12:00:00Z"), new Date("2026-11-20T12:00:00Z"))],
   ["abandonedCheckoutsBulkQuery(since)", abandonedCheckoutsBulkQuery(new Date("2026-10-21T12:00:00.123Z"))],
+  ["abandonedCheckoutsLineItemsQuery(1)", abandonedCheckoutsLineItemsQuery(1)],
+  ["abandonedCheckoutsLineItemsQuery(9)", abandonedCheckoutsLineItemsQuery(9)],
 ];
 
 describe("Admin GraphQL documents", () => {
@@ -92,6 +95,13 @@ describe("requested cost of the sync's page query", () => {
   it("the line-item follow-up costs what the model says", () => {
     const result = cost(ABANDONED_CHECKOUT_LINE_ITEMS, { id: "gid://shopify/AbandonedCheckout/1", first: 50 });
     expect(result.cost).toBe(LINE_ITEMS_COST_MODEL.fixed + 50 * LINE_ITEMS_COST_MODEL.lineItem);
+  });
+
+  it("the follow-up for several checkouts costs the model's amount per checkout", () => {
+    const variables: Record<string, unknown> = { first: 25 };
+    for (let i = 0; i < 7; i++) Object.assign(variables, { [`id${i}`]: `gid://shopify/AbandonedCheckout/${i + 1}`, [`after${i}`]: null });
+    const result = cost(abandonedCheckoutsLineItemsQuery(7), variables);
+    expect(result.cost).toBe(7 * (LINE_ITEMS_COST_MODEL.fixed + 25 * LINE_ITEMS_COST_MODEL.lineItem));
   });
 
   it("100 checkouts with 20 line items each would exceed the 1,000-point cap: pages must be sized from cost", () => {

@@ -624,6 +624,59 @@ describe("bulk operations", () => {
     );
   });
 
+  it("serves result files by byte range as Cloud Storage does: 206 with Content-Range, 416 past the end, 200 when Range is off", async () => {
+    const { domain, store } = newShop();
+    seed(store, 8);
+    await fake.graphql(
+      domain,
+      `mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: true) { bulkOperation { id } userErrors { message } } }`,
+      { q: `{ abandonedCheckouts { edges { node { id name lineItems { edges { node { id title } } } } } } }` },
+    );
+    fake.completeBulkOperations(domain);
+    const url = (await fake.graphql(domain, `{ currentBulkOperation { url } }`)).body.data.currentBulkOperation.url as string;
+    const whole = Buffer.from(await (await fetch(url)).arrayBuffer());
+    expect(whole.length).toBeGreaterThan(100);
+
+    const from = await fetch(url, { headers: { Range: "bytes=100-" } });
+    expect(from.status).toBe(206);
+    expect(from.headers.get("content-range")).toBe(`bytes 100-${whole.length - 1}/${whole.length}`);
+    expect(Buffer.from(await from.arrayBuffer()).equals(whole.subarray(100))).toBe(true);
+    const middle = await fetch(url, { headers: { Range: "bytes=10-19" } });
+    expect([middle.status, middle.headers.get("content-length")]).toEqual([206, "10"]);
+    expect(Buffer.from(await middle.arrayBuffer()).equals(whole.subarray(10, 20))).toBe(true);
+    const suffix = await fetch(url, { headers: { Range: "bytes=-5" } });
+    expect(Buffer.from(await suffix.arrayBuffer()).equals(whole.subarray(whole.length - 5))).toBe(true);
+    const past = await fetch(url, { headers: { Range: `bytes=${whole.length}-` } });
+    expect([past.status, past.headers.get("content-range")]).toEqual([416, `bytes */${whole.length}`]);
+    await past.arrayBuffer();
+    const several = await fetch(url, { headers: { Range: "bytes=0-1,5-6" } });
+    expect(several.status).toBe(200);
+    await several.arrayBuffer();
+
+    fake.setBulkFileRanges(false);
+    try {
+      const ignored = await fetch(url, { headers: { Range: "bytes=100-" } });
+      expect(ignored.status).toBe(200);
+      expect(Buffer.from(await ignored.arrayBuffer()).equals(whole)).toBe(true);
+    } finally {
+      fake.setBulkFileRanges(true);
+    }
+    expect(
+      fake
+        .bulkFileDownloads()
+        .slice(-7)
+        .map((d) => [d.range, d.status]),
+    ).toEqual([
+      [null, 200],
+      ["bytes=100-", 206],
+      ["bytes=10-19", 206],
+      ["bytes=-5", 206],
+      [`bytes=${whole.length}-`, 416],
+      ["bytes=0-1,5-6", 200],
+      ["bytes=100-", 200],
+    ]);
+  });
+
   it("refuses a nested connection whose parent does not select id", async () => {
     const { domain } = newShop();
     const res = await fake.graphql(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BulkCheckoutAssembler, readLines } from "~/sources/shopify/bulk-jsonl";
+import { BulkCheckoutAssembler, readLines, readLinesWithOffsets } from "~/sources/shopify/bulk-jsonl";
 import {
   checkoutNodeToEvent,
   CheckoutNodeError,
@@ -200,6 +200,28 @@ describe("bulk JSONL, one checkout at a time", () => {
     const out: string[] = [];
     for await (const line of readLines(stream)) out.push(line);
     expect(out).toEqual(['{"a":"é"}', '{"b":2}', '{"c":"ü"}']);
+  });
+
+  it("gives each line's byte offset in the file (multi-byte characters, chunk boundaries, a stream that starts part-way)", async () => {
+    const text = '{"a":"é"}\n{"b":"日本"}\n\n{"c":"ü"}';
+    const bytes = new TextEncoder().encode(text);
+    const streamOf = (from: number) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = from; i < bytes.length; i += 2) controller.enqueue(bytes.slice(i, i + 2));
+          controller.close();
+        },
+      });
+    const out: { text: string; offset: number; next: number }[] = [];
+    for await (const line of readLinesWithOffsets(streamOf(0))) out.push(line);
+    expect(out.map((l) => l.text)).toEqual(['{"a":"é"}', '{"b":"日本"}', '{"c":"ü"}']);
+    for (const line of out) expect(new TextDecoder().decode(bytes.slice(line.offset, line.offset + Buffer.byteLength(line.text)))).toBe(line.text);
+    expect(out[0]!.next).toBe(out[1]!.offset);
+    expect(out[2]!.next).toBe(bytes.length);
+    // Resumed from the second line's offset (a Range response): the same lines and offsets from there.
+    const resumed: { text: string; offset: number; next: number }[] = [];
+    for await (const line of readLinesWithOffsets(streamOf(out[1]!.offset), out[1]!.offset)) resumed.push(line);
+    expect(resumed).toEqual(out.slice(1));
   });
 });
 

@@ -73,6 +73,33 @@ query ReclaimAbandonedCheckoutLineItems($id: ID!, $first: Int!, $after: String) 
   }
 }`;
 
+/**
+ * The rest of several checkouts' line items in one request (one aliased `node` per checkout: c0, c1, …), so a page
+ * whose carts are large costs one follow-up request rather than one per cart. Each alias costs what
+ * ABANDONED_CHECKOUT_LINE_ITEMS costs (LINE_ITEMS_COST_MODEL); variables `$first`, `$id<i>`, `$after<i>`.
+ */
+export function abandonedCheckoutsLineItemsQuery(checkouts: number): string {
+  const n = Math.max(1, Math.floor(checkouts));
+  const variables = Array.from({ length: n }, (_, i) => `$id${i}: ID!, $after${i}: String`).join(", ");
+  const fields = Array.from(
+    { length: n },
+    (_, i) => `
+  c${i}: node(id: $id${i}) {
+    ... on AbandonedCheckout {
+      id
+      lineItems(first: $first, after: $after${i}) {
+        pageInfo { hasNextPage endCursor }
+        nodes {${LINE_ITEM_FIELDS}
+        }
+      }
+    }
+  }`,
+  ).join("");
+  return `#graphql
+query ReclaimAbandonedCheckoutsLineItems($first: Int!, ${variables}) {${fields}
+}`;
+}
+
 /** Starts a bulk query (its document is a string argument, so it is built by abandonedCheckoutsBulkQuery). */
 export const RUN_BULK_QUERY = `#graphql
 mutation ReclaimRunBulkQuery($query: String!) {

@@ -46,30 +46,72 @@ export class BulkCheckoutAssembler {
   }
 }
 
-/** Splits a byte stream into lines (UTF-8), without holding more than one chunk and one partial line. */
-export async function* readLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** A line of a JSONL file and where it starts: its byte offset in the whole file. */
+export interface OffsetLine {
+  text: string;
+  /** byte offset of the line's first byte in the file */
+  offset: number;
+  /** byte offset just after the line (and its newline): where the next line starts */
+  next: number;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Splits a byte stream into lines (UTF-8) with the byte offset where each line starts, without holding more than one
+ * chunk and one partial line. `start` is the offset of the stream's first byte in the file (a `Range` response starts
+ * there). Splitting on the newline byte is safe in UTF-8: 0x0A never occurs inside a multi-byte character, so each
+ * line is decoded whole and the offsets are exact.
+ */
+export async function* readLinesWithOffsets(body: ReadableStream<Uint8Array>, start = 0): AsyncGenerator<OffsetLine> {
   const decoder = new TextDecoder();
-  let buffer = "";
   const reader = body.getReader();
+  let partial: Uint8Array[] = [];
+  let partialStart = start;
+  let position = start;
+  const take = (tail: Uint8Array, next: number): OffsetLine | null => {
+    const bytes = partial.length === 0 ? tail : concat([...partial, tail]);
+    partial = [];
+    const text = decoder.decode(bytes);
+    return text.trim() ? { text, offset: partialStart, next } : null;
+  };
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let start = 0;
-      let newline = buffer.indexOf("\n");
+      let from = 0;
+      let newline = value.indexOf(NEWLINE);
       while (newline !== -1) {
-        const line = buffer.slice(start, newline);
-        if (line.trim()) yield line;
-        start = newline + 1;
-        newline = buffer.indexOf("\n", start);
+        const line = take(value.subarray(from, newline), position + newline + 1);
+        partialStart = position + newline + 1;
+        if (line) yield line;
+        from = newline + 1;
+        newline = value.indexOf(NEWLINE, from);
       }
-      buffer = buffer.slice(start);
+      if (from < value.length) partial.push(value.slice(from));
+      position += value.length;
     }
-    buffer += decoder.decode();
-    if (buffer.trim()) yield buffer;
+    if (partial.length > 0) {
+      const line = take(new Uint8Array(0), position);
+      if (line) yield line;
+    }
   } finally {
     reader.releaseLock();
     await body.cancel().catch(() => {});
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Splits a byte stream into lines (UTF-8), without holding more than one chunk and one partial line. */
+export async function* readLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  for await (const line of readLinesWithOffsets(body)) yield line.text;
 }

@@ -12,7 +12,7 @@ import {
   RUN_BULK_QUERY,
   updatedSinceFilter,
 } from "./abandoned-checkouts-query";
-import { BulkCheckoutAssembler, readLines, type AssembledCheckout } from "./bulk-jsonl";
+import { BulkCheckoutAssembler, readLinesWithOffsets, type AssembledCheckout } from "./bulk-jsonl";
 import { retryBackoffMs } from "./cost-pacer";
 import { SYNC_MESSAGES, SyncFailure } from "./sync-types";
 import { iso, later, type PageResult, SyncRunContext } from "./sync-run-context.server";
@@ -25,10 +25,41 @@ export function nextWatermark(run: Pick<SyncRun, "startedAt" | "maxSeen">, previ
   return new Date(next);
 }
 
+/** The newest `updatedAt` among a page's checkouts, as the ISO text the poll's progress keeps (null: none readable). */
+export function newestUpdatedAt(checkouts: PageResult["checkouts"]): string | null {
+  let newest: string | null = null;
+  for (const { node } of checkouts) {
+    const ms = Date.parse(node?.updatedAt ?? "");
+    if (Number.isFinite(ms)) newest = later(newest, new Date(ms).toISOString());
+  }
+  return newest;
+}
+
+/**
+ * A page requested before it is needed: the next page is fetched while the current one is stored (at most one page
+ * ahead, and only one request in flight, so the pacer sees every request and response in order). Dropping it cancels
+ * its pacing waits and waits for a request already sent (its cost is spent, its answer observed by the pacer).
+ */
+class Prefetch {
+  private readonly controller = new AbortController();
+  readonly page: Promise<PageResult>;
+
+  constructor(fetch: (cancel: AbortSignal) => Promise<PageResult>) {
+    this.page = fetch(this.controller.signal);
+    // Awaited where it is used; if the run ends first (a pause, a failed store) its failure is nobody's concern.
+    this.page.catch(() => {});
+  }
+
+  async drop(): Promise<void> {
+    this.controller.abort();
+    await this.page.catch(() => {});
+  }
+}
+
 /**
  * The poll: every checkout whose `updated_at` is at or after (watermark − overlap), in ID order, page by page.
- * Progress (cursor, newest updatedAt seen) is written after each stored page; the watermark moves once the last
- * page is stored (nextWatermark; docs/decisions/030).
+ * Each page is stored in one transaction with its progress (cursor, newest updatedAt seen), and the last page with
+ * the watermark's move (nextWatermark; docs/decisions/030, 095). The next page is fetched while a page is stored.
  */
 export async function poll(ctx: SyncRunContext): Promise<"done" | "paused"> {
   const overlap = ctx.options.overlapMs ?? 2 * 60_000;
@@ -39,32 +70,55 @@ export async function poll(ctx: SyncRunContext): Promise<"done" | "paused"> {
     maxSeen: null,
     pages: 0,
   };
+  const filter = updatedSinceFilter(new Date(run.from));
   let restartedCursor = false;
-  for (;;) {
-    if (ctx.outOfTime()) {
-      ctx.state = await saveSyncRun(ctx.db, ctx.state.id, run);
-      return "paused";
-    }
-    let page: PageResult;
-    try {
-      page = await ctx.fetchPage(updatedSinceFilter(new Date(run.from)), run.after);
-    } catch (error) {
-      // A saved cursor Shopify no longer accepts: start this poll's pages again (ingest is idempotent).
-      if (error instanceof SyncFailure && error.kind === "failed" && run.after && /cursor/i.test(error.detail) && !restartedCursor) {
-        restartedCursor = true;
-        run = { ...run, after: null };
-        continue;
+  /** the page after `run.after`, requested while the previous page was stored */
+  let ahead: Prefetch | null = null;
+  try {
+    for (;;) {
+      if (ctx.outOfTime()) {
+        ctx.state = await saveSyncRun(ctx.db, ctx.state.id, run);
+        return "paused";
       }
-      throw error;
+      let page: PageResult;
+      const prefetched = ahead;
+      ahead = null;
+      try {
+        page = prefetched ? await prefetched.page : await ctx.fetchPage(filter, run.after);
+      } catch (error) {
+        // A saved cursor Shopify no longer accepts: start this poll's pages again (ingest is idempotent).
+        if (error instanceof SyncFailure && error.kind === "failed" && run.after && /cursor/i.test(error.detail) && !restartedCursor) {
+          restartedCursor = true;
+          run = { ...run, after: null };
+          continue;
+        }
+        throw error;
+      }
+      const next: SyncRun = {
+        ...run,
+        after: page.endCursor ?? run.after,
+        maxSeen: later(run.maxSeen, newestUpdatedAt(page.checkouts)),
+        pages: run.pages + 1,
+      };
+      const last = !page.hasNextPage;
+      if (!last && !ctx.outOfTime()) {
+        const after = next.after;
+        ahead = new Prefetch((cancel) => ctx.fetchPage(filter, after, cancel));
+      }
+      const watermark = last ? nextWatermark(next, ctx.state.watermark, overlap) : null;
+      const info = { phase: "poll", page: next.pages } as const;
+      const id = ctx.state.id;
+      await ctx.store(page.checkouts, "checkouts", async (tx) => {
+        const saved = last ? await finishSyncRun(tx, id, watermark) : await saveSyncRun(tx, id, next);
+        await ctx.options.hooks?.beforeCommit?.(info);
+        return saved;
+      });
+      run = next;
+      await ctx.options.hooks?.pageStored?.(info);
+      if (last) return "done";
     }
-    const newest = await ctx.store(page.checkouts, "checkouts");
-    run = { ...run, after: page.endCursor ?? run.after, maxSeen: later(run.maxSeen, newest), pages: run.pages + 1 };
-    await ctx.options.hooks?.pageStored?.({ phase: "poll", page: run.pages });
-    if (!page.hasNextPage) {
-      ctx.state = await finishSyncRun(ctx.db, ctx.state.id, nextWatermark(run, ctx.state.watermark, overlap));
-      return "done";
-    }
-    ctx.state = await saveSyncRun(ctx.db, ctx.state.id, run);
+  } finally {
+    await ahead?.drop();
   }
 }
 
@@ -80,21 +134,37 @@ function backfillFilter(p: { since: string; until: string }): string {
 
 type StepResult = { state: "done" } | { state: "paused" } | { state: "waiting"; ms: number };
 
-/** Paced pages over the backfill window (the fallback when a bulk operation is not possible). */
+/**
+ * Paced pages over the backfill window (the fallback when a bulk operation is not possible): each page stored with its
+ * progress in one transaction, the next page fetched while it is stored.
+ */
 async function pagedBackfill(ctx: SyncRunContext, progress: Extract<BackfillProgress, { mode: "paged" }>): Promise<StepResult> {
   let p = progress;
   let pages = 0;
-  for (;;) {
-    if (ctx.outOfTime()) return { state: "paused" };
-    const page = await ctx.fetchPage(backfillFilter(p), p.after);
-    await ctx.store(page.checkouts, "backfillCheckouts");
-    p = { ...p, after: page.endCursor ?? p.after, done: p.done + page.checkouts.length };
-    await ctx.options.hooks?.pageStored?.({ phase: "backfill", page: ++pages });
-    if (!page.hasNextPage) {
-      ctx.state = await saveBackfill(ctx.db, ctx.state.id, "done", p);
-      return { state: "done" };
+  const filter = backfillFilter(p);
+  let ahead: Prefetch | null = null;
+  try {
+    for (;;) {
+      if (ctx.outOfTime()) return { state: "paused" };
+      const prefetched: Prefetch | null = ahead;
+      ahead = null;
+      const page: PageResult = prefetched ? await prefetched.page : await ctx.fetchPage(filter, p.after);
+      const next: typeof p = { ...p, after: page.endCursor ?? p.after, done: p.done + page.checkouts.length };
+      const last = !page.hasNextPage;
+      if (!last && !ctx.outOfTime()) ahead = new Prefetch((cancel) => ctx.fetchPage(filter, next.after, cancel));
+      const info = { phase: "backfill", page: ++pages } as const;
+      const id = ctx.state.id;
+      await ctx.store(page.checkouts, "backfillCheckouts", async (tx) => {
+        const saved = await saveBackfill(tx, id, last ? "done" : "running", next);
+        await ctx.options.hooks?.beforeCommit?.(info);
+        return saved;
+      });
+      p = next;
+      await ctx.options.hooks?.pageStored?.(info);
+      if (last) return { state: "done" };
     }
-    ctx.state = await saveBackfill(ctx.db, ctx.state.id, "running", p);
+  } finally {
+    await ahead?.drop();
   }
 }
 
@@ -105,7 +175,8 @@ function toPaged(ctx: SyncRunContext, window: { since: string; until: string }, 
 
 /**
  * The backfill as a bulk operation: start it, look at it on later runs until it completes, then stream its JSONL
- * one checkout at a time, writing progress every `bulkBatchSize` checkouts (a restart skips what is stored).
+ * one checkout at a time, storing `bulkBatchSize` checkouts at a time with the progress (a restart asks for the rest of
+ * the file from the saved byte offset).
  * Whatever prevents a bulk operation (another one running, refused, failed, expired) falls back to paced pages.
  */
 async function bulkBackfill(ctx: SyncRunContext, progress: Extract<BackfillProgress, { mode: "bulk" }>): Promise<StepResult> {
@@ -147,7 +218,7 @@ async function bulkBackfill(ctx: SyncRunContext, progress: Extract<BackfillProgr
   const op = data?.bulkOperation;
   if (!op || ["CANCELED", "CANCELING", "EXPIRED"].includes(op.status)) {
     // Gone (results expire after a week) or cancelled by someone: start a new one.
-    ctx.state = await saveBackfill(ctx.db, ctx.state.id, "running", { ...progress, operationId: null });
+    ctx.state = await saveBackfill(ctx.db, ctx.state.id, "running", newFile(progress));
     return { state: "waiting", ms: 0 };
   }
   if (op.status === "CREATED" || op.status === "RUNNING") return { state: "waiting", ms: pollMs };
@@ -163,15 +234,32 @@ async function bulkBackfill(ctx: SyncRunContext, progress: Extract<BackfillProgr
   return streamBulkResult(ctx, progress, op.url);
 }
 
-async function download(ctx: SyncRunContext, url: string): Promise<Response | "expired"> {
+type BulkProgress = Extract<BackfillProgress, { mode: "bulk" }>;
+
+/** A new bulk operation: a new file, so the offset (and what was noticed in the old file) no longer applies. */
+function newFile(progress: BulkProgress): BulkProgress {
+  const { offset: _offset, orphans: _orphans, ...rest } = progress;
+  return { ...rest, operationId: null };
+}
+
+/**
+ * Downloads the bulk result file from byte `offset` on (`Range: bytes=<offset>-`; Shopify's result URLs are signed
+ * Cloud Storage URLs, which answer 206). "ended": nothing left after `offset` (416); "expired": the file is gone.
+ */
+async function download(ctx: SyncRunContext, url: string, offset: number): Promise<Response | "expired" | "ended"> {
   const maxAttempts = ctx.options.maxAttempts ?? 5;
+  const headers: Record<string, string> | undefined = offset > 0 ? { Range: `bytes=${offset}-` } : undefined;
   for (let attempt = 1; ; attempt++) {
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     ctx.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const response = await (ctx.options.download ?? ((u, signal) => fetch(u, { signal })))(url, controller.signal);
+      const response = await (ctx.options.download ?? ((u, signal, h) => fetch(u, { signal, headers: h })))(url, controller.signal, headers);
       if (response.ok && response.body) return response;
+      if (response.status === 416 && offset > 0) {
+        await response.body?.cancel().catch(() => {});
+        return "ended";
+      }
       if (response.status === 403 || response.status === 404 || response.status === 410) return "expired";
       if (attempt >= maxAttempts)
         throw new SyncFailure(
@@ -190,59 +278,115 @@ async function download(ctx: SyncRunContext, url: string): Promise<Response | "e
   }
 }
 
-async function streamBulkResult(ctx: SyncRunContext, progress: Extract<BackfillProgress, { mode: "bulk" }>, url: string): Promise<StepResult> {
-  const response = await download(ctx, url);
-  if (response === "expired") {
-    ctx.state = await saveBackfill(ctx.db, ctx.state.id, "running", { ...progress, operationId: null });
+/** The first byte a 206 answer holds (`Content-Range: bytes <first>-<last>/<size>`), or null. */
+function rangeStart(response: Response): number | null {
+  const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get("content-range")?.trim() ?? "");
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * Opens the rest of the file: from the saved offset when the server honours Range (206), else the whole file with the
+ * `done` checkouts skipped by position (the file is a fixed snapshot in a fixed order), as before offsets were saved.
+ */
+async function openBulkResult(
+  ctx: SyncRunContext,
+  progress: BulkProgress,
+  url: string,
+): Promise<{ body: ReadableStream<Uint8Array>; start: number; skip: number } | "expired" | "ended"> {
+  const offset = progress.offset ?? 0;
+  const response = await download(ctx, url, offset);
+  if (response === "expired" || response === "ended") return response;
+  if (offset === 0) return { body: response.body!, start: 0, skip: progress.done };
+  if (response.status === 206 && rangeStart(response) === offset) return { body: response.body!, start: offset, skip: 0 };
+  if (response.status === 200) {
+    // The server ignored Range: this is the whole file.
+    logger.info("shopify sync: bulk file served without Range, skipping what is stored", { shop: ctx.shop.domain });
+    return { body: response.body!, start: 0, skip: progress.done };
+  }
+  // Some other range than asked for: read the whole file again instead.
+  await response.body?.cancel().catch(() => {});
+  const whole = await download(ctx, url, 0);
+  if (whole === "expired" || whole === "ended") return "expired";
+  return { body: whole.body!, start: 0, skip: progress.done };
+}
+
+async function streamBulkResult(ctx: SyncRunContext, progress: BulkProgress, url: string): Promise<StepResult> {
+  const opened = await openBulkResult(ctx, progress, url);
+  if (opened === "expired") {
+    ctx.state = await saveBackfill(ctx.db, ctx.state.id, "running", newFile(progress));
     return { state: "waiting", ms: 0 };
   }
-  const batchSize = ctx.options.bulkBatchSize ?? 100;
+  const batchSize = Math.max(1, ctx.options.bulkBatchSize ?? 250);
   const assembler = new BulkCheckoutAssembler();
-  let done = progress.done;
+  const orphans = new Set(progress.orphans ?? []);
+  let saved: BulkProgress = progress;
   let index = 0;
   let batches = 0;
   let batch: AssembledCheckout[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    ctx.noteCustomers(batch.map((b) => b.node));
-    await ctx.store(batch, "backfillCheckouts");
-    done += batch.length;
-    batch = [];
-    batches += 1;
-    await ctx.options.hooks?.pageStored?.({ phase: "backfill", page: batches });
-    ctx.state = await saveBackfill(ctx.db, ctx.state.id, "running", { ...progress, done });
-  };
-  const take = async (checkout: AssembledCheckout) => {
-    // The file is a fixed snapshot in a fixed order: checkouts stored by an earlier run are skipped.
-    index += 1;
-    if (index <= progress.done) return;
-    batch.push(checkout);
-    if (batch.length >= batchSize) await flush();
-  };
-  for await (const line of readLines(response.body!)) {
-    // Stop between batches only: what is stored is exactly what the saved progress says.
-    if (batch.length === 0 && index > progress.done && ctx.outOfTime()) return { state: "paused" };
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      ctx.stats.skipped += 1;
-      continue;
+  /** Stores the batch and, in the same transaction, the progress: `offset` is where the first line not stored starts. */
+  const flush = async (offset: number, last: boolean) => {
+    const next: BulkProgress = { ...saved, done: saved.done + batch.length, offset, ...(orphans.size ? { orphans: [...orphans] } : {}) };
+    const status = last && orphans.size === 0 ? "done" : "running";
+    const id = ctx.state.id;
+    if (batch.length === 0) {
+      ctx.state = await saveBackfill(ctx.db, id, status, next);
+      saved = next;
+      return;
     }
-    const completed = assembler.push(parsed);
-    if (completed) await take(completed);
+    ctx.noteCustomers(batch.map((b) => b.node));
+    const info = { phase: "backfill", page: ++batches } as const;
+    await ctx.store(batch, "backfillCheckouts", async (tx) => {
+      const row = await saveBackfill(tx, id, status, next);
+      await ctx.options.hooks?.beforeCommit?.(info);
+      return row;
+    });
+    saved = next;
+    batch = [];
+    await ctx.options.hooks?.pageStored?.(info);
+  };
+  if (opened !== "ended") {
+    const { body, start, skip } = opened;
+    /** where the line being read starts, and where the file read so far ends */
+    let end = start;
+    for await (const line of readLinesWithOffsets(body, start)) {
+      // Stop between batches only (and after storing one): the saved offset is exactly where storing stopped.
+      if (batches > 0 && batch.length === 0 && ctx.outOfTime()) return { state: "paused" };
+      end = line.next;
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line.text) as Record<string, unknown>;
+      } catch {
+        ctx.stats.skipped += 1;
+        continue;
+      }
+      const completed = assembler.push(parsed);
+      for (const id of assembler.orphanParents) orphans.add(id);
+      assembler.orphanParents.clear();
+      if (!completed) continue;
+      // `completed` ended where this line (the next checkout) starts.
+      if (++index <= skip) continue;
+      batch.push(completed);
+      if (batch.length >= batchSize) await flush(line.offset, false);
+    }
+    const last = assembler.finish();
+    if (last && ++index > skip) batch.push(last);
+    await flush(end, true);
+  } else {
+    // 416: the saved offset is the end of the file; everything is stored.
+    await flush(progress.offset ?? 0, true);
   }
-  const last = assembler.finish();
-  if (last) await take(last);
-  await flush();
   // Line items that arrived away from their checkout: read those checkouts again, by id, with paged requests.
-  for (const id of assembler.orphanParents) {
+  for (const id of [...orphans]) {
+    orphans.delete(id);
     const numeric = /(\d+)$/.exec(id)?.[1];
-    if (!numeric) continue;
-    const page = await ctx.fetchPage(`id:${numeric}`, null);
-    await ctx.store(page.checkouts, "backfillCheckouts");
+    const page: Pick<PageResult, "checkouts"> = numeric ? await ctx.fetchPage(`id:${numeric}`, null) : { checkouts: [] };
+    const next: BulkProgress = { ...saved, orphans: [...orphans] };
+    if (orphans.size === 0) delete next.orphans;
+    const status = orphans.size === 0 ? "done" : "running";
+    const rowId = ctx.state.id;
+    await ctx.store(page.checkouts, "backfillCheckouts", (tx) => saveBackfill(tx, rowId, status, next));
+    saved = next;
   }
-  ctx.state = await saveBackfill(ctx.db, ctx.state.id, "done", { ...progress, done });
   return { state: "done" };
 }
 

@@ -7,7 +7,7 @@ import type { SourceEvent } from "../../recovery/model";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { ingestSourceEventsIn } from "../../models/ingest.server";
-import { ABANDONED_CHECKOUT_LINE_ITEMS, ABANDONED_CHECKOUTS_PAGE, LINE_ITEMS_COST_MODEL, PAGE_COST_MODEL } from "./abandoned-checkouts-query";
+import { ABANDONED_CHECKOUTS_PAGE, abandonedCheckoutsLineItemsQuery, LINE_ITEMS_COST_MODEL, PAGE_COST_MODEL } from "./abandoned-checkouts-query";
 import { adminGraphqlFor, type AdminGraphql, type GraphqlErrorEntry } from "./admin-client.server";
 import { CostPacer, retryBackoffMs, type CostModel } from "./cost-pacer";
 import { checkoutNodeToEvent, CheckoutNodeError, type CheckoutNode, type LineItemNode } from "./to-source-event";
@@ -73,6 +73,7 @@ export class SyncRunContext {
   readonly signal: AbortSignal | undefined;
   readonly deadline: number;
   readonly lineItems: number;
+  private readonly rawSleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private emailsDenied = false;
   private namesDenied = false;
   private customersSeen = 0;
@@ -86,6 +87,7 @@ export class SyncRunContext {
   ) {
     this.now = options.now ?? (() => new Date());
     const sleep = options.sleep ?? defaultSleep;
+    this.rawSleep = sleep;
     this.signal = options.signal;
     this.sleep = (ms) => {
       this.stats.waitMs += ms;
@@ -98,6 +100,13 @@ export class SyncRunContext {
     this.lineItems = Math.max(1, Math.min(250, options.lineItemsPerCheckout ?? 10));
   }
 
+  /** A wait that ends early when `cancel` fires (or the run's own stop signal). */
+  private sleepUnless(ms: number, cancel: AbortSignal): Promise<void> {
+    if (cancel.aborted) return Promise.resolve();
+    this.stats.waitMs += ms;
+    return this.rawSleep(ms, this.signal ? AbortSignal.any([this.signal, cancel]) : cancel);
+  }
+
   /** Time to stop starting new work (the job asks to be run again at once). */
   outOfTime(): boolean {
     return this.signal?.aborted === true || this.now().getTime() >= this.deadline;
@@ -107,21 +116,33 @@ export class SyncRunContext {
    * Sends one request, paced: `build(first)` makes the variables for a page of `first` items, the pacer picks
    * `first` and the wait from the cost model and the bucket. Retries THROTTLED (after the wait the bucket needs),
    * 5xx/network/timeouts (backoff with jitter, up to maxAttempts), and MAX_COST_EXCEEDED (smaller page).
+   *
+   * `cancel` (a prefetch the run no longer wants): checked before each attempt and ends the pacing waits early; a request
+   * already sent is answered and accounted for (the pacer observes every response), never cut off.
    */
-  async call<T>(kind: string, query: string, model: CostModel, maxItems: number, build: (first: number) => Record<string, unknown>): Promise<T> {
+  async call<T>(
+    kind: string,
+    query: string | ((first: number) => string),
+    model: CostModel,
+    maxItems: number,
+    build: (first: number) => Record<string, unknown>,
+    cancel?: AbortSignal,
+  ): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     let failures = 0;
     let throttles = 0;
     let oversized = 0;
+    const sleep = (ms: number) => (cancel ? this.sleepUnless(ms, cancel) : this.sleep(ms));
     for (;;) {
       if (this.signal?.aborted) throw new SyncFailure("transient", SYNC_MESSAGES.transient("the sync was stopped"), "aborted");
+      if (cancel?.aborted) throw new SyncFailure("transient", SYNC_MESSAGES.transient("the sync was stopped"), "prefetch dropped");
       const scaled = this.pacer.scaled(kind, model);
       let plan =
         model.perItem === 0
           ? { first: 1, cost: model.fixed, waitMs: this.pacer.waitMs(model.fixed, this.now().getTime()) }
           : this.pacer.planPage(scaled, maxItems, this.now().getTime());
       for (let i = 0; plan.waitMs > 0 && i < 5; i++) {
-        await this.sleep(plan.waitMs);
+        await sleep(plan.waitMs);
         plan =
           model.perItem === 0
             ? { ...plan, waitMs: this.pacer.waitMs(model.fixed, this.now().getTime()) }
@@ -129,7 +150,8 @@ export class SyncRunContext {
       }
       const estimated = model.fixed + plan.first * model.perItem;
       const sent = performance.now();
-      const outcome = await this.graphql<T>(query, build(plan.first), { timeoutMs: this.options.requestTimeoutMs });
+      const document = typeof query === "string" ? query : query(plan.first);
+      const outcome = await this.graphql<T>(document, build(plan.first), { timeoutMs: this.options.requestTimeoutMs });
       this.stats.apiMs += performance.now() - sent;
       this.stats.requests += 1;
       const at = this.now().getTime();
@@ -143,7 +165,7 @@ export class SyncRunContext {
           this.stats.throttled += 1;
           if (++throttles > 30) throw new SyncFailure("transient", SYNC_MESSAGES.transient("rate limited for too long"), "THROTTLED 30 times in a row");
           const requested = outcome.cost?.requestedQueryCost ?? plan.cost;
-          await this.sleep(this.pacer.waitAfterThrottle(requested, outcome.cost, at));
+          await sleep(this.pacer.waitAfterThrottle(requested, outcome.cost, at));
           continue;
         }
         case "max_cost":
@@ -163,7 +185,7 @@ export class SyncRunContext {
               ? "request timed out"
               : "network error";
           if (failures >= maxAttempts) throw new SyncFailure("transient", SYNC_MESSAGES.transient(detail), outcome.message);
-          await this.sleep(outcome.retryAfterMs ?? retryBackoffMs(failures, this.random));
+          await sleep(outcome.retryAfterMs ?? retryBackoffMs(failures, this.random));
           continue;
         }
         case "access_denied":
@@ -205,43 +227,76 @@ export class SyncRunContext {
     return undefined;
   }
 
-  /** One page of checkouts matching `filter`, each with all its line items. */
-  async fetchPage(filter: string, after: string | null): Promise<PageResult> {
+  /**
+   * One page of checkouts matching `filter`, each with all its line items. `cancel`: see `call` (the poll and the
+   * paged backfill fetch the next page while storing this one, and drop it when the run pauses).
+   */
+  async fetchPage(filter: string, after: string | null, cancel?: AbortSignal): Promise<PageResult> {
     const L = this.lineItems;
     const model: CostModel = {
       fixed: PAGE_COST_MODEL.connection,
       perItem: PAGE_COST_MODEL.checkout + PAGE_COST_MODEL.lineItemsConnection + L * PAGE_COST_MODEL.lineItem,
     };
     type Page = { abandonedCheckouts: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: CheckoutNode[] } };
-    const data = await this.call<Page>(`page:${L}`, ABANDONED_CHECKOUTS_PAGE, model, 250, (first) => ({ first, after, query: filter, lineItems: L }));
+    const data = await this.call<Page>(`page:${L}`, ABANDONED_CHECKOUTS_PAGE, model, 250, (first) => ({ first, after, query: filter, lineItems: L }), cancel);
     const connection = data?.abandonedCheckouts;
     if (!connection) throw new SyncFailure("failed", SYNC_MESSAGES.failed("an empty answer"), "abandonedCheckouts missing from data");
     this.stats.pages += 1;
     this.noteCustomers(connection.nodes);
+    const pending = connection.nodes
+      .filter((node) => node?.lineItems?.pageInfo.hasNextPage)
+      .map((node) => ({ id: node.id, after: node.lineItems!.pageInfo.endCursor }));
+    const rest = pending.length > 0 ? await this.restOfLineItems(pending, cancel) : new Map<string, LineItemNode[] | null>();
     const checkouts: PageResult["checkouts"] = [];
     for (const node of connection.nodes) {
-      const first = node.lineItems?.nodes ?? [];
-      const more = node.lineItems?.pageInfo.hasNextPage ? await this.restOfLineItems(node.id, node.lineItems!.pageInfo.endCursor) : [];
+      const first = node?.lineItems?.nodes ?? [];
+      const more = rest.has(node?.id) ? rest.get(node.id)! : [];
       checkouts.push({ node, lineItems: more === null ? null : [...first, ...more] });
     }
     return { checkouts, hasNextPage: connection.pageInfo.hasNextPage, endCursor: connection.pageInfo.endCursor };
   }
 
-  /** Line items beyond the first page; null if the checkout vanished meanwhile (keep what is stored). */
-  async restOfLineItems(checkoutId: string, after: string | null): Promise<LineItemNode[] | null> {
-    const items: LineItemNode[] = [];
-    let cursor = after;
-    const model: CostModel = { fixed: LINE_ITEMS_COST_MODEL.fixed, perItem: LINE_ITEMS_COST_MODEL.lineItem };
-    type Data = { node: { lineItems: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: LineItemNode[] } } | null };
-    for (;;) {
-      const data = await this.call<Data>("lineItems", ABANDONED_CHECKOUT_LINE_ITEMS, model, 50, (first) => ({ id: checkoutId, first, after: cursor }));
+  /**
+   * Line items beyond the first page, for several checkouts at once: each request asks for the next
+   * LINE_ITEMS_PER_FOLLOW_UP of as many checkouts as the pacer's budget allows (aliased `node`s), until every checkout
+   * is complete. null for a checkout that vanished meanwhile (keep what is stored).
+   */
+  async restOfLineItems(checkouts: { id: string; after: string | null }[], cancel?: AbortSignal): Promise<Map<string, LineItemNode[] | null>> {
+    const out = new Map<string, LineItemNode[] | null>(checkouts.map((c) => [c.id, [] as LineItemNode[]]));
+    let queue = checkouts.slice();
+    const F = LINE_ITEMS_PER_FOLLOW_UP;
+    const model: CostModel = { fixed: 0, perItem: LINE_ITEMS_COST_MODEL.fixed + F * LINE_ITEMS_COST_MODEL.lineItem };
+    type Connection = { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: LineItemNode[] };
+    type Data = Record<string, { lineItems?: Connection } | null>;
+    while (queue.length > 0) {
+      let sent = 0;
+      const data = await this.call<Data>(
+        `lineItems:${F}`,
+        (n) => abandonedCheckoutsLineItemsQuery(n),
+        model,
+        Math.min(queue.length, MAX_FOLLOW_UPS_PER_REQUEST),
+        (n) => {
+          sent = n;
+          const variables: Record<string, unknown> = { first: F };
+          queue.slice(0, n).forEach((c, i) => Object.assign(variables, { [`id${i}`]: c.id, [`after${i}`]: c.after }));
+          return variables;
+        },
+        cancel,
+      );
       this.stats.lineItemRequests += 1;
-      const connection = data?.node?.lineItems;
-      if (!connection) return null;
-      items.push(...connection.nodes);
-      if (!connection.pageInfo.hasNextPage) return items;
-      cursor = connection.pageInfo.endCursor;
+      const next: typeof queue = [];
+      queue.slice(0, sent).forEach((c, i) => {
+        const connection = data?.[`c${i}`]?.lineItems;
+        if (!connection) {
+          out.set(c.id, null);
+          return;
+        }
+        out.get(c.id)?.push(...connection.nodes);
+        if (connection.pageInfo.hasNextPage) next.push({ id: c.id, after: connection.pageInfo.endCursor });
+      });
+      queue = [...queue.slice(sent), ...next];
     }
+    return out;
   }
 
   /**
@@ -298,6 +353,11 @@ export class SyncRunContext {
     return newest;
   }
 }
+
+/** Line items asked for per checkout in a follow-up request (after the first `lineItemsPerCheckout` on the page). */
+const LINE_ITEMS_PER_FOLLOW_UP = 25;
+/** Checkouts in one follow-up request at most (the cost cap usually allows fewer: 1,000 ÷ 103 = 9). */
+const MAX_FOLLOW_UPS_PER_REQUEST = 50;
 
 /** A page's store holds the shop's ingest lock; a page is at most 250 checkouts. */
 const STORE_TRANSACTION_TIMEOUT_MS = 60_000;

@@ -29,8 +29,11 @@ export interface ShopifySyncOptions {
   random?: () => number;
   /** Default: the shop's offline session through `unauthenticated.admin`. */
   graphql?: AdminGraphql;
-  /** Downloads a bulk result file. Default: fetch. */
-  download?: (url: string, signal: AbortSignal) => Promise<Response>;
+  /**
+   * Downloads a bulk result file; `headers` carries `Range: bytes=<offset>-` when a backfill resumes part-way.
+   * Default: fetch.
+   */
+  download?: (url: string, signal: AbortSignal, headers?: Record<string, string>) => Promise<Response>;
   /** Default: one per shop and process, so a run starts with what the last one learned about the bucket. */
   pacer?: CostPacer;
   signal?: AbortSignal;
@@ -48,10 +51,16 @@ export interface ShopifySyncOptions {
   backfillMode?: "bulk" | "paged";
   /** How soon to look at a running bulk operation again; default 5 s. */
   bulkPollIntervalMs?: number;
-  /** Bulk results are stored in batches of this many checkouts (the progress written between); default 100. */
+  /** Bulk results are stored in batches of this many checkouts, each with its progress; default 250 (a page). */
   bulkBatchSize?: number;
-  /** Test seams: called after a page is stored and before its progress is written. */
-  hooks?: { pageStored?: (info: SyncHookInfo) => void | Promise<void> };
+  /**
+   * Test seams. `beforeCommit`: inside the transaction that stores a page (or bulk batch) and saves its progress, after
+   * both (throwing there rolls both back). `pageStored`: after that transaction committed.
+   */
+  hooks?: {
+    beforeCommit?: (info: SyncHookInfo) => void | Promise<void>;
+    pageStored?: (info: SyncHookInfo) => void | Promise<void>;
+  };
 }
 
 export interface SyncStats {

@@ -30,6 +30,13 @@ export interface GenerateOptions {
   foreignCurrencyShare?: number;
   /** first checkout id; default 36_800_000_000_000 (the size of real ids) */
   firstId?: number;
+  /** share of customer checkouts by a customer seen earlier in the same call (several checkouts per customer); default 0.15 */
+  returningShare?: number;
+  /**
+   * Where this call's customers are numbered from (ids and the number in their emails), so that several calls for one
+   * shop never give two different people the same id or email; default: a random id near 7_400_000_000_000, emails from 0.
+   */
+  firstCustomer?: { id: number; number: number };
 }
 
 export const MARKETING_STATES: EmailMarketingState[] = ["SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "INVALID"];
@@ -255,6 +262,9 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
 
   const customers: CustomerRecord[] = [];
   let nextCustomerId = 7_400_000_000_000 + Math.floor(rand() * 1000);
+  if (options.firstCustomer) nextCustomerId = options.firstCustomer.id;
+  const customerNumberFrom = options.firstCustomer?.number ?? 0;
+  const returningShare = options.returningShare ?? 0.15;
   let nextLineId = 52_000_000_000_000 + Math.floor(rand() * 1000);
   let id = options.firstId ?? 36_800_000_000_000 + Math.floor(rand() * 1_000_000);
 
@@ -269,7 +279,7 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
     let customer: CustomerRecord | null = null;
     const isGuest = rand() < guestShare;
     if (!isGuest) {
-      if (customers.length > 5 && rand() < 0.15) {
+      if (customers.length > 5 && rand() < returningShare) {
         customer = pick(rand, customers);
       } else {
         const first = pick(rand, FIRST);
@@ -281,7 +291,9 @@ export function generateCheckouts(options: GenerateOptions): CheckoutInput[] {
           .toLowerCase();
         const noEmail = rand() < 0.03;
         const mixedCase = rand() < 0.05;
-        const email = noEmail ? null : `${mixedCase ? `${first}.${last}` : local}${customers.length}@${mixedCase ? "Example.COM" : "example.com"}`;
+        const email = noEmail
+          ? null
+          : `${mixedCase ? `${first}.${last}` : local}${customers.length + customerNumberFrom}@${mixedCase ? "Example.COM" : "example.com"}`;
         nextCustomerId += 1 + Math.floor(rand() * 900);
         const since = new Date(createdAtMs - Math.floor(rand() * 400) * 86_400_000).toISOString();
         customer = {

@@ -240,7 +240,10 @@ export class FakeShopifyAdminServer {
   private readonly server: Server;
   private readonly shops = new Map<string, ShopState>();
   private readonly faults: Fault[] = [];
-  private readonly files = new Map<string, string>();
+  private readonly files = new Map<string, Buffer>();
+  /** bulk result files honour `Range` (as Cloud Storage's signed URLs do); off: they answer 200 with the whole file */
+  private bulkFileRanges = true;
+  private readonly bulkFileRequests: BulkFileRequest[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly held = new Set<NodeJS.Timeout>();
   private readonly prepared = new Map<string, Prepared>();
@@ -328,7 +331,7 @@ export class FakeShopifyAdminServer {
       execute: (document) => this.runBulkDocument(domain, document),
       publish: (jsonl) => {
         const name = randomBytes(12).toString("hex");
-        this.files.set(name, jsonl);
+        this.files.set(name, Buffer.from(jsonl));
         return `${this.baseUrl}/__bulk/${name}.jsonl`;
       },
     });
@@ -544,13 +547,7 @@ export class FakeShopifyAdminServer {
     if (!shopDomain && this.shops.has(host)) shopDomain = host;
 
     const bulkFile = /^\/__bulk\/([0-9a-f]+)\.jsonl$/.exec(path);
-    if (req.method === "GET" && bulkFile) {
-      const text = this.files.get(bulkFile[1]!);
-      if (text === undefined) return json(res, 404, { errors: "Not Found" });
-      res.writeHead(200, { "Content-Type": "application/jsonl", "Content-Length": Buffer.byteLength(text) });
-      res.end(text);
-      return;
-    }
+    if (req.method === "GET" && bulkFile) return this.serveBulkFile(bulkFile[1]!, req, res);
 
     const graphqlRoute = /^\/admin\/api\/([^/]+)\/graphql\.json$/.exec(path);
     const oauthRoute = path === "/admin/oauth/access_token";
@@ -570,6 +567,52 @@ export class FakeShopifyAdminServer {
 
     if (oauthRoute) return this.handleOAuth(state, req, body, res);
     return this.handleGraphQL(state, graphqlRoute![1]!, req, body, res);
+  }
+
+  /**
+   * A bulk result file, as Cloud Storage serves it: one byte range (`Range: bytes=a-`, `a-b`, `-n`) answered 206 with
+   * Content-Range, a range starting past the end 416, anything else (no header, several ranges) 200 with the file.
+   */
+  private serveBulkFile(name: string, req: IncomingMessage, res: ServerResponse): void {
+    const file = this.files.get(name);
+    const rangeHeader = typeof req.headers.range === "string" ? req.headers.range : null;
+    const answer = (status: number) => this.bulkFileRequests.push({ name, range: rangeHeader, status });
+    if (file === undefined) {
+      answer(404);
+      return json(res, 404, { errors: "Not Found" });
+    }
+    const range = this.bulkFileRanges ? byteRange(rangeHeader, file.length) : null;
+    if (range === "unsatisfiable") {
+      answer(416);
+      res.writeHead(416, { "Content-Range": `bytes */${file.length}`, "Content-Length": 0 });
+      res.end();
+      return;
+    }
+    const ranges = this.bulkFileRanges ? { "Accept-Ranges": "bytes" } : {};
+    if (range) {
+      answer(206);
+      res.writeHead(206, {
+        "Content-Type": "application/jsonl",
+        "Content-Length": range.end - range.start + 1,
+        "Content-Range": `bytes ${range.start}-${range.end}/${file.length}`,
+        ...ranges,
+      });
+      res.end(file.subarray(range.start, range.end + 1));
+      return;
+    }
+    answer(200);
+    res.writeHead(200, { "Content-Type": "application/jsonl", "Content-Length": file.length, ...ranges });
+    res.end(file);
+  }
+
+  /** Off: bulk result files ignore `Range` and always answer 200 with the whole file (servers may). Default on. */
+  setBulkFileRanges(on: boolean): void {
+    this.bulkFileRanges = on;
+  }
+
+  /** Every request for a bulk result file: its Range header and the status answered. */
+  bulkFileDownloads(): readonly BulkFileRequest[] {
+    return this.bulkFileRequests;
   }
 
   private validToken(state: ShopState, token: string | undefined): boolean {
@@ -855,6 +898,31 @@ function printType(node: NonNullable<OperationDefinitionNode["variableDefinition
  * child process so that the app's memory is measured alone): `https://<shop>/…` → `baseUrl/…` with the shop in
  * `X-Fake-Shopify-Shop`; `baseUrl` itself passes through; other hosts are refused unless `fallback` is given.
  */
+export interface BulkFileRequest {
+  name: string;
+  range: string | null;
+  status: number;
+}
+
+/**
+ * One byte range of a file of `size` bytes (RFC 9110 §14.1.2): inclusive bounds, "unsatisfiable" (416), or null when
+ * the header is absent, malformed or asks for several ranges (then the whole file is served, which HTTP allows).
+ */
+export function byteRange(header: string | null | undefined, size: number): { start: number; end: number } | "unsatisfiable" | null {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  if (match[2] !== "" && Number(match[2]) < start) return null;
+  if (start >= size) return "unsatisfiable";
+  const last = match[2] === "" ? size - 1 : Number(match[2]);
+  return { start, end: Math.min(last, size - 1) };
+}
+
 export function fakeShopifyFetch(baseUrl: string, options: { fallback?: typeof fetch; isShop?: (domain: string) => boolean } = {}): typeof fetch {
   const own = new URL(baseUrl);
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
