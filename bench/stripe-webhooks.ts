@@ -89,8 +89,12 @@ function cpuMs(pid: number): number | null {
 }
 
 /** Starts a Node process running a TypeScript entry (tsx loader in the same process, so its pid is the server's). */
-function startNode(entry: string, env: Record<string, string>, ready: string | null): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+function startNode(entry: string, env: Record<string, string>, ready: string | null, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (!ready) {
     child.stdout!.resume();
     return Promise.resolve(child);
@@ -369,10 +373,8 @@ async function main() {
     } | null = null;
     if (!args["skip-processing"]) {
       log("processing the stored events…");
-      const profile: Record<string, string> = args["worker-cpu-prof"]
-        ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${args["worker-cpu-prof"]}`.trim() }
-        : {};
-      if (JOB_RUNNER === "off") worker = await startNode("server/worker.ts", { ...env, JOB_POLL_INTERVAL_MS: "50", ...profile }, "Reclaim worker");
+      const profile = args["worker-cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${args["worker-cpu-prof"]}`] : [];
+      if (JOB_RUNNER === "off") worker = await startNode("server/worker.ts", { ...env, JOB_POLL_INTERVAL_MS: "50" }, "Reclaim worker", profile);
       const runnerPid = worker?.pid ?? pid;
       const cpuBefore = cpuMs(runnerPid);
       // Timed from the worker's "started" line (its start-up is not processing).
