@@ -8,10 +8,12 @@
  *     committed migrations to a fresh database, creates S shops (default 100) and connects Stripe to each, with its own
  *     webhook secret, with the same model code as `npm run stripe:connect`;
  *  2. starts the production server (`server/index.ts`, NODE_ENV=production, loopback) as a child process;
- *  3. from this (second) process, autocannon posts N distinct signed `checkout.session.expired` events (built from
- *     Stripe's fixtures, signed with stripe.webhooks.generateTestHeaderString with the shop's secret) at concurrency C,
- *     spread over the shops unevenly as real shops are (Zipf: the biggest shop gets ~19% of the events with 100 shops,
- *     the smallest ~0.2%), interleaved, to
+ *  3. from this (second) process, autocannon posts N distinct signed Checkout events (built from Stripe's fixtures,
+ *     signed with stripe.webhooks.generateTestHeaderString with the shop's secret) at concurrency C, spread over the
+ *     shops unevenly as real shops are (Zipf: the biggest shop gets ~19% of the events with 100 shops, the smallest
+ *     ~0.2%), interleaved. The mix is what a shop selling through Stripe Checkout sends (MIX below: most sessions
+ *     expire unpaid, many complete, some complete through an earlier expired session's recovery link, a few are
+ *     refunded); `--mix expired` sends only `checkout.session.expired` (the figures before ADR 096). They go to
  *       - the baseline, POST /webhooks/stripe-verify-only/<id> (same lookup and signature check, stores nothing), then
  *       - the endpoint,  POST /webhooks/stripe/<id> (verify, store the event and its job in one transaction, 200), then
  *       - the baseline again: the ratio uses the faster baseline run, so a disturbance (another process, a cold JIT)
@@ -21,7 +23,11 @@
  *     server's own runner works during the load, as in the default single-process deployment. `--skip-processing`
  *     leaves this step out (quicker runs while tuning the endpoint). Processed events/s must be at least half the
  *     accepted events/s (issue 14). On the embedded PostgreSQL, pg_stat_statements counts the SQL statements the
- *     processing ran (every client: worker, queue engine; the benchmark's own polling left out).
+ *     processing ran (every client: worker, queue engine; the benchmark's own polling left out); `--top-statements K`
+ *     lists the K most frequent with their calls per event. The warm-up's events are removed before processing, so
+ *     only the measured run's events are processed and counted. `--worker-cpu-prof <dir>` profiles the worker
+ *     (node --cpu-prof). The worker polls at the deployment's JOB_POLL_INTERVAL_MS (1 s) unless `--poll-interval-ms`
+ *     says otherwise (earlier runs used 50 ms, whose idle claim polls cost more database time than processing; ADR 096).
  * Prints markdown tables: accepted events/s, p50/p99 latency, errors, server CPU per event, stored rows, ratio,
  * processed events/s with worker CPU and statements per event, peak memory (VmHWM) of the server and worker, the
  * database's size, and each target with PASS or MISS. Exits 1 when any target is missed or an event was lost or refused.
@@ -34,7 +40,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import Stripe from "stripe";
-import { expiredSession, stripeEvent } from "../app/demo/fakes/stripe-api/objects";
+import { completedSession, expiredSession, stripeEvent } from "../app/demo/fakes/stripe-api/objects";
+import { refundedCharge } from "../app/demo/fakes/stripe-api/payments";
 import { peakRssMb } from "./harness";
 import { freePort, startBenchDatabase } from "./postgres";
 import { JOBS_WITH_PAYLOAD } from "../app/jobs/queue.server";
@@ -47,6 +54,10 @@ const { values: args } = parseArgs({
     "job-runner": { type: "string", default: "off" },
     "skip-build": { type: "boolean", default: false },
     "skip-processing": { type: "boolean", default: false },
+    mix: { type: "string", default: "checkout" },
+    "top-statements": { type: "string", default: "0" },
+    "worker-cpu-prof": { type: "string" },
+    "poll-interval-ms": { type: "string" },
   },
 });
 const EVENTS = Number(args.events);
@@ -54,6 +65,15 @@ const SHOPS = Math.max(1, Number(args.shops));
 const CONCURRENCY = Number(args.concurrency);
 const JOB_RUNNER = args["job-runner"] === "in-process" ? "in-process" : "off";
 const WARMUP = 1000;
+const TOP_STATEMENTS = Number(args["top-statements"]);
+/**
+ * The share of each kind of event in `--mix checkout` (the default). An assumption, not a measurement: Stripe publishes
+ * no such figures; checkout abandonment is commonly put at 60–70%, so most sessions expire unpaid and a good share
+ * complete; a recovery link brings a few of the expired back; a few payments are refunded. Every kind is one Reclaim
+ * subscribes to and acts on (no ignored types, which would flatter the rate).
+ */
+const MIX = { expired: 0.6, completed: 0.28, recovered: 0.08, refunded: 0.04 };
+const ONLY_EXPIRED = args.mix === "expired";
 const TARGET = { eventsPerSecond: 500, p99Ms: 100, ratio: 0.7, processedRatio: 0.5 };
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const bin = (name: string) => path.join(root, "node_modules/.bin", name);
@@ -71,8 +91,12 @@ function cpuMs(pid: number): number | null {
 }
 
 /** Starts a Node process running a TypeScript entry (tsx loader in the same process, so its pid is the server's). */
-function startNode(entry: string, env: Record<string, string>, ready: string | null): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+function startNode(entry: string, env: Record<string, string>, ready: string | null, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (!ready) {
     child.stdout!.resume();
     return Promise.resolve(child);
@@ -119,25 +143,66 @@ async function stop(child: ChildProcess | null) {
   await new Promise((r) => child.once("exit", r));
 }
 
-/** Distinct serialised events (event id, session id, email), from a template built once from Stripe's fixtures. */
+type EventKind = keyof typeof MIX;
+const KIND_LABEL: Record<EventKind, string> = {
+  expired: "`checkout.session.expired`",
+  completed: "`checkout.session.completed`",
+  recovered: "`checkout.session.completed` through an earlier expired session's recovery link",
+  refunded: "`charge.refunded` of an earlier completed payment",
+};
+
+/**
+ * Distinct serialised events (event id, session id, email, payment intent) for a shop, from templates built once from
+ * Stripe's fixtures. With the checkout mix, a completion through a recovery link names one of the shop's sessions that
+ * expired earlier in the run (`recovered_from`), and a refund names one of its completed payments; until the shop has
+ * one, a plain completion or expiry is sent instead.
+ */
 function eventFactory(prefix: string) {
-  const template = JSON.stringify(
-    stripeEvent("checkout.session.expired", expiredSession({ id: "cs_test___SESSION__", email: "__EMAIL__", promotions: "opt_in", amountTotal: 4200 }), {
-      id: "__EVENT__",
-    }),
-    null,
-    2,
+  const template = (type: string, object: Record<string, unknown>) => JSON.stringify(stripeEvent(type, object, { id: "__EVENT__" }), null, 2);
+  const expired = template(
+    "checkout.session.expired",
+    expiredSession({ id: "cs_test___SESSION__", email: "__EMAIL__", promotions: "opt_in", amountTotal: 4200 }),
   );
+  const completed = template("checkout.session.completed", {
+    ...completedSession({ id: "cs_test___SESSION__", email: "__EMAIL__", promotions: "opt_in", amountTotal: 4200, recoveredFrom: "__RECOVERED__" }),
+    payment_intent: "pi___PI__",
+  });
+  const refunded = template("charge.refunded", { ...refundedCharge({ paymentIntent: "pi___PI__", amount: 4200, amountRefunded: 4200 }), id: "ch___CHARGE__" });
+  const expiredOf = new Map<number, string[]>();
+  const paidOf = new Map<number, string[]>();
+  const sent: Record<EventKind, number> = { expired: 0, completed: 0, recovered: 0, refunded: 0 };
   let n = 0;
-  return () => {
+  let seed = 96;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const pick = (list: string[] | undefined) => (list && list.length > 0 ? list.splice(Math.floor(random() * list.length), 1)[0]! : null);
+  const next = (shop: number) => {
     n++;
     const tag = `${prefix}${n.toString().padStart(6, "0")}`;
-    return template
+    let kind: EventKind = "expired";
+    if (!ONLY_EXPIRED) {
+      const r = random();
+      kind = r < MIX.expired ? "expired" : r < MIX.expired + MIX.completed ? "completed" : r < 1 - MIX.refunded ? "recovered" : "refunded";
+    }
+    const recoveredFrom = kind === "recovered" ? pick(expiredOf.get(shop)) : null;
+    const refundOf = kind === "refunded" ? pick(paidOf.get(shop)) : null;
+    if (kind === "recovered" && !recoveredFrom) kind = "completed";
+    if (kind === "refunded" && !refundOf) kind = "expired";
+    sent[kind]++;
+    const body =
+      kind === "expired"
+        ? expired
+        : kind === "refunded"
+          ? refunded.replaceAll("pi___PI__", `pi_${refundOf}`).replace("ch___CHARGE__", `ch_${tag}`)
+          : completed.replace('"__RECOVERED__"', recoveredFrom ? `"cs_test_${recoveredFrom}"` : "null").replaceAll("pi___PI__", `pi_${tag}`);
+    if (kind === "expired") expiredOf.set(shop, [...(expiredOf.get(shop) ?? []), tag]);
+    if (kind === "completed" || kind === "recovered") paidOf.set(shop, [...(paidOf.get(shop) ?? []), tag]);
+    return body
       .replace("__EVENT__", `evt_${tag}`)
       .replaceAll("cs_test___SESSION__", `cs_test_${tag}`)
       .replace("__EMAIL__", `buyer.${tag}@example.com`)
       .replace(/"created": \d+/, `"created": ${Math.floor(Date.now() / 1000)}`);
   };
+  return { next, sent };
 }
 
 interface Run {
@@ -149,10 +214,12 @@ interface Run {
   p50: number;
   p99: number;
   cpuPerEvent: number | null;
+  /** Events sent of each kind. */
+  sentKinds: Record<EventKind, number>;
 }
 
 async function load(name: string, base: string, route: string, amount: number, shops: BenchShop[], prefix: string, serverPid: number): Promise<Run> {
-  const next = eventFactory(prefix);
+  const factory = eventFactory(prefix);
   const sequence = shopSequence(amount, shops.length);
   let sent = 0;
   const cpuBefore = cpuMs(serverPid);
@@ -172,8 +239,9 @@ async function load(name: string, base: string, route: string, amount: number, s
           {
             setupRequest: (request) => {
               // Signed at send time (Stripe signs each delivery attempt), so no event is near the 300 s tolerance.
-              const shop = shops[sequence[sent++ % sequence.length]!]!;
-              const body = next();
+              const index = sequence[sent++ % sequence.length]!;
+              const shop = shops[index]!;
+              const body = factory.next(index);
               const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: shop.secret });
               return {
                 ...request,
@@ -200,6 +268,7 @@ async function load(name: string, base: string, route: string, amount: number, s
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuPerEvent: cpuBefore !== null && cpuAfter !== null && accepted > 0 ? (cpuAfter - cpuBefore) / accepted : null,
+    sentKinds: factory.sent,
   };
 }
 
@@ -261,6 +330,17 @@ async function main() {
     await load("warm-up", base, ingestRoute, WARMUP, shops, "warmingest", pid);
     if (JOB_RUNNER === "in-process") {
       while ((await (await import("../test/helpers/jobs")).jobTable(db).count({ where: { status: "queued" } })) > 0) await sleep(500);
+    } else {
+      // The warm-up's events are not the run's: removed with their jobs, so the worker processes only what is measured.
+      const { completeJobs } = await import("../app/jobs/queue.server");
+      const warm = await db.$queryRawUnsafe<{ id: string }[]>(
+        `SELECT jobs.id::text AS id FROM ${JOBS_WITH_PAYLOAD} JOIN "InboundEvent" e ON e."id" = (jobs.payload::jsonb ->> 'inboundEventId') WHERE e."externalId" LIKE 'evt_warmingest%'`,
+      );
+      await completeJobs(
+        db,
+        warm.map((w) => w.id),
+      );
+      await db.inboundEvent.deleteMany({ where: { externalId: { startsWith: "evt_warmingest" } } });
     }
 
     log(`baseline: ${EVENTS} events at concurrency ${CONCURRENCY}…`);
@@ -295,7 +375,11 @@ async function main() {
     } | null = null;
     if (!args["skip-processing"]) {
       log("processing the stored events…");
-      if (JOB_RUNNER === "off") worker = await startNode("server/worker.ts", { ...env, JOB_POLL_INTERVAL_MS: "50" }, "Reclaim worker");
+      const profile = args["worker-cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${args["worker-cpu-prof"]}`] : [];
+      // The deployment's poll interval (JOB_POLL_INTERVAL_MS, 1 s by default) unless asked: a worker with nothing it may
+      // claim (every remaining job in a lane another worker holds) polls at this rate, and each poll scans those jobs.
+      const poll: Record<string, string> = args["poll-interval-ms"] ? { JOB_POLL_INTERVAL_MS: args["poll-interval-ms"] } : {};
+      if (JOB_RUNNER === "off") worker = await startNode("server/worker.ts", { ...env, ...poll }, "Reclaim worker", profile);
       const runnerPid = worker?.pid ?? pid;
       const cpuBefore = cpuMs(runnerPid);
       // Timed from the worker's "started" line (its start-up is not processing).
@@ -316,6 +400,15 @@ async function main() {
             `SELECT COALESCE(sum(calls), 0)::int AS calls FROM pg_stat_statements WHERE query NOT LIKE '%bench-poll%' AND query NOT LIKE '%pg_stat_statements%'`,
           )
         : [{ calls: 0 }];
+      if (statementsCounted && TOP_STATEMENTS > 0) {
+        const top = await db.$queryRawUnsafe<{ calls: number; ms: number; query: string }[]>(
+          `SELECT calls::int AS calls, total_exec_time::float8 AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS query FROM pg_stat_statements
+           WHERE query NOT LIKE '%bench-poll%' AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT $1`,
+          TOP_STATEMENTS,
+        );
+        log("statements by calls (calls/event, database ms in all, statement):");
+        for (const t of top) log(`  ${(t.calls / Math.max(1, processed)).toFixed(3)}  ${Math.round(t.ms)} ms  ${t.query}`);
+      }
       const recoveries = await db.recovery.count({ where: { externalId: { startsWith: "cs_test_bench" } } });
       processing = {
         processed,
@@ -340,6 +433,10 @@ async function main() {
     const lines = [
       "",
       `### Stripe webhooks — ${EVENTS.toLocaleString("en")} distinct signed events over ${SHOPS} connected shops (the biggest ${fmt(biggest)} events), concurrency ${CONCURRENCY}, production build, ${database.description}, JOB_RUNNER=${JOB_RUNNER}`,
+      "",
+      ONLY_EXPIRED
+        ? "Events: `checkout.session.expired` only (`--mix expired`)."
+        : `Events (the measured run): ${(Object.keys(ingest.sentKinds) as EventKind[]).map((k) => `${fmt(ingest.sentKinds[k])} ${KIND_LABEL[k]}`).join(", ")}.`,
       "",
       `${cores.length} × ${cores[0]?.model.trim() ?? "cpu"}, Node ${process.version}; load generator and server on the same machine; load average at the end ${os
         .loadavg()

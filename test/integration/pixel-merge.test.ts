@@ -204,6 +204,49 @@ describe("a burst of events for one checkout", () => {
   });
 });
 
+describe("a shop's pixel checkouts queued together (docs/decisions/096)", () => {
+  it("are applied in one job, each as one by one would, and their jobs removed", async () => {
+    const shop = await newShop("batch");
+    const checkouts = Array.from({ length: 12 }, (_, i) => {
+      const token = `batch${i}${Date.now().toString(36)}`;
+      const started: PixelEvent = {
+        id: `b-${i}-1`,
+        name: "checkout_contact_info_submitted",
+        at: new Date(Date.now() - 300_000 + i * 1000),
+        email: `pixel.batch.${i}@example.com`,
+        accepts: i % 2 === 0,
+        total: 10 + i,
+        items: [{ title: `Item ${i}`, quantity: 1, price: 10 + i }],
+      };
+      // Every third checkout also completes: its completion is applied after its checkout, in the same batch.
+      const events =
+        i % 3 === 0 ? [started, { ...started, id: `b-${i}-2`, name: "checkout_completed" as const, at: new Date(started.at.getTime() + 60_000) }] : [started];
+      return { token, events };
+    });
+    const receivedAt = new Date();
+    for (const c of checkouts) for (const e of c.events) expect((await post(shop, c.token, e, receivedAt)).status).toBe(202);
+    expect(await pixelJobs(shop, "queued")).toBe(12);
+
+    expect(await runJobs()).toBe(1);
+    expect(await pixelJobs(shop)).toBe(0);
+    // The same recoveries, in a second shop, ingested one event at a time.
+    const reference = await newShop("batch-reference");
+    for (const c of checkouts)
+      await ingestOneByOne(
+        reference,
+        c.token,
+        c.events.map((event) => ({ event, receivedAt })),
+      );
+    for (const c of checkouts) {
+      const got = comparable(await recoveryOf(shop, c.token));
+      const want = comparable(await recoveryOf(reference, c.token));
+      expect(got).toEqual({ ...want!, contactId: got!.contactId });
+      expect(got).not.toBeNull();
+    }
+    expect(await db.pixelCheckout.count({ where: { shopId: shop.id, processedAt: null } })).toBe(0);
+  });
+});
+
 describe("new checkouts per shop per day are capped; known checkouts still merge", () => {
   it("beyond the cap a new checkout is refused with 429 and nothing stored; an event for a known one is accepted", async () => {
     const CAP = 50;

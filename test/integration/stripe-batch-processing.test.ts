@@ -5,6 +5,7 @@ import type { PrismaClient, Shop } from "@prisma/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadApp } from "../helpers/app-server";
 import { completedSession, expiredSession, lineItem, stripeEvent } from "../../app/demo/fakes/stripe-api/objects";
+import { dispute, newPaymentIntentId, refundedCharge } from "../../app/demo/fakes/stripe-api/payments";
 import { FakeStripeApi } from "../../app/demo/fakes/stripe-api/server";
 import { stripeWebhookRequest } from "../../app/demo/fakes/stripe-api/webhooks";
 import { jobTable } from "../helpers/jobs";
@@ -128,6 +129,48 @@ describe("a shop's Stripe events queued together", () => {
       ]);
       expect(recovery.messages.filter((m) => m.status === "scheduled")).toEqual([]);
     }
+  });
+
+  it("store what they collected before a refund or a dispute acts on it: completed then refunded in one batch is reversed", async () => {
+    // Each: the expired session, its completion through the recovery link (a purchase), then a reversal of that payment.
+    const cases = [
+      { email: "refund.one@example.com", amount: 5000, reason: "refunded" as const },
+      { email: "dispute.one@example.com", amount: 7000, reason: "disputed" as const },
+    ].map((c) => {
+      const expired = expiredSession({ email: c.email, promotions: "opt_in", amountTotal: c.amount });
+      const paymentIntent = newPaymentIntentId();
+      const completed: Record<string, unknown> = {
+        ...completedSession({ email: c.email, recoveredFrom: expired.id as string, amountTotal: c.amount }),
+        payment_intent: paymentIntent,
+      };
+      const reversal =
+        c.reason === "refunded"
+          ? stripeEvent("charge.refunded", refundedCharge({ paymentIntent, amount: c.amount, amountRefunded: c.amount }))
+          : stripeEvent("charge.dispute.created", dispute({ paymentIntent, amount: c.amount, status: "needs_response" }));
+      return { ...c, expired, completed, reversal };
+    });
+    // A plain expired session between them, and one after: collected around the reversals.
+    const between = expiredSession({ email: "between@example.com", promotions: "opt_in" });
+    const after = expiredSession({ email: "after@example.com", promotions: "opt_in" });
+    for (const c of cases) {
+      await deliver("plain", stripeEvent("checkout.session.expired", c.expired));
+      await deliver("plain", stripeEvent("checkout.session.completed", c.completed));
+    }
+    await deliver("plain", stripeEvent("checkout.session.expired", between));
+    for (const c of cases) await deliver("plain", c.reversal);
+    await deliver("plain", stripeEvent("checkout.session.expired", after));
+    expect(await drain()).toBe(1);
+
+    for (const c of cases) {
+      const recovery = await db.recovery.findFirstOrThrow({ where: { externalId: c.expired.id as string }, include: { conversions: true } });
+      expect(recovery.conversions).toEqual([
+        expect.objectContaining({ matchedBy: "recovered_from", externalId: c.completed.id, amountMinor: BigInt(c.amount), reversedReason: c.reason }),
+      ]);
+      expect(recovery.conversions[0]!.reversedAt).not.toBeNull();
+      expect(await eventRow(c.reversal.id as string)).toMatchObject({ processedAt: expect.any(Date), error: null, ignoredReason: null });
+    }
+    for (const session of [between, after]) expect((await recoveryOf(session.id as string)).messages).toHaveLength(2);
+    expect(await jobTable(db).count({ where: { name: "process-stripe-event", shopId: shops.plain.shop.id } })).toBe(0);
   });
 
   it("go on past an event that fails: the others are processed, the failing one stays queued with its error and is retried alone", async () => {

@@ -2,6 +2,7 @@ import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { env } from "../../env.server";
 import { handlerFor } from "../../sources/stripe/handlers.server";
+import { ingestNow } from "./lane-batch.server";
 import { StripePayloadError } from "../../sources/stripe/to-source-event";
 import type { StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
 import { defineJob } from "../engine.server";
@@ -42,7 +43,7 @@ export const enrichStripeRecovery = defineJob({
     const lastTry = job.attempts >= ENRICH_MAX_ATTEMPTS;
     const fetchers = stripeFetchers(db, connection, shop.id, clock.now(), lastTry ? "give-up" : "throw");
     try {
-      await handler({ db, shop, event, now: clock.now(), connectionId: connection.id, ...fetchers });
+      await handler({ db, shop, event, now: clock.now(), connectionId: connection.id, ingest: ingestNow(db, shop.id, () => clock.now()), ...fetchers });
     } catch (error) {
       if (!(error instanceof StripePayloadError)) throw error;
       return;

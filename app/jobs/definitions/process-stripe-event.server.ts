@@ -12,11 +12,12 @@ import { StripePayloadError, type PaymentLinkFacts } from "../../sources/stripe/
 import { isSnapshotEvent, type StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
 import { defineJob, PermanentJobError, type JobContext } from "../engine.server";
 import { processStripeEventBatch, type SingleEventPath } from "./stripe-event-batch.server";
+import { ingestNow } from "./lane-batch.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 
 /**
  * Processes one stored Stripe event (the route only verifies, stores and enqueues). Maps it to a SourceEvent and hands
- * it to ingestSourceEvent; for an expired session, first fetches its line items with the merchant's API key when
+ * it to ingest (alone: ingestSourceEvent; with the shop's other queued events: one ingestSourceEvents, ADR 096); for an expired session, first fetches its line items with the merchant's API key when
  * there is one (and, for a Payment Link session, the link's address). When Stripe does not answer (429, 5xx, network),
  * the recovery is made at once without them and the enrich-stripe-recovery job fetches them later; an answer about the
  * key itself is recorded on the recovery as the reason there are no line items or link.
@@ -94,7 +95,15 @@ export async function processStoredStripeEvent({ payload, db, clock, job }: JobC
   const fetchers = stripeFetchers(db, connection, shop.id, clock.now(), "defer");
 
   try {
-    const outcome = await handler({ db, shop, event, now: clock.now(), connectionId: connection.id, ...fetchers });
+    const outcome = await handler({
+      db,
+      shop,
+      event,
+      now: clock.now(),
+      connectionId: connection.id,
+      ingest: ingestNow(db, shop.id, () => clock.now()),
+      ...fetchers,
+    });
     if (outcome && "ignored" in outcome) {
       await ignore(outcome.ignored, outcome.detail);
       return;

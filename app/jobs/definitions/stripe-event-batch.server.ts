@@ -3,26 +3,37 @@ import { env } from "../../env.server";
 import { logger } from "../../logger.server";
 import { modeGate, type IgnoredReason } from "../../models/stripe-connection.server";
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
-import { handlerFor, type StripeEventContext } from "../../sources/stripe/handlers.server";
+import { handlerFor, INGEST_ONLY_TYPES, type StripeEventContext } from "../../sources/stripe/handlers.server";
 import { PROCESS_STRIPE_EVENT_JOB } from "../../sources/stripe/receive-webhook.server";
 import { isSnapshotEvent, type StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
 import { PermanentJobError, type JobContext } from "../engine.server";
-import { completeJobs, queuedSiblingJobs } from "../queue.server";
+import { completeJobs } from "../queue.server";
+import {
+  BATCH_TRANSACTION_OPTIONS,
+  BATCH_TRANSACTION_TIMEOUT_MS,
+  compareJobIds,
+  inTransaction,
+  IngestCollector,
+  LANE_BATCH_SIZE,
+  logRolledBack,
+  processAloneThenSettle,
+  takeLaneBatch,
+} from "./lane-batch.server";
 
 /**
  * One shop's Stripe events processed together (docs/decisions/091-stripe-processing-in-batches.md). Intake still
  * stores one job per event in the shop's intake lane; the job that runs takes up to STRIPE_BATCH_SIZE of the lane's
  * other queued `process-stripe-event` jobs with it, loads the events, connections and shops once, runs every event's
- * handler in one transaction, marks the events processed and removes their jobs in that same transaction. Per event
+ * handler in one transaction, marks the events processed and removes their jobs in that same transaction. Handlers that
+ * only map an event to a SourceEvent hand it to `ctx.ingest`, which collects it: the collected events are stored with
+ * one `ingestSourceEvents` call, before any handler that acts on stored rows itself and at the end (ADR 096). Per event
  * the rules are those of a single event (an event already processed is skipped). When any event of the batch throws,
  * the batch's transaction is rolled back and every event is processed alone, as a lone job would: the failing one is
  * left with its job, which runs (and retries, with its error kept) on its own; the others are not held up by it.
  * Events of a connection with an API key may call Stripe: they are processed alone too, so no HTTP call holds the
  * batch's transaction (and the shop's ingest lock).
  */
-export const STRIPE_BATCH_SIZE = 100;
-/** A batch's transaction holds the shop's ingest lock; it is bounded by the batch size, and this bounds it in time. */
-const BATCH_TRANSACTION_TIMEOUT_MS = 120_000;
+export const STRIPE_BATCH_SIZE = LANE_BATCH_SIZE;
 
 type Payload = { inboundEventId: string };
 type Fetchers = Pick<StripeEventContext, "lineItems" | "paymentLink">;
@@ -48,32 +59,9 @@ interface Mark {
   ignoredReason: IgnoredReason | null;
 }
 
-/**
- * The transaction client as the handlers' `db`: the models they call open their own `$transaction`, which here runs
- * inside the batch's transaction instead (callback form: on the same client; array form: in order).
- */
-function inTransaction(tx: Prisma.TransactionClient): PrismaClient {
-  const $transaction = async (arg: unknown) =>
-    typeof arg === "function" ? (arg as (t: Prisma.TransactionClient) => Promise<unknown>)(tx) : sequential(arg as Promise<unknown>[]);
-  const sequential = async (promises: Promise<unknown>[]) => {
-    const results: unknown[] = [];
-    for (const p of promises) results.push(await p);
-    return results;
-  };
-  return new Proxy(tx, {
-    get(target, prop) {
-      if (prop === "$transaction") return $transaction;
-      const value = Reflect.get(target, prop) as unknown;
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as unknown as PrismaClient;
-}
-
-const compareJobIds = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
-
 export async function processStripeEventBatch(ctx: JobContext<Payload>, path: SingleEventPath): Promise<void> {
   const { db, clock, job, payload } = ctx;
-  const siblings = job.shopId ? await queuedSiblingJobs(db, job.id, PROCESS_STRIPE_EVENT_JOB, "inboundEventId", clock.now(), STRIPE_BATCH_SIZE - 1) : [];
+  const siblings = (await takeLaneBatch(ctx, PROCESS_STRIPE_EVENT_JOB, "inboundEventId", payload.inboundEventId)).filter((s) => s.jobId !== job.id);
   const rows = await db.inboundEvent.findMany({ where: { id: { in: [payload.inboundEventId, ...siblings.map((s) => s.value)] } } });
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const lead = rowById.get(payload.inboundEventId);
@@ -108,7 +96,6 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
   const lastEventAt = new Map<string, Date>();
   /** Events processed alone, after the batch's transaction (their connection has an API key; or the batch failed). */
   const later: string[] = [];
-  const failures = new Map<string, unknown>();
   type Ready = { id: string; handler: NonNullable<ReturnType<typeof handlerFor>>; event: StripeEventEnvelope; connectionId: string; shopId: string };
   const ready: Ready[] = [];
   const ignore = (id: string, type: string, reason: IgnoredReason, detail?: string) => {
@@ -189,37 +176,36 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
   const settledBefore = marks.length;
 
   try {
-    await db.$transaction(
-      async (tx) => {
-        const txDb = inTransaction(tx);
-        for (const item of ready) {
-          const connection = connectionById.get(item.connectionId)!;
-          const shop = shopById.get(item.shopId)!;
-          const now = clock.now();
-          // The connection has no API key (see above): the reads answer "no key" without calling Stripe.
-          const fetchers = path.fetchers(txDb, connection, shop.id, now, async () => null);
-          const outcome = await item.handler({ db: txDb, shop, event: item.event, now, connectionId: connection.id, ...fetchers });
-          if (outcome && "ignored" in outcome) {
-            ignore(item.id, item.event.type, outcome.ignored, outcome.detail);
-            continue;
-          }
-          if (outcome && "note" in outcome) logger.info("stripe event changed nothing", { eventId: item.event.id, type: item.event.type, note: outcome.note });
-          marks.push({ id: item.id, error: null, ignoredReason: null });
-          const created = new Date(item.event.created * 1000);
-          const latest = lastEventAt.get(connection.id);
-          if (!latest || latest < created) lastEventAt.set(connection.id, created);
+    await db.$transaction(async (tx) => {
+      const txDb = inTransaction(tx);
+      // Every event of the batch is this shop's (siblings of another shop were left out above).
+      const collected = ready[0] ? new IngestCollector(tx, ready[0].shopId, () => clock.now()) : null;
+      for (const item of ready) {
+        const connection = connectionById.get(item.connectionId)!;
+        const shop = shopById.get(item.shopId)!;
+        const now = clock.now();
+        // A handler that acts on stored rows itself sees what the events before it stored.
+        if (!INGEST_ONLY_TYPES.has(item.event.type)) await collected!.flush();
+        // The connection has no API key (see above): the reads answer "no key" without calling Stripe.
+        const fetchers = path.fetchers(txDb, connection, shop.id, now, async () => null);
+        const outcome = await item.handler({ db: txDb, shop, event: item.event, now, connectionId: connection.id, ingest: collected!.ingest, ...fetchers });
+        if (outcome && "ignored" in outcome) {
+          ignore(item.id, item.event.type, outcome.ignored, outcome.detail);
+          continue;
         }
-        await commit(tx);
-      },
-      { timeout: BATCH_TRANSACTION_TIMEOUT_MS, maxWait: 30_000 },
-    );
+        if (outcome && "note" in outcome) logger.info("stripe event changed nothing", { eventId: item.event.id, type: item.event.type, note: outcome.note });
+        marks.push({ id: item.id, error: null, ignoredReason: null });
+        const created = new Date(item.event.created * 1000);
+        const latest = lastEventAt.get(connection.id);
+        if (!latest || latest < created) lastEventAt.set(connection.id, created);
+      }
+      await collected?.flush();
+      await commit(tx);
+    }, BATCH_TRANSACTION_OPTIONS);
   } catch (error) {
     // One event threw (a payload the mapper refuses, a row the database refuses, a lost connection): nothing of the
     // batch's handlers was kept. What was decided without them is committed, and each of them is processed alone.
-    logger.warn("stripe batch rolled back; its events are processed one at a time", {
-      events: ready.length,
-      error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : String(error).slice(0, 500),
-    });
+    logRolledBack("stripe", ready.length, error);
     marks.length = settledBefore;
     lastEventAt.clear();
     await db.$transaction((tx) => commit(tx), { timeout: BATCH_TRANSACTION_TIMEOUT_MS });
@@ -227,26 +213,11 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
   }
 
   // One at a time, each with its own transactions, as a lone job would (in the order received).
-  later.sort((a, b) => compareJobIds(jobOfEvent.get(a) ?? job.id, jobOfEvent.get(b) ?? job.id));
-  const laterDone: string[] = [];
-  for (const id of later) {
-    try {
-      await path.single({ ...ctx, payload: { inboundEventId: id } });
-      const jobId = jobOfEvent.get(id);
-      if (jobId && jobId !== job.id) laterDone.push(jobId);
-    } catch (error) {
-      failures.set(id, error);
-    }
-  }
-  await completeJobs(db, laterDone);
-
-  for (const [id, error] of failures) {
-    if (id === lead.id) continue;
-    // Its own job (still queued) runs it again, alone, and retries it with backoff; the reason is on that job then.
-    logger.warn("stripe event failed in a batch; its own job retries it", {
-      inboundEventId: id,
-      error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : String(error).slice(0, 500),
-    });
-  }
-  if (failures.has(lead.id)) throw failures.get(lead.id);
+  await processAloneThenSettle(
+    db,
+    job.id,
+    later.map((id) => ({ jobId: jobOfEvent.get(id) ?? job.id, value: id })),
+    (one) => path.single({ ...ctx, payload: { inboundEventId: one.value } }),
+    "stripe event",
+  );
 }

@@ -1,7 +1,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { env } from "../../env.server";
 import { logger } from "../../logger.server";
-import { ingestSourceEvent } from "../../models/ingest.server";
+import type { SourceEvent } from "../../recovery/model";
 import type { IgnoredReason, STRIPE_EVENT_TYPES } from "../../models/stripe-connection.server";
 import { applyStripeDispute, applyStripePaymentFailed, applyStripeRefund } from "../../models/stripe-reversals.server";
 import { fromStripeAmount } from "./stripe-money";
@@ -24,6 +24,11 @@ export interface StripeEventContext {
   paymentLink?: (paymentLinkId: string, livemode: boolean) => Promise<PaymentLinkFacts>;
   /** The connection the event came to (payment recovery is turned on per connection; docs/decisions/087). */
   connectionId: string;
+  /**
+   * Hands the event's SourceEvent to ingest: alone, ingested at once; in a batch (docs/decisions/096), collected and
+   * stored with the batch's other events in one `ingestSourceEvents` call.
+   */
+  ingest: (event: SourceEvent) => Promise<void>;
 }
 
 /** Nothing, or why the event was deliberately not acted on (recorded on the InboundEvent; docs/decisions/076). */
@@ -40,15 +45,10 @@ const notACart = (session: Record<string, unknown>): HandlerOutcome =>
 
 const eventCreated = (event: StripeEventEnvelope) => new Date(event.created * 1000);
 
-const purchase: Handler = async ({ db, shop, event, now }) => {
+const purchase: Handler = async ({ shop, event, ingest }) => {
   const skip = notACart(sessionOf(event.data.object));
   if (skip) return skip;
-  await ingestSourceEvent(
-    db,
-    shop.id,
-    completedSessionToPurchase(event.data.object, { eventCreated: eventCreated(event), fallbackCurrency: shop.currency }),
-    now,
-  );
+  await ingest(completedSessionToPurchase(event.data.object, { eventCreated: eventCreated(event), fallbackCurrency: shop.currency }));
 };
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 && v.length <= 255 ? v : null);
@@ -100,7 +100,7 @@ export const stripeEventHandlers: Record<HandledStripeEventType, Handler> = {
       paymentLink,
       checkoutHosts: env.STRIPE_CHECKOUT_EXTRA_HOSTS,
     });
-    await ingestSourceEvent(ctx.db, ctx.shop.id, checkout, ctx.now);
+    await ctx.ingest(checkout);
   },
   // A completed session is a purchase whatever its payment_status: the buyer finished checkout, so their reminders stop
   // (docs/decisions/011-stripe-async-payments.md). The same session's async_payment_succeeded is then a no-op.
@@ -146,6 +146,17 @@ export const stripeEventHandlers: Record<HandledStripeEventType, Handler> = {
   "charge.dispute.created": dispute("created"),
   "charge.dispute.closed": dispute("closed"),
 };
+
+/**
+ * The types whose handlers only turn the event into a SourceEvent and hand it to `ctx.ingest` (reading nothing the
+ * batch writes). Every other handler acts on stored rows itself (refunds, disputes, a failed payment, invoices), so a
+ * batch stores what it has collected before running one: the batch's outcome stays that of its order.
+ */
+export const INGEST_ONLY_TYPES: ReadonlySet<string> = new Set<HandledStripeEventType>([
+  "checkout.session.expired",
+  "checkout.session.completed",
+  "checkout.session.async_payment_succeeded",
+]);
 
 export function handlerFor(type: string): Handler | null {
   return Object.hasOwn(stripeEventHandlers, type) ? stripeEventHandlers[type as HandledStripeEventType] : paymentEventHandler(type);
