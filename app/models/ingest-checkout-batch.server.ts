@@ -24,6 +24,24 @@ import { suppressionsAfterRedaction } from "./redacted-suppression.server";
 
 type Tx = Prisma.TransactionClient;
 
+const STORED_ROW = {
+  id: true,
+  shopId: true,
+  source: true,
+  externalId: true,
+  kind: true,
+  contactId: true,
+  email: true,
+  status: true,
+  completedAt: true,
+  notContactableReason: true,
+  totalMinor: true,
+  currency: true,
+  abandonedAt: true,
+  startedAt: true,
+} as const;
+type StoredRow = Pick<Recovery, keyof typeof STORED_ROW>;
+
 /** The identifiers an event can be joined by: ids and tokens per source, and the buyer's email. */
 function keysOf(event: SourceEvent): string[] {
   const keys: string[] = [];
@@ -142,7 +160,8 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
     // A checkout completed when first seen: bought without an email (creditLinkConversion on a row with no email sent).
     return { ...data, shopId, source: e.source, ...(merged.becameCompleted && merged.completedAt ? { status: statusAfterLinkPurchase(false) } : {}) };
   });
-  const inserted = await tx.recovery.createManyAndReturn({ data: rows });
+  // Only what scheduling reads comes back (not the line items, not the search text).
+  const inserted = await tx.recovery.createManyAndReturn({ data: rows, select: STORED_ROW });
   const rowOf = new Map(inserted.map((r) => [`${r.source}:${r.externalId}`, r]));
   const stored = planned.map((p) => ({ ...p, row: rowOf.get(`${p.e.source}:${p.e.externalId}`)! }));
 
@@ -202,7 +221,7 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
   const messages: Prisma.MessageCreateManyInput[] = [];
   const superseded: string[] = [];
   let firstDue: Date | null = null;
-  const log = (row: Recovery, outcome: string, reason: string, detail: string) =>
+  const log = (row: StoredRow, outcome: string, reason: string, detail: string) =>
     logs.push({ shopId, recoveryId: row.id, outcome, reason, detail, decidedAt: now });
   for (const { index, row, merged } of stored) {
     const result = (schedule: ScheduleOutcome["kind"]) =>
@@ -319,9 +338,9 @@ async function contactsFor(tx: Tx, shopId: string, seen: { email: string; firstN
 }
 
 /** A purchase of the contact (or their address) since the recovery's checkout started, as scheduleRecovery looks for it. */
-async function purchasesSince(tx: Tx, shopId: string, rows: Recovery[]) {
+async function purchasesSince(tx: Tx, shopId: string, rows: StoredRow[]) {
   if (rows.length === 0) return () => null;
-  const started = (r: Recovery) => r.startedAt ?? r.abandonedAt;
+  const started = (r: StoredRow) => r.startedAt ?? r.abandonedAt;
   const from = new Date(Math.min(...rows.map((r) => started(r).getTime())));
   const emails = rows.flatMap((r) => (r.email ? [r.email] : []));
   const purchases = await tx.purchase.findMany({
@@ -334,7 +353,7 @@ async function purchasesSince(tx: Tx, shopId: string, rows: Recovery[]) {
     orderBy: { occurredAt: "asc" },
     select: { source: true, occurredAt: true, contactId: true, email: true },
   });
-  return (r: Recovery) =>
+  return (r: StoredRow) =>
     purchases.find((p) => p.occurredAt >= started(r) && (p.contactId === r.contactId || (r.email !== null && p.email === r.email))) ?? null;
 }
 
@@ -344,7 +363,7 @@ async function purchasesSince(tx: Tx, shopId: string, rows: Recovery[]) {
  */
 async function notePurchases(
   tx: Tx,
-  completed: { e: CheckoutObserved; row: Recovery }[],
+  completed: { e: CheckoutObserved; row: StoredRow }[],
   othersOf: (contactId: string | null) => { id: string; kind: string; status: string; abandonedAt: Date; startedAt: Date | null }[],
   now: Date,
 ) {

@@ -94,6 +94,24 @@ describe("backfill, then polls", () => {
     expect(next.runAt.getTime() - h.clock).toBe(5 * 60_000);
   });
 
+  it("reads the recent checkouts once while the bulk backfill is being built, not again on every look at the operation", async () => {
+    const { store, shop } = await h.addShop("sync-bulk-looks.myshopify.com");
+    seedCheckouts(store, 30, { days: 10, seed: 21 });
+    const { startShopifySync } = await import("~/sources/shopify/sync.server");
+    await startShopifySync(shop.id, h.db, h.now());
+    await h.syncUntilIdle(shop.id);
+    const named = (name: string) => h.fake.documents(store.shop.domain).filter((d) => d.query.includes(`query ${name}(`));
+    // The operation was looked at until it completed (each look a run of its own), yet the poll ran once.
+    expect(named("ReclaimBulkOperation").length).toBeGreaterThanOrEqual(2);
+    expect(named("ReclaimAbandonedCheckouts")).toHaveLength(1);
+    expect(await h.db.recovery.count({ where: { shopId: shop.id } })).toBe(30);
+
+    // The next scheduled run (the shop's interval later) polls again.
+    h.clock += 6 * 60_000;
+    await h.syncUntilIdle(shop.id);
+    expect(named("ReclaimAbandonedCheckouts")).toHaveLength(2);
+  });
+
   it("falls back to paced pages when the bulk operation fails, and still backfills everything once", async () => {
     const { store, shop } = await h.addShop("sync-bulk-fails.myshopify.com");
     const all = seedCheckouts(store, 30, { days: 20, seed: 21 });

@@ -18,14 +18,18 @@ import { refuseOtherShopsRow } from "../../security/job-scope.server";
 export function makeSyncShopifyCheckoutsJob(options: Omit<ShopifySyncOptions, "now" | "signal"> = {}) {
   return defineJob({
     name: SHOPIFY_SYNC_JOB,
-    payload: z.object({ shopId: z.string() }),
+    // `pollFinishedAt`: set on a run queued only for the backfill (see ShopifySyncOptions.lastPollFinishedAt).
+    payload: z.object({ shopId: z.string(), pollFinishedAt: z.string().datetime().optional() }),
     async run({ payload, db, clock, job, signal }) {
       await refuseOtherShopsRow(job, async () => payload.shopId, `shop ${payload.shopId}`);
       let nextRunInMs: number;
+      let pollFinishedAt: Date | null = null;
       try {
-        const result = await syncShopifyCheckouts(db, payload.shopId, { ...options, now: () => clock.now(), signal });
+        const lastPollFinishedAt = payload.pollFinishedAt ? new Date(payload.pollFinishedAt) : null;
+        const result = await syncShopifyCheckouts(db, payload.shopId, { ...options, lastPollFinishedAt, now: () => clock.now(), signal });
         if (result.outcome === "skipped") return; // uninstalled or unknown shop: the chain ends here
         nextRunInMs = result.nextRunInMs;
+        if (result.more && result.outcome === "ok") pollFinishedAt = result.pollFinishedAt ?? null;
       } catch (error) {
         // Not Shopify's answer (the sync turns those into values): most likely the database. Try again soon.
         logger.error("shopify sync job crashed", { shopId: payload.shopId, error: error instanceof Error ? error.message : String(error) });
@@ -34,7 +38,7 @@ export function makeSyncShopifyCheckoutsJob(options: Omit<ShopifySyncOptions, "n
       // Uninstalled (or erased) while this run was in flight: the chain ends; a reinstall starts it again.
       const shop = await db.shop.findUnique({ where: { id: payload.shopId }, select: { uninstalledAt: true } });
       if (!shop || shop.uninstalledAt) return;
-      await rescheduleShopifySync(db, job.id, payload.shopId, new Date(clock.now().getTime() + nextRunInMs));
+      await rescheduleShopifySync(db, job.id, payload.shopId, new Date(clock.now().getTime() + nextRunInMs), pollFinishedAt);
     },
   });
 }

@@ -18,6 +18,7 @@ export function requestShopifySync(db: PrismaClient, shopId: string, runAt: Date
  * unfinished job per key), so the next one takes it over (graphile-worker's `replace` job_key_mode: the running holder
  * keeps running without the key and is not retried). Not cron: each shop's interval changes from run to run (ADR 080).
  */
-export async function rescheduleShopifySync(db: PrismaClient, _runningJobId: string, shopId: string, runAt: Date) {
-  return enqueueJob(db, SHOPIFY_SYNC_JOB, { shopId }, { key: shopifySyncKey(shopId), keyMode: "replace", shopId, runAt, maxAttempts: 3 });
+export async function rescheduleShopifySync(db: PrismaClient, _runningJobId: string, shopId: string, runAt: Date, pollFinishedAt: Date | null = null) {
+  const payload = pollFinishedAt ? { shopId, pollFinishedAt: pollFinishedAt.toISOString() } : { shopId };
+  return enqueueJob(db, SHOPIFY_SYNC_JOB, payload, { key: shopifySyncKey(shopId), keyMode: "replace", shopId, runAt, maxAttempts: 3 });
 }

@@ -24,6 +24,11 @@ export interface SyncHookInfo {
 
 export interface ShopifySyncOptions {
   now?: () => Date;
+  /**
+   * When the previous run's poll finished, if this run only comes back for the backfill (a bulk operation being built,
+   * the next slice): within the shop's interval the poll is not run again (its recent checkouts were just read).
+   */
+  lastPollFinishedAt?: Date | null;
   /** Waits (pacing, backoff). Tests pass one that moves a virtual clock; the benchmark uses real time. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -89,6 +94,8 @@ export interface ShopifySyncResult {
   stats: SyncStats;
   error?: string;
   note?: string | null;
+  /** When this run's poll finished (or the earlier poll it relied on); null when the poll did not finish. */
+  pollFinishedAt?: Date | null;
 }
 
 /** A failure that ends the run; `message` is for the merchant, `detail` for the log. */

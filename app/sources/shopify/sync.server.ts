@@ -38,7 +38,12 @@ export async function syncShopifyCheckouts(db: PrismaClient, shopId: string, opt
   const ctx = new SyncRunContext(db, shop, state, options);
   const interval = Math.max(1, shop.syncIntervalMinutes) * 60_000;
   try {
-    const polled = await poll(ctx);
+    // A run that comes back only for the backfill does not read the recent checkouts again within the interval: with a
+    // bulk operation polled every few seconds, re-reading them each time spent the shop's API budget on nothing.
+    const lastPoll = options.lastPollFinishedAt ?? null;
+    const recentlyPolled = lastPoll !== null && !ctx.state.syncRun && now().getTime() - lastPoll.getTime() < interval;
+    const polled = recentlyPolled ? "done" : await poll(ctx);
+    const pollFinishedAt = recentlyPolled ? lastPoll : polled === "done" ? now() : null;
     let next = interval;
     let more = polled === "paused";
     if (polled === "paused") next = 0;
@@ -55,7 +60,7 @@ export async function syncShopifyCheckouts(db: PrismaClient, shopId: string, opt
     const note = ctx.note();
     ctx.state = await recordSyncSuccess(db, ctx.state.id, now(), note);
     logger.info("shopify sync run", { shop: shop.domain, ...ctx.stats, more, backfill: ctx.state.backfillStatus });
-    return { outcome: "ok", nextRunInMs: next, more, stats: ctx.stats, note: ctx.state.lastError };
+    return { outcome: "ok", nextRunInMs: next, more, stats: ctx.stats, note: ctx.state.lastError, pollFinishedAt };
   } catch (error) {
     if (options.signal?.aborted) {
       // The worker is stopping: not a failure. Progress is saved per page; the next run resumes at once.
