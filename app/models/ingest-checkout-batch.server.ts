@@ -42,26 +42,10 @@ const STORED_ROW = {
 } as const;
 type StoredRow = Pick<Recovery, keyof typeof STORED_ROW>;
 
-/** The identifiers an event can be joined by: ids and tokens per source, and the buyer's email. */
+/** The identifiers an event can be joined by: its ids and tokens (lookupKeysOf) and the buyer's email. */
 function keysOf(event: SourceEvent): string[] {
-  const keys: string[] = [];
-  // Pixel events are Shopify's.
-  const source = event.kind === "checkout.pixel" ? "shopify" : event.source;
-  const token = (t: string | null | undefined) => t && keys.push(`token:${source}:${t}`);
   const email = normalizeEmail(event.email);
-  if (email) keys.push(`email:${email}`);
-  if (event.kind === "checkout.observed") {
-    keys.push(`id:${source}:${event.externalId}`);
-    token(event.checkoutToken);
-    token(event.cartToken);
-  } else if (event.kind === "checkout.pixel") {
-    token(event.checkoutToken);
-  } else {
-    if (event.recoveredFrom) keys.push(`id:stripe:${event.recoveredFrom}`);
-    token(event.checkoutToken);
-    token(event.cartToken);
-  }
-  return keys;
+  return [...(email ? [`email:${email}`] : []), ...lookupKeysOf(event)];
 }
 
 /** Checkout events of the batch that share no identifier with another event of it (candidates for the batch path). */
