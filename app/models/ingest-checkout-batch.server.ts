@@ -20,6 +20,7 @@ import type { IngestResult } from "./ingest.server";
 import { cancelScheduledMessages } from "./message-cancel.server";
 import { boughtDetail, lateStartDetail, supersededDetail, supersedeOlder, type ScheduleOutcome } from "./message-schedule.server";
 import { ensureSweepScheduled } from "./message-sweep.server";
+import { insertRows, newId, type ColumnType } from "../database/insert-rows.server";
 import { suppressionsAfterRedaction } from "./redacted-suppression.server";
 
 type Tx = Prisma.TransactionClient;
@@ -41,6 +42,81 @@ const STORED_ROW = {
   startedAt: true,
 } as const;
 type StoredRow = Pick<Recovery, keyof typeof STORED_ROW>;
+/** What scheduling reads of a row the batch wrote (as createManyAndReturn would have read it back). */
+const storedRow = (row: Omit<StoredRow, "totalMinor"> & { totalMinor: number | bigint }): StoredRow => ({
+  ...(Object.fromEntries(Object.keys(STORED_ROW).map((k) => [k, row[k as keyof StoredRow]])) as StoredRow),
+  totalMinor: BigInt(row.totalMinor),
+});
+
+/** The columns the batch writes, with their PostgreSQL types (insertRows): every key of recoveryRowData and the row's own. */
+const RECOVERY_COLUMNS = {
+  id: "text",
+  shopId: "text",
+  source: "text",
+  kind: "text",
+  status: "text",
+  updatedAt: "timestamp(3)",
+  externalId: "text",
+  checkoutToken: "text",
+  cartToken: "text",
+  name: "text",
+  contactId: "text",
+  email: "text",
+  firstName: "text",
+  fullName: "text",
+  lastName: "text",
+  consent: "text",
+  consentEvidence: "text",
+  lineItems: "text",
+  totalMinor: "bigint",
+  currency: "text",
+  shopTotalMinor: "bigint",
+  shopCurrency: "text",
+  locale: "text",
+  discountCodes: "text",
+  recoveryUrl: "text",
+  recoveryUrlExpiresAt: "timestamp(3)",
+  sourceMetadata: "text",
+  abandonedAt: "timestamp(3)",
+  startedAt: "timestamp(3)",
+  checkoutMode: "text",
+  sourceUpdatedAt: "timestamp(3)",
+  completedAt: "timestamp(3)",
+  notContactableReason: "text",
+  pixelOnly: "boolean",
+} satisfies Record<keyof ReturnType<typeof recoveryRowData> | "id" | "shopId" | "source" | "kind" | "status" | "updatedAt", ColumnType>;
+const MESSAGE_COLUMNS = {
+  id: "text",
+  shopId: "text",
+  recoveryId: "text",
+  campaignId: "text",
+  stepId: "text",
+  position: "integer",
+  scheduledFor: "timestamp(3)",
+  toEmail: "text",
+  createdAt: "timestamp(3)",
+  updatedAt: "timestamp(3)",
+} satisfies Record<string, ColumnType>;
+const CONTACT_COLUMNS = {
+  id: "text",
+  shopId: "text",
+  email: "text",
+  firstName: "text",
+  shopifyCustomerId: "text",
+  unsubscribedAt: "timestamp(3)",
+  suppressedAt: "timestamp(3)",
+  suppressionReason: "text",
+  updatedAt: "timestamp(3)",
+} satisfies Record<string, ColumnType>;
+const DECISION_LOG_COLUMNS = {
+  id: "text",
+  shopId: "text",
+  recoveryId: "text",
+  outcome: "text",
+  reason: "text",
+  detail: "text",
+  decidedAt: "timestamp(3)",
+} satisfies Record<string, ColumnType>;
 
 /** The identifiers an event can be joined by: its ids and tokens (lookupKeysOf) and the buyer's email. */
 function keysOf(event: SourceEvent): string[] {
@@ -139,15 +215,16 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
       merged.email ? [{ email: merged.email, firstName: merged.firstName, shopifyCustomerId: e.shopifyCustomerId ?? null }] : [],
     ),
   );
+  const updatedAt = new Date();
   const rows = planned.map(({ e, merged }) => {
     const data = recoveryRowData(null, e, merged, merged.email ? (contactIds.get(merged.email) ?? null) : null);
     // A checkout completed when first seen: bought without an email (creditLinkConversion on a row with no email sent).
-    return { ...data, shopId, source: e.source, ...(merged.becameCompleted && merged.completedAt ? { status: statusAfterLinkPurchase(false) } : {}) };
+    const status = merged.becameCompleted && merged.completedAt ? statusAfterLinkPurchase(false) : "open";
+    return { ...data, id: newId(), shopId, source: e.source, kind: "cart", status, updatedAt };
   });
-  // Only what scheduling reads comes back (not the line items, not the search text).
-  const inserted = await tx.recovery.createManyAndReturn({ data: rows, select: STORED_ROW });
-  const rowOf = new Map(inserted.map((r) => [`${r.source}:${r.externalId}`, r]));
-  const stored = planned.map((p) => ({ ...p, row: rowOf.get(`${p.e.source}:${p.e.externalId}`)! }));
+  await insertRows(tx, "Recovery", RECOVERY_COLUMNS, rows);
+  // What scheduling reads of each row, as written.
+  const stored = planned.map((p, i) => ({ ...p, row: storedRow(rows[i]!) }));
 
   // 3. Their contacts' other recoveries: what supersedes them, what they supersede, what a completion stops.
   const contactList = [...new Set(stored.flatMap(({ row }) => (row.contactId ? [row.contactId] : [])))];
@@ -196,17 +273,18 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
   // 5. Scheduling, as scheduleRecovery decides it for a new recovery.
   const campaigns = await campaignsForScheduling(tx, shopId);
   const contactable = stored.filter(({ row }) => !row.notContactableReason && row.contactId && !row.completedAt && row.status === "open");
+  const contactableIds = new Set(contactable.map(({ row }) => row.id));
   const bought = await purchasesSince(
     tx,
     shopId,
     contactable.map(({ row }) => row),
   );
-  const logs: Prisma.DecisionLogCreateManyInput[] = [];
-  const messages: Prisma.MessageCreateManyInput[] = [];
+  const logs: (Prisma.DecisionLogCreateManyInput & { id: string })[] = [];
+  const messages: (Prisma.MessageCreateManyInput & { id: string })[] = [];
   const superseded: string[] = [];
   let firstDue: Date | null = null;
   const log = (row: StoredRow, outcome: string, reason: string, detail: string) =>
-    logs.push({ shopId, recoveryId: row.id, outcome, reason, detail, decidedAt: now });
+    logs.push({ id: newId(), shopId, recoveryId: row.id, outcome, reason, detail, decidedAt: now });
   for (const { index, row, merged } of stored) {
     const result = (schedule: ScheduleOutcome["kind"]) =>
       results.set(index, {
@@ -217,7 +295,7 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
         completed: merged.becameCompleted && row.completedAt !== null,
         schedule,
       });
-    if (!contactable.some((c) => c.row.id === row.id)) {
+    if (!contactableIds.has(row.id)) {
       result("not_applicable");
       continue;
     }
@@ -256,6 +334,7 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
     }
     for (const m of plan.messages) {
       messages.push({
+        id: newId(),
         shopId,
         recoveryId: row.id,
         campaignId: plan.campaignId,
@@ -273,8 +352,8 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
     result("scheduled");
   }
   if (superseded.length) await tx.recovery.updateMany({ where: { id: { in: superseded } }, data: { status: "superseded" } });
-  if (messages.length) await tx.message.createMany({ data: messages, skipDuplicates: true });
-  if (logs.length) await tx.decisionLog.createMany({ data: logs });
+  if (messages.length) await insertRows(tx, "Message", MESSAGE_COLUMNS, messages, { onConflictDoNothing: true });
+  if (logs.length) await insertRows(tx, "DecisionLog", DECISION_LOG_COLUMNS, logs);
   if (firstDue) await ensureSweepScheduled(tx, firstDue);
   return results;
 }
@@ -307,11 +386,24 @@ async function contactsFor(tx: Tx, shopId: string, seen: { email: string; firstN
       shopId,
       missing.map((m) => m.email),
     );
-    const created = await tx.contact.createManyAndReturn({
-      data: missing.map((m) => ({ shopId, email: m.email, firstName: m.firstName, shopifyCustomerId: m.shopifyCustomerId, ...(kept.get(m.email) ?? {}) })),
-      select: { id: true, email: true },
-      skipDuplicates: true,
-    });
+    const updatedAt = new Date();
+    const created = await insertRows<{ id: string; email: string }>(
+      tx,
+      "Contact",
+      CONTACT_COLUMNS,
+      missing.map((m) => ({
+        id: newId(),
+        shopId,
+        email: m.email,
+        firstName: m.firstName,
+        shopifyCustomerId: m.shopifyCustomerId,
+        unsubscribedAt: kept.get(m.email)?.unsubscribedAt ?? null,
+        suppressedAt: kept.get(m.email)?.suppressedAt ?? null,
+        suppressionReason: kept.get(m.email)?.suppressionReason ?? null,
+        updatedAt,
+      })),
+      { onConflictDoNothing: true, returning: ["id", "email"] },
+    );
     for (const c of created) ids.set(c.email, c.id);
     // Created meanwhile outside the ingest lock (a consent webhook): read them.
     const raced = missing.filter((m) => !ids.has(m.email)).map((m) => m.email);
