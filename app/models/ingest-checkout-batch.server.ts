@@ -118,17 +118,21 @@ const DECISION_LOG_COLUMNS = {
   decidedAt: "timestamp(3)",
 } satisfies Record<string, ColumnType>;
 
-/** The identifiers an event can be joined by: its ids and tokens (lookupKeysOf) and the buyer's email. */
-function keysOf(event: SourceEvent): string[] {
-  const email = normalizeEmail(event.email);
-  return [...(email ? [`email:${email}`] : []), ...lookupKeysOf(event)];
-}
-
-/** Checkout events of the batch that share no identifier with another event of it (candidates for the batch path). */
-export function loneCheckouts(events: SourceEvent[]): number[] {
+/**
+ * Checkout events of the batch that can go through the batch path (by index, in order): no other event of the batch
+ * shares an id or token with one (that would be a merge), and every event sharing its buyer's email is such a checkout
+ * too (a purchase or a pixel event of the same buyer goes one by one, and so do their checkouts). Several checkouts of
+ * one buyer are fine: ingestNewCheckouts stores them in rounds, in their order.
+ */
+export function newCheckoutCandidates(events: SourceEvent[]): number[] {
   const seen = new Map<string, number>();
-  for (const event of events) for (const key of new Set(keysOf(event))) seen.set(key, (seen.get(key) ?? 0) + 1);
-  return events.flatMap((event, index) => (event.kind === "checkout.observed" && keysOf(event).every((k) => seen.get(k) === 1) ? [index] : []));
+  for (const event of events) for (const key of new Set(lookupKeysOf(event))) seen.set(key, (seen.get(key) ?? 0) + 1);
+  const single = (event: SourceEvent) => event.kind === "checkout.observed" && lookupKeysOf(event).every((k) => seen.get(k) === 1);
+  const mixedEmails = new Set(events.flatMap((event) => (single(event) ? [] : [normalizeEmail(event.email)])));
+  return events.flatMap((event, index) => {
+    const email = normalizeEmail(event.email);
+    return single(event) && !(email && mixedEmails.has(email)) ? [index] : [];
+  });
 }
 
 /** `source:id-or-token` keys by which an event finds stored recoveries (ids and tokens share a space: ids never look like tokens). */
@@ -182,7 +186,7 @@ async function purchasesNaming(tx: Tx, shopId: string, checkouts: CheckoutObserv
 }
 
 /**
- * Stores the events at `candidates` (indices into `events`, from loneCheckouts) that are new to the store, and returns
+ * Stores the events at `candidates` (indices into `events`, from newCheckoutCandidates) that are new to the store, and returns
  * their results by index. The caller holds the shop's ingest lock and runs the others one by one.
  */
 export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceEvent[], candidates: number[], now: Date): Promise<Map<number, IngestResult>> {
@@ -203,9 +207,30 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
   const isKnown = (e: CheckoutObserved) => lookupKeysOf(e).some((k) => storedByKey.has(k) || named.has(k));
   const inBatch = new Set(fresh.filter(({ e }) => !isKnown(e)).map(({ index }) => index));
   const touched = new Set(events.flatMap((e, index) => (inBatch.has(index) ? [] : lookupKeysOf(e).flatMap((k) => storedByKey.get(k) ?? []))));
-  fresh = fresh.filter(({ index, e }) => inBatch.has(index) && !touched.has(normalizeEmail(e.email) ?? ""));
-  if (fresh.length === 0) return results;
+  // A buyer's checkouts stay together: if one of them goes one by one, so do the others (their order is the batch's).
+  // (A checkout without an email has no buyer to share: only its own keys count.)
+  const stays = ({ index, e }: (typeof fresh)[number]) => inBatch.has(index) && !(emailOf(e) && touched.has(emailOf(e)));
+  const leftOut = new Set(fresh.flatMap((item) => (stays(item) || !emailOf(item.e) ? [] : [emailOf(item.e)])));
+  fresh = fresh.filter((item) => stays(item) && !leftOut.has(emailOf(item.e)));
 
+  // Rounds: a buyer's first new checkout of the batch in the first, their second in the second… so each round has one
+  // checkout per buyer and sees the rounds before it stored, as storing them one by one in order would.
+  const rounds: (typeof fresh)[] = [];
+  const seenOf = new Map<string, number>();
+  for (const item of fresh) {
+    const email = emailOf(item.e);
+    const round = email ? (seenOf.get(email) ?? 0) : 0;
+    if (email) seenOf.set(email, round + 1);
+    (rounds[round] ??= []).push(item);
+  }
+  for (const round of rounds) await storeRound(tx, shopId, round, now, results);
+  return results;
+}
+
+const emailOf = (e: CheckoutObserved) => normalizeEmail(e.email) ?? "";
+
+/** Stores one round of new checkouts (at most one per buyer) and schedules them; their results go into `results`. */
+async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: CheckoutObserved }[], now: Date, results: Map<number, IngestResult>) {
   // 2. The rows, as the one-by-one path makes them, and their contacts (read, created or updated in a few statements).
   const planned = fresh.map(({ index, e }) => ({ index, e, merged: mergeCheckout(null, e) }));
   const contactIds = await contactsFor(
@@ -355,7 +380,6 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
   if (messages.length) await insertRows(tx, "Message", MESSAGE_COLUMNS, messages, { onConflictDoNothing: true });
   if (logs.length) await insertRows(tx, "DecisionLog", DECISION_LOG_COLUMNS, logs);
   if (firstDue) await ensureSweepScheduled(tx, firstDue);
-  return results;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { SourceEvent } from "../recovery/model";
 import type { ScheduleOutcome } from "./message-schedule.server";
 import { lockShopIngest } from "./ingest-lock.server";
 import { ingestCheckout } from "./ingest-checkout.server";
-import { ingestNewCheckouts, loneCheckouts } from "./ingest-checkout-batch.server";
+import { ingestNewCheckouts, newCheckoutCandidates } from "./ingest-checkout-batch.server";
 import { ingestPurchase } from "./ingest-purchase.server";
 import { type PixelIngestOutcome, ingestPixelCheckout } from "./ingest-pixel.server";
 
@@ -44,7 +44,7 @@ export async function ingestSourceEvents(db: PrismaClient, shopId: string, event
 export async function ingestSourceEventsIn(tx: Prisma.TransactionClient, shopId: string, events: SourceEvent[], now: Date): Promise<IngestResult[]> {
   await lockShopIngest(tx, shopId);
   // Checkouts new to the store go through the batch path together; the rest one by one, in the order received.
-  const batched = events.length > 1 ? await ingestNewCheckouts(tx, shopId, events, loneCheckouts(events), now) : new Map<number, IngestResult>();
+  const batched = events.length > 1 ? await ingestNewCheckouts(tx, shopId, events, newCheckoutCandidates(events), now) : new Map<number, IngestResult>();
   const results: IngestResult[] = [];
   for (const [index, event] of events.entries())
     results.push(
