@@ -307,6 +307,8 @@ async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: Che
   const logs: (Prisma.DecisionLogCreateManyInput & { id: string })[] = [];
   const messages: (Prisma.MessageCreateManyInput & { id: string })[] = [];
   const superseded: string[] = [];
+  // The contacts' older carts each new checkout supersedes, by its source (the sentence names it); stopped together.
+  const olderBySource = new Map<string, { id: string }[]>();
   let firstDue: Date | null = null;
   const log = (row: StoredRow, outcome: string, reason: string, detail: string) =>
     logs.push({ id: newId(), shopId, recoveryId: row.id, outcome, reason, detail, decidedAt: now });
@@ -340,7 +342,7 @@ async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: Che
       continue;
     }
     const older = othersOf(row.contactId).filter((o) => supersedes(row, o) && (o.status === "open" || o.status === "contacting"));
-    await supersedeOlder(tx, row, older, now);
+    olderBySource.set(row.source, [...(olderBySource.get(row.source) ?? []), ...older]);
     if (campaigns.length === 0) {
       result("none");
       continue;
@@ -376,6 +378,7 @@ async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: Che
     if (plan.shiftedByMs > 0) log(row, "hold", "late_start", lateStartDetail(plan.shiftedByMs));
     result("scheduled");
   }
+  for (const [source, older] of olderBySource) await supersedeOlder(tx, { shopId, source }, older, now);
   if (superseded.length) await tx.recovery.updateMany({ where: { id: { in: superseded } }, data: { status: "superseded" } });
   if (messages.length) await insertRows(tx, "Message", MESSAGE_COLUMNS, messages, { onConflictDoNothing: true });
   if (logs.length) await insertRows(tx, "DecisionLog", DECISION_LOG_COLUMNS, logs);

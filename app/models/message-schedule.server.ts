@@ -90,13 +90,17 @@ export const supersededDetail = (newerSource: string) => `A newer checkout on ${
 export const lateStartDetail = (shiftedByMs: number) =>
   `Detected ${Math.round(shiftedByMs / 60_000)} min after the first step was due: the campaign starts now and keeps its spacing`;
 
-/** `recovery` (newer) supersedes `older` (its contact's open or contacting carts): each stops, saying why. */
+/**
+ * A newer recovery from `recovery.source` supersedes `older` (its contact's open or contacting carts; the batch path
+ * passes several contacts' at once): each stops, saying why.
+ */
 export async function supersedeOlder(tx: Prisma.TransactionClient, recovery: Pick<Recovery, "shopId" | "source">, older: { id: string }[], now: Date) {
-  const detail = supersededDetail(recovery.source);
-  for (const o of older) {
-    await tx.recovery.update({ where: { id: o.id }, data: { status: "superseded" } });
-    await cancelScheduledMessages(tx, { recoveryId: o.id }, "superseded", detail, now, { recordWhenNone: { shopId: recovery.shopId, recoveryId: o.id } });
-  }
+  if (older.length === 0) return;
+  const recoveryIds = older.map((o) => o.id);
+  await tx.recovery.updateMany({ where: { id: { in: recoveryIds } }, data: { status: "superseded" } });
+  await cancelScheduledMessages(tx, { recoveryIds }, "superseded", supersededDetail(recovery.source), now, {
+    recordWhenNone: { shopId: recovery.shopId, recoveryIds },
+  });
 }
 
 /** Writes a plan's messages for a recovery (either kind); a message already planned for a step is kept as it is. */

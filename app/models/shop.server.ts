@@ -106,7 +106,7 @@ async function resumeScheduledEmails(tx: Prisma.TransactionClient, shopId: strin
   });
   for (const stop of plan.tooLate) {
     const detail = `Reclaim was uninstalled when the next email was due, ${hours(stop.lateByMs)} h ago: too late to resume this campaign`;
-    await cancelScheduledMessages(tx, { messageIds: stop.messageIds }, "too_old", detail, now, { recordWhenNone: { shopId, recoveryId: stop.recoveryId } });
+    await cancelScheduledMessages(tx, { messageIds: stop.messageIds }, "too_old", detail, now, { recordWhenNone: { shopId, recoveryIds: [stop.recoveryId] } });
   }
   if (plan.moved.length > 0) await ensureSweepScheduled(tx, now);
   return { emailsResumed: plan.moved.length, campaignsStopped: plan.tooLate.length };
