@@ -154,14 +154,14 @@ async function storedRowsByKey(tx: Tx, shopId: string, events: SourceEvent[]): P
   const found = new Map<string, string[]>();
   for (const [source, set] of bySource) {
     const keys = [...set];
-    const rows = await tx.recovery.findMany({
-      where: {
-        shopId,
-        source,
-        OR: [{ externalId: { in: keys } }, { status: { not: "merged" }, OR: [{ checkoutToken: { in: keys } }, { cartToken: { in: keys } }] }],
-      },
-      select: { externalId: true, checkoutToken: true, cartToken: true, email: true },
-    });
+    const rows = await tx.$queryRawUnsafe<{ externalId: string; checkoutToken: string | null; cartToken: string | null; email: string | null }[]>(
+      `SELECT "externalId", "checkoutToken", "cartToken", "email" FROM "Recovery"
+       WHERE "shopId" = $1 AND "source" = $2
+         AND ("externalId" = ANY($3::text[]) OR ("status" <> 'merged' AND ("checkoutToken" = ANY($3::text[]) OR "cartToken" = ANY($3::text[]))))`,
+      shopId,
+      source,
+      keys,
+    );
     for (const r of rows)
       for (const key of [r.externalId, r.checkoutToken, r.cartToken])
         if (key) found.set(`${source}:${key}`, [...(found.get(`${source}:${key}`) ?? []), r.email ?? ""]);
@@ -173,10 +173,14 @@ async function storedRowsByKey(tx: Tx, shopId: string, events: SourceEvent[]): P
 async function purchasesNaming(tx: Tx, shopId: string, checkouts: CheckoutObserved[]): Promise<Set<string>> {
   const ids = checkouts.map((e) => e.externalId);
   const tokens = checkouts.flatMap((e) => [e.checkoutToken, e.cartToken].filter((t): t is string => Boolean(t)));
-  const rows = await tx.purchase.findMany({
-    where: { shopId, cancelledAt: null, OR: [{ recoveredFrom: { in: ids } }, { checkoutToken: { in: tokens } }, { cartToken: { in: tokens } }] },
-    select: { source: true, recoveredFrom: true, checkoutToken: true, cartToken: true },
-  });
+  const rows = await tx.$queryRawUnsafe<{ source: string; recoveredFrom: string | null; checkoutToken: string | null; cartToken: string | null }[]>(
+    `SELECT "source", "recoveredFrom", "checkoutToken", "cartToken" FROM "Purchase"
+     WHERE "shopId" = $1 AND "cancelledAt" IS NULL
+       AND ("recoveredFrom" = ANY($2::text[]) OR "checkoutToken" = ANY($3::text[]) OR "cartToken" = ANY($3::text[]))`,
+    shopId,
+    ids,
+    tokens,
+  );
   return new Set(
     rows.flatMap((p) => [
       ...(p.recoveredFrom ? [`stripe:${p.recoveredFrom}`] : []),
@@ -256,20 +260,14 @@ async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: Che
   const newIds = new Set(stored.map(({ row }) => row.id));
   const others = contactList.length
     ? (
-        await tx.recovery.findMany({
-          where: { shopId, contactId: { in: contactList } },
-          select: {
-            id: true,
-            shopId: true,
-            contactId: true,
-            abandonedAt: true,
-            startedAt: true,
-            notContactableReason: true,
-            kind: true,
-            status: true,
-            source: true,
-          },
-        })
+        await tx.$queryRawUnsafe<
+          Pick<Recovery, "id" | "shopId" | "contactId" | "abandonedAt" | "startedAt" | "notContactableReason" | "kind" | "status" | "source">[]
+        >(
+          `SELECT "id", "shopId", "contactId", "abandonedAt", "startedAt", "notContactableReason", "kind", "status", "source"
+           FROM "Recovery" WHERE "shopId" = $1 AND "contactId" = ANY($2::text[])`,
+          shopId,
+          contactList,
+        )
       ).filter((r) => !newIds.has(r.id))
     : [];
   const othersOf = (contactId: string | null) => (contactId ? others.filter((o) => o.contactId === contactId) : []);
@@ -393,10 +391,11 @@ async function contactsFor(tx: Tx, shopId: string, seen: { email: string; firstN
   const ids = new Map<string, string>();
   if (seen.length === 0) return ids;
   const emails = [...new Set(seen.map((s) => s.email))];
-  const existing = await tx.contact.findMany({
-    where: { shopId, email: { in: emails } },
-    select: { id: true, email: true, firstName: true, shopifyCustomerId: true },
-  });
+  const existing = await tx.$queryRawUnsafe<{ id: string; email: string; firstName: string | null; shopifyCustomerId: string | null }[]>(
+    `SELECT "id", "email", "firstName", "shopifyCustomerId" FROM "Contact" WHERE "shopId" = $1 AND "email" = ANY($2::text[])`,
+    shopId,
+    emails,
+  );
   for (const c of existing) {
     ids.set(c.email, c.id);
     const s = seen.find((x) => x.email === c.email)!;
@@ -446,16 +445,15 @@ async function purchasesSince(tx: Tx, shopId: string, rows: StoredRow[]) {
   const started = (r: StoredRow) => r.startedAt ?? r.abandonedAt;
   const from = new Date(Math.min(...rows.map((r) => started(r).getTime())));
   const emails = rows.flatMap((r) => (r.email ? [r.email] : []));
-  const purchases = await tx.purchase.findMany({
-    where: {
-      shopId,
-      cancelledAt: null,
-      occurredAt: { gte: from },
-      OR: [{ contactId: { in: rows.map((r) => r.contactId!) } }, ...(emails.length ? [{ email: { in: emails } }] : [])],
-    },
-    orderBy: { occurredAt: "asc" },
-    select: { source: true, occurredAt: true, contactId: true, email: true },
-  });
+  const purchases = await tx.$queryRawUnsafe<{ source: string; occurredAt: Date; contactId: string | null; email: string | null }[]>(
+    `SELECT "source", "occurredAt", "contactId", "email" FROM "Purchase"
+     WHERE "shopId" = $1 AND "cancelledAt" IS NULL AND "occurredAt" >= $2 AND ("contactId" = ANY($3::text[]) OR "email" = ANY($4::text[]))
+     ORDER BY "occurredAt" ASC`,
+    shopId,
+    from,
+    rows.map((r) => r.contactId!),
+    emails,
+  );
   return (r: StoredRow) =>
     purchases.find((p) => p.occurredAt >= started(r) && (p.contactId === r.contactId || (r.email !== null && p.email === r.email))) ?? null;
 }
