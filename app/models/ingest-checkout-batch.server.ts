@@ -12,7 +12,7 @@ import { completionMatch } from "../recovery/attribution";
 import { mergeCheckout } from "../recovery/merge-checkout";
 import { normalizeEmail, type CheckoutObserved, type SourceEvent } from "../recovery/model";
 import { statusAfterLinkPurchase } from "../recovery/recovered";
-import { chooseCampaign, planMessages, type RecoveryForScheduling } from "../recovery/schedule";
+import { chooseCampaign, planMessages, type CampaignForScheduling, type RecoveryForScheduling } from "../recovery/schedule";
 import { supersedes } from "../recovery/supersession";
 import { campaignsForScheduling } from "./campaign.server";
 import { recoveryRowData } from "./ingest-checkout.server";
@@ -21,6 +21,7 @@ import { cancelScheduledMessages } from "./message-cancel.server";
 import { boughtDetail, lateStartDetail, supersededDetail, supersedeOlder, type ScheduleOutcome } from "./message-schedule.server";
 import { ensureSweepScheduled } from "./message-sweep.server";
 import { insertRows, newId, type ColumnType } from "../database/insert-rows.server";
+import { CONTACT_COLUMNS, CONVERSION_COLUMNS, DECISION_LOG_COLUMNS, MESSAGE_COLUMNS } from "./row-columns.server";
 import { suppressionsAfterRedaction } from "./redacted-suppression.server";
 
 type Tx = Prisma.TransactionClient;
@@ -85,38 +86,6 @@ const RECOVERY_COLUMNS = {
   notContactableReason: "text",
   pixelOnly: "boolean",
 } satisfies Record<keyof ReturnType<typeof recoveryRowData> | "id" | "shopId" | "source" | "kind" | "status" | "updatedAt", ColumnType>;
-const MESSAGE_COLUMNS = {
-  id: "text",
-  shopId: "text",
-  recoveryId: "text",
-  campaignId: "text",
-  stepId: "text",
-  position: "integer",
-  scheduledFor: "timestamp(3)",
-  toEmail: "text",
-  createdAt: "timestamp(3)",
-  updatedAt: "timestamp(3)",
-} satisfies Record<string, ColumnType>;
-const CONTACT_COLUMNS = {
-  id: "text",
-  shopId: "text",
-  email: "text",
-  firstName: "text",
-  shopifyCustomerId: "text",
-  unsubscribedAt: "timestamp(3)",
-  suppressedAt: "timestamp(3)",
-  suppressionReason: "text",
-  updatedAt: "timestamp(3)",
-} satisfies Record<string, ColumnType>;
-const DECISION_LOG_COLUMNS = {
-  id: "text",
-  shopId: "text",
-  recoveryId: "text",
-  outcome: "text",
-  reason: "text",
-  detail: "text",
-  decidedAt: "timestamp(3)",
-} satisfies Record<string, ColumnType>;
 
 /**
  * Checkout events of the batch that can go through the batch path (by index, in order): no other event of the batch
@@ -227,14 +196,22 @@ export async function ingestNewCheckouts(tx: Tx, shopId: string, events: SourceE
     if (email) seenOf.set(email, round + 1);
     (rounds[round] ??= []).push(item);
   }
-  for (const round of rounds) await storeRound(tx, shopId, round, now, results);
+  const campaigns = await campaignsForScheduling(tx, shopId);
+  for (const round of rounds) await storeRound(tx, shopId, round, campaigns, now, results);
   return results;
 }
 
 const emailOf = (e: CheckoutObserved) => normalizeEmail(e.email) ?? "";
 
 /** Stores one round of new checkouts (at most one per buyer) and schedules them; their results go into `results`. */
-async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: CheckoutObserved }[], now: Date, results: Map<number, IngestResult>) {
+async function storeRound(
+  tx: Tx,
+  shopId: string,
+  fresh: { index: number; e: CheckoutObserved }[],
+  campaigns: CampaignForScheduling[],
+  now: Date,
+  results: Map<number, IngestResult>,
+) {
   // 2. The rows, as the one-by-one path makes them, and their contacts (read, created or updated in a few statements).
   const planned = fresh.map(({ index, e }) => ({ index, e, merged: mergeCheckout(null, e) }));
   const contactIds = await contactsFor(
@@ -270,14 +247,20 @@ async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: Che
         )
       ).filter((r) => !newIds.has(r.id))
     : [];
-  const othersOf = (contactId: string | null) => (contactId ? others.filter((o) => o.contactId === contactId) : []);
+  const othersByContact = new Map<string, typeof others>();
+  for (const o of others) if (o.contactId) othersByContact.set(o.contactId, [...(othersByContact.get(o.contactId) ?? []), o]);
+  const othersOf = (contactId: string | null) => (contactId ? (othersByContact.get(contactId) ?? []) : []);
 
   // 4. Completed when first seen: credited as ingestCheckout credits it (no email was sent, so no Flow trigger fires),
   // and the contact's purchase stops their other carts started before it (notePurchase).
   const completed = stored.filter(({ merged, row }) => merged.becameCompleted && row.completedAt);
   if (completed.length) {
-    await tx.conversion.createMany({
-      data: completed.map(({ e, row }) => ({
+    await insertRows(
+      tx,
+      "Conversion",
+      CONVERSION_COLUMNS,
+      completed.map(({ e, row }) => ({
+        id: newId(),
         shopId,
         recoveryId: row.id,
         messageId: null,
@@ -289,12 +272,11 @@ async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: Che
         currency: row.currency,
         convertedAt: row.completedAt!,
       })),
-    });
+    );
     await notePurchases(tx, completed, othersOf, now);
   }
 
   // 5. Scheduling, as scheduleRecovery decides it for a new recovery.
-  const campaigns = await campaignsForScheduling(tx, shopId);
   const contactable = stored.filter(({ row }) => !row.notContactableReason && row.contactId && !row.completedAt && row.status === "open");
   const contactableIds = new Set(contactable.map(({ row }) => row.id));
   const bought = await purchasesSince(
@@ -309,7 +291,7 @@ async function storeRound(tx: Tx, shopId: string, fresh: { index: number; e: Che
   const olderBySource = new Map<string, { id: string }[]>();
   let firstDue: Date | null = null;
   const log = (row: StoredRow, outcome: string, reason: string, detail: string) =>
-    logs.push({ id: newId(), shopId, recoveryId: row.id, outcome, reason, detail, decidedAt: now });
+    logs.push({ id: newId(), shopId, recoveryId: row.id, messageId: null, outcome, reason, detail, decidedAt: now });
   for (const { index, row, merged } of stored) {
     const result = (schedule: ScheduleOutcome["kind"]) =>
       results.set(index, {

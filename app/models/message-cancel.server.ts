@@ -5,6 +5,8 @@
  * history; app/privacy/redact-customer.server.ts.)
  */
 import type { Prisma, PrismaClient } from "@prisma/client";
+import { insertRows, newId } from "../database/insert-rows.server";
+import { DECISION_LOG_COLUMNS } from "./row-columns.server";
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -24,28 +26,31 @@ export async function cancelScheduledMessages(
   now: Date,
   options: { recordWhenNone?: { shopId: string; recoveryIds: string[] } } = {},
 ): Promise<number> {
-  const where: Prisma.MessageWhereInput =
+  // One statement picks and cancels (a message claimed meanwhile is no longer `scheduled`, so it is left alone). Plain SQL:
+  // this runs for every superseded cart of a sync page (ADR 097).
+  const [condition, value] =
     "recoveryId" in scope
-      ? { recoveryId: scope.recoveryId }
+      ? [`m."recoveryId" = $3`, scope.recoveryId]
       : "recoveryIds" in scope
-        ? { recoveryId: { in: scope.recoveryIds } }
+        ? [`m."recoveryId" = ANY($3::text[])`, scope.recoveryIds]
         : "contactId" in scope
-          ? { recovery: { contactId: scope.contactId } }
-          : { id: { in: scope.messageIds } };
-  const pending = await db.message.findMany({ where: { ...where, status: "scheduled" }, select: { id: true, recoveryId: true, shopId: true } });
-  if (pending.length > 0) {
-    await db.message.updateMany({
-      where: { id: { in: pending.map((m) => m.id) }, status: "scheduled" },
-      data: { status: "cancelled", skipReason: reason, updatedAt: now },
-    });
-  }
+          ? [`m."recoveryId" IN (SELECT r."id" FROM "Recovery" r WHERE r."contactId" = $3)`, scope.contactId]
+          : [`m."id" = ANY($3::text[])`, scope.messageIds];
+  const pending = await db.$queryRawUnsafe<{ id: string; recoveryId: string; shopId: string }[]>(
+    `UPDATE "Message" m SET "status" = 'cancelled', "skipReason" = $1, "updatedAt" = $2
+     WHERE ${condition} AND m."status" = 'scheduled'
+     RETURNING m."id", m."recoveryId", m."shopId"`,
+    reason,
+    now,
+    value,
+  );
   const withPending = new Set(pending.map((m) => m.recoveryId));
   const lines = [
-    ...pending.map((m) => ({ shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id, outcome: "cancel", reason, detail, decidedAt: now })),
+    ...pending.map((m) => ({ shopId: m.shopId, recoveryId: m.recoveryId, messageId: m.id })),
     ...(options.recordWhenNone?.recoveryIds ?? [])
       .filter((recoveryId) => !withPending.has(recoveryId))
-      .map((recoveryId) => ({ shopId: options.recordWhenNone!.shopId, recoveryId, outcome: "cancel", reason, detail, decidedAt: now })),
-  ];
-  if (lines.length > 0) await db.decisionLog.createMany({ data: lines });
+      .map((recoveryId) => ({ shopId: options.recordWhenNone!.shopId, recoveryId, messageId: null })),
+  ].map((line) => ({ id: newId(), ...line, outcome: "cancel", reason, detail, decidedAt: now }));
+  await insertRows(db, "DecisionLog", DECISION_LOG_COLUMNS, lines);
   return pending.length;
 }
