@@ -53,7 +53,9 @@ process.on("message", (message: { type: string }) => {
     process.send!({
       type: "stats",
       stats: fake.stats(config.domain),
-      bulk: fake.bulkOperations(config.domain).map((op) => ({ status: op.status, objectCount: op.objectCount, fileSize: op.fileSize })),
+      bulk: fake
+        .bulkOperations(config.domain)
+        .map((op) => ({ status: op.status, objectCount: op.objectCount, fileSize: op.fileSize, createdAt: op.createdAt })),
     });
   } else if (message.type === "refill") {
     fake.bucket(config.domain).set(config.bucketSize);

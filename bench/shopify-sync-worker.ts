@@ -135,12 +135,13 @@ for (;;) {
   await sleep(Math.max(0, wait));
 }
 const wallMs = performance.now() - started;
+const endedAt = Date.now();
 const cpu = process.cpuUsage(cpuStart);
 clearInterval(sampler);
 loadSamples.push(os.loadavg()[0]!);
 const stats = await ask<{
   stats: { requests: number; graphqlRequests: number; throttled: number; actualCost: number; requestedCost: number };
-  bulk: { status: string; objectCount: number; fileSize: number }[];
+  bulk: { status: string; objectCount: number; fileSize: number; createdAt: string }[];
 }>({ type: "stats" }, "stats");
 const stored = await db.recovery.count({ where: { shopId: shop.id } });
 const scheduled = await db.message.count({ where: { shopId: shop.id } });
@@ -155,6 +156,9 @@ process.stdout.write(
     checkouts: ready.checkouts,
     stored,
     wallMs,
+    // The backfill's own time: from the bulk operation's start (the fake's clock is this machine's) to caught up. The
+    // run's poll of recent checkouts comes first (app/sources/shopify/sync.server.ts) and is paced by the rate limit.
+    backfillMs: stats.bulk[0] ? endedAt - Date.parse(stats.bulk[0].createdAt) : null,
     cpuMs: (cpu.user + cpu.system) / 1000,
     loadAverage: loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length,
     cpus: os.cpus().length,

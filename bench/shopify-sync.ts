@@ -6,7 +6,11 @@
  *   Plus-like      bucket 10,000, restore 1,000 points/s, 5,000 checkouts (paged poll)
  *   stress         bucket 20,000, restore 20,000 points/s, 2,000 and 20,000 checkouts (paged poll): per-request
  *                  overhead, storing, and memory growth, since the rate limit hardly binds
- *   bulk           2,000 and 20,000 checkouts backfilled by bulk operation on a new install (wall time, peak RSS)
+ *   bulk           2,000 and 20,000 checkouts backfilled by bulk operation on a new install (wall time, peak RSS). A new
+ *                  install's run first polls the checkouts updated in the last minutes (paced at the standard plan's
+ *                  100 points/s: ~1.5 % of the fake's checkouts were updated then) and then backfills; the 60 s target
+ *                  is the backfill's own time, from the bulk operation's start to the last checkout stored, and the
+ *                  table shows the whole run's wall time next to it
  * The shop has its default campaign (as every installed shop does), so storing a checkout also schedules its messages;
  * the checkouts are realistic (several per customer, a quarter completed, every consent state).
  * Each profile runs in its own process (bench/shopify-sync-worker.ts), with the fake in another
@@ -60,6 +64,8 @@ interface Result {
   checkouts: number;
   stored: number;
   wallMs: number;
+  /** bulk profiles: from the bulk operation's start to caught up (the wall time less the first poll before it) */
+  backfillMs: number | null;
   cpuMs: number;
   loadAverage: number;
   cpus: number;
@@ -102,6 +108,8 @@ function runWorker(config: Record<string, unknown>): Promise<Result> {
   });
 }
 
+/** The backfill's own seconds (a profile whose bulk operation never started counts its whole wall time). */
+const backfillSeconds = (r: { wallMs: number; backfillMs: number | null }) => (r.backfillMs ?? r.wallMs) / 1000;
 const TARGET = { ratio: 1.1, stressRatio: 1.3, bulkSeconds: 60, throttled: 0, rssGrowth: 1.25 };
 const lowerBound = (r: Pick<Result, "actualCost" | "bucketSize" | "restoreRate">) => Math.max(0, (r.actualCost - r.bucketSize) / r.restoreRate);
 const database = await startBenchDatabase("sync", log);
@@ -157,12 +165,14 @@ try {
   const bulk = results.filter((r) => r.mode === "bulk");
   if (bulk.length) {
     console.log("\n### Shopify sync: bulk backfill\n");
-    console.log("| profile | checkouts | wall time | checkouts/s | requests | bulk file | messages scheduled | peak RSS | database |");
-    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    console.log(
+      "| profile | checkouts | wall time (first poll + backfill) | backfill: bulk start → all stored | checkouts/s (backfill) | requests | bulk file | messages scheduled | peak RSS | database |",
+    );
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of bulk) {
       const file = r.bulk[0] ? `${fmt(r.bulk[0].fileSize / 1_048_576)} MB, ${r.bulk[0].objectCount.toLocaleString("en-US")} lines` : "—";
       console.log(
-        `| ${r.label} | ${r.checkouts.toLocaleString("en-US")}${r.stored === r.checkouts ? "" : ` (stored ${r.stored})`} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.checkouts / (r.wallMs / 1000), 0)} | ${r.requests} | ${file} | ${r.scheduled.toLocaleString("en-US")} | ${fmt(r.peakRssMb, 0)} MB | ${fmt(r.databaseMb, 0)} MB |`,
+        `| ${r.label} | ${r.checkouts.toLocaleString("en-US")}${r.stored === r.checkouts ? "" : ` (stored ${r.stored})`} | ${fmt(r.wallMs / 1000)} s | ${fmt(backfillSeconds(r))} s | ${fmt(r.checkouts / backfillSeconds(r), 0)} | ${r.requests} | ${file} | ${r.scheduled.toLocaleString("en-US")} | ${fmt(r.peakRssMb, 0)} MB | ${fmt(r.databaseMb, 0)} MB |`,
       );
     }
   }
@@ -194,10 +204,10 @@ try {
     );
   }
   for (const r of bulk.filter((b) => b.profile === "bulk-20k")) {
-    const seconds = r.wallMs / 1000;
+    const seconds = backfillSeconds(r);
     const pass = seconds < TARGET.bulkSeconds;
     if (!pass) misses.push(`bulk-20k ${fmt(seconds)} s`);
-    console.log(`| bulk backfill of 20,000: wall time | < ${TARGET.bulkSeconds} s | ${fmt(seconds)} s | ${pass ? "PASS" : "MISS"} |`);
+    console.log(`| bulk backfill of 20,000: bulk start → all stored | < ${TARGET.bulkSeconds} s | ${fmt(seconds)} s | ${pass ? "PASS" : "MISS"} |`);
   }
   const throttled = results.reduce((n, r) => n + r.throttled, 0);
   if (throttled > TARGET.throttled) misses.push(`${throttled} THROTTLED`);

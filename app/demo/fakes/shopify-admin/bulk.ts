@@ -111,6 +111,8 @@ export class BulkOperations {
     const shapeError = checkShape(input);
     if (shapeError) return invalid(shapeError);
 
+    // Created when asked for, before the fake runs the query (Shopify creates the operation, then runs it).
+    const createdAt = new Date(this.options.now()).toISOString();
     const result = this.options.execute(document);
     const denied = result.errors?.some((e) => e.extensions?.code === "ACCESS_DENIED");
     if (result.errors?.length && !denied) {
@@ -125,7 +127,7 @@ export class BulkOperations {
       groupObjects,
       status: "CREATED",
       errorCode: null,
-      createdAt: new Date(this.options.now()).toISOString(),
+      createdAt,
       completedAt: null,
       objectCount: lines.length,
       rootObjectCount,
