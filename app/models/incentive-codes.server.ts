@@ -17,23 +17,35 @@ export const INCENTIVE_CODES_AHEAD_MS = 60 * 60 * 1000;
 export const INCENTIVE_CODES_BATCH = 50;
 
 /**
- * Scheduled messages of Shopify recoveries at an incentive step, due within the look-ahead, with no code created or
- * given up on. `$1` = now + look-ahead.
+ * The one definition of a message needing a code: scheduled, due by `$1` (now + look-ahead), with no code created or
+ * given up on, at an incentive step, of a Shopify recovery. Asked step first (docs/decisions/098): the few incentive
+ * steps (of one shop's campaigns with `shopParam`), then each step's messages through the partial index
+ * "Message_needing_code_idx" (stepId, scheduledFor; its predicate is the first three conditions, written in
+ * prisma/migrations/20261207001900_incentive_scan_by_step), so the cost follows the incentive emails due within the
+ * hour, not every due email. `select` reads `m` (Message) and `r` (Recovery) and must include m."shopId" and
+ * m."scheduledFor"; each step gives at most `perStep` rows, soonest due first, as `n`.
  */
-const NEEDING_CODES = `FROM "Message" m
-  JOIN "CampaignStep" s ON s."id" = m."stepId"
-  JOIN "Recovery" r ON r."id" = m."recoveryId"
-  WHERE m."status" = 'scheduled' AND m."scheduledFor" <= $1
-    AND m."discountCreatedAt" IS NULL AND m."discountError" IS NULL
-    AND s."incentiveType" IN ('percentage', 'fixed_amount') AND s."incentiveValue" > 0
-    AND r."source" = 'shopify'`;
+function needingCodes(select: string, { perStep, shopParam }: { perStep: string; shopParam?: string }): string {
+  return `FROM "CampaignStep" s
+  ${shopParam ? `JOIN "Campaign" c ON c."id" = s."campaignId" AND c."shopId" = ${shopParam}` : ""}
+  CROSS JOIN LATERAL (
+    SELECT ${select} FROM "Message" m JOIN "Recovery" r ON r."id" = m."recoveryId"
+    WHERE m."stepId" = s."id" AND m."status" = 'scheduled' AND m."discountCreatedAt" IS NULL AND m."discountError" IS NULL
+      AND m."scheduledFor" <= $1 AND r."source" = 'shopify'
+    ORDER BY m."scheduledFor", m."id" LIMIT ${perStep}
+  ) n
+  WHERE s."incentiveType" IN ('percentage', 'fixed_amount') AND s."incentiveValue" > 0${shopParam ? ` AND n."shopId" = ${shopParam}` : ""}`;
+}
+
+/**
+ * The shops with a message needing a code: one probe per incentive step that stops at the step's first such message
+ * (a step's messages are its campaign's shop's). `$1` = now + look-ahead.
+ */
+const SHOPS_NEEDING_CODES_SQL = `SELECT DISTINCT n."shopId" ${needingCodes(`m."shopId"`, { perStep: "1" })} LIMIT 1000`;
 
 /** Queues each shop's code job when it has incentive emails due within the hour (one queued per shop: job key). */
 export async function enqueueIncentiveCodeJobs(db: Db, now: Date): Promise<number> {
-  const shops = await db.$queryRawUnsafe<{ shopId: string }[]>(
-    `SELECT DISTINCT m."shopId" ${NEEDING_CODES} LIMIT 1000`,
-    new Date(now.getTime() + INCENTIVE_CODES_AHEAD_MS),
-  );
+  const shops = await db.$queryRawUnsafe<{ shopId: string }[]>(SHOPS_NEEDING_CODES_SQL, new Date(now.getTime() + INCENTIVE_CODES_AHEAD_MS));
   for (const { shopId } of shops) await enqueueIncentiveCodeJob(db, shopId, now);
   return shops.length;
 }
@@ -61,10 +73,9 @@ export interface MessageNeedingCode {
 /** The shop's messages needing a code, soonest due first. */
 export async function messagesNeedingCodes(db: Db, shopId: string, now: Date, limit = INCENTIVE_CODES_BATCH): Promise<MessageNeedingCode[]> {
   return db.$queryRawUnsafe<MessageNeedingCode[]>(
-    `SELECT m."id", m."recoveryId", m."discountCode", r."name" AS "recoveryName",
-            s."incentiveType", s."incentiveValue", s."incentiveExpiresDays"
-     ${NEEDING_CODES} AND m."shopId" = $2
-     ORDER BY m."scheduledFor", m."id" LIMIT $3`,
+    `SELECT n."id", n."recoveryId", n."discountCode", n."recoveryName", s."incentiveType", s."incentiveValue", s."incentiveExpiresDays"
+     ${needingCodes(`m."id", m."shopId", m."recoveryId", m."discountCode", r."name" AS "recoveryName", m."scheduledFor"`, { perStep: "$3", shopParam: "$2" })}
+     ORDER BY n."scheduledFor", n."id" LIMIT $3`,
     new Date(now.getTime() + INCENTIVE_CODES_AHEAD_MS),
     shopId,
     limit,

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { H, MIN, shopifyCheckout, startPipeline, type Pipeline } from "../helpers/pipeline";
+import { enqueueIncentiveCodeJobs, INCENTIVE_CODES_JOB, messagesNeedingCodes } from "~/models/incentive-codes.server";
+import { jobTable } from "../helpers/jobs";
+import { H, MIN, shopifyCheckout, startPipeline, stripeSession, type Pipeline } from "../helpers/pipeline";
 import type { ReceivedMail } from "../helpers/smtp";
 
 /**
@@ -19,7 +21,8 @@ afterAll(async () => {
 
 const to = (mail: ReceivedMail) => mail.rcptTo[0];
 const discountCalls = (domain: string) => p.admin.documents(domain).filter((d) => d.query.includes("discountCodeBasicCreate"));
-const thirdEmails = (shopId: string) => p.db.message.findMany({ where: { shopId, position: 3 }, orderBy: { scheduledFor: "asc" } });
+// In the order the code job takes them (soonest due, then id): the three of a test are due at the same time.
+const thirdEmails = (shopId: string) => p.db.message.findMany({ where: { shopId, position: 3 }, orderBy: [{ scheduledFor: "asc" }, { id: "asc" }] });
 
 describe("incentive codes created ahead of the send", () => {
   it("an hour before the incentive email is due its code exists in Shopify; the send only reads it", async () => {
@@ -95,5 +98,36 @@ describe("incentive codes created ahead of the send", () => {
     expect(discountCalls(shop.domain)).toHaveLength(2);
     const log = await p.db.decisionLog.findMany({ where: { messageId: sent!.id } });
     expect(log.map((l) => `${l.detail ?? ""}`).join(" ")).toMatch(/incentive not created/);
+  });
+
+  it("the sweep's scan (step by step, docs/decisions/098) picks only Shopify carts' incentive emails due within the hour, with no code yet", async () => {
+    const [both, stripeOnly, givenUp, noIncentive] = [await p.newShop(), await p.newShop(), await p.newShop(), await p.newShop()];
+    const start = p.clock.now();
+    await p.ingest(both, shopifyCheckout(start, { email: "scan-shopify@example.com" }));
+    await p.ingest(both, stripeSession(start, { email: "scan-stripe@example.com" }));
+    for (const email of ["scan-stripe1@example.com", "scan-stripe2@example.com"]) await p.ingest(stripeOnly, stripeSession(start, { email }));
+    await p.ingest(givenUp, shopifyCheckout(start, { email: "scan-given-up@example.com" }));
+    await p.ingest(noIncentive, shopifyCheckout(start, { email: "scan-no-incentive@example.com" }));
+    for (const hours of [1, 24]) await p.runAt(new Date(start.getTime() + hours * H));
+    // A code Shopify refused for good, and a merchant who took the incentive off the step.
+    await p.db.message.updateMany({ where: { shopId: givenUp.id, position: 3 }, data: { discountError: "ACCESS_DENIED" } });
+    await p.db.campaignStep.updateMany({ where: { campaign: { shopId: noIncentive.id }, position: 3 }, data: { incentiveType: null, incentiveValue: null } });
+    const shops = [both, stripeOnly, givenUp, noIncentive];
+    const needing = async (at: Date) => Promise.all(shops.map(async (shop) => (await messagesNeedingCodes(p.db, shop.id, at)).map((m) => m.id)));
+
+    // Due at 72 h: not yet within the hour at 70 h 59 min.
+    expect(await needing(new Date(start.getTime() + 71 * H - MIN))).toEqual([[], [], [], []]);
+    const at = new Date(start.getTime() + 71 * H);
+    const shopifyThird = await p.db.message.findFirstOrThrow({ where: { shopId: both.id, position: 3, recovery: { source: "shopify" } } });
+    expect(await needing(at)).toEqual([[shopifyThird.id], [], [], []]);
+    await jobTable(p.db).deleteMany({ where: { name: INCENTIVE_CODES_JOB } });
+    expect(await enqueueIncentiveCodeJobs(p.db, at)).toBe(1);
+    expect((await jobTable(p.db).findMany({ where: { name: INCENTIVE_CODES_JOB } })).map((j) => JSON.parse(j.payload))).toEqual([{ shopId: both.id }]);
+
+    // Once its code exists, nothing is left to pick.
+    await p.runAt(at);
+    expect((await p.db.message.findUniqueOrThrow({ where: { id: shopifyThird.id } })).discountCreatedAt).toEqual(at);
+    expect(await needing(at)).toEqual([[], [], [], []]);
+    expect(await enqueueIncentiveCodeJobs(p.db, at)).toBe(0);
   });
 });

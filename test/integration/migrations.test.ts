@@ -33,6 +33,14 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string, para
   }
 }
 
+/**
+ * Partial indexes, which schema.prisma cannot declare (Prisma 6): written in the migrations only, each with a comment in
+ * the schema. Left out of the comparison with the schema and checked on their own below.
+ */
+const MIGRATION_ONLY_INDEXES: Record<string, string> = {
+  Message_needing_code_idx: `CREATE INDEX "Message_needing_code_idx" ON public."Message" USING btree ("stepId", "scheduledFor") WHERE ((status = 'scheduled'::text) AND ("discountCreatedAt" IS NULL) AND ("discountError" IS NULL))`,
+};
+
 /** Tables, columns (type, nullability, default) and indexes of a database, in a comparable form. */
 async function shape(url: string) {
   const columns = await query(
@@ -42,7 +50,9 @@ async function shape(url: string) {
   );
   const indexes = await query(
     url,
-    `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_reclaim_migrations' ORDER BY indexname`,
+    `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_reclaim_migrations'
+       AND NOT indexname = ANY($1::text[]) ORDER BY indexname`,
+    [Object.keys(MIGRATION_ONLY_INDEXES)],
   );
   const constraints = await query(
     url,
@@ -69,6 +79,15 @@ describe("migrations", () => {
     const migrated = await shape(process.env.DATABASE_URL!);
     expect(migrated.columns.length).toBeGreaterThan(100);
     expect(migrated).toEqual(await shape(fromSchema));
+  });
+
+  it("builds the partial indexes that live outside schema.prisma, exactly as written", async () => {
+    const rows = await query<{ indexname: string; indexdef: string }>(
+      process.env.DATABASE_URL!,
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = ANY($1::text[]) ORDER BY indexname`,
+      [Object.keys(MIGRATION_ONLY_INDEXES)],
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.indexname, r.indexdef]))).toEqual(MIGRATION_ONLY_INDEXES);
   });
 
   it("installs the triggers that keep the dashboard's daily totals (they live outside schema.prisma)", async () => {
