@@ -5,6 +5,7 @@ import { lockShopIngest } from "./ingest-lock.server";
 import { ingestCheckout } from "./ingest-checkout.server";
 import { ingestNewCheckouts, loneCheckouts } from "./ingest-checkout-batch.server";
 import { ingestPurchase } from "./ingest-purchase.server";
+import { ingestNewPurchases, lonePurchases } from "./ingest-purchase-batch.server";
 import { type PixelIngestOutcome, ingestPixelCheckout } from "./ingest-pixel.server";
 
 export type IngestResult =
@@ -43,8 +44,13 @@ export async function ingestSourceEvents(db: PrismaClient, shopId: string, event
 /** ingestSourceEvents inside the caller's transaction (which then commits whatever else it wrote with them). */
 export async function ingestSourceEventsIn(tx: Prisma.TransactionClient, shopId: string, events: SourceEvent[], now: Date): Promise<IngestResult[]> {
   await lockShopIngest(tx, shopId);
-  // Checkouts new to the store go through the batch path together; the rest one by one, in the order received.
-  const batched = events.length > 1 ? await ingestNewCheckouts(tx, shopId, events, loneCheckouts(events), now) : new Map<number, IngestResult>();
+  // Checkouts and purchases new to the store go through their batch paths together (each takes only events no other
+  // event of the group can change, so storing them first is storing them in order); the rest one by one, in order.
+  const batched = new Map<number, IngestResult>();
+  if (events.length > 1) {
+    for (const [index, result] of await ingestNewCheckouts(tx, shopId, events, loneCheckouts(events), now)) batched.set(index, result);
+    for (const [index, result] of await ingestNewPurchases(tx, shopId, events, lonePurchases(events), now)) batched.set(index, result);
+  }
   const results: IngestResult[] = [];
   for (const [index, event] of events.entries())
     results.push(
