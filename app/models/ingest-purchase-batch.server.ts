@@ -27,7 +27,7 @@ function lookupKeysOf(event: SourceEvent): string[] {
 }
 
 /** Everything an event can be joined by: the buyer's email, its lookup keys, and a purchase's own id (a redelivery). */
-function keysOf(event: SourceEvent): string[] {
+export function keysOf(event: SourceEvent): string[] {
   const email = normalizeEmail(event.email);
   return [
     ...(email ? [`email:${email}`] : []),
@@ -64,7 +64,7 @@ const STORED_RECOVERY = {
 type StoredRecovery = Prisma.RecoveryGetPayload<{ select: typeof STORED_RECOVERY }>;
 
 /** Every stored recovery any event of the batch could find by an id or a token (a superset: no status filter). */
-async function recoveriesByKeys(tx: Tx, shopId: string, events: SourceEvent[]): Promise<StoredRecovery[]> {
+export async function recoveriesByKeys(tx: Tx, shopId: string, events: SourceEvent[]): Promise<StoredRecovery[]> {
   const bySource = new Map<string, Set<string>>();
   for (const key of events.flatMap(lookupKeysOf)) {
     const at = key.indexOf(":");
@@ -86,7 +86,7 @@ async function recoveriesByKeys(tx: Tx, shopId: string, events: SourceEvent[]): 
 }
 
 /** The stored rows an event finds by one of its lookup keys. */
-function rowsFoundBy(event: SourceEvent, rows: StoredRecovery[]): StoredRecovery[] {
+export function rowsFoundBy(event: SourceEvent, rows: StoredRecovery[]): StoredRecovery[] {
   const keys = new Set(lookupKeysOf(event));
   return rows.filter((r) => [r.externalId, r.checkoutToken, r.cartToken].some((k) => k !== null && keys.has(`${r.source}:${k}`)));
 }
