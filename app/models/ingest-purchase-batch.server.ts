@@ -38,14 +38,37 @@ export function keysOf(event: SourceEvent): string[] {
 
 /**
  * Purchase events of the batch that share no identifier with another event of it and are purchases at all (not a test
- * order, not one that arrives cancelled): candidates for the batch path.
+ * order, not one that arrives cancelled): candidates for the batch path. `stored`: events the checkout batch has
+ * stored already, which no longer count (a purchase completing one of them finds its row, as it would in order).
  */
-export function lonePurchases(events: SourceEvent[]): number[] {
+export function lonePurchases(events: SourceEvent[], stored: ReadonlySet<number> = new Set()): number[] {
   const seen = new Map<string, number>();
-  for (const event of events) for (const key of new Set(keysOf(event))) seen.set(key, (seen.get(key) ?? 0) + 1);
+  for (const [index, event] of events.entries()) if (!stored.has(index)) for (const key of new Set(keysOf(event))) seen.set(key, (seen.get(key) ?? 0) + 1);
   return events.flatMap((event, index) =>
     event.kind === "purchase.observed" && event.test !== true && !event.cancelledAt && keysOf(event).every((k) => seen.get(k) === 1) ? [index] : [],
   );
+}
+
+/**
+ * Stripe purchases through the recovery link of a session that expired earlier in the same batch, joined to nothing
+ * else: purchase index → session index. The session can be stored by the checkout batch as if the purchase were not
+ * there (it comes first), and the purchase then by the purchase batch, crediting it as it would in order.
+ */
+export function purchasesOfEarlierSessions(events: SourceEvent[]): Map<number, number> {
+  const sessionAt = new Map<string, number>();
+  for (const [index, e] of events.entries()) if (e.kind === "checkout.observed" && e.source === "stripe") sessionAt.set(e.externalId, index);
+  const seen = new Map<string, number>();
+  for (const event of events) for (const key of new Set(keysOf(event))) seen.set(key, (seen.get(key) ?? 0) + 1);
+  const pairs = new Map<number, number>();
+  for (const [index, e] of events.entries()) {
+    if (e.kind !== "purchase.observed" || !e.recoveredFrom) continue;
+    const session = sessionAt.get(e.recoveredFrom);
+    const link = `stripe:${e.recoveredFrom}`;
+    // Only the link is shared, and only with the session, which comes first.
+    if (session === undefined || session > index || seen.get(link) !== 2 || !keysOf(e).every((k) => k === link || seen.get(k) === 1)) continue;
+    pairs.set(index, session);
+  }
+  return pairs;
 }
 
 const STORED_RECOVERY = {
@@ -123,7 +146,14 @@ function linkTarget(e: PurchaseObserved, rows: StoredRecovery[]): { target: Stor
  * outcome no other event of the batch can change, and returns their results by index. The caller holds the shop's
  * ingest lock and runs the others one by one.
  */
-export async function ingestNewPurchases(tx: Tx, shopId: string, events: SourceEvent[], candidates: number[], now: Date): Promise<Map<number, IngestResult>> {
+export async function ingestNewPurchases(
+  tx: Tx,
+  shopId: string,
+  events: SourceEvent[],
+  candidates: number[],
+  now: Date,
+  stored: ReadonlySet<number> = new Set(),
+): Promise<Map<number, IngestResult>> {
   const results = new Map<number, IngestResult>();
   if (candidates.length === 0) return results;
   let fresh = candidates.map((index) => ({ index, e: events[index] as PurchaseObserved }));
@@ -133,11 +163,11 @@ export async function ingestNewPurchases(tx: Tx, shopId: string, events: SourceE
   // purchase reads (the buyer's contact, carts and clicks; its recovery's status, messages and conversions) must be
   // what it reads when the events are stored one by one, in order. An event "reaches" its buyer's email and the stored
   // rows its keys find (and their buyers); two events whose reaches meet are stored one by one.
-  const stored = await tx.purchase.findMany({
+  const storedBefore = await tx.purchase.findMany({
     where: { shopId, OR: fresh.map(({ e }) => ({ source: e.source, externalId: e.externalId })) },
     select: { source: true, externalId: true },
   });
-  const storedKeys = new Set(stored.map((p) => `${p.source}:${p.externalId}`));
+  const storedKeys = new Set(storedBefore.map((p) => `${p.source}:${p.externalId}`));
   fresh = fresh.filter(({ e }) => !storedKeys.has(`${e.source}:${e.externalId}`));
   if (fresh.length === 0) return results;
   const rows = await recoveriesByKeys(tx, shopId, events);
@@ -147,7 +177,8 @@ export async function ingestNewPurchases(tx: Tx, shopId: string, events: SourceE
     return [...(email ? [`email:${email}`] : []), ...found.flatMap((r) => [`row:${r.id}`, ...(r.email ? [`email:${normalizeEmail(r.email)}`] : [])])];
   };
   const reachCount = new Map<string, number>();
-  for (const event of events) for (const key of new Set(reachOf(event))) reachCount.set(key, (reachCount.get(key) ?? 0) + 1);
+  for (const [index, event] of events.entries())
+    if (!stored.has(index)) for (const key of new Set(reachOf(event))) reachCount.set(key, (reachCount.get(key) ?? 0) + 1);
   const planned = fresh.flatMap(({ index, e }) => {
     const link = linkTarget(e, rows);
     if (link === "ambiguous" || !reachOf(e).every((k) => reachCount.get(k) === 1)) return [];

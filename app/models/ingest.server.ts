@@ -5,7 +5,7 @@ import { lockShopIngest } from "./ingest-lock.server";
 import { ingestCheckout } from "./ingest-checkout.server";
 import { ingestNewCheckouts, loneCheckouts } from "./ingest-checkout-batch.server";
 import { ingestPurchase } from "./ingest-purchase.server";
-import { ingestNewPurchases, lonePurchases } from "./ingest-purchase-batch.server";
+import { ingestNewPurchases, lonePurchases, purchasesOfEarlierSessions } from "./ingest-purchase-batch.server";
 import { type PixelIngestOutcome, ingestPixelCheckout } from "./ingest-pixel.server";
 
 export type IngestResult =
@@ -48,8 +48,13 @@ export async function ingestSourceEventsIn(tx: Prisma.TransactionClient, shopId:
   // event of the group can change, so storing them first is storing them in order); the rest one by one, in order.
   const batched = new Map<number, IngestResult>();
   if (events.length > 1) {
-    for (const [index, result] of await ingestNewCheckouts(tx, shopId, events, loneCheckouts(events), now)) batched.set(index, result);
-    for (const [index, result] of await ingestNewPurchases(tx, shopId, events, lonePurchases(events), now)) batched.set(index, result);
+    // A purchase through the link of a session that expired earlier in the group does not keep that session out of the
+    // checkout batch: the session is stored first (as in order), then the purchase, which finds it.
+    const paired = purchasesOfEarlierSessions(events);
+    const asIfAlone = events.map((e, i) => (paired.has(i) && e.kind === "purchase.observed" ? { ...e, recoveredFrom: null } : e));
+    for (const [index, result] of await ingestNewCheckouts(tx, shopId, events, loneCheckouts(asIfAlone), now)) batched.set(index, result);
+    const stored = new Set(batched.keys());
+    for (const [index, result] of await ingestNewPurchases(tx, shopId, events, lonePurchases(events, stored), now, stored)) batched.set(index, result);
   }
   const results: IngestResult[] = [];
   for (const [index, event] of events.entries())

@@ -319,6 +319,14 @@ describe("storing purchases in a batch", () => {
       await sameAsOneByOne(history, [], [annFirst, bobThroughAnnsLink]);
       await sameAsOneByOne(history, [], [bobThroughAnnsLink, annFirst]);
     }
+    // A session that expires and is paid through its link in the same batch (the session first: both batched), among
+    // other buyers' events; and the other way round (the purchase first: one by one).
+    const carl = session(3, 3, "carl@example.com");
+    const daveThroughCarlsLink = paid(3, "dave@example.com", "cs_test_3");
+    const others = [session(4, 2, "erin@example.com"), paid(4, "fay@example.com", null)];
+    await sameAsOneByOne(history, [], [carl, others[0]!, daveThroughCarlsLink, others[1]!]);
+    await sameAsOneByOne(history, [], [daveThroughCarlsLink, others[0]!, carl, others[1]!]);
+    expect(batch.purchasesOfEarlierSessions([carl, others[0]!, daveThroughCarlsLink, others[1]!])).toEqual(new Map([[2, 0]]));
   });
 
   it("stores a batch of new purchases in a handful of statements, whatever its size", async () => {
