@@ -5,6 +5,7 @@ import { lockShopIngest } from "./ingest-lock.server";
 import { ingestCheckout } from "./ingest-checkout.server";
 import { ingestNewCheckouts, newCheckoutCandidates } from "./ingest-checkout-batch.server";
 import { ingestPurchase } from "./ingest-purchase.server";
+import { ingestNewPurchases, lonePurchases, purchasesOfEarlierSessions } from "./ingest-purchase-batch.server";
 import { type PixelIngestOutcome, ingestPixelCheckout } from "./ingest-pixel.server";
 
 export type IngestResult =
@@ -43,8 +44,18 @@ export async function ingestSourceEvents(db: PrismaClient, shopId: string, event
 /** ingestSourceEvents inside the caller's transaction (which then commits whatever else it wrote with them). */
 export async function ingestSourceEventsIn(tx: Prisma.TransactionClient, shopId: string, events: SourceEvent[], now: Date): Promise<IngestResult[]> {
   await lockShopIngest(tx, shopId);
-  // Checkouts new to the store go through the batch path together; the rest one by one, in the order received.
-  const batched = events.length > 1 ? await ingestNewCheckouts(tx, shopId, events, newCheckoutCandidates(events), now) : new Map<number, IngestResult>();
+  // Checkouts and purchases new to the store go through their batch paths together (each takes only events no other
+  // event of the group can change, so storing them first is storing them in order); the rest one by one, in order.
+  const batched = new Map<number, IngestResult>();
+  if (events.length > 1) {
+    // A purchase through the link of a session that expired earlier in the group does not keep that session out of the
+    // checkout batch: the session is stored first (as in order), then the purchase, which finds it.
+    const paired = purchasesOfEarlierSessions(events);
+    const asIfAlone = events.map((e, i) => (paired.has(i) && e.kind === "purchase.observed" ? { ...e, recoveredFrom: null } : e));
+    for (const [index, result] of await ingestNewCheckouts(tx, shopId, events, newCheckoutCandidates(asIfAlone), now)) batched.set(index, result);
+    const stored = new Set(batched.keys());
+    for (const [index, result] of await ingestNewPurchases(tx, shopId, events, lonePurchases(events, stored), now, stored)) batched.set(index, result);
+  }
   const results: IngestResult[] = [];
   for (const [index, event] of events.entries())
     results.push(

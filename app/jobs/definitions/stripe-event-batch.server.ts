@@ -5,7 +5,9 @@ import { modeGate, type IgnoredReason } from "../../models/stripe-connection.ser
 import { refuseOtherShopsRow } from "../../security/job-scope.server";
 import { handlerFor, INGEST_ONLY_TYPES, type StripeEventContext } from "../../sources/stripe/handlers.server";
 import { PROCESS_STRIPE_EVENT_JOB } from "../../sources/stripe/receive-webhook.server";
+import { mustStoreCollectedFirst } from "../../sources/stripe/reversal-order.server";
 import { isSnapshotEvent, type StripeEventEnvelope } from "../../sources/stripe/verify-event.server";
+import type { SourceEvent } from "../../recovery/model";
 import { PermanentJobError, type JobContext } from "../engine.server";
 import { completeJobs } from "../queue.server";
 import {
@@ -179,16 +181,26 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
     await db.$transaction(async (tx) => {
       const txDb = inTransaction(tx);
       // Every event of the batch is this shop's (siblings of another shop were left out above).
-      const collected = ready[0] ? new IngestCollector(tx, ready[0].shopId, () => clock.now()) : null;
+      const collector = ready[0] ? new IngestCollector(tx, ready[0].shopId, () => clock.now()) : null;
+      // The events collected and not stored yet (what a refund or dispute may have to wait for).
+      const collected: SourceEvent[] = [];
+      const ingest = async (event: SourceEvent) => {
+        collected.push(event);
+        await collector!.ingest(event);
+      };
       for (const item of ready) {
         const connection = connectionById.get(item.connectionId)!;
         const shop = shopById.get(item.shopId)!;
         const now = clock.now();
-        // A handler that acts on stored rows itself sees what the events before it stored.
-        if (!INGEST_ONLY_TYPES.has(item.event.type)) await collected!.flush();
+        // A handler that acts on stored rows itself sees what the events before it stored; a refund or dispute that
+        // no collected event can meet runs first instead (the same outcome, one store of the collected events less).
+        if (!INGEST_ONLY_TYPES.has(item.event.type) && (await mustStoreCollectedFirst(tx, item.shopId, item.event, collected))) {
+          await collector!.flush();
+          collected.length = 0;
+        }
         // The connection has no API key (see above): the reads answer "no key" without calling Stripe.
         const fetchers = path.fetchers(txDb, connection, shop.id, now, async () => null);
-        const outcome = await item.handler({ db: txDb, shop, event: item.event, now, connectionId: connection.id, ingest: collected!.ingest, ...fetchers });
+        const outcome = await item.handler({ db: txDb, shop, event: item.event, now, connectionId: connection.id, ingest, ...fetchers });
         if (outcome && "ignored" in outcome) {
           ignore(item.id, item.event.type, outcome.ignored, outcome.detail);
           continue;
@@ -199,7 +211,7 @@ export async function processStripeEventBatch(ctx: JobContext<Payload>, path: Si
         const latest = lastEventAt.get(connection.id);
         if (!latest || latest < created) lastEventAt.set(connection.id, created);
       }
-      await collected?.flush();
+      await collector?.flush();
       await commit(tx);
     }, BATCH_TRANSACTION_OPTIONS);
   } catch (error) {
