@@ -105,7 +105,7 @@ export function newCheckoutCandidates(events: SourceEvent[]): number[] {
 }
 
 /** `source:id-or-token` keys by which an event finds stored recoveries (ids and tokens share a space: ids never look like tokens). */
-function lookupKeysOf(event: SourceEvent): string[] {
+export function lookupKeysOf(event: SourceEvent): string[] {
   const tokens = (source: string, ...t: (string | null | undefined)[]) => t.filter((x): x is string => Boolean(x)).map((x) => `${source}:${x}`);
   if (event.kind === "checkout.observed") return tokens(event.source, event.externalId, event.checkoutToken, event.cartToken);
   if (event.kind === "checkout.pixel") return tokens("shopify", event.checkoutToken);

@@ -13,18 +13,12 @@ import { normalizeEmail, type PurchaseObserved, type SourceEvent } from "../reco
 import { statusAfterLinkPurchase } from "../recovery/recovered";
 import { recordFlowTrigger } from "./flow-trigger.server";
 import type { IngestResult } from "./ingest.server";
+import { lookupKeysOf } from "./ingest-checkout-batch.server";
+import { cancelScheduledMessagesOf } from "./message-cancel.server";
 import { purchaseRow } from "./ingest-purchase-row";
 import { suppressionsAfterRedaction } from "./redacted-suppression.server";
 
 type Tx = Prisma.TransactionClient;
-
-/** `source:id-or-token` keys by which an event finds stored recoveries (the same keys as the checkout batch's). */
-function lookupKeysOf(event: SourceEvent): string[] {
-  const keys = (source: string, ...t: (string | null | undefined)[]) => t.filter((x): x is string => Boolean(x)).map((x) => `${source}:${x}`);
-  if (event.kind === "checkout.observed") return keys(event.source, event.externalId, event.checkoutToken, event.cartToken);
-  if (event.kind === "checkout.pixel") return keys("shopify", event.checkoutToken);
-  return [...keys("stripe", event.recoveredFrom), ...keys(event.source, event.checkoutToken, event.cartToken)];
-}
 
 /** Everything an event can be joined by: the buyer's email, its lookup keys, and a purchase's own id (a redelivery). */
 export function keysOf(event: SourceEvent): string[] {
@@ -339,7 +333,10 @@ export async function ingestNewPurchases(
       }
     }
   }
-  const stopped = await cancelScheduled(tx, stops, now);
+  const stopped = new Map<string, number>();
+  if (stops.size)
+    for (const m of await cancelScheduledMessagesOf(tx, { recoveryIds: [...stops.keys()] }, "purchased", (id) => stops.get(id)!, now))
+      stopped.set(m.recoveryId, (stopped.get(m.recoveryId) ?? 0) + 1);
   const stoppedCount = new Map<number, number>();
   for (const [recoveryId, count] of stopped) {
     const index = stoppedBy.get(recoveryId);
@@ -417,35 +414,4 @@ async function contactsFor(tx: Tx, shopId: string, buyers: { email: string; shop
     );
   }
   return contacts;
-}
-
-/**
- * cancelScheduledMessages for several recoveries at once, each with its own sentence: their scheduled messages
- * cancelled ("purchased"), a decision-log line each. Returns how many per recovery.
- */
-async function cancelScheduled(tx: Tx, details: Map<string, string>, now: Date): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  if (details.size === 0) return counts;
-  const pending = await tx.message.findMany({
-    where: { recoveryId: { in: [...details.keys()] }, status: "scheduled" },
-    select: { id: true, recoveryId: true, shopId: true },
-  });
-  if (pending.length === 0) return counts;
-  await tx.message.updateMany({
-    where: { id: { in: pending.map((m) => m.id) }, status: "scheduled" },
-    data: { status: "cancelled", skipReason: "purchased", updatedAt: now },
-  });
-  await tx.decisionLog.createMany({
-    data: pending.map((m) => ({
-      shopId: m.shopId,
-      recoveryId: m.recoveryId,
-      messageId: m.id,
-      outcome: "cancel",
-      reason: "purchased",
-      detail: details.get(m.recoveryId)!,
-      decidedAt: now,
-    })),
-  });
-  for (const m of pending) counts.set(m.recoveryId, (counts.get(m.recoveryId) ?? 0) + 1);
-  return counts;
 }

@@ -26,6 +26,21 @@ export async function cancelScheduledMessages(
   now: Date,
   options: { recordWhenNone?: { shopId: string; recoveryIds: string[] } } = {},
 ): Promise<number> {
+  return (await cancelScheduledMessagesOf(db, scope, reason, () => detail, now, options)).length;
+}
+
+/**
+ * cancelScheduledMessages where each recovery's lines may say something different (`detailOf(recoveryId)`: the batch
+ * of purchases stops each buyer's carts with its own sentence); returns the messages cancelled.
+ */
+export async function cancelScheduledMessagesOf(
+  db: Db,
+  scope: CancelScope,
+  reason: string,
+  detailOf: (recoveryId: string) => string,
+  now: Date,
+  options: { recordWhenNone?: { shopId: string; recoveryIds: string[] } } = {},
+): Promise<{ id: string; recoveryId: string }[]> {
   // One statement picks and cancels (a message claimed meanwhile is no longer `scheduled`, so it is left alone). Plain SQL:
   // this runs for every superseded cart of a sync page (ADR 097).
   const [condition, value] =
@@ -50,7 +65,7 @@ export async function cancelScheduledMessages(
     ...(options.recordWhenNone?.recoveryIds ?? [])
       .filter((recoveryId) => !withPending.has(recoveryId))
       .map((recoveryId) => ({ shopId: options.recordWhenNone!.shopId, recoveryId, messageId: null })),
-  ].map((line) => ({ id: newId(), ...line, outcome: "cancel", reason, detail, decidedAt: now }));
+  ].map((line) => ({ id: newId(), ...line, outcome: "cancel", reason, detail: detailOf(line.recoveryId), decidedAt: now }));
   await insertRows(db, "DecisionLog", DECISION_LOG_COLUMNS, lines);
-  return pending.length;
+  return pending;
 }
