@@ -23,6 +23,7 @@ import { ensureSweepScheduled } from "./message-sweep.server";
 import { insertRows, newId, type ColumnType } from "../database/insert-rows.server";
 import { CONTACT_COLUMNS, CONVERSION_COLUMNS, DECISION_LOG_COLUMNS, MESSAGE_COLUMNS } from "./row-columns.server";
 import { suppressionsAfterRedaction } from "./redacted-suppression.server";
+import { moveLastPurchaseForward } from "./ingest-contact.server";
 
 type Tx = Prisma.TransactionClient;
 
@@ -454,19 +455,7 @@ async function notePurchases(
   for (const { row } of completed) {
     if (row.contactId && (!latest.has(row.contactId) || latest.get(row.contactId)! < row.completedAt!)) latest.set(row.contactId, row.completedAt!);
   }
-  if (latest.size) {
-    const ids = [...latest.keys()].sort();
-    await tx.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE`, ids);
-    await tx.$executeRawUnsafe(
-      `UPDATE "Contact" c SET "lastPurchaseAt" = v.at, "updatedAt" = $3
-       FROM unnest($1::text[], $2::timestamp(3)[]) AS v(id, at)
-       WHERE c."id" = v.id AND (c."lastPurchaseAt" IS NULL OR c."lastPurchaseAt" < v.at)`,
-      ids,
-      // ISO instants (UTC), as Prisma stores DateTime in timestamp(3) columns.
-      ids.map((id) => latest.get(id)!.toISOString()),
-      now,
-    );
-  }
+  await moveLastPurchaseForward(tx, latest, now);
   for (const { e, row } of completed) {
     const at = row.completedAt!;
     const detail = e.source === "shopify" ? "completed this checkout on Shopify" : "completed this session on Stripe";

@@ -17,6 +17,7 @@ import { lookupKeysOf } from "./ingest-checkout-batch.server";
 import { cancelScheduledMessagesOf } from "./message-cancel.server";
 import { purchaseRow } from "./ingest-purchase-row";
 import { suppressionsAfterRedaction } from "./redacted-suppression.server";
+import { moveLastPurchaseForward } from "./ingest-contact.server";
 
 type Tx = Prisma.TransactionClient;
 
@@ -401,17 +402,6 @@ async function contactsFor(tx: Tx, shopId: string, buyers: { email: string; shop
   }
   // Stored before: their last purchase moves forward as notePurchase moves it.
   const latest = new Map(buyers.flatMap((b) => (contacts.get(b.email)?.existed ? [[contacts.get(b.email)!.id, b.purchasedAt] as const] : [])));
-  if (latest.size) {
-    const ids = [...latest.keys()].sort();
-    await tx.$queryRawUnsafe(`SELECT 1 FROM "Contact" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE`, ids);
-    await tx.$executeRawUnsafe(
-      `UPDATE "Contact" c SET "lastPurchaseAt" = v.at, "updatedAt" = $3
-       FROM unnest($1::text[], $2::timestamp(3)[]) AS v(id, at)
-       WHERE c."id" = v.id AND (c."lastPurchaseAt" IS NULL OR c."lastPurchaseAt" < v.at)`,
-      ids,
-      ids.map((id) => latest.get(id)!.toISOString()),
-      now,
-    );
-  }
+  await moveLastPurchaseForward(tx, latest, now);
   return contacts;
 }
