@@ -123,6 +123,11 @@ describe("failed payments beside carts", () => {
     await deliver(stripeEvent("invoice.payment_failed", invoice, { created: seconds(t) }));
     const paid = openInvoice({ email: "paid@example.com", amountDue: 1200, number: "BEAN-0043" });
     await deliver(stripeEvent("invoice.payment_failed", paid, { created: seconds(t) }));
+    // Its first email goes out at once; the mail server's answer is recorded when it comes (sends in flight, ADR 085),
+    // which on a loaded machine can be after the drain: the payment must come after the email, as this test means.
+    await expect
+      .poll(() => p.db.message.count({ where: { shopId: shop.id, sentAt: { not: null }, recovery: { externalId: paid.id } } }), { timeout: 15_000 })
+      .toBe(1);
     await deliver(stripeEvent("invoice.paid", endedInvoice(paid, "paid"), { created: seconds(t) + 3600 }));
 
     const all = await page("/app/recoveries");
